@@ -1,0 +1,14 @@
+//! Pure domain types: no IO, no SQL, no terminal.
+//!
+//! Everything that the store, the feeds and the screen agree on lives here:
+//! identifiers, exact money, the records a bank shares, text cleaning for
+//! untrusted input, the local fraud rules and the intents of a chat message.
+
+pub mod fraud;
+pub mod intent;
+pub mod model;
+pub mod money;
+pub mod text;
+
+pub use model::*;
+pub use money::{Currency, Money, MoneyError};

@@ -1,0 +1,1 @@
+//! Local fraud rules (to be written).

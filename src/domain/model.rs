@@ -1,0 +1,369 @@
+//! The records finbox keeps: banks, accounts, transactions, messages, alerts,
+//! cards and consent. Times are UTC; money is exact.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::money::Money;
+
+/// Why a value could not be turned into a domain type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} {value:?} is not valid: {why}")]
+pub struct ParseError {
+    pub what: &'static str,
+    pub value: String,
+    pub why: &'static str,
+}
+
+/// A bank's short slug: `chase`, `wellsfargo`, `citi`, `usbank`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BankId(String);
+
+impl BankId {
+    pub fn new(s: &str) -> Result<Self, ParseError> {
+        let ok = !s.is_empty()
+            && s.len() <= 32
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if ok {
+            Ok(BankId(s.to_string()))
+        } else {
+            Err(ParseError {
+                what: "bank id",
+                value: s.to_string(),
+                why: "use 1-32 lowercase letters, digits, '-' or '_'",
+            })
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for BankId {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        BankId::new(&s)
+    }
+}
+
+impl From<BankId> for String {
+    fn from(b: BankId) -> String {
+        b.0
+    }
+}
+
+impl fmt::Display for BankId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! row_id {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
+}
+
+row_id!(
+    /// An account's row id in the store.
+    AccountId
+);
+row_id!(
+    /// A transaction's row id in the store.
+    TxnId
+);
+row_id!(
+    /// A fraud alert's row id in the store.
+    AlertId
+);
+row_id!(
+    /// A message's row id in the store.
+    MessageId
+);
+row_id!(
+    /// A card's row id in the store.
+    CardId
+);
+
+/// Declares a string-backed enum with its stored/serialised names.
+macro_rules! named_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Result<Self, ParseError> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(ParseError {
+                        what: stringify!($name),
+                        value: s.to_string(),
+                        why: concat!("expected one of:", $(" ", $text),+),
+                    }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+named_enum!(
+    /// What kind of account a bank holds for the user.
+    AccountKind { Checking => "checking", Savings => "savings", Credit => "credit" }
+);
+named_enum!(
+    /// How a transaction was made.
+    Channel {
+        CardPresent => "card-present",
+        Online => "online",
+        Transfer => "transfer",
+        Atm => "atm",
+        Deposit => "deposit",
+    }
+);
+named_enum!(
+    /// Who wrote a message in a bank's conversation.
+    Sender { Bank => "bank", User => "user", System => "system" }
+);
+named_enum!(
+    /// What a message in a conversation is about.
+    MessageKind {
+        Text => "text",
+        Transaction => "transaction",
+        Balance => "balance",
+        Statement => "statement",
+        Fraud => "fraud",
+        Service => "service",
+        Notice => "notice",
+    }
+);
+named_enum!(
+    /// Where a fraud alert stands.
+    AlertStatus { Open => "open", Legit => "legit", Fraud => "fraud" }
+);
+named_enum!(
+    /// Whether the user shares a bank's data with finbox.
+    ConsentState { Granted => "granted", Revoked => "revoked" }
+);
+named_enum!(
+    /// An entry of the consent log.
+    ConsentAction { Grant => "grant", Revoke => "revoke", Purge => "purge" }
+);
+named_enum!(
+    /// Debit or credit card.
+    CardKind { Debit => "debit", Credit => "credit" }
+);
+
+/// How serious a fraud alert is; higher sorts first in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low = 1,
+    Medium = 2,
+    High = 3,
+}
+
+impl Severity {
+    pub fn level(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_level(n: i64) -> Self {
+        match n {
+            i64::MIN..=1 => Severity::Low,
+            2 => Severity::Medium,
+            _ => Severity::High,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The user's verdict on a fraud alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// "It was me": the charge is legitimate.
+    ItWasMe,
+    /// "Not me": the charge is fraud; the card gets frozen.
+    NotMe,
+}
+
+impl Verdict {
+    pub fn status(self) -> AlertStatus {
+        match self {
+            Verdict::ItWasMe => AlertStatus::Legit,
+            Verdict::NotMe => AlertStatus::Fraud,
+        }
+    }
+}
+
+/// A bank as listed in the store, with its sharing state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bank {
+    pub id: BankId,
+    pub name: String,
+    pub color: String,
+    pub feed_kind: String,
+    pub consent: ConsentState,
+    pub consent_changed_at: Option<DateTime<Utc>>,
+    /// Bumped on every consent change so that events from a stale feed are dropped.
+    pub epoch: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub bank: BankId,
+    pub external_id: String,
+    pub name: String,
+    pub kind: AccountKind,
+    /// Masked number such as `•1234`; the full number is never stored.
+    pub mask: String,
+    pub opening: Money,
+    pub balance: Money,
+    /// Last balance the bank itself reported, if any.
+    pub reported: Option<Money>,
+    pub txn_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Transaction {
+    pub id: TxnId,
+    pub bank: BankId,
+    pub account: AccountId,
+    pub account_external_id: String,
+    pub external_id: String,
+    pub posted_at: DateTime<Utc>,
+    /// Negative for money leaving the account (a charge), positive for money arriving.
+    pub amount: Money,
+    pub merchant: String,
+    pub category: String,
+    pub channel: Channel,
+    /// ISO 3166 alpha-2 country of the merchant.
+    pub country: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub bank: BankId,
+    pub at: DateTime<Utc>,
+    pub from: Sender,
+    pub kind: MessageKind,
+    pub text: String,
+    pub txn: Option<TxnId>,
+    pub alert: Option<AlertId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FraudAlert {
+    pub id: AlertId,
+    pub bank: BankId,
+    pub account: AccountId,
+    pub account_external_id: String,
+    pub txn: TxnId,
+    pub reason: String,
+    pub severity: Severity,
+    pub status: AlertStatus,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub merchant: String,
+    pub amount: Money,
+    pub posted_at: DateTime<Utc>,
+    pub card_mask: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Card {
+    pub id: CardId,
+    pub bank: BankId,
+    pub account: AccountId,
+    pub account_external_id: String,
+    pub mask: String,
+    pub kind: CardKind,
+    pub frozen: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsentLogEntry {
+    pub bank: BankId,
+    pub action: ConsentAction,
+    pub at: DateTime<Utc>,
+    pub detail: String,
+}
+
+/// Masks an account or card number to its last four digits: `•1234`.
+pub fn mask_number(number: &str) -> String {
+    let digits: Vec<char> = number.chars().filter(|c| c.is_ascii_digit()).collect();
+    let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
+    format!("•{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bank_ids_are_slugs() {
+        assert!(BankId::new("chase").is_ok());
+        assert!(BankId::new("wells-fargo_2").is_ok());
+        assert!(BankId::new("Chase").is_err());
+        assert!(BankId::new("").is_err());
+        assert!(BankId::new("a b").is_err());
+        assert!(BankId::new(&"x".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn enums_round_trip_their_names() {
+        for c in Channel::ALL {
+            assert_eq!(Channel::parse(c.as_str()).unwrap(), *c);
+        }
+        assert!(AlertStatus::parse("closed").is_err());
+        assert_eq!(Severity::from_level(3), Severity::High);
+    }
+
+    #[test]
+    fn masks_keep_only_last_four_digits() {
+        assert_eq!(mask_number("4111 1111 1111 1234"), "•1234");
+        assert_eq!(mask_number("12"), "•12");
+    }
+}

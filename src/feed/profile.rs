@@ -1,0 +1,151 @@
+//! Bank profiles: one TOML file per bank. The common keys (id, name, colour,
+//! feed kind, home country, currency) are read here; the table named after the
+//! feed kind (e.g. `[simulated]`) belongs to that kind and is parsed by it.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::domain::{BankId, Currency};
+
+/// The profiles shipped inside the binary.
+pub const EMBEDDED: &[(&str, &str)] = &[
+    ("assets/banks/chase.toml", include_str!("../../assets/banks/chase.toml")),
+    ("assets/banks/wellsfargo.toml", include_str!("../../assets/banks/wellsfargo.toml")),
+    ("assets/banks/citi.toml", include_str!("../../assets/banks/citi.toml")),
+    ("assets/banks/usbank.toml", include_str!("../../assets/banks/usbank.toml")),
+];
+
+#[derive(Debug, Clone)]
+pub struct BankProfile {
+    pub id: BankId,
+    pub name: String,
+    /// Display colour as `#rrggbb`.
+    pub color: String,
+    /// Feed kind, looked up in the [`super::FeedRegistry`].
+    pub feed: String,
+    /// ISO 3166 alpha-2 country the customer lives in.
+    pub home_country: String,
+    pub currency: Currency,
+    /// The whole file, for the feed kind to read its own table from.
+    pub raw: toml::Table,
+    /// Where the profile came from (a path, or `embedded:…`).
+    pub source: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Common {
+    id: BankId,
+    name: String,
+    #[serde(default = "default_color")]
+    color: String,
+    #[serde(default = "default_feed")]
+    feed: String,
+    #[serde(default = "default_country")]
+    home_country: String,
+    #[serde(default = "default_currency")]
+    currency: Currency,
+}
+
+const COMMON_KEYS: &[&str] = &["id", "name", "color", "feed", "home_country", "currency"];
+
+fn default_color() -> String {
+    "#888888".into()
+}
+fn default_feed() -> String {
+    "simulated".into()
+}
+fn default_country() -> String {
+    "US".into()
+}
+fn default_currency() -> Currency {
+    Currency::USD
+}
+
+/// A profile that could not be read: names the file and, for parse errors,
+/// the line and column.
+#[derive(Debug, thiserror::Error)]
+#[error("bank profile {source_name}: {message}")]
+pub struct ProfileError {
+    pub source_name: String,
+    pub message: String,
+}
+
+impl BankProfile {
+    pub fn parse(text: &str, source: &str) -> Result<Self, ProfileError> {
+        let err = |message: String| ProfileError { source_name: source.to_string(), message };
+        let raw: toml::Table = toml::from_str(text).map_err(|e| err(crate::config::describe_toml_error(&e, text)))?;
+        let common: Common =
+            toml::from_str(text).map_err(|e| err(crate::config::describe_toml_error(&e, text)))?;
+        // Unknown keys are reported, not ignored: a typo must not silently fall
+        // back to a default. The feed kind's own table is checked by the kind.
+        if let Some(key) = raw.keys().find(|k| !COMMON_KEYS.contains(&k.as_str()) && **k != common.feed) {
+            return Err(err(format!(
+                "unknown key {key:?} (expected {} or a [{}] table)",
+                COMMON_KEYS.join(", "),
+                common.feed
+            )));
+        }
+        if !is_hex_color(&common.color) {
+            return Err(err(format!("color {:?} is not of the form #rrggbb", common.color)));
+        }
+        if common.home_country.len() != 2 || !common.home_country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(err(format!(
+                "home_country {:?} is not a two-letter country code such as \"US\"",
+                common.home_country
+            )));
+        }
+        Ok(BankProfile {
+            id: common.id,
+            name: crate::domain::text::clean_line(&common.name, 40),
+            color: common.color,
+            feed: common.feed,
+            home_country: common.home_country,
+            currency: common.currency,
+            raw,
+            source: source.to_string(),
+        })
+    }
+
+    /// The feed kind's own table (e.g. `[simulated]`), if present.
+    pub fn kind_table(&self) -> Option<&toml::Table> {
+        self.raw.get(&self.feed).and_then(|v| v.as_table())
+    }
+}
+
+fn is_hex_color(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The embedded profiles, then every `*.toml` in `user_dir` (sorted by name);
+/// a user profile with an embedded profile's id replaces it.
+pub fn load_all(user_dir: Option<&Path>) -> Result<Vec<BankProfile>, ProfileError> {
+    let mut profiles = Vec::new();
+    for (name, text) in EMBEDDED {
+        profiles.push(BankProfile::parse(text, &format!("embedded:{name}"))?);
+    }
+    let Some(dir) = user_dir else { return Ok(profiles) };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(profiles),
+        Err(e) => {
+            return Err(ProfileError { source_name: dir.display().to_string(), message: e.to_string() });
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ProfileError { source_name: name.clone(), message: e.to_string() })?;
+        let profile = BankProfile::parse(&text, &name)?;
+        match profiles.iter_mut().find(|p| p.id == profile.id) {
+            Some(slot) => *slot = profile,
+            None => profiles.push(profile),
+        }
+    }
+    Ok(profiles)
+}

@@ -1,0 +1,6 @@
+//! The `simulated` feed kind (to be written).
+use super::{BankFeed, BankProfile, FeedError};
+pub const KIND: &str = "simulated";
+pub fn factory(_p: &BankProfile) -> Result<Box<dyn BankFeed>, FeedError> {
+    Err(FeedError::Other("not yet".into()))
+}

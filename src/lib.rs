@@ -1,0 +1,12 @@
+//! finbox: a local-first personal-finance inbox for the terminal.
+//!
+//! Data flows one way: feeds (`feed`) produce events, one store writer
+//! (`feed::writer`) applies them to the SQLite store (`store`), and the command
+//! line (`cli`) and the screen read from the store.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod feed;
+pub mod logging;
+pub mod store;

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -92,25 +93,37 @@ pub struct Envelope {
     pub event: FeedEvent,
 }
 
-/// The sending side a feed gets: stamps its events and applies back-pressure.
+/// The sending side a feed gets: stamps its events, counts the bank events
+/// sent, and applies back-pressure (the channel is bounded).
 #[derive(Debug, Clone)]
 pub struct FeedSink {
     bank: BankId,
     epoch: i64,
     tx: mpsc::Sender<Envelope>,
+    sent: Arc<AtomicU64>,
 }
 
 impl FeedSink {
     pub fn new(bank: BankId, epoch: i64, tx: mpsc::Sender<Envelope>) -> Self {
-        FeedSink { bank, epoch, tx }
+        FeedSink { bank, epoch, tx, sent: Arc::default() }
     }
 
     /// Sends one event; fails only when the store writer has shut down.
     pub async fn send(&self, event: FeedEvent) -> Result<(), FeedError> {
+        let counts = event.is_bank_event();
         self.tx
             .send(Envelope { bank: self.bank.clone(), epoch: self.epoch, event })
             .await
-            .map_err(|_| FeedError::Closed)
+            .map_err(|_| FeedError::Closed)?;
+        if counts {
+            self.sent.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Bank events sent through this sink (and its clones) so far.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 }
 

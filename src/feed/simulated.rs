@@ -4,3 +4,4 @@ pub const KIND: &str = "simulated";
 pub fn factory(_p: &BankProfile) -> Result<Box<dyn BankFeed>, FeedError> {
     Err(FeedError::Other("not yet".into()))
 }
+pub fn parse_profile(_p: &BankProfile) -> Result<(), FeedError> { Ok(()) }

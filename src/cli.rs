@@ -1,0 +1,648 @@
+//! The `finbox` command line: scriptable commands over the store, and the
+//! headless feed runner.
+
+mod table;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Local, Utc};
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Dirs, Overrides, Settings};
+use crate::domain::*;
+use crate::feed::supervisor::{self, SupervisorConfig};
+use crate::feed::writer::{Writer, WriterConfig};
+use crate::feed::{FeedMode, FeedRegistry};
+use crate::store::{ConsentChange, Store, TxnFilter};
+use table::{Align, Table};
+
+#[derive(Debug, Parser)]
+#[command(name = "finbox", version, about = "A local-first personal-finance inbox for the terminal.")]
+#[command(after_help = "Run `finbox` with no command for the terminal interface.\n\
+Data: --db PATH or FINBOX_DB (default: the data directory, see `finbox paths`).")]
+pub struct Cli {
+    /// The store file (default: finbox.db in the data directory).
+    #[arg(long, global = true, env = "FINBOX_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// The settings file (default: config.toml in the config directory).
+    #[arg(long, global = true, env = "FINBOX_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Pretend it is this time (RFC 3339), for reproducible scripts and tests.
+    #[arg(long, global = true, env = "FINBOX_NOW", hide = true, value_parser = parse_time)]
+    pub now: Option<DateTime<Utc>>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the bank feeds without the screen and print a summary.
+    Feed(FeedArgs),
+    /// List the banks and whether each is shared.
+    Banks(JsonFlag),
+    /// Account balances of the shared banks, with totals per currency.
+    Balances(JsonFlag),
+    /// Transactions, newest first.
+    Transactions(TxnArgs),
+    /// Open fraud alerts, most severe and newest first; or `alerts ack`.
+    Alerts(AlertsArgs),
+    /// Grant or revoke sharing per bank, or show the consent log.
+    #[command(subcommand)]
+    Consent(ConsentCmd),
+    /// Send a message to a bank and print its reply.
+    Say {
+        /// The bank id (`finbox banks` lists them).
+        bank: String,
+        /// What to say, e.g. "balance", "recent", "spending", "freeze card".
+        #[arg(required = true, num_args = 1..)]
+        message: Vec<String>,
+    },
+    /// A bank's conversation, oldest first.
+    Messages {
+        bank: String,
+        /// How many of the latest messages.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show where finbox keeps its data, settings and log.
+    Paths,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print one JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedArgs {
+    /// Seed of the simulated banks (default: from the settings, 2018).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Produce N events as fast as the store takes them, then stop.
+    #[arg(long, conflicts_with = "duration")]
+    pub events: Option<u64>,
+    /// Run in real time for SECS seconds (default: until Ctrl-C).
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct TxnArgs {
+    #[arg(long)]
+    pub bank: Option<String>,
+    /// An account id as `finbox balances` shows it.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Words to find in the merchant or category.
+    #[arg(long)]
+    pub search: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    pub action: Option<AlertsCmd>,
+    /// Include decided alerts.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCmd {
+    /// Answer an alert: it was you (legit), or not you (fraud: freezes the card).
+    Ack {
+        id: i64,
+        #[arg(long, conflicts_with = "not_me", required_unless_present = "not_me")]
+        it_was_me: bool,
+        #[arg(long)]
+        not_me: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsentCmd {
+    /// Start sharing a bank (or every bank) with finbox.
+    Grant {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        bank: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Stop sharing a bank; --purge also deletes everything it shared.
+    Revoke {
+        bank: String,
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Every consent change, oldest first.
+    Log(JsonFlag),
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s).map(|d| d.to_utc()).map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
+}
+
+/// The resolved settings and clock every command starts from.
+pub struct Env {
+    pub settings: Settings,
+    pub now: DateTime<Utc>,
+    pub utc_offset_secs: i32,
+}
+
+impl Env {
+    pub fn load(cli: &Cli, seed: Option<u64>) -> Result<Env> {
+        let dirs = Dirs::discover()?;
+        let over = Overrides { db: cli.db.clone(), config: cli.config.clone(), seed };
+        let settings = Settings::resolve(&dirs, &over)?;
+        Ok(Env {
+            settings,
+            now: cli.now.unwrap_or_else(Utc::now),
+            utc_offset_secs: Local::now().offset().local_minus_utc(),
+        })
+    }
+
+    /// Opens the store and lists the configured banks in it.
+    pub fn open_store(&self) -> Result<Store> {
+        let mut store = Store::open(&self.settings.db)?;
+        store.sync_banks(&self.settings.profiles)?;
+        Ok(store)
+    }
+}
+
+/// Runs a subcommand; `None` is the terminal interface.
+pub fn run(cli: Cli) -> Result<()> {
+    let Some(command) = &cli.command else {
+        bail!(
+            "the terminal interface is not built yet. Meanwhile every part of finbox works from the command line: \
+             run `finbox --help`."
+        );
+    };
+    let seed = match command {
+        Command::Feed(a) => a.seed,
+        _ => None,
+    };
+    let env = Env::load(&cli, seed)?;
+    if let Err(e) = crate::logging::init(&env.settings.log_file) {
+        eprintln!("finbox: warning: cannot write the log {}: {e}", env.settings.log_file.display());
+    }
+    tracing::debug!(?command, "command");
+    match command {
+        Command::Paths => {
+            let s = &env.settings;
+            println!("store      {}", s.db.display());
+            println!(
+                "settings   {}{}",
+                s.config_file.display(),
+                if s.config_file_exists { "" } else { " (not present; defaults apply)" }
+            );
+            println!("profiles   {}", s.banks_dir.display());
+            println!("log        {}", s.log_file.display());
+            Ok(())
+        }
+        Command::Feed(args) => feed(&env, args),
+        Command::Banks(f) => banks(&env, f.json),
+        Command::Balances(f) => balances(&env, f.json),
+        Command::Transactions(a) => transactions(&env, a),
+        Command::Alerts(a) => alerts(&env, a),
+        Command::Consent(c) => consent(&env, c),
+        Command::Say { bank, message } => {
+            let mut store = env.open_store()?;
+            let bank = bank_id(&store, bank)?;
+            let reply = store.say(&bank, &message.join(" "), env.now, env.utc_offset_secs)?;
+            println!("{}", crate::domain::text::clean_text(&reply, 10_000));
+            Ok(())
+        }
+        Command::Messages { bank, limit, json } => messages(&env, bank, *limit, *json),
+    }
+}
+
+/// Validates a bank id given on the command line against the store.
+fn bank_id(store: &Store, id: &str) -> Result<BankId> {
+    Ok(store.bank(id)?.id)
+}
+
+fn print_json(rows: Vec<serde_json::Value>) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(&rows)?);
+    Ok(())
+}
+
+fn local(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn banks(env: &Env, json: bool) -> Result<()> {
+    let store = env.open_store()?;
+    let banks = store.banks()?;
+    if json {
+        return print_json(
+            banks
+                .iter()
+                .map(|b| {
+                    json!({
+                        "id": b.bank.id, "name": b.bank.name, "consent": b.bank.consent.as_str(),
+                        "consent_changed_at": b.bank.consent_changed_at.map(|t| t.to_rfc3339()),
+                        "feed": b.bank.feed_kind, "accounts": b.accounts, "unread": b.unread,
+                        "open_alerts": b.open_alerts,
+                    })
+                })
+                .collect(),
+        );
+    }
+    let mut t = Table::new(&[
+        ("ID", Align::Left),
+        ("BANK", Align::Left),
+        ("SHARING", Align::Left),
+        ("ACCOUNTS", Align::Right),
+        ("UNREAD", Align::Right),
+        ("ALERTS", Align::Right),
+    ]);
+    for b in &banks {
+        let sharing = match b.bank.consent {
+            ConsentState::Granted => "shared".to_string(),
+            ConsentState::Revoked => "not shared".to_string(),
+        };
+        t.row(vec![
+            b.bank.id.to_string(),
+            b.bank.name.clone(),
+            sharing,
+            b.accounts.to_string(),
+            b.unread.to_string(),
+            b.open_alerts.to_string(),
+        ]);
+    }
+    print!("{}", t.render());
+    if banks.iter().all(|b| b.bank.consent == ConsentState::Revoked) {
+        println!("\nNo bank is shared yet. Share one with `finbox consent grant chase`, or all with `finbox consent grant --all`.");
+    }
+    Ok(())
+}
+
+fn balances(env: &Env, json: bool) -> Result<()> {
+    let store = env.open_store()?;
+    let shared: Vec<BankId> = store
+        .banks()?
+        .into_iter()
+        .filter(|b| b.bank.consent == ConsentState::Granted)
+        .map(|b| b.bank.id)
+        .collect();
+    let accounts: Vec<Account> = store.accounts(None)?.into_iter().filter(|a| shared.contains(&a.bank)).collect();
+    if json {
+        return print_json(
+            accounts
+                .iter()
+                .map(|a| {
+                    json!({
+                        "bank": a.bank, "account": a.external_id, "name": a.name, "kind": a.kind.as_str(),
+                        "mask": a.mask, "currency": a.balance.currency, "balance_minor": a.balance.minor,
+                        "balance": a.balance.to_decimal_string(), "transactions": a.txn_count,
+                    })
+                })
+                .collect(),
+        );
+    }
+    if accounts.is_empty() {
+        println!("No balances yet: share a bank (`finbox consent grant --all`) and let its feed run (`finbox feed`).");
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        ("BANK", Align::Left),
+        ("ACCOUNT", Align::Left),
+        ("NAME", Align::Left),
+        ("KIND", Align::Left),
+        ("BALANCE", Align::Right),
+    ]);
+    for a in &accounts {
+        t.row(vec![
+            a.bank.to_string(),
+            a.external_id.clone(),
+            format!("{} {}", a.name, a.mask),
+            a.kind.to_string(),
+            a.balance.to_string(),
+        ]);
+    }
+    for total in store.totals()? {
+        t.row(vec!["".into(), "".into(), format!("Total {}", total.currency), "".into(), total.to_string()]);
+    }
+    print!("{}", t.render());
+    Ok(())
+}
+
+fn transactions(env: &Env, a: &TxnArgs) -> Result<()> {
+    let store = env.open_store()?;
+    let bank = a.bank.as_deref().map(|b| bank_id(&store, b)).transpose()?;
+    let account = a.account.as_deref().map(|k| store.find_account(bank.as_ref(), k)).transpose()?;
+    let txns = store.transactions(&TxnFilter {
+        bank,
+        account: account.map(|a| a.id),
+        search: a.search.clone(),
+        before: None,
+        limit: a.limit.clamp(1, 100_000),
+    })?;
+    if a.json {
+        return print_json(
+            txns.iter()
+                .map(|t| {
+                    json!({
+                        "id": t.id, "bank": t.bank, "account": t.account_external_id, "external_id": t.external_id,
+                        "posted_at": t.posted_at.to_rfc3339(), "amount_minor": t.amount.minor,
+                        "currency": t.amount.currency, "amount": t.amount.to_decimal_string(),
+                        "merchant": t.merchant, "category": t.category, "channel": t.channel.as_str(),
+                        "country": t.country,
+                    })
+                })
+                .collect(),
+        );
+    }
+    if txns.is_empty() {
+        println!("No transactions match.");
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        ("ID", Align::Right),
+        ("POSTED", Align::Left),
+        ("BANK", Align::Left),
+        ("ACCOUNT", Align::Left),
+        ("AMOUNT", Align::Right),
+        ("CATEGORY", Align::Left),
+        ("MERCHANT", Align::Left),
+    ]);
+    for x in &txns {
+        t.row(vec![
+            x.id.to_string(),
+            local(x.posted_at),
+            x.bank.to_string(),
+            x.account_external_id.clone(),
+            x.amount.to_string(),
+            x.category.clone(),
+            x.merchant.clone(),
+        ]);
+    }
+    print!("{}", t.render());
+    Ok(())
+}
+
+fn alert_json(a: &FraudAlert) -> serde_json::Value {
+    json!({
+        "id": a.id, "bank": a.bank, "account": a.account_external_id, "txn": a.txn, "reason": a.reason,
+        "severity": a.severity.as_str(), "status": a.status.as_str(), "created_at": a.created_at.to_rfc3339(),
+        "decided_at": a.decided_at.map(|t| t.to_rfc3339()), "merchant": a.merchant,
+        "amount_minor": a.amount.minor, "currency": a.amount.currency, "card": a.card_mask,
+    })
+}
+
+fn alerts(env: &Env, a: &AlertsArgs) -> Result<()> {
+    let mut store = env.open_store()?;
+    if let Some(AlertsCmd::Ack { id, it_was_me: _, not_me }) = &a.action {
+        let verdict = if *not_me { Verdict::NotMe } else { Verdict::ItWasMe };
+        let alert = store.ack_alert(AlertId(*id), verdict, env.now)?;
+        let card = alert.card_mask.clone().unwrap_or_else(|| "its card".into());
+        match verdict {
+            Verdict::ItWasMe => println!(
+                "Alert {} closed: the {} charge at {} was you.",
+                alert.id,
+                alert.amount.abs(),
+                alert.merchant
+            ),
+            Verdict::NotMe => println!(
+                "Alert {} marked as fraud: the {} charge at {}. Card {card} at {} is frozen; {} confirmed in its conversation.",
+                alert.id,
+                alert.amount.abs(),
+                alert.merchant,
+                alert.bank,
+                alert.bank
+            ),
+        }
+        return Ok(());
+    }
+    let list = store.alerts(a.all, 10_000)?;
+    if a.json {
+        return print_json(list.iter().map(alert_json).collect());
+    }
+    if list.is_empty() {
+        println!("{}", if a.all { "No fraud alerts." } else { "No open fraud alerts." });
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        ("ID", Align::Right),
+        ("SEVERITY", Align::Left),
+        ("STATUS", Align::Left),
+        ("WHEN", Align::Left),
+        ("BANK", Align::Left),
+        ("CARD", Align::Left),
+        ("AMOUNT", Align::Right),
+        ("MERCHANT", Align::Left),
+        ("REASON", Align::Left),
+    ]);
+    for x in &list {
+        t.row(vec![
+            x.id.to_string(),
+            x.severity.to_string(),
+            x.status.to_string(),
+            local(x.posted_at),
+            x.bank.to_string(),
+            x.card_mask.clone().unwrap_or_default(),
+            x.amount.to_string(),
+            x.merchant.clone(),
+            x.reason.clone(),
+        ]);
+    }
+    print!("{}", t.render());
+    if !a.all {
+        println!("\nAnswer with `finbox alerts ack ID --it-was-me` or `--not-me` (freezes the card).");
+    }
+    Ok(())
+}
+
+fn consent(env: &Env, c: &ConsentCmd) -> Result<()> {
+    let mut store = env.open_store()?;
+    match c {
+        ConsentCmd::Grant { bank, all } => {
+            let ids: Vec<BankId> = if *all {
+                store.banks()?.into_iter().map(|b| b.bank.id).collect()
+            } else {
+                vec![bank_id(&store, bank.as_deref().unwrap_or_default())?]
+            };
+            for id in ids {
+                let name = store.bank(id.as_str())?.name;
+                match store.grant(&id, env.now)? {
+                    ConsentChange::AlreadyGranted => println!("{name} ({id}) was already shared."),
+                    _ => println!("{name} ({id}) is now shared. Its feed delivers when finbox runs (`finbox` or `finbox feed`)."),
+                }
+            }
+        }
+        ConsentCmd::Revoke { bank, purge } => {
+            let id = bank_id(&store, bank)?;
+            let name = store.bank(id.as_str())?.name;
+            match store.revoke(&id, *purge, env.now)? {
+                ConsentChange::AlreadyRevoked => println!("{name} ({id}) was not shared; nothing changed."),
+                ConsentChange::Purged { rows } => println!(
+                    "{name} ({id}) is no longer shared, and the {rows} records it shared are deleted. The consent log keeps the change."
+                ),
+                _ => println!(
+                    "{name} ({id}) is no longer shared; its feed stops within a second. What it shared stays until you purge it (`finbox consent revoke {id} --purge`)."
+                ),
+            }
+        }
+        ConsentCmd::Log(f) => {
+            let log = store.consent_log(None)?;
+            if f.json {
+                return print_json(
+                    log.iter()
+                        .map(|e| json!({"bank": e.bank, "action": e.action.as_str(), "at": e.at.to_rfc3339(), "detail": e.detail}))
+                        .collect(),
+                );
+            }
+            if log.is_empty() {
+                println!("No consent changes yet.");
+                return Ok(());
+            }
+            let mut t = Table::new(&[("WHEN", Align::Left), ("BANK", Align::Left), ("ACTION", Align::Left), ("DETAIL", Align::Left)]);
+            for e in &log {
+                t.row(vec![local(e.at), e.bank.to_string(), e.action.to_string(), e.detail.clone()]);
+            }
+            print!("{}", t.render());
+        }
+    }
+    Ok(())
+}
+
+fn messages(env: &Env, bank: &str, limit: usize, json: bool) -> Result<()> {
+    let mut store = env.open_store()?;
+    let id = bank_id(&store, bank)?;
+    let msgs = store.messages(&id, limit.clamp(1, 100_000), None)?;
+    if json {
+        return print_json(
+            msgs.iter()
+                .map(|m| json!({"id": m.id, "from": m.from.as_str(), "kind": m.kind.as_str(), "text": m.text, "at": m.at.to_rfc3339()}))
+                .collect(),
+        );
+    }
+    if msgs.is_empty() {
+        println!("No messages from {id} yet.");
+    }
+    for m in &msgs {
+        let who = match m.from {
+            Sender::Bank => id.as_str(),
+            Sender::User => "you",
+            Sender::System => "finbox",
+        };
+        let text = crate::domain::text::clean_text(&m.text, 10_000).replace('\n', "\n    ");
+        println!("[{}] {who}: {text}", local(m.at));
+    }
+    store.mark_read(&id)?;
+    Ok(())
+}
+
+fn feed(env: &Env, args: &FeedArgs) -> Result<()> {
+    let s = &env.settings;
+    let store = env.open_store()?;
+    let shared: Vec<BankSummaryName> = store
+        .banks()?
+        .into_iter()
+        .filter(|b| b.bank.consent == ConsentState::Granted)
+        .map(|b| BankSummaryName { id: b.bank.id, name: b.bank.name })
+        .collect();
+    if shared.is_empty() {
+        bail!("no bank is shared, so no feed would deliver anything. Share banks first: `finbox consent grant --all`");
+    }
+    let reader = Store::open(&s.db)?;
+    let home_countries: HashMap<BankId, String> =
+        s.profiles.iter().map(|p| (p.id.clone(), p.home_country.clone())).collect();
+    let clock = crate::feed::system_clock();
+    let writer = Writer::spawn(
+        store,
+        WriterConfig { home_countries, utc_offset_secs: env.utc_offset_secs, clock: clock.clone() },
+        None,
+    );
+    let mode = match args.events {
+        Some(n) => FeedMode::Events(n),
+        None => FeedMode::Live,
+    };
+    let cfg = SupervisorConfig {
+        registry: FeedRegistry::default(),
+        profiles: s.profiles.clone(),
+        seed: s.seed,
+        mode,
+        clock,
+        utc_offset_secs: env.utc_offset_secs,
+    };
+    let started = Instant::now();
+    match mode {
+        FeedMode::Events(n) => eprintln!("Producing {n} events from {} shared banks…", shared.len()),
+        FeedMode::Live => eprintln!(
+            "Running {} feeds{}; Ctrl-C stops.",
+            shared.len(),
+            args.duration.map(|d| format!(" for {d} s")).unwrap_or_default()
+        ),
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let tx = writer.tx.clone();
+    let duration = args.duration.map(Duration::from_secs);
+    let tallies = rt.block_on(async move {
+        let cancel = CancellationToken::new();
+        let stopper = cancel.clone();
+        tokio::spawn(async move {
+            match duration {
+                Some(d) => tokio::select! {
+                    _ = tokio::time::sleep(d) => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                },
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+            stopper.cancel();
+        });
+        supervisor::run(cfg, reader, tx, cancel, None).await
+    });
+    drop(rt);
+    let report = writer.join().context("the store writer stopped")?;
+    let elapsed = started.elapsed();
+    let mut t = Table::new(&[("BANK", Align::Left), ("EVENTS", Align::Right), ("FEED FAILURES", Align::Right)]);
+    let mut total_events = 0;
+    for b in &shared {
+        let tally = tallies.get(&b.id).cloned().unwrap_or_default();
+        total_events += tally.events;
+        t.row(vec![format!("{} ({})", b.name, b.id), tally.events.to_string(), tally.failures.to_string()]);
+    }
+    print!("{}", t.render());
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "\n{total_events} events in {:.1} s ({:.0} events/s): {} new transactions, {} messages, {} fraud alerts, {} new accounts; \
+         {} already stored, {} dropped (not shared), {} rejected.",
+        secs,
+        total_events as f64 / secs,
+        report.transactions,
+        report.messages,
+        report.alerts,
+        report.accounts,
+        report.duplicates,
+        report.dropped_no_consent,
+        report.rejected.len()
+    );
+    for r in report.rejected.iter().take(10) {
+        println!("  rejected {} from {}: {}", r.record, r.bank, r.reason);
+    }
+    Ok(())
+}
+
+struct BankSummaryName {
+    id: BankId,
+    name: String,
+}

@@ -1,0 +1,222 @@
+//! Settings: embedded defaults (`assets/config.toml`), overlaid by the user's
+//! config file, overlaid by flags and environment. One tested `resolve`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::feed::BankProfile;
+use crate::feed::profile::{self, ProfileError};
+
+pub const DEFAULT_CONFIG: &str = include_str!("../assets/config.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("config file {path} cannot be read: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("cannot find a home directory for finbox's data; pass --db and --config")]
+    NoHome,
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error("bank profile {source_name}: {message}")]
+    Feed { source_name: String, message: String },
+}
+
+/// The settings file's keys. Unknown keys are errors, never ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    seed: Option<u64>,
+    db: Option<String>,
+    banks_dir: Option<String>,
+}
+
+impl FileSettings {
+    fn overlay(self, over: FileSettings) -> FileSettings {
+        FileSettings {
+            seed: over.seed.or(self.seed),
+            db: over.db.filter(|s| !s.is_empty()).or(self.db),
+            banks_dir: over.banks_dir.filter(|s| !s.is_empty()).or(self.banks_dir),
+        }
+    }
+}
+
+/// Where finbox keeps things by default (XDG on Linux).
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    pub data: PathBuf,
+    pub config: PathBuf,
+}
+
+impl Dirs {
+    pub fn discover() -> Result<Dirs, ConfigError> {
+        let p = directories::ProjectDirs::from("", "", "finbox").ok_or(ConfigError::NoHome)?;
+        Ok(Dirs { data: p.data_dir().to_path_buf(), config: p.config_dir().to_path_buf() })
+    }
+}
+
+/// What the command line and environment say.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--db` or `FINBOX_DB`.
+    pub db: Option<PathBuf>,
+    /// `--config` or `FINBOX_CONFIG`: then the file must exist.
+    pub config: Option<PathBuf>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+}
+
+/// Everything resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub db: PathBuf,
+    pub config_file: PathBuf,
+    pub config_file_exists: bool,
+    pub banks_dir: PathBuf,
+    pub log_file: PathBuf,
+    pub seed: u64,
+    pub profiles: Vec<BankProfile>,
+}
+
+impl Settings {
+    /// Defaults, then the config file, then the overrides.
+    pub fn resolve(dirs: &Dirs, over: &Overrides) -> Result<Settings, ConfigError> {
+        let defaults: FileSettings = toml::from_str(DEFAULT_CONFIG).map_err(|e| ConfigError::Parse {
+            path: "embedded:assets/config.toml".into(),
+            message: describe_toml_error(&e, DEFAULT_CONFIG),
+        })?;
+        let (config_file, required) = match &over.config {
+            Some(p) => (p.clone(), true),
+            None => (dirs.config.join("config.toml"), false),
+        };
+        let shown = config_file.display().to_string();
+        let (user, exists) = match std::fs::read_to_string(&config_file) {
+            Ok(text) => {
+                let parsed: FileSettings = toml::from_str(&text)
+                    .map_err(|e| ConfigError::Parse { path: shown.clone(), message: describe_toml_error(&e, &text) })?;
+                (parsed, true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => (FileSettings::default(), false),
+            Err(source) => return Err(ConfigError::Read { path: shown, source }),
+        };
+        let merged = defaults.overlay(user);
+        let base = config_file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let relative = |s: &str| {
+            let p = PathBuf::from(s);
+            if p.is_absolute() { p } else { base.join(p) }
+        };
+        let db = over
+            .db
+            .clone()
+            .or_else(|| merged.db.as_deref().filter(|s| !s.is_empty()).map(relative))
+            .unwrap_or_else(|| dirs.data.join("finbox.db"));
+        let banks_dir = merged
+            .banks_dir
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(relative)
+            .unwrap_or_else(|| dirs.config.join("banks"));
+        let profiles = profile::load_all(Some(&banks_dir))?;
+        for p in &profiles {
+            if p.feed == crate::feed::simulated::KIND {
+                crate::feed::simulated::parse_profile(p)
+                    .map_err(|e| ConfigError::Feed { source_name: p.source.clone(), message: e.to_string() })?;
+            }
+        }
+        let log_dir = db.parent().map(Path::to_path_buf).unwrap_or_else(|| dirs.data.clone());
+        Ok(Settings {
+            log_file: log_dir.join("finbox.log"),
+            db,
+            config_file,
+            config_file_exists: exists,
+            banks_dir,
+            seed: over.seed.or(merged.seed).unwrap_or(2018),
+            profiles,
+        })
+    }
+}
+
+/// A TOML error as "line L, column C: message".
+pub fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dirs(tmp: &Path) -> Dirs {
+        Dirs { data: tmp.join("data"), config: tmp.join("config") }
+    }
+
+    #[test]
+    fn defaults_apply_without_a_config_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Settings::resolve(&dirs(tmp.path()), &Overrides::default()).unwrap();
+        assert_eq!(s.db, tmp.path().join("data/finbox.db"));
+        assert_eq!(s.seed, 2018);
+        assert!(!s.config_file_exists);
+        let ids: Vec<&str> = s.profiles.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["chase", "wellsfargo", "citi", "usbank"]);
+    }
+
+    #[test]
+    fn file_overlays_defaults_and_flags_overlay_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = dirs(tmp.path());
+        std::fs::create_dir_all(&d.config).unwrap();
+        std::fs::write(d.config.join("config.toml"), "seed = 7\ndb = \"my.db\"\n").unwrap();
+        let s = Settings::resolve(&d, &Overrides::default()).unwrap();
+        assert_eq!(s.seed, 7);
+        assert_eq!(s.db, d.config.join("my.db"));
+        let over = Overrides { db: Some(tmp.path().join("flag.db")), seed: Some(9), ..Default::default() };
+        let s = Settings::resolve(&d, &over).unwrap();
+        assert_eq!((s.seed, s.db), (9, tmp.path().join("flag.db")));
+    }
+
+    #[test]
+    fn broken_config_names_file_line_and_column() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("c.toml");
+        std::fs::write(&path, "seed = 1\nseed = = 2\n").unwrap();
+        let over = Overrides { config: Some(path.clone()), ..Default::default() };
+        let err = Settings::resolve(&dirs(tmp.path()), &over).unwrap_err().to_string();
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("line 2, column"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_explicit_files_are_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("c.toml");
+        std::fs::write(&path, "sed = 1\n").unwrap();
+        let over = Overrides { config: Some(path), ..Default::default() };
+        let err = Settings::resolve(&dirs(tmp.path()), &over).unwrap_err().to_string();
+        assert!(err.contains("unknown field `sed`"), "{err}");
+        let over = Overrides { config: Some(tmp.path().join("missing.toml")), ..Default::default() };
+        assert!(matches!(Settings::resolve(&dirs(tmp.path()), &over), Err(ConfigError::Read { .. })));
+    }
+
+    #[test]
+    fn user_bank_profiles_add_and_replace() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = dirs(tmp.path());
+        std::fs::create_dir_all(d.config.join("banks")).unwrap();
+        let chase = profile::EMBEDDED[0].1.replace("name = \"Chase\"", "name = \"My Chase\"");
+        std::fs::write(d.config.join("banks/chase.toml"), chase).unwrap();
+        let s = Settings::resolve(&d, &Overrides::default()).unwrap();
+        assert_eq!(s.profiles[0].name, "My Chase");
+        assert_eq!(s.profiles.len(), 4);
+    }
+}

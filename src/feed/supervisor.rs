@@ -1,0 +1,317 @@
+//! The feed supervisor: owns one task per shared bank, starts a feed when its
+//! bank is shared, stops it within a poll interval when consent is revoked (by
+//! this process or another), restarts a failed or panicked feed with back-off
+//! and reports the failure in that bank's conversation. The others go on.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    BankControl, BankProfile, Clock, Envelope, FeedContext, FeedError, FeedEvent, FeedExit, FeedMode, FeedRegistry,
+    FeedSink,
+};
+use crate::domain::{BankId, ConsentState};
+use crate::store::Store;
+
+/// How often consent and card states are re-read from the store.
+pub const POLL: Duration = Duration::from_millis(250);
+const BACKOFF_START: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// A feed that ran this long without failing starts its back-off afresh.
+const HEALTHY_AFTER: Duration = Duration::from_secs(30);
+
+/// What the screen shows about a bank's feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedStatus {
+    /// Not shared: no feed runs.
+    Off,
+    Running,
+    /// Failed; restarts after the back-off.
+    Restarting { error: String, attempt: u32 },
+    /// Produced everything it was asked for.
+    Finished,
+}
+
+pub struct SupervisorConfig {
+    pub registry: FeedRegistry,
+    pub profiles: Vec<BankProfile>,
+    pub seed: u64,
+    pub mode: FeedMode,
+    pub clock: Clock,
+    pub utc_offset_secs: i32,
+}
+
+/// Per-bank outcome of a supervisor run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedTally {
+    pub events: u64,
+    pub failures: u32,
+}
+
+struct Running {
+    epoch: i64,
+    cancel: CancellationToken,
+    handle: JoinHandle<Result<FeedExit, FeedError>>,
+    sink: FeedSink,
+    control: watch::Sender<BankControl>,
+    started: Instant,
+}
+
+#[derive(Default)]
+struct Slot {
+    running: Option<Running>,
+    /// Events mode: how many bank events are still to produce.
+    quota: Option<u64>,
+    finished: bool,
+    failures: u32,
+    retry_at: Option<Instant>,
+    events: u64,
+}
+
+/// Runs feeds until `cancel` fires (live mode) or every feed has produced its
+/// share (events mode). In events mode, `n` events are split across the banks
+/// shared when it starts. Returns per-bank tallies once every task has ended.
+pub async fn run(
+    cfg: SupervisorConfig,
+    reader: Store,
+    tx: mpsc::Sender<Envelope>,
+    cancel: CancellationToken,
+    status: Option<watch::Sender<BTreeMap<BankId, FeedStatus>>>,
+) -> BTreeMap<BankId, FeedTally> {
+    let mut slots: HashMap<BankId, Slot> = HashMap::new();
+    if let FeedMode::Events(n) = cfg.mode {
+        let granted: Vec<BankId> = match reader.banks() {
+            Ok(b) => b
+                .into_iter()
+                .filter(|s| s.bank.consent == ConsentState::Granted)
+                .map(|s| s.bank.id)
+                .filter(|id| cfg.profiles.iter().any(|p| &p.id == id))
+                .collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read banks");
+                Vec::new()
+            }
+        };
+        let share = n / granted.len().max(1) as u64;
+        let extra = n % granted.len().max(1) as u64;
+        for (i, id) in granted.iter().enumerate() {
+            let quota = share + u64::from((i as u64) < extra);
+            slots.insert(id.clone(), Slot { quota: Some(quota), finished: quota == 0, ..Default::default() });
+        }
+    }
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        reconcile(&cfg, &reader, &tx, &mut slots).await;
+        if let Some(status) = &status {
+            let map = cfg
+                .profiles
+                .iter()
+                .map(|p| (p.id.clone(), slot_status(slots.get(&p.id))))
+                .collect::<BTreeMap<_, _>>();
+            status.send_if_modified(|old| {
+                let changed = *old != map;
+                *old = map;
+                changed
+            });
+        }
+        if matches!(cfg.mode, FeedMode::Events(_)) && slots.values().all(|s| s.finished) {
+            break;
+        }
+    }
+    // Stop whatever still runs and wait for it, so its last events are queued
+    // before the caller closes the writer.
+    for slot in slots.values_mut() {
+        if let Some(r) = slot.running.take() {
+            r.cancel.cancel();
+            let _ = r.handle.await;
+            slot.events += r.sink.sent();
+        }
+    }
+    slots
+        .into_iter()
+        .map(|(id, s)| (id, FeedTally { events: s.events, failures: s.failures }))
+        .collect()
+}
+
+fn slot_status(slot: Option<&Slot>) -> FeedStatus {
+    match slot {
+        None => FeedStatus::Off,
+        Some(s) if s.running.is_some() => FeedStatus::Running,
+        Some(s) if s.finished => FeedStatus::Finished,
+        Some(s) if s.retry_at.is_some() => FeedStatus::Restarting { error: String::new(), attempt: s.failures },
+        Some(_) => FeedStatus::Off,
+    }
+}
+
+async fn reconcile(cfg: &SupervisorConfig, reader: &Store, tx: &mpsc::Sender<Envelope>, slots: &mut HashMap<BankId, Slot>) {
+    let banks = match reader.banks() {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read consent; keeping feeds as they are");
+            return;
+        }
+    };
+    let now = Instant::now();
+    for summary in banks {
+        let bank = summary.bank;
+        let Some(profile) = cfg.profiles.iter().find(|p| p.id == bank.id) else { continue };
+        let granted = bank.consent == ConsentState::Granted;
+        if !granted && !slots.contains_key(&bank.id) {
+            continue;
+        }
+        let events_mode = matches!(cfg.mode, FeedMode::Events(_));
+        if events_mode && !slots.contains_key(&bank.id) {
+            continue; // only the banks shared at the start take part
+        }
+        let slot = slots.entry(bank.id.clone()).or_default();
+
+        // 1. A running feed whose consent went away (or changed epoch) stops now.
+        if let Some(r) = &slot.running
+            && (!granted || r.epoch != bank.epoch)
+        {
+            r.cancel.cancel();
+            tracing::info!(bank = %bank.id, "consent changed; stopping feed");
+            if events_mode {
+                slot.finished = true;
+            }
+        }
+
+        // 2. Collect a feed that ended.
+        if slot.running.as_ref().is_some_and(|r| r.handle.is_finished()) {
+            let r = slot.running.take().expect("checked");
+            let sent = r.sink.sent();
+            slot.events += sent;
+            if let Some(q) = slot.quota.as_mut() {
+                *q = q.saturating_sub(sent);
+            }
+            let outcome = match r.handle.await {
+                Ok(Ok(exit)) => Ok(exit),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(join) if join.is_panic() => Err(format!("it crashed ({})", panic_text(join))),
+                Err(_) => Ok(FeedExit::Cancelled { events: sent }),
+            };
+            match outcome {
+                Ok(FeedExit::Finished { .. }) => slot.finished = true,
+                Ok(FeedExit::Cancelled { .. }) => {}
+                Err(error) => {
+                    if r.started.elapsed() > HEALTHY_AFTER {
+                        slot.failures = 0;
+                    }
+                    slot.failures += 1;
+                    let delay = backoff(slot.failures);
+                    slot.retry_at = Some(now + delay);
+                    tracing::warn!(bank = %bank.id, %error, attempt = slot.failures, "feed failed; restarting");
+                    let text = format!(
+                        "The {} feed stopped: {error}. finbox restarts it in {} s (attempt {}).",
+                        profile.name,
+                        delay.as_secs(),
+                        slot.failures
+                    );
+                    let notice = Envelope {
+                        bank: bank.id.clone(),
+                        epoch: bank.epoch,
+                        event: FeedEvent::SystemNotice { at: (cfg.clock)(), text },
+                    };
+                    let _ = tx.send(notice).await;
+                }
+            }
+            if slot.quota == Some(0) {
+                slot.finished = true;
+            }
+        }
+
+        // 3. Tell a running feed which cards are frozen.
+        if let Some(r) = &slot.running {
+            if let Ok(frozen) = reader.frozen_accounts(&bank.id) {
+                r.control.send_if_modified(|c| {
+                    let changed = c.frozen_accounts != frozen;
+                    c.frozen_accounts = frozen;
+                    changed
+                });
+            }
+            continue;
+        }
+
+        // 4. Start a feed for a shared bank that has none.
+        if !granted || slot.finished || slot.retry_at.is_some_and(|t| now < t) {
+            continue;
+        }
+        slot.retry_at = None;
+        let feed = match cfg.registry.build(profile) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(bank = %bank.id, error = %e, "cannot build feed");
+                slot.finished = true;
+                let _ = tx
+                    .send(Envelope {
+                        bank: bank.id.clone(),
+                        epoch: bank.epoch,
+                        event: FeedEvent::SystemNotice { at: (cfg.clock)(), text: format!("The feed cannot start: {e}") },
+                    })
+                    .await;
+                continue;
+            }
+        };
+        let cursor = reader.feed_cursor(&bank.id).unwrap_or_default();
+        let frozen = reader.frozen_accounts(&bank.id).unwrap_or_default();
+        let (control_tx, control_rx) = watch::channel(BankControl { frozen_accounts: frozen });
+        let cancel = CancellationToken::new();
+        let sink = FeedSink::new(bank.id.clone(), bank.epoch, tx.clone());
+        let mode = match slot.quota {
+            Some(q) => FeedMode::Events(q),
+            None => cfg.mode,
+        };
+        let ctx = FeedContext {
+            bank: bank.id.clone(),
+            cursor,
+            sink: sink.clone(),
+            cancel: cancel.clone(),
+            control: control_rx,
+            mode,
+            clock: cfg.clock.clone(),
+            seed: cfg.seed,
+            utc_offset_secs: cfg.utc_offset_secs,
+        };
+        tracing::info!(bank = %bank.id, ?mode, "starting feed");
+        let handle = tokio::spawn(feed.run(ctx));
+        slot.running = Some(Running { epoch: bank.epoch, cancel, handle, sink, control: control_tx, started: now });
+    }
+}
+
+fn backoff(failures: u32) -> Duration {
+    BACKOFF_START.saturating_mul(1 << failures.saturating_sub(1).min(6)).min(BACKOFF_MAX)
+}
+
+fn panic_text(join: tokio::task::JoinError) -> String {
+    let payload = join.into_panic();
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_minute() {
+        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(2), Duration::from_secs(2));
+        assert_eq!(backoff(4), Duration::from_secs(8));
+        assert_eq!(backoff(20), Duration::from_secs(60));
+    }
+}

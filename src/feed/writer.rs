@@ -1,0 +1,129 @@
+//! The one store writer: a thread that takes feed events off a bounded
+//! channel, runs the local fraud rules on every transaction, and applies the
+//! events to the store in batches (one `BEGIN IMMEDIATE` transaction each).
+
+use std::collections::HashMap;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::{Clock, Envelope, FeedEvent};
+use crate::domain::BankId;
+use crate::domain::fraud::{FraudRules, TxnFacts};
+use crate::store::{BatchReport, Store, StoreError};
+
+/// Events queued between feeds and the writer before feeds wait.
+pub const CHANNEL_CAPACITY: usize = 8192;
+/// Most events applied in one transaction.
+pub const BATCH_MAX: usize = 2000;
+
+pub struct WriterConfig {
+    /// Each bank's home country, for the foreign-charge rule.
+    pub home_countries: HashMap<BankId, String>,
+    pub utc_offset_secs: i32,
+    pub clock: Clock,
+}
+
+/// A running writer: send events on `tx`; drop every sender to stop it, then
+/// `join` for the total report.
+pub struct Writer {
+    pub tx: mpsc::Sender<Envelope>,
+    handle: JoinHandle<Result<BatchReport, StoreError>>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `store`. Each applied batch's report is also
+    /// sent on `notices`, if given (the screen uses it to refresh).
+    pub fn spawn(store: Store, cfg: WriterConfig, notices: Option<mpsc::UnboundedSender<BatchReport>>) -> Writer {
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let handle = std::thread::Builder::new()
+            .name("finbox-writer".into())
+            .spawn(move || run(store, cfg, rx, notices))
+            .expect("spawning the writer thread");
+        Writer { tx, handle }
+    }
+
+    /// Waits for the writer to drain and stop (all senders must be dropped).
+    pub fn join(self) -> Result<BatchReport, StoreError> {
+        drop(self.tx);
+        self.handle.join().unwrap_or_else(|_| Err(StoreError::Corrupt("the writer thread panicked".into())))
+    }
+}
+
+fn run(
+    mut store: Store,
+    cfg: WriterConfig,
+    mut rx: mpsc::Receiver<Envelope>,
+    notices: Option<mpsc::UnboundedSender<BatchReport>>,
+) -> Result<BatchReport, StoreError> {
+    let mut rules = FraudRules::new(cfg.utc_offset_secs);
+    let mut total = BatchReport::default();
+    let mut batch: Vec<Envelope> = Vec::with_capacity(BATCH_MAX * 2);
+    while let Some(first) = rx.blocking_recv() {
+        batch.clear();
+        push_with_rules(&mut batch, first, &mut rules, &cfg);
+        while batch.len() < BATCH_MAX {
+            match rx.try_recv() {
+                Ok(env) => push_with_rules(&mut batch, env, &mut rules, &cfg),
+                Err(_) => break,
+            }
+        }
+        let report = apply_with_retry(&mut store, &batch, &cfg.clock)?;
+        if !report.rejected.is_empty() {
+            tracing::warn!(count = report.rejected.len(), "feed records rejected");
+        }
+        if let Some(n) = &notices {
+            let _ = n.send(report.clone());
+        }
+        total.merge(report);
+    }
+    Ok(total)
+}
+
+/// A busy store (another process writing) is retried with back-off; any other
+/// error stops the writer with that error.
+fn apply_with_retry(store: &mut Store, batch: &[Envelope], clock: &Clock) -> Result<BatchReport, StoreError> {
+    let mut wait = Duration::from_millis(100);
+    let mut tries = 0;
+    loop {
+        match store.apply_batch(batch, clock()) {
+            Err(StoreError::Busy(_)) if tries < 5 => {
+                tries += 1;
+                tracing::warn!(tries, "store busy; retrying batch");
+                std::thread::sleep(wait);
+                wait *= 2;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn push_with_rules(batch: &mut Vec<Envelope>, env: Envelope, rules: &mut FraudRules, cfg: &WriterConfig) {
+    let signal = match &env.event {
+        FeedEvent::Transaction(t) => {
+            let home = cfg.home_countries.get(&env.bank).map(String::as_str).unwrap_or("US");
+            let facts = TxnFacts {
+                account: &t.account,
+                external_id: &t.external_id,
+                posted_at: t.posted_at,
+                amount: t.amount,
+                merchant: &t.merchant,
+                channel: t.channel,
+                country: &t.country,
+            };
+            rules.observe(&env.bank, home, &facts).map(|s| FeedEvent::FraudSignal {
+                txn_external_id: t.external_id.clone(),
+                at: t.posted_at,
+                reason: s.reason,
+                severity: s.severity,
+            })
+        }
+        _ => None,
+    };
+    let (bank, epoch) = (env.bank.clone(), env.epoch);
+    batch.push(env);
+    if let Some(event) = signal {
+        batch.push(Envelope { bank, epoch, event });
+    }
+}

@@ -1,0 +1,288 @@
+//! The SQLite store: the only code that speaks SQL.
+//!
+//! One file, WAL journal, a busy timeout, schema versioned by
+//! `PRAGMA user_version` and migrated at open. Consent is enforced here: no
+//! bank event is written for a bank whose consent is not granted.
+
+mod action;
+mod ingest;
+mod query;
+mod reply;
+
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use crate::domain::{AlertId, AlertStatus, BankId, MoneyError, ParseError};
+use crate::feed::BankProfile;
+
+pub use action::{ConsentChange, FreezeOutcome};
+pub use ingest::{BatchReport, Rejection};
+pub use query::{BankSummary, CategorySpend, TxnCursor, TxnFilter};
+
+/// `PRAGMA application_id` of a finbox store ("FBOX").
+pub const APPLICATION_ID: i64 = 0x4642_4f58;
+
+/// The schema migrations, in order; the store's `user_version` is how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("../assets/migrations/0001_init.sql")];
+
+/// How long a writer waits for another writer before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path} is not a finbox store; it was left untouched. Point --db (or FINBOX_DB) at another file.")]
+    NotFinbox { path: String },
+    #[error(
+        "{path} was written by a newer finbox (schema {found}, this one knows {known}); it was left untouched. Upgrade finbox."
+    )]
+    TooNew { path: String, found: i64, known: i64 },
+    #[error("the store is busy: another finbox process held it locked for more than {0:?}; try again")]
+    Busy(Duration),
+    #[error("cannot open the store {path}: {source}")]
+    Open { path: String, source: std::io::Error },
+    #[error("no bank {0:?}; `finbox banks` lists the bank ids")]
+    UnknownBank(String),
+    #[error("no alert {0}; `finbox alerts --all` lists alert ids")]
+    UnknownAlert(AlertId),
+    #[error("alert {0} was already decided ({1}); a decided alert never reopens")]
+    AlertDecided(AlertId, AlertStatus),
+    #[error("{0} is not shared with finbox; grant consent first: finbox consent grant {0}")]
+    NoConsent(BankId),
+    #[error("{0}")]
+    Ambiguous(String),
+    #[error("the store holds a value it cannot read: {0}")]
+    Corrupt(String),
+    #[error("money: {0}")]
+    Money(#[from] MoneyError),
+    #[error("store: {0}")]
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e
+            && matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        {
+            return StoreError::Busy(BUSY_TIMEOUT);
+        }
+        StoreError::Sqlite(e)
+    }
+}
+
+impl From<ParseError> for StoreError {
+    fn from(e: ParseError) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A connection to the store. The feed writer owns one; readers (the CLI, the
+/// screen) open their own.
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+impl Store {
+    /// Opens (creating if missing, with mode 0600) the store at `path` and
+    /// migrates it. A file that is not a finbox store is never modified.
+    pub fn open(path: &Path) -> Result<Store> {
+        let shown = path.display().to_string();
+        let open_err = |source| StoreError::Open { path: shown.clone(), source };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            create_private_dir(parent).map_err(open_err)?;
+        }
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.len() > 0 => {
+                if !check_sqlite_header(path).map_err(open_err)? {
+                    return Err(StoreError::NotFinbox { path: shown.clone() });
+                }
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_private_file(path).map_err(open_err)?,
+            Err(e) => return Err(open_err(e)),
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+                StoreError::NotFinbox { path: shown.clone() }
+            }
+            other => other.into(),
+        })?;
+        let mut store = Store { conn, path: Some(path.to_path_buf()) };
+        store.prepare(&shown)?;
+        Ok(store)
+    }
+
+    /// A private in-memory store, for tests.
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        let mut store = Store { conn, path: None };
+        store.prepare(":memory:")?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Identity check, pragmas and migrations, in that order: nothing is
+    /// written before we know the file is ours (or empty).
+    fn prepare(&mut self, shown: &str) -> Result<()> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        let not_ours = |e: rusqlite::Error| match e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+                StoreError::NotFinbox { path: shown.to_string() }
+            }
+            other => other.into(),
+        };
+        let app_id: i64 = self.conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(not_ours)?;
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(not_ours)?;
+        let objects: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .map_err(not_ours)?;
+        let fresh = app_id == 0 && version == 0 && objects == 0;
+        if !fresh && app_id != APPLICATION_ID {
+            return Err(StoreError::NotFinbox { path: shown.to_string() });
+        }
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew { path: shown.to_string(), found: version, known });
+        }
+        self.conn.pragma_update(None, "foreign_keys", true)?;
+        if self.path.is_some() {
+            let mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(mode, "could not switch the store to WAL");
+            }
+            // WAL + NORMAL is durable across application crashes; decisions the
+            // user makes are checkpointed explicitly (see `durable`).
+            self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
+        self.migrate(version)?;
+        Ok(())
+    }
+
+    fn migrate(&mut self, from: i64) -> Result<()> {
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+            tracing::info!(version = i + 1, "migrated store schema");
+        }
+        Ok(())
+    }
+
+    /// Lists the configured banks in the store: new ones are added with no
+    /// consent; names, colours and order follow the profiles.
+    pub fn sync_banks(&mut self, profiles: &[BankProfile]) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut upsert = tx.prepare(
+                "INSERT INTO banks (id, name, color, feed_kind, position) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, color = excluded.color,
+                     feed_kind = excluded.feed_kind, position = excluded.position
+                 WHERE name IS NOT excluded.name OR color IS NOT excluded.color
+                     OR feed_kind IS NOT excluded.feed_kind OR position IS NOT excluded.position",
+            )?;
+            for (i, p) in profiles.iter().enumerate() {
+                upsert.execute(rusqlite::params![p.id.as_str(), p.name, p.color, p.feed, i as i64])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction, so a second writer waits
+    /// for the busy timeout instead of failing halfway.
+    fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Makes a user decision durable on disk now (not just at the next
+    /// checkpoint): used after alert verdicts and consent changes.
+    fn durable(&self) {
+        if self.path.is_some()
+            && let Err(e) = self.conn.query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()))
+        {
+            tracing::warn!(error = %e, "checkpoint after a user decision failed");
+        }
+    }
+
+    /// Runs SQLite's own consistency check.
+    pub fn quick_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?)
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// The bank's consent state and epoch, or `UnknownBank`.
+    fn consent_of(conn: &Connection, bank: &BankId) -> Result<(bool, i64)> {
+        conn.query_row("SELECT consent = 'granted', epoch FROM banks WHERE id = ?1", [bank.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?
+        .ok_or_else(|| StoreError::UnknownBank(bank.to_string()))
+    }
+}
+
+fn check_sqlite_header(path: &Path) -> std::io::Result<bool> {
+    let mut header = [0u8; 16];
+    let mut f = std::fs::File::open(path)?;
+    let n = f.read(&mut header)?;
+    Ok(n == 16 && &header == b"SQLite format 3\0")
+}
+
+#[cfg(unix)]
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map(|_| ())
+}
+
+#[cfg(not(unix))]
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    OpenOptions::new().write(true).create_new(true).open(path).map(|_| ())
+}
+
+/// Creates a directory (and parents) readable by the owner only.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir)
+    }
+}
+
+/// Unix seconds to a UTC time (clamped into chrono's range).
+pub(crate) fn from_unix(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+pub(crate) fn day_of(secs: i64) -> i64 {
+    secs.div_euclid(86_400)
+}

@@ -1,0 +1,494 @@
+//! Applying feed events: one `BEGIN IMMEDIATE` transaction per batch,
+//! idempotent by the bank's external ids, consent checked per event, and
+//! balances moved in the same transaction as the transactions that move them.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
+
+use super::{Result, Store, day_of};
+use crate::domain::text::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clean_line, clean_text};
+use crate::domain::{AccountKind, AlertId, BankId, Currency, MessageKind, Money, Sender};
+use crate::feed::{AccountInfo, Envelope, FeedEvent, TxnInfo};
+
+/// A record the store refused, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub bank: BankId,
+    pub record: String,
+    pub reason: String,
+}
+
+/// What one batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub accounts: u64,
+    pub transactions: u64,
+    /// Events already stored (same external id), ignored.
+    pub duplicates: u64,
+    pub messages: u64,
+    pub alerts: u64,
+    pub balances_reported: u64,
+    /// Events for a bank that is not shared (or from a feed started under an
+    /// older consent), dropped unwritten.
+    pub dropped_no_consent: u64,
+    pub rejected: Vec<Rejection>,
+    /// Banks whose data changed in this batch.
+    pub changed: BTreeSet<BankId>,
+    pub new_alerts: Vec<AlertId>,
+}
+
+impl BatchReport {
+    pub fn merge(&mut self, other: BatchReport) {
+        self.accounts += other.accounts;
+        self.transactions += other.transactions;
+        self.duplicates += other.duplicates;
+        self.messages += other.messages;
+        self.alerts += other.alerts;
+        self.balances_reported += other.balances_reported;
+        self.dropped_no_consent += other.dropped_no_consent;
+        self.rejected.extend(other.rejected);
+        self.changed.extend(other.changed);
+        self.new_alerts.extend(other.new_alerts);
+    }
+}
+
+#[derive(Clone, Copy)]
+struct AccountRef {
+    id: i64,
+    currency: Currency,
+}
+
+struct Running {
+    currency: Currency,
+    balance: i64,
+    added: i64,
+    /// Balance at the end of each touched day.
+    days: Vec<(i64, i64)>,
+}
+
+/// Per-batch caches, so a batch of thousands of events does a handful of
+/// look-ups instead of one per event.
+#[derive(Default)]
+struct Batch {
+    consent: HashMap<BankId, Option<i64>>,
+    accounts: HashMap<(BankId, String), Option<AccountRef>>,
+    running: HashMap<i64, Running>,
+}
+
+impl Store {
+    /// Applies a batch of feed events atomically and reports what happened.
+    /// Malformed records are rejected with a reason; the rest proceed.
+    pub fn apply_batch(&mut self, batch: &[Envelope], now: DateTime<Utc>) -> Result<BatchReport> {
+        let mut report = BatchReport::default();
+        self.write(|tx| {
+            let mut b = Batch::default();
+            for env in batch {
+                if !consent_ok(tx, &mut b, env)? {
+                    report.dropped_no_consent += 1;
+                    continue;
+                }
+                if let Err(reason) = apply_one(tx, &mut b, env, now, &mut report)? {
+                    tracing::debug!(bank = %env.bank, %reason, "rejected feed record");
+                    report.rejected.push(Rejection {
+                        bank: env.bank.clone(),
+                        record: describe(&env.event),
+                        reason,
+                    });
+                }
+            }
+            flush_balances(tx, &b, now)?;
+            Ok(())
+        })?;
+        Ok(report)
+    }
+}
+
+fn consent_ok(tx: &SqlTx<'_>, b: &mut Batch, env: &Envelope) -> Result<bool> {
+    if !b.consent.contains_key(&env.bank) {
+        let state: Option<(bool, i64)> = tx
+            .query_row("SELECT consent = 'granted', epoch FROM banks WHERE id = ?1", [env.bank.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let epoch = state.and_then(|(granted, epoch)| granted.then_some(epoch));
+        b.consent.insert(env.bank.clone(), epoch);
+    }
+    Ok(b.consent[&env.bank] == Some(env.epoch))
+}
+
+fn describe(event: &FeedEvent) -> String {
+    match event {
+        FeedEvent::Account(a) => format!("account {}", clean_line(&a.external_id, 40)),
+        FeedEvent::Transaction(t) => format!("transaction {}", clean_line(&t.external_id, 40)),
+        FeedEvent::Balance { account, .. } => format!("balance of {}", clean_line(account, 40)),
+        FeedEvent::Message { external_id, .. } => format!("message {}", clean_line(external_id, 40)),
+        FeedEvent::FraudSignal { txn_external_id, .. } => {
+            format!("fraud signal for {}", clean_line(txn_external_id, 40))
+        }
+        FeedEvent::Statement { external_id, .. } => format!("statement {}", clean_line(external_id, 40)),
+        FeedEvent::SystemNotice { .. } => "system notice".into(),
+        FeedEvent::Cursor(_) => "cursor".into(),
+    }
+}
+
+/// `Ok(Err(reason))` rejects the record; `Err` aborts the batch.
+fn apply_one(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    env: &Envelope,
+    now: DateTime<Utc>,
+    report: &mut BatchReport,
+) -> Result<Result<(), String>> {
+    let bank = &env.bank;
+    match &env.event {
+        FeedEvent::Account(info) => {
+            if let Err(reason) = validate_account(info) {
+                return Ok(Err(reason));
+            }
+            if upsert_account(tx, b, bank, info, now)? {
+                report.accounts += 1;
+                report.changed.insert(bank.clone());
+            }
+        }
+        FeedEvent::Transaction(t) => {
+            let Some(acct) = account(tx, b, bank, &t.account)? else {
+                return Ok(Err(format!("unknown account {:?}", clean_line(&t.account, 40))));
+            };
+            if let Err(reason) = validate_txn(t, acct, now) {
+                return Ok(Err(reason));
+            }
+            match insert_txn(tx, b, bank, acct, t)? {
+                None => report.duplicates += 1,
+                Some(txn_id) => {
+                    report.transactions += 1;
+                    report.changed.insert(bank.clone());
+                    if t.notify {
+                        let text = transaction_notice(tx, acct.id, t)?;
+                        insert_message(tx, bank, None, t.posted_at, Sender::Bank, MessageKind::Transaction, &text, Some(txn_id), None)?;
+                        report.messages += 1;
+                    }
+                }
+            }
+        }
+        FeedEvent::Balance { account: ext, at, balance } => {
+            let Some(acct) = account(tx, b, bank, ext)? else {
+                return Ok(Err(format!("unknown account {:?}", clean_line(ext, 40))));
+            };
+            if balance.currency != acct.currency {
+                return Ok(Err(format!("balance in {} for an account in {}", balance.currency, acct.currency)));
+            }
+            let ext_id = format!("balance:{}:{}", ext, at.timestamp());
+            let label = account_label(tx, acct.id)?;
+            let text = format!("Balance update: {label} is {balance}.");
+            if insert_message(tx, bank, Some(&ext_id), *at, Sender::Bank, MessageKind::Balance, &text, None, None)? {
+                tx.prepare_cached("UPDATE balances SET reported_minor = ?2, reported_at = ?3 WHERE account_id = ?1")?
+                    .execute(params![acct.id, balance.minor, at.timestamp()])?;
+                report.balances_reported += 1;
+                report.messages += 1;
+                report.changed.insert(bank.clone());
+            } else {
+                report.duplicates += 1;
+            }
+        }
+        FeedEvent::Message { external_id, at, kind, text } => {
+            let text = clean_text(text, MAX_MESSAGE_CHARS);
+            if text.is_empty() {
+                return Ok(Err("empty message".into()));
+            }
+            if insert_message(tx, bank, Some(external_id), *at, Sender::Bank, *kind, &text, None, None)? {
+                report.messages += 1;
+                report.changed.insert(bank.clone());
+            } else {
+                report.duplicates += 1;
+            }
+        }
+        FeedEvent::FraudSignal { txn_external_id, at, reason, severity } => {
+            let row: Option<(i64, i64, i64, String, String)> = tx
+                .prepare_cached(
+                    "SELECT id, account_id, amount_minor, currency, merchant FROM transactions
+                     WHERE bank_id = ?1 AND external_id = ?2",
+                )?
+                .query_row(params![bank.as_str(), txn_external_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .optional()?;
+            let Some((txn_id, account_id, minor, currency, merchant)) = row else {
+                return Ok(Err(format!("no transaction {:?}", clean_line(txn_external_id, 40))));
+            };
+            let reason = clean_line(reason, MAX_NAME_CHARS * 2);
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO alerts (bank_id, account_id, txn_id, external_id, reason, severity, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![bank.as_str(), account_id, txn_id, txn_external_id, reason, severity.level(), at.timestamp()])?;
+            if inserted == 0 {
+                report.duplicates += 1;
+                return Ok(Ok(()));
+            }
+            let alert_id = tx.last_insert_rowid();
+            let amount = Money::new(-minor, Currency::new(&currency)?);
+            let card = card_label(tx, account_id)?;
+            let text = format!(
+                "Fraud alert ({severity}): did you make the {amount} charge at {merchant} on {card}? {reason}. \
+                 Answer in the alert queue: y = it was me, n = not me (or `finbox alerts ack {alert_id} --it-was-me|--not-me`)."
+            );
+            insert_message(tx, bank, Some(&format!("alert:{alert_id}")), *at, Sender::Bank, MessageKind::Fraud, &text, Some(txn_id), Some(alert_id))?;
+            report.alerts += 1;
+            report.messages += 1;
+            report.new_alerts.push(AlertId(alert_id));
+            report.changed.insert(bank.clone());
+        }
+        FeedEvent::Statement { account: ext, external_id, period_start, period_end, closing } => {
+            let Some(acct) = account(tx, b, bank, ext)? else {
+                return Ok(Err(format!("unknown account {:?}", clean_line(ext, 40))));
+            };
+            let label = account_label(tx, acct.id)?;
+            let text = format!(
+                "Your {label} statement for {} – {} is ready. Closing balance: {closing}.",
+                period_start.format("%b %-d"),
+                period_end.format("%b %-d, %Y"),
+            );
+            if insert_message(tx, bank, Some(external_id), *period_end, Sender::Bank, MessageKind::Statement, &text, None, None)? {
+                report.messages += 1;
+                report.changed.insert(bank.clone());
+            } else {
+                report.duplicates += 1;
+            }
+        }
+        FeedEvent::SystemNotice { at, text } => {
+            let text = clean_text(text, MAX_MESSAGE_CHARS);
+            insert_message(tx, bank, None, *at, Sender::System, MessageKind::Notice, &text, None, None)?;
+            report.messages += 1;
+            report.changed.insert(bank.clone());
+        }
+        FeedEvent::Cursor(cursor) => {
+            tx.prepare_cached(
+                "INSERT INTO feed_cursors (bank_id, cursor, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(bank_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+            )?
+            .execute(params![bank.as_str(), cursor, now.timestamp()])?;
+        }
+    }
+    Ok(Ok(()))
+}
+
+fn validate_account(info: &AccountInfo) -> Result<(), String> {
+    if info.external_id.trim().is_empty() || info.external_id.len() > 64 {
+        return Err("account id must be 1-64 characters".into());
+    }
+    let digits = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(&info.mask) {
+        return Err(format!("account mask {:?} is not 1-4 digits", clean_line(&info.mask, 8)));
+    }
+    if let Some(card) = &info.card_mask
+        && !digits(card)
+    {
+        return Err(format!("card mask {:?} is not 1-4 digits", clean_line(card, 8)));
+    }
+    Ok(())
+}
+
+fn validate_txn(t: &TxnInfo, acct: AccountRef, now: DateTime<Utc>) -> Result<(), String> {
+    if t.external_id.trim().is_empty() || t.external_id.len() > 128 {
+        return Err("transaction id must be 1-128 characters".into());
+    }
+    if t.amount.currency != acct.currency {
+        return Err(format!("amount in {} for an account in {}", t.amount.currency, acct.currency));
+    }
+    let earliest = DateTime::parse_from_rfc3339("1990-01-01T00:00:00Z").map(|d| d.to_utc()).unwrap_or_default();
+    if t.posted_at < earliest || t.posted_at > now + chrono::Duration::days(2) {
+        return Err(format!("posted date {} is outside 1990-01-01 … today", t.posted_at.format("%Y-%m-%d")));
+    }
+    Ok(())
+}
+
+fn upsert_account(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, info: &AccountInfo, now: DateTime<Utc>) -> Result<bool> {
+    let name = clean_line(&info.name, MAX_NAME_CHARS);
+    let existing: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM accounts WHERE bank_id = ?1 AND external_id = ?2",
+            params![bank.as_str(), info.external_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = existing {
+        tx.execute("UPDATE accounts SET name = ?2, mask = ?3 WHERE id = ?1", params![id, name, info.mask])?;
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO accounts (bank_id, external_id, name, kind, mask, currency, opening_minor)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![bank.as_str(), info.external_id, name, info.kind.as_str(), info.mask, info.opening.currency.code(), info.opening.minor],
+    )?;
+    let id = tx.last_insert_rowid();
+    tx.execute(
+        "INSERT INTO balances (account_id, currency, balance_minor, updated_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id, info.opening.currency.code(), info.opening.minor, now.timestamp()],
+    )?;
+    if let Some(card) = &info.card_mask {
+        let kind = if info.kind == AccountKind::Credit { "credit" } else { "debit" };
+        tx.execute(
+            "INSERT INTO cards (bank_id, account_id, mask, kind) VALUES (?1, ?2, ?3, ?4)",
+            params![bank.as_str(), id, card, kind],
+        )?;
+    }
+    b.accounts.insert(
+        (bank.clone(), info.external_id.clone()),
+        Some(AccountRef { id, currency: info.opening.currency }),
+    );
+    Ok(true)
+}
+
+fn account(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, ext: &str) -> Result<Option<AccountRef>> {
+    let key = (bank.clone(), ext.to_string());
+    if let Some(hit) = b.accounts.get(&key) {
+        return Ok(*hit);
+    }
+    let row: Option<(i64, String)> = tx
+        .prepare_cached("SELECT id, currency FROM accounts WHERE bank_id = ?1 AND external_id = ?2")?
+        .query_row(params![bank.as_str(), ext], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let found = match row {
+        Some((id, cur)) => Some(AccountRef { id, currency: Currency::new(&cur)? }),
+        None => None,
+    };
+    b.accounts.insert(key, found);
+    Ok(found)
+}
+
+/// Inserts a transaction unless its external id is already stored; moves the
+/// running balance. Returns the new row id.
+fn insert_txn(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, acct: AccountRef, t: &TxnInfo) -> Result<Option<i64>> {
+    let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
+    let category = clean_line(&t.category, 40);
+    let country = clean_line(&t.country, 2).to_ascii_uppercase();
+    let running = running_for(tx, b, acct)?;
+    let Some(new_balance) = running.balance.checked_add(t.amount.minor) else {
+        return Err(super::StoreError::Money(crate::domain::MoneyError::Overflow(format!(
+            "balance of account {} + {}",
+            acct.id, t.amount
+        ))));
+    };
+    let n = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO transactions
+               (bank_id, account_id, external_id, posted_at, amount_minor, currency, merchant, category, channel, country)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            bank.as_str(),
+            acct.id,
+            t.external_id,
+            t.posted_at.timestamp(),
+            t.amount.minor,
+            t.amount.currency.code(),
+            merchant,
+            category,
+            t.channel.as_str(),
+            country,
+        ])?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let running = b.running.get_mut(&acct.id).expect("loaded above");
+    running.balance = new_balance;
+    running.added += 1;
+    let day = day_of(t.posted_at.timestamp());
+    match running.days.last_mut() {
+        Some((d, bal)) if *d == day => *bal = new_balance,
+        _ => running.days.push((day, new_balance)),
+    }
+    Ok(Some(tx.last_insert_rowid()))
+}
+
+fn running_for<'a>(tx: &SqlTx<'_>, b: &'a mut Batch, acct: AccountRef) -> Result<&'a mut Running> {
+    if !b.running.contains_key(&acct.id) {
+        let balance: i64 = tx
+            .prepare_cached("SELECT balance_minor FROM balances WHERE account_id = ?1")?
+            .query_row([acct.id], |r| r.get(0))?;
+        b.running.insert(acct.id, Running { currency: acct.currency, balance, added: 0, days: Vec::new() });
+    }
+    Ok(b.running.get_mut(&acct.id).expect("inserted above"))
+}
+
+fn flush_balances(tx: &SqlTx<'_>, b: &Batch, now: DateTime<Utc>) -> Result<()> {
+    let mut update = tx.prepare_cached(
+        "UPDATE balances SET balance_minor = ?2, txn_count = txn_count + ?3, updated_at = ?4, currency = ?5
+         WHERE account_id = ?1",
+    )?;
+    let mut history = tx.prepare_cached(
+        "INSERT INTO balance_history (account_id, day, balance_minor) VALUES (?1, ?2, ?3)
+         ON CONFLICT(account_id, day) DO UPDATE SET balance_minor = excluded.balance_minor",
+    )?;
+    for (id, r) in &b.running {
+        if r.added == 0 {
+            continue;
+        }
+        update.execute(params![id, r.balance, r.added, now.timestamp(), r.currency.code()])?;
+        for (day, bal) in &r.days {
+            history.execute(params![id, day, bal])?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn insert_message(
+    tx: &SqlTx<'_>,
+    bank: &BankId,
+    external_id: Option<&str>,
+    at: DateTime<Utc>,
+    sender: Sender,
+    kind: MessageKind,
+    text: &str,
+    txn: Option<i64>,
+    alert: Option<i64>,
+) -> Result<bool> {
+    let read = sender == Sender::User;
+    let n = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO messages (bank_id, external_id, at, sender, kind, text, txn_id, alert_id, read)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![bank.as_str(), external_id, at.timestamp(), sender.as_str(), kind.as_str(), text, txn, alert, read])?;
+    Ok(n == 1)
+}
+
+/// "Total Checking •4821"
+pub(super) fn account_label(tx: &rusqlite::Connection, account_id: i64) -> Result<String> {
+    Ok(tx
+        .prepare_cached("SELECT name, mask FROM accounts WHERE id = ?1")?
+        .query_row([account_id], |r| Ok(format!("{} •{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?)
+}
+
+/// "card •9913" or, for an account without a card, its label.
+pub(super) fn card_label(tx: &rusqlite::Connection, account_id: i64) -> Result<String> {
+    let card: Option<String> = tx
+        .prepare_cached("SELECT mask FROM cards WHERE account_id = ?1")?
+        .query_row([account_id], |r| r.get(0))
+        .optional()?;
+    match card {
+        Some(mask) => Ok(format!("card •{mask}")),
+        None => account_label(tx, account_id),
+    }
+}
+
+fn transaction_notice(tx: &SqlTx<'_>, account_id: i64, t: &TxnInfo) -> Result<String> {
+    let label = account_label(tx, account_id)?;
+    let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
+    let amount = t.amount.abs();
+    Ok(if t.amount.is_negative() {
+        let how = match t.channel {
+            crate::domain::Channel::CardPresent => "Card purchase",
+            crate::domain::Channel::Online => "Online purchase",
+            crate::domain::Channel::Atm => "ATM withdrawal",
+            _ => "Payment",
+        };
+        format!("{how}: {amount} at {merchant} ({label}).")
+    } else {
+        format!("Deposit: {amount} from {merchant} to {label}.")
+    })
+}

@@ -1,0 +1,555 @@
+//! Reads. Everything here returns small windows: keyset pages by
+//! `(posted_at, id)`, never OFFSET, and text search through FTS5.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, Row, params, params_from_iter};
+
+use super::{Result, Store, StoreError, from_unix};
+use crate::domain::*;
+
+/// A bank with its counts for the bank list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankSummary {
+    pub bank: Bank,
+    pub accounts: i64,
+    pub unread: i64,
+    pub open_alerts: i64,
+}
+
+/// The position after which the next (older) page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnCursor {
+    pub posted_at: i64,
+    pub id: i64,
+}
+
+impl From<&Transaction> for TxnCursor {
+    fn from(t: &Transaction) -> Self {
+        TxnCursor { posted_at: t.posted_at.timestamp(), id: t.id.0 }
+    }
+}
+
+/// Which transactions to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct TxnFilter {
+    pub bank: Option<BankId>,
+    pub account: Option<AccountId>,
+    /// Words to find in the merchant or category (prefix match per word).
+    pub search: Option<String>,
+    /// Only transactions strictly older than this position.
+    pub before: Option<TxnCursor>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategorySpend {
+    pub category: String,
+    /// Money spent (positive).
+    pub spent: Money,
+    pub count: i64,
+}
+
+const BANK_COLS: &str = "b.id, b.name, b.color, b.feed_kind, b.consent, b.consent_at, b.epoch";
+
+fn bank_row(r: &Row<'_>) -> rusqlite::Result<(String, String, String, String, String, Option<i64>, i64)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+}
+
+type BankRow = (String, String, String, String, String, Option<i64>, i64);
+
+fn to_bank(row: BankRow) -> Result<Bank> {
+    let (id, name, color, feed_kind, consent, consent_at, epoch) = row;
+    Ok(Bank {
+        id: BankId::new(&id)?,
+        name,
+        color,
+        feed_kind,
+        consent: ConsentState::parse(&consent)?,
+        consent_changed_at: consent_at.map(from_unix),
+        epoch,
+    })
+}
+
+const ACCOUNT_COLS: &str = "a.id, a.bank_id, a.external_id, a.name, a.kind, a.mask, a.currency, a.opening_minor,
+     bal.balance_minor, bal.reported_minor, bal.txn_count";
+
+type AccountRow = (i64, String, String, String, String, String, String, i64, i64, Option<i64>, i64);
+
+fn account_row(r: &Row<'_>) -> rusqlite::Result<AccountRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
+fn to_account(row: AccountRow) -> Result<Account> {
+    let (id, bank, ext, name, kind, mask, currency, opening, balance, reported, count) = row;
+    let currency = Currency::new(&currency)?;
+    Ok(Account {
+        id: AccountId(id),
+        bank: BankId::new(&bank)?,
+        external_id: ext,
+        name,
+        kind: AccountKind::parse(&kind)?,
+        mask: format!("•{mask}"),
+        opening: Money::new(opening, currency),
+        balance: Money::new(balance, currency),
+        reported: reported.map(|m| Money::new(m, currency)),
+        txn_count: count,
+    })
+}
+
+const TXN_COLS: &str = "t.id, t.bank_id, t.account_id, a.external_id, t.external_id, t.posted_at, t.amount_minor,
+     t.currency, t.merchant, t.category, t.channel, t.country";
+
+type TxnRow = (i64, String, i64, String, String, i64, i64, String, String, String, String, String);
+
+fn txn_row(r: &Row<'_>) -> rusqlite::Result<TxnRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+        r.get(11)?,
+    ))
+}
+
+fn to_txn(row: TxnRow) -> Result<Transaction> {
+    let (id, bank, account, account_ext, ext, posted, minor, currency, merchant, category, channel, country) = row;
+    Ok(Transaction {
+        id: TxnId(id),
+        bank: BankId::new(&bank)?,
+        account: AccountId(account),
+        account_external_id: account_ext,
+        external_id: ext,
+        posted_at: from_unix(posted),
+        amount: Money::new(minor, Currency::new(&currency)?),
+        merchant,
+        category,
+        channel: Channel::parse(&channel)?,
+        country,
+    })
+}
+
+const ALERT_COLS: &str = "al.id, al.bank_id, al.account_id, a.external_id, al.txn_id, al.reason, al.severity, al.status,
+     al.created_at, al.decided_at, t.merchant, t.amount_minor, t.currency, t.posted_at, c.mask";
+
+type AlertRow = (i64, String, i64, String, i64, String, i64, String, i64, Option<i64>, String, i64, String, i64, Option<String>);
+
+fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+        r.get(11)?,
+        r.get(12)?,
+        r.get(13)?,
+        r.get(14)?,
+    ))
+}
+
+fn to_alert(row: AlertRow) -> Result<FraudAlert> {
+    let (id, bank, account, account_ext, txn, reason, severity, status, created, decided, merchant, minor, currency, posted, card) =
+        row;
+    Ok(FraudAlert {
+        id: AlertId(id),
+        bank: BankId::new(&bank)?,
+        account: AccountId(account),
+        account_external_id: account_ext,
+        txn: TxnId(txn),
+        reason,
+        severity: Severity::from_level(severity),
+        status: AlertStatus::parse(&status)?,
+        created_at: from_unix(created),
+        decided_at: decided.map(from_unix),
+        merchant,
+        amount: Money::new(minor, Currency::new(&currency)?),
+        posted_at: from_unix(posted),
+        card_mask: card.map(|m| format!("•{m}")),
+    })
+}
+
+const ALERT_FROM: &str = "FROM alerts al
+     JOIN transactions t ON t.id = al.txn_id
+     JOIN accounts a ON a.id = al.account_id
+     LEFT JOIN cards c ON c.account_id = al.account_id";
+
+/// Turns user words into an FTS5 query: each word a quoted prefix term, all
+/// required. Quotes are doubled so no FTS syntax can be injected.
+fn fts_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+impl Store {
+    /// All banks in list order, with their counts.
+    pub fn banks(&self) -> Result<Vec<BankSummary>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {BANK_COLS},
+                (SELECT count(*) FROM accounts WHERE bank_id = b.id),
+                (SELECT count(*) FROM messages WHERE bank_id = b.id AND read = 0),
+                (SELECT count(*) FROM alerts WHERE bank_id = b.id AND status = 'open')
+             FROM banks b ORDER BY b.position, b.id"
+        ))?;
+        let rows = stmt.query_map([], |r| Ok((bank_row(r)?, r.get(7)?, r.get(8)?, r.get(9)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (b, accounts, unread, open_alerts) = row?;
+            out.push(BankSummary { bank: to_bank(b)?, accounts, unread, open_alerts });
+        }
+        Ok(out)
+    }
+
+    pub fn bank(&self, id: &str) -> Result<Bank> {
+        let row = self
+            .conn
+            .prepare_cached(&format!("SELECT {BANK_COLS} FROM banks b WHERE b.id = ?1"))?
+            .query_row([id], bank_row)
+            .optional()?;
+        to_bank(row.ok_or_else(|| StoreError::UnknownBank(id.to_string()))?)
+    }
+
+    /// Accounts with their balances, of one bank or of all, in bank order.
+    pub fn accounts(&self, bank: Option<&BankId>) -> Result<Vec<Account>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ACCOUNT_COLS} FROM accounts a JOIN balances bal ON bal.account_id = a.id
+             JOIN banks b ON b.id = a.bank_id
+             WHERE ?1 IS NULL OR a.bank_id = ?1
+             ORDER BY b.position, a.id"
+        ))?;
+        let rows = stmt.query_map([bank.map(BankId::as_str)], account_row)?;
+        rows.map(|r| to_account(r?)).collect()
+    }
+
+    pub fn account(&self, id: AccountId) -> Result<Account> {
+        let row = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ACCOUNT_COLS} FROM accounts a JOIN balances bal ON bal.account_id = a.id WHERE a.id = ?1"
+            ))?
+            .query_row([id.0], account_row)
+            .optional()?;
+        to_account(row.ok_or_else(|| StoreError::Ambiguous(format!("no account {id}")))?)
+    }
+
+    /// Finds an account by its bank's id for it (`chk`) or its row id, within
+    /// one bank if given.
+    pub fn find_account(&self, bank: Option<&BankId>, key: &str) -> Result<Account> {
+        let matches: Vec<Account> = self
+            .accounts(bank)?
+            .into_iter()
+            .filter(|a| a.external_id == key || a.id.0.to_string() == key)
+            .collect();
+        match matches.len() {
+            1 => Ok(matches.into_iter().next().expect("one")),
+            0 => Err(StoreError::Ambiguous(format!(
+                "no account {key:?}{}; `finbox balances` lists accounts",
+                bank.map(|b| format!(" at {b}")).unwrap_or_default()
+            ))),
+            _ => Err(StoreError::Ambiguous(format!("several banks have an account {key:?}; add --bank"))),
+        }
+    }
+
+    /// One page of transactions, newest first.
+    pub fn transactions(&self, f: &TxnFilter) -> Result<Vec<Transaction>> {
+        let mut sql = format!("SELECT {TXN_COLS} FROM transactions t JOIN accounts a ON a.id = t.account_id");
+        let mut wheres: Vec<&str> = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(search) = &f.search {
+            let Some(q) = fts_query(search) else { return Ok(Vec::new()) };
+            sql.push_str(" JOIN transactions_fts fts ON fts.rowid = t.id");
+            wheres.push("transactions_fts MATCH ?");
+            args.push(q.into());
+        }
+        if let Some(bank) = &f.bank {
+            wheres.push("t.bank_id = ?");
+            args.push(bank.as_str().to_string().into());
+        }
+        if let Some(account) = f.account {
+            wheres.push("t.account_id = ?");
+            args.push(account.0.into());
+        }
+        if let Some(c) = f.before {
+            wheres.push("(t.posted_at, t.id) < (?, ?)");
+            args.push(c.posted_at.into());
+            args.push(c.id.into());
+        }
+        if !wheres.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&wheres.join(" AND "));
+        }
+        sql.push_str(" ORDER BY t.posted_at DESC, t.id DESC LIMIT ?");
+        args.push((f.limit.max(1) as i64).into());
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), txn_row)?;
+        rows.map(|r| to_txn(r?)).collect()
+    }
+
+    /// Open alerts, most severe and newest first; with `all`, decided ones after.
+    pub fn alerts(&self, all: bool, limit: usize) -> Result<Vec<FraudAlert>> {
+        // The queue shows open alerts of shared banks; `all` shows every alert kept.
+        let filter = if all {
+            ""
+        } else {
+            "WHERE al.status = 'open' AND al.bank_id IN (SELECT id FROM banks WHERE consent = 'granted')"
+        };
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ALERT_COLS} {ALERT_FROM} {filter}
+             ORDER BY al.status = 'open' DESC, al.severity DESC, al.created_at DESC, al.id DESC LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit as i64], alert_row)?;
+        rows.map(|r| to_alert(r?)).collect()
+    }
+
+    pub fn alert(&self, id: AlertId) -> Result<FraudAlert> {
+        let row = self
+            .conn
+            .prepare_cached(&format!("SELECT {ALERT_COLS} {ALERT_FROM} WHERE al.id = ?1"))?
+            .query_row([id.0], alert_row)
+            .optional()?;
+        to_alert(row.ok_or(StoreError::UnknownAlert(id))?)
+    }
+
+    pub fn open_alert_count(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM alerts WHERE status = 'open'
+             AND bank_id IN (SELECT id FROM banks WHERE consent = 'granted')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The latest `limit` messages of a bank before `before` (a message
+    /// `(at, id)`), returned oldest first for reading top to bottom.
+    pub fn messages(&self, bank: &BankId, limit: usize, before: Option<(i64, i64)>) -> Result<Vec<Message>> {
+        let (at, id) = before.unwrap_or((i64::MAX, i64::MAX));
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, bank_id, at, sender, kind, text, txn_id, alert_id FROM messages
+             WHERE bank_id = ?1 AND (at, id) < (?2, ?3)
+             ORDER BY at DESC, id DESC LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![bank.as_str(), at, id, limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<i64>>(6)?,
+                r.get::<_, Option<i64>>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, bank, at, sender, kind, text, txn, alert) = row?;
+            out.push(Message {
+                id: MessageId(id),
+                bank: BankId::new(&bank)?,
+                at: from_unix(at),
+                from: Sender::parse(&sender)?,
+                kind: MessageKind::parse(&kind)?,
+                text,
+                txn: txn.map(TxnId),
+                alert: alert.map(AlertId),
+            });
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    pub fn consent_log(&self, bank: Option<&BankId>) -> Result<Vec<ConsentLogEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT bank_id, action, at, detail FROM consent_log WHERE ?1 IS NULL OR bank_id = ?1 ORDER BY at, id",
+        )?;
+        let rows = stmt.query_map([bank.map(BankId::as_str)], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (bank, action, at, detail) = row?;
+            out.push(ConsentLogEntry {
+                bank: BankId::new(&bank)?,
+                action: ConsentAction::parse(&action)?,
+                at: from_unix(at),
+                detail,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn cards(&self, bank: &BankId) -> Result<Vec<Card>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.id, c.bank_id, c.account_id, a.external_id, c.mask, c.kind, c.frozen
+             FROM cards c JOIN accounts a ON a.id = c.account_id WHERE c.bank_id = ?1 ORDER BY c.id",
+        )?;
+        let rows = stmt.query_map([bank.as_str()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, bool>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, bank, account, account_ext, mask, kind, frozen) = row?;
+            out.push(Card {
+                id: CardId(id),
+                bank: BankId::new(&bank)?,
+                account: AccountId(account),
+                account_external_id: account_ext,
+                mask: format!("•{mask}"),
+                kind: CardKind::parse(&kind)?,
+                frozen,
+            });
+        }
+        Ok(out)
+    }
+
+    /// External ids of the bank's accounts whose card is frozen.
+    pub fn frozen_accounts(&self, bank: &BankId) -> Result<HashSet<String>> {
+        Ok(self.cards(bank)?.into_iter().filter(|c| c.frozen).map(|c| c.account_external_id).collect())
+    }
+
+    pub fn feed_cursor(&self, bank: &BankId) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT cursor FROM feed_cursors WHERE bank_id = ?1")?
+            .query_row([bank.as_str()], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// End-of-day balances of an account from `since_day` (days since the
+    /// epoch) on, oldest first. Days without transactions are absent.
+    pub fn balance_history(&self, account: AccountId, since_day: i64) -> Result<Vec<(i64, Money)>> {
+        let currency: String = self
+            .conn
+            .prepare_cached("SELECT currency FROM accounts WHERE id = ?1")?
+            .query_row([account.0], |r| r.get(0))?;
+        let currency = Currency::new(&currency)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT day, balance_minor FROM balance_history WHERE account_id = ?1 AND day >= ?2 ORDER BY day",
+        )?;
+        let rows = stmt.query_map(params![account.0, since_day], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?.into_iter().map(|(d, m)| (d, Money::new(m, currency))).collect())
+    }
+
+    /// Money spent (charges) at a bank since `since`, by category, largest first.
+    pub fn spending_by_category(&self, bank: &BankId, since: DateTime<Utc>) -> Result<Vec<CategorySpend>> {
+        // sum() (not total()) raises an error on integer overflow instead of
+        // silently turning into a float.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT category, currency, -sum(amount_minor), count(*) FROM transactions
+             WHERE bank_id = ?1 AND posted_at >= ?2 AND amount_minor < 0
+             GROUP BY category, currency ORDER BY 3 DESC, category",
+        )?;
+        let rows = stmt.query_map(params![bank.as_str(), since.timestamp()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (category, currency, minor, count) = row?;
+            out.push(CategorySpend { category, spent: Money::new(minor, Currency::new(&currency)?), count });
+        }
+        Ok(out)
+    }
+
+    /// Total balance per currency across every shared bank.
+    pub fn totals(&self) -> Result<Vec<Money>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT bal.currency, sum(bal.balance_minor) FROM balances bal
+             JOIN accounts a ON a.id = bal.account_id JOIN banks b ON b.id = a.bank_id
+             WHERE b.consent = 'granted' GROUP BY bal.currency ORDER BY bal.currency",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (cur, minor) = row?;
+            out.push(Money::new(minor, Currency::new(&cur)?));
+        }
+        Ok(out)
+    }
+
+    /// Accounts whose stored balance differs from opening + the sum of their
+    /// transactions, as (account, stored, expected). Empty when all agree.
+    /// Reads every transaction: for checks and tests, not for screens.
+    pub fn balance_mismatches(&self) -> Result<Vec<(AccountId, i64, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT a.id, bal.balance_minor,
+                    a.opening_minor + coalesce((SELECT sum(amount_minor) FROM transactions t WHERE t.account_id = a.id), 0),
+                    bal.txn_count, (SELECT count(*) FROM transactions t WHERE t.account_id = a.id)
+             FROM accounts a JOIN balances bal ON bal.account_id = a.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, stored, expected, count, real_count) = row?;
+            if stored != expected || count != real_count {
+                out.push((AccountId(id), stored, expected));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Row counts of what a bank shared, for purge reports and tests.
+    pub fn shared_row_count(&self, bank: &BankId) -> Result<i64> {
+        let mut n = 0;
+        for table in ["transactions", "accounts", "cards", "messages", "alerts", "feed_cursors"] {
+            let c: i64 =
+                self.conn.query_row(&format!("SELECT count(*) FROM {table} WHERE bank_id = ?1"), [bank.as_str()], |r| {
+                    r.get(0)
+                })?;
+            n += c;
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts_query;
+
+    #[test]
+    fn fts_queries_quote_every_word() {
+        assert_eq!(fts_query("whole foods").as_deref(), Some("\"whole\"* \"foods\"*"));
+        assert_eq!(fts_query("a\"OR b").as_deref(), Some("\"a\"* \"OR\"* \"b\"*"));
+        assert_eq!(fts_query("  -- "), None);
+    }
+}

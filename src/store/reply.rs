@@ -1,0 +1,178 @@
+//! The bank talks back: a user's message is stored, understood by keyword
+//! (`domain::intent`) and answered from the local store, in one transaction.
+
+use chrono::{DateTime, Datelike, FixedOffset, TimeZone, Utc};
+
+use super::action::{bank_name, set_frozen_in};
+use super::ingest::insert_message;
+use super::{Result, Store, StoreError};
+use crate::domain::intent::Intent;
+use crate::domain::text::{MAX_MESSAGE_CHARS, clean_text};
+use crate::domain::*;
+
+const HELP: &str = "I can help with:\n\
+  • balance: your account balances\n\
+  • recent (or \"last 10\"): your latest transactions\n\
+  • spending: what you spent this month, by category\n\
+  • freeze card / unfreeze card (add the last 4 digits for one card)\n\
+  • alerts: open fraud alerts";
+
+impl Store {
+    /// Sends `text` to `bank` and returns the bank's reply; both are kept in
+    /// the bank's conversation. `utc_offset_secs` is the user's time zone, for
+    /// "this month".
+    pub fn say(&mut self, bank: &BankId, text: &str, now: DateTime<Utc>, utc_offset_secs: i32) -> Result<String> {
+        let (granted, _) = Store::consent_of(&self.conn, bank)?;
+        if !granted {
+            return Err(StoreError::NoConsent(bank.clone()));
+        }
+        let text = clean_text(text, MAX_MESSAGE_CHARS);
+        if text.is_empty() {
+            return Err(StoreError::Ambiguous("say what? the message is empty".into()));
+        }
+        let intent = Intent::parse(&text);
+        // Read-only answers are computed before the write transaction.
+        let answer = match &intent {
+            Intent::Freeze(_) | Intent::Unfreeze(_) => None,
+            other => Some(self.answer(bank, other, now, utc_offset_secs)?),
+        };
+        let reply = self.write(|tx| {
+            insert_message(tx, bank, None, now, Sender::User, MessageKind::Text, &text, None, None)?;
+            let reply = match (&intent, answer) {
+                (Intent::Freeze(mask), _) => freeze_reply(set_frozen_in(tx, bank, mask.as_deref(), true, now)?, true, mask),
+                (Intent::Unfreeze(mask), _) => {
+                    freeze_reply(set_frozen_in(tx, bank, mask.as_deref(), false, now)?, false, mask)
+                }
+                (_, Some(answer)) => answer,
+                (_, None) => unreachable!("answers exist for every other intent"),
+            };
+            insert_message(tx, bank, None, now, Sender::Bank, MessageKind::Service, &reply, None, None)?;
+            Ok(reply)
+        })?;
+        if matches!(intent, Intent::Freeze(_) | Intent::Unfreeze(_)) {
+            self.durable();
+        }
+        Ok(reply)
+    }
+
+    fn answer(&self, bank: &BankId, intent: &Intent, now: DateTime<Utc>, utc_offset_secs: i32) -> Result<String> {
+        let name = bank_name(&self.conn, bank)?;
+        Ok(match intent {
+            Intent::Balance => {
+                let accounts = self.accounts(Some(bank))?;
+                if accounts.is_empty() {
+                    return Ok("You have no accounts with us yet: the first sync is still on its way.".into());
+                }
+                let mut lines = vec!["Here are your balances:".to_string()];
+                for a in &accounts {
+                    let owed = if a.kind == AccountKind::Credit && a.balance.minor < 0 {
+                        format!("{} owed", a.balance.abs())
+                    } else {
+                        a.balance.to_string()
+                    };
+                    lines.push(format!("• {} {}: {owed}", a.name, a.mask));
+                }
+                for total in sum_by_currency(accounts.iter().map(|a| a.balance))? {
+                    lines.push(format!("Net across your accounts: {total}"));
+                }
+                lines.join("\n")
+            }
+            Intent::Recent(n) => {
+                let txns = self.transactions(&super::TxnFilter { bank: Some(bank.clone()), limit: *n, ..Default::default() })?;
+                if txns.is_empty() {
+                    return Ok("No transactions yet.".into());
+                }
+                let mut lines = vec![format!("Your last {} transactions:", txns.len())];
+                let offset = tz(utc_offset_secs);
+                for t in &txns {
+                    lines.push(format!(
+                        "• {} {} {} ({})",
+                        t.posted_at.with_timezone(&offset).format("%b %-d"),
+                        t.merchant,
+                        t.amount,
+                        t.account_external_id
+                    ));
+                }
+                lines.join("\n")
+            }
+            Intent::Spending => {
+                let offset = tz(utc_offset_secs);
+                let local = now.with_timezone(&offset);
+                let start = offset
+                    .with_ymd_and_hms(local.year(), local.month(), 1, 0, 0, 0)
+                    .single()
+                    .map(|d| d.with_timezone(&Utc))
+                    .unwrap_or(now);
+                let spend = self.spending_by_category(bank, start)?;
+                let month = local.format("%B");
+                if spend.is_empty() {
+                    return Ok(format!("You haven't spent anything with {name} in {month} yet."));
+                }
+                let mut lines = vec![format!("Your spending in {month} so far:")];
+                for s in &spend {
+                    lines.push(format!("• {}: {} ({} {})", s.category, s.spent, s.count, plural(s.count, "charge")));
+                }
+                for total in sum_by_currency(spend.iter().map(|s| s.spent))? {
+                    lines.push(format!("Total: {total}"));
+                }
+                lines.join("\n")
+            }
+            Intent::Alerts => {
+                let open: Vec<FraudAlert> =
+                    self.alerts(false, 100)?.into_iter().filter(|a| &a.bank == bank).collect();
+                if open.is_empty() {
+                    return Ok("There are no open fraud alerts on your accounts.".into());
+                }
+                let mut lines = vec![format!("You have {} open {}:", open.len(), plural(open.len() as i64, "alert"))];
+                for a in open.iter().take(5) {
+                    lines.push(format!("• #{} {} at {} ({}): {}", a.id, a.amount.abs(), a.merchant, a.severity, a.reason));
+                }
+                lines.push("Answer them in the alert queue (y = it was me, n = not me).".into());
+                lines.join("\n")
+            }
+            Intent::Help => HELP.to_string(),
+            Intent::Greeting => format!("Hello! This is {name}. {HELP}"),
+            Intent::Thanks => "You're welcome! Anything else?".into(),
+            Intent::Unknown => format!("Sorry, I didn't catch that. {HELP}"),
+            Intent::Freeze(_) | Intent::Unfreeze(_) => unreachable!("handled in the write transaction"),
+        })
+    }
+}
+
+fn freeze_reply(out: super::FreezeOutcome, freeze: bool, mask: &Option<String>) -> String {
+    let verb = if freeze { "frozen" } else { "unfrozen" };
+    if out.changed.is_empty() && out.unchanged.is_empty() {
+        return match mask {
+            Some(m) => format!("I couldn't find a card ending in {m}. Say \"freeze card\" to freeze all your cards."),
+            None => "You have no cards with us.".into(),
+        };
+    }
+    if out.changed.is_empty() {
+        return format!("Your {} {} already {verb}.", out.unchanged.join(" and "), if out.unchanged.len() == 1 { "is" } else { "are" });
+    }
+    let changed = out.changed.join(" and ");
+    if freeze {
+        format!("Done: your {changed} {} now frozen. New charges will be declined. Say \"unfreeze card\" to undo.", if out.changed.len() == 1 { "is" } else { "are" })
+    } else {
+        format!("Done: your {changed} {} active again.", if out.changed.len() == 1 { "is" } else { "are" })
+    }
+}
+
+fn sum_by_currency(amounts: impl Iterator<Item = Money>) -> Result<Vec<Money>> {
+    let mut totals: Vec<Money> = Vec::new();
+    for m in amounts {
+        match totals.iter_mut().find(|t| t.currency == m.currency) {
+            Some(t) => *t = t.checked_add(m)?,
+            None => totals.push(m),
+        }
+    }
+    Ok(totals)
+}
+
+fn plural(n: i64, word: &str) -> String {
+    if n == 1 { word.to_string() } else { format!("{word}s") }
+}
+
+fn tz(utc_offset_secs: i32) -> FixedOffset {
+    FixedOffset::east_opt(utc_offset_secs).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
+}

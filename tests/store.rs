@@ -1,0 +1,409 @@
+//! Store invariants: idempotent ingestion, balances equal opening plus the sum
+//! of transactions, consent enforcement, purge, paging, search and replies.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use finbox::domain::*;
+use finbox::feed::{AccountInfo, Envelope, FeedEvent, TxnInfo, profile};
+use finbox::store::{ConsentChange, Store, StoreError, TxnFilter};
+use proptest::prelude::*;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap()
+}
+
+fn bank(id: &str) -> BankId {
+    BankId::new(id).unwrap()
+}
+
+fn usd(minor: i64) -> Money {
+    Money::new(minor, Currency::USD)
+}
+
+/// A store with the four embedded banks; `granted` ones shared.
+fn store_with(granted: &[&str]) -> Store {
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_banks(&profile::load_all(None).unwrap()).unwrap();
+    for b in granted {
+        s.grant(&bank(b), t0() - Duration::days(100)).unwrap();
+    }
+    s
+}
+
+fn epoch(s: &Store, b: &str) -> i64 {
+    s.bank(b).unwrap().epoch
+}
+
+fn env(s: &Store, b: &str, event: FeedEvent) -> Envelope {
+    Envelope { bank: bank(b), epoch: epoch(s, b), event }
+}
+
+fn account(ext: &str, opening: i64, card: Option<&str>) -> FeedEvent {
+    FeedEvent::Account(AccountInfo {
+        external_id: ext.into(),
+        name: format!("Account {ext}"),
+        kind: if card == Some("7777") { AccountKind::Credit } else { AccountKind::Checking },
+        mask: "1234".into(),
+        opening: usd(opening),
+        card_mask: card.map(str::to_string),
+    })
+}
+
+fn txn(acct: &str, ext: &str, minutes: i64, minor: i64, merchant: &str) -> FeedEvent {
+    FeedEvent::Transaction(TxnInfo {
+        account: acct.into(),
+        external_id: ext.into(),
+        posted_at: t0() - Duration::days(30) + Duration::minutes(minutes),
+        amount: usd(minor),
+        merchant: merchant.into(),
+        category: "Groceries".into(),
+        channel: Channel::CardPresent,
+        country: "US".into(),
+        notify: false,
+    })
+}
+
+fn linked(b: &str) -> Store {
+    let mut s = store_with(&[b]);
+    let batch = vec![env(&s, b, account("chk", 100_000, Some("9913"))), env(&s, b, account("cc", 0, Some("7777")))];
+    s.apply_batch(&batch, t0()).unwrap();
+    s
+}
+
+#[test]
+fn a_fresh_store_lists_the_configured_banks_unshared() {
+    let s = store_with(&[]);
+    let banks = s.banks().unwrap();
+    let ids: Vec<&str> = banks.iter().map(|b| b.bank.id.as_str()).collect();
+    assert_eq!(ids, ["chase", "wellsfargo", "citi", "usbank"]);
+    assert!(banks.iter().all(|b| b.bank.consent == ConsentState::Revoked));
+    assert!(s.consent_log(None).unwrap().is_empty());
+}
+
+#[test]
+fn nothing_is_written_for_a_bank_without_consent() {
+    let mut s = store_with(&["chase"]);
+    let batch = vec![
+        env(&s, "citi", account("chk", 5_000, None)),
+        env(&s, "citi", txn("chk", "c1", 0, -500, "Shop")),
+        env(&s, "citi", FeedEvent::Message { external_id: "m1".into(), at: t0(), kind: MessageKind::Service, text: "hi".into() }),
+    ];
+    let report = s.apply_batch(&batch, t0()).unwrap();
+    assert_eq!(report.dropped_no_consent, 3);
+    assert_eq!(s.shared_row_count(&bank("citi")).unwrap(), 0);
+}
+
+#[test]
+fn events_from_a_feed_started_before_a_revoke_are_dropped() {
+    let mut s = linked("chase");
+    let stale = env(&s, "chase", txn("chk", "late", 5, -100, "Late"));
+    s.revoke(&bank("chase"), false, t0()).unwrap();
+    s.grant(&bank("chase"), t0()).unwrap();
+    let report = s.apply_batch(&[stale], t0()).unwrap();
+    assert_eq!((report.dropped_no_consent, report.transactions), (1, 0));
+}
+
+#[test]
+fn ingestion_is_idempotent() {
+    let mut s = linked("chase");
+    let batch: Vec<Envelope> = (0..50).map(|i| env(&s, "chase", txn("chk", &format!("t{i}"), i, -100 - i, "Shop"))).collect();
+    let first = s.apply_batch(&batch, t0()).unwrap();
+    assert_eq!(first.transactions, 50);
+    let before = s.accounts(None).unwrap();
+    let again = s.apply_batch(&batch, t0()).unwrap();
+    assert_eq!((again.transactions, again.duplicates), (0, 50));
+    assert_eq!(s.accounts(None).unwrap(), before);
+    assert!(s.balance_mismatches().unwrap().is_empty());
+}
+
+#[test]
+fn malformed_records_are_rejected_with_a_reason_and_the_rest_proceeds() {
+    let mut s = linked("chase");
+    let mut bad_currency = txn("chk", "eur", 1, -100, "Shop");
+    if let FeedEvent::Transaction(t) = &mut bad_currency {
+        t.amount = Money::new(-100, Currency::new("EUR").unwrap());
+    }
+    let mut future = txn("chk", "future", 1, -100, "Shop");
+    if let FeedEvent::Transaction(t) = &mut future {
+        t.posted_at = t0() + Duration::days(30);
+    }
+    let batch = vec![
+        env(&s, "chase", txn("nope", "x1", 0, -100, "Shop")),
+        env(&s, "chase", bad_currency),
+        env(&s, "chase", future),
+        env(&s, "chase", txn("chk", "good", 2, -100, "Shop")),
+    ];
+    let r = s.apply_batch(&batch, t0()).unwrap();
+    assert_eq!(r.transactions, 1);
+    let reasons: Vec<&str> = r.rejected.iter().map(|x| x.reason.as_str()).collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons[0].contains("unknown account"));
+    assert!(reasons[1].contains("EUR"));
+    assert!(reasons[2].contains("outside"));
+}
+
+#[test]
+fn untrusted_text_is_cleaned_at_ingestion() {
+    let mut s = linked("chase");
+    let batch = vec![
+        env(&s, "chase", txn("chk", "evil", 1, -100, "EVIL\u{1b}]0;owned\u{7}\u{1b}[31mCORP\u{202e}")),
+        env(
+            &s,
+            "chase",
+            FeedEvent::Message { external_id: "m".into(), at: t0(), kind: MessageKind::Service, text: "hi\u{1b}[2J\u{9b}1m there".into() },
+        ),
+    ];
+    s.apply_batch(&batch, t0()).unwrap();
+    let t = &s.transactions(&TxnFilter { limit: 1, ..Default::default() }).unwrap()[0];
+    assert_eq!(t.merchant, "EVILCORP");
+    let m = s.messages(&bank("chase"), 10, None).unwrap();
+    assert!(m.iter().any(|m| m.text == "hi there"), "{m:?}");
+}
+
+#[test]
+fn revoke_with_purge_deletes_everything_shared_and_keeps_the_log() {
+    let mut s = linked("chase");
+    let mut batch: Vec<Envelope> = (0..20).map(|i| env(&s, "chase", txn("chk", &format!("t{i}"), i, -100, "Shop"))).collect();
+    batch.push(env(
+        &s,
+        "chase",
+        FeedEvent::FraudSignal { txn_external_id: "t3".into(), at: t0(), reason: "odd".into(), severity: Severity::High },
+    ));
+    batch.push(env(&s, "chase", FeedEvent::Cursor("{}".into())));
+    s.apply_batch(&batch, t0()).unwrap();
+    assert!(s.shared_row_count(&bank("chase")).unwrap() > 20);
+    let change = s.revoke(&bank("chase"), true, t0()).unwrap();
+    assert!(matches!(change, ConsentChange::Purged { rows } if rows > 20));
+    assert_eq!(s.shared_row_count(&bank("chase")).unwrap(), 0);
+    assert!(s.accounts(Some(&bank("chase"))).unwrap().is_empty());
+    assert!(s.balance_history(AccountId(1), 0).is_err() || s.balance_history(AccountId(1), 0).unwrap().is_empty());
+    let log: Vec<ConsentAction> = s.consent_log(Some(&bank("chase"))).unwrap().iter().map(|e| e.action).collect();
+    assert_eq!(log, [ConsentAction::Grant, ConsentAction::Revoke, ConsentAction::Purge]);
+    assert_eq!(s.bank("chase").unwrap().consent, ConsentState::Revoked);
+}
+
+#[test]
+fn a_decided_alert_never_reopens_and_not_me_freezes_the_card() {
+    let mut s = linked("chase");
+    let sig = FeedEvent::FraudSignal { txn_external_id: "t1".into(), at: t0(), reason: "odd".into(), severity: Severity::High };
+    let batch = vec![env(&s, "chase", txn("chk", "t1", 0, -50_000, "Electro")), env(&s, "chase", sig.clone())];
+    let r = s.apply_batch(&batch, t0()).unwrap();
+    let id = r.new_alerts[0];
+    let decided = s.ack_alert(id, Verdict::NotMe, t0()).unwrap();
+    assert_eq!(decided.status, AlertStatus::Fraud);
+    assert!(s.cards(&bank("chase")).unwrap().iter().any(|c| c.mask == "•9913" && c.frozen));
+    let last = s.messages(&bank("chase"), 1, None).unwrap().pop().unwrap();
+    assert!(last.text.contains("frozen your card •9913"), "{}", last.text);
+    // The same signal again, and a second verdict, change nothing.
+    let again = s.apply_batch(&[env(&s, "chase", sig)], t0()).unwrap();
+    assert_eq!((again.alerts, again.duplicates), (0, 1));
+    assert!(matches!(s.ack_alert(id, Verdict::ItWasMe, t0()), Err(StoreError::AlertDecided(..))));
+    assert_eq!(s.alert(id).unwrap().status, AlertStatus::Fraud);
+    assert!(matches!(s.ack_alert(AlertId(999), Verdict::ItWasMe, t0()), Err(StoreError::UnknownAlert(_))));
+}
+
+#[test]
+fn keyset_pages_cover_every_transaction_once_newest_first() {
+    let mut s = linked("chase");
+    // Equal timestamps on purpose: the id breaks ties.
+    let batch: Vec<Envelope> = (0..95).map(|i| env(&s, "chase", txn("chk", &format!("t{i}"), i / 3, -1 - i, "Shop"))).collect();
+    s.apply_batch(&batch, t0()).unwrap();
+    let mut seen = Vec::new();
+    let mut filter = TxnFilter { bank: Some(bank("chase")), limit: 10, ..Default::default() };
+    loop {
+        let page = s.transactions(&filter).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        filter.before = Some(page.last().unwrap().into());
+        seen.extend(page);
+    }
+    assert_eq!(seen.len(), 95);
+    let mut ids: Vec<i64> = seen.iter().map(|t| t.id.0).collect();
+    assert!(seen.windows(2).all(|w| (w[0].posted_at, w[0].id) > (w[1].posted_at, w[1].id)));
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 95);
+}
+
+#[test]
+fn search_finds_merchants_by_word_prefix() {
+    let mut s = linked("chase");
+    let batch = vec![
+        env(&s, "chase", txn("chk", "a", 0, -100, "Whole Foods Market")),
+        env(&s, "chase", txn("chk", "b", 1, -100, "Trader Joe's")),
+        env(&s, "chase", txn("chk", "c", 2, -100, "Café Zürich")),
+    ];
+    s.apply_batch(&batch, t0()).unwrap();
+    let find = |q: &str| -> Vec<String> {
+        s.transactions(&TxnFilter { search: Some(q.into()), limit: 10, ..Default::default() })
+            .unwrap()
+            .into_iter()
+            .map(|t| t.merchant)
+            .collect()
+    };
+    assert_eq!(find("whole fo"), ["Whole Foods Market"]);
+    assert_eq!(find("cafe zurich"), ["Café Zürich"]);
+    assert_eq!(find("groceries").len(), 3);
+    assert!(find("\" OR *").is_empty());
+    assert!(find("nothing").is_empty());
+}
+
+#[test]
+fn the_bank_answers_from_the_store() {
+    let mut s = linked("chase");
+    let batch = vec![
+        env(&s, "chase", txn("chk", "a", 0, -12_345, "Whole Foods Market")),
+        env(&s, "chase", txn("cc", "b", 1, -5_000, "Netflix")),
+    ];
+    s.apply_batch(&batch, t0()).unwrap();
+    let b = bank("chase");
+    let reply = s.say(&b, "balance", t0(), 0).unwrap();
+    assert!(reply.contains("Account chk •1234: $876.55"), "{reply}");
+    assert!(reply.contains("$50.00 owed"), "{reply}");
+    assert!(reply.contains("Net across your accounts: $826.55"), "{reply}");
+    let reply = s.say(&b, "recent", t0(), 0).unwrap();
+    assert!(reply.starts_with("Your last 2 transactions"), "{reply}");
+    assert!(reply.find("Netflix").unwrap() < reply.find("Whole Foods").unwrap(), "newest first: {reply}");
+    // Both were 30 days ago, i.e. in October; nothing in November yet.
+    let reply = s.say(&b, "spending", t0(), 0).unwrap();
+    assert!(reply.contains("haven't spent anything"), "{reply}");
+    let reply = s.say(&b, "what did I spend", t0() - Duration::days(25), 0).unwrap();
+    assert!(reply.contains("Groceries: $173.45 (2 charges)"), "{reply}");
+    let reply = s.say(&b, "freeze card 9913", t0(), 0).unwrap();
+    assert!(reply.contains("debit card •9913 is now frozen"), "{reply}");
+    assert_eq!(s.frozen_accounts(&b).unwrap().into_iter().collect::<Vec<_>>(), ["chk"]);
+    let reply = s.say(&b, "unfreeze card", t0(), 0).unwrap();
+    assert!(reply.contains("•9913 is active again"), "{reply}");
+    let reply = s.say(&b, "sing me a song", t0(), 0).unwrap();
+    assert!(reply.starts_with("Sorry, I didn't catch that"), "{reply}");
+    // The conversation holds each question and its answer, in order.
+    let msgs = s.messages(&b, 100, None).unwrap();
+    let tail: Vec<(Sender, &str)> = msgs.iter().rev().take(2).map(|m| (m.from, m.text.as_str())).collect();
+    assert_eq!(tail[1], (Sender::User, "sing me a song"));
+    assert_eq!(tail[0].0, Sender::Bank);
+    assert!(matches!(s.say(&bank("citi"), "balance", t0(), 0), Err(StoreError::NoConsent(_))));
+}
+
+#[test]
+fn files_that_are_not_finbox_stores_are_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "just some notes, not a database at all").unwrap();
+    assert!(matches!(Store::open(&text), Err(StoreError::NotFinbox { .. })));
+    assert_eq!(std::fs::read_to_string(&text).unwrap(), "just some notes, not a database at all");
+
+    let other = dir.path().join("other.db");
+    {
+        let c = rusqlite::Connection::open(&other).unwrap();
+        c.execute_batch("CREATE TABLE things (x INTEGER); INSERT INTO things VALUES (1);").unwrap();
+    }
+    let before = std::fs::read(&other).unwrap();
+    assert!(matches!(Store::open(&other), Err(StoreError::NotFinbox { .. })));
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+    assert!(!dir.path().join("other.db-wal").exists());
+}
+
+#[test]
+fn a_store_from_a_newer_finbox_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.db");
+    drop(Store::open(&path).unwrap());
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
+    }
+    assert!(matches!(Store::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+}
+
+#[cfg(unix)]
+#[test]
+fn the_store_file_is_private_and_reopens_migrated() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/f.db");
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::metadata(dir.path().join("sub")).unwrap().permissions().mode() & 0o777, 0o700);
+    drop(s);
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.quick_check().unwrap(), "ok");
+}
+
+/// A random feed step for the property tests.
+#[derive(Debug, Clone)]
+enum Step {
+    Txn { bank: usize, acct: usize, ext: u8, minor: i64 },
+    Grant(usize),
+    Revoke(usize, bool),
+    Signal { bank: usize, ext: u8 },
+    Ack { nth: usize, not_me: bool },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        6 => (0..2usize, 0..2usize, any::<u8>(), -100_000i64..100_000).prop_map(|(bank, acct, ext, minor)| Step::Txn { bank, acct, ext, minor }),
+        1 => (0..2usize).prop_map(Step::Grant),
+        1 => (0..2usize, any::<bool>()).prop_map(|(b, p)| Step::Revoke(b, p)),
+        1 => (0..2usize, any::<u8>()).prop_map(|(bank, ext)| Step::Signal { bank, ext }),
+        1 => (0..4usize, any::<bool>()).prop_map(|(nth, not_me)| Step::Ack { nth, not_me }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Under any sequence of feed events and consent changes: balances equal
+    /// opening + sum of transactions; a bank without consent gains no rows;
+    /// replays never duplicate; decided alerts stay decided.
+    #[test]
+    fn store_invariants_hold(steps in proptest::collection::vec(step(), 1..60)) {
+        let banks = ["chase", "citi"];
+        let mut s = store_with(&banks);
+        for b in banks {
+            let batch = vec![env(&s, b, account("a0", 10_000, Some("1111"))), env(&s, b, account("a1", -500, Some("7777")))];
+            s.apply_batch(&batch, t0()).unwrap();
+        }
+        let mut decided: Vec<(AlertId, AlertStatus)> = Vec::new();
+        for st in steps {
+            match st {
+                Step::Txn { bank: b, acct, ext, minor } => {
+                    let b = banks[b];
+                    let granted = s.bank(b).unwrap().consent == ConsentState::Granted;
+                    let rows_before = s.shared_row_count(&bank(b)).unwrap();
+                    let e = env(&s, b, txn(&format!("a{acct}"), &format!("x{ext}"), ext as i64, minor, "Shop"));
+                    let r = s.apply_batch(&[e.clone()], t0()).unwrap();
+                    if !granted {
+                        prop_assert_eq!(r.dropped_no_consent, 1);
+                        prop_assert_eq!(s.shared_row_count(&bank(b)).unwrap(), rows_before);
+                    }
+                    // Replaying the same event never adds anything.
+                    let again = s.apply_batch(&[e], t0()).unwrap();
+                    prop_assert_eq!(again.transactions, 0);
+                }
+                Step::Grant(b) => { s.grant(&bank(banks[b]), t0()).unwrap(); }
+                Step::Revoke(b, purge) => {
+                    s.revoke(&bank(banks[b]), purge, t0()).unwrap();
+                    if purge { prop_assert_eq!(s.shared_row_count(&bank(banks[b])).unwrap(), 0); }
+                }
+                Step::Signal { bank: b, ext } => {
+                    let e = env(&s, banks[b], FeedEvent::FraudSignal {
+                        txn_external_id: format!("x{ext}"), at: t0(), reason: "r".into(), severity: Severity::Medium });
+                    s.apply_batch(&[e], t0()).unwrap();
+                }
+                Step::Ack { nth, not_me } => {
+                    let open = s.alerts(false, 10).unwrap();
+                    if let Some(a) = open.get(nth) {
+                        let v = if not_me { Verdict::NotMe } else { Verdict::ItWasMe };
+                        let done = s.ack_alert(a.id, v, t0()).unwrap();
+                        decided.push((done.id, done.status));
+                    }
+                }
+            }
+            prop_assert!(s.balance_mismatches().unwrap().is_empty());
+            for (id, status) in &decided {
+                if let Ok(a) = s.alert(*id) { prop_assert_eq!(a.status, *status); }
+            }
+        }
+    }
+}

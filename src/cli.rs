@@ -215,7 +215,7 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("log        {}", s.log_file.display());
             Ok(())
         }
-        Command::Feed(args) => feed(&env, args),
+        Command::Feed(args) => feed(&env, args, cli.now),
         Command::Banks(f) => banks(&env, f.json),
         Command::Balances(f) => balances(&env, f.json),
         Command::Transactions(a) => transactions(&env, a),
@@ -549,7 +549,7 @@ fn messages(env: &Env, bank: &str, limit: usize, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn feed(env: &Env, args: &FeedArgs) -> Result<()> {
+fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -> Result<()> {
     let s = &env.settings;
     let store = env.open_store()?;
     let shared: Vec<BankSummaryName> = store
@@ -564,7 +564,11 @@ fn feed(env: &Env, args: &FeedArgs) -> Result<()> {
     let reader = Store::open(&s.db)?;
     let home_countries: HashMap<BankId, String> =
         s.profiles.iter().map(|p| (p.id.clone(), p.home_country.clone())).collect();
-    let clock = crate::feed::system_clock();
+    // `--now` (hidden) pins the simulated clock too, for reproducible runs.
+    let clock: crate::feed::Clock = match cli_now {
+        Some(t) => std::sync::Arc::new(move || t),
+        None => crate::feed::system_clock(),
+    };
     let writer = Writer::spawn(
         store,
         WriterConfig { home_countries, utc_offset_secs: env.utc_offset_secs, clock: clock.clone() },

@@ -4,6 +4,7 @@
 //! (`feed::writer`) applies them to the SQLite store (`store`), and the command
 //! line (`cli`) and the screen read from the store.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -1,0 +1,468 @@
+//! `update`: the one place the app state changes. Pure: every workflow is
+//! testable as a sequence of actions.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::state::*;
+use crate::domain::*;
+use crate::feed::supervisor::FeedStatus;
+
+/// What the user means, or what arrived from the store and the feeds.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Quit,
+    Help,
+    FocusNext,
+    FocusPrev,
+    FocusAlerts,
+    Focus(Pane),
+    SelectBank(usize),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    /// Previous / next account in the sidebar.
+    Left,
+    Right,
+    Compose,
+    Search,
+    Consent,
+    ItWasMe,
+    NotMe,
+    /// `y` in a confirmation dialog.
+    Confirm,
+    /// Esc: close a dialog, stop typing, clear a search.
+    Cancel,
+    Revoke,
+    Purge,
+    /// Space in the onboarding list.
+    Toggle,
+    GrantAll,
+    /// Enter: send, search, or accept a dialog.
+    Submit,
+    #[serde(skip)]
+    Type(char),
+    #[serde(skip)]
+    Backspace,
+    /// A mouse click on a pane's row (`row` counts from the pane's first item).
+    #[serde(skip)]
+    Click { pane: Pane, row: Option<usize> },
+    #[serde(skip)]
+    Scroll { pane: Pane, down: bool },
+    #[serde(skip)]
+    Loaded(Box<Snapshot>),
+    #[serde(skip)]
+    Replied { bank: BankId },
+    #[serde(skip)]
+    Done(String),
+    #[serde(skip)]
+    Failed(String),
+    #[serde(skip)]
+    Feeds(BTreeMap<BankId, FeedStatus>),
+    #[serde(skip)]
+    Tick(DateTime<Utc>),
+}
+
+/// A side effect for the main loop to carry out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Load a snapshot for this selection (and keep it fresh).
+    Load(View),
+    Say { bank: BankId, text: String },
+    Ack { alert: AlertId, verdict: Verdict },
+    Grant(Vec<BankId>),
+    Revoke { bank: BankId, purge: bool },
+    MarkRead(BankId),
+}
+
+const PAGE: usize = 10;
+
+pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
+    if !matches!(action, Action::Tick(_) | Action::Loaded(_) | Action::Feeds(_)) {
+        s.flash = None;
+    }
+    if s.overlay.is_some() {
+        if let Some(effects) = update_overlay(s, &action) {
+            return effects;
+        }
+    }
+    match action {
+        Action::Quit => {
+            s.quit = true;
+            vec![]
+        }
+        Action::Help => {
+            s.overlay = Some(Overlay::Help);
+            vec![]
+        }
+        Action::FocusNext => {
+            s.focus = s.focus.next();
+            vec![]
+        }
+        Action::FocusPrev => {
+            s.focus = s.focus.prev();
+            vec![]
+        }
+        Action::FocusAlerts => {
+            s.focus = Pane::Alerts;
+            vec![]
+        }
+        Action::Focus(p) => {
+            s.focus = p;
+            vec![]
+        }
+        Action::SelectBank(i) => select_bank(s, i),
+        Action::Up => move_by(s, -1),
+        Action::Down => move_by(s, 1),
+        Action::PageUp => move_by(s, -(PAGE as i64)),
+        Action::PageDown => move_by(s, PAGE as i64),
+        Action::Top => move_by(s, i64::MIN / 2),
+        Action::Bottom => move_by(s, i64::MAX / 2),
+        Action::Left | Action::Right => {
+            let n = s.sidebar.accounts.len();
+            if n == 0 {
+                return vec![];
+            }
+            let cur = s.sidebar.selected_account;
+            s.sidebar.selected_account = if action == Action::Left { (cur + n - 1) % n } else { (cur + 1) % n };
+            s.sidebar.selected_txn = 0;
+            s.focus = Pane::Sidebar;
+            vec![Effect::Load(s.view())]
+        }
+        Action::Compose => {
+            let Some(b) = s.bank() else { return vec![] };
+            if b.bank.consent != ConsentState::Granted {
+                let name = b.bank.name.clone();
+                flash(s, format!("{name} is not shared: press c to share it first."), true);
+                return vec![];
+            }
+            s.focus = Pane::Conversation;
+            s.conversation.scroll = 0;
+            s.input = Input::Compose(String::new());
+            vec![]
+        }
+        Action::Search => {
+            s.focus = Pane::Sidebar;
+            s.input = Input::Search(s.sidebar.search.clone().unwrap_or_default());
+            vec![]
+        }
+        Action::Type(c) => {
+            match &mut s.input {
+                Input::Compose(t) | Input::Search(t) if t.chars().count() < 500 && !c.is_control() => t.push(c),
+                _ => {}
+            }
+            vec![]
+        }
+        Action::Backspace => {
+            if let Input::Compose(t) | Input::Search(t) = &mut s.input {
+                t.pop();
+            }
+            vec![]
+        }
+        Action::Submit => submit(s),
+        Action::Cancel => match std::mem::replace(&mut s.input, Input::Normal) {
+            Input::Compose(_) => vec![],
+            Input::Search(_) | Input::Normal if s.sidebar.search.is_some() => {
+                s.sidebar.search = None;
+                s.sidebar.selected_txn = 0;
+                vec![Effect::Load(s.view())]
+            }
+            _ => vec![],
+        },
+        Action::Consent => {
+            let Some(b) = s.bank() else { return vec![] };
+            let (id, name) = (b.bank.id.clone(), b.bank.name.clone());
+            if b.bank.consent == ConsentState::Granted {
+                s.overlay = Some(Overlay::Consent { bank: id });
+                vec![]
+            } else {
+                flash(s, format!("Sharing {name}…"), false);
+                vec![Effect::Grant(vec![id])]
+            }
+        }
+        Action::ItWasMe | Action::NotMe if s.focus != Pane::Alerts => vec![],
+        Action::ItWasMe => match s.alerts.items.get(s.alerts.selected) {
+            Some(a) => vec![Effect::Ack { alert: a.id, verdict: Verdict::ItWasMe }],
+            None => vec![],
+        },
+        Action::NotMe => {
+            if let Some(a) = s.alerts.items.get(s.alerts.selected) {
+                s.overlay = Some(Overlay::ConfirmNotMe { alert: a.id });
+            }
+            vec![]
+        }
+        Action::Click { pane, row } => {
+            s.focus = pane;
+            let Some(row) = row else { return vec![] };
+            match pane {
+                Pane::Banks => select_bank(s, row),
+                Pane::Alerts if row < s.alerts.items.len() => {
+                    s.alerts.selected = row;
+                    vec![]
+                }
+                Pane::Sidebar if row < s.sidebar.transactions.len() => {
+                    s.sidebar.selected_txn = row;
+                    vec![]
+                }
+                _ => vec![],
+            }
+        }
+        Action::Scroll { pane, down } => {
+            let old = s.focus;
+            s.focus = pane;
+            let effects = move_by(s, if down { 3 } else { -3 });
+            if pane != Pane::Banks {
+                s.focus = old;
+            }
+            effects
+        }
+        Action::Loaded(snap) => apply_snapshot(s, *snap),
+        Action::Replied { bank } => {
+            if s.conversation.bank.as_ref() == Some(&bank) {
+                s.conversation.pending = None;
+            }
+            vec![Effect::Load(s.view())]
+        }
+        Action::Done(text) => {
+            flash(s, text, false);
+            vec![Effect::Load(s.view())]
+        }
+        Action::Failed(text) => {
+            s.conversation.pending = None;
+            flash(s, text, true);
+            vec![]
+        }
+        Action::Feeds(map) => {
+            s.feeds = map;
+            vec![]
+        }
+        Action::Tick(now) => {
+            s.now = now;
+            vec![]
+        }
+        // Dialog keys with no dialog open do nothing.
+        Action::Confirm | Action::Revoke | Action::Purge | Action::Toggle | Action::GrantAll => vec![],
+    }
+}
+
+/// Keys while a dialog is open. `None` lets the action through (Quit from
+/// Help, results from the store).
+fn update_overlay(s: &mut AppState, action: &Action) -> Option<Vec<Effect>> {
+    let overlay = s.overlay.clone()?;
+    if matches!(
+        action,
+        Action::Loaded(_) | Action::Replied { .. } | Action::Done(_) | Action::Failed(_) | Action::Feeds(_) | Action::Tick(_)
+    ) {
+        return None;
+    }
+    let close = |s: &mut AppState| s.overlay = None;
+    Some(match (overlay, action) {
+        (Overlay::Help, Action::Help | Action::Cancel) => {
+            close(s);
+            vec![]
+        }
+        (Overlay::Help, Action::Quit) => return None,
+        (Overlay::Help, _) => vec![],
+        (Overlay::Consent { .. }, Action::Cancel) => {
+            close(s);
+            vec![]
+        }
+        (Overlay::Consent { bank }, Action::Revoke) => {
+            close(s);
+            flash(s, format!("Revoking {bank}…"), false);
+            vec![Effect::Revoke { bank, purge: false }]
+        }
+        (Overlay::Consent { bank }, Action::Purge) => {
+            s.overlay = Some(Overlay::ConfirmPurge { bank });
+            vec![]
+        }
+        (Overlay::ConfirmPurge { bank }, Action::Confirm) => {
+            close(s);
+            flash(s, format!("Revoking {bank} and deleting what it shared…"), false);
+            vec![Effect::Revoke { bank, purge: true }]
+        }
+        (Overlay::ConfirmNotMe { alert }, Action::Confirm | Action::ItWasMe) => {
+            // `y` confirms; in the alert queue `y` arrives as ItWasMe.
+            close(s);
+            vec![Effect::Ack { alert, verdict: Verdict::NotMe }]
+        }
+        (Overlay::ConfirmPurge { .. } | Overlay::ConfirmNotMe { .. }, Action::Cancel | Action::NotMe) => {
+            close(s);
+            flash(s, "Cancelled.".into(), false);
+            vec![]
+        }
+        (Overlay::Onboarding { cursor, mut picked }, action) => {
+            let n = picked.len();
+            match action {
+                Action::Up => s.overlay = Some(Overlay::Onboarding { cursor: cursor.saturating_sub(1), picked }),
+                Action::Down => {
+                    s.overlay = Some(Overlay::Onboarding { cursor: (cursor + 1).min(n.saturating_sub(1)), picked })
+                }
+                Action::Toggle => {
+                    if let Some(p) = picked.get_mut(cursor) {
+                        *p = !*p;
+                    }
+                    s.overlay = Some(Overlay::Onboarding { cursor, picked });
+                }
+                Action::GrantAll | Action::FocusAlerts => {
+                    close(s);
+                    let all: Vec<BankId> = s.banks.iter().map(|b| b.bank.id.clone()).collect();
+                    return Some(vec![Effect::Grant(all)]);
+                }
+                Action::Submit => {
+                    close(s);
+                    let chosen: Vec<BankId> = s
+                        .banks
+                        .iter()
+                        .zip(&picked)
+                        .filter(|(_, p)| **p)
+                        .map(|(b, _)| b.bank.id.clone())
+                        .collect();
+                    if chosen.is_empty() {
+                        flash(s, "Nothing shared. Press c on a bank to share it later.".into(), false);
+                        return Some(vec![]);
+                    }
+                    return Some(vec![Effect::Grant(chosen)]);
+                }
+                Action::Cancel => {
+                    close(s);
+                    flash(s, "Nothing shared. Press c on a bank to share it later.".into(), false);
+                }
+                Action::Quit => return None,
+                _ => {}
+            }
+            vec![]
+        }
+        (_, Action::Quit) => return None,
+        _ => vec![],
+    })
+}
+
+fn flash(s: &mut AppState, text: String, error: bool) {
+    s.flash = Some(Flash { text, error });
+}
+
+fn select_bank(s: &mut AppState, i: usize) -> Vec<Effect> {
+    if i >= s.banks.len() || (i == s.selected_bank && s.conversation.bank.is_some()) {
+        return vec![];
+    }
+    s.selected_bank = i;
+    s.conversation = ConversationView::default();
+    s.sidebar = SidebarView::default();
+    vec![Effect::Load(s.view())]
+}
+
+fn clamp_move(cur: usize, delta: i64, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    (cur as i64).saturating_add(delta).clamp(0, len as i64 - 1) as usize
+}
+
+fn move_by(s: &mut AppState, delta: i64) -> Vec<Effect> {
+    match s.focus {
+        Pane::Banks => {
+            let i = clamp_move(s.selected_bank, delta, s.banks.len());
+            select_bank(s, i)
+        }
+        Pane::Conversation => {
+            // Scrolling up (k, PgUp) goes back in time; the view clamps.
+            s.conversation.scroll = (s.conversation.scroll as i64).saturating_sub(delta).clamp(0, 1 << 30) as usize;
+            vec![]
+        }
+        Pane::Sidebar => {
+            s.sidebar.selected_txn = clamp_move(s.sidebar.selected_txn, delta, s.sidebar.transactions.len());
+            vec![]
+        }
+        Pane::Alerts => {
+            s.alerts.selected = clamp_move(s.alerts.selected, delta, s.alerts.items.len());
+            vec![]
+        }
+    }
+}
+
+fn submit(s: &mut AppState) -> Vec<Effect> {
+    match std::mem::replace(&mut s.input, Input::Normal) {
+        Input::Compose(text) => {
+            let text = text.trim().to_string();
+            let Some(bank) = s.bank_id().cloned() else { return vec![] };
+            if text.is_empty() {
+                return vec![];
+            }
+            s.conversation.pending = Some(text.clone());
+            s.conversation.scroll = 0;
+            vec![Effect::Say { bank, text }]
+        }
+        Input::Search(text) => {
+            let text = text.trim().to_string();
+            s.sidebar.search = (!text.is_empty()).then_some(text);
+            s.sidebar.selected_txn = 0;
+            vec![Effect::Load(s.view())]
+        }
+        Input::Normal => match s.focus {
+            Pane::Conversation => update(s, Action::Compose),
+            Pane::Banks => {
+                s.focus = Pane::Conversation;
+                vec![]
+            }
+            _ => vec![],
+        },
+    }
+}
+
+fn apply_snapshot(s: &mut AppState, snap: Snapshot) -> Vec<Effect> {
+    let first = s.loading;
+    s.loading = false;
+    // Keep the selected bank by id when the list changes.
+    let selected_id = s.bank_id().cloned();
+    s.banks = snap.banks;
+    if let Some(id) = selected_id {
+        if let Some(i) = s.banks.iter().position(|b| b.bank.id == id) {
+            s.selected_bank = i;
+        }
+    }
+    s.selected_bank = s.selected_bank.min(s.banks.len().saturating_sub(1));
+    s.totals = snap.totals;
+
+    let alert_id = s.alerts.items.get(s.alerts.selected).map(|a| a.id);
+    s.alerts.items = snap.alerts;
+    s.alerts.selected = alert_id
+        .and_then(|id| s.alerts.items.iter().position(|a| a.id == id))
+        .unwrap_or(s.alerts.selected)
+        .min(s.alerts.items.len().saturating_sub(1));
+
+    // A snapshot for another bank than the one now selected is stale.
+    if snap.conversation.bank.as_ref() == s.bank_id() {
+        let same = s.conversation.bank == snap.conversation.bank;
+        let (scroll, pending) = (s.conversation.scroll, s.conversation.pending.take());
+        s.conversation = snap.conversation;
+        if same {
+            s.conversation.scroll = scroll;
+            s.conversation.pending = pending;
+        }
+        let txn = s.sidebar.selected_txn;
+        s.sidebar = snap.sidebar;
+        s.sidebar.selected_txn = txn.min(s.sidebar.transactions.len().saturating_sub(1));
+    }
+
+    let mut effects = Vec::new();
+    if first && s.overlay.is_none() && !s.banks.is_empty() && s.banks.iter().all(|b| b.bank.consent == ConsentState::Revoked)
+    {
+        s.overlay = Some(Overlay::Onboarding { cursor: 0, picked: vec![true; s.banks.len()] });
+    }
+    if let Some(b) = s.bank() {
+        if b.unread > 0 && s.conversation.bank.as_ref() == Some(&b.bank.id) {
+            effects.push(Effect::MarkRead(b.bank.id.clone()));
+        }
+    }
+    if first && s.conversation.bank.is_none() && s.bank().is_some() {
+        effects.push(Effect::Load(s.view()));
+    }
+    effects
+}

@@ -1,0 +1,230 @@
+//! The command line end to end, through the built binary.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// A private home for one test: its own store, settings and data folders.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn db(&self) -> std::path::PathBuf {
+        self.dir.path().join("store/finbox.db")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::cargo_bin("finbox").unwrap();
+        c.env_clear()
+            .env("HOME", self.dir.path())
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("FINBOX_DB", self.db())
+            .env("TZ", "UTC")
+            .args(args);
+        c
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).assert().success().get_output().stdout.clone();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Vec<Value> {
+        let text = self.ok(args);
+        serde_json::from_str::<Vec<Value>>(&text).unwrap_or_else(|e| panic!("{args:?}: {e}\n{text}"))
+    }
+
+    fn fail(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).assert().failure().get_output().clone();
+        assert!(out.stdout.is_empty() || !String::from_utf8_lossy(&out.stderr).is_empty());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+        err
+    }
+}
+
+const NOW: &str = "2026-11-20T15:00:00Z";
+
+#[test]
+fn a_new_user_sees_four_unshared_banks() {
+    let h = Home::new();
+    let out = h.ok(&["banks"]);
+    for name in ["Chase", "Wells Fargo", "Citi", "U.S. Bank"] {
+        assert!(out.contains(name), "{out}");
+    }
+    assert!(out.contains("not shared"));
+    assert!(out.contains("finbox consent grant --all"));
+    let banks = h.json(&["banks", "--json"]);
+    let ids: Vec<&str> = banks.iter().map(|b| b["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["chase", "wellsfargo", "citi", "usbank"]);
+    assert!(banks.iter().all(|b| b["consent"] == "revoked" && b["name"].is_string()));
+    assert!(h.ok(&["balances"]).contains("No balances yet"));
+}
+
+#[test]
+fn the_whole_flow_feed_ack_say_revoke_purge() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "--all"]);
+    let summary = h.ok(&["--now", NOW, "feed", "--seed", "7", "--events", "3000"]);
+    assert!(summary.contains("3000 events"), "{summary}");
+
+    let balances = h.json(&["balances", "--json"]);
+    assert!(balances.len() >= 8, "{balances:?}");
+    for b in &balances {
+        for key in ["bank", "account", "name", "kind", "currency", "balance_minor"] {
+            assert!(!b[key].is_null(), "{key} missing in {b}");
+        }
+        assert!(b["balance_minor"].is_i64());
+    }
+    let plain = h.ok(&["balances"]);
+    assert!(plain.contains("Total USD") && plain.contains('$'), "{plain}");
+
+    let txns = h.json(&["transactions", "--bank", "chase", "--limit", "5", "--json"]);
+    assert_eq!(txns.len(), 5);
+    for t in &txns {
+        for key in ["id", "bank", "account", "external_id", "posted_at", "amount_minor", "currency", "merchant", "category"] {
+            assert!(!t[key].is_null(), "{key} missing in {t}");
+        }
+        assert_eq!(t["bank"], "chase");
+        assert!(chrono::DateTime::parse_from_rfc3339(t["posted_at"].as_str().unwrap()).is_ok());
+    }
+    let dates: Vec<&str> = txns.iter().map(|t| t["posted_at"].as_str().unwrap()).collect();
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "newest first: {dates:?}");
+
+    // Fraud alerts: 3,000 events carry a few fraud patterns.
+    let alerts = h.json(&["alerts", "--json"]);
+    assert!(!alerts.is_empty(), "the simulation should raise alerts");
+    for a in &alerts {
+        for key in ["id", "bank", "account", "reason", "severity", "status", "created_at"] {
+            assert!(!a[key].is_null(), "{key} missing in {a}");
+        }
+        assert_eq!(a["status"], "open");
+    }
+    let sev: Vec<i64> = alerts
+        .iter()
+        .map(|a| match a["severity"].as_str().unwrap() {
+            "high" => 3,
+            "medium" => 2,
+            _ => 1,
+        })
+        .collect();
+    assert!(sev.windows(2).all(|w| w[0] >= w[1]), "most severe first: {sev:?}");
+
+    let target = &alerts[0];
+    let id = target["id"].as_i64().unwrap().to_string();
+    let bank = target["bank"].as_str().unwrap().to_string();
+    let out = h.ok(&["alerts", "ack", &id, "--not-me"]);
+    assert!(out.contains("marked as fraud") && out.contains("frozen"), "{out}");
+    let all = h.json(&["alerts", "--all", "--json"]);
+    let decided = all.iter().find(|a| a["id"].as_i64().unwrap().to_string() == id).unwrap();
+    assert_eq!(decided["status"], "fraud");
+    let err = h.fail(&["alerts", "ack", &id, "--it-was-me"]);
+    assert!(err.contains("already decided"), "{err}");
+    let msgs = h.json(&["messages", &bank, "--limit", "3", "--json"]);
+    let last = msgs.last().unwrap();
+    assert_eq!(last["from"], "bank");
+    assert!(last["text"].as_str().unwrap().contains("as fraud and frozen"), "{last}");
+    assert!(last["at"].is_string());
+
+    // The bank answers from the store: its balance matches `balances`.
+    let reply = h.ok(&["say", "chase", "balance"]);
+    let chase: Vec<&Value> = balances.iter().filter(|b| b["bank"] == "chase").collect();
+    for acct in &chase {
+        assert!(reply.contains(acct["name"].as_str().unwrap()), "{reply}");
+    }
+    let reply = h.ok(&["say", "chase", "recent"]);
+    assert!(reply.contains(txns[0]["merchant"].as_str().unwrap()), "{reply}");
+
+    // Revoke with purge: Citi's data is gone, the log keeps the change.
+    let out = h.ok(&["consent", "revoke", "citi", "--purge"]);
+    assert!(out.contains("deleted"), "{out}");
+    assert!(h.json(&["transactions", "--bank", "citi", "--json"]).is_empty());
+    assert!(h.json(&["balances", "--json"]).iter().all(|b| b["bank"] != "citi"));
+    assert!(h.json(&["messages", "citi", "--json"]).is_empty());
+    let log = h.json(&["consent", "log", "--json"]);
+    let actions: Vec<String> = log.iter().map(|e| format!("{}:{}", e["bank"].as_str().unwrap(), e["action"].as_str().unwrap())).collect();
+    assert_eq!(actions.iter().filter(|a| a.ends_with(":grant")).count(), 4);
+    assert!(actions.ends_with(&["citi:revoke".to_string(), "citi:purge".to_string()]), "{actions:?}");
+    assert!(log.iter().all(|e| e["at"].is_string()));
+    let banks = h.json(&["banks", "--json"]);
+    let citi = banks.iter().find(|b| b["id"] == "citi").unwrap();
+    assert_eq!(citi["consent"], "revoked");
+    let err = h.fail(&["say", "citi", "balance"]);
+    assert!(err.contains("not shared"), "{err}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_history() {
+    let run = || {
+        let h = Home::new();
+        h.ok(&["consent", "grant", "chase"]);
+        h.ok(&["--now", NOW, "feed", "--seed", "42", "--events", "500"]);
+        h.ok(&["transactions", "--limit", "1000", "--json"])
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a, b);
+    let other = {
+        let h = Home::new();
+        h.ok(&["consent", "grant", "chase"]);
+        h.ok(&["--now", NOW, "feed", "--seed", "43", "--events", "500"]);
+        h.ok(&["transactions", "--limit", "1000", "--json"])
+    };
+    assert_ne!(a, other);
+}
+
+#[test]
+fn feeding_without_consent_is_refused_clearly() {
+    let h = Home::new();
+    let err = h.fail(&["feed", "--events", "10"]);
+    assert!(err.contains("consent grant"), "{err}");
+}
+
+#[test]
+fn errors_are_clear_and_never_panics() {
+    let h = Home::new();
+    let err = h.fail(&["say", "monzo", "hi"]);
+    assert!(err.contains("no bank \"monzo\""), "{err}");
+    let err = h.fail(&["consent", "grant", "nope"]);
+    assert!(err.contains("finbox banks"), "{err}");
+    let err = h.fail(&["alerts", "ack", "12345", "--it-was-me"]);
+    assert!(err.contains("no alert 12345"), "{err}");
+    let err = h.fail(&["transactions", "--account", "zzz"]);
+    assert!(err.contains("no account"), "{err}");
+}
+
+#[test]
+fn a_file_that_is_not_a_store_is_never_modified() {
+    let h = Home::new();
+    let path = h.dir.path().join("budget.xlsx");
+    std::fs::write(&path, b"PK\x03\x04 definitely a spreadsheet").unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let err = h.fail(&["--db", path.to_str().unwrap(), "banks"]);
+    assert!(err.contains("is not a finbox store"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_broken_config_names_file_line_and_column() {
+    let h = Home::new();
+    let path = h.dir.path().join("config.toml");
+    std::fs::write(&path, "seed = 3\nbanks_dir = [unclosed\n").unwrap();
+    let err = h.fail(&["--config", path.to_str().unwrap(), "banks"]);
+    assert!(err.contains(path.to_str().unwrap()), "{err}");
+    assert!(err.contains("line 2, column"), "{err}");
+    assert!(!h.db().exists(), "nothing is created when the settings are broken");
+}
+
+#[test]
+fn bank_text_never_puts_escapes_on_stdout() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "chase"]);
+    h.ok(&["say", "chase", "hello\u{1b}]0;pwned\u{7}\u{1b}[2J there"]);
+    let out = h.ok(&["messages", "chase"]);
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert!(out.contains("hello there"), "{out}");
+}

@@ -35,6 +35,9 @@ pub struct Cli {
     /// Pretend it is this time (RFC 3339), for reproducible scripts and tests.
     #[arg(long, global = true, env = "FINBOX_NOW", hide = true, value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,
+    /// With no command: open the screen without running the bank feeds.
+    #[arg(long)]
+    pub no_feeds: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -187,20 +190,17 @@ impl Env {
 
 /// Runs a subcommand; `None` is the terminal interface.
 pub fn run(cli: Cli) -> Result<()> {
-    let Some(command) = &cli.command else {
-        bail!(
-            "the terminal interface is not built yet. Meanwhile every part of finbox works from the command line: \
-             run `finbox --help`."
-        );
-    };
-    let seed = match command {
-        Command::Feed(a) => a.seed,
+    let seed = match &cli.command {
+        Some(Command::Feed(a)) => a.seed,
         _ => None,
     };
     let env = Env::load(&cli, seed)?;
     if let Err(e) = crate::logging::init(&env.settings.log_file) {
         eprintln!("finbox: warning: cannot write the log {}: {e}", env.settings.log_file.display());
     }
+    let Some(command) = &cli.command else {
+        return crate::tui::run(&env, cli.no_feeds);
+    };
     tracing::debug!(?command, "command");
     match command {
         Command::Paths => {

@@ -31,6 +31,8 @@ struct FileSettings {
     seed: Option<u64>,
     db: Option<String>,
     banks_dir: Option<String>,
+    /// Colours of the screen: `name = "red"` or `"#rrggbb"` per style.
+    theme: Option<toml::Table>,
 }
 
 impl FileSettings {
@@ -39,6 +41,13 @@ impl FileSettings {
             seed: over.seed.or(self.seed),
             db: over.db.filter(|s| !s.is_empty()).or(self.db),
             banks_dir: over.banks_dir.filter(|s| !s.is_empty()).or(self.banks_dir),
+            theme: match (self.theme, over.theme) {
+                (Some(mut base), Some(top)) => {
+                    base.extend(top);
+                    Some(base)
+                }
+                (base, top) => top.or(base),
+            },
         }
     }
 }
@@ -78,6 +87,8 @@ pub struct Settings {
     pub log_file: PathBuf,
     pub seed: u64,
     pub profiles: Vec<BankProfile>,
+    /// Theme overrides from the settings (checked by the screen).
+    pub theme: toml::Table,
 }
 
 impl Settings {
@@ -134,6 +145,7 @@ impl Settings {
             banks_dir,
             seed: over.seed.or(merged.seed).unwrap_or(2018),
             profiles,
+            theme: merged.theme.unwrap_or_default(),
         })
     }
 }

@@ -11,3 +11,5 @@ pub mod domain;
 pub mod feed;
 pub mod logging;
 pub mod store;
+pub mod tui;
+pub mod ui;

@@ -230,6 +230,11 @@ impl Store {
         Ok(self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?)
     }
 
+    /// Changes whenever another connection commits to the store.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }

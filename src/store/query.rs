@@ -469,6 +469,46 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?.into_iter().map(|(d, m)| (d, Money::new(m, currency))).collect())
     }
 
+    /// One end-of-day balance per day from `first_day` to `last_day` (days
+    /// since the epoch), carrying the last known balance over quiet days.
+    pub fn daily_balances(&self, account: AccountId, first_day: i64, last_day: i64) -> Result<Vec<i64>> {
+        if last_day < first_day {
+            return Ok(Vec::new());
+        }
+        let before: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT balance_minor FROM balance_history WHERE account_id = ?1 AND day < ?2 ORDER BY day DESC LIMIT 1",
+            )?
+            .query_row(params![account.0, first_day], |r| r.get(0))
+            .optional()?;
+        let mut carry = match before {
+            Some(b) => b,
+            None => self
+                .conn
+                .prepare_cached("SELECT opening_minor FROM accounts WHERE id = ?1")?
+                .query_row([account.0], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0),
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT day, balance_minor FROM balance_history WHERE account_id = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day",
+        )?;
+        let mut known = stmt
+            .query_map(params![account.0, first_day, last_day], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .peekable();
+        let mut out = Vec::with_capacity((last_day - first_day + 1) as usize);
+        for day in first_day..=last_day {
+            while let Some((_, bal)) = known.next_if(|(d, _)| *d <= day) {
+                carry = bal;
+            }
+            out.push(carry);
+        }
+        Ok(out)
+    }
+
     /// Money spent (charges) at a bank since `since`, by category, largest first.
     pub fn spending_by_category(&self, bank: &BankId, since: DateTime<Utc>) -> Result<Vec<CategorySpend>> {
         // sum() (not total()) raises an error on integer overflow instead of

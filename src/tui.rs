@@ -1,0 +1,265 @@
+//! The terminal: one task owns it. A guard restores it on drop, a panic hook
+//! restores it when the UI thread panics (a panic in a feed task is contained
+//! and must not tear the screen down), and SIGTERM / SIGHUP quit cleanly.
+
+mod worker;
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Stdout, Write};
+use std::sync::OnceLock;
+use std::thread::ThreadId;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+use crossterm::event::{
+    DisableMouseCapture, EnableMouseCapture, Event, EventStream, MouseButton, MouseEvent, MouseEventKind,
+};
+use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{self, Action, AppState, Effect};
+use crate::cli::Env;
+use crate::domain::BankId;
+use crate::feed::supervisor::{self, SupervisorConfig};
+use crate::feed::writer::{Writer, WriterConfig};
+use crate::feed::{FeedMode, FeedRegistry};
+use crate::store::Store;
+use crate::ui::{self, RenderOpts, Theme};
+pub use worker::load;
+
+static UI_THREAD: OnceLock<ThreadId> = OnceLock::new();
+
+/// Restores the terminal: leaves the alternate screen, shows the cursor,
+/// turns raw mode and mouse capture off. Never panics.
+pub fn restore_terminal() {
+    let mut out = std::io::stdout();
+    let _ = crossterm::execute!(out, DisableMouseCapture, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = disable_raw_mode();
+    let _ = out.flush();
+}
+
+/// Owns the terminal's raw/alternate-screen state for as long as it lives.
+struct TerminalGuard {
+    terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl TerminalGuard {
+    fn enter() -> Result<TerminalGuard> {
+        install_panic_hook();
+        enable_raw_mode().context("cannot switch the terminal to raw mode")?;
+        let mut out = std::io::stdout();
+        if let Err(e) = crossterm::execute!(out, EnterAlternateScreen, EnableMouseCapture) {
+            restore_terminal();
+            return Err(e).context("cannot take over the terminal");
+        }
+        let terminal = match Terminal::new(CrosstermBackend::new(out)) {
+            Ok(t) => t,
+            Err(e) => {
+                restore_terminal();
+                return Err(e).context("cannot draw on the terminal");
+            }
+        };
+        Ok(TerminalGuard { terminal })
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// A panic on the UI thread restores the terminal before the message is
+/// printed. A panic on any other thread (a feed task, the writer) is logged
+/// and left to its owner, which contains it: the screen stays intact.
+fn install_panic_hook() {
+    let _ = UI_THREAD.set(std::thread::current().id());
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if Some(&std::thread::current().id()) == UI_THREAD.get() {
+            restore_terminal();
+            previous(info);
+        } else {
+            let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+            tracing::error!(%thread, panic = %info, "panic outside the UI thread (contained)");
+        }
+    }));
+}
+
+/// Runs the terminal interface until the user quits.
+pub fn run(env: &Env, no_feeds: bool) -> Result<()> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        bail!("finbox's screen needs a terminal. For scripts, use the commands: `finbox --help`.");
+    }
+    if std::env::var("TERM").is_ok_and(|t| t == "dumb") {
+        bail!("this terminal (TERM=dumb) cannot show finbox's screen. Use the commands instead: `finbox --help`.");
+    }
+    let s = &env.settings;
+    let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        Theme::no_color()
+    } else {
+        Theme::from_toml_table(&s.theme).map_err(|e| anyhow::anyhow!("config file {}: [theme] {e}", s.config_file.display()))?
+    };
+    // Open everything that can fail before the terminal is taken over.
+    let writer_store = env.open_store()?;
+    let worker_store = Store::open(&s.db)?;
+    let supervisor_store = Store::open(&s.db)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let result = rt.block_on(main_loop(env, theme, no_feeds, writer_store, worker_store, supervisor_store));
+    rt.shutdown_timeout(Duration::from_secs(2));
+    result
+}
+
+async fn main_loop(
+    env: &Env,
+    theme: Theme,
+    no_feeds: bool,
+    writer_store: Store,
+    worker_store: Store,
+    supervisor_store: Store,
+) -> Result<()> {
+    let s = &env.settings;
+    let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Action>();
+    let worker = worker::Worker::spawn(worker_store, env.utc_offset_secs, act_tx.clone());
+
+    // Feeds: writer thread + supervisor task, stopped on quit.
+    let cancel = CancellationToken::new();
+    let (status_tx, mut status_rx) = watch::channel(Default::default());
+    let mut feeds = None;
+    if !no_feeds {
+        let home: HashMap<BankId, String> = s.profiles.iter().map(|p| (p.id.clone(), p.home_country.clone())).collect();
+        let clock = crate::feed::system_clock();
+        let writer = Writer::spawn(
+            writer_store,
+            WriterConfig { home_countries: home, utc_offset_secs: env.utc_offset_secs, clock: clock.clone() },
+            None,
+        );
+        let cfg = SupervisorConfig {
+            registry: FeedRegistry::default(),
+            profiles: s.profiles.clone(),
+            seed: s.seed,
+            mode: FeedMode::Live,
+            clock,
+            utc_offset_secs: env.utc_offset_secs,
+        };
+        let task = tokio::spawn(supervisor::run(cfg, supervisor_store, writer.tx.clone(), cancel.clone(), Some(status_tx)));
+        feeds = Some((writer, task));
+    } else {
+        drop((writer_store, supervisor_store, status_tx));
+    }
+
+    let mut state = AppState::new(Utc::now(), !no_feeds);
+    let opts = RenderOpts { utc_offset_secs: env.utc_offset_secs };
+    worker.send(Effect::Load(state.view()));
+
+    let mut guard = TerminalGuard::enter()?;
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut signals = Signals::new()?;
+    let mut dirty = true;
+    let result: Result<()> = loop {
+        if dirty {
+            if let Err(e) = guard.terminal.draw(|f| ui::render(f, &state, &theme, &opts)) {
+                break Err(e).context("cannot draw on the terminal");
+            }
+            dirty = false;
+        }
+        let mut actions: Vec<Action> = Vec::new();
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => {
+                    if let Some(a) = event_action(&state, ev, &guard) { actions.push(a) }
+                    dirty = true; // resizes redraw too
+                }
+                Some(Err(e)) => break Err(e).context("cannot read the keyboard"),
+                None => break Ok(()),
+            },
+            Some(a) = act_rx.recv() => actions.push(a),
+            Ok(()) = status_rx.changed() => actions.push(Action::Feeds(status_rx.borrow_and_update().clone())),
+            _ = tick.tick() => actions.push(Action::Tick(Utc::now())),
+            _ = signals.recv() => { tracing::info!("signal received; quitting"); break Ok(()) }
+        }
+        // Drain whatever else is queued, then draw once.
+        while let Ok(a) = act_rx.try_recv() {
+            actions.push(a);
+        }
+        for action in actions {
+            let is_tick = matches!(action, Action::Tick(_));
+            for effect in app::update(&mut state, action) {
+                worker.send(effect);
+            }
+            dirty |= !is_tick || state.now.timestamp() % 60 == 0;
+        }
+        if state.quit {
+            break Ok(());
+        }
+    };
+    drop(guard);
+    cancel.cancel();
+    if let Some((writer, task)) = feeds {
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+        // The writer drains what the feeds queued, then stops.
+        let join = tokio::task::spawn_blocking(move || writer.join());
+        match tokio::time::timeout(Duration::from_secs(5), join).await {
+            Ok(Ok(Err(e))) => tracing::error!(error = %e, "the store writer stopped with an error"),
+            Err(_) => tracing::warn!("the store writer did not stop in time"),
+            _ => {}
+        }
+    }
+    result
+}
+
+fn event_action(state: &AppState, ev: Event, guard: &TerminalGuard) -> Option<Action> {
+    match ev {
+        Event::Key(key) => app::handle_key(state, key),
+        Event::Mouse(MouseEvent { kind, column, row, .. }) => {
+            let size = guard.terminal.size().ok()?;
+            let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+            let (pane, item) = ui::hit_test(area, state, column, row)?;
+            match kind {
+                MouseEventKind::Down(MouseButton::Left) if state.overlay.is_none() => {
+                    Some(Action::Click { pane, row: item })
+                }
+                MouseEventKind::ScrollDown if state.overlay.is_none() => Some(Action::Scroll { pane, down: true }),
+                MouseEventKind::ScrollUp if state.overlay.is_none() => Some(Action::Scroll { pane, down: false }),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// SIGTERM and SIGHUP (Ctrl-C arrives as a key in raw mode).
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals { term: signal(SignalKind::terminate())?, hup: signal(SignalKind::hangup())? })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    }
+}

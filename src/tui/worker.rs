@@ -1,0 +1,191 @@
+//! The screen's store worker: a thread with its own connection that loads
+//! snapshots (small windows) and carries out the user's writes, so the screen
+//! never waits on the store. It watches `PRAGMA data_version` and reloads when
+//! anyone else (the feed writer, another finbox process) commits.
+
+use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use crate::app::{Action, ConversationView, Effect, SidebarView, Snapshot, View};
+use crate::app::{CONVERSATION_WINDOW, HISTORY_DAYS, TXN_WINDOW};
+use crate::domain::{BankId, Money, Verdict};
+use crate::store::{ConsentChange, Result, Store, TxnFilter};
+
+/// How often the worker checks whether the store changed.
+pub const WATCH: Duration = Duration::from_millis(200);
+
+pub struct Worker {
+    tx: std_mpsc::Sender<Effect>,
+}
+
+impl Worker {
+    /// Starts the worker on `store`; results come back as actions on `out`.
+    pub fn spawn(store: Store, utc_offset_secs: i32, out: mpsc::UnboundedSender<Action>) -> Worker {
+        let (tx, rx) = std_mpsc::channel();
+        std::thread::Builder::new()
+            .name("finbox-ui-store".into())
+            .spawn(move || run(store, utc_offset_secs, rx, out))
+            .expect("spawning the store worker");
+        Worker { tx }
+    }
+
+    pub fn send(&self, effect: Effect) {
+        let _ = self.tx.send(effect);
+    }
+}
+
+fn run(mut store: Store, utc_offset_secs: i32, rx: std_mpsc::Receiver<Effect>, out: mpsc::UnboundedSender<Action>) {
+    let mut view: Option<View> = None;
+    let mut version = store.data_version().unwrap_or(0);
+    loop {
+        let effect = match rx.recv_timeout(WATCH) {
+            Ok(e) => Some(e),
+            Err(std_mpsc::RecvTimeoutError::Timeout) => None,
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        let now = Utc::now();
+        let action = match effect {
+            Some(Effect::Load(v)) => {
+                view = Some(v);
+                // Coalesce a burst of loads into one.
+                while let Ok(Effect::Load(v)) = rx.try_recv() {
+                    view = Some(v);
+                }
+                load_action(&store, view.as_ref(), now)
+            }
+            Some(effect) => {
+                let result = apply(&mut store, effect, now, utc_offset_secs);
+                Some(result.unwrap_or_else(|e| Action::Failed(e.to_string())))
+            }
+            None => {
+                let v = store.data_version().unwrap_or(version);
+                if v == version {
+                    continue;
+                }
+                version = v;
+                load_action(&store, view.as_ref(), now)
+            }
+        };
+        if let Some(action) = action {
+            if out.send(action).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn load_action(store: &Store, view: Option<&View>, now: DateTime<Utc>) -> Option<Action> {
+    let view = view?;
+    Some(match load(store, view, now) {
+        Ok(snap) => Action::Loaded(Box::new(snap)),
+        Err(e) => Action::Failed(format!("cannot read the store: {e}")),
+    })
+}
+
+fn apply(store: &mut Store, effect: Effect, now: DateTime<Utc>, utc_offset_secs: i32) -> Result<Action> {
+    Ok(match effect {
+        Effect::Load(_) => unreachable!("handled by the caller"),
+        Effect::Say { bank, text } => {
+            store.say(&bank, &text, now, utc_offset_secs)?;
+            Action::Replied { bank }
+        }
+        Effect::Ack { alert, verdict } => {
+            let a = store.ack_alert(alert, verdict, now)?;
+            let card = a.card_mask.clone().unwrap_or_else(|| "the card".into());
+            Action::Done(match verdict {
+                Verdict::ItWasMe => format!("Alert closed: the {} charge at {} was you.", a.amount.abs(), a.merchant),
+                Verdict::NotMe => format!("Marked as fraud; card {card} is frozen. {} confirmed it.", bank_name(store, &a.bank)),
+            })
+        }
+        Effect::Grant(banks) => {
+            let mut names = Vec::new();
+            for b in &banks {
+                if store.grant(b, now)? == ConsentChange::Granted {
+                    names.push(bank_name(store, b));
+                }
+            }
+            Action::Done(if names.is_empty() {
+                "Already shared.".into()
+            } else {
+                format!("Sharing {}: history arrives within seconds.", names.join(", "))
+            })
+        }
+        Effect::Revoke { bank, purge } => {
+            let name = bank_name(store, &bank);
+            Action::Done(match store.revoke(&bank, purge, now)? {
+                ConsentChange::Purged { rows } => format!("{name} is no longer shared; {rows} records it shared were deleted."),
+                ConsentChange::AlreadyRevoked => format!("{name} was not shared."),
+                _ => format!("{name} is no longer shared; it delivers nothing more."),
+            })
+        }
+        Effect::MarkRead(bank) => {
+            store.mark_read(&bank)?;
+            match load_action(store, Some(&View { bank: Some(bank), ..View::default() }), now) {
+                // Only the counts changed; the screen's own view reloads on its next load.
+                Some(Action::Loaded(snap)) => Action::Loaded(Box::new(Snapshot {
+                    conversation: ConversationView { bank: None, ..Default::default() },
+                    ..*snap
+                })),
+                Some(other) => other,
+                None => Action::Tick(now),
+            }
+        }
+    })
+}
+
+fn bank_name(store: &Store, bank: &BankId) -> String {
+    store.bank(bank.as_str()).map(|b| b.name).unwrap_or_else(|_| bank.to_string())
+}
+
+/// Loads everything the screen shows for `view`: small windows only.
+pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> {
+    let banks = store.banks()?;
+    let totals = store.totals()?;
+    let alerts = store.alerts(false, 200)?;
+    let bank = view.bank.clone().or_else(|| banks.first().map(|b| b.bank.id.clone()));
+    let Some(bank) = bank else {
+        return Ok(Snapshot { banks, totals, alerts, ..Default::default() });
+    };
+    let messages = store.messages(&bank, CONVERSATION_WINDOW, None)?;
+    let accounts = store.accounts(Some(&bank))?;
+    let selected_account =
+        view.account.and_then(|id| accounts.iter().position(|a| a.id == id)).unwrap_or(0).min(accounts.len().saturating_sub(1));
+    let mut sidebar = SidebarView { selected_account, search: view.search.clone(), ..Default::default() };
+    if let Some(account) = accounts.get(selected_account) {
+        let filter = match &view.search {
+            Some(q) => TxnFilter { bank: Some(bank.clone()), search: Some(q.clone()), limit: TXN_WINDOW, ..Default::default() },
+            None => TxnFilter { account: Some(account.id), limit: TXN_WINDOW, ..Default::default() },
+        };
+        sidebar.transactions = store.transactions(&filter)?;
+        sidebar.running = if view.search.is_none() {
+            running_balances(account.balance, &sidebar.transactions)
+        } else {
+            vec![None; sidebar.transactions.len()]
+        };
+        let today = now.timestamp().div_euclid(86_400);
+        sidebar.history = store.daily_balances(account.id, today - HISTORY_DAYS + 1, today)?;
+    }
+    sidebar.accounts = accounts;
+    Ok(Snapshot {
+        banks,
+        totals,
+        alerts,
+        conversation: ConversationView { bank: Some(bank), messages, scroll: 0, pending: None },
+        sidebar,
+    })
+}
+
+/// The balance after each transaction, newest first, walking back from the
+/// current balance. `None` once the sum would overflow.
+fn running_balances(current: Money, txns: &[crate::domain::Transaction]) -> Vec<Option<Money>> {
+    let mut out = Vec::with_capacity(txns.len());
+    let mut bal = Some(current.minor);
+    for t in txns {
+        out.push(bal.map(|b| Money::new(b, current.currency)));
+        bal = bal.and_then(|b| b.checked_sub(t.amount.minor));
+    }
+    out
+}

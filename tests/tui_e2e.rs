@@ -1,0 +1,182 @@
+//! The real binary in tmux: a person's session end to end. Acknowledge an
+//! alert with n + y, revoke a bank with c + r, ask a bank for its balance and
+//! see the reply, quit with q; then check the store through the CLI.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_finbox"))
+}
+
+struct Session {
+    name: String,
+    home: tempfile::TempDir,
+}
+
+impl Session {
+    fn db(&self) -> PathBuf {
+        self.home.path().join("finbox.db")
+    }
+
+    fn envs(&self) -> Vec<(String, String)> {
+        let h = self.home.path();
+        vec![
+            ("HOME".into(), h.display().to_string()),
+            ("XDG_DATA_HOME".into(), h.join("data").display().to_string()),
+            ("XDG_CONFIG_HOME".into(), h.join("config").display().to_string()),
+            ("FINBOX_DB".into(), self.db().display().to_string()),
+            ("TZ".into(), "UTC".into()),
+            ("TERM".into(), "xterm-256color".into()),
+        ]
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(bin()).env_clear().envs(self.envs()).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Vec<Value> {
+        serde_json::from_str(&self.cli(args)).unwrap()
+    }
+
+    fn start(&self, cols: u16, rows: u16, args: &[&str]) {
+        let mut cmd = String::from("env -i");
+        for (k, v) in self.envs() {
+            cmd.push_str(&format!(" {k}={}", shell_quote(&v)));
+        }
+        cmd.push_str(&format!(" {}", shell_quote(&bin().display().to_string())));
+        for a in args {
+            cmd.push_str(&format!(" {}", shell_quote(a)));
+        }
+        // Keep the pane after exit so the exit status can be read.
+        cmd.push_str("; echo \"[exit $?]\"; sleep 30");
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &self.name, "-x", &cols.to_string(), "-y", &rows.to_string(), &cmd])
+            .status()
+            .expect("tmux is needed for this test (apt-get install tmux)");
+        assert!(status.success());
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let ok = Command::new("tmux").args(["send-keys", "-t", &self.name, k]).status().unwrap();
+            assert!(ok.success());
+            std::thread::sleep(Duration::from_millis(80));
+        }
+    }
+
+    fn type_text(&self, text: &str) {
+        let ok = Command::new("tmux").args(["send-keys", "-t", &self.name, "-l", text]).status().unwrap();
+        assert!(ok.success());
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.name]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Polls the screen until `want` appears, or fails with the last screen.
+    fn wait_for(&self, want: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if screen.contains(want) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {want:?}; the screen shows:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn session(tag: &str) -> Session {
+    Session { name: format!("finbox-e2e-{tag}-{}", std::process::id()), home: tempfile::tempdir().unwrap() }
+}
+
+fn has_alert_with_status(s: &Session, status: &str) -> bool {
+    s.json(&["alerts", "--all", "--json"]).iter().any(|a| a["status"] == status)
+}
+
+#[test]
+fn a_person_acks_an_alert_revokes_a_bank_and_chats() {
+    let s = session("flow");
+    s.cli(&["consent", "grant", "--all"]);
+    s.cli(&["feed", "--seed", "11", "--events", "4000"]);
+    assert!(!s.json(&["alerts", "--json"]).is_empty(), "the history should hold open alerts");
+
+    s.start(120, 36, &[]);
+    s.wait_for("Fraud alerts");
+
+    // The alert queue: n asks to confirm, y marks fraud and freezes the card.
+    s.keys(&["a", "n"]);
+    s.wait_for("Mark as fraud");
+    s.keys(&["y"]);
+    s.wait_for("frozen");
+    assert!(has_alert_with_status(&s, "fraud"));
+
+    // Revoke Citi (bank 3): c opens the dialog, r revokes.
+    s.keys(&["3", "c"]);
+    s.wait_for("Stop sharing Citi");
+    s.keys(&["r"]);
+    s.wait_for("no longer shared");
+
+    // Ask Chase (bank 1) for the balance; the reply appears in the thread.
+    s.keys(&["1", "i"]);
+    s.type_text("balance");
+    s.keys(&["Enter"]);
+    s.wait_for("Here are your balances");
+
+    s.keys(&["q"]);
+    s.wait_for("[exit 0]");
+
+    // The store, through the CLI, agrees with what the screen said.
+    let banks = s.json(&["banks", "--json"]);
+    let citi = banks.iter().find(|b| b["id"] == "citi").unwrap();
+    assert_eq!(citi["consent"], "revoked");
+    let log = s.json(&["consent", "log", "--json"]);
+    assert!(log.iter().any(|e| e["bank"] == "citi" && e["action"] == "revoke"));
+    let msgs = s.json(&["messages", "chase", "--limit", "5", "--json"]);
+    assert!(msgs.iter().any(|m| m["from"] == "user" && m["text"] == "balance"));
+    assert!(msgs.iter().any(|m| m["from"] == "bank" && m["text"].as_str().unwrap().contains("Here are your balances")));
+}
+
+#[test]
+fn first_run_onboarding_shares_the_picked_banks() {
+    let s = session("onboard");
+    s.start(80, 24, &["--no-feeds"]);
+    s.wait_for("Welcome to finbox");
+    // Untick the first bank, share the rest.
+    s.keys(&["Space", "Enter"]);
+    s.wait_for("Sharing");
+    s.keys(&["q"]);
+    s.wait_for("[exit 0]");
+    let banks = s.json(&["banks", "--json"]);
+    let consent: Vec<&str> = banks.iter().map(|b| b["consent"].as_str().unwrap()).collect();
+    assert_eq!(consent, ["revoked", "granted", "granted", "granted"]);
+}
+
+#[test]
+fn the_screen_refuses_without_a_terminal() {
+    let s = session("notty");
+    let out = Command::new(bin()).env_clear().envs(s.envs()).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a terminal") && err.contains("finbox --help"), "{err}");
+}

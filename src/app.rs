@@ -8,4 +8,4 @@ pub mod update;
 
 pub use keymap::{KEYS, KeyBinding, handle_key};
 pub use state::*;
-pub use update::update;
+pub use update::{Action, Effect, update};

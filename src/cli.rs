@@ -288,19 +288,17 @@ fn banks(env: &Env, json: bool) -> Result<()> {
     }
     print!("{}", t.render());
     if banks.iter().all(|b| b.bank.consent == ConsentState::Revoked) {
-        println!("\nNo bank is shared yet. Share one with `finbox consent grant chase`, or all with `finbox consent grant --all`.");
+        println!(
+            "\nNo bank is shared yet. Share one with `finbox consent grant chase`, or all with `finbox consent grant --all`."
+        );
     }
     Ok(())
 }
 
 fn balances(env: &Env, json: bool) -> Result<()> {
     let store = env.open_store()?;
-    let shared: Vec<BankId> = store
-        .banks()?
-        .into_iter()
-        .filter(|b| b.bank.consent == ConsentState::Granted)
-        .map(|b| b.bank.id)
-        .collect();
+    let shared: Vec<BankId> =
+        store.banks()?.into_iter().filter(|b| b.bank.consent == ConsentState::Granted).map(|b| b.bank.id).collect();
     let accounts: Vec<Account> = store.accounts(None)?.into_iter().filter(|a| shared.contains(&a.bank)).collect();
     if json {
         return print_json(
@@ -413,12 +411,9 @@ fn alerts(env: &Env, a: &AlertsArgs) -> Result<()> {
         let alert = store.ack_alert(AlertId(*id), verdict, env.now)?;
         let card = alert.card_mask.clone().unwrap_or_else(|| "its card".into());
         match verdict {
-            Verdict::ItWasMe => println!(
-                "Alert {} closed: the {} charge at {} was you.",
-                alert.id,
-                alert.amount.abs(),
-                alert.merchant
-            ),
+            Verdict::ItWasMe => {
+                println!("Alert {} closed: the {} charge at {} was you.", alert.id, alert.amount.abs(), alert.merchant)
+            }
             Verdict::NotMe => println!(
                 "Alert {} marked as fraud: the {} charge at {}. Card {card} at {} is frozen; {} confirmed in its conversation.",
                 alert.id,
@@ -482,7 +477,9 @@ fn consent(env: &Env, c: &ConsentCmd) -> Result<()> {
                 let name = store.bank(id.as_str())?.name;
                 match store.grant(&id, env.now)? {
                     ConsentChange::AlreadyGranted => println!("{name} ({id}) was already shared."),
-                    _ => println!("{name} ({id}) is now shared. Its feed delivers when finbox runs (`finbox` or `finbox feed`)."),
+                    _ => println!(
+                        "{name} ({id}) is now shared. Its feed delivers when finbox runs (`finbox` or `finbox feed`)."
+                    ),
                 }
             }
         }
@@ -512,7 +509,12 @@ fn consent(env: &Env, c: &ConsentCmd) -> Result<()> {
                 println!("No consent changes yet.");
                 return Ok(());
             }
-            let mut t = Table::new(&[("WHEN", Align::Left), ("BANK", Align::Left), ("ACTION", Align::Left), ("DETAIL", Align::Left)]);
+            let mut t = Table::new(&[
+                ("WHEN", Align::Left),
+                ("BANK", Align::Left),
+                ("ACTION", Align::Left),
+                ("DETAIL", Align::Left),
+            ]);
             for e in &log {
                 t.row(vec![local(e.at), e.bank.to_string(), e.action.to_string(), e.detail.clone()]);
             }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::{AccountKind, BankId, Channel, Money, MessageKind, Severity};
+use crate::domain::{AccountKind, BankId, Channel, MessageKind, Money, Severity};
 pub use profile::BankProfile;
 
 /// An account as the bank describes it when it is linked.
@@ -58,11 +58,25 @@ pub enum FeedEvent {
     Account(AccountInfo),
     Transaction(TxnInfo),
     /// The bank reports an account's balance.
-    Balance { account: String, at: DateTime<Utc>, balance: Money },
+    Balance {
+        account: String,
+        at: DateTime<Utc>,
+        balance: Money,
+    },
     /// A message from the bank to the user.
-    Message { external_id: String, at: DateTime<Utc>, kind: MessageKind, text: String },
+    Message {
+        external_id: String,
+        at: DateTime<Utc>,
+        kind: MessageKind,
+        text: String,
+    },
     /// The bank's or the local rules' suspicion about a stored transaction.
-    FraudSignal { txn_external_id: String, at: DateTime<Utc>, reason: String, severity: Severity },
+    FraudSignal {
+        txn_external_id: String,
+        at: DateTime<Utc>,
+        reason: String,
+        severity: Severity,
+    },
     /// A statement closed for an account.
     Statement {
         account: String,
@@ -72,15 +86,20 @@ pub enum FeedEvent {
         closing: Money,
     },
     /// A notice from finbox itself about this bank's feed (e.g. a feed error).
-    SystemNotice { at: DateTime<Utc>, text: String },
+    SystemNotice {
+        at: DateTime<Utc>,
+        text: String,
+    },
     /// The feed's resume point, committed with the events before it.
     Cursor(String),
 }
 
 impl FeedEvent {
-    /// True for the events a bank produces (not cursors or system notices).
+    /// True for the events that count as a bank's activity: transactions,
+    /// balances, messages, statements and fraud signals (not account
+    /// descriptions, cursors or system notices).
     pub fn is_bank_event(&self) -> bool {
-        !matches!(self, FeedEvent::Cursor(_) | FeedEvent::SystemNotice { .. })
+        !matches!(self, FeedEvent::Account(_) | FeedEvent::Cursor(_) | FeedEvent::SystemNotice { .. })
     }
 }
 
@@ -227,10 +246,7 @@ impl FeedRegistry {
 
     pub fn build(&self, profile: &BankProfile) -> Result<Box<dyn BankFeed>, FeedError> {
         let factory = self.kinds.get(&profile.feed).ok_or_else(|| {
-            FeedError::UnknownKind(
-                profile.feed.clone(),
-                self.kinds.keys().cloned().collect::<Vec<_>>().join(", "),
-            )
+            FeedError::UnknownKind(profile.feed.clone(), self.kinds.keys().cloned().collect::<Vec<_>>().join(", "))
         })?;
         factory(profile)
     }

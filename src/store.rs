@@ -147,10 +147,8 @@ impl Store {
         };
         let app_id: i64 = self.conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(not_ours)?;
         let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(not_ours)?;
-        let objects: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
-            .map_err(not_ours)?;
+        let objects: i64 =
+            self.conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).map_err(not_ours)?;
         let fresh = app_id == 0 && version == 0 && objects == 0;
         if !fresh && app_id != APPLICATION_ID {
             return Err(StoreError::NotFinbox { path: shown.to_string() });

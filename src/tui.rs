@@ -103,7 +103,8 @@ pub fn run(env: &Env, no_feeds: bool) -> Result<()> {
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         Theme::no_color()
     } else {
-        Theme::from_toml_table(&s.theme).map_err(|e| anyhow::anyhow!("config file {}: [theme] {e}", s.config_file.display()))?
+        Theme::from_toml_table(&s.theme)
+            .map_err(|e| anyhow::anyhow!("config file {}: [theme] {e}", s.config_file.display()))?
     };
     // Open everything that can fail before the terminal is taken over.
     let writer_store = env.open_store()?;
@@ -147,7 +148,8 @@ async fn main_loop(
             clock,
             utc_offset_secs: env.utc_offset_secs,
         };
-        let task = tokio::spawn(supervisor::run(cfg, supervisor_store, writer.tx.clone(), cancel.clone(), Some(status_tx)));
+        let task =
+            tokio::spawn(supervisor::run(cfg, supervisor_store, writer.tx.clone(), cancel.clone(), Some(status_tx)));
         feeds = Some((writer, task));
     } else {
         drop((writer_store, supervisor_store, status_tx));

@@ -87,7 +87,9 @@ fn the_whole_flow_feed_ack_say_revoke_purge() {
     let txns = h.json(&["transactions", "--bank", "chase", "--limit", "5", "--json"]);
     assert_eq!(txns.len(), 5);
     for t in &txns {
-        for key in ["id", "bank", "account", "external_id", "posted_at", "amount_minor", "currency", "merchant", "category"] {
+        for key in
+            ["id", "bank", "account", "external_id", "posted_at", "amount_minor", "currency", "merchant", "category"]
+        {
             assert!(!t[key].is_null(), "{key} missing in {t}");
         }
         assert_eq!(t["bank"], "chase");
@@ -147,7 +149,8 @@ fn the_whole_flow_feed_ack_say_revoke_purge() {
     assert!(h.json(&["balances", "--json"]).iter().all(|b| b["bank"] != "citi"));
     assert!(h.json(&["messages", "citi", "--json"]).is_empty());
     let log = h.json(&["consent", "log", "--json"]);
-    let actions: Vec<String> = log.iter().map(|e| format!("{}:{}", e["bank"].as_str().unwrap(), e["action"].as_str().unwrap())).collect();
+    let actions: Vec<String> =
+        log.iter().map(|e| format!("{}:{}", e["bank"].as_str().unwrap(), e["action"].as_str().unwrap())).collect();
     assert_eq!(actions.iter().filter(|a| a.ends_with(":grant")).count(), 4);
     assert!(actions.ends_with(&["citi:revoke".to_string(), "citi:purge".to_string()]), "{actions:?}");
     assert!(log.iter().all(|e| e["at"].is_string()));

@@ -85,7 +85,11 @@ fn nothing_is_written_for_a_bank_without_consent() {
     let batch = vec![
         env(&s, "citi", account("chk", 5_000, None)),
         env(&s, "citi", txn("chk", "c1", 0, -500, "Shop")),
-        env(&s, "citi", FeedEvent::Message { external_id: "m1".into(), at: t0(), kind: MessageKind::Service, text: "hi".into() }),
+        env(
+            &s,
+            "citi",
+            FeedEvent::Message { external_id: "m1".into(), at: t0(), kind: MessageKind::Service, text: "hi".into() },
+        ),
     ];
     let report = s.apply_batch(&batch, t0()).unwrap();
     assert_eq!(report.dropped_no_consent, 3);
@@ -105,7 +109,8 @@ fn events_from_a_feed_started_before_a_revoke_are_dropped() {
 #[test]
 fn ingestion_is_idempotent() {
     let mut s = linked("chase");
-    let batch: Vec<Envelope> = (0..50).map(|i| env(&s, "chase", txn("chk", &format!("t{i}"), i, -100 - i, "Shop"))).collect();
+    let batch: Vec<Envelope> =
+        (0..50).map(|i| env(&s, "chase", txn("chk", &format!("t{i}"), i, -100 - i, "Shop"))).collect();
     let first = s.apply_batch(&batch, t0()).unwrap();
     assert_eq!(first.transactions, 50);
     let before = s.accounts(None).unwrap();
@@ -149,7 +154,12 @@ fn untrusted_text_is_cleaned_at_ingestion() {
         env(
             &s,
             "chase",
-            FeedEvent::Message { external_id: "m".into(), at: t0(), kind: MessageKind::Service, text: "hi\u{1b}[2J\u{9b}1m there".into() },
+            FeedEvent::Message {
+                external_id: "m".into(),
+                at: t0(),
+                kind: MessageKind::Service,
+                text: "hi\u{1b}[2J\u{9b}1m there".into(),
+            },
         ),
     ];
     s.apply_batch(&batch, t0()).unwrap();
@@ -162,11 +172,17 @@ fn untrusted_text_is_cleaned_at_ingestion() {
 #[test]
 fn revoke_with_purge_deletes_everything_shared_and_keeps_the_log() {
     let mut s = linked("chase");
-    let mut batch: Vec<Envelope> = (0..20).map(|i| env(&s, "chase", txn("chk", &format!("t{i}"), i, -100, "Shop"))).collect();
+    let mut batch: Vec<Envelope> =
+        (0..20).map(|i| env(&s, "chase", txn("chk", &format!("t{i}"), i, -100, "Shop"))).collect();
     batch.push(env(
         &s,
         "chase",
-        FeedEvent::FraudSignal { txn_external_id: "t3".into(), at: t0(), reason: "odd".into(), severity: Severity::High },
+        FeedEvent::FraudSignal {
+            txn_external_id: "t3".into(),
+            at: t0(),
+            reason: "odd".into(),
+            severity: Severity::High,
+        },
     ));
     batch.push(env(&s, "chase", FeedEvent::Cursor("{}".into())));
     s.apply_batch(&batch, t0()).unwrap();
@@ -184,7 +200,12 @@ fn revoke_with_purge_deletes_everything_shared_and_keeps_the_log() {
 #[test]
 fn a_decided_alert_never_reopens_and_not_me_freezes_the_card() {
     let mut s = linked("chase");
-    let sig = FeedEvent::FraudSignal { txn_external_id: "t1".into(), at: t0(), reason: "odd".into(), severity: Severity::High };
+    let sig = FeedEvent::FraudSignal {
+        txn_external_id: "t1".into(),
+        at: t0(),
+        reason: "odd".into(),
+        severity: Severity::High,
+    };
     let batch = vec![env(&s, "chase", txn("chk", "t1", 0, -50_000, "Electro")), env(&s, "chase", sig.clone())];
     let r = s.apply_batch(&batch, t0()).unwrap();
     let id = r.new_alerts[0];
@@ -205,7 +226,8 @@ fn a_decided_alert_never_reopens_and_not_me_freezes_the_card() {
 fn keyset_pages_cover_every_transaction_once_newest_first() {
     let mut s = linked("chase");
     // Equal timestamps on purpose: the id breaks ties.
-    let batch: Vec<Envelope> = (0..95).map(|i| env(&s, "chase", txn("chk", &format!("t{i}"), i / 3, -1 - i, "Shop"))).collect();
+    let batch: Vec<Envelope> =
+        (0..95).map(|i| env(&s, "chase", txn("chk", &format!("t{i}"), i / 3, -1 - i, "Shop"))).collect();
     s.apply_batch(&batch, t0()).unwrap();
     let mut seen = Vec::new();
     let mut filter = TxnFilter { bank: Some(bank("chase")), limit: 10, ..Default::default() };

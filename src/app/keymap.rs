@@ -27,7 +27,12 @@ pub const KEYS: &[KeyBinding] = &[
     KeyBinding { on: "Tab", desc: "next pane", panes: ALL, footer: true },
     KeyBinding { on: "S-Tab", desc: "previous pane", panes: ALL, footer: false },
     KeyBinding { on: "1-9", desc: "select bank", panes: ALL, footer: false },
-    KeyBinding { on: "a", desc: "fraud alerts", panes: &[Pane::Banks, Pane::Conversation, Pane::Sidebar], footer: true },
+    KeyBinding {
+        on: "a",
+        desc: "fraud alerts",
+        panes: &[Pane::Banks, Pane::Conversation, Pane::Sidebar],
+        footer: true,
+    },
     KeyBinding { on: "j/k", desc: "move", panes: LISTS, footer: true },
     KeyBinding { on: "PgDn/PgUp", desc: "page", panes: LISTS, footer: false },
     KeyBinding { on: "g/G", desc: "top/bottom", panes: LISTS, footer: false },
@@ -36,7 +41,12 @@ pub const KEYS: &[KeyBinding] = &[
     KeyBinding { on: "/", desc: "search transactions", panes: &[Pane::Sidebar], footer: true },
     KeyBinding { on: "y", desc: "it was me", panes: &[Pane::Alerts], footer: true },
     KeyBinding { on: "n", desc: "not me (freeze card)", panes: &[Pane::Alerts], footer: true },
-    KeyBinding { on: "c", desc: "share / revoke bank", panes: &[Pane::Banks, Pane::Conversation, Pane::Sidebar], footer: true },
+    KeyBinding {
+        on: "c",
+        desc: "share / revoke bank",
+        panes: &[Pane::Banks, Pane::Conversation, Pane::Sidebar],
+        footer: true,
+    },
     KeyBinding { on: "Esc", desc: "close, cancel, clear search", panes: ALL, footer: false },
     KeyBinding { on: "Ctrl-C", desc: "quit", panes: ALL, footer: false },
 ];

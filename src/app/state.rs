@@ -48,13 +48,22 @@ impl Pane {
 pub enum Overlay {
     Help,
     /// Consent dialog for a shared bank: r revoke, p purge, Esc cancel.
-    Consent { bank: BankId },
+    Consent {
+        bank: BankId,
+    },
     /// "Delete everything this bank shared?" y / Esc.
-    ConfirmPurge { bank: BankId },
+    ConfirmPurge {
+        bank: BankId,
+    },
     /// "Mark as fraud and freeze the card?" y / Esc.
-    ConfirmNotMe { alert: AlertId },
+    ConfirmNotMe {
+        alert: AlertId,
+    },
     /// First run: pick the banks to share.
-    Onboarding { cursor: usize, picked: Vec<bool> },
+    Onboarding {
+        cursor: usize,
+        picked: Vec<bool>,
+    },
 }
 
 /// What typing does right now.

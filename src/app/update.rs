@@ -52,13 +52,21 @@ pub enum Action {
     Backspace,
     /// A mouse click on a pane's row (`row` counts from the pane's first item).
     #[serde(skip)]
-    Click { pane: Pane, row: Option<usize> },
+    Click {
+        pane: Pane,
+        row: Option<usize>,
+    },
     #[serde(skip)]
-    Scroll { pane: Pane, down: bool },
+    Scroll {
+        pane: Pane,
+        down: bool,
+    },
     #[serde(skip)]
     Loaded(Box<Snapshot>),
     #[serde(skip)]
-    Replied { bank: BankId },
+    Replied {
+        bank: BankId,
+    },
     #[serde(skip)]
     Done(String),
     #[serde(skip)]
@@ -74,10 +82,19 @@ pub enum Action {
 pub enum Effect {
     /// Load a snapshot for this selection (and keep it fresh).
     Load(View),
-    Say { bank: BankId, text: String },
-    Ack { alert: AlertId, verdict: Verdict },
+    Say {
+        bank: BankId,
+        text: String,
+    },
+    Ack {
+        alert: AlertId,
+        verdict: Verdict,
+    },
     Grant(Vec<BankId>),
-    Revoke { bank: BankId, purge: bool },
+    Revoke {
+        bank: BankId,
+        purge: bool,
+    },
     MarkRead(BankId),
 }
 
@@ -257,7 +274,12 @@ fn update_overlay(s: &mut AppState, action: &Action) -> Option<Vec<Effect>> {
     let overlay = s.overlay.clone()?;
     if matches!(
         action,
-        Action::Loaded(_) | Action::Replied { .. } | Action::Done(_) | Action::Failed(_) | Action::Feeds(_) | Action::Tick(_)
+        Action::Loaded(_)
+            | Action::Replied { .. }
+            | Action::Done(_)
+            | Action::Failed(_)
+            | Action::Feeds(_)
+            | Action::Tick(_)
     ) {
         return None;
     }
@@ -317,13 +339,8 @@ fn update_overlay(s: &mut AppState, action: &Action) -> Option<Vec<Effect>> {
                 }
                 Action::Submit => {
                     close(s);
-                    let chosen: Vec<BankId> = s
-                        .banks
-                        .iter()
-                        .zip(&picked)
-                        .filter(|(_, p)| **p)
-                        .map(|(b, _)| b.bank.id.clone())
-                        .collect();
+                    let chosen: Vec<BankId> =
+                        s.banks.iter().zip(&picked).filter(|(_, p)| **p).map(|(b, _)| b.bank.id.clone()).collect();
                     if chosen.is_empty() {
                         flash(s, "Nothing shared. Press c on a bank to share it later.".into(), false);
                         return Some(vec![]);
@@ -452,7 +469,10 @@ fn apply_snapshot(s: &mut AppState, snap: Snapshot) -> Vec<Effect> {
     }
 
     let mut effects = Vec::new();
-    if first && s.overlay.is_none() && !s.banks.is_empty() && s.banks.iter().all(|b| b.bank.consent == ConsentState::Revoked)
+    if first
+        && s.overlay.is_none()
+        && !s.banks.is_empty()
+        && s.banks.iter().all(|b| b.bank.consent == ConsentState::Revoked)
     {
         s.overlay = Some(Overlay::Onboarding { cursor: 0, picked: vec![true; s.banks.len()] });
     }

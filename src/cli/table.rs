@@ -65,6 +65,6 @@ mod tests {
         let mut t = Table::new(&[("NAME", Align::Left), ("AMOUNT", Align::Right)]);
         t.row(vec!["Café".into(), "$1.00".into()]);
         t.row(vec!["Evil\u{1b}[2JCo".into(), "$1,000.00".into()]);
-        assert_eq!(t.render(), "NAME        AMOUNT\nCafé         $1.00\nEvilCo   $1,000.00\n");
+        assert_eq!(t.render(), "NAME       AMOUNT\nCafé        $1.00\nEvilCo  $1,000.00\n");
     }
 }

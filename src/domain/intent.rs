@@ -25,19 +25,12 @@ const DEFAULT_RECENT: usize = 5;
 impl Intent {
     pub fn parse(text: &str) -> Intent {
         let lower = text.to_lowercase();
-        let words: Vec<&str> = lower
-            .split(|c: char| !c.is_alphanumeric() && c != '\'')
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words: Vec<&str> =
+            lower.split(|c: char| !c.is_alphanumeric() && c != '\'').filter(|w| !w.is_empty()).collect();
         let has = |w: &[&str]| words.iter().any(|x| w.contains(x));
-        let digits = words
-            .iter()
-            .find(|w| w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit()))
-            .map(|w| w.to_string());
-        let number = words
-            .iter()
-            .filter_map(|w| w.parse::<usize>().ok())
-            .find(|n| (1..=50).contains(n));
+        let digits =
+            words.iter().find(|w| w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit())).map(|w| w.to_string());
+        let number = words.iter().filter_map(|w| w.parse::<usize>().ok()).find(|n| (1..=50).contains(n));
 
         if has(&["unfreeze", "unlock", "unblock", "unfrozen", "reactivate"]) {
             return Intent::Unfreeze(digits);

@@ -72,10 +72,7 @@ impl Currency {
     }
 
     fn entry(&self) -> &'static (&'static str, u32, &'static str) {
-        CURRENCIES
-            .iter()
-            .find(|(c, _, _)| c.as_bytes() == self.0)
-            .unwrap_or(&CURRENCIES[0])
+        CURRENCIES.iter().find(|(c, _, _)| c.as_bytes() == self.0).unwrap_or(&CURRENCIES[0])
     }
 
     /// Number of decimal places of the minor unit (2 for USD, 0 for JPY).
@@ -165,11 +162,7 @@ impl Money {
         }
         let exp = currency.exponent();
         if frac.len() as u32 > exp {
-            return Err(MoneyError::TooManyDecimals {
-                amount: text.to_string(),
-                currency,
-                exponent: exp,
-            });
+            return Err(MoneyError::TooManyDecimals { amount: text.to_string(), currency, exponent: exp });
         }
         let overflow = || MoneyError::Overflow(text.to_string());
         if whole.len() > 24 {

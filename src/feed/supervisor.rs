@@ -32,7 +32,10 @@ pub enum FeedStatus {
     Off,
     Running,
     /// Failed; restarts after the back-off.
-    Restarting { error: String, attempt: u32 },
+    Restarting {
+        error: String,
+        attempt: u32,
+    },
     /// Produced everything it was asked for.
     Finished,
 }
@@ -111,13 +114,13 @@ pub async fn run(
             _ = cancel.cancelled() => break,
             _ = tick.tick() => {}
         }
-        reconcile(&cfg, &reader, &tx, &mut slots).await;
+        match read_banks(&reader) {
+            Ok(banks) => reconcile(&cfg, banks, &tx, &mut slots).await,
+            Err(e) => tracing::warn!(error = %e, "cannot read consent; keeping feeds as they are"),
+        }
         if let Some(status) = &status {
-            let map = cfg
-                .profiles
-                .iter()
-                .map(|p| (p.id.clone(), slot_status(slots.get(&p.id))))
-                .collect::<BTreeMap<_, _>>();
+            let map =
+                cfg.profiles.iter().map(|p| (p.id.clone(), slot_status(slots.get(&p.id)))).collect::<BTreeMap<_, _>>();
             status.send_if_modified(|old| {
                 let changed = *old != map;
                 *old = map;
@@ -137,10 +140,7 @@ pub async fn run(
             slot.events += r.sink.sent();
         }
     }
-    slots
-        .into_iter()
-        .map(|(id, s)| (id, FeedTally { events: s.events, failures: s.failures }))
-        .collect()
+    slots.into_iter().map(|(id, s)| (id, FeedTally { events: s.events, failures: s.failures })).collect()
 }
 
 fn slot_status(slot: Option<&Slot>) -> FeedStatus {
@@ -153,17 +153,36 @@ fn slot_status(slot: Option<&Slot>) -> FeedStatus {
     }
 }
 
-async fn reconcile(cfg: &SupervisorConfig, reader: &Store, tx: &mpsc::Sender<Envelope>, slots: &mut HashMap<BankId, Slot>) {
-    let banks = match reader.banks() {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read consent; keeping feeds as they are");
-            return;
-        }
-    };
+/// What the supervisor needs to know about a bank, read in one go so that no
+/// store borrow is held across an await.
+struct BankState {
+    bank: crate::domain::Bank,
+    cursor: Option<String>,
+    frozen: std::collections::HashSet<String>,
+}
+
+fn read_banks(reader: &Store) -> crate::store::Result<Vec<BankState>> {
+    let mut out = Vec::new();
+    for summary in reader.banks()? {
+        let granted = summary.bank.consent == ConsentState::Granted;
+        let (cursor, frozen) = if granted {
+            (reader.feed_cursor(&summary.bank.id)?, reader.frozen_accounts(&summary.bank.id)?)
+        } else {
+            (None, Default::default())
+        };
+        out.push(BankState { bank: summary.bank, cursor, frozen });
+    }
+    Ok(out)
+}
+
+async fn reconcile(
+    cfg: &SupervisorConfig,
+    banks: Vec<BankState>,
+    tx: &mpsc::Sender<Envelope>,
+    slots: &mut HashMap<BankId, Slot>,
+) {
     let now = Instant::now();
-    for summary in banks {
-        let bank = summary.bank;
+    for BankState { bank, cursor, frozen } in banks {
         let Some(profile) = cfg.profiles.iter().find(|p| p.id == bank.id) else { continue };
         let granted = bank.consent == ConsentState::Granted;
         if !granted && !slots.contains_key(&bank.id) {
@@ -232,13 +251,11 @@ async fn reconcile(cfg: &SupervisorConfig, reader: &Store, tx: &mpsc::Sender<Env
 
         // 3. Tell a running feed which cards are frozen.
         if let Some(r) = &slot.running {
-            if let Ok(frozen) = reader.frozen_accounts(&bank.id) {
-                r.control.send_if_modified(|c| {
-                    let changed = c.frozen_accounts != frozen;
-                    c.frozen_accounts = frozen;
-                    changed
-                });
-            }
+            r.control.send_if_modified(|c| {
+                let changed = c.frozen_accounts != frozen;
+                c.frozen_accounts = frozen;
+                changed
+            });
             continue;
         }
 
@@ -256,14 +273,15 @@ async fn reconcile(cfg: &SupervisorConfig, reader: &Store, tx: &mpsc::Sender<Env
                     .send(Envelope {
                         bank: bank.id.clone(),
                         epoch: bank.epoch,
-                        event: FeedEvent::SystemNotice { at: (cfg.clock)(), text: format!("The feed cannot start: {e}") },
+                        event: FeedEvent::SystemNotice {
+                            at: (cfg.clock)(),
+                            text: format!("The feed cannot start: {e}"),
+                        },
                     })
                     .await;
                 continue;
             }
         };
-        let cursor = reader.feed_cursor(&bank.id).unwrap_or_default();
-        let frozen = reader.frozen_accounts(&bank.id).unwrap_or_default();
         let (control_tx, control_rx) = watch::channel(BankControl { frozen_accounts: frozen });
         let cancel = CancellationToken::new();
         let sink = FeedSink::new(bank.id.clone(), bank.epoch, tx.clone());

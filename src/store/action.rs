@@ -17,7 +17,9 @@ pub enum ConsentChange {
     Revoked,
     AlreadyRevoked,
     /// Revoked (if it was shared) and every row the bank shared deleted.
-    Purged { rows: i64 },
+    Purged {
+        rows: i64,
+    },
 }
 
 /// Which cards a freeze or unfreeze touched.
@@ -166,7 +168,13 @@ impl Store {
 
     /// Freezes (or unfreezes) the bank's cards: the one ending in `mask` if
     /// given, otherwise all of them.
-    pub fn set_frozen(&mut self, bank: &BankId, mask: Option<&str>, frozen: bool, now: DateTime<Utc>) -> Result<FreezeOutcome> {
+    pub fn set_frozen(
+        &mut self,
+        bank: &BankId,
+        mask: Option<&str>,
+        frozen: bool,
+        now: DateTime<Utc>,
+    ) -> Result<FreezeOutcome> {
         let out = self.write(|tx| set_frozen_in(tx, bank, mask, frozen, now))?;
         self.durable();
         Ok(out)

@@ -91,11 +91,7 @@ impl Store {
                 }
                 if let Err(reason) = apply_one(tx, &mut b, env, now, &mut report)? {
                     tracing::debug!(bank = %env.bank, %reason, "rejected feed record");
-                    report.rejected.push(Rejection {
-                        bank: env.bank.clone(),
-                        record: describe(&env.event),
-                        reason,
-                    });
+                    report.rejected.push(Rejection { bank: env.bank.clone(), record: describe(&env.event), reason });
                 }
             }
             flush_balances(tx, &b, now)?;
@@ -166,7 +162,17 @@ fn apply_one(
                     report.changed.insert(bank.clone());
                     if t.notify {
                         let text = transaction_notice(tx, acct.id, t)?;
-                        insert_message(tx, bank, None, t.posted_at, Sender::Bank, MessageKind::Transaction, &text, Some(txn_id), None)?;
+                        insert_message(
+                            tx,
+                            bank,
+                            None,
+                            t.posted_at,
+                            Sender::Bank,
+                            MessageKind::Transaction,
+                            &text,
+                            Some(txn_id),
+                            None,
+                        )?;
                         report.messages += 1;
                     }
                 }
@@ -235,7 +241,17 @@ fn apply_one(
                 "Fraud alert ({severity}): did you make the {amount} charge at {merchant} on {card}? {reason}. \
                  Answer in the alert queue: y = it was me, n = not me (or `finbox alerts ack {alert_id} --it-was-me|--not-me`)."
             );
-            insert_message(tx, bank, Some(&format!("alert:{alert_id}")), *at, Sender::Bank, MessageKind::Fraud, &text, Some(txn_id), Some(alert_id))?;
+            insert_message(
+                tx,
+                bank,
+                Some(&format!("alert:{alert_id}")),
+                *at,
+                Sender::Bank,
+                MessageKind::Fraud,
+                &text,
+                Some(txn_id),
+                Some(alert_id),
+            )?;
             report.alerts += 1;
             report.messages += 1;
             report.new_alerts.push(AlertId(alert_id));
@@ -251,7 +267,17 @@ fn apply_one(
                 period_start.format("%b %-d"),
                 period_end.format("%b %-d, %Y"),
             );
-            if insert_message(tx, bank, Some(external_id), *period_end, Sender::Bank, MessageKind::Statement, &text, None, None)? {
+            if insert_message(
+                tx,
+                bank,
+                Some(external_id),
+                *period_end,
+                Sender::Bank,
+                MessageKind::Statement,
+                &text,
+                None,
+                None,
+            )? {
                 report.messages += 1;
                 report.changed.insert(bank.clone());
             } else {
@@ -305,7 +331,13 @@ fn validate_txn(t: &TxnInfo, acct: AccountRef, now: DateTime<Utc>) -> Result<(),
     Ok(())
 }
 
-fn upsert_account(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, info: &AccountInfo, now: DateTime<Utc>) -> Result<bool> {
+fn upsert_account(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    bank: &BankId,
+    info: &AccountInfo,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let name = clean_line(&info.name, MAX_NAME_CHARS);
     let existing: Option<i64> = tx
         .query_row(
@@ -321,7 +353,15 @@ fn upsert_account(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, info: &AccountIn
     tx.execute(
         "INSERT INTO accounts (bank_id, external_id, name, kind, mask, currency, opening_minor)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![bank.as_str(), info.external_id, name, info.kind.as_str(), info.mask, info.opening.currency.code(), info.opening.minor],
+        params![
+            bank.as_str(),
+            info.external_id,
+            name,
+            info.kind.as_str(),
+            info.mask,
+            info.opening.currency.code(),
+            info.opening.minor
+        ],
     )?;
     let id = tx.last_insert_rowid();
     tx.execute(
@@ -335,10 +375,8 @@ fn upsert_account(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, info: &AccountIn
             params![bank.as_str(), id, card, kind],
         )?;
     }
-    b.accounts.insert(
-        (bank.clone(), info.external_id.clone()),
-        Some(AccountRef { id, currency: info.opening.currency }),
-    );
+    b.accounts
+        .insert((bank.clone(), info.external_id.clone()), Some(AccountRef { id, currency: info.opening.currency }));
     Ok(true)
 }
 
@@ -453,7 +491,17 @@ pub(super) fn insert_message(
             "INSERT OR IGNORE INTO messages (bank_id, external_id, at, sender, kind, text, txn_id, alert_id, read)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
-        .execute(params![bank.as_str(), external_id, at.timestamp(), sender.as_str(), kind.as_str(), text, txn, alert, read])?;
+        .execute(params![
+            bank.as_str(),
+            external_id,
+            at.timestamp(),
+            sender.as_str(),
+            kind.as_str(),
+            text,
+            txn,
+            alert,
+            read
+        ])?;
     Ok(n == 1)
 }
 

@@ -150,10 +150,12 @@ fn to_txn(row: TxnRow) -> Result<Transaction> {
     })
 }
 
-const ALERT_COLS: &str = "al.id, al.bank_id, al.account_id, a.external_id, al.txn_id, al.reason, al.severity, al.status,
+const ALERT_COLS: &str =
+    "al.id, al.bank_id, al.account_id, a.external_id, al.txn_id, al.reason, al.severity, al.status,
      al.created_at, al.decided_at, t.merchant, t.amount_minor, t.currency, t.posted_at, c.mask";
 
-type AlertRow = (i64, String, i64, String, i64, String, i64, String, i64, Option<i64>, String, i64, String, i64, Option<String>);
+type AlertRow =
+    (i64, String, i64, String, i64, String, i64, String, i64, Option<i64>, String, i64, String, i64, Option<String>);
 
 fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRow> {
     Ok((
@@ -176,8 +178,23 @@ fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRow> {
 }
 
 fn to_alert(row: AlertRow) -> Result<FraudAlert> {
-    let (id, bank, account, account_ext, txn, reason, severity, status, created, decided, merchant, minor, currency, posted, card) =
-        row;
+    let (
+        id,
+        bank,
+        account,
+        account_ext,
+        txn,
+        reason,
+        severity,
+        status,
+        created,
+        decided,
+        merchant,
+        minor,
+        currency,
+        posted,
+        card,
+    ) = row;
     Ok(FraudAlert {
         id: AlertId(id),
         bank: BankId::new(&bank)?,
@@ -266,11 +283,8 @@ impl Store {
     /// Finds an account by its bank's id for it (`chk`) or its row id, within
     /// one bank if given.
     pub fn find_account(&self, bank: Option<&BankId>, key: &str) -> Result<Account> {
-        let matches: Vec<Account> = self
-            .accounts(bank)?
-            .into_iter()
-            .filter(|a| a.external_id == key || a.id.0.to_string() == key)
-            .collect();
+        let matches: Vec<Account> =
+            self.accounts(bank)?.into_iter().filter(|a| a.external_id == key || a.id.0.to_string() == key).collect();
         match matches.len() {
             1 => Ok(matches.into_iter().next().expect("one")),
             0 => Err(StoreError::Ambiguous(format!(
@@ -556,7 +570,13 @@ impl Store {
              FROM accounts a JOIN balances bal ON bal.account_id = a.id",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
@@ -572,10 +592,11 @@ impl Store {
     pub fn shared_row_count(&self, bank: &BankId) -> Result<i64> {
         let mut n = 0;
         for table in ["transactions", "accounts", "cards", "messages", "alerts", "feed_cursors"] {
-            let c: i64 =
-                self.conn.query_row(&format!("SELECT count(*) FROM {table} WHERE bank_id = ?1"), [bank.as_str()], |r| {
-                    r.get(0)
-                })?;
+            let c: i64 = self.conn.query_row(
+                &format!("SELECT count(*) FROM {table} WHERE bank_id = ?1"),
+                [bank.as_str()],
+                |r| r.get(0),
+            )?;
             n += c;
         }
         Ok(n)

@@ -39,7 +39,9 @@ impl Store {
         let reply = self.write(|tx| {
             insert_message(tx, bank, None, now, Sender::User, MessageKind::Text, &text, None, None)?;
             let reply = match (&intent, answer) {
-                (Intent::Freeze(mask), _) => freeze_reply(set_frozen_in(tx, bank, mask.as_deref(), true, now)?, true, mask),
+                (Intent::Freeze(mask), _) => {
+                    freeze_reply(set_frozen_in(tx, bank, mask.as_deref(), true, now)?, true, mask)
+                }
                 (Intent::Unfreeze(mask), _) => {
                     freeze_reply(set_frozen_in(tx, bank, mask.as_deref(), false, now)?, false, mask)
                 }
@@ -78,7 +80,8 @@ impl Store {
                 lines.join("\n")
             }
             Intent::Recent(n) => {
-                let txns = self.transactions(&super::TxnFilter { bank: Some(bank.clone()), limit: *n, ..Default::default() })?;
+                let txns =
+                    self.transactions(&super::TxnFilter { bank: Some(bank.clone()), limit: *n, ..Default::default() })?;
                 if txns.is_empty() {
                     return Ok("No transactions yet.".into());
                 }
@@ -118,14 +121,20 @@ impl Store {
                 lines.join("\n")
             }
             Intent::Alerts => {
-                let open: Vec<FraudAlert> =
-                    self.alerts(false, 100)?.into_iter().filter(|a| &a.bank == bank).collect();
+                let open: Vec<FraudAlert> = self.alerts(false, 100)?.into_iter().filter(|a| &a.bank == bank).collect();
                 if open.is_empty() {
                     return Ok("There are no open fraud alerts on your accounts.".into());
                 }
                 let mut lines = vec![format!("You have {} open {}:", open.len(), plural(open.len() as i64, "alert"))];
                 for a in open.iter().take(5) {
-                    lines.push(format!("• #{} {} at {} ({}): {}", a.id, a.amount.abs(), a.merchant, a.severity, a.reason));
+                    lines.push(format!(
+                        "• #{} {} at {} ({}): {}",
+                        a.id,
+                        a.amount.abs(),
+                        a.merchant,
+                        a.severity,
+                        a.reason
+                    ));
                 }
                 lines.push("Answer them in the alert queue (y = it was me, n = not me).".into());
                 lines.join("\n")
@@ -148,11 +157,18 @@ fn freeze_reply(out: super::FreezeOutcome, freeze: bool, mask: &Option<String>) 
         };
     }
     if out.changed.is_empty() {
-        return format!("Your {} {} already {verb}.", out.unchanged.join(" and "), if out.unchanged.len() == 1 { "is" } else { "are" });
+        return format!(
+            "Your {} {} already {verb}.",
+            out.unchanged.join(" and "),
+            if out.unchanged.len() == 1 { "is" } else { "are" }
+        );
     }
     let changed = out.changed.join(" and ");
     if freeze {
-        format!("Done: your {changed} {} now frozen. New charges will be declined. Say \"unfreeze card\" to undo.", if out.changed.len() == 1 { "is" } else { "are" })
+        format!(
+            "Done: your {changed} {} now frozen. New charges will be declined. Say \"unfreeze card\" to undo.",
+            if out.changed.len() == 1 { "is" } else { "are" }
+        )
     } else {
         format!("Done: your {changed} {} active again.", if out.changed.len() == 1 { "is" } else { "are" })
     }

@@ -97,7 +97,9 @@ fn apply(store: &mut Store, effect: Effect, now: DateTime<Utc>, utc_offset_secs:
             let card = a.card_mask.clone().unwrap_or_else(|| "the card".into());
             Action::Done(match verdict {
                 Verdict::ItWasMe => format!("Alert closed: the {} charge at {} was you.", a.amount.abs(), a.merchant),
-                Verdict::NotMe => format!("Marked as fraud; card {card} is frozen. {} confirmed it.", bank_name(store, &a.bank)),
+                Verdict::NotMe => {
+                    format!("Marked as fraud; card {card} is frozen. {} confirmed it.", bank_name(store, &a.bank))
+                }
             })
         }
         Effect::Grant(banks) => {
@@ -116,7 +118,9 @@ fn apply(store: &mut Store, effect: Effect, now: DateTime<Utc>, utc_offset_secs:
         Effect::Revoke { bank, purge } => {
             let name = bank_name(store, &bank);
             Action::Done(match store.revoke(&bank, purge, now)? {
-                ConsentChange::Purged { rows } => format!("{name} is no longer shared; {rows} records it shared were deleted."),
+                ConsentChange::Purged { rows } => {
+                    format!("{name} is no longer shared; {rows} records it shared were deleted.")
+                }
                 ConsentChange::AlreadyRevoked => format!("{name} was not shared."),
                 _ => format!("{name} is no longer shared; it delivers nothing more."),
             })
@@ -151,12 +155,17 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
     };
     let messages = store.messages(&bank, CONVERSATION_WINDOW, None)?;
     let accounts = store.accounts(Some(&bank))?;
-    let selected_account =
-        view.account.and_then(|id| accounts.iter().position(|a| a.id == id)).unwrap_or(0).min(accounts.len().saturating_sub(1));
+    let selected_account = view
+        .account
+        .and_then(|id| accounts.iter().position(|a| a.id == id))
+        .unwrap_or(0)
+        .min(accounts.len().saturating_sub(1));
     let mut sidebar = SidebarView { selected_account, search: view.search.clone(), ..Default::default() };
     if let Some(account) = accounts.get(selected_account) {
         let filter = match &view.search {
-            Some(q) => TxnFilter { bank: Some(bank.clone()), search: Some(q.clone()), limit: TXN_WINDOW, ..Default::default() },
+            Some(q) => {
+                TxnFilter { bank: Some(bank.clone()), search: Some(q.clone()), limit: TXN_WINDOW, ..Default::default() }
+            }
             None => TxnFilter { account: Some(account.id), limit: TXN_WINDOW, ..Default::default() },
         };
         sidebar.transactions = store.transactions(&filter)?;

@@ -1,0 +1,104 @@
+//! The bank list and, under it, each bank's feed.
+
+use ratatui::Frame;
+use ratatui::layout::{Margin, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{List, ListItem, ListState, Paragraph};
+
+use super::text::{clean, fit, pad, width};
+use super::{Theme, list_offset, pane_block};
+use crate::app::{AppState, Pane};
+use crate::domain::ConsentState;
+use crate::feed::supervisor::FeedStatus;
+
+pub(crate) fn render_banks(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let focused = state.focus == Pane::Banks;
+    let block = pane_block(Line::from(" Banks "), focused, theme);
+    let inner = area.inner(Margin::new(1, 1));
+    frame.render_widget(block, area);
+    if state.banks.is_empty() {
+        if state.loading {
+            return;
+        }
+        frame.render_widget(Paragraph::new(Line::styled("No banks", theme.muted)), inner);
+        return;
+    }
+    let cols = usize::from(inner.width);
+    let items: Vec<ListItem> = state
+        .banks
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let shared = b.bank.consent == ConsentState::Granted;
+            let key = if i < 9 { format!("{} ", i + 1) } else { "  ".to_string() };
+            let mut right: Vec<Span> = Vec::new();
+            if !shared {
+                right.push(Span::styled("(off)", theme.muted));
+            } else {
+                if b.unread > 0 {
+                    right.push(Span::raw(b.unread.to_string()));
+                }
+                if b.open_alerts > 0 {
+                    if !right.is_empty() {
+                        right.push(Span::raw(" "));
+                    }
+                    right.push(Span::styled(format!("⚠{}", b.open_alerts), theme.alert));
+                }
+            }
+            let right_w: usize = right.iter().map(|s| width(&s.content)).sum();
+            let name_w = cols.saturating_sub(width(&key) + 2 + right_w + usize::from(right_w > 0));
+            let name_style = if shared { theme.bank_message } else { theme.muted };
+            let mut spans = vec![
+                Span::styled(key, theme.muted),
+                Span::styled("●", if shared { theme.bank(&b.bank.color) } else { theme.muted }),
+                Span::raw(" "),
+                Span::styled(pad(&clean(&b.bank.name), name_w), name_style),
+            ];
+            if right_w > 0 {
+                spans.push(Span::raw(" "));
+                spans.extend(right);
+            }
+            ListItem::new(Line::from(spans))
+        })
+        .collect();
+    let offset = list_offset(state.selected_bank, items.len(), inner.height);
+    let mut list_state = ListState::default().with_offset(offset).with_selected(Some(state.selected_bank));
+    frame.render_stateful_widget(List::new(items).highlight_style(theme.selected), inner, &mut list_state);
+}
+
+/// One row per bank: live, done, restarting or off.
+pub(crate) fn render_feeds(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    // All banks or none: a partial list would read as "the others are off".
+    let rows = if state.feeds_enabled { state.banks.len() } else { 1 };
+    if usize::from(area.height) < rows + 2 || state.banks.is_empty() {
+        return;
+    }
+    let inner = area.inner(Margin::new(1, 1));
+    frame.render_widget(pane_block(Line::from(" Feeds "), false, theme), area);
+    if !state.feeds_enabled {
+        let lines = vec![Line::styled("off (--no-feeds)", theme.muted)];
+        frame.render_widget(Paragraph::new(lines), inner);
+        return;
+    }
+    let cols = usize::from(inner.width);
+    let lines: Vec<Line> = state
+        .banks
+        .iter()
+        .map(|b| {
+            let (status, style) = match state.feeds.get(&b.bank.id) {
+                Some(FeedStatus::Running) => ("live".to_string(), theme.money_positive),
+                Some(FeedStatus::Finished) => ("done".to_string(), theme.muted),
+                Some(FeedStatus::Restarting { attempt, .. }) => (format!("retry {attempt}"), theme.warning),
+                Some(FeedStatus::Off) | None => ("off".to_string(), theme.muted),
+            };
+            let status = fit(&status, cols.saturating_sub(2));
+            let name_w = cols.saturating_sub(width(&status) + 1);
+            Line::from(vec![
+                Span::styled(pad(&clean(&b.bank.name), name_w), theme.muted),
+                Span::raw(" "),
+                Span::styled(status, style),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}

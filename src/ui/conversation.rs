@@ -1,0 +1,219 @@
+//! The selected bank's conversation: a bottom-anchored chat thread with day
+//! separators, wrapped here (not by the widget) so that heights and scrolling
+//! are known, and the compose line under it.
+
+use chrono::NaiveDate;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Margin, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::text::{clean, fit, local, pad, width, wrap_text};
+use super::{RenderOpts, Theme, pane_block};
+use crate::app::{AppState, Input, Pane};
+use crate::domain::{Message, MessageKind, Sender};
+
+/// Columns of "HH:MM " before the sender.
+const TIME_COLS: usize = 6;
+
+pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, opts: &RenderOpts) {
+    let focused = state.focus == Pane::Conversation;
+    let title = match state.bank() {
+        Some(b) => {
+            let sharing = if state.is_shared() { "shared" } else { "not shared" };
+            format!(" {} — {sharing} ", clean(&b.bank.name))
+        }
+        None => " Conversation ".to_string(),
+    };
+    let mut block = pane_block(Line::from(title), focused, theme);
+    let inner = area.inner(Margin::new(1, 1));
+    if inner.is_empty() {
+        frame.render_widget(block, area);
+        return;
+    }
+    let [thread, compose] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
+
+    if state.loading {
+        frame.render_widget(block, area);
+        let y = thread.y + thread.height / 2;
+        frame.render_widget(Line::styled("Loading…", theme.muted).centered(), Rect { y, height: 1, ..thread });
+        return;
+    }
+    let Some(bank) = state.bank() else {
+        frame.render_widget(block, area);
+        frame.render_widget(Paragraph::new(Line::styled("No banks are set up.", theme.muted)), thread);
+        return;
+    };
+    let name = clean(&bank.bank.name);
+    let shared = state.is_shared();
+    let view = &state.conversation;
+
+    if view.messages.is_empty() && view.pending.is_none() {
+        let note = if shared {
+            "No messages yet: the first sync is on its way.".to_string()
+        } else {
+            format!(
+                "{name} is not shared. Press c to share: finbox will receive its balances, transactions and \
+                 alerts into this file only."
+            )
+        };
+        let para = Paragraph::new(Line::styled(note, theme.muted)).wrap(Wrap { trim: true });
+        frame.render_widget(block, area);
+        frame.render_widget(para, thread.inner(Margin::new(1, 1)));
+    } else {
+        let lines = thread_lines(state, theme, opts, usize::from(thread.width));
+        let height = usize::from(thread.height);
+        let max_scroll = lines.len().saturating_sub(height);
+        let scroll = view.scroll.min(max_scroll);
+        let end = lines.len() - scroll;
+        let start = end.saturating_sub(height);
+        let mut shown: Vec<Line> = vec![Line::default(); height - (end - start)];
+        shown.extend(lines[start..end].iter().cloned());
+        if scroll > 0 {
+            block = block.title_bottom(Line::styled(format!(" ↓ {scroll} more "), theme.muted).right_aligned());
+        }
+        if start > 0 {
+            block = block.title_bottom(Line::styled(" ↑ older ", theme.muted).left_aligned());
+        }
+        frame.render_widget(block, area);
+        frame.render_widget(Paragraph::new(shown), thread);
+    }
+    frame.render_widget(compose_line(state, theme, &name, shared, usize::from(compose.width)), compose);
+}
+
+fn compose_line(state: &AppState, theme: &Theme, name: &str, shared: bool, cols: usize) -> Line<'static> {
+    if let Input::Compose(text) = &state.input {
+        let text: String = text.chars().filter(|c| !c.is_control()).collect();
+        let room = cols.saturating_sub(3);
+        // Keep the end of a long draft (where the cursor is) in view.
+        let shown = if width(&text) > room {
+            let mut tail: Vec<char> = Vec::new();
+            let mut used = 1;
+            for c in text.chars().rev() {
+                used += width(c.encode_utf8(&mut [0; 4]));
+                if used > room {
+                    break;
+                }
+                tail.push(c);
+            }
+            format!("…{}", tail.into_iter().rev().collect::<String>())
+        } else {
+            text
+        };
+        return Line::from(vec![
+            Span::styled("> ", theme.key),
+            Span::styled(shown, theme.user_message),
+            Span::styled("▏", theme.key),
+        ]);
+    }
+    let hint = if shared { format!("i to write to {name}") } else { format!("c to share {name}") };
+    Line::styled(fit(&hint, cols), theme.muted)
+}
+
+/// The whole thread as screen lines, oldest first, wrapped to `cols`.
+fn thread_lines(state: &AppState, theme: &Theme, opts: &RenderOpts, cols: usize) -> Vec<Line<'static>> {
+    let view = &state.conversation;
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut day: Option<NaiveDate> = None;
+    let mut separator = |lines: &mut Vec<Line<'static>>, date: NaiveDate| {
+        if day != Some(date) {
+            day = Some(date);
+            let label = fit(&format!("── {} ──", date.format("%a, %b %-d")), cols);
+            lines.push(Line::styled(label, theme.muted).centered());
+        }
+    };
+    for m in &view.messages {
+        let at = local(m.at, opts.utc_offset_secs);
+        separator(&mut lines, at.date_naive());
+        lines.extend(message_lines(state, theme, m, &at.format("%H:%M").to_string(), cols));
+    }
+    if let Some(text) = &view.pending {
+        let at = local(state.now, opts.utc_offset_secs);
+        separator(&mut lines, at.date_naive());
+        let style = theme.user_message.add_modifier(Modifier::DIM);
+        let sender = Span::styled("you", theme.user_message.add_modifier(Modifier::BOLD));
+        let time = at.format("%H:%M").to_string();
+        lines.extend(block_lines(&time, sender, &format!("{text} …"), style, theme, cols, true));
+    }
+    lines
+}
+
+fn message_lines(state: &AppState, theme: &Theme, m: &Message, time: &str, cols: usize) -> Vec<Line<'static>> {
+    let fraud = m.kind == MessageKind::Fraud;
+    match m.from {
+        Sender::Bank => {
+            let bank = state.banks.iter().find(|b| b.bank.id == m.bank);
+            let (name, color) = bank.map_or((m.bank.as_str(), ""), |b| (b.bank.name.as_str(), b.bank.color.as_str()));
+            let sender = Span::styled(clean(name), theme.bank(color).add_modifier(Modifier::BOLD));
+            let (text, style) =
+                if fraud { (format!("⚠ {}", m.text), theme.alert) } else { (m.text.clone(), theme.bank_message) };
+            block_lines(time, sender, &text, style, theme, cols, false)
+        }
+        Sender::User => {
+            let sender = Span::styled("you", theme.user_message.add_modifier(Modifier::BOLD));
+            block_lines(time, sender, &m.text, theme.user_message, theme, cols, true)
+        }
+        Sender::System => {
+            let style = if fraud { theme.alert } else { theme.system_notice };
+            let sender = Span::styled("finbox", style.add_modifier(Modifier::BOLD));
+            block_lines(time, sender, &m.text, style, theme, cols, false)
+        }
+    }
+}
+
+/// "HH:MM Sender text…" with continuation lines indented under the sender.
+/// The user's own messages are the same block pushed to the right edge.
+fn block_lines(
+    time: &str,
+    sender: Span<'static>,
+    text: &str,
+    style: Style,
+    theme: &Theme,
+    cols: usize,
+    right: bool,
+) -> Vec<Line<'static>> {
+    // The user's messages keep a left margin so that they read as replies.
+    let cols = if right { cols - (cols / 6).min(8) } else { cols };
+    let indent = if cols >= TIME_COLS + 12 { TIME_COLS } else { 0 };
+    let head = TIME_COLS + width(&sender.content) + 1;
+    let rest = cols - indent;
+    let mut out: Vec<Vec<Span<'static>>> = Vec::new();
+    let mut first = vec![Span::styled(format!("{time} "), theme.muted), sender];
+    let chunks = if cols >= head + 8 {
+        wrap_text(text, cols - head, rest)
+    } else {
+        // Too narrow to start the text beside the sender.
+        let mut chunks = vec![String::new()];
+        chunks.extend(wrap_text(text, rest, rest));
+        chunks
+    };
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        if i == 0 {
+            if !chunk.is_empty() {
+                first.push(Span::raw(" "));
+                first.push(Span::styled(chunk, style));
+            }
+            out.push(std::mem::take(&mut first));
+        } else {
+            out.push(vec![Span::raw(" ".repeat(indent)), Span::styled(chunk, style)]);
+        }
+    }
+    if !right {
+        return out.into_iter().map(Line::from).collect();
+    }
+    let block_w = out.iter().map(|spans| spans_width(spans)).max().unwrap_or(0);
+    out.into_iter()
+        .map(|mut spans| {
+            let fill = block_w - spans_width(&spans);
+            if fill > 0 {
+                spans.push(Span::raw(pad("", fill)));
+            }
+            Line::from(spans).right_aligned()
+        })
+        .collect()
+}
+
+fn spans_width(spans: &[Span]) -> usize {
+    spans.iter().map(|s| width(&s.content)).sum()
+}

@@ -1,0 +1,251 @@
+//! Dialogs drawn over the screen: help, consent, the two confirmations and
+//! the first-run onboarding.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Padding, Paragraph};
+
+use super::alerts::{severity_label, severity_style};
+use super::text::{clean, fit, local, pad, width, wrap_text};
+use super::{RenderOpts, Theme};
+use crate::app::{AppState, KEYS, Overlay};
+use crate::domain::{AlertId, BankId};
+
+/// Largest dialog, in columns and rows.
+const MAX_WIDTH: u16 = 72;
+const MAX_HEIGHT: u16 = 22;
+/// What a bank delivers once shared.
+const SHARES: &str = "accounts, balances, card transactions, fraud alerts, messages";
+
+pub(crate) fn render_overlay(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    theme: &Theme,
+    opts: &RenderOpts,
+    overlay: &Overlay,
+) {
+    // Border and one column of padding on each side.
+    let cols = usize::from(area.width.min(MAX_WIDTH).saturating_sub(4));
+    let rows = usize::from(area.height.min(MAX_HEIGHT).saturating_sub(2));
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let (title, lines, border) = match overlay {
+        Overlay::Help => ("Keys".to_string(), help_lines(theme, cols, rows), theme.border_focused),
+        Overlay::Consent { bank } => {
+            let name = bank_name(state, bank);
+            let mut lines = Vec::new();
+            lines.extend(key_lines(
+                "r",
+                5,
+                &format!("revoke: {name} delivers nothing more; what it shared stays"),
+                cols,
+                theme,
+            ));
+            lines.extend(key_lines("p", 5, &format!("revoke and delete everything {name} shared"), cols, theme));
+            lines.extend(key_lines("Esc", 5, "cancel", cols, theme));
+            (format!("Stop sharing {name}?"), lines, theme.border_focused)
+        }
+        Overlay::ConfirmPurge { bank } => {
+            let name = bank_name(state, bank);
+            let mut lines = paragraph(
+                &format!(
+                    "Transactions, balances, messages and alerts from {name} are deleted from this computer. \
+                     The consent log keeps a record."
+                ),
+                cols,
+                Style::new(),
+            );
+            lines.push(Line::default());
+            lines.extend(keys(&[("y", "delete"), ("n/Esc", "cancel")], cols, theme));
+            (format!("Delete everything {name} shared?"), lines, theme.alert)
+        }
+        Overlay::ConfirmNotMe { alert } => {
+            ("Mark as fraud?".to_string(), not_me_lines(state, theme, opts, *alert, cols), theme.border_focused)
+        }
+        Overlay::Onboarding { cursor, picked } => (
+            "Welcome to finbox".to_string(),
+            onboarding_lines(state, theme, *cursor, picked, cols, rows),
+            theme.border_focused,
+        ),
+    };
+    let height = (lines.len() + 2).min(usize::from(area.height.min(MAX_HEIGHT))) as u16;
+    let width = (cols + 4) as u16;
+    let rect = Rect::new(
+        area.x + (area.width - width.min(area.width)) / 2,
+        area.y + (area.height - height.min(area.height)) / 2,
+        width.min(area.width),
+        height.min(area.height),
+    );
+    let block = Block::bordered()
+        .border_style(border)
+        .title(Line::styled(format!(" {} ", fit(&title, cols)), bold))
+        .padding(Padding::horizontal(1));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+fn bank_name(state: &AppState, id: &BankId) -> String {
+    clean(state.banks.iter().find(|b| &b.bank.id == id).map_or(id.as_str(), |b| &b.bank.name))
+}
+
+fn paragraph(text: &str, cols: usize, style: Style) -> Vec<Line<'static>> {
+    wrap_text(text, cols, cols).into_iter().map(|l| Line::styled(l, style)).collect()
+}
+
+/// A key in a column of `key_cols`, then what it does, wrapped under itself.
+fn key_lines(key: &str, key_cols: usize, desc: &str, cols: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let rest = cols.saturating_sub(key_cols).max(8);
+    wrap_text(desc, rest, rest)
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let key = if i == 0 { key } else { "" };
+            Line::from(vec![Span::styled(pad(key, key_cols), theme.key), Span::raw(chunk)])
+        })
+        .collect()
+}
+
+/// "y delete   n/Esc cancel", on as many lines as `cols` needs.
+fn keys(pairs: &[(&str, &str)], cols: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for (key, desc) in pairs {
+        let w = width(key) + 1 + width(desc);
+        if used > 0 && used + 3 + w > cols {
+            lines.push(Line::from(std::mem::take(&mut spans)));
+            used = 0;
+        }
+        if used > 0 {
+            spans.push(Span::raw("   "));
+            used += 3;
+        }
+        spans.push(Span::styled(key.to_string(), theme.key));
+        spans.push(Span::raw(format!(" {desc}")));
+        used += w;
+    }
+    lines.push(Line::from(spans));
+    lines
+}
+
+/// Every key; in two columns when one does not fit the screen.
+fn help_lines(theme: &Theme, cols: usize, rows: usize) -> Vec<Line<'static>> {
+    let key_cols = KEYS.iter().map(|k| width(k.on)).max().unwrap_or(0) + 2;
+    let closing = Line::styled("Esc or ? closes", theme.muted);
+    let mut lines: Vec<Line> = Vec::new();
+    if KEYS.len() + 2 <= rows || cols < 2 * (key_cols + 12) + 2 {
+        for k in KEYS {
+            lines.push(Line::from(vec![
+                Span::styled(pad(k.on, key_cols), theme.key),
+                Span::raw(fit(k.desc, cols.saturating_sub(key_cols))),
+            ]));
+        }
+    } else {
+        let half = KEYS.len().div_ceil(2);
+        let col_w = (cols - 2) / 2;
+        for i in 0..half {
+            let mut spans = Vec::new();
+            for (j, k) in [KEYS.get(i), KEYS.get(i + half)].into_iter().enumerate() {
+                let Some(k) = k else { continue };
+                if j > 0 {
+                    spans.push(Span::raw("  "));
+                }
+                spans.push(Span::styled(pad(k.on, key_cols), theme.key));
+                spans.push(Span::raw(pad(k.desc, col_w - key_cols)));
+            }
+            lines.push(Line::from(spans));
+        }
+    }
+    lines.push(Line::default());
+    lines.push(closing);
+    lines
+}
+
+fn not_me_lines(state: &AppState, theme: &Theme, opts: &RenderOpts, id: AlertId, cols: usize) -> Vec<Line<'static>> {
+    let Some(a) = state.alerts.items.iter().find(|a| a.id == id) else {
+        let mut lines = paragraph("This alert is no longer open.", cols, theme.muted);
+        lines.push(Line::default());
+        lines.extend(keys(&[("Esc", "close")], cols, theme));
+        return lines;
+    };
+    let bank = bank_name(state, &a.bank);
+    let card = a.card_mask.as_deref().map(clean);
+    let when = local(a.posted_at, opts.utc_offset_secs).format("%b %d %H:%M");
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(fit(&clean(&a.merchant), cols.saturating_sub(16)), Style::new().add_modifier(Modifier::BOLD)),
+            Span::raw("  "),
+            Span::styled(a.amount.to_string(), theme.money(a.amount.minor)),
+        ]),
+        Line::from(vec![
+            Span::styled(severity_label(a.severity), severity_style(a.severity, theme)),
+            Span::styled(format!("  {bank}  {}  {when}", card.as_deref().unwrap_or("no card on file")), theme.muted),
+        ]),
+    ];
+    lines.extend(paragraph(&a.reason, cols, theme.muted));
+    lines.push(Line::default());
+    let freeze = match &card {
+        Some(card) => format!("freezes card {card}"),
+        None => "freezes the card".to_string(),
+    };
+    lines.extend(paragraph(
+        &format!("finbox marks the charge as fraud and {freeze}; {bank} confirms in its conversation."),
+        cols,
+        Style::new(),
+    ));
+    lines.push(Line::default());
+    lines.extend(keys(&[("y", "confirm"), ("n/Esc", "cancel")], cols, theme));
+    lines
+}
+
+fn onboarding_lines(
+    state: &AppState,
+    theme: &Theme,
+    cursor: usize,
+    picked: &[bool],
+    cols: usize,
+    rows: usize,
+) -> Vec<Line<'static>> {
+    let mut intro = paragraph(
+        "Everything finbox receives stays in one file on this computer. Nothing is shared until you say so, \
+         and you can revoke any bank at any time with c.",
+        cols,
+        Style::new(),
+    );
+    intro.push(Line::default());
+    let mut footer = vec![Line::default()];
+    footer.extend(keys(
+        &[("Space", "toggle"), ("Enter", "share selected"), ("a", "share all"), ("Esc", "not now")],
+        cols,
+        theme,
+    ));
+    // The description under each bank when it fits, else cut beside the name.
+    // Rows start with the cursor column (2) and the checkbox (4).
+    const LEAD: usize = 6;
+    let shares = wrap_text(SHARES, cols.saturating_sub(LEAD), cols.saturating_sub(LEAD));
+    let roomy = intro.len() + (1 + shares.len()) * state.banks.len() + footer.len() <= rows;
+    let mut lines = intro;
+    for (i, b) in state.banks.iter().enumerate() {
+        let here = i == cursor;
+        let mark = if picked.get(i).copied().unwrap_or(false) { "[x] " } else { "[ ] " };
+        let name = fit(&clean(&b.bank.name), cols.saturating_sub(LEAD));
+        let rest = cols.saturating_sub(LEAD + width(&name));
+        let tail = if roomy { pad("", rest) } else { pad(&format!("  {SHARES}"), rest) };
+        let spans = vec![
+            Span::styled(if here { "▸ " } else { "  " }, theme.key),
+            Span::raw(mark),
+            Span::styled(name, theme.bank(&b.bank.color)),
+            Span::styled(tail, theme.muted),
+        ];
+        lines.push(Line::from(spans).style(if here { theme.selected } else { Style::new() }));
+        if roomy {
+            for chunk in &shares {
+                lines.push(Line::from(vec![Span::raw(" ".repeat(LEAD)), Span::styled(chunk.clone(), theme.muted)]));
+            }
+        }
+    }
+    lines.extend(footer);
+    lines
+}

@@ -1,0 +1,231 @@
+//! The sidebar: the bank's accounts, the selected account's balance chart and
+//! its recent transactions (or a search's matches).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Margin, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{List, ListItem, ListState, Paragraph, Sparkline};
+
+use super::text::{clean, fit, local, pad, pad_left, width};
+use super::{RenderOpts, Theme, list_offset, pane_block};
+use crate::app::{AppState, Input, Pane};
+use crate::domain::{Currency, Money};
+
+/// Rows of the balance chart.
+const CHART_ROWS: u16 = 4;
+/// Inner width from which the running balance gets a column.
+const RUNNING_FROM: usize = 40;
+
+/// Where the sidebar's parts go inside its border.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SidebarAreas {
+    pub accounts: Rect,
+    pub chart_label: Rect,
+    pub chart: Rect,
+    pub heading: Rect,
+    pub transactions: Rect,
+}
+
+pub(crate) fn inner(area: Rect) -> Rect {
+    area.inner(Margin::new(1, 1))
+}
+
+/// Accounts on top, then the chart when there is room for it and at least
+/// three transaction rows, then the heading and the transactions.
+pub(crate) fn layout(inner: Rect, state: &AppState) -> SidebarAreas {
+    let s = &state.sidebar;
+    let accounts = (s.accounts.len().max(1) as u16).min(inner.height.saturating_sub(4).max(1));
+    let has_chart = s.account().is_some();
+    let chart_rows = if !has_chart {
+        0
+    } else if s.history.is_empty() {
+        1
+    } else {
+        1 + CHART_ROWS
+    };
+    let chart_rows = if accounts + chart_rows + 1 + 3 <= inner.height { chart_rows } else { 0 };
+    let [accounts, chart_label, chart, heading, transactions] = Layout::vertical([
+        Constraint::Length(accounts),
+        Constraint::Length(chart_rows.min(1)),
+        Constraint::Length(chart_rows.saturating_sub(1)),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    SidebarAreas { accounts, chart_label, chart, heading, transactions }
+}
+
+pub(crate) fn render_sidebar(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, opts: &RenderOpts) {
+    let focused = state.focus == Pane::Sidebar;
+    frame.render_widget(pane_block(Line::from(" Accounts "), focused, theme), area);
+    let inner = inner(area);
+    if inner.is_empty() || state.loading {
+        return;
+    }
+    let a = layout(inner, state);
+    render_accounts(frame, a.accounts, state, theme);
+    render_chart(frame, a.chart_label, a.chart, state, theme);
+    render_heading(frame, a.heading, state, theme);
+    render_transactions(frame, a.transactions, state, theme, opts, focused);
+}
+
+fn render_accounts(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let s = &state.sidebar;
+    if s.accounts.is_empty() {
+        let note = if state.is_shared() { "No accounts yet" } else { "Nothing shared" };
+        frame.render_widget(Line::styled(note, theme.muted), area);
+        return;
+    }
+    let cols = usize::from(area.width);
+    let lines: Vec<Line> = s
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let selected = i == s.selected_account;
+            let marker = if selected { "▸ " } else { "  " };
+            let balance = a.balance.to_string();
+            let mask = clean(&a.mask);
+            let left = cols.saturating_sub(2 + width(&balance) + 1);
+            let name = fit(&clean(&a.name), left.saturating_sub(width(&mask) + 1));
+            let label = if width(&name) + 1 + width(&mask) <= left { format!("{name} {mask}") } else { name };
+            let name_style =
+                if selected { theme.bank_message.add_modifier(Modifier::BOLD) } else { theme.bank_message };
+            let money = if a.balance.is_negative() { theme.money_negative } else { theme.bank_message };
+            Line::from(vec![
+                Span::styled(marker, theme.key),
+                Span::styled(pad(&label, left), name_style),
+                Span::raw(" "),
+                Span::styled(balance, money),
+            ])
+        })
+        .collect();
+    // Keep the selected account in view when they do not all fit.
+    let skip = list_offset(s.selected_account, lines.len(), area.height);
+    frame.render_widget(Paragraph::new(lines).scroll((skip as u16, 0)), area);
+}
+
+fn render_chart(frame: &mut Frame, label: Rect, chart: Rect, state: &AppState, theme: &Theme) {
+    let s = &state.sidebar;
+    if label.is_empty() {
+        return;
+    }
+    let currency = s.account().map_or(Currency::USD, |a| a.balance.currency);
+    let (Some(&min), Some(&max)) = (s.history.iter().min(), s.history.iter().max()) else {
+        frame.render_widget(Line::styled("No balance history yet", theme.muted), label);
+        return;
+    };
+    let days = s.history.len();
+    let text = format!("{days} days: {} … {}", Money::new(min, currency), Money::new(max, currency));
+    frame.render_widget(Line::styled(fit(&text, label.width.into()), theme.muted), label);
+    if chart.is_empty() {
+        return;
+    }
+    // Shift so the lowest balance is the baseline; a flat history is a flat line.
+    let range = max.abs_diff(min);
+    let data: Vec<u64> = resample(&s.history, chart.width.into())
+        .into_iter()
+        .map(|v| if range == 0 { 1 } else { v.abs_diff(min) })
+        .collect();
+    let top = if range == 0 { 2 } else { range };
+    frame.render_widget(Sparkline::default().data(&data).max(top).style(theme.chart), chart);
+}
+
+/// At most `cols` points: the last value of each of `cols` equal buckets.
+fn resample(values: &[i64], cols: usize) -> Vec<i64> {
+    if values.len() <= cols || cols == 0 {
+        return values.to_vec();
+    }
+    (1..=cols).map(|i| values[i * values.len() / cols - 1]).collect()
+}
+
+fn render_heading(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let bold = theme.bank_message.add_modifier(Modifier::BOLD);
+    let cols = usize::from(area.width);
+    let line = match (&state.input, &state.sidebar.search) {
+        (Input::Search(text), _) => {
+            let text: String = text.chars().filter(|c| !c.is_control()).collect();
+            Line::from(vec![
+                Span::styled("/", theme.key),
+                Span::raw(fit(&text, cols.saturating_sub(2))),
+                Span::styled("▏", theme.key),
+            ])
+        }
+        (_, Some(search)) => Line::styled(fit(&format!("Search: {}", clean(search)), cols), bold),
+        _ if state.sidebar.accounts.is_empty() => return,
+        _ => Line::styled("Recent", bold),
+    };
+    frame.render_widget(line, area);
+}
+
+fn render_transactions(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    theme: &Theme,
+    opts: &RenderOpts,
+    focused: bool,
+) {
+    let s = &state.sidebar;
+    if area.is_empty() {
+        return;
+    }
+    if s.transactions.is_empty() {
+        let note = match &s.search {
+            Some(q) => format!("No matches for “{}”", clean(q)),
+            None if s.accounts.is_empty() => String::new(),
+            None => "No transactions yet".to_string(),
+        };
+        frame.render_widget(Line::styled(fit(&note, area.width.into()), theme.muted), area);
+        return;
+    }
+    let cols = usize::from(area.width);
+    let amounts: Vec<String> = s.transactions.iter().map(|t| t.amount.to_string()).collect();
+    let running: Vec<Option<String>> =
+        (0..s.transactions.len()).map(|i| s.running.get(i).copied().flatten().map(|m| m.to_string())).collect();
+    let amount_w = amounts.iter().map(|a| width(a)).max().unwrap_or(0);
+    let running_w = running.iter().flatten().map(|r| width(r)).max().unwrap_or(0);
+    let show_running = running_w > 0 && cols >= RUNNING_FROM;
+    let fixed = 7 + amount_w + 1 + if show_running { running_w + 2 } else { 0 };
+    let merchant_w = cols.saturating_sub(fixed);
+
+    let items: Vec<ListItem> = s
+        .transactions
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let date = local(t.posted_at, opts.utc_offset_secs).format("%b %d").to_string();
+            let mut spans = vec![
+                Span::styled(format!("{date} "), theme.muted),
+                Span::raw(pad(&clean(&t.merchant), merchant_w)),
+                Span::raw(" "),
+                Span::styled(pad_left(&amounts[i], amount_w), theme.money(t.amount.minor)),
+            ];
+            if show_running {
+                let r = running[i].as_deref().unwrap_or("");
+                spans.push(Span::styled(format!("  {}", pad_left(r, running_w)), theme.muted));
+            }
+            ListItem::new(Line::from(spans))
+        })
+        .collect();
+    let offset = list_offset(s.selected_txn, items.len(), area.height);
+    let selected = focused.then_some(s.selected_txn);
+    let mut list_state = ListState::default().with_offset(offset).with_selected(selected);
+    frame.render_stateful_widget(List::new(items).highlight_style(theme.selected), area, &mut list_state);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resampling_keeps_the_latest_value() {
+        let v: Vec<i64> = (1..=90).collect();
+        let r = resample(&v, 30);
+        assert_eq!(r.len(), 30);
+        assert_eq!(r[0], 3);
+        assert_eq!(*r.last().unwrap(), 90);
+        assert_eq!(resample(&[1, 2], 30), vec![1, 2]);
+    }
+}

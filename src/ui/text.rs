@@ -1,0 +1,140 @@
+//! Text helpers for widgets: display widths, truncation, word wrap and local
+//! times. Everything measures terminal columns, not bytes or chars.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use crate::domain::text::{MAX_MESSAGE_CHARS, clean_line};
+
+/// Columns `s` takes on screen.
+pub fn width(s: &str) -> usize {
+    s.width()
+}
+
+/// One line of text safe to put into cells: no control characters, escape
+/// sequences or invisible marks, whitespace collapsed.
+pub fn clean(s: &str) -> String {
+    clean_line(s, MAX_MESSAGE_CHARS)
+}
+
+/// `s` cut to at most `max` columns, ending in "…" when something was cut.
+pub fn fit(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > max - 1 {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// `s` fitted to `cols` columns and padded with spaces on the right.
+pub fn pad(s: &str, cols: usize) -> String {
+    let s = fit(s, cols);
+    let w = width(&s);
+    format!("{s}{}", " ".repeat(cols.saturating_sub(w)))
+}
+
+/// `s` fitted to `cols` columns and padded with spaces on the left.
+pub fn pad_left(s: &str, cols: usize) -> String {
+    let s = fit(s, cols);
+    let w = width(&s);
+    format!("{}{s}", " ".repeat(cols.saturating_sub(w)))
+}
+
+/// Greedy word wrap: the first line holds `first` columns, the others `rest`.
+/// Words longer than a line are broken; an empty text gives one empty line.
+pub fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
+    let (first, rest) = (first.max(1), rest.max(1));
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    let limit = |n: usize| if n == 0 { first } else { rest };
+    for word in text.split_whitespace() {
+        let ww = width(word);
+        let gap = usize::from(!line.is_empty());
+        if used + gap + ww <= limit(lines.len()) {
+            if gap == 1 {
+                line.push(' ');
+            }
+            line.push_str(word);
+            used += gap + ww;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+            used = 0;
+        }
+        // Break a word that does not fit on a line of its own.
+        for c in word.chars() {
+            let cw = c.width().unwrap_or(0);
+            if used + cw > limit(lines.len()) && !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+            }
+            line.push(c);
+            used += cw;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Wraps multi-line text paragraph by paragraph, cleaning each one.
+pub fn wrap_text(text: &str, first: usize, rest: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for para in text.split('\n') {
+        let para = clean(para);
+        let w = if out.is_empty() { first } else { rest };
+        out.extend(wrap(&para, w, rest));
+    }
+    out
+}
+
+/// The offset the screen shows times in.
+pub fn offset(utc_offset_secs: i32) -> FixedOffset {
+    FixedOffset::east_opt(utc_offset_secs).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
+}
+
+/// A UTC time as the user's wall clock shows it.
+pub fn local(t: DateTime<Utc>, utc_offset_secs: i32) -> DateTime<FixedOffset> {
+    t.with_timezone(&offset(utc_offset_secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_by_columns() {
+        assert_eq!(fit("Electro-Mart", 8), "Electro…");
+        assert_eq!(fit("東京東京", 5), "東京…");
+        assert_eq!(fit("abc", 3), "abc");
+        assert_eq!(fit("abc", 0), "");
+        assert_eq!(pad("ab", 4), "ab  ");
+        assert_eq!(pad_left("ab", 4), "  ab");
+    }
+
+    #[test]
+    fn wraps_words_and_breaks_long_ones() {
+        assert_eq!(wrap("one two three", 7, 7), vec!["one two", "three"]);
+        assert_eq!(wrap("abcdefghij", 4, 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("a bb", 1, 3), vec!["a", "bb"]);
+        assert_eq!(wrap("", 5, 5), vec![""]);
+        assert_eq!(wrap_text("one\n\ntwo", 10, 10), vec!["one", "", "two"]);
+        assert_eq!(wrap("x", 0, 0), vec!["x"]);
+    }
+}

@@ -20,7 +20,7 @@ pub enum ConfigError {
     NoHome,
     #[error(transparent)]
     Profile(#[from] ProfileError),
-    #[error("bank profile {source_name}: {message}")]
+    #[error("{message}")]
     Feed { source_name: String, message: String },
 }
 

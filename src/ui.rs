@@ -29,12 +29,15 @@ pub use theme::{Theme, bank_color};
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
 
-/// Width of the bank list column.
+/// Width of the bank list column, and on screens at least `WIDE` columns wide.
 const LEFT_WIDTH: u16 = 20;
-/// Sidebar width, and on screens at least `WIDE` columns wide.
+const LEFT_WIDTH_WIDE: u16 = 26;
+/// Sidebar width, on `WIDE` screens, and on `WIDER` ones.
 const RIGHT_WIDTH: u16 = 34;
 const RIGHT_WIDTH_WIDE: u16 = 42;
+const RIGHT_WIDTH_WIDER: u16 = 56;
 const WIDE: u16 = 120;
+const WIDER: u16 = 170;
 /// The conversation keeps at least this many columns on narrow screens.
 const MIN_CENTRE: u16 = 24;
 /// Narrower than this, the sidebar takes the conversation's place while it
@@ -77,20 +80,23 @@ pub(crate) fn layout(area: Rect, state: &AppState) -> Option<Areas> {
     let alerts_height = wanted.min(body.height / 2);
     let [top, alerts] = Layout::vertical([Constraint::Fill(1), Constraint::Length(alerts_height)]).areas(body);
 
-    let right_width = if area.width >= WIDE {
+    let left_width = if area.width >= WIDE { LEFT_WIDTH_WIDE } else { LEFT_WIDTH };
+    let right_width = if area.width >= WIDER {
+        RIGHT_WIDTH_WIDER
+    } else if area.width >= WIDE {
         RIGHT_WIDTH_WIDE
     } else {
         RIGHT_WIDTH.min(area.width.saturating_sub(LEFT_WIDTH + MIN_CENTRE))
     };
     let (left, conversation, sidebar) = if right_width >= MIN_SIDEBAR {
         let [left, centre, right] =
-            Layout::horizontal([Constraint::Length(LEFT_WIDTH), Constraint::Fill(1), Constraint::Length(right_width)])
+            Layout::horizontal([Constraint::Length(left_width), Constraint::Fill(1), Constraint::Length(right_width)])
                 .areas(top);
         (left, centre, right)
     } else {
         // Too narrow for three columns: the centre shows the accounts while
         // they have focus, the conversation otherwise.
-        let [left, centre] = Layout::horizontal([Constraint::Length(LEFT_WIDTH), Constraint::Fill(1)]).areas(top);
+        let [left, centre] = Layout::horizontal([Constraint::Length(left_width), Constraint::Fill(1)]).areas(top);
         let hidden = Rect::new(centre.x, centre.y, 0, 0);
         if state.focus == Pane::Sidebar { (left, hidden, centre) } else { (left, centre, hidden) }
     };

@@ -17,6 +17,9 @@ use crate::store::{BatchReport, Store, StoreError};
 pub const CHANNEL_CAPACITY: usize = 8192;
 /// Most events applied in one transaction.
 pub const BATCH_MAX: usize = 2000;
+/// The local fraud rules look at charges this recent; older history (a
+/// backfill) is not news worth an alert.
+pub const ALERT_WINDOW_DAYS: i64 = 30;
 
 pub struct WriterConfig {
     /// Each bank's home country, for the foreign-charge rule.
@@ -62,10 +65,11 @@ fn run(
     let mut batch: Vec<Envelope> = Vec::with_capacity(BATCH_MAX * 2);
     while let Some(first) = rx.blocking_recv() {
         batch.clear();
-        push_with_rules(&mut batch, first, &mut rules, &cfg);
+        let since = (cfg.clock)() - chrono::Duration::days(ALERT_WINDOW_DAYS);
+        push_with_rules(&mut batch, first, &mut rules, &cfg, since);
         while batch.len() < BATCH_MAX {
             match rx.try_recv() {
-                Ok(env) => push_with_rules(&mut batch, env, &mut rules, &cfg),
+                Ok(env) => push_with_rules(&mut batch, env, &mut rules, &cfg, since),
                 Err(_) => break,
             }
         }
@@ -99,9 +103,15 @@ fn apply_with_retry(store: &mut Store, batch: &[Envelope], clock: &Clock) -> Res
     }
 }
 
-fn push_with_rules(batch: &mut Vec<Envelope>, env: Envelope, rules: &mut FraudRules, cfg: &WriterConfig) {
+fn push_with_rules(
+    batch: &mut Vec<Envelope>,
+    env: Envelope,
+    rules: &mut FraudRules,
+    cfg: &WriterConfig,
+    since: chrono::DateTime<chrono::Utc>,
+) {
     let signal = match &env.event {
-        FeedEvent::Transaction(t) => {
+        FeedEvent::Transaction(t) if t.posted_at >= since => {
             let home = cfg.home_countries.get(&env.bank).map(String::as_str).unwrap_or("US");
             let facts = TxnFacts {
                 account: &t.account,

@@ -485,11 +485,13 @@ pub(super) fn insert_message(
     txn: Option<i64>,
     alert: Option<i64>,
 ) -> Result<bool> {
-    let read = sender == Sender::User;
+    // The user's own words are read; so is history from before the bank was
+    // shared (a backfill is not news). Everything newer arrives unread.
     let n = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO messages (bank_id, external_id, at, sender, kind, text, txn_id, alert_id, read)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
+                     ?9 OR ?3 < coalesce((SELECT consent_at FROM banks WHERE id = ?1), 0))",
         )?
         .execute(params![
             bank.as_str(),
@@ -500,7 +502,7 @@ pub(super) fn insert_message(
             text,
             txn,
             alert,
-            read
+            sender == Sender::User
         ])?;
     Ok(n == 1)
 }
@@ -528,15 +530,19 @@ fn transaction_notice(tx: &SqlTx<'_>, account_id: i64, t: &TxnInfo) -> Result<St
     let label = account_label(tx, account_id)?;
     let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
     let amount = t.amount.abs();
-    Ok(if t.amount.is_negative() {
-        let how = match t.channel {
-            crate::domain::Channel::CardPresent => "Card purchase",
-            crate::domain::Channel::Online => "Online purchase",
-            crate::domain::Channel::Atm => "ATM withdrawal",
-            _ => "Payment",
-        };
-        format!("{how}: {amount} at {merchant} ({label}).")
-    } else {
-        format!("Deposit: {amount} from {merchant} to {label}.")
+    use crate::domain::Channel;
+    Ok(match (t.channel, t.amount.is_negative()) {
+        (Channel::Transfer, true) => format!("Transfer out: {amount}, {merchant} ({label})."),
+        (Channel::Transfer, false) => format!("Transfer in: {amount}, {merchant} ({label})."),
+        (_, false) => format!("Deposit: {amount} from {merchant} to {label}."),
+        (channel, true) => {
+            let how = match channel {
+                Channel::CardPresent => "Card purchase",
+                Channel::Online => "Online purchase",
+                Channel::Atm => "ATM withdrawal",
+                _ => "Payment",
+            };
+            format!("{how}: {amount} at {merchant} ({label}).")
+        }
     })
 }

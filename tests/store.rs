@@ -394,7 +394,7 @@ proptest! {
                     let granted = s.bank(b).unwrap().consent == ConsentState::Granted;
                     let rows_before = s.shared_row_count(&bank(b)).unwrap();
                     let e = env(&s, b, txn(&format!("a{acct}"), &format!("x{ext}"), ext as i64, minor, "Shop"));
-                    let r = s.apply_batch(&[e.clone()], t0()).unwrap();
+                    let r = s.apply_batch(std::slice::from_ref(&e), t0()).unwrap();
                     if !granted {
                         prop_assert_eq!(r.dropped_no_consent, 1);
                         prop_assert_eq!(s.shared_row_count(&bank(b)).unwrap(), rows_before);

@@ -443,13 +443,16 @@ fn insert_txn(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, acct: AccountRef, t:
 }
 
 fn running_for<'a>(tx: &SqlTx<'_>, b: &'a mut Batch, acct: AccountRef) -> Result<&'a mut Running> {
-    if !b.running.contains_key(&acct.id) {
-        let balance: i64 = tx
-            .prepare_cached("SELECT balance_minor FROM balances WHERE account_id = ?1")?
-            .query_row([acct.id], |r| r.get(0))?;
-        b.running.insert(acct.id, Running { currency: acct.currency, balance, added: 0, days: Vec::new() });
+    use std::collections::hash_map::Entry;
+    match b.running.entry(acct.id) {
+        Entry::Occupied(e) => Ok(e.into_mut()),
+        Entry::Vacant(e) => {
+            let balance: i64 = tx
+                .prepare_cached("SELECT balance_minor FROM balances WHERE account_id = ?1")?
+                .query_row([acct.id], |r| r.get(0))?;
+            Ok(e.insert(Running { currency: acct.currency, balance, added: 0, days: Vec::new() }))
+        }
     }
-    Ok(b.running.get_mut(&acct.id).expect("inserted above"))
 }
 
 fn flush_balances(tx: &SqlTx<'_>, b: &Batch, now: DateTime<Utc>) -> Result<()> {
@@ -485,7 +488,7 @@ pub(super) fn insert_message(
     txn: Option<i64>,
     alert: Option<i64>,
 ) -> Result<bool> {
-    // The user's own words are read; so is history from before the bank was
+    // The user's own words and finbox's notices are read; so is history from before the bank was
     // shared (a backfill is not news). Everything newer arrives unread.
     let n = tx
         .prepare_cached(
@@ -502,7 +505,7 @@ pub(super) fn insert_message(
             text,
             txn,
             alert,
-            sender == Sender::User
+            sender != Sender::Bank
         ])?;
     Ok(n == 1)
 }

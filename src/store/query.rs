@@ -54,7 +54,7 @@ pub struct CategorySpend {
 
 const BANK_COLS: &str = "b.id, b.name, b.color, b.feed_kind, b.consent, b.consent_at, b.epoch";
 
-fn bank_row(r: &Row<'_>) -> rusqlite::Result<(String, String, String, String, String, Option<i64>, i64)> {
+fn bank_row(r: &Row<'_>) -> rusqlite::Result<BankRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
 }
 

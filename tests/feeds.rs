@@ -1,0 +1,130 @@
+//! The feed supervisor with the real store and writer: a feed that panics is
+//! contained, reported in its bank's conversation and restarted while the
+//! others go on; revoking consent stops a feed within a second.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use finbox::domain::*;
+use finbox::feed::supervisor::{self, SupervisorConfig};
+use finbox::feed::writer::{Writer, WriterConfig};
+use finbox::feed::*;
+use finbox::store::Store;
+use tokio_util::sync::CancellationToken;
+
+static FLAKY_RUNS: AtomicU32 = AtomicU32::new(0);
+static STEADY_CANCELLED: AtomicBool = AtomicBool::new(false);
+
+/// Panics on its first run; later runs say hello and wait to be cancelled.
+struct Flaky;
+
+impl BankFeed for Flaky {
+    fn run(self: Box<Self>, ctx: FeedContext) -> FeedFuture {
+        Box::pin(async move {
+            let run = FLAKY_RUNS.fetch_add(1, Ordering::SeqCst);
+            if run == 0 {
+                panic!("simulated feed crash");
+            }
+            let text = format!("hello from run {run}");
+            let ev = FeedEvent::Message { external_id: format!("hello-{run}"), at: Utc::now(), kind: MessageKind::Service, text };
+            ctx.sink.send(ev).await?;
+            ctx.cancel.cancelled().await;
+            Ok(FeedExit::Cancelled { events: 1 })
+        })
+    }
+}
+
+/// Sends a message every 50 ms until cancelled.
+struct Steady;
+
+impl BankFeed for Steady {
+    fn run(self: Box<Self>, ctx: FeedContext) -> FeedFuture {
+        Box::pin(async move {
+            let mut n = 0u64;
+            loop {
+                tokio::select! {
+                    _ = ctx.cancel.cancelled() => {
+                        STEADY_CANCELLED.store(true, Ordering::SeqCst);
+                        return Ok(FeedExit::Cancelled { events: n });
+                    }
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+                n += 1;
+                let ev = FeedEvent::Message { external_id: format!("tick-{n}"), at: Utc::now(), kind: MessageKind::Service, text: format!("tick {n}") };
+                ctx.sink.send(ev).await?;
+            }
+        })
+    }
+}
+
+fn profile(id: &str, kind: &str) -> BankProfile {
+    BankProfile::parse(&format!("id = \"{id}\"\nname = \"{id}\"\nfeed = \"{kind}\"\n"), "test").unwrap()
+}
+
+fn messages(store: &Store, bank: &str) -> Vec<Message> {
+    store.messages(&BankId::new(bank).unwrap(), 1000, None).unwrap()
+}
+
+async fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisor_contains_panics_restarts_and_stops_on_revoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let profiles = vec![profile("flaky", "flaky"), profile("steady", "steady")];
+    let mut store = Store::open(&db).unwrap();
+    store.sync_banks(&profiles).unwrap();
+    for b in ["flaky", "steady"] {
+        store.grant(&BankId::new(b).unwrap(), Utc::now()).unwrap();
+    }
+    let mut registry = FeedRegistry::empty();
+    registry.register("flaky", |_| Ok(Box::new(Flaky)));
+    registry.register("steady", |_| Ok(Box::new(Steady)));
+
+    let clock = system_clock();
+    let writer = Writer::spawn(
+        Store::open(&db).unwrap(),
+        WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone() },
+        None,
+    );
+    let cfg = SupervisorConfig { registry, profiles, seed: 1, mode: FeedMode::Live, clock, utc_offset_secs: 0 };
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(supervisor::run(cfg, Store::open(&db).unwrap(), writer.tx.clone(), cancel.clone(), None));
+
+    // The panic is reported in the flaky bank's conversation, and the feed
+    // comes back after its back-off; the steady feed goes on meanwhile.
+    let reader = Store::open(&db).unwrap();
+    wait_until("the restarted flaky feed", || messages(&reader, "flaky").iter().any(|m| m.text == "hello from run 1")).await;
+    let flaky = messages(&reader, "flaky");
+    let notice = flaky.iter().find(|m| m.from == Sender::System && m.text.contains("stopped")).expect("a system notice");
+    assert!(notice.text.contains("simulated feed crash") && notice.text.contains("restarts it"), "{}", notice.text);
+    assert!(messages(&reader, "steady").iter().filter(|m| m.text.starts_with("tick")).count() > 3);
+
+    // Revoking consent in another connection stops the steady feed within a second.
+    let revoked_at = Instant::now();
+    store.revoke(&BankId::new("steady").unwrap(), false, Utc::now()).unwrap();
+    wait_until("the steady feed to stop", || STEADY_CANCELLED.load(Ordering::SeqCst)).await;
+    let took = revoked_at.elapsed();
+    println!("revoke stopped the feed in {took:?}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    // And nothing it sent after the revoke was stored.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = messages(&reader, "steady");
+    let revoke_notice = after.iter().position(|m| m.text.contains("stopped sharing")).expect("revoke notice");
+    assert!(after[revoke_notice..].iter().all(|m| !m.text.starts_with("tick")), "ticks after the revoke were stored");
+
+    cancel.cancel();
+    let tallies = task.await.unwrap();
+    assert_eq!(tallies[&BankId::new("flaky").unwrap()].failures, 1);
+    drop(reader);
+    let report = tokio::task::spawn_blocking(move || writer.join()).await.unwrap().unwrap();
+    assert!(report.dropped_no_consent <= 20, "{report:?}");
+}

@@ -75,6 +75,15 @@ impl Session {
         assert!(ok.success());
     }
 
+    /// A tmux format variable of the pane, e.g. `alternate_on`.
+    fn pane_var(&self, var: &str) -> String {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, &format!("#{{{var}}}")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     fn screen(&self) -> String {
         let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.name]).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -179,4 +188,30 @@ fn the_screen_refuses_without_a_terminal() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("needs a terminal") && err.contains("finbox --help"), "{err}");
+}
+
+#[test]
+fn writes_from_another_process_appear_live_and_sigterm_restores_the_terminal() {
+    let s = session("live");
+    s.cli(&["consent", "grant", "chase"]);
+    s.cli(&["feed", "--seed", "5", "--events", "300"]);
+    s.start(100, 30, &["--no-feeds"]);
+    s.wait_for("Chase — shared");
+    assert_eq!(s.pane_var("alternate_on"), "1");
+
+    // Another finbox process talks to Chase; the open screen shows it.
+    let t = Instant::now();
+    s.cli(&["say", "chase", "what can you do"]);
+    s.wait_for("you what can you do");
+    s.wait_for("I can help with");
+    println!("another process's write appeared after {:?}", t.elapsed());
+
+    // SIGTERM: finbox quits and leaves the terminal as it found it.
+    let pane_pid = s.pane_var("pane_pid");
+    let ok = Command::new("pkill").args(["-TERM", "-P", &pane_pid]).status().unwrap();
+    assert!(ok.success(), "no finbox process to signal");
+    s.wait_for("[exit ");
+    assert_eq!(s.pane_var("alternate_on"), "0", "the alternate screen was left");
+    assert_eq!(s.pane_var("mouse_any_flag"), "0", "mouse capture was turned off");
+    assert_eq!(s.pane_var("cursor_flag"), "1", "the cursor is visible again");
 }

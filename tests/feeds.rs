@@ -28,7 +28,12 @@ impl BankFeed for Flaky {
                 panic!("simulated feed crash");
             }
             let text = format!("hello from run {run}");
-            let ev = FeedEvent::Message { external_id: format!("hello-{run}"), at: Utc::now(), kind: MessageKind::Service, text };
+            let ev = FeedEvent::Message {
+                external_id: format!("hello-{run}"),
+                at: Utc::now(),
+                kind: MessageKind::Service,
+                text,
+            };
             ctx.sink.send(ev).await?;
             ctx.cancel.cancelled().await;
             Ok(FeedExit::Cancelled { events: 1 })
@@ -52,7 +57,12 @@ impl BankFeed for Steady {
                     _ = tokio::time::sleep(Duration::from_millis(50)) => {}
                 }
                 n += 1;
-                let ev = FeedEvent::Message { external_id: format!("tick-{n}"), at: Utc::now(), kind: MessageKind::Service, text: format!("tick {n}") };
+                let ev = FeedEvent::Message {
+                    external_id: format!("tick-{n}"),
+                    at: Utc::now(),
+                    kind: MessageKind::Service,
+                    text: format!("tick {n}"),
+                };
                 ctx.sink.send(ev).await?;
             }
         })
@@ -102,9 +112,11 @@ async fn supervisor_contains_panics_restarts_and_stops_on_revoke() {
     // The panic is reported in the flaky bank's conversation, and the feed
     // comes back after its back-off; the steady feed goes on meanwhile.
     let reader = Store::open(&db).unwrap();
-    wait_until("the restarted flaky feed", || messages(&reader, "flaky").iter().any(|m| m.text == "hello from run 1")).await;
+    wait_until("the restarted flaky feed", || messages(&reader, "flaky").iter().any(|m| m.text == "hello from run 1"))
+        .await;
     let flaky = messages(&reader, "flaky");
-    let notice = flaky.iter().find(|m| m.from == Sender::System && m.text.contains("stopped")).expect("a system notice");
+    let notice =
+        flaky.iter().find(|m| m.from == Sender::System && m.text.contains("stopped")).expect("a system notice");
     assert!(notice.text.contains("simulated feed crash") && notice.text.contains("restarts it"), "{}", notice.text);
     assert!(messages(&reader, "steady").iter().filter(|m| m.text.starts_with("tick")).count() > 3);
 

@@ -127,7 +127,7 @@ fn has_alert_with_status(s: &Session, status: &str) -> bool {
 fn a_person_acks_an_alert_revokes_a_bank_and_chats() {
     let s = session("flow");
     s.cli(&["consent", "grant", "--all"]);
-    s.cli(&["feed", "--seed", "11", "--events", "4000"]);
+    s.cli(&["--now", "2026-11-20T15:00:00Z", "feed", "--seed", "11", "--events", "4000"]);
     assert!(!s.json(&["alerts", "--json"]).is_empty(), "the history should hold open alerts");
 
     s.start(120, 36, &[]);
@@ -194,7 +194,7 @@ fn the_screen_refuses_without_a_terminal() {
 fn writes_from_another_process_appear_live_and_sigterm_restores_the_terminal() {
     let s = session("live");
     s.cli(&["consent", "grant", "chase"]);
-    s.cli(&["feed", "--seed", "5", "--events", "300"]);
+    s.cli(&["--now", "2026-11-20T15:00:00Z", "feed", "--seed", "5", "--events", "300"]);
     s.start(100, 30, &["--no-feeds"]);
     s.wait_for("Chase — shared");
     assert_eq!(s.pane_var("alternate_on"), "1");

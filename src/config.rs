@@ -221,6 +221,20 @@ mod tests {
     }
 
     #[test]
+    fn the_embedded_theme_is_valid_and_user_theme_keys_overlay_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = dirs(tmp.path());
+        let s = Settings::resolve(&d, &Overrides::default()).unwrap();
+        assert!(crate::ui::Theme::from_toml_table(&s.theme).is_ok());
+        std::fs::create_dir_all(&d.config).unwrap();
+        std::fs::write(d.config.join("config.toml"), "[theme]\nalert = \"magenta\"\nnope = \"red\"\n").unwrap();
+        let s = Settings::resolve(&d, &Overrides::default()).unwrap();
+        assert_eq!(s.theme.get("alert").and_then(|v| v.as_str()), Some("magenta"));
+        let err = crate::ui::Theme::from_toml_table(&s.theme).unwrap_err();
+        assert!(err.contains("nope"), "{err}");
+    }
+
+    #[test]
     fn user_bank_profiles_add_and_replace() {
         let tmp = tempfile::tempdir().unwrap();
         let d = dirs(tmp.path());

@@ -164,6 +164,7 @@ fn main_state() -> AppState {
             ),
         ],
         scroll: 0,
+        limit: 300,
         pending: None,
     };
     let history: Vec<i64> = (0..90)
@@ -202,6 +203,7 @@ fn main_state() -> AppState {
         selected_txn: 0,
         search: None,
         history,
+        limit: 200,
     };
     s.alerts = AlertQueue {
         items: vec![

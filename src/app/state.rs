@@ -87,6 +87,8 @@ pub struct ConversationView {
     pub scroll: usize,
     /// A message sent and not yet answered.
     pub pending: Option<String>,
+    /// How many messages were asked for (more may exist when `messages` is full).
+    pub limit: usize,
 }
 
 /// The selected bank's accounts, the selected account's recent transactions
@@ -105,6 +107,8 @@ pub struct SidebarView {
     pub search: Option<String>,
     /// End-of-day balances of the last 90 days, oldest first, one per day.
     pub history: Vec<i64>,
+    /// How many transactions were asked for.
+    pub limit: usize,
 }
 
 impl SidebarView {
@@ -137,12 +141,23 @@ pub struct Snapshot {
     pub sidebar: SidebarView,
 }
 
-/// Which bank / account / search a snapshot should be loaded for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Which bank / account / search a snapshot should be loaded for, and how
+/// far back: the windows grow as the user scrolls into older history.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View {
     pub bank: Option<BankId>,
     pub account: Option<AccountId>,
     pub search: Option<String>,
+    /// How many of the latest messages to load.
+    pub messages: usize,
+    /// How many of the latest transactions to load.
+    pub transactions: usize,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View { bank: None, account: None, search: None, messages: CONVERSATION_WINDOW, transactions: TXN_WINDOW }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,10 +181,13 @@ pub struct AppState {
     pub quit: bool,
 }
 
-/// How many of the latest messages the conversation holds.
+/// How many of the latest messages the conversation holds at first; it grows
+/// by this much each time the user scrolls past the oldest one loaded.
 pub const CONVERSATION_WINDOW: usize = 300;
-/// How many transactions the sidebar holds.
+/// How many transactions the sidebar holds at first (grows the same way).
 pub const TXN_WINDOW: usize = 200;
+/// The windows never grow past this.
+pub const MAX_WINDOW: usize = 20_000;
 /// Days of balance history in the chart.
 pub const HISTORY_DAYS: i64 = 90;
 
@@ -216,6 +234,8 @@ impl AppState {
             bank: self.bank_id().cloned(),
             account: self.sidebar.account().map(|a| a.id),
             search: self.sidebar.search.clone(),
+            messages: self.conversation.limit.clamp(CONVERSATION_WINDOW, MAX_WINDOW),
+            transactions: self.sidebar.limit.clamp(TXN_WINDOW, MAX_WINDOW),
         }
     }
 }

@@ -390,11 +390,25 @@ fn move_by(s: &mut AppState, delta: i64) -> Vec<Effect> {
         }
         Pane::Conversation => {
             // Scrolling up (k, PgUp) goes back in time; the view clamps.
-            s.conversation.scroll = (s.conversation.scroll as i64).saturating_sub(delta).clamp(0, 1 << 30) as usize;
+            let c = &mut s.conversation;
+            c.scroll = (c.scroll as i64).saturating_sub(delta).clamp(0, 1 << 30) as usize;
+            // Every message takes at least a line: scrolled this far up, the
+            // oldest loaded one is near, so load an older window if there is one.
+            let full = c.messages.len() >= c.limit.max(CONVERSATION_WINDOW);
+            if delta < 0 && full && c.scroll >= c.messages.len().saturating_sub(PAGE * 2) && c.limit < MAX_WINDOW {
+                c.limit = c.limit.max(CONVERSATION_WINDOW) + CONVERSATION_WINDOW;
+                return vec![Effect::Load(s.view())];
+            }
             vec![]
         }
         Pane::Sidebar => {
-            s.sidebar.selected_txn = clamp_move(s.sidebar.selected_txn, delta, s.sidebar.transactions.len());
+            let sb = &mut s.sidebar;
+            sb.selected_txn = clamp_move(sb.selected_txn, delta, sb.transactions.len());
+            let full = sb.transactions.len() >= sb.limit.max(TXN_WINDOW);
+            if delta > 0 && full && sb.selected_txn + PAGE >= sb.transactions.len() && sb.limit < MAX_WINDOW {
+                sb.limit = sb.limit.max(TXN_WINDOW) + TXN_WINDOW;
+                return vec![Effect::Load(s.view())];
+            }
             vec![]
         }
         Pane::Alerts => {

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::app::{Action, ConversationView, Effect, SidebarView, Snapshot, View};
-use crate::app::{CONVERSATION_WINDOW, HISTORY_DAYS, TXN_WINDOW};
+use crate::app::{HISTORY_DAYS, MAX_WINDOW};
 use crate::domain::{BankId, Money, Verdict};
 use crate::store::{ConsentChange, Result, Store, TxnFilter};
 
@@ -153,20 +153,22 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
     let Some(bank) = bank else {
         return Ok(Snapshot { banks, totals, alerts, ..Default::default() });
     };
-    let messages = store.messages(&bank, CONVERSATION_WINDOW, None)?;
+    let (message_limit, txn_limit) = (view.messages.clamp(1, MAX_WINDOW), view.transactions.clamp(1, MAX_WINDOW));
+    let messages = store.messages(&bank, message_limit, None)?;
     let accounts = store.accounts(Some(&bank))?;
     let selected_account = view
         .account
         .and_then(|id| accounts.iter().position(|a| a.id == id))
         .unwrap_or(0)
         .min(accounts.len().saturating_sub(1));
-    let mut sidebar = SidebarView { selected_account, search: view.search.clone(), ..Default::default() };
+    let mut sidebar =
+        SidebarView { selected_account, search: view.search.clone(), limit: txn_limit, ..Default::default() };
     if let Some(account) = accounts.get(selected_account) {
         let filter = match &view.search {
             Some(q) => {
-                TxnFilter { bank: Some(bank.clone()), search: Some(q.clone()), limit: TXN_WINDOW, ..Default::default() }
+                TxnFilter { bank: Some(bank.clone()), search: Some(q.clone()), limit: txn_limit, ..Default::default() }
             }
-            None => TxnFilter { account: Some(account.id), limit: TXN_WINDOW, ..Default::default() },
+            None => TxnFilter { account: Some(account.id), limit: txn_limit, ..Default::default() },
         };
         sidebar.transactions = store.transactions(&filter)?;
         sidebar.running = if view.search.is_none() {
@@ -182,7 +184,7 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
         banks,
         totals,
         alerts,
-        conversation: ConversationView { bank: Some(bank), messages, scroll: 0, pending: None },
+        conversation: ConversationView { bank: Some(bank), messages, scroll: 0, pending: None, limit: message_limit },
         sidebar,
     })
 }

@@ -1,0 +1,309 @@
+//! Workflows through the pure update function: keys become actions, actions
+//! change the state and ask for effects. No terminal, no store.
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use finbox::app::*;
+use finbox::domain::*;
+use finbox::store::BankSummary;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 0).unwrap()
+}
+
+fn id(s: &str) -> BankId {
+    BankId::new(s).unwrap()
+}
+
+fn bank(slug: &str, shared: bool) -> BankSummary {
+    BankSummary {
+        bank: Bank {
+            id: id(slug),
+            name: slug.to_uppercase(),
+            color: "#117ACA".into(),
+            feed_kind: "simulated".into(),
+            consent: if shared { ConsentState::Granted } else { ConsentState::Revoked },
+            consent_changed_at: None,
+            epoch: 1,
+        },
+        accounts: 1,
+        unread: 0,
+        open_alerts: 0,
+    }
+}
+
+fn alert(n: i64, bank: &str) -> FraudAlert {
+    FraudAlert {
+        id: AlertId(n),
+        bank: id(bank),
+        account: AccountId(1),
+        account_external_id: "chk".into(),
+        txn: TxnId(n),
+        reason: "Large charge at 3:12 am".into(),
+        severity: Severity::High,
+        status: AlertStatus::Open,
+        created_at: now(),
+        decided_at: None,
+        merchant: "Electro-Mart".into(),
+        amount: Money::new(-124_000, Currency::USD),
+        posted_at: now(),
+        card_mask: Some("•9913".into()),
+    }
+}
+
+fn message(n: i64, bank: &str) -> Message {
+    Message {
+        id: MessageId(n),
+        bank: id(bank),
+        at: now(),
+        from: Sender::Bank,
+        kind: MessageKind::Text,
+        text: format!("message {n}"),
+        txn: None,
+        alert: None,
+    }
+}
+
+/// A state as it is after the first snapshot: chase and citi shared.
+fn loaded() -> AppState {
+    let mut s = AppState::new(now(), true);
+    let snap = Snapshot {
+        banks: vec![bank("chase", true), bank("wellsfargo", false), bank("citi", true)],
+        alerts: vec![alert(7, "chase"), alert(8, "citi")],
+        conversation: ConversationView {
+            bank: Some(id("chase")),
+            messages: (1..=3).map(|n| message(n, "chase")).collect(),
+            limit: CONVERSATION_WINDOW,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    update(&mut s, Action::Loaded(Box::new(snap)));
+    s
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+/// Presses keys through the key map; returns every effect asked for.
+fn press(s: &mut AppState, keys: &[KeyCode]) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for k in keys {
+        if let Some(action) = handle_key(s, key(*k)) {
+            effects.extend(update(s, action));
+        }
+    }
+    effects
+}
+
+fn chars(text: &str) -> Vec<KeyCode> {
+    text.chars().map(KeyCode::Char).collect()
+}
+
+#[test]
+fn tab_cycles_the_panes_and_back_tab_reverses() {
+    let mut s = loaded();
+    s.focus = Pane::Banks;
+    let mut seen = vec![];
+    for _ in 0..4 {
+        press(&mut s, &[KeyCode::Tab]);
+        seen.push(s.focus);
+    }
+    assert_eq!(seen, [Pane::Conversation, Pane::Sidebar, Pane::Alerts, Pane::Banks]);
+    press(&mut s, &[KeyCode::BackTab]);
+    assert_eq!(s.focus, Pane::Alerts);
+}
+
+#[test]
+fn not_me_asks_first_then_acks_as_fraud() {
+    let mut s = loaded();
+    assert!(press(&mut s, &[KeyCode::Char('a'), KeyCode::Char('j'), KeyCode::Char('n')]).is_empty());
+    assert_eq!(s.overlay, Some(Overlay::ConfirmNotMe { alert: AlertId(8) }));
+    let effects = press(&mut s, &[KeyCode::Char('y')]);
+    assert_eq!(effects, [Effect::Ack { alert: AlertId(8), verdict: Verdict::NotMe }]);
+    assert_eq!(s.overlay, None);
+}
+
+#[test]
+fn not_me_can_be_cancelled_and_it_was_me_needs_no_confirmation() {
+    let mut s = loaded();
+    press(&mut s, &[KeyCode::Char('a'), KeyCode::Char('n')]);
+    assert!(press(&mut s, &[KeyCode::Esc]).is_empty());
+    assert_eq!(s.overlay, None);
+    let effects = press(&mut s, &[KeyCode::Char('y')]);
+    assert_eq!(effects, [Effect::Ack { alert: AlertId(7), verdict: Verdict::ItWasMe }]);
+}
+
+#[test]
+fn y_and_n_do_nothing_outside_the_alert_queue() {
+    let mut s = loaded();
+    s.focus = Pane::Conversation;
+    assert!(press(&mut s, &[KeyCode::Char('y'), KeyCode::Char('n')]).is_empty());
+    assert_eq!(s.overlay, None);
+}
+
+#[test]
+fn consent_dialog_revokes_or_purges_after_confirmation() {
+    let mut s = loaded();
+    press(&mut s, &[KeyCode::Char('c')]);
+    assert_eq!(s.overlay, Some(Overlay::Consent { bank: id("chase") }));
+    assert_eq!(press(&mut s, &[KeyCode::Char('r')]), [Effect::Revoke { bank: id("chase"), purge: false }]);
+
+    press(&mut s, &[KeyCode::Char('c'), KeyCode::Char('p')]);
+    assert_eq!(s.overlay, Some(Overlay::ConfirmPurge { bank: id("chase") }));
+    assert_eq!(press(&mut s, &[KeyCode::Char('y')]), [Effect::Revoke { bank: id("chase"), purge: true }]);
+
+    press(&mut s, &[KeyCode::Char('c'), KeyCode::Char('p')]);
+    assert!(press(&mut s, &[KeyCode::Esc]).is_empty(), "Esc cancels the purge");
+    press(&mut s, &[KeyCode::Char('c')]);
+    assert!(press(&mut s, &[KeyCode::Esc]).is_empty(), "Esc cancels the dialog");
+    assert_eq!(s.overlay, None);
+}
+
+#[test]
+fn c_on_an_unshared_bank_grants_it() {
+    let mut s = loaded();
+    let effects = press(&mut s, &[KeyCode::Char('2')]);
+    assert!(matches!(&effects[..], [Effect::Load(v)] if v.bank == Some(id("wellsfargo"))));
+    assert_eq!(press(&mut s, &[KeyCode::Char('c')]), [Effect::Grant(vec![id("wellsfargo")])]);
+}
+
+#[test]
+fn composing_sends_the_text_and_shows_it_pending() {
+    let mut s = loaded();
+    let mut keys = vec![KeyCode::Char('i')];
+    keys.extend(chars("balanxe"));
+    keys.extend([KeyCode::Backspace, KeyCode::Backspace, KeyCode::Char('c'), KeyCode::Char('e')]);
+    assert!(press(&mut s, &keys).is_empty());
+    assert_eq!(s.input, Input::Compose("balance".into()));
+    // q and digits are text while composing, not commands.
+    press(&mut s, &[KeyCode::Char(' '), KeyCode::Char('q'), KeyCode::Char('1')]);
+    assert!(!s.quit);
+    for _ in 0..3 {
+        press(&mut s, &[KeyCode::Backspace]);
+    }
+    let effects = press(&mut s, &[KeyCode::Enter]);
+    assert_eq!(effects, [Effect::Say { bank: id("chase"), text: "balance".into() }]);
+    assert_eq!(s.conversation.pending.as_deref(), Some("balance"));
+    assert_eq!(s.input, Input::Normal);
+    update(&mut s, Action::Replied { bank: id("chase") });
+    assert_eq!(s.conversation.pending, None);
+}
+
+#[test]
+fn composing_is_cancelled_by_esc_and_refused_for_unshared_banks() {
+    let mut s = loaded();
+    press(&mut s, &[KeyCode::Char('i'), KeyCode::Char('x'), KeyCode::Esc]);
+    assert_eq!(s.input, Input::Normal);
+    press(&mut s, &[KeyCode::Char('2'), KeyCode::Char('i')]);
+    assert_eq!(s.input, Input::Normal);
+    assert!(s.flash.as_ref().is_some_and(|f| f.error && f.text.contains("not shared")));
+}
+
+#[test]
+fn search_filters_and_esc_clears() {
+    let mut s = loaded();
+    let mut keys = vec![KeyCode::Char('/')];
+    keys.extend(chars("whole foods"));
+    keys.push(KeyCode::Enter);
+    let effects = press(&mut s, &keys);
+    assert!(matches!(&effects[..], [Effect::Load(v)] if v.search.as_deref() == Some("whole foods")));
+    assert_eq!(s.focus, Pane::Sidebar);
+    let effects = press(&mut s, &[KeyCode::Esc]);
+    assert!(matches!(&effects[..], [Effect::Load(v)] if v.search.is_none()));
+}
+
+#[test]
+fn first_run_with_nothing_shared_offers_onboarding() {
+    let mut s = AppState::new(now(), true);
+    let snap = Snapshot { banks: vec![bank("chase", false), bank("citi", false)], ..Default::default() };
+    update(&mut s, Action::Loaded(Box::new(snap)));
+    assert_eq!(s.overlay, Some(Overlay::Onboarding { cursor: 0, picked: vec![true, true] }));
+    let effects = press(&mut s, &[KeyCode::Char(' '), KeyCode::Enter]);
+    assert_eq!(effects, [Effect::Grant(vec![id("citi")])]);
+    assert_eq!(s.overlay, None);
+
+    let mut s = AppState::new(now(), true);
+    let snap = Snapshot { banks: vec![bank("chase", false), bank("citi", false)], ..Default::default() };
+    update(&mut s, Action::Loaded(Box::new(snap)));
+    assert_eq!(press(&mut s, &[KeyCode::Char('a')]), [Effect::Grant(vec![id("chase"), id("citi")])]);
+}
+
+#[test]
+fn onboarding_is_not_offered_once_a_bank_is_shared() {
+    assert_eq!(loaded().overlay, None);
+}
+
+#[test]
+fn help_opens_and_closes_and_q_quits_from_it() {
+    let mut s = loaded();
+    press(&mut s, &[KeyCode::Char('?')]);
+    assert_eq!(s.overlay, Some(Overlay::Help));
+    press(&mut s, &[KeyCode::Char('j')]);
+    assert_eq!(s.overlay, Some(Overlay::Help), "other keys are swallowed");
+    press(&mut s, &[KeyCode::Esc]);
+    assert_eq!(s.overlay, None);
+    press(&mut s, &[KeyCode::Char('?'), KeyCode::Char('q')]);
+    assert!(s.quit);
+}
+
+#[test]
+fn ctrl_c_quits_even_while_typing() {
+    let mut s = loaded();
+    press(&mut s, &[KeyCode::Char('i')]);
+    let action = handle_key(&s, KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)).unwrap();
+    update(&mut s, action);
+    assert!(s.quit);
+}
+
+#[test]
+fn a_snapshot_for_another_bank_does_not_replace_the_conversation() {
+    let mut s = loaded();
+    press(&mut s, &[KeyCode::Char('3')]);
+    let stale = Snapshot {
+        banks: s.banks.clone(),
+        conversation: ConversationView {
+            bank: Some(id("chase")),
+            messages: vec![message(99, "chase")],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    update(&mut s, Action::Loaded(Box::new(stale)));
+    assert!(s.conversation.messages.is_empty(), "stale chase messages shown for citi");
+    assert_eq!(s.bank_id(), Some(&id("citi")));
+}
+
+#[test]
+fn alert_selection_follows_the_alert_when_the_queue_reloads() {
+    let mut s = loaded();
+    press(&mut s, &[KeyCode::Char('a'), KeyCode::Char('j')]);
+    assert_eq!(s.alerts.items[s.alerts.selected].id, AlertId(8));
+    let snap = Snapshot {
+        banks: s.banks.clone(),
+        alerts: vec![alert(9, "citi"), alert(7, "chase"), alert(8, "citi")],
+        ..Default::default()
+    };
+    update(&mut s, Action::Loaded(Box::new(snap)));
+    assert_eq!(s.alerts.items[s.alerts.selected].id, AlertId(8));
+}
+
+#[test]
+fn scrolling_past_the_loaded_messages_loads_an_older_window() {
+    let mut s = loaded();
+    s.conversation.messages = (1..=CONVERSATION_WINDOW as i64).map(|n| message(n, "chase")).collect();
+    s.focus = Pane::Conversation;
+    let mut effects = Vec::new();
+    for _ in 0..(CONVERSATION_WINDOW / 10) {
+        effects.extend(press(&mut s, &[KeyCode::PageUp]));
+    }
+    let loads: Vec<&View> =
+        effects.iter().filter_map(|e| if let Effect::Load(v) = e { Some(v) } else { None }).collect();
+    assert_eq!(loads.len(), 1, "{effects:?}");
+    assert_eq!(loads[0].messages, 2 * CONVERSATION_WINDOW);
+    // A short thread (everything loaded) never asks for more.
+    let mut s = loaded();
+    s.focus = Pane::Conversation;
+    assert!(press(&mut s, &[KeyCode::PageUp, KeyCode::PageUp]).is_empty());
+}

@@ -51,6 +51,21 @@ pub struct TxnInfo {
     pub notify: bool,
 }
 
+impl TxnInfo {
+    /// What the local fraud rules look at.
+    pub fn facts(&self) -> crate::domain::fraud::TxnFacts<'_> {
+        crate::domain::fraud::TxnFacts {
+            account: &self.account,
+            external_id: &self.external_id,
+            posted_at: self.posted_at,
+            amount: self.amount,
+            merchant: &self.merchant,
+            channel: self.channel,
+            country: &self.country,
+        }
+    }
+}
+
 /// Something a bank feed delivers. The store applies each kind idempotently.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FeedEvent {

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::{Clock, Envelope, FeedEvent};
 use crate::domain::BankId;
-use crate::domain::fraud::{FraudRules, TxnFacts};
+use crate::domain::fraud::FraudRules;
 use crate::store::{BatchReport, Store, StoreError};
 
 /// Events queued between feeds and the writer before feeds wait.
@@ -113,16 +113,7 @@ fn push_with_rules(
     let signal = match &env.event {
         FeedEvent::Transaction(t) if t.posted_at >= since => {
             let home = cfg.home_countries.get(&env.bank).map(String::as_str).unwrap_or("US");
-            let facts = TxnFacts {
-                account: &t.account,
-                external_id: &t.external_id,
-                posted_at: t.posted_at,
-                amount: t.amount,
-                merchant: &t.merchant,
-                channel: t.channel,
-                country: &t.country,
-            };
-            rules.observe(&env.bank, home, &facts).map(|s| FeedEvent::FraudSignal {
+            rules.observe(&env.bank, home, &t.facts()).map(|s| FeedEvent::FraudSignal {
                 txn_external_id: t.external_id.clone(),
                 at: t.posted_at,
                 reason: s.reason,

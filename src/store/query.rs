@@ -52,101 +52,64 @@ pub struct CategorySpend {
     pub count: i64,
 }
 
-const BANK_COLS: &str = "b.id, b.name, b.color, b.feed_kind, b.consent, b.consent_at, b.epoch";
-
-fn bank_row(r: &Row<'_>) -> rusqlite::Result<BankRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+/// Turns a domain parse error in column `idx` into a rusqlite conversion
+/// error, so rows map straight to domain types.
+fn conv<T, E: std::error::Error + Send + Sync + 'static>(
+    idx: usize,
+    r: std::result::Result<T, E>,
+) -> rusqlite::Result<T> {
+    r.map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
 }
 
-type BankRow = (String, String, String, String, String, Option<i64>, i64);
+const BANK_COLS: &str = "b.id, b.name, b.color, b.feed_kind, b.consent, b.consent_at, b.epoch";
 
-fn to_bank(row: BankRow) -> Result<Bank> {
-    let (id, name, color, feed_kind, consent, consent_at, epoch) = row;
+fn bank_row(r: &Row<'_>) -> rusqlite::Result<Bank> {
     Ok(Bank {
-        id: BankId::new(&id)?,
-        name,
-        color,
-        feed_kind,
-        consent: ConsentState::parse(&consent)?,
-        consent_changed_at: consent_at.map(from_unix),
-        epoch,
+        id: conv(0, BankId::new(&r.get::<_, String>(0)?))?,
+        name: r.get(1)?,
+        color: r.get(2)?,
+        feed_kind: r.get(3)?,
+        consent: conv(4, ConsentState::parse(&r.get::<_, String>(4)?))?,
+        consent_changed_at: r.get::<_, Option<i64>>(5)?.map(from_unix),
+        epoch: r.get(6)?,
     })
 }
 
 const ACCOUNT_COLS: &str = "a.id, a.bank_id, a.external_id, a.name, a.kind, a.mask, a.currency, a.opening_minor,
      bal.balance_minor, bal.reported_minor, bal.txn_count";
 
-type AccountRow = (i64, String, String, String, String, String, String, i64, i64, Option<i64>, i64);
-
-fn account_row(r: &Row<'_>) -> rusqlite::Result<AccountRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-    ))
-}
-
-fn to_account(row: AccountRow) -> Result<Account> {
-    let (id, bank, ext, name, kind, mask, currency, opening, balance, reported, count) = row;
-    let currency = Currency::new(&currency)?;
+fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+    let currency = conv(6, Currency::new(&r.get::<_, String>(6)?))?;
     Ok(Account {
-        id: AccountId(id),
-        bank: BankId::new(&bank)?,
-        external_id: ext,
-        name,
-        kind: AccountKind::parse(&kind)?,
-        mask: format!("•{mask}"),
-        opening: Money::new(opening, currency),
-        balance: Money::new(balance, currency),
-        reported: reported.map(|m| Money::new(m, currency)),
-        txn_count: count,
+        id: AccountId(r.get(0)?),
+        bank: conv(1, BankId::new(&r.get::<_, String>(1)?))?,
+        external_id: r.get(2)?,
+        name: r.get(3)?,
+        kind: conv(4, AccountKind::parse(&r.get::<_, String>(4)?))?,
+        mask: format!("•{}", r.get::<_, String>(5)?),
+        opening: Money::new(r.get(7)?, currency),
+        balance: Money::new(r.get(8)?, currency),
+        reported: r.get::<_, Option<i64>>(9)?.map(|m| Money::new(m, currency)),
+        txn_count: r.get(10)?,
     })
 }
 
 const TXN_COLS: &str = "t.id, t.bank_id, t.account_id, a.external_id, t.external_id, t.posted_at, t.amount_minor,
      t.currency, t.merchant, t.category, t.channel, t.country";
 
-type TxnRow = (i64, String, i64, String, String, i64, i64, String, String, String, String, String);
-
-fn txn_row(r: &Row<'_>) -> rusqlite::Result<TxnRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-    ))
-}
-
-fn to_txn(row: TxnRow) -> Result<Transaction> {
-    let (id, bank, account, account_ext, ext, posted, minor, currency, merchant, category, channel, country) = row;
+fn txn_row(r: &Row<'_>) -> rusqlite::Result<Transaction> {
     Ok(Transaction {
-        id: TxnId(id),
-        bank: BankId::new(&bank)?,
-        account: AccountId(account),
-        account_external_id: account_ext,
-        external_id: ext,
-        posted_at: from_unix(posted),
-        amount: Money::new(minor, Currency::new(&currency)?),
-        merchant,
-        category,
-        channel: Channel::parse(&channel)?,
-        country,
+        id: TxnId(r.get(0)?),
+        bank: conv(1, BankId::new(&r.get::<_, String>(1)?))?,
+        account: AccountId(r.get(2)?),
+        account_external_id: r.get(3)?,
+        external_id: r.get(4)?,
+        posted_at: from_unix(r.get(5)?),
+        amount: Money::new(r.get(6)?, conv(7, Currency::new(&r.get::<_, String>(7)?))?),
+        merchant: r.get(8)?,
+        category: r.get(9)?,
+        channel: conv(10, Channel::parse(&r.get::<_, String>(10)?))?,
+        country: r.get(11)?,
     })
 }
 
@@ -154,62 +117,22 @@ const ALERT_COLS: &str =
     "al.id, al.bank_id, al.account_id, a.external_id, al.txn_id, al.reason, al.severity, al.status,
      al.created_at, al.decided_at, t.merchant, t.amount_minor, t.currency, t.posted_at, c.mask";
 
-type AlertRow =
-    (i64, String, i64, String, i64, String, i64, String, i64, Option<i64>, String, i64, String, i64, Option<String>);
-
-fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-        r.get(12)?,
-        r.get(13)?,
-        r.get(14)?,
-    ))
-}
-
-fn to_alert(row: AlertRow) -> Result<FraudAlert> {
-    let (
-        id,
-        bank,
-        account,
-        account_ext,
-        txn,
-        reason,
-        severity,
-        status,
-        created,
-        decided,
-        merchant,
-        minor,
-        currency,
-        posted,
-        card,
-    ) = row;
+fn alert_row(r: &Row<'_>) -> rusqlite::Result<FraudAlert> {
     Ok(FraudAlert {
-        id: AlertId(id),
-        bank: BankId::new(&bank)?,
-        account: AccountId(account),
-        account_external_id: account_ext,
-        txn: TxnId(txn),
-        reason,
-        severity: Severity::from_level(severity),
-        status: AlertStatus::parse(&status)?,
-        created_at: from_unix(created),
-        decided_at: decided.map(from_unix),
-        merchant,
-        amount: Money::new(minor, Currency::new(&currency)?),
-        posted_at: from_unix(posted),
-        card_mask: card.map(|m| format!("•{m}")),
+        id: AlertId(r.get(0)?),
+        bank: conv(1, BankId::new(&r.get::<_, String>(1)?))?,
+        account: AccountId(r.get(2)?),
+        account_external_id: r.get(3)?,
+        txn: TxnId(r.get(4)?),
+        reason: r.get(5)?,
+        severity: Severity::from_level(r.get(6)?),
+        status: conv(7, AlertStatus::parse(&r.get::<_, String>(7)?))?,
+        created_at: from_unix(r.get(8)?),
+        decided_at: r.get::<_, Option<i64>>(9)?.map(from_unix),
+        merchant: r.get(10)?,
+        amount: Money::new(r.get(11)?, conv(12, Currency::new(&r.get::<_, String>(12)?))?),
+        posted_at: from_unix(r.get(13)?),
+        card_mask: r.get::<_, Option<String>>(14)?.map(|m| format!("•{m}")),
     })
 }
 
@@ -239,13 +162,10 @@ impl Store {
                 (SELECT count(*) FROM alerts WHERE bank_id = b.id AND status = 'open')
              FROM banks b ORDER BY b.position, b.id"
         ))?;
-        let rows = stmt.query_map([], |r| Ok((bank_row(r)?, r.get(7)?, r.get(8)?, r.get(9)?)))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (b, accounts, unread, open_alerts) = row?;
-            out.push(BankSummary { bank: to_bank(b)?, accounts, unread, open_alerts });
-        }
-        Ok(out)
+        let rows = stmt.query_map([], |r| {
+            Ok(BankSummary { bank: bank_row(r)?, accounts: r.get(7)?, unread: r.get(8)?, open_alerts: r.get(9)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn bank(&self, id: &str) -> Result<Bank> {
@@ -254,7 +174,7 @@ impl Store {
             .prepare_cached(&format!("SELECT {BANK_COLS} FROM banks b WHERE b.id = ?1"))?
             .query_row([id], bank_row)
             .optional()?;
-        to_bank(row.ok_or_else(|| StoreError::UnknownBank(id.to_string()))?)
+        row.ok_or_else(|| StoreError::UnknownBank(id.to_string()))
     }
 
     /// Accounts with their balances, of one bank or of all, in bank order.
@@ -266,7 +186,7 @@ impl Store {
              ORDER BY b.position, a.id"
         ))?;
         let rows = stmt.query_map([bank.map(BankId::as_str)], account_row)?;
-        rows.map(|r| to_account(r?)).collect()
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn account(&self, id: AccountId) -> Result<Account> {
@@ -277,7 +197,7 @@ impl Store {
             ))?
             .query_row([id.0], account_row)
             .optional()?;
-        to_account(row.ok_or_else(|| StoreError::Ambiguous(format!("no account {id}")))?)
+        row.ok_or_else(|| StoreError::Ambiguous(format!("no account {id}")))
     }
 
     /// Finds an account by its bank's id for it (`chk`) or its row id, within
@@ -327,7 +247,7 @@ impl Store {
         args.push((f.limit.max(1) as i64).into());
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), txn_row)?;
-        rows.map(|r| to_txn(r?)).collect()
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Open alerts, most severe and newest first; with `all`, decided ones after.
@@ -343,7 +263,7 @@ impl Store {
              ORDER BY al.status = 'open' DESC, al.severity DESC, al.created_at DESC, al.id DESC LIMIT ?1"
         ))?;
         let rows = stmt.query_map([limit as i64], alert_row)?;
-        rows.map(|r| to_alert(r?)).collect()
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn alert(&self, id: AlertId) -> Result<FraudAlert> {
@@ -352,7 +272,7 @@ impl Store {
             .prepare_cached(&format!("SELECT {ALERT_COLS} {ALERT_FROM} WHERE al.id = ?1"))?
             .query_row([id.0], alert_row)
             .optional()?;
-        to_alert(row.ok_or(StoreError::UnknownAlert(id))?)
+        row.ok_or(StoreError::UnknownAlert(id))
     }
 
     pub fn open_alert_count(&self) -> Result<i64> {

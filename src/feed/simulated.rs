@@ -3,7 +3,9 @@
 //! A bank profile's `[simulated]` table (see `assets/banks/chase.toml` for every
 //! key, documented) describes the accounts, the merchants card spending goes
 //! to, the recurring items (salary, rent, subscriptions, card payments) and
-//! the fraud the bank occasionally lets through.
+//! the fraud the bank occasionally lets through. A card payment pays the
+//! card's whole balance owed when it posts (nothing when nothing is owed), so
+//! cards never drift into credit however long the history.
 //!
 //! **Time.** Ordinary events are a Poisson process over local daytime
 //! (07:00–22:00; nights are skipped), `events_per_day` a day on average.
@@ -1201,12 +1203,7 @@ impl Sim {
     /// previous one, never after now). `None` if it no longer applies (its
     /// account left the profile).
     fn deliver(&mut self, pending: Pending, now: i64, frozen: &HashSet<String>) -> Option<Step> {
-        let pending = match pending.item {
-            Item::Payment { from, card, merchant, card_merchant, category, channel } => {
-                self.payment(pending.at, from, card, merchant, card_merchant, category, channel)?
-            }
-            _ => pending,
-        };
+        let pending = self.decide_payment(pending)?;
         let at = pending.at.min(now).max(self.st.last_at);
         let when = to_utc(at);
         let currency = self.p.currency;
@@ -1258,28 +1255,23 @@ impl Sim {
                 (FeedEvent::Statement { account, external_id, period_start, period_end: when, closing }, None)
             }
             Item::Notice { text } => (self.message(when, MessageKind::Service, text), None),
-            // Turned into transactions above.
+            // Decided above.
             Item::Payment { .. } => return None,
         };
         self.st.last_at = at;
         Some(Step { event, fraud })
     }
 
-    /// Decides a card payment at `at`: the card's balance owed now. Returns
-    /// the transaction leaving `from` and queues the one arriving on the card
-    /// right after it (so a cursor between the two keeps the pair whole).
-    /// `None` when nothing is owed or an account left the profile.
-    #[allow(clippy::too_many_arguments)]
-    fn payment(
-        &mut self,
-        at: i64,
-        from: String,
-        card: String,
-        merchant: String,
-        card_merchant: String,
-        category: String,
-        channel: Channel,
-    ) -> Option<Pending> {
+    /// Decides a card payment as it posts: the card's balance owed now.
+    /// Returns the transaction leaving `from` and queues the one arriving on
+    /// the card right after it, so that a cursor between the two keeps the
+    /// pair whole. `None` when nothing is owed or an account left the
+    /// profile; other items pass through.
+    fn decide_payment(&mut self, pending: Pending) -> Option<Pending> {
+        let Pending { at, item: Item::Payment { from, card, merchant, card_merchant, category, channel } } = pending
+        else {
+            return Some(pending);
+        };
         let owed = self.st.balances.get(&card)?.checked_neg().filter(|owed| *owed > 0)?;
         if self.st.balances.get(&from)?.checked_sub(owed).is_none() {
             tracing::warn!(bank = %self.bank, "simulated feed: balance overflow; card payment skipped");
@@ -1556,7 +1548,7 @@ async fn run(profile: SimProfile, ctx: FeedContext) -> Result<FeedExit, FeedErro
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use std::collections::{BTreeSet, HashMap};
     use std::sync::Arc;
 
     use chrono::{TimeDelta, TimeZone, Timelike};
@@ -1945,7 +1937,7 @@ mod tests {
         assert!(reports > 30 && statements > 10, "{reports} balance reports, {statements} statements");
         assert!(events.iter().any(|e| matches!(
             e,
-            FeedEvent::Message { text, .. } if text.starts_with("Your direct deposit of $4,880.00")
+            FeedEvent::Message { text, .. } if text.starts_with("Your direct deposit of $5,130.00")
         )));
     }
 
@@ -2221,46 +2213,136 @@ mod tests {
         assert_eq!(hit.severity, Severity::High);
     }
 
+    /// Replays a run's transactions: after each one, `seen` gets the
+    /// transaction and every account's running balance.
+    fn replay<'a>(events: &'a [FeedEvent], mut seen: impl FnMut(&'a FeedEvent, &BTreeMap<String, i64>)) {
+        let mut balances = BTreeMap::new();
+        for e in events {
+            match e {
+                FeedEvent::Account(a) => {
+                    balances.insert(a.external_id.clone(), a.opening.minor);
+                }
+                FeedEvent::Transaction(t) => {
+                    let b = balances.get_mut(&t.account).expect("linked account");
+                    *b = b.checked_add(t.amount.minor).expect("no overflow");
+                }
+                _ => {}
+            }
+            seen(e, &balances);
+        }
+    }
+
     #[tokio::test]
-    async fn zz_explore() {
+    async fn long_histories_pay_cards_in_full_and_keep_checking_funded() {
+        const FLOOR: i64 = -1_500_000; // -$15,000.00
         for bank_id in ["chase", "wellsfargo", "citi", "usbank"] {
-            let mut mins: BTreeMap<String, i64> = BTreeMap::new();
-            for seed in 1u64..=30 {
+            let sim = parse_profile(&bank(bank_id)).unwrap();
+            let kind = |id: &str| sim.account(id).unwrap().kind;
+            for seed in [1, 42] {
                 let setup = Setup { seed, ..Setup::new(bank_id, FeedMode::Events(20_000)) };
-                let (_, events) = setup.run().await;
-                let mut bal: BTreeMap<String, i64> = BTreeMap::new();
-                let mut low: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-                let mut neg_txns: BTreeMap<String, usize> = BTreeMap::new();
-                let mut first = None;
-                let mut last = None;
-                for e in &events {
+                let (exit, events) = setup.run().await;
+                assert_eq!(exit, FeedExit::Finished { events: 20_000 });
+                let first = events.iter().find_map(time_of).unwrap();
+                assert!(first < now() - TimeDelta::days(5 * 365), "{bank_id}: history starts {first}");
+
+                let who = format!("{bank_id} (seed {seed})");
+                let mut previous: Option<&TxnInfo> = None;
+                let mut payments: BTreeMap<String, u32> = BTreeMap::new();
+                let mut days_below_zero: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+                let mut end = BTreeMap::new();
+                replay(&events, |e, balances| {
+                    for (id, &b) in balances.iter() {
+                        if kind(id) == AccountKind::Credit {
+                            assert!((FLOOR..=0).contains(&b), "{who}: {id} at {b} after {e:?}");
+                        } else if b < 0 {
+                            let day = time_of(e).map_or(0, |t| t.timestamp().div_euclid(DAY));
+                            days_below_zero.entry(id.clone()).or_default().insert(day);
+                        }
+                    }
                     match e {
-                        FeedEvent::Account(a) => {
-                            bal.insert(a.external_id.clone(), a.opening.minor);
+                        FeedEvent::Statement { account, closing, .. } => {
+                            assert!(kind(account) != AccountKind::Credit || closing.minor <= 0, "{who}: {e:?}");
                         }
                         FeedEvent::Transaction(t) => {
-                            first.get_or_insert(t.posted_at);
-                            last = Some(t.posted_at);
-                            let b = bal.get_mut(&t.account).unwrap();
-                            *b += t.amount.minor;
-                            let l = low.entry(t.account.clone()).or_insert((*b, *b));
-                            l.0 = l.0.min(*b);
-                            l.1 = l.1.max(*b);
-                            if *b < 0 {
-                                *neg_txns.entry(t.account.clone()).or_default() += 1;
+                            // A card payment arrives right after the same amount
+                            // leaves checking, and clears the card.
+                            if kind(&t.account) == AccountKind::Credit && t.amount.minor > 0 {
+                                let out = previous.expect("a payment out first");
+                                assert_eq!(
+                                    (out.amount.minor, out.posted_at, out.category.as_str()),
+                                    (-t.amount.minor, t.posted_at, "Credit Card Payment"),
+                                    "{who}: {t:?}"
+                                );
+                                assert_ne!(kind(&out.account), AccountKind::Credit);
+                                assert_eq!(balances[&t.account], 0, "{who}: {t:?}");
+                                *payments.entry(t.account.clone()).or_default() += 1;
                             }
+                            previous = Some(t);
                         }
                         _ => {}
                     }
+                    end.clone_from(balances);
+                });
+                // About one payment a month on every card.
+                let months = ((now() - first).num_days() / 31) as u32;
+                for a in sim.accounts.iter().filter(|a| a.kind == AccountKind::Credit) {
+                    let paid = payments.get(&a.id).copied().unwrap_or(0);
+                    assert!(paid + 2 >= months && paid <= months + 2, "{who}: {} paid {paid} times", a.id);
                 }
-                let _ = (first, last);
-                for (k, (lo, _)) in &low {
-                    let m = mins.entry(k.clone()).or_insert(*lo);
-                    *m = (*m).min(*lo);
+                for a in sim.accounts.iter().filter(|a| a.kind != AccountKind::Credit) {
+                    assert!(end[&a.id] > 0, "{who}: {} ends at {}", a.id, end[&a.id]);
+                    let below = days_below_zero.get(&a.id).map_or(0, BTreeSet::len);
+                    assert!(below <= 31, "{who}: {} below zero on {below} days", a.id);
                 }
             }
-            println!("{bank_id}: mins {mins:?}");
-            if false {}
         }
+    }
+
+    #[test]
+    fn nothing_owed_means_no_payment() {
+        let mut p = parse_profile(&bank("chase")).unwrap();
+        // No card spending and nothing recurring on the card: never owed.
+        p.accounts.iter_mut().for_each(|a| a.spending = u32::from(a.id == "checking"));
+        p.accounts.iter_mut().filter(|a| a.id == "sapphire").for_each(|a| a.opening = 0);
+        p.recurring.retain(|r| r.account != "sapphire");
+        p.fraud = None;
+        let start = now().timestamp() - 120 * DAY;
+        let (mut sim, _) = Sim::open(p, &BankId::new("chase").unwrap(), 5, OFFSET, None, start);
+        let mut steps = 0;
+        while let Some(step) = sim.step(now().timestamp(), Pace::CatchUp, &HashSet::new()) {
+            if let FeedEvent::Transaction(t) = &step.event {
+                assert_ne!(t.category, "Credit Card Payment", "{t:?}");
+            }
+            steps += 1;
+        }
+        assert!(steps > 500);
+        assert_eq!(sim.st.balances["sapphire"], 0);
+    }
+
+    #[test]
+    fn a_cursor_between_the_halves_of_a_card_payment_resumes_the_pair() {
+        let p = parse_profile(&bank("citi")).unwrap();
+        let bank_id = BankId::new("citi").unwrap();
+        let start = now().timestamp() - 100 * DAY;
+        let frozen = HashSet::new();
+        let (mut sim, _) = Sim::open(p.clone(), &bank_id, 9, OFFSET, None, start);
+        let mut pairs = 0;
+        while let Some(step) = sim.step(now().timestamp(), Pace::CatchUp, &frozen) {
+            let FeedEvent::Transaction(t) = &step.event else { continue };
+            if t.category != "Credit Card Payment" || t.amount.minor > 0 {
+                continue;
+            }
+            // Stop after the money left checking: the card's half is decided
+            // but not delivered, and the cursor carries it.
+            let cursor = sim.cursor();
+            let (mut resumed, linked) = Sim::open(p.clone(), &bank_id, 9, OFFSET, Some(&cursor), start);
+            assert!(linked.is_empty());
+            for _ in 0..50 {
+                let expected = sim.step(now().timestamp(), Pace::CatchUp, &frozen);
+                assert_eq!(resumed.step(now().timestamp(), Pace::CatchUp, &frozen), expected);
+            }
+            pairs += 1;
+        }
+        assert!(pairs >= 4, "{pairs} card payments");
     }
 }

@@ -414,14 +414,15 @@ fn alerts(env: &Env, a: &AlertsArgs) -> Result<()> {
             Verdict::ItWasMe => {
                 println!("Alert {} closed: the {} charge at {} was you.", alert.id, alert.amount.abs(), alert.merchant)
             }
-            Verdict::NotMe => println!(
-                "Alert {} marked as fraud: the {} charge at {}. Card {card} at {} is frozen; {} confirmed in its conversation.",
-                alert.id,
-                alert.amount.abs(),
-                alert.merchant,
-                alert.bank,
-                alert.bank
-            ),
+            Verdict::NotMe => {
+                let bank = store.bank(alert.bank.as_str())?.name;
+                println!(
+                    "Alert {} marked as fraud: the {} charge at {}. Card {card} is frozen; {bank} confirmed it in its conversation.",
+                    alert.id,
+                    alert.amount.abs(),
+                    alert.merchant,
+                )
+            }
         }
         return Ok(());
     }

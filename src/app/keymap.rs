@@ -41,12 +41,7 @@ pub const KEYS: &[KeyBinding] = &[
     KeyBinding { on: "/", desc: "search transactions", panes: &[Pane::Sidebar], footer: true },
     KeyBinding { on: "y", desc: "it was me", panes: &[Pane::Alerts], footer: true },
     KeyBinding { on: "n", desc: "not me (freeze card)", panes: &[Pane::Alerts], footer: true },
-    KeyBinding {
-        on: "c",
-        desc: "share / revoke bank",
-        panes: &[Pane::Banks, Pane::Conversation, Pane::Sidebar],
-        footer: true,
-    },
+    KeyBinding { on: "c", desc: "sharing", panes: &[Pane::Banks, Pane::Conversation, Pane::Sidebar], footer: true },
     KeyBinding { on: "Esc", desc: "close, cancel, clear search", panes: ALL, footer: false },
     KeyBinding { on: "Ctrl-C", desc: "quit", panes: ALL, footer: false },
 ];

@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use super::Theme;
 use super::text::{clean, fit, width};
-use crate::app::keymap::bindings_for;
+use crate::app::keymap::{KeyBinding, bindings_for};
 use crate::app::{AppState, Input, Overlay};
 
 pub(crate) fn render_footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
@@ -38,7 +38,15 @@ fn footer_keys(state: &AppState) -> Vec<(&'static str, &'static str)> {
     match state.input {
         Input::Compose(_) => vec![("Enter", "send"), ("Esc", "cancel")],
         Input::Search(_) => vec![("Enter", "search"), ("Esc", "clear")],
-        Input::Normal => bindings_for(state.focus).filter(|k| k.footer).map(|k| (k.on, k.desc)).collect(),
+        // Help first (it lists everything), then the pane's own keys, then
+        // the keys that work everywhere: a narrow footer still shows what is
+        // special about this pane.
+        Input::Normal => {
+            let (own, global): (Vec<&KeyBinding>, Vec<&KeyBinding>) =
+                bindings_for(state.focus).filter(|k| k.footer).partition(|k| !k.panes.is_empty());
+            let (help, global): (Vec<&KeyBinding>, Vec<&KeyBinding>) = global.into_iter().partition(|k| k.on == "?");
+            help.into_iter().chain(own).chain(global).map(|k| (k.on, k.desc)).collect()
+        }
     }
 }
 

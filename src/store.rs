@@ -28,7 +28,10 @@ pub use query::{BankSummary, CategorySpend, TxnCursor, TxnFilter};
 pub const APPLICATION_ID: i64 = 0x4642_4f58;
 
 /// The schema migrations, in order; the store's `user_version` is how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("../assets/migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../assets/migrations/0001_init.sql"),
+    include_str!("../assets/migrations/0002_fts_insert_in_code.sql"),
+];
 
 /// How long a writer waits for another writer before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

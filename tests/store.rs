@@ -344,7 +344,7 @@ fn the_store_file_is_private_and_reopens_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/f.db");
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.schema_version().unwrap(), 2);
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(std::fs::metadata(dir.path().join("sub")).unwrap().permissions().mode() & 0o777, 0o700);
     drop(s);
@@ -428,4 +428,39 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_version_1_store_migrates_and_keeps_its_search_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(include_str!("../assets/migrations/0001_init.sql")).unwrap();
+        c.execute_batch(
+            "PRAGMA application_id = 1178750808; PRAGMA user_version = 1;
+             INSERT INTO banks (id, name, color, feed_kind, position, consent, epoch) VALUES ('chase', 'Chase', '#117ACA', 'simulated', 0, 'granted', 1);
+             INSERT INTO accounts (bank_id, external_id, name, kind, mask, currency, opening_minor) VALUES ('chase', 'chk', 'Checking', 'checking', '1234', 'USD', 0);
+             INSERT INTO balances (account_id, currency, balance_minor, txn_count, updated_at) VALUES (1, 'USD', -500, 1, 0);
+             INSERT INTO transactions (bank_id, account_id, external_id, posted_at, amount_minor, currency, merchant, category, channel, country)
+               VALUES ('chase', 1, 'old', 1700000000, -500, 'USD', 'Old Bookshop', 'Books', 'card-present', 'US');",
+        )
+        .unwrap();
+    }
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 2);
+    let batch = vec![env(&s, "chase", txn("chk", "new", 0, -700, "New Bookshop"))];
+    s.apply_batch(&batch, t0()).unwrap();
+    let found =
+        s.transactions(&TxnFilter { search: Some("bookshop".into()), limit: 10, ..Default::default() }).unwrap();
+    let merchants: Vec<&str> = found.iter().map(|t| t.merchant.as_str()).collect();
+    assert_eq!(merchants, ["New Bookshop", "Old Bookshop"]);
+    assert!(s.balance_mismatches().unwrap().is_empty());
+    // Purge still removes both from the index (the delete trigger stays).
+    s.revoke(&bank("chase"), true, t0()).unwrap();
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let left: i64 = c
+        .query_row("SELECT count(*) FROM transactions_fts WHERE transactions_fts MATCH 'bookshop'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
 }

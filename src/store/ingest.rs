@@ -431,6 +431,9 @@ fn insert_txn(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, acct: AccountRef, t:
     if n == 0 {
         return Ok(None);
     }
+    let id = tx.last_insert_rowid();
+    tx.prepare_cached("INSERT INTO transactions_fts (rowid, merchant, category) VALUES (?1, ?2, ?3)")?
+        .execute(params![id, merchant, category])?;
     let running = b.running.get_mut(&acct.id).expect("loaded above");
     running.balance = new_balance;
     running.added += 1;
@@ -439,7 +442,7 @@ fn insert_txn(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, acct: AccountRef, t:
         Some((d, bal)) if *d == day => *bal = new_balance,
         _ => running.days.push((day, new_balance)),
     }
-    Ok(Some(tx.last_insert_rowid()))
+    Ok(Some(id))
 }
 
 fn running_for<'a>(tx: &SqlTx<'_>, b: &'a mut Batch, acct: AccountRef) -> Result<&'a mut Running> {

@@ -226,6 +226,13 @@ impl Store {
         }
     }
 
+    /// Sets this connection's page cache size. The writer gets a bigger one so
+    /// that index pages stay cached as the store grows.
+    pub fn set_cache_kib(&self, kib: i64) -> Result<()> {
+        self.conn.pragma_update(None, "cache_size", -kib.max(64))?;
+        Ok(())
+    }
+
     /// Runs SQLite's own consistency check.
     pub fn quick_check(&self) -> Result<String> {
         Ok(self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?)

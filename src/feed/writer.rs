@@ -16,7 +16,9 @@ use crate::store::{BatchReport, Store, StoreError};
 /// Events queued between feeds and the writer before feeds wait.
 pub const CHANNEL_CAPACITY: usize = 8192;
 /// Most events applied in one transaction.
-pub const BATCH_MAX: usize = 2000;
+pub const BATCH_MAX: usize = 5000;
+/// The writer's page cache: index pages of a million-row store stay cached.
+pub const WRITER_CACHE_KIB: i64 = 16 * 1024;
 /// The local fraud rules look at charges this recent; older history (a
 /// backfill) is not news worth an alert.
 pub const ALERT_WINDOW_DAYS: i64 = 30;
@@ -60,6 +62,9 @@ fn run(
     mut rx: mpsc::Receiver<Envelope>,
     notices: Option<mpsc::UnboundedSender<BatchReport>>,
 ) -> Result<BatchReport, StoreError> {
+    if let Err(e) = store.set_cache_kib(WRITER_CACHE_KIB) {
+        tracing::warn!(error = %e, "cannot size the writer's page cache");
+    }
     let mut rules = FraudRules::new(cfg.utc_offset_secs);
     let mut total = BatchReport::default();
     let mut batch: Vec<Envelope> = Vec::with_capacity(BATCH_MAX * 2);

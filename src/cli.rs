@@ -1,6 +1,7 @@
 //! The `finbox` command line: scriptable commands over the store, and the
 //! headless feed runner.
 
+mod export;
 mod table;
 
 use std::collections::HashMap;
@@ -73,6 +74,17 @@ pub enum Command {
         limit: usize,
         #[arg(long)]
         json: bool,
+    },
+    /// Every transaction, oldest first, as CSV, JSON or a ledger journal.
+    Export {
+        #[arg(long, value_enum, default_value = "csv")]
+        format: export::Format,
+        /// Only this bank.
+        #[arg(long)]
+        bank: Option<String>,
+        /// Write to this file (created readable by you only) instead of stdout.
+        #[arg(long, short, value_name = "PATH")]
+        output: Option<PathBuf>,
     },
     /// Show where finbox keeps its data, settings and log.
     Paths,
@@ -229,6 +241,31 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Messages { bank, limit, json } => messages(&env, bank, *limit, *json),
+        Command::Export { format, bank, output } => {
+            let store = env.open_store()?;
+            let bank = bank.as_deref().map(|b| bank_id(&store, b)).transpose()?;
+            let n = match output {
+                Some(path) => {
+                    let mut opts = std::fs::OpenOptions::new();
+                    opts.write(true).create(true).truncate(true);
+                    #[cfg(unix)]
+                    {
+                        use std::os::unix::fs::OpenOptionsExt;
+                        opts.mode(0o600);
+                    }
+                    let file = opts.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+                    let mut out = std::io::BufWriter::new(file);
+                    export::export(&store, bank.as_ref(), *format, &mut out)?
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut out = std::io::BufWriter::new(stdout.lock());
+                    export::export(&store, bank.as_ref(), *format, &mut out)?
+                }
+            };
+            eprintln!("Exported {n} transactions.");
+            Ok(())
+        }
     }
 }
 
@@ -308,6 +345,7 @@ fn balances(env: &Env, json: bool) -> Result<()> {
                     json!({
                         "bank": a.bank, "account": a.external_id, "name": a.name, "kind": a.kind.as_str(),
                         "mask": a.mask, "currency": a.balance.currency, "balance_minor": a.balance.minor,
+                        "opening_minor": a.opening.minor,
                         "balance": a.balance.to_decimal_string(), "transactions": a.txn_count,
                     })
                 })

@@ -6,6 +6,14 @@ fn main() -> ExitCode {
     let cli = finbox::cli::Cli::parse();
     match finbox::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that went away (`finbox export | head`) is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             // One clear line (plus causes), never a panic or a backtrace.
             let mut msg = format!("finbox: error: {e}");

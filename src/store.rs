@@ -64,6 +64,8 @@ pub enum StoreError {
     Money(#[from] MoneyError),
     #[error("store: {0}")]
     Sqlite(rusqlite::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
 }
 
 impl From<rusqlite::Error> for StoreError {

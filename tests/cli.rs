@@ -231,3 +231,49 @@ fn bank_text_never_puts_escapes_on_stdout() {
     assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
     assert!(out.contains("hello there"), "{out}");
 }
+
+#[test]
+fn export_streams_every_transaction_in_three_formats() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "chase"]);
+    h.ok(&["--now", NOW, "feed", "--seed", "3", "--events", "600"]);
+    let balances = h.json(&["balances", "--json"]);
+    let count: usize = h.json(&["transactions", "--limit", "100000", "--json"]).len();
+
+    // CSV: opening + the sum of each account's amounts is its balance.
+    let csv_text = h.ok(&["export", "--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let mut sums: std::collections::HashMap<String, i64> = Default::default();
+    let mut rows = 0;
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        *sums.entry(rec[2].to_string()).or_default() += rec[6].parse::<i64>().unwrap();
+        rows += 1;
+    }
+    assert_eq!(rows, count);
+    for b in &balances {
+        let acct = b["account"].as_str().unwrap();
+        let expected = b["balance_minor"].as_i64().unwrap() - b["opening_minor"].as_i64().unwrap();
+        assert_eq!(sums.get(acct).copied().unwrap_or(0), expected, "{acct}");
+    }
+
+    // JSON: one array with the same rows, oldest first.
+    let json = h.json(&["export", "--format", "json"]);
+    assert_eq!(json.len(), count);
+    let dates: Vec<&str> = json.iter().map(|t| t["posted_at"].as_str().unwrap()).collect();
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]));
+
+    // Ledger: an opening entry per account and one entry per transaction,
+    // each with two postings; written to a private file.
+    let path = h.dir.path().join("out.journal");
+    h.ok(&["export", "--format", "ledger", "--output", path.to_str().unwrap()]);
+    let journal = std::fs::read_to_string(&path).unwrap();
+    let entries = journal.lines().filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_digit())).count();
+    assert_eq!(entries, count + balances.len());
+    assert!(journal.contains("Equity:Opening Balances") && journal.contains("Assets:Chase:"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}

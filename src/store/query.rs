@@ -250,6 +250,26 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Calls `f` with every transaction (of one bank, if given), oldest
+    /// first, streaming rows rather than loading them. Returns how many.
+    pub fn for_each_transaction(
+        &self,
+        bank: Option<&BankId>,
+        mut f: impl FnMut(Transaction) -> std::io::Result<()>,
+    ) -> Result<u64> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {TXN_COLS} FROM transactions t JOIN accounts a ON a.id = t.account_id
+             WHERE ?1 IS NULL OR t.bank_id = ?1 ORDER BY t.posted_at, t.id"
+        ))?;
+        let mut rows = stmt.query([bank.map(BankId::as_str)])?;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            f(txn_row(row)?)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Open alerts, most severe and newest first; with `all`, decided ones after.
     pub fn alerts(&self, all: bool, limit: usize) -> Result<Vec<FraudAlert>> {
         // The queue shows open alerts of shared banks; `all` shows every alert kept.

@@ -1,0 +1,216 @@
+//! `finbox export`: every transaction, oldest first, streamed as CSV, JSON
+//! or a ledger journal (hledger / ledger), so people can take their data along.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use anyhow::Result;
+use chrono::{DateTime, Local, Utc};
+use clap::ValueEnum;
+use serde_json::json;
+
+use crate::domain::{Account, AccountId, AccountKind, BankId, Money, Transaction};
+use crate::store::Store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Csv,
+    Json,
+    /// The hledger / ledger journal format.
+    Ledger,
+}
+
+/// Writes every transaction of the shared banks (or of `bank`) to `out`.
+/// Returns how many were written.
+pub fn export(store: &Store, bank: Option<&BankId>, format: Format, out: &mut dyn Write) -> Result<u64> {
+    let shared: Vec<BankId> = store
+        .banks()?
+        .into_iter()
+        .filter(|b| b.bank.consent == crate::domain::ConsentState::Granted)
+        .map(|b| b.bank.id)
+        .filter(|id| bank.is_none_or(|b| b == id))
+        .collect();
+    let names: HashMap<BankId, String> = store.banks()?.into_iter().map(|b| (b.bank.id, b.bank.name)).collect();
+    let accounts: HashMap<AccountId, Account> =
+        store.accounts(None)?.into_iter().filter(|a| shared.contains(&a.bank)).map(|a| (a.id, a)).collect();
+    let mut n = 0u64;
+    let mut first = true;
+    let mut opened: HashMap<AccountId, ()> = HashMap::new();
+    let mut sink = match format {
+        Format::Json => {
+            out.write_all(b"[")?;
+            Sink::Json(out)
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(CSV_HEADER)?;
+            Sink::Csv(w)
+        }
+        Format::Ledger => {
+            writeln!(
+                out,
+                "; finbox export. Amounts are in each account's currency; opening balances\n\
+                 ; come from the banks. Check it with: hledger -f FILE balance\n"
+            )?;
+            Sink::Ledger(out)
+        }
+    };
+    for id in &shared {
+        let bank_name = names.get(id).map(String::as_str).unwrap_or(id.as_str());
+        store.for_each_transaction(Some(id), |t| {
+            let Some(account) = accounts.get(&t.account) else { return Ok(()) };
+            n += 1;
+            match &mut sink {
+                Sink::Json(out) => {
+                    let obj = json!({
+                        "id": t.id, "bank": t.bank, "account": t.account_external_id, "external_id": t.external_id,
+                        "posted_at": t.posted_at.to_rfc3339(), "amount": t.amount.to_decimal_string(),
+                        "amount_minor": t.amount.minor, "currency": t.amount.currency, "merchant": t.merchant,
+                        "category": t.category, "channel": t.channel.as_str(), "country": t.country,
+                    });
+                    out.write_all(if first { b"\n" } else { b",\n" })?;
+                    serde_json::to_writer(&mut **out, &obj)?;
+                }
+                Sink::Csv(w) => w
+                    .write_record([
+                        t.id.to_string(),
+                        t.bank.to_string(),
+                        t.account_external_id.clone(),
+                        t.external_id.clone(),
+                        t.posted_at.to_rfc3339(),
+                        t.amount.to_decimal_string(),
+                        t.amount.minor.to_string(),
+                        t.amount.currency.to_string(),
+                        t.merchant.clone(),
+                        t.category.clone(),
+                        t.channel.to_string(),
+                        t.country.clone(),
+                    ])
+                    .map_err(csv_io)?,
+                Sink::Ledger(out) => {
+                    if opened.insert(t.account, ()).is_none() {
+                        write_opening(*out, bank_name, account, t.posted_at)?;
+                    }
+                    write_ledger_txn(*out, bank_name, account, &t)?;
+                }
+            }
+            first = false;
+            Ok(())
+        })?;
+    }
+    match sink {
+        Sink::Json(out) => {
+            out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+            out.flush()?;
+        }
+        Sink::Csv(mut w) => w.flush()?,
+        Sink::Ledger(out) => {
+            // Accounts with no transactions still have their opening balance.
+            let mut quiet: Vec<&Account> = accounts.values().filter(|a| !opened.contains_key(&a.id)).collect();
+            quiet.sort_by_key(|a| a.id);
+            for a in quiet {
+                let bank_name = names.get(&a.bank).map(String::as_str).unwrap_or(a.bank.as_str());
+                write_opening(out, bank_name, a, Utc::now())?;
+            }
+            out.flush()?;
+        }
+    }
+    Ok(n)
+}
+
+const CSV_HEADER: [&str; 12] = [
+    "id",
+    "bank",
+    "account",
+    "external_id",
+    "posted_at",
+    "amount",
+    "amount_minor",
+    "currency",
+    "merchant",
+    "category",
+    "channel",
+    "country",
+];
+
+/// A CSV error as the I/O error underneath it (so a closed pipe stays one).
+fn csv_io(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
+}
+
+enum Sink<'a> {
+    Csv(csv::Writer<&'a mut dyn Write>),
+    Json(&'a mut dyn Write),
+    Ledger(&'a mut dyn Write),
+}
+
+/// A ledger account name: no colons (they separate levels), no runs of
+/// spaces (two spaces end the name), no comment or note characters.
+fn ledger_name(s: &str) -> String {
+    let cleaned: String = s.chars().map(|c| if matches!(c, ':' | ';' | '|' | '\t') { '-' } else { c }).collect();
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn ledger_account(bank: &str, a: &Account) -> String {
+    let top = if a.kind == AccountKind::Credit { "Liabilities" } else { "Assets" };
+    let digits: String = a.mask.chars().filter(char::is_ascii_digit).collect();
+    format!("{top}:{}:{} {digits}", ledger_name(bank), ledger_name(&a.name))
+}
+
+/// `$1234.56`, `-$5.00`, `1234 JPY`: no digit grouping, so every tool parses it.
+fn ledger_amount(m: Money) -> String {
+    let decimal = m.to_decimal_string();
+    if m.currency.code() == "USD" {
+        match decimal.strip_prefix('-') {
+            Some(abs) => format!("-${abs}"),
+            None => format!("${decimal}"),
+        }
+    } else {
+        format!("{decimal} {}", m.currency)
+    }
+}
+
+fn date(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%Y-%m-%d").to_string()
+}
+
+fn write_opening(out: &mut dyn Write, bank: &str, a: &Account, at: DateTime<Utc>) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} * Opening balance\n    {}  {}\n    Equity:Opening Balances\n",
+        date(at),
+        ledger_account(bank, a),
+        ledger_amount(a.opening)
+    )
+}
+
+fn write_ledger_txn(out: &mut dyn Write, bank: &str, a: &Account, t: &Transaction) -> std::io::Result<()> {
+    let other = if t.amount.is_negative() { "Expenses" } else { "Income" };
+    let payee = t.merchant.replace('|', "/");
+    writeln!(
+        out,
+        "{} * {payee}  ; id:{}\n    {}  {}\n    {other}:{}\n",
+        date(t.posted_at),
+        t.external_id.replace(';', ","),
+        ledger_account(bank, a),
+        ledger_amount(t.amount),
+        ledger_name(&t.category),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Currency;
+
+    #[test]
+    fn ledger_names_and_amounts_are_safe() {
+        assert_eq!(ledger_name("Rent:  Parkside; Apt|2"), "Rent- Parkside- Apt-2");
+        assert_eq!(ledger_amount(Money::new(-5420, Currency::USD)), "-$54.20");
+        assert_eq!(ledger_amount(Money::new(123456, Currency::USD)), "$1234.56");
+        assert_eq!(ledger_amount(Money::new(1200, Currency::new("JPY").unwrap())), "1200 JPY");
+    }
+}

@@ -22,7 +22,7 @@ use crate::feed::BankProfile;
 
 pub use action::{ConsentChange, FreezeOutcome};
 pub use ingest::{BatchReport, Rejection};
-pub use query::{BankSummary, CategorySpend, TxnCursor, TxnFilter};
+pub use query::{BankSummary, CategorySpend, TxnCursor, TxnFilter, UNREAD_CAP};
 
 /// `PRAGMA application_id` of a finbox store ("FBOX").
 pub const APPLICATION_ID: i64 = 0x4642_4f58;

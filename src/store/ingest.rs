@@ -75,6 +75,8 @@ struct Batch {
     consent: HashMap<BankId, Option<i64>>,
     accounts: HashMap<(BankId, String), Option<AccountRef>>,
     running: HashMap<i64, Running>,
+    /// "Total Checking •4821" per account id, for notices.
+    labels: HashMap<i64, String>,
 }
 
 impl Store {
@@ -161,7 +163,7 @@ fn apply_one(
                     report.transactions += 1;
                     report.changed.insert(bank.clone());
                     if t.notify {
-                        let text = transaction_notice(tx, acct.id, t)?;
+                        let text = transaction_notice(tx, b, acct.id, t)?;
                         insert_message(
                             tx,
                             bank,
@@ -532,8 +534,15 @@ pub(super) fn card_label(tx: &rusqlite::Connection, account_id: i64) -> Result<S
     }
 }
 
-fn transaction_notice(tx: &SqlTx<'_>, account_id: i64, t: &TxnInfo) -> Result<String> {
-    let label = account_label(tx, account_id)?;
+fn transaction_notice(tx: &SqlTx<'_>, b: &mut Batch, account_id: i64, t: &TxnInfo) -> Result<String> {
+    let label = match b.labels.get(&account_id) {
+        Some(l) => l.clone(),
+        None => {
+            let l = account_label(tx, account_id)?;
+            b.labels.insert(account_id, l.clone());
+            l
+        }
+    };
     let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
     let amount = t.amount.abs();
     use crate::domain::Channel;

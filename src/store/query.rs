@@ -10,11 +10,16 @@ use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 use super::{Result, Store, StoreError, from_unix};
 use crate::domain::*;
 
+/// Unread messages are counted up to this many (shown as "999+"), so the bank
+/// list costs the same however long a thread went unread.
+pub const UNREAD_CAP: i64 = 1000;
+
 /// A bank with its counts for the bank list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BankSummary {
     pub bank: Bank,
     pub accounts: i64,
+    /// Unread messages, at most [`UNREAD_CAP`].
     pub unread: i64,
     pub open_alerts: i64,
 }
@@ -158,11 +163,11 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {BANK_COLS},
                 (SELECT count(*) FROM accounts WHERE bank_id = b.id),
-                (SELECT count(*) FROM messages WHERE bank_id = b.id AND read = 0),
+                (SELECT count(*) FROM (SELECT 1 FROM messages WHERE bank_id = b.id AND read = 0 LIMIT ?1)),
                 (SELECT count(*) FROM alerts WHERE bank_id = b.id AND status = 'open')
              FROM banks b ORDER BY b.position, b.id"
         ))?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([UNREAD_CAP], |r| {
             Ok(BankSummary { bank: bank_row(r)?, accounts: r.get(7)?, unread: r.get(8)?, open_alerts: r.get(9)? })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

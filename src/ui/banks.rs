@@ -36,7 +36,11 @@ pub(crate) fn render_banks(frame: &mut Frame, area: Rect, state: &AppState, them
                 right.push(Span::styled("(off)", theme.muted));
             } else {
                 if b.unread > 0 {
-                    right.push(Span::raw(b.unread.to_string()));
+                    right.push(Span::raw(if b.unread >= crate::store::UNREAD_CAP {
+                        "999+".to_string()
+                    } else {
+                        b.unread.to_string()
+                    }));
                 }
                 if b.open_alerts > 0 {
                     if !right.is_empty() {

@@ -1,0 +1,298 @@
+//! finbox's performance harness: `cargo bench --bench perf` (1M transactions)
+//! or `cargo bench --bench perf -- --quick` (100k). Prints each figure with
+//! its target. The store for the query and frame figures is built once and
+//! kept in target/bench/ (`--rebuild` builds it again); the ingest figure is
+//! measured on that build, next to a bare rusqlite insert loop into the same
+//! schema for the ratio.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use finbox::app::{Action, AppState, View, update};
+use finbox::domain::{BankId, ConsentState};
+use finbox::feed::supervisor::{self, SupervisorConfig};
+use finbox::feed::writer::{Writer, WriterConfig};
+use finbox::feed::{FeedMode, FeedRegistry, profile};
+use finbox::store::{Store, TxnCursor, TxnFilter};
+use finbox::ui::{RenderOpts, Theme, render};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio_util::sync::CancellationToken;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 0).unwrap()
+}
+
+struct Row {
+    what: String,
+    figure: String,
+    target: String,
+    ok: Option<bool>,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let rebuild = args.iter().any(|a| a == "--rebuild");
+    // Events per transaction is about 1.1 (messages, balances, statements).
+    let (label, events) = if quick { ("100k", 110_000u64) } else { ("1M", 1_100_000u64) };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("store-{label}.db"));
+    let mut rows: Vec<Row> = Vec::new();
+
+    if rebuild || !path.exists() {
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+        }
+        eprintln!("building the {label} store (once; --rebuild to redo)…");
+        let (txns, took) = ingest(&path, events);
+        let rate = txns as f64 / took.as_secs_f64();
+        rows.push(Row {
+            what: format!("ingest: finbox feed --events {events} (sim + rules + store)"),
+            figure: format!("{txns} txns in {:.1} s = {:.0} txns/s", took.as_secs_f64(), rate),
+            target: "≥ 100,000 txns/s".into(),
+            ok: Some(rate >= 100_000.0),
+        });
+        let n = txns.min(1_000_000);
+        let (bare_n, bare_took) = bare_insert_loop(&dir, n);
+        let bare = bare_n as f64 / bare_took.as_secs_f64();
+        rows.push(Row {
+            what: "ingest baseline: bare rusqlite loop, same schema, 1,000-row txns".into(),
+            figure: format!("{bare:.0} rows/s; finbox / bare = {:.2}", rate / bare),
+            target: "ratio ≥ 0.5".into(),
+            ok: Some(rate / bare >= 0.5),
+        });
+    } else {
+        eprintln!("using the cached {label} store {} (--rebuild to measure ingest)", path.display());
+    }
+
+    let store = Store::open(&path).unwrap();
+    let txn_total: i64 = store.accounts(None).unwrap().iter().map(|a| a.txn_count).sum();
+    eprintln!("store holds {txn_total} transactions");
+    let bank = BankId::new("chase").unwrap();
+    let account = store.accounts(Some(&bank)).unwrap()[0].id;
+    let first_page =
+        store.transactions(&TxnFilter { account: Some(account), limit: 50, ..Default::default() }).unwrap();
+    let before = first_page.last().map(TxnCursor::from);
+
+    let mut query = |what: &str, target_ms: f64, f: &mut dyn FnMut()| {
+        let (p50, p95) = timed(300, f);
+        rows.push(Row {
+            what: format!("query: {what}"),
+            figure: format!("p50 {} · p95 {}", fmt(p50), fmt(p95)),
+            target: format!("p95 < {target_ms} ms"),
+            ok: Some(p95.as_secs_f64() * 1000.0 < target_ms),
+        });
+    };
+    query("bank list with counts", 1.0, &mut || drop(store.banks().unwrap()));
+    query("balances (all accounts) + totals", 1.0, &mut || {
+        drop(store.accounts(None).unwrap());
+        drop(store.totals().unwrap());
+    });
+    query("an account's latest 50", 1.0, &mut || {
+        drop(store.transactions(&TxnFilter { account: Some(account), limit: 50, ..Default::default() }).unwrap())
+    });
+    query("its next page (keyset)", 1.0, &mut || {
+        drop(
+            store.transactions(&TxnFilter { account: Some(account), before, limit: 50, ..Default::default() }).unwrap(),
+        )
+    });
+    query("a conversation's latest 300 messages", 1.0, &mut || drop(store.messages(&bank, 300, None).unwrap()));
+    query("the alert queue (open, top 200)", 1.0, &mut || drop(store.alerts(false, 200).unwrap()));
+    query("search \"whole foods\" in a bank (200)", 16.0, &mut || {
+        drop(
+            store
+                .transactions(&TxnFilter {
+                    bank: Some(bank.clone()),
+                    search: Some("whole foods".into()),
+                    limit: 200,
+                    ..Default::default()
+                })
+                .unwrap(),
+        )
+    });
+    query("search \"netflix\" everywhere (200)", 16.0, &mut || {
+        drop(
+            store
+                .transactions(&TxnFilter { search: Some("netflix".into()), limit: 200, ..Default::default() })
+                .unwrap(),
+        )
+    });
+
+    // Frames: load the screen's snapshot and draw a 200×60 frame.
+    let view = View { bank: Some(bank.clone()), ..View::default() };
+    let theme = Theme::default();
+    let opts = RenderOpts::default();
+    let mut state = AppState::new(now(), true);
+    update(&mut state, Action::Loaded(Box::new(finbox::tui::load(&store, &view, now()).unwrap())));
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    let (p50, p95) = timed(300, &mut || {
+        terminal.draw(|f| render(f, &state, &theme, &opts)).unwrap();
+    });
+    rows.push(Row {
+        what: "frame: render 200×60".into(),
+        figure: format!("p50 {} · p95 {}", fmt(p50), fmt(p95)),
+        target: "p95 < 2 ms".into(),
+        ok: Some(p95 < Duration::from_millis(2)),
+    });
+    let (p50, p95) = timed(100, &mut || {
+        let snap = finbox::tui::load(&store, &view, now()).unwrap();
+        update(&mut state, Action::Loaded(Box::new(snap)));
+        terminal.draw(|f| render(f, &state, &theme, &opts)).unwrap();
+    });
+    rows.push(Row {
+        what: "frame: reload the snapshot + render 200×60".into(),
+        figure: format!("p50 {} · p95 {}", fmt(p50), fmt(p95)),
+        target: "(the worker's cost per store change)".into(),
+        ok: None,
+    });
+
+    // Start-up to the first complete frame, in process, big vs empty store.
+    let big = startup(&path);
+    let empty_path = dir.join("store-empty.db");
+    let _ = std::fs::remove_file(&empty_path);
+    drop(Store::open(&empty_path).unwrap());
+    let small = startup(&empty_path);
+    rows.push(Row {
+        what: format!("start-up: open + first snapshot + first frame ({label} vs empty)"),
+        figure: format!("{} vs {}; ratio {:.2}", fmt(big), fmt(small), big.as_secs_f64() / small.as_secs_f64()),
+        target: "< 100 ms; ratio ≤ 1.5".into(),
+        ok: Some(big < Duration::from_millis(100) && big.as_secs_f64() / small.as_secs_f64() <= 1.5),
+    });
+
+    println!("\nfinbox perf, {txn_total} transactions ({label}), {}", path.display());
+    println!("| what | measured | target | |");
+    println!("|---|---|---|---|");
+    for r in &rows {
+        let mark = match r.ok {
+            Some(true) => "met",
+            Some(false) => "NOT MET",
+            None => "",
+        };
+        println!("| {} | {} | {} | {mark} |", r.what, r.figure, r.target);
+    }
+}
+
+fn fmt(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1000.0 { format!("{us:.0} µs") } else { format!("{:.2} ms", us / 1000.0) }
+}
+
+/// Runs `f` `n` times after a warm-up; returns (p50, p95).
+fn timed(n: usize, f: &mut dyn FnMut()) -> (Duration, Duration) {
+    for _ in 0..5 {
+        f();
+    }
+    let mut times: Vec<Duration> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    (times[n / 2], times[(n * 95 / 100).min(n - 1)])
+}
+
+/// The whole ingest pipeline, as `finbox feed --events N` runs it.
+fn ingest(path: &Path, events: u64) -> (u64, Duration) {
+    let profiles = profile::load_all(None).unwrap();
+    let mut store = Store::open(path).unwrap();
+    store.sync_banks(&profiles).unwrap();
+    for p in &profiles {
+        // Shared now: the backfilled history arrives read, as for a new user.
+        store.grant(&p.id, now()).unwrap();
+    }
+    let clock: finbox::feed::Clock = std::sync::Arc::new(now);
+    let homes: HashMap<BankId, String> = profiles.iter().map(|p| (p.id.clone(), p.home_country.clone())).collect();
+    let start = Instant::now();
+    let writer =
+        Writer::spawn(store, WriterConfig { home_countries: homes, utc_offset_secs: 0, clock: clock.clone() }, None);
+    let cfg = SupervisorConfig {
+        registry: FeedRegistry::default(),
+        profiles,
+        seed: 2018,
+        mode: FeedMode::Events(events),
+        clock,
+        utc_offset_secs: 0,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let reader = Store::open(path).unwrap();
+    let tx = writer.tx.clone();
+    rt.block_on(supervisor::run(cfg, reader, tx, CancellationToken::new(), None));
+    let report = writer.join().unwrap();
+    (report.transactions, start.elapsed())
+}
+
+/// Plain rusqlite: the same schema (indexes and search index), prepared
+/// statements, 1,000 rows per transaction.
+fn bare_insert_loop(dir: &Path, n: u64) -> (u64, Duration) {
+    let path = dir.join("bare.db");
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+    let mut store = Store::open(&path).unwrap();
+    store.sync_banks(&profile::load_all(None).unwrap()).unwrap();
+    drop(store);
+    let mut c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+         INSERT INTO accounts (bank_id, external_id, name, kind, mask, currency, opening_minor)
+           VALUES ('chase', 'chk', 'Checking', 'checking', '1234', 'USD', 0);",
+    )
+    .unwrap();
+    let merchants = ["Whole Foods Market", "Trader Joe's", "Netflix", "Shell", "Uber", "Blue Bottle Coffee"];
+    let start = Instant::now();
+    let mut i = 0u64;
+    while i < n {
+        let tx = c.transaction().unwrap();
+        {
+            let mut ins = tx
+                .prepare(
+                    "INSERT INTO transactions (bank_id, account_id, external_id, posted_at, amount_minor, currency,
+                       merchant, category, channel, country) VALUES ('chase', 1, ?1, ?2, ?3, 'USD', ?4, 'Groceries', 'online', 'US')",
+                )
+                .unwrap();
+            let mut fts = tx
+                .prepare("INSERT INTO transactions_fts (rowid, merchant, category) VALUES (?1, ?2, 'Groceries')")
+                .unwrap();
+            for _ in 0..1000.min(n - i) {
+                let m = merchants[(i % 6) as usize];
+                ins.execute(rusqlite::params![
+                    format!("b-{i:08}"),
+                    1_600_000_000 + i as i64 * 60,
+                    -((i % 9000) as i64),
+                    m
+                ])
+                .unwrap();
+                fts.execute(rusqlite::params![tx.last_insert_rowid(), m]).unwrap();
+                i += 1;
+            }
+        }
+        tx.commit().unwrap();
+    }
+    (n, start.elapsed())
+}
+
+fn startup(path: &Path) -> Duration {
+    let profiles = profile::load_all(None).unwrap();
+    let mut times = Vec::new();
+    for _ in 0..15 {
+        let t = Instant::now();
+        let mut store = Store::open(path).unwrap();
+        store.sync_banks(&profiles).unwrap();
+        let bank =
+            store.banks().unwrap().into_iter().find(|b| b.bank.consent == ConsentState::Granted).map(|b| b.bank.id);
+        let view = View { bank, ..View::default() };
+        let mut state = AppState::new(now(), true);
+        update(&mut state, Action::Loaded(Box::new(finbox::tui::load(&store, &view, now()).unwrap())));
+        let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+        terminal.draw(|f| render(f, &state, &Theme::default(), &RenderOpts::default())).unwrap();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    times[times.len() / 2]
+}

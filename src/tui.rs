@@ -163,6 +163,8 @@ async fn main_loop(
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut signals = Signals::new()?;
+    // For the start-up benchmark: quit once the first complete screen is drawn.
+    let exit_after_first_frame = std::env::var_os("FINBOX_EXIT_AFTER_FIRST_FRAME").is_some();
     let mut dirty = true;
     let result: Result<()> = loop {
         if dirty {
@@ -170,6 +172,9 @@ async fn main_loop(
                 break Err(e).context("cannot draw on the terminal");
             }
             dirty = false;
+            if exit_after_first_frame && !state.loading && state.conversation.bank.is_some() {
+                break Ok(());
+            }
         }
         let mut actions: Vec<Action> = Vec::new();
         tokio::select! {

@@ -62,8 +62,11 @@ pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppStat
         frame.render_widget(block, area);
         frame.render_widget(para, thread.inner(Margin::new(1, 1)));
     } else {
-        let lines = thread_lines(state, theme, opts, usize::from(thread.width));
+        // Only the lines on screen (plus the ones scrolled past) are wrapped,
+        // from the newest message back: a long thread costs what a short one does.
         let height = usize::from(thread.height);
+        let (lines, more) =
+            tail_lines(state, theme, opts, usize::from(thread.width), height.saturating_add(view.scroll));
         let max_scroll = lines.len().saturating_sub(height);
         let scroll = view.scroll.min(max_scroll);
         let end = lines.len() - scroll;
@@ -73,7 +76,7 @@ pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppStat
         if scroll > 0 {
             block = block.title_bottom(Line::styled(format!(" ↓ {scroll} more "), theme.muted).right_aligned());
         }
-        if start > 0 {
+        if start > 0 || more {
             block = block.title_bottom(Line::styled(" ↑ older ", theme.muted).left_aligned());
         }
         frame.render_widget(block, area);
@@ -111,32 +114,58 @@ fn compose_line(state: &AppState, theme: &Theme, name: &str, shared: bool, cols:
     Line::styled(fit(&hint, cols), theme.muted)
 }
 
-/// The whole thread as screen lines, oldest first, wrapped to `cols`.
-fn thread_lines(state: &AppState, theme: &Theme, opts: &RenderOpts, cols: usize) -> Vec<Line<'static>> {
+/// The thread's last `need` screen lines, oldest first, wrapped to `cols`
+/// from the newest message back; `true` when older lines exist above them.
+fn tail_lines(
+    state: &AppState,
+    theme: &Theme,
+    opts: &RenderOpts,
+    cols: usize,
+    need: usize,
+) -> (Vec<Line<'static>>, bool) {
     let view = &state.conversation;
-    let mut lines: Vec<Line<'static>> = Vec::new();
-    let mut day: Option<NaiveDate> = None;
-    let mut separator = |lines: &mut Vec<Line<'static>>, date: NaiveDate| {
-        if day != Some(date) {
-            day = Some(date);
-            let label = fit(&format!("── {} ──", date.format("%a, %b %-d")), cols);
-            lines.push(Line::styled(label, theme.muted).centered());
-        }
+    let date_of = |at| local(at, opts.utc_offset_secs).date_naive();
+    let separator = |date: NaiveDate| {
+        let label = fit(&format!("── {} ──", date.format("%a, %b %-d")), cols);
+        Line::styled(label, theme.muted).centered()
     };
-    for m in &view.messages {
-        let at = local(m.at, opts.utc_offset_secs);
-        separator(&mut lines, at.date_naive());
-        lines.extend(message_lines(state, theme, m, &at.format("%H:%M").to_string(), cols));
-    }
+    // Blocks of lines, newest first; each block starts with its day
+    // separator when the day changed since the message before it.
+    let mut blocks: Vec<Vec<Line<'static>>> = Vec::new();
+    let mut count = 0;
     if let Some(text) = &view.pending {
         let at = local(state.now, opts.utc_offset_secs);
-        separator(&mut lines, at.date_naive());
         let style = theme.user_message.add_modifier(Modifier::DIM);
         let sender = Span::styled("you", theme.user_message.add_modifier(Modifier::BOLD));
         let time = at.format("%H:%M").to_string();
-        lines.extend(block_lines(&time, sender, &format!("{text} …"), style, theme, cols, true));
+        let mut block = block_lines(&time, sender, &format!("{text} …"), style, theme, cols, true);
+        if view.messages.last().map(|m| date_of(m.at)) != Some(at.date_naive()) {
+            block.insert(0, separator(at.date_naive()));
+        }
+        count += block.len();
+        blocks.push(block);
     }
-    lines
+    let mut more = false;
+    for (i, m) in view.messages.iter().enumerate().rev() {
+        if count >= need {
+            more = true;
+            break;
+        }
+        let at = local(m.at, opts.utc_offset_secs);
+        let mut block = message_lines(state, theme, m, &at.format("%H:%M").to_string(), cols);
+        let before = i.checked_sub(1).map(|j| date_of(view.messages[j].at));
+        if before != Some(at.date_naive()) {
+            block.insert(0, separator(at.date_naive()));
+        }
+        count += block.len();
+        blocks.push(block);
+    }
+    let mut lines: Vec<Line<'static>> = blocks.into_iter().rev().flatten().collect();
+    if lines.len() > need {
+        lines.drain(..lines.len() - need);
+        more = true;
+    }
+    (lines, more)
 }
 
 fn message_lines(state: &AppState, theme: &Theme, m: &Message, time: &str, cols: usize) -> Vec<Line<'static>> {

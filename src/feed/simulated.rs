@@ -69,7 +69,7 @@ const STATEMENT_AT: i64 = 23 * HOUR;
 const MIN_GAP: i64 = 20;
 const MAX_GAP: i64 = 30 * DAY;
 /// Events mode never reaches further back than this.
-const MAX_SPAN: i64 = 50 * 365 * DAY;
+const MAX_SPAN: i64 = 20 * 365 * DAY;
 /// In events mode a step may take at most this many fair shares of the time
 /// left (time left / events left).
 const EVENTS_SLACK: i64 = 8;
@@ -1475,8 +1475,18 @@ impl Runner<'_> {
     }
 }
 
-async fn run(profile: SimProfile, ctx: FeedContext) -> Result<FeedExit, FeedError> {
+async fn run(mut profile: SimProfile, ctx: FeedContext) -> Result<FeedExit, FeedError> {
     let now = now_secs(&ctx);
+    // More events than fit in MAX_SPAN at the profile's pace: a busier
+    // customer (more ordinary spending per day), so history stays spread out
+    // instead of piling up against now.
+    if let (FeedMode::Events(n), None) = (ctx.mode, &ctx.cursor) {
+        let max_days = (MAX_SPAN / DAY) as f64;
+        if n as f64 / profile.daily_rate() > max_days {
+            let fixed = profile.daily_rate() - profile.events_per_day;
+            profile.events_per_day = (n as f64 / max_days - fixed).max(profile.events_per_day);
+        }
+    }
     let backfill = i64::from(profile.backfill_days) * DAY;
     let span = match ctx.mode {
         // n events at the profile's rate end about now.

@@ -43,6 +43,8 @@ pub struct TxnFilter {
     pub bank: Option<BankId>,
     pub account: Option<AccountId>,
     /// Words to find in the merchant or category (prefix match per word).
+    /// Matches come most recently recorded first (for feeds, that is newest
+    /// first; an import of an old statement comes before older records).
     pub search: Option<String>,
     /// Only transactions strictly older than this position.
     pub before: Option<TxnCursor>,
@@ -239,16 +241,26 @@ impl Store {
             wheres.push("t.account_id = ?");
             args.push(account.0.into());
         }
+        // A search walks the index newest-recorded first (FTS5 hands out rowids
+        // in order and stops at the limit); a listing walks (posted_at, id).
         if let Some(c) = f.before {
-            wheres.push("(t.posted_at, t.id) < (?, ?)");
-            args.push(c.posted_at.into());
+            if f.search.is_some() {
+                wheres.push("t.id < ?");
+            } else {
+                wheres.push("(t.posted_at, t.id) < (?, ?)");
+                args.push(c.posted_at.into());
+            }
             args.push(c.id.into());
         }
         if !wheres.is_empty() {
             sql.push_str(" WHERE ");
             sql.push_str(&wheres.join(" AND "));
         }
-        sql.push_str(" ORDER BY t.posted_at DESC, t.id DESC LIMIT ?");
+        sql.push_str(if f.search.is_some() {
+            " ORDER BY fts.rowid DESC LIMIT ?"
+        } else {
+            " ORDER BY t.posted_at DESC, t.id DESC LIMIT ?"
+        });
         args.push((f.limit.max(1) as i64).into());
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), txn_row)?;
@@ -283,10 +295,15 @@ impl Store {
         } else {
             "WHERE al.status = 'open' AND al.bank_id IN (SELECT id FROM banks WHERE consent = 'granted')"
         };
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ALERT_COLS} {ALERT_FROM} {filter}
-             ORDER BY al.status = 'open' DESC, al.severity DESC, al.created_at DESC, al.id DESC LIMIT ?1"
-        ))?;
+        // Open ones walk the (status, severity, created_at, id) index backwards.
+        let order = if all {
+            "al.status = 'open' DESC, al.severity DESC, al.created_at DESC, al.id DESC"
+        } else {
+            "al.severity DESC, al.created_at DESC, al.id DESC"
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {ALERT_COLS} {ALERT_FROM} {filter} ORDER BY {order} LIMIT ?1"))?;
         let rows = stmt.query_map([limit as i64], alert_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -235,6 +235,13 @@ impl Store {
         Ok(())
     }
 
+    /// Checkpoints the WAL into the store after this many pages instead of
+    /// SQLite's 1,000: a bulk writer copies a hot page once, not many times.
+    pub fn set_autocheckpoint(&self, pages: i64) -> Result<()> {
+        self.conn.query_row(&format!("PRAGMA wal_autocheckpoint = {}", pages.max(100)), [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Runs SQLite's own consistency check.
     pub fn quick_check(&self) -> Result<String> {
         Ok(self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?)

@@ -19,6 +19,8 @@ pub const CHANNEL_CAPACITY: usize = 8192;
 pub const BATCH_MAX: usize = 5000;
 /// The writer's page cache: index pages of a million-row store stay cached.
 pub const WRITER_CACHE_KIB: i64 = 16 * 1024;
+/// WAL pages between automatic checkpoints (SQLite's default is 1,000).
+pub const WRITER_CHECKPOINT_PAGES: i64 = 4000;
 /// The local fraud rules look at charges this recent; older history (a
 /// backfill) is not news worth an alert.
 pub const ALERT_WINDOW_DAYS: i64 = 30;
@@ -62,8 +64,10 @@ fn run(
     mut rx: mpsc::Receiver<Envelope>,
     notices: Option<mpsc::UnboundedSender<BatchReport>>,
 ) -> Result<BatchReport, StoreError> {
-    if let Err(e) = store.set_cache_kib(WRITER_CACHE_KIB) {
-        tracing::warn!(error = %e, "cannot size the writer's page cache");
+    if let Err(e) =
+        store.set_cache_kib(WRITER_CACHE_KIB).and_then(|_| store.set_autocheckpoint(WRITER_CHECKPOINT_PAGES))
+    {
+        tracing::warn!(error = %e, "cannot tune the writer's connection");
     }
     let mut rules = FraudRules::new(cfg.utc_offset_secs);
     let mut total = BatchReport::default();

@@ -68,15 +68,44 @@ struct Running {
     days: Vec<(i64, i64)>,
 }
 
-/// Per-batch caches, so a batch of thousands of events does a handful of
-/// look-ups instead of one per event.
-#[derive(Default)]
-struct Batch {
+/// Per-batch caches and the hot statements, so a batch of thousands of
+/// events does a handful of look-ups instead of one per event.
+struct Batch<'t> {
     consent: HashMap<BankId, Option<i64>>,
-    accounts: HashMap<(BankId, String), Option<AccountRef>>,
+    /// (bank, account external id) → account; a batch touches a few accounts,
+    /// so a short list searched without allocating beats a map.
+    accounts: Vec<(BankId, String, Option<AccountRef>)>,
     running: HashMap<i64, Running>,
     /// "Total Checking •4821" per account id, for notices.
     labels: HashMap<i64, String>,
+    insert_txn: rusqlite::CachedStatement<'t>,
+    insert_fts: rusqlite::CachedStatement<'t>,
+    insert_message: rusqlite::CachedStatement<'t>,
+}
+
+const INSERT_TXN: &str = "INSERT OR IGNORE INTO transactions
+       (bank_id, account_id, external_id, posted_at, amount_minor, currency, merchant, category, channel, country)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+const INSERT_FTS: &str = "INSERT INTO transactions_fts (rowid, merchant, category) VALUES (?1, ?2, ?3)";
+// The user's own words and finbox's notices are read; so is history from
+// before the bank was shared (a backfill is not news). Newer bank messages
+// arrive unread.
+const INSERT_MESSAGE: &str =
+    "INSERT OR IGNORE INTO messages (bank_id, external_id, at, sender, kind, text, txn_id, alert_id, read)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 OR ?3 < coalesce((SELECT consent_at FROM banks WHERE id = ?1), 0))";
+
+impl<'t> Batch<'t> {
+    fn new(tx: &'t SqlTx<'_>) -> Result<Batch<'t>> {
+        Ok(Batch {
+            consent: HashMap::new(),
+            accounts: Vec::new(),
+            running: HashMap::new(),
+            labels: HashMap::new(),
+            insert_txn: tx.prepare_cached(INSERT_TXN)?,
+            insert_fts: tx.prepare_cached(INSERT_FTS)?,
+            insert_message: tx.prepare_cached(INSERT_MESSAGE)?,
+        })
+    }
 }
 
 impl Store {
@@ -85,7 +114,7 @@ impl Store {
     pub fn apply_batch(&mut self, batch: &[Envelope], now: DateTime<Utc>) -> Result<BatchReport> {
         let mut report = BatchReport::default();
         self.write(|tx| {
-            let mut b = Batch::default();
+            let mut b = Batch::new(tx)?;
             for env in batch {
                 if !consent_ok(tx, &mut b, env)? {
                     report.dropped_no_consent += 1;
@@ -164,17 +193,17 @@ fn apply_one(
                     report.changed.insert(bank.clone());
                     if t.notify {
                         let text = transaction_notice(tx, b, acct.id, t)?;
-                        insert_message(
-                            tx,
+                        let notice = NewMessage {
                             bank,
-                            None,
-                            t.posted_at,
-                            Sender::Bank,
-                            MessageKind::Transaction,
-                            &text,
-                            Some(txn_id),
-                            None,
-                        )?;
+                            external_id: None,
+                            at: t.posted_at,
+                            sender: Sender::Bank,
+                            kind: MessageKind::Transaction,
+                            text: &text,
+                            txn: Some(txn_id),
+                            alert: None,
+                        };
+                        notice.insert_with(&mut b.insert_message)?;
                         report.messages += 1;
                     }
                 }
@@ -377,14 +406,13 @@ fn upsert_account(
             params![bank.as_str(), id, card, kind],
         )?;
     }
-    b.accounts
-        .insert((bank.clone(), info.external_id.clone()), Some(AccountRef { id, currency: info.opening.currency }));
+    b.accounts.retain(|(bk, e, _)| !(bk == bank && *e == info.external_id));
+    b.accounts.push((bank.clone(), info.external_id.clone(), Some(AccountRef { id, currency: info.opening.currency })));
     Ok(true)
 }
 
 fn account(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, ext: &str) -> Result<Option<AccountRef>> {
-    let key = (bank.clone(), ext.to_string());
-    if let Some(hit) = b.accounts.get(&key) {
+    if let Some((_, _, hit)) = b.accounts.iter().find(|(bk, e, _)| bk == bank && e == ext) {
         return Ok(*hit);
     }
     let row: Option<(i64, String)> = tx
@@ -395,7 +423,7 @@ fn account(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, ext: &str) -> Result<Op
         Some((id, cur)) => Some(AccountRef { id, currency: Currency::new(&cur)? }),
         None => None,
     };
-    b.accounts.insert(key, found);
+    b.accounts.push((bank.clone(), ext.to_string(), found));
     Ok(found)
 }
 
@@ -412,30 +440,23 @@ fn insert_txn(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, acct: AccountRef, t:
             acct.id, t.amount
         ))));
     };
-    let n = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO transactions
-               (bank_id, account_id, external_id, posted_at, amount_minor, currency, merchant, category, channel, country)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?
-        .execute(params![
-            bank.as_str(),
-            acct.id,
-            t.external_id,
-            t.posted_at.timestamp(),
-            t.amount.minor,
-            t.amount.currency.code(),
-            merchant,
-            category,
-            t.channel.as_str(),
-            country,
-        ])?;
+    let n = b.insert_txn.execute(params![
+        bank.as_str(),
+        acct.id,
+        t.external_id,
+        t.posted_at.timestamp(),
+        t.amount.minor,
+        t.amount.currency.code(),
+        merchant,
+        category,
+        t.channel.as_str(),
+        country,
+    ])?;
     if n == 0 {
         return Ok(None);
     }
     let id = tx.last_insert_rowid();
-    tx.prepare_cached("INSERT INTO transactions_fts (rowid, merchant, category) VALUES (?1, ?2, ?3)")?
-        .execute(params![id, merchant, category])?;
+    b.insert_fts.execute(params![id, merchant, category])?;
     let running = b.running.get_mut(&acct.id).expect("loaded above");
     running.balance = new_balance;
     running.added += 1;
@@ -481,6 +502,37 @@ fn flush_balances(tx: &SqlTx<'_>, b: &Batch, now: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
+/// A message as one row: bank messages, notices, replies and system notices.
+pub(super) struct NewMessage<'a> {
+    pub bank: &'a BankId,
+    pub external_id: Option<&'a str>,
+    pub at: DateTime<Utc>,
+    pub sender: Sender,
+    pub kind: MessageKind,
+    pub text: &'a str,
+    pub txn: Option<i64>,
+    pub alert: Option<i64>,
+}
+
+impl NewMessage<'_> {
+    /// Inserts with `stmt` (prepared from `INSERT_MESSAGE`); false when a
+    /// message with the same external id is already stored.
+    fn insert_with(&self, stmt: &mut rusqlite::Statement<'_>) -> Result<bool> {
+        let n = stmt.execute(params![
+            self.bank.as_str(),
+            self.external_id,
+            self.at.timestamp(),
+            self.sender.as_str(),
+            self.kind.as_str(),
+            self.text,
+            self.txn,
+            self.alert,
+            self.sender != Sender::Bank
+        ])?;
+        Ok(n == 1)
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) fn insert_message(
     tx: &SqlTx<'_>,
@@ -493,26 +545,8 @@ pub(super) fn insert_message(
     txn: Option<i64>,
     alert: Option<i64>,
 ) -> Result<bool> {
-    // The user's own words and finbox's notices are read; so is history from before the bank was
-    // shared (a backfill is not news). Everything newer arrives unread.
-    let n = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO messages (bank_id, external_id, at, sender, kind, text, txn_id, alert_id, read)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
-                     ?9 OR ?3 < coalesce((SELECT consent_at FROM banks WHERE id = ?1), 0))",
-        )?
-        .execute(params![
-            bank.as_str(),
-            external_id,
-            at.timestamp(),
-            sender.as_str(),
-            kind.as_str(),
-            text,
-            txn,
-            alert,
-            sender != Sender::Bank
-        ])?;
-    Ok(n == 1)
+    let mut stmt = tx.prepare_cached(INSERT_MESSAGE)?;
+    NewMessage { bank, external_id, at, sender, kind, text, txn, alert }.insert_with(&mut stmt)
 }
 
 /// "Total Checking •4821"

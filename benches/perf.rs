@@ -170,6 +170,16 @@ fn main() {
         ok: Some(big < Duration::from_millis(100) && big.as_secs_f64() / small.as_secs_f64() <= 1.5),
     });
 
+    match keypress_latency(&dir) {
+        Some((p50, p99, n)) => rows.push(Row {
+            what: format!("responsiveness: key to screen while another process ingests at full speed ({n} presses)"),
+            figure: format!("p50 {} · p99 {}", fmt(p50), fmt(p99)),
+            target: "p99 < 50 ms".into(),
+            ok: Some(p99 < Duration::from_millis(50)),
+        }),
+        None => eprintln!("tmux not found: skipping the key-press latency figure"),
+    }
+
     println!("\nfinbox perf, {txn_total} transactions ({label}), {}", path.display());
     println!("| what | measured | target | |");
     println!("|---|---|---|---|");
@@ -313,4 +323,67 @@ fn tempfile_dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!("finbox-bench-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// Opens the real binary in tmux on a store that another `finbox feed`
+/// process is filling as fast as it can, then times `?` (help opens) and
+/// Esc (help closes) from send-keys to the change on screen. The figure
+/// includes tmux's own send/capture round trips (a few ms).
+fn keypress_latency(dir: &Path) -> Option<(Duration, Duration, usize)> {
+    use std::process::{Command, Stdio};
+    Command::new("tmux").arg("-V").output().ok()?;
+    let bin = env!("CARGO_BIN_EXE_finbox");
+    let home = tempfile_dir();
+    let db = dir.join("store-keys.db");
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+    }
+    let envs = [
+        ("FINBOX_DB", db.display().to_string()),
+        ("XDG_CONFIG_HOME", home.join("config").display().to_string()),
+        ("XDG_DATA_HOME", home.join("data").display().to_string()),
+    ];
+    let cli = |args: &[&str]| Command::new(bin).envs(envs.iter().cloned()).args(args).output().unwrap();
+    cli(&["consent", "grant", "--all"]);
+    cli(&["feed", "--events", "20000"]);
+    let mut feeder = Command::new(bin)
+        .envs(envs.iter().cloned())
+        .args(["feed", "--events", "5000000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let session = format!("finbox-bench-{}", std::process::id());
+    let env_prefix: String = envs.iter().map(|(k, v)| format!("{k}='{v}' ")).collect();
+    Command::new("tmux")
+        .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "36"])
+        .arg(format!("env {env_prefix}TERM=xterm-256color {bin} --no-feeds"))
+        .status()
+        .unwrap();
+    let screen = || {
+        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &session]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let wait = |want: bool| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while screen().contains("Esc or ? closes") != want {
+            assert!(Instant::now() < deadline, "the screen did not change");
+        }
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut times = Vec::new();
+    for i in 0..60 {
+        let (key, want) = if i % 2 == 0 { ("?", true) } else { ("Escape", false) };
+        let t = Instant::now();
+        Command::new("tmux").args(["send-keys", "-t", &session, key]).status().unwrap();
+        wait(want);
+        times.push(t.elapsed());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("tmux").args(["kill-session", "-t", &session]).status();
+    let _ = feeder.kill();
+    let _ = feeder.wait();
+    times.sort();
+    let n = times.len();
+    Some((times[n / 2], times[(n * 99 / 100).min(n - 1)], n))
 }

@@ -1484,7 +1484,18 @@ async fn run(mut profile: SimProfile, ctx: FeedContext) -> Result<FeedExit, Feed
         let max_days = (MAX_SPAN / DAY) as f64;
         if n as f64 / profile.daily_rate() > max_days {
             let fixed = profile.daily_rate() - profile.events_per_day;
-            profile.events_per_day = (n as f64 / max_days - fixed).max(profile.events_per_day);
+            let busier = (n as f64 / max_days - fixed).max(profile.events_per_day);
+            // Who spends k times as much earns k times as much: income scales
+            // with the spending so balances stay as healthy as the profile's.
+            let k = busier / profile.events_per_day;
+            profile.events_per_day = busier;
+            for r in &mut profile.recurring {
+                if let Amount::Fixed(minor) = &mut r.amount
+                    && *minor > 0
+                {
+                    *minor = ((*minor as f64) * k).round().min(i64::MAX as f64 / 4.0) as i64;
+                }
+            }
         }
     }
     let backfill = i64::from(profile.backfill_days) * DAY;

@@ -42,7 +42,7 @@ pub fn export(store: &Store, bank: Option<&BankId>, format: Format, out: &mut dy
             Sink::Json(out)
         }
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
+            let mut w = Box::new(csv::Writer::from_writer(out));
             w.write_record(CSV_HEADER)?;
             Sink::Csv(w)
         }
@@ -142,7 +142,7 @@ fn csv_io(e: csv::Error) -> std::io::Error {
 }
 
 enum Sink<'a> {
-    Csv(csv::Writer<&'a mut dyn Write>),
+    Csv(Box<csv::Writer<&'a mut dyn Write>>),
     Json(&'a mut dyn Write),
     Ledger(&'a mut dyn Write),
 }

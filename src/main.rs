@@ -5,7 +5,11 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = finbox::cli::Cli::parse();
     match finbox::cli::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        // Ended by SIGTERM / SIGHUP: the terminal is restored; exit as shells expect.
+        Ok(()) => match finbox::tui::exit_signal() {
+            Some(signal) => ExitCode::from(128 + signal as u8),
+            None => ExitCode::SUCCESS,
+        },
         // A reader that went away (`finbox export | head`) is not an error.
         Err(e)
             if e.chain().any(|c| {

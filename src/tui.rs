@@ -7,6 +7,7 @@ mod worker;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Stdout, Write};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::thread::ThreadId;
 use std::time::Duration;
 
@@ -33,6 +34,17 @@ use crate::ui::{self, RenderOpts, Theme};
 pub use worker::load;
 
 static UI_THREAD: OnceLock<ThreadId> = OnceLock::new();
+/// The signal that ended the screen, if one did (for the exit status).
+static EXIT_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The signal number that made the screen quit (SIGTERM = 15, SIGHUP = 1),
+/// so the process can exit with 128 + it, as shells expect.
+pub fn exit_signal() -> Option<i32> {
+    match EXIT_SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        n => Some(n),
+    }
+}
 
 /// Restores the terminal: leaves the alternate screen, shows the cursor,
 /// turns raw mode and mouse capture off. Never panics.
@@ -189,7 +201,11 @@ async fn main_loop(
             Some(a) = act_rx.recv() => actions.push(a),
             Ok(()) = status_rx.changed() => actions.push(Action::Feeds(status_rx.borrow_and_update().clone())),
             _ = tick.tick() => actions.push(Action::Tick(Utc::now())),
-            _ = signals.recv() => { tracing::info!("signal received; quitting"); break Ok(()) }
+            signal = signals.recv() => {
+                tracing::info!(signal, "signal received; quitting");
+                EXIT_SIGNAL.store(signal, Ordering::SeqCst);
+                break Ok(());
+            }
         }
         // Drain whatever else is queued, then draw once.
         while let Ok(a) = act_rx.try_recv() {
@@ -260,13 +276,14 @@ impl Signals {
         Ok(Signals {})
     }
 
-    async fn recv(&mut self) {
+    /// Waits for a signal; returns its number.
+    async fn recv(&mut self) -> i32 {
         #[cfg(unix)]
         tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.hup.recv() => {}
+            _ = self.term.recv() => 15,
+            _ = self.hup.recv() => 1,
         }
         #[cfg(not(unix))]
-        std::future::pending::<()>().await
+        std::future::pending::<i32>().await
     }
 }

@@ -18,6 +18,9 @@ use super::{
 use crate::domain::{BankId, ConsentState};
 use crate::store::Store;
 
+/// Names a bank whose feed panics on its first run: for tests of containment.
+pub const FAULT_PANIC_ENV: &str = "FINBOX_FAULT_PANIC_FEED";
+
 /// How often consent and card states are re-read from the store.
 pub const POLL: Duration = Duration::from_millis(250);
 const BACKOFF_START: Duration = Duration::from_secs(1);
@@ -301,7 +304,15 @@ async fn reconcile(
             utc_offset_secs: cfg.utc_offset_secs,
         };
         tracing::info!(bank = %bank.id, ?mode, "starting feed");
-        let handle = tokio::spawn(feed.run(ctx));
+        // Fault injection for the regression test of panic containment: the
+        // first run of the named bank's feed panics.
+        let inject = slot.failures == 0 && std::env::var(FAULT_PANIC_ENV).is_ok_and(|b| b == bank.id.as_str());
+        let handle = tokio::spawn(async move {
+            if inject {
+                panic!("injected feed panic ({FAULT_PANIC_ENV})");
+            }
+            feed.run(ctx).await
+        });
         slot.running = Some(Running { epoch: bank.epoch, cancel, handle, sink, control: control_tx, started: now });
     }
 }

@@ -5,6 +5,7 @@
 //! bank event is written for a bank whose consent is not granted.
 
 mod action;
+mod import;
 mod ingest;
 mod query;
 mod reply;
@@ -92,6 +93,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    made_private: Vec<PathBuf>,
 }
 
 impl Store {
@@ -123,15 +125,24 @@ impl Store {
             }
             other => other.into(),
         })?;
-        let mut store = Store { conn, path: Some(path.to_path_buf()) };
+        let mut store = Store { conn, path: Some(path.to_path_buf()), made_private: Vec::new() };
         store.prepare(&shown)?;
+        // Only now that the file is known to be ours: make it and its
+        // journal files private if someone loosened them.
+        store.made_private = make_private(path);
         Ok(store)
+    }
+
+    /// Files of this store that were readable by others and were made
+    /// private (0600) when it was opened.
+    pub fn made_private(&self) -> &[PathBuf] {
+        &self.made_private
     }
 
     /// A private in-memory store, for tests.
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
-        let mut store = Store { conn, path: None };
+        let mut store = Store { conn, path: None, made_private: Vec::new() };
         store.prepare(":memory:")?;
         Ok(store)
     }
@@ -264,6 +275,33 @@ impl Store {
         .optional()?
         .ok_or_else(|| StoreError::UnknownBank(bank.to_string()))
     }
+}
+
+/// Sets the store and its `-wal` / `-shm` files to 0600 where group or
+/// others could read them; returns the files changed.
+#[cfg(unix)]
+fn make_private(path: &Path) -> Vec<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut fixed = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", path.display()));
+        let Ok(meta) = std::fs::metadata(&p) else { continue };
+        if meta.permissions().mode() & 0o077 != 0 {
+            match std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)) {
+                Ok(()) => {
+                    tracing::warn!(file = %p.display(), "store file was readable by others; made private");
+                    fixed.push(p);
+                }
+                Err(e) => tracing::warn!(file = %p.display(), error = %e, "cannot make the store file private"),
+            }
+        }
+    }
+    fixed
+}
+
+#[cfg(not(unix))]
+fn make_private(_path: &Path) -> Vec<PathBuf> {
+    Vec::new()
 }
 
 fn check_sqlite_header(path: &Path) -> std::io::Result<bool> {

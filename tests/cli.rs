@@ -277,3 +277,40 @@ fn export_streams_every_transaction_in_three_formats() {
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_world_readable_store_is_reported_and_made_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Home::new();
+    h.ok(&["banks"]);
+    std::fs::set_permissions(h.db(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = h.cmd(&["banks"]).assert().success().get_output().clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("was readable by other users") && err.contains("0600"), "{err}");
+    assert_eq!(std::fs::metadata(h.db()).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn a_store_locked_by_another_writer_gives_a_clear_message() {
+    let h = Home::new();
+    h.ok(&["banks"]);
+    let c = rusqlite::Connection::open(h.db()).unwrap();
+    c.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let err = h.fail(&["consent", "grant", "chase"]);
+    assert!(err.contains("the store is busy") && err.contains("try again"), "{err}");
+    c.execute_batch("ROLLBACK").unwrap();
+    h.ok(&["consent", "grant", "chase"]);
+}
+
+#[test]
+fn the_log_holds_no_amounts_account_numbers_or_message_text() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "--all"]);
+    h.ok(&["--now", NOW, "feed", "--seed", "9", "--events", "800"]);
+    h.ok(&["say", "chase", "balance"]);
+    let log = std::fs::read_to_string(h.db().with_file_name("finbox.log")).unwrap();
+    assert!(!log.is_empty(), "the log should record what happened");
+    assert!(!log.contains('$') && !log.contains('•'), "{log}");
+    assert!(!log.contains("Here are your balances"), "{log}");
+}

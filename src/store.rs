@@ -23,7 +23,7 @@ use crate::feed::BankProfile;
 
 pub use action::{ConsentChange, FreezeOutcome};
 pub use ingest::{BatchReport, Rejection};
-pub use query::{BankSummary, CategorySpend, TxnCursor, TxnFilter, UNREAD_CAP};
+pub use query::{BankSummary, CategorySpend, Quarantined, TxnCursor, TxnFilter, UNREAD_CAP};
 
 /// `PRAGMA application_id` of a finbox store ("FBOX").
 pub const APPLICATION_ID: i64 = 0x4642_4f58;
@@ -32,6 +32,7 @@ pub const APPLICATION_ID: i64 = 0x4642_4f58;
 const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0001_init.sql"),
     include_str!("../assets/migrations/0002_fts_insert_in_code.sql"),
+    include_str!("../assets/migrations/0003_quarantine.sql"),
 ];
 
 /// How long a writer waits for another writer before giving up.

@@ -144,6 +144,13 @@ fn malformed_records_are_rejected_with_a_reason_and_the_rest_proceeds() {
     assert!(reasons[0].contains("unknown account"));
     assert!(reasons[1].contains("EUR"));
     assert!(reasons[2].contains("outside"));
+    // Refused records are quarantined with their reasons, once.
+    s.apply_batch(&batch, t0()).unwrap();
+    let q = s.quarantine(10).unwrap();
+    assert_eq!(q.len(), 3);
+    assert!(q.iter().any(|x| x.record == "transaction x1" && x.reason.contains("unknown account")));
+    s.revoke(&bank("chase"), true, t0()).unwrap();
+    assert_eq!(s.quarantine_count().unwrap(), 0, "purge removes them too");
 }
 
 #[test]
@@ -344,7 +351,7 @@ fn the_store_file_is_private_and_reopens_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/f.db");
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 2);
+    assert_eq!(s.schema_version().unwrap(), 3);
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(std::fs::metadata(dir.path().join("sub")).unwrap().permissions().mode() & 0o777, 0o700);
     drop(s);
@@ -448,7 +455,7 @@ fn a_version_1_store_migrates_and_keeps_its_search_index() {
         .unwrap();
     }
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 2);
+    assert_eq!(s.schema_version().unwrap(), 3);
     let batch = vec![env(&s, "chase", txn("chk", "new", 0, -700, "New Bookshop"))];
     s.apply_batch(&batch, t0()).unwrap();
     let found =

@@ -135,6 +135,8 @@ pub struct Flash {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub banks: Vec<BankSummary>,
+    /// Records refused by the store (see `finbox quarantine`).
+    pub quarantined: i64,
     pub totals: Vec<Money>,
     pub alerts: Vec<FraudAlert>,
     pub conversation: ConversationView,
@@ -175,6 +177,8 @@ pub struct AppState {
     pub feeds: BTreeMap<BankId, FeedStatus>,
     /// Whether feeds run in this process (`--no-feeds` turns them off).
     pub feeds_enabled: bool,
+    /// Records the store refused, for the header.
+    pub quarantined: i64,
     pub flash: Option<Flash>,
     /// True until the first snapshot arrived.
     pub loading: bool,
@@ -206,6 +210,7 @@ impl AppState {
             alerts: AlertQueue::default(),
             feeds: BTreeMap::new(),
             feeds_enabled,
+            quarantined: 0,
             flash: None,
             loading: true,
             quit: false,

@@ -460,6 +460,7 @@ fn apply_snapshot(s: &mut AppState, snap: Snapshot) -> Vec<Effect> {
     }
     s.selected_bank = s.selected_bank.min(s.banks.len().saturating_sub(1));
     s.totals = snap.totals;
+    s.quarantined = snap.quarantined;
 
     let alert_id = s.alerts.items.get(s.alerts.selected).map(|a| a.id);
     s.alerts.items = snap.alerts;

@@ -33,8 +33,17 @@ pub struct FreezeOutcome {
 
 /// The tables a bank's shared data lives in, in an order that keeps foreign
 /// keys satisfied while deleting.
-const SHARED_TABLES: &[&str] =
-    &["alerts", "messages", "transactions", "balance_history", "balances", "cards", "accounts", "feed_cursors"];
+const SHARED_TABLES: &[&str] = &[
+    "alerts",
+    "messages",
+    "transactions",
+    "balance_history",
+    "balances",
+    "cards",
+    "accounts",
+    "feed_cursors",
+    "quarantine",
+];
 
 impl Store {
     /// Starts sharing a bank: its feed may deliver from now on.

@@ -122,7 +122,15 @@ impl Store {
                 }
                 if let Err(reason) = apply_one(tx, &mut b, env, now, &mut report)? {
                     tracing::debug!(bank = %env.bank, %reason, "rejected feed record");
-                    report.rejected.push(Rejection { bank: env.bank.clone(), record: describe(&env.event), reason });
+                    let record = describe(&env.event);
+                    // Quarantined in the same transaction; a replay of the
+                    // same bad record is not listed twice.
+                    let raw = serde_json::to_string(&env.event).unwrap_or_default();
+                    tx.prepare_cached(
+                        "INSERT OR IGNORE INTO quarantine (bank_id, at, record, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute(params![env.bank.as_str(), now.timestamp(), record, reason, raw])?;
+                    report.rejected.push(Rejection { bank: env.bank.clone(), record, reason });
                 }
             }
             flush_balances(tx, &b, now)?;

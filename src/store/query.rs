@@ -24,6 +24,16 @@ pub struct BankSummary {
     pub open_alerts: i64,
 }
 
+/// A record a feed delivered that the store refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    pub bank: BankId,
+    pub at: DateTime<Utc>,
+    /// What it was, e.g. "transaction chase-00001234" (cleaned).
+    pub record: String,
+    pub reason: String,
+}
+
 /// The position after which the next (older) page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TxnCursor {
@@ -317,6 +327,26 @@ impl Store {
         row.ok_or(StoreError::UnknownAlert(id))
     }
 
+    /// Refused records, newest first.
+    pub fn quarantine(&self, limit: usize) -> Result<Vec<Quarantined>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT bank_id, at, record, reason FROM quarantine ORDER BY at DESC, id DESC LIMIT ?1")?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(Quarantined {
+                bank: conv(0, BankId::new(&r.get::<_, String>(0)?))?,
+                at: from_unix(r.get(1)?),
+                record: r.get(2)?,
+                reason: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn quarantine_count(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM quarantine", [], |r| r.get(0))?)
+    }
+
     pub fn open_alert_count(&self) -> Result<i64> {
         Ok(self.conn.query_row(
             "SELECT count(*) FROM alerts WHERE status = 'open'
@@ -553,7 +583,7 @@ impl Store {
     /// Row counts of what a bank shared, for purge reports and tests.
     pub fn shared_row_count(&self, bank: &BankId) -> Result<i64> {
         let mut n = 0;
-        for table in ["transactions", "accounts", "cards", "messages", "alerts", "feed_cursors"] {
+        for table in ["transactions", "accounts", "cards", "messages", "alerts", "feed_cursors", "quarantine"] {
             let c: i64 = self.conn.query_row(
                 &format!("SELECT count(*) FROM {table} WHERE bank_id = ?1"),
                 [bank.as_str()],

@@ -148,10 +148,11 @@ fn bank_name(store: &Store, bank: &BankId) -> String {
 pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> {
     let banks = store.banks()?;
     let totals = store.totals()?;
+    let quarantined = store.quarantine_count()?;
     let alerts = store.alerts(false, 200)?;
     let bank = view.bank.clone().or_else(|| banks.first().map(|b| b.bank.id.clone()));
     let Some(bank) = bank else {
-        return Ok(Snapshot { banks, totals, alerts, ..Default::default() });
+        return Ok(Snapshot { banks, totals, alerts, quarantined, ..Default::default() });
     };
     let (message_limit, txn_limit) = (view.messages.clamp(1, MAX_WINDOW), view.transactions.clamp(1, MAX_WINDOW));
     let messages = store.messages(&bank, message_limit, None)?;
@@ -183,6 +184,7 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
     Ok(Snapshot {
         banks,
         totals,
+        quarantined,
         alerts,
         conversation: ConversationView { bank: Some(bank), messages, scroll: 0, pending: None, limit: message_limit },
         sidebar,

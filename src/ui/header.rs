@@ -34,6 +34,16 @@ pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, the
         parts.push((1, vec![vec![Span::raw(format!("Total {}", totals.join(" · ")))]]));
     }
     parts.push((3, vec![feed_summary(state, theme, false), feed_summary(state, theme, true)]));
+    if state.quarantined > 0 {
+        let n = state.quarantined;
+        parts.push((
+            4,
+            vec![
+                vec![Span::styled(format!("{n} refused (finbox quarantine)"), theme.warning)],
+                vec![Span::styled(format!("{n} refused"), theme.warning)],
+            ],
+        ));
+    }
 
     let room = usize::from(area.width).saturating_sub(width(&clock) + 2);
     let mut used = 0;

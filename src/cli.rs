@@ -2,6 +2,7 @@
 //! headless feed runner.
 
 mod export;
+mod import;
 mod table;
 
 use std::collections::HashMap;
@@ -86,6 +87,10 @@ pub enum Command {
         #[arg(long, short, value_name = "PATH")]
         output: Option<PathBuf>,
     },
+    /// Import a bank statement: OFX/QFX (1.x or 2.x) or a CSV export.
+    Import(import::ImportArgs),
+    /// Records a feed delivered that finbox refused, with the reasons.
+    Quarantine(JsonFlag),
     /// Show where finbox keeps its data, settings and log.
     Paths,
 }
@@ -195,6 +200,9 @@ impl Env {
     /// Opens the store and lists the configured banks in it.
     pub fn open_store(&self) -> Result<Store> {
         let mut store = Store::open(&self.settings.db)?;
+        for file in store.made_private() {
+            eprintln!("finbox: note: {} was readable by other users; it is now private (0600).", file.display());
+        }
         store.sync_banks(&self.settings.profiles)?;
         Ok(store)
     }
@@ -241,6 +249,33 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Messages { bank, limit, json } => messages(&env, bank, *limit, *json),
+        Command::Quarantine(f) => {
+            let store = env.open_store()?;
+            let list = store.quarantine(10_000)?;
+            if f.json {
+                return print_json(
+                    list.iter()
+                        .map(|q| json!({"bank": q.bank, "at": q.at.to_rfc3339(), "record": q.record, "reason": q.reason}))
+                        .collect(),
+                );
+            }
+            if list.is_empty() {
+                println!("Nothing refused: every record the banks delivered was stored.");
+                return Ok(());
+            }
+            let mut t = Table::new(&[
+                ("WHEN", Align::Left),
+                ("BANK", Align::Left),
+                ("RECORD", Align::Left),
+                ("REASON", Align::Left),
+            ]);
+            for q in &list {
+                t.row(vec![local(q.at), q.bank.to_string(), q.record.clone(), q.reason.clone()]);
+            }
+            print!("{}", t.render());
+            Ok(())
+        }
+        Command::Import(a) => import::run(&env, a),
         Command::Export { format, bank, output } => {
             let store = env.open_store()?;
             let bank = bank.as_deref().map(|b| bank_id(&store, b)).transpose()?;

@@ -151,6 +151,22 @@ impl Settings {
 }
 
 /// A TOML error as "line L, column C: message".
+/// Every `*.toml` file directly in `dir`, sorted by name; none when the
+/// folder does not exist.
+pub fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
 pub fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
     let message = e.message().trim().to_string();
     match e.span() {

@@ -3,6 +3,7 @@
 //! cancellation token fires. Feeds register by kind name in a [`FeedRegistry`]
 //! so that a new kind plugs in without touching the rest.
 
+pub mod folder;
 pub mod profile;
 pub mod simulated;
 pub mod supervisor;
@@ -246,6 +247,9 @@ impl Default for FeedRegistry {
     fn default() -> Self {
         let mut r = FeedRegistry::empty();
         r.register(simulated::KIND, simulated::factory);
+        r.register(folder::KIND, folder::factory);
+        r.register(folder::OFX_KIND, folder::factory);
+        r.register(folder::CSV_KIND, folder::factory);
         r
     }
 }

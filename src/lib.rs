@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod feed;
+pub mod import;
 pub mod logging;
 pub mod store;
 pub mod tui;

@@ -5,6 +5,7 @@
 //! bank event is written for a bank whose consent is not granted.
 
 mod action;
+mod import;
 mod ingest;
 mod query;
 mod reply;

@@ -314,3 +314,10 @@ fn the_log_holds_no_amounts_account_numbers_or_message_text() {
     assert!(!log.contains('$') && !log.contains('•'), "{log}");
     assert!(!log.contains("Here are your balances"), "{log}");
 }
+
+#[test]
+fn quarantine_starts_empty_and_lists_as_json() {
+    let h = Home::new();
+    assert!(h.ok(&["quarantine"]).contains("Nothing refused"));
+    assert!(h.json(&["quarantine", "--json"]).is_empty());
+}

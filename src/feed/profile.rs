@@ -2,7 +2,7 @@
 //! feed kind, home country, currency) are read here; the table named after the
 //! feed kind (e.g. `[simulated]`) belongs to that kind and is parsed by it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
@@ -124,18 +124,8 @@ pub fn load_all(user_dir: Option<&Path>) -> Result<Vec<BankProfile>, ProfileErro
         profiles.push(BankProfile::parse(text, &format!("embedded:{name}"))?);
     }
     let Some(dir) = user_dir else { return Ok(profiles) };
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(profiles),
-        Err(e) => {
-            return Err(ProfileError { source_name: dir.display().to_string(), message: e.to_string() });
-        }
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
+    let paths = crate::config::toml_files(dir)
+        .map_err(|e| ProfileError { source_name: dir.display().to_string(), message: e.to_string() })?;
     for path in paths {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(&path)

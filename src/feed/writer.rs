@@ -112,7 +112,7 @@ fn apply_with_retry(store: &mut Store, batch: &[Envelope], clock: &Clock) -> Res
     }
 }
 
-fn push_with_rules(
+pub(crate) fn push_with_rules(
     batch: &mut Vec<Envelope>,
     env: Envelope,
     rules: &mut FraudRules,

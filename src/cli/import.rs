@@ -1,0 +1,444 @@
+//! `finbox import FILE`: a bank statement (OFX/QFX or CSV) into the store.
+//!
+//! The file is read and checked whole before anything is written; then its
+//! events go through the same local fraud rules as a feed's and into the
+//! store. A statement of up to [`ONE_TRANSACTION_MAX`] transactions (any
+//! real statement) is applied in one store transaction: all or nothing.
+//! Larger files are applied in chunks of [`CHUNK`] events, so memory stays
+//! bounded; ids are stable, so an interrupted large import is completed, not
+//! doubled, by importing the file again.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use clap::Args;
+
+use super::Env;
+use crate::domain::fraud::FraudRules;
+use crate::domain::text::clean_line;
+use crate::domain::{BankId, MessageKind, Money};
+use crate::feed::writer::{ALERT_WINDOW_DAYS, WriterConfig, push_with_rules};
+use crate::feed::{Envelope, FeedEvent};
+use crate::import::{Format, Layouts, Options, Scan, Statement};
+use crate::store::{BatchReport, Store};
+
+/// Statements with at most this many transactions go in one transaction.
+pub const ONE_TRANSACTION_MAX: u64 = 100_000;
+/// Events per store transaction for larger files.
+pub const CHUNK: usize = 20_000;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The statement: OFX or QFX (1.x or 2.x), or a bank's CSV export.
+    pub file: PathBuf,
+    /// The bank it is from (default: the bank the file names, when only one matches).
+    #[arg(long)]
+    pub bank: Option<String>,
+    /// The file's format (default: from its extension, else its content).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// CSV layout (default: the one whose columns the file's header has).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// CSV: the account's last 4 digits (default: the bank's one account of
+    /// that kind imported before).
+    #[arg(long, value_name = "LAST4")]
+    pub account: Option<String>,
+    /// Read and check the file, say what it would add; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Ofx,
+    Csv,
+}
+
+/// What applying (or, in a dry run, reading) the events found.
+#[derive(Default)]
+struct Tally {
+    added: u64,
+    present: u64,
+    alerts: u64,
+    store_transactions: u64,
+}
+
+pub fn run(env: &Env, args: &ImportArgs) -> Result<()> {
+    let mut store = env.open_store()?;
+    let layouts = Layouts::load(crate::import::user_layout_dir().as_deref())?;
+    let format = args.format.map(|f| match f {
+        FormatArg::Ofx => Format::Ofx,
+        FormatArg::Csv => Format::Csv,
+    });
+    let statement = Statement::open(&args.file, format, &layouts, args.profile.as_deref())?;
+    let file = statement.file_name();
+    let (bank, chosen_because) = resolve_bank(&store, args.bank.as_deref(), &statement)?;
+    let bank_name = store.bank(bank.as_str())?.name;
+    // Refused before the file is read further: nothing goes to a bank that
+    // is not shared, not even in a dry run.
+    let epoch = store.import_epoch(&bank)?;
+    let profile = env.settings.profiles.iter().find(|p| p.id == bank);
+    let (account, account_because) = match statement.layout() {
+        Some(layout) => {
+            let (last, why) = csv_account(&store, &bank, layout.account_kind, args.account.as_deref(), &file)?;
+            (Some(last), why)
+        }
+        None => (None, None),
+    };
+    let opts = Options {
+        currency: profile.map_or(crate::domain::Currency::USD, |p| p.currency),
+        home_country: profile.map_or_else(|| "US".to_string(), |p| p.home_country.clone()),
+        utc_offset_secs: env.utc_offset_secs,
+        now: env.now,
+        account,
+    };
+    let scan = statement.scan(&opts, &|| false)?;
+
+    // Accounts the store holds already keep their opening balance; one in
+    // another currency would reject every transaction, so it stops here.
+    let stored: HashMap<String, Money> =
+        store.accounts(Some(&bank))?.into_iter().map(|a| (a.external_id, a.balance)).collect();
+    for a in &scan.accounts {
+        if let Some(balance) = stored.get(&a.account.external_id)
+            && balance.currency != a.account.currency
+        {
+            bail!(
+                "{file}: account •{} is in {}, but {bank_name} keeps it in {}; nothing was imported",
+                a.account.mask,
+                a.account.currency,
+                balance.currency
+            );
+        }
+    }
+    let new_accounts: HashSet<&str> =
+        scan.accounts.iter().map(|a| a.account.external_id.as_str()).filter(|id| !stored.contains_key(*id)).collect();
+
+    let tally = apply(&mut store, &scan, &bank, epoch, &opts.home_country, env, args.dry_run)?;
+    let chosen = Chosen { bank: chosen_because, account: account_because };
+    print_summary(&scan, &bank_name, &bank, &chosen, &new_accounts, &tally, env, args.dry_run);
+    Ok(())
+}
+
+/// Streams the scanned file's events through the fraud rules into the store
+/// (or, in a dry run, only counts them).
+fn apply(
+    store: &mut Store,
+    scan: &Scan,
+    bank: &BankId,
+    epoch: i64,
+    home: &str,
+    env: &Env,
+    dry_run: bool,
+) -> Result<Tally> {
+    let now = env.now;
+    let mut importer = Importer {
+        store,
+        bank,
+        epoch,
+        now,
+        cfg: WriterConfig {
+            home_countries: HashMap::from([(bank.clone(), home.to_string())]),
+            utc_offset_secs: env.utc_offset_secs,
+            clock: Arc::new(move || now),
+        },
+        rules: FraudRules::new(env.utc_offset_secs),
+        since: now - chrono::Duration::days(ALERT_WINDOW_DAYS),
+        dry_run,
+        chunked: scan.transactions > ONE_TRANSACTION_MAX,
+        pending: Vec::with_capacity(CHUNK),
+        batch: Vec::new(),
+        report: BatchReport::default(),
+        tally: Tally::default(),
+    };
+    scan.events(&|| false, |event| importer.take(event))?;
+    importer.flush()?;
+    if dry_run {
+        return Ok(importer.tally);
+    }
+    if importer.tally.added > 0 {
+        let t = &importer.tally;
+        let present = match t.present {
+            0 => String::new(),
+            n => format!("; {n} were already stored"),
+        };
+        let text = format!(
+            "Imported {} from {}{}{present}.",
+            plural(t.added, "transaction"),
+            scan.statement().file_name(),
+            details(scan, env.utc_offset_secs)
+        );
+        let external_id = format!("import:{}", &scan.sha256()[..16]);
+        let event = FeedEvent::Message { external_id, at: now, kind: MessageKind::Statement, text };
+        importer.batch.push(Envelope { bank: bank.clone(), epoch, event });
+    }
+    importer.apply().context("the store refused the import")?;
+    let Importer { report, mut tally, .. } = importer;
+    if report.dropped_no_consent > 0 {
+        bail!("{bank} stopped being shared while the statement was imported; nothing more was written");
+    }
+    if let Some(r) = report.rejected.first() {
+        bail!("the store refused {} of the statement: {} ({} refused)", r.record, r.reason, report.rejected.len());
+    }
+    tally.added = report.transactions;
+    tally.alerts = report.alerts;
+    Ok(tally)
+}
+
+/// Takes a file's events in chunks: looks up which transactions the store
+/// holds already, runs the fraud rules, and applies the events (all at the
+/// end, in one store transaction, unless the file is too large for that).
+struct Importer<'a> {
+    store: &'a mut Store,
+    bank: &'a BankId,
+    epoch: i64,
+    now: DateTime<Utc>,
+    cfg: WriterConfig,
+    rules: FraudRules,
+    since: DateTime<Utc>,
+    dry_run: bool,
+    /// Apply each chunk as it fills.
+    chunked: bool,
+    pending: Vec<FeedEvent>,
+    batch: Vec<Envelope>,
+    report: BatchReport,
+    tally: Tally,
+}
+
+impl Importer<'_> {
+    fn take(&mut self, event: FeedEvent) -> Result<()> {
+        self.pending.push(event);
+        if self.pending.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let ids = self.pending.iter().filter_map(|e| match e {
+            FeedEvent::Transaction(t) => Some(t.external_id.as_str()),
+            _ => None,
+        });
+        let stored = self.store.stored_transactions(self.bank, ids)?;
+        for event in std::mem::take(&mut self.pending) {
+            let new = match &event {
+                FeedEvent::Transaction(t) if stored.contains(&t.external_id) => {
+                    self.tally.present += 1;
+                    false
+                }
+                FeedEvent::Transaction(_) => {
+                    self.tally.added += 1;
+                    true
+                }
+                _ => true,
+            };
+            let before = self.batch.len();
+            let envelope = Envelope { bank: self.bank.clone(), epoch: self.epoch, event };
+            push_with_rules(&mut self.batch, envelope, &mut self.rules, &self.cfg, self.since);
+            if !new {
+                // The rules saw it (their windows stay right); the store has it.
+                self.batch.truncate(before);
+            } else if self.dry_run {
+                let signals = self.batch[before..].iter().filter(|e| matches!(e.event, FeedEvent::FraudSignal { .. }));
+                self.tally.alerts += signals.count() as u64;
+            }
+            if self.dry_run {
+                self.batch.clear();
+            }
+        }
+        if self.chunked && !self.dry_run {
+            self.apply()?;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self) -> Result<()> {
+        if !self.batch.is_empty() {
+            self.report.merge(self.store.apply_batch(&self.batch, self.now)?);
+            self.tally.store_transactions += 1;
+            self.batch.clear();
+        }
+        Ok(())
+    }
+}
+
+/// " (Checking •1234, Oct 1 – Oct 31, 2026)"
+fn details(scan: &Scan, offset_secs: i32) -> String {
+    let mut parts: Vec<String> =
+        scan.accounts.iter().map(|a| format!("{} •{}", a.account.name, a.account.mask)).collect();
+    parts.extend(scan.period(offset_secs));
+    if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) }
+}
+
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
+}
+
+/// The bank: `--bank`, else the one bank the file's hint (OFX `<ORG>`, the
+/// CSV layout's bank) names. Returns why it was chosen, when not by flag.
+fn resolve_bank(store: &Store, explicit: Option<&str>, statement: &Statement) -> Result<(BankId, Option<String>)> {
+    if let Some(id) = explicit {
+        return Ok((store.bank(id)?.id, None));
+    }
+    let banks = store.banks()?;
+    let ids = banks.iter().map(|b| b.bank.id.as_str()).collect::<Vec<_>>().join(", ");
+    let file = statement.file_name();
+    let Some(hint) = statement.bank_hint() else {
+        bail!("which bank is {file} from? The file does not say: add --bank with one of: {ids}");
+    };
+    let matching: Vec<_> = banks.iter().filter(|b| names_match(hint, b.bank.id.as_str(), &b.bank.name)).collect();
+    match matching.as_slice() {
+        [one] => {
+            let why = match statement.org() {
+                Some(org) => format!("from the file's <ORG>{org}</ORG>"),
+                None => format!("from the {} layout", statement.layout().map_or("CSV", |l| l.name.as_str())),
+            };
+            Ok((one.bank.id.clone(), Some(why)))
+        }
+        [] => {
+            bail!("which bank is {file} from? It names {hint:?}, which is none of yours: add --bank with one of: {ids}")
+        }
+        many => {
+            let names: Vec<&str> = many.iter().map(|b| b.bank.id.as_str()).collect();
+            bail!("which bank is {file} from? It names {hint:?}, which fits {}: add --bank", names.join(" and "))
+        }
+    }
+}
+
+/// Whether an institution's name (`Wells Fargo Bank`, `Citigroup`) names
+/// the bank `id`/`name`: letters and digits only, case ignored, one
+/// containing the other.
+fn names_match(hint: &str, id: &str, name: &str) -> bool {
+    let norm = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
+    let h = norm(hint);
+    [norm(id), norm(name)].iter().any(|n| n.len() >= 3 && (h.contains(n.as_str()) || (h.len() >= 5 && n.contains(&h))))
+}
+
+/// Why the bank and the account were chosen, when no flag said.
+struct Chosen {
+    bank: Option<String>,
+    account: Option<String>,
+}
+
+/// The account a CSV file is of: `--account`, else the bank's one account
+/// of the layout's kind imported before (and why).
+fn csv_account(
+    store: &Store,
+    bank: &BankId,
+    kind: crate::domain::AccountKind,
+    explicit: Option<&str>,
+    file: &str,
+) -> Result<(String, Option<String>)> {
+    if let Some(a) = explicit {
+        if !a.bytes().any(|b| b.is_ascii_digit()) || !a.bytes().all(|b| b.is_ascii_digit() || b == b' ' || b == b'-') {
+            bail!("--account {:?}: give the account's last 4 digits, e.g. --account 1234", clean_line(a, 20));
+        }
+        return Ok((a.to_string(), None));
+    }
+    let prefix = format!("{kind}-");
+    let imported: Vec<String> = store
+        .accounts(Some(bank))?
+        .into_iter()
+        .filter_map(|a| a.external_id.strip_prefix(&prefix).map(str::to_string))
+        .filter(|last| !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    match imported.as_slice() {
+        [one] => Ok((one.clone(), Some(format!("{bank}'s only {kind} account")))),
+        [] => bail!(
+            "which {kind} account is {file} of? CSV exports do not say: add --account with its last 4 digits, \
+             e.g. --account 1234"
+        ),
+        many => bail!(
+            "which {kind} account is {file} of? {bank} has {}: add --account with its last 4 digits",
+            many.iter().map(|m| format!("•{m}")).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn print_summary(
+    scan: &Scan,
+    bank_name: &str,
+    bank: &BankId,
+    chosen: &Chosen,
+    new_accounts: &HashSet<&str>,
+    tally: &Tally,
+    env: &Env,
+    dry_run: bool,
+) {
+    let offset = env.utc_offset_secs;
+    let day = |t| crate::import::span(t, t, offset);
+    let statement = scan.statement();
+    println!("{} → {bank_name} ({bank}): {}, {}", statement.file_name(), scan.version, scan.encoding);
+    if let Some(why) = &chosen.bank {
+        println!("  (bank {why}; --bank chooses another)");
+    }
+    if let (Some(why), [a]) = (&chosen.account, scan.accounts.as_slice()) {
+        println!("  (account •{}: {why}; --account chooses another)", a.account.mask);
+    }
+    for a in &scan.accounts {
+        let mut line = format!("  {} •{}: {}", a.account.name, a.account.mask, plural(a.transactions, "transaction"));
+        if let (Some(first), Some(last)) = (a.first, a.last) {
+            line.push_str(&format!(", {}", crate::import::span(first, last, offset)));
+        }
+        if let Some((ledger, at)) = a.ledger {
+            line.push_str(&format!("; ledger balance {ledger} on {}", day(at)));
+        }
+        if let Some((available, _)) = a.available {
+            line.push_str(&format!(", available {available}"));
+        }
+        if new_accounts.contains(a.account.external_id.as_str()) {
+            let verb = if dry_run { "would open" } else { "new account, opened" };
+            line.push_str(&format!(" ({verb} at {})", a.opening));
+        }
+        println!("{line}");
+    }
+    let why = match (scan.derived_ids, statement.format()) {
+        (0, Format::Ofx) => "their FITIDs are stored already",
+        (0, Format::Csv) => "their ids are stored already",
+        (d, _) if d == scan.transactions => "the same date, amount and description are stored already",
+        _ => "stored already",
+    };
+    let skipped = match tally.present {
+        0 => String::new(),
+        n => format!("; skipped {n} already present ({why})"),
+    };
+    if dry_run {
+        println!("Dry run: would add {}{skipped}. Nothing was written.", plural(tally.added, "transaction"));
+        if tally.alerts > 0 {
+            println!("The fraud rules would raise {}.", plural(tally.alerts, "alert"));
+        }
+        return;
+    }
+    println!("Added {}{skipped}.", plural(tally.added, "transaction"));
+    if tally.store_transactions > 1 {
+        println!(
+            "(A large file: written in {} store transactions. Had it been interrupted, importing it again would \
+             complete it without doubling anything.)",
+            tally.store_transactions
+        );
+    }
+    if tally.alerts > 0 {
+        println!("{} raised: see `finbox alerts`.", plural(tally.alerts, "fraud alert"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn institution_names_match_banks_loosely_but_not_wildly() {
+        assert!(names_match("Wells Fargo Bank", "wellsfargo", "Wells Fargo"));
+        assert!(names_match("Citigroup", "citi", "Citi"));
+        assert!(names_match("US Bank", "usbank", "U.S. Bank"));
+        assert!(names_match("chase", "chase", "Chase"));
+        assert!(names_match("Wells", "wellsfargo", "Wells Fargo"));
+        assert!(!names_match("B1", "chase", "Chase"));
+        assert!(!names_match("Bank", "usbank", "U.S. Bank"));
+        assert!(!names_match("Ally", "citi", "Citi"));
+    }
+}

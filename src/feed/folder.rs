@@ -1,0 +1,463 @@
+//! The `import` feed kind: statements dropped into a folder are imported
+//! while finbox runs, and the bank's conversation says what arrived
+//! ("Imported 42 transactions from statement-2026-10.ofx …").
+//!
+//! A bank profile names the folder:
+//!
+//! ```toml
+//! id = "mybank"
+//! name = "My Bank"
+//! feed = "import"
+//!
+//! [import]
+//! folder = "~/Statements/mybank"   # ~ is your home; relative to this file otherwise
+//! profile = "generic"              # CSV layout (default: the one whose columns the header has)
+//! account = "1234"                 # CSV: the account's last 4 digits
+//! ```
+//!
+//! The kinds `ofx` and `csv` are the same feed taking only files of that
+//! format (their table is `[ofx]` or `[csv]`). Files are `*.ofx`, `*.qfx`,
+//! `*.qbo` and `*.csv`; others (a PDF, a half-downloaded `.part`) are left
+//! alone.
+//!
+//! **How.** The folder is polled every second ([`POLL`]); a file is taken
+//! once its size and modification time hold still from one poll to the
+//! next, read through [`crate::import`] (checked whole first, so a bad file
+//! sends nothing but a notice naming its line) and its events are sent to
+//! the store writer, whose fraud rules see them like any feed's. The cursor
+//! lists the files already handled, by name, size and SHA-256, so a restart
+//! neither imports nor reports a file again; ids are stable, so a file cut
+//! short by a crash is completed, not doubled, when it is read again. The
+//! message counts the file's transactions: those of an overlapping statement
+//! that are stored already are skipped by the store without a word. Unlike
+//! `finbox import`, a file goes through the writer's batches, so a large one
+//! may be committed in several transactions (and a copy of a file already
+//! imported under another name is only announced, not read).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use super::{BankFeed, BankProfile, FeedContext, FeedError, FeedEvent, FeedExit, FeedFuture, FeedMode, FeedSink};
+use crate::domain::MessageKind;
+use crate::domain::text::clean_line;
+use crate::import::{Format, ImportError, Layouts, Options, Scan, Statement};
+
+/// The feed kind's name, as written in `feed = "import"`.
+pub const KIND: &str = "import";
+/// Only OFX/QFX files: `feed = "ofx"` with an `[ofx]` table.
+pub const OFX_KIND: &str = "ofx";
+/// Only CSV files: `feed = "csv"` with a `[csv]` table.
+pub const CSV_KIND: &str = "csv";
+
+/// How often the folder is looked at.
+pub const POLL: Duration = Duration::from_secs(1);
+/// Files remembered in the cursor; the oldest are forgotten beyond this.
+const MAX_REMEMBERED: usize = 4096;
+const CURSOR_VERSION: u32 = 1;
+
+/// The kind's table as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFolder {
+    folder: String,
+    profile: Option<String>,
+    account: Option<String>,
+}
+
+/// A checked `[import]` table.
+#[derive(Debug, Clone)]
+pub struct FolderConfig {
+    pub folder: PathBuf,
+    /// CSV layout by name; `None`: from each file's header.
+    pub layout: Option<String>,
+    /// CSV: the account's last digits.
+    pub account: Option<String>,
+    /// Only files of this format.
+    pub only: Option<Format>,
+    layouts: Layouts,
+    currency: crate::domain::Currency,
+    home_country: String,
+}
+
+pub fn factory(p: &BankProfile) -> Result<Box<dyn BankFeed>, FeedError> {
+    Ok(Box::new(FolderFeed { cfg: parse_profile(p)? }))
+}
+
+/// Reads and checks the profile's table (named after its kind); errors name
+/// the key and the file.
+pub fn parse_profile(p: &BankProfile) -> Result<FolderConfig, FeedError> {
+    let kind = p.feed.as_str();
+    let only = match kind {
+        OFX_KIND => Some(Format::Ofx),
+        CSV_KIND => Some(Format::Csv),
+        _ => None,
+    };
+    let err = |message: String| FeedError::Profile { bank: p.id.to_string(), message };
+    let table = p.kind_table().ok_or_else(|| {
+        err(format!("missing the [{kind}] table with the folder to watch: folder = \"…\" (in {})", p.source))
+    })?;
+    let raw: RawFolder = toml::Value::Table(table.clone())
+        .try_into()
+        .map_err(|e: toml::de::Error| err(format!("[{kind}]: {} (in {})", e.message().trim(), p.source)))?;
+    let key = |k: &str, why: String| err(format!("[{kind}] {k}: {why} (in {})", p.source));
+    if raw.folder.trim().is_empty() {
+        return Err(key("folder", "is empty".into()));
+    }
+    let folder = expand(raw.folder.trim(), &p.source);
+    let user_dir = crate::import::user_layout_dir();
+    let layouts = Layouts::load(user_dir.as_deref()).map_err(|e| err(e.to_string()))?;
+    if let Some(name) = &raw.profile {
+        if only == Some(Format::Ofx) {
+            return Err(key("profile", "is for CSV files; this feed takes only OFX".into()));
+        }
+        if layouts.get(name).is_none() {
+            return Err(key("profile", format!("no CSV layout {name:?} (known: {})", layouts.names())));
+        }
+    }
+    if let Some(account) = &raw.account
+        && (!(1..=4).contains(&account.len()) || !account.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(key("account", format!("{:?} must be the account's last 4 digits", clean_line(account, 20))));
+    }
+    Ok(FolderConfig {
+        folder,
+        layout: raw.profile,
+        account: raw.account,
+        only,
+        layouts,
+        currency: p.currency,
+        home_country: p.home_country.clone(),
+    })
+}
+
+/// `~/x` is in the home folder; a relative path is relative to the profile's
+/// own folder (or the working folder, for an embedded profile).
+fn expand(folder: &str, source: &str) -> PathBuf {
+    let home = || directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
+    if folder == "~" {
+        return home().unwrap_or_else(|| PathBuf::from(folder));
+    }
+    if let Some(rest) = folder.strip_prefix("~/")
+        && let Some(home) = home()
+    {
+        return home.join(rest);
+    }
+    let path = PathBuf::from(folder);
+    if path.is_absolute() || source.starts_with("embedded:") {
+        return path;
+    }
+    Path::new(source).parent().map(|dir| dir.join(&path)).unwrap_or(path)
+}
+
+/// What the cursor remembers of a file handled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Handled {
+    name: String,
+    size: u64,
+    sha256: String,
+    /// False when the file could not be imported (a notice said why).
+    ok: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Cursor {
+    v: u32,
+    files: Vec<Handled>,
+}
+
+impl Cursor {
+    fn parse(text: Option<&str>, bank: &str) -> Cursor {
+        let Some(text) = text else { return Cursor { v: CURSOR_VERSION, files: Vec::new() } };
+        match serde_json::from_str::<Cursor>(text) {
+            Ok(c) if c.v == CURSOR_VERSION => c,
+            _ => {
+                tracing::warn!(bank, "import feed: unreadable cursor; files already imported are read again");
+                Cursor { v: CURSOR_VERSION, files: Vec::new() }
+            }
+        }
+    }
+
+    fn remember(&mut self, h: Handled) {
+        self.files.retain(|f| f.name != h.name);
+        self.files.push(h);
+        let excess = self.files.len().saturating_sub(MAX_REMEMBERED);
+        self.files.drain(..excess);
+    }
+
+    fn to_json(&self) -> String {
+        // Strings, integers and booleans always serialise.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+struct FolderFeed {
+    cfg: FolderConfig,
+}
+
+impl BankFeed for FolderFeed {
+    fn run(self: Box<Self>, ctx: FeedContext) -> FeedFuture {
+        Box::pin(watch(self.cfg, ctx))
+    }
+}
+
+/// A file in the folder as last seen: size and modification time.
+type Stamp = (u64, Option<SystemTime>);
+
+async fn watch(cfg: FolderConfig, ctx: FeedContext) -> Result<FeedExit, FeedError> {
+    let bank = ctx.bank.to_string();
+    let cfg = Arc::new(cfg);
+    let mut cursor = Cursor::parse(ctx.cursor.as_deref(), &bank);
+    let once = matches!(ctx.mode, FeedMode::Events(_));
+    // Seen on the previous poll, not yet handled: a file is taken when its
+    // stamp holds still for one poll.
+    let mut settling: HashMap<String, Stamp> = HashMap::new();
+    // Handled in this run, with the stamp it had.
+    let mut done: HashMap<String, Stamp> = HashMap::new();
+    let mut warned_missing = false;
+    loop {
+        match list(&cfg.folder, cfg.only) {
+            Ok(files) => {
+                warned_missing = false;
+                settling.retain(|name, _| files.iter().any(|(n, _, _)| n == name));
+                for (name, path, stamp) in files {
+                    if ctx.cancel.is_cancelled() {
+                        return Ok(FeedExit::Cancelled { events: ctx.sink.sent() });
+                    }
+                    if done.get(&name) == Some(&stamp) {
+                        continue;
+                    }
+                    if !once && settling.insert(name.clone(), stamp) != Some(stamp) {
+                        continue; // new or still changing
+                    }
+                    settling.remove(&name);
+                    match handle(&cfg, &ctx, &mut cursor, &name, &path).await? {
+                        Outcome::Done => {
+                            done.insert(name, stamp);
+                        }
+                        Outcome::Again => {}
+                        Outcome::Cancelled => return Ok(FeedExit::Cancelled { events: ctx.sink.sent() }),
+                    }
+                }
+            }
+            Err(e) => {
+                if !warned_missing {
+                    tracing::warn!(bank, folder = %cfg.folder.display(), error = %e, "import feed: cannot read the folder");
+                    let text = format!(
+                        "finbox cannot read the statements folder {}: {e}. Create it (or fix [import] folder in the \
+                         bank's profile); finbox keeps looking.",
+                        cfg.folder.display()
+                    );
+                    ctx.sink.send(FeedEvent::SystemNotice { at: (ctx.clock)(), text }).await?;
+                    warned_missing = true;
+                }
+            }
+        }
+        if once {
+            return Ok(FeedExit::Finished { events: ctx.sink.sent() });
+        }
+        tokio::select! {
+            _ = ctx.cancel.cancelled() => return Ok(FeedExit::Cancelled { events: ctx.sink.sent() }),
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+/// Statement files in `folder` (by extension; hidden and partial files are
+/// left alone), sorted by name.
+fn list(folder: &Path, only: Option<Format>) -> std::io::Result<Vec<(String, PathBuf, Stamp)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(folder)? {
+        let Ok(entry) = entry else { continue };
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let format = Format::from_extension(&path);
+        if name.starts_with('.') || format.is_none() || (only.is_some() && format != only) {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_file() {
+            out.push((name, path, (meta.len(), meta.modified().ok())));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// How handling one file went.
+enum Outcome {
+    /// Imported, refused with a notice, or known already.
+    Done,
+    /// Changed while it was read: look again at the next poll.
+    Again,
+    Cancelled,
+}
+
+/// Why importing one file stopped.
+enum Failure {
+    Bad(ImportError),
+    Feed(FeedError),
+    Cancelled,
+}
+
+impl From<ImportError> for Failure {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Stopped => Failure::Cancelled,
+            e => Failure::Bad(e),
+        }
+    }
+}
+
+async fn handle(
+    cfg: &Arc<FolderConfig>,
+    ctx: &FeedContext,
+    cursor: &mut Cursor,
+    name: &str,
+    path: &Path,
+) -> Result<Outcome, FeedError> {
+    let shown = clean_line(name, 80);
+    let at = (ctx.clock)();
+    let hashed = {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || crate::import::fingerprint(&path)).await
+    };
+    let (sha256, size) = match hashed {
+        Ok(Ok(h)) => h,
+        // Gone or unreadable between listing and reading: try at the next poll.
+        Ok(Err(_)) | Err(_) => return Ok(Outcome::Again),
+    };
+    if cursor.files.iter().any(|f| f.name == name && f.size == size && f.sha256 == sha256) {
+        return Ok(Outcome::Done);
+    }
+    if let Some(twin) = cursor.files.iter().find(|f| f.sha256 == sha256 && f.ok).map(|f| f.name.clone()) {
+        let text = format!("{shown} is the same file as {}, imported before: nothing new.", clean_line(&twin, 80));
+        ctx.sink.send(FeedEvent::SystemNotice { at, text }).await?;
+        cursor.remember(Handled { name: name.to_string(), size, sha256, ok: true });
+        ctx.sink.send(FeedEvent::Cursor(cursor.to_json())).await?;
+        return Ok(Outcome::Done);
+    }
+
+    let opts = Options {
+        currency: cfg.currency,
+        home_country: cfg.home_country.clone(),
+        utc_offset_secs: ctx.utc_offset_secs,
+        now: at,
+        account: cfg.account.clone(),
+    };
+    let outcome = {
+        let (cfg, path, sink, cancel) = (cfg.clone(), path.to_path_buf(), ctx.sink.clone(), ctx.cancel.clone());
+        let handle = tokio::runtime::Handle::current();
+        let stop = ctx.cancel.clone();
+        let task = tokio::task::spawn_blocking(move || import(&cfg, &path, &opts, &sink, &cancel, &handle));
+        tokio::select! {
+            joined = task => joined.unwrap_or_else(|e| Err(Failure::Feed(FeedError::Other(format!("the import crashed: {e}"))))),
+            _ = stop.cancelled() => Err(Failure::Cancelled),
+        }
+    };
+    let scan = match outcome {
+        Ok(scan) => scan,
+        Err(Failure::Cancelled) => return Ok(Outcome::Cancelled),
+        Err(Failure::Feed(e)) => return Err(e),
+        // Still being written, or replaced: read it again when it holds still.
+        Err(Failure::Bad(ImportError::Changed { .. })) => return Ok(Outcome::Again),
+        Err(Failure::Bad(e)) => {
+            tracing::warn!(bank = %ctx.bank, file = %shown, error = %e, "import feed: file refused");
+            let text = format!(
+                "Could not import {shown}: {e}. Nothing from it was stored; finbox reads it again when it changes."
+            );
+            ctx.sink.send(FeedEvent::SystemNotice { at, text }).await?;
+            cursor.remember(Handled { name: name.to_string(), size, sha256, ok: false });
+            ctx.sink.send(FeedEvent::Cursor(cursor.to_json())).await?;
+            return Ok(Outcome::Done);
+        }
+    };
+    let text = arrived(&scan, &shown, ctx.utc_offset_secs);
+    let external_id = format!("import:{}", &scan.sha256()[..16]);
+    ctx.sink.send(FeedEvent::Message { external_id, at, kind: MessageKind::Statement, text }).await?;
+    cursor.remember(Handled { name: name.to_string(), size: scan.size(), sha256: scan.sha256(), ok: true });
+    ctx.sink.send(FeedEvent::Cursor(cursor.to_json())).await?;
+    tracing::info!(bank = %ctx.bank, file = %shown, transactions = scan.transactions, "import feed: file imported");
+    Ok(Outcome::Done)
+}
+
+/// Reads one file and sends its events (on a blocking thread).
+fn import(
+    cfg: &FolderConfig,
+    path: &Path,
+    opts: &Options,
+    sink: &FeedSink,
+    cancel: &CancellationToken,
+    rt: &tokio::runtime::Handle,
+) -> Result<Scan, Failure> {
+    let stop = || cancel.is_cancelled();
+    let statement = Statement::open(path, cfg.only, &cfg.layouts, cfg.layout.as_deref())?;
+    let scan = statement.scan(opts, &stop)?;
+    scan.events(&stop, |event| {
+        rt.block_on(async {
+            tokio::select! {
+                sent = sink.send(event) => sent.map_err(Failure::Feed),
+                _ = cancel.cancelled() => Err(Failure::Cancelled),
+            }
+        })
+    })?;
+    Ok(scan)
+}
+
+/// "Imported 42 transactions from statement-2026-10.ofx (Checking •1234,
+/// Oct 1 – Oct 31, 2026)."
+fn arrived(scan: &Scan, file: &str, offset_secs: i32) -> String {
+    let n = scan.transactions;
+    let accounts: Vec<String> =
+        scan.accounts.iter().map(|a| format!("{} •{}", a.account.name, a.account.mask)).collect();
+    let mut details = accounts;
+    details.extend(scan.period(offset_secs));
+    let what = if n == 1 { "transaction" } else { "transactions" };
+    let details = if details.is_empty() { String::new() } else { format!(" ({})", details.join(", ")) };
+    format!("Imported {n} {what} from {file}{details}.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(body: &str) -> BankProfile {
+        BankProfile::parse(&format!("id = \"mybank\"\nname = \"My Bank\"\n{body}"), "/cfg/banks/mybank.toml").unwrap()
+    }
+
+    #[test]
+    fn the_table_is_checked_key_by_key() {
+        let p = profile(
+            "feed = \"import\"\n[import]\nfolder = \"statements\"\nprofile = \"generic\"\naccount = \"1234\"\n",
+        );
+        let cfg = parse_profile(&p).unwrap();
+        assert_eq!(cfg.folder, PathBuf::from("/cfg/banks/statements"));
+        assert_eq!((cfg.layout.as_deref(), cfg.account.as_deref(), cfg.only), (Some("generic"), Some("1234"), None));
+        let cfg = parse_profile(&profile("feed = \"ofx\"\n[ofx]\nfolder = \"/abs\"\n")).unwrap();
+        assert_eq!((cfg.folder, cfg.only), (PathBuf::from("/abs"), Some(Format::Ofx)));
+
+        let bad = |body: &str| parse_profile(&profile(body)).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(bad("feed = \"import\"\n").contains("missing the [import] table"));
+        assert!(bad("feed = \"import\"\n[import]\nfolder = \"x\"\nfoldr = 1\n").contains("unknown field `foldr`"));
+        assert!(bad("feed = \"import\"\n[import]\nfolder = \"x\"\nprofile = \"nope\"\n").contains("profile"));
+        let e = bad("feed = \"import\"\n[import]\nfolder = \"x\"\naccount = \"12345\"\n");
+        assert!(e.contains("[import] account") && e.contains("mybank.toml"), "{e}");
+        assert!(bad("feed = \"ofx\"\n[ofx]\nfolder = \"x\"\nprofile = \"generic\"\n").contains("only OFX"));
+    }
+
+    #[test]
+    fn the_cursor_round_trips_and_stays_bounded() {
+        let mut c = Cursor::parse(None, "b");
+        for i in 0..MAX_REMEMBERED + 10 {
+            c.remember(Handled { name: format!("f{i}"), size: 1, sha256: "x".into(), ok: true });
+        }
+        assert_eq!(c.files.len(), MAX_REMEMBERED);
+        assert_eq!(c.files[0].name, "f10");
+        assert_eq!(Cursor::parse(Some(&c.to_json()), "b"), c);
+        assert!(Cursor::parse(Some("garbage"), "b").files.is_empty());
+    }
+}

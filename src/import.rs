@@ -1,0 +1,650 @@
+//! Statement import: OFX/QFX files (1.x SGML and 2.x XML) and CSV exports
+//! read into the same [`FeedEvent`]s a bank feed delivers, so that the store,
+//! consent, the fraud rules and the screen treat imported data exactly like
+//! a feed's. `finbox import` applies a file in one store transaction; the
+//! `import` feed kind ([`crate::feed::watch`]) imports files dropped into a
+//! folder.
+//!
+//! **Two passes, bounded memory.** A file is never read whole. [`Statement::open`]
+//! looks at its first 64 KiB to tell the format, the CSV layout and the bank
+//! it names. [`Statement::scan`] then reads it all once, checking every
+//! record (an error names the file and line) and summing each account's
+//! transactions; [`Scan::events`] reads it again to produce the events:
+//! accounts first (an account seen for the first time opens at the
+//! statement's ledger balance less the statement's transactions), then the
+//! transactions, then the ledger balances. Both passes hash the bytes, so a
+//! file that changes in between is refused.
+//!
+//! **Text.** A file that is all valid UTF-8 is UTF-8; otherwise it is read in
+//! the charset its OFX header declares, else as Windows-1252 (Latin-1
+//! statements are that in practice).
+//!
+//! **Identity.** See [`ident`]: accounts are `kind-last4` (the full number is
+//! never kept), transactions `account:FITID` or a hash of date, amount,
+//! description and occurrence, so importing a file again, or an overlapping
+//! one, adds nothing twice.
+
+mod amount;
+mod csv;
+mod date;
+mod decode;
+mod ident;
+mod infer;
+mod layout;
+mod ofx;
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Datelike, Offset, Utc};
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+
+use crate::domain::text::clean_line;
+use crate::domain::{AccountKind, Currency, Money};
+use crate::feed::{AccountInfo, FeedEvent, TxnInfo};
+use decode::{Charset, DecodeFault, DecodeReader, Hashing, LineLimit};
+pub use layout::{Amounts, Column, CsvLayout, LayoutError, Layouts, Sign};
+
+/// How much of a file is looked at to tell its format, layout and bank.
+const HEAD: usize = 64 * 1024;
+/// Longest CSV line.
+const MAX_CSV_LINE: usize = 1024 * 1024;
+/// A file whose transactions are out of date order (bank exports often list
+/// the newest first) is delivered sorted when it has at most this many; the
+/// fraud rules and the daily balance history want time order. Larger files
+/// are delivered in file order.
+pub const SORT_MAX: u64 = 100_000;
+
+/// A statement file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// OFX or QFX, 1.x (SGML) or 2.x (XML).
+    Ofx,
+    Csv,
+}
+
+impl Format {
+    /// By file extension: `.ofx`, `.qfx`, `.qbo` or `.csv`.
+    pub fn from_extension(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_string_lossy().to_ascii_lowercase();
+        match ext.as_str() {
+            "ofx" | "qfx" | "qbo" => Some(Format::Ofx),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+
+    /// By content: OFX starts with its header, an XML declaration or `<OFX>`.
+    fn sniff(head: &[u8]) -> Format {
+        let text = String::from_utf8_lossy(&head[..head.len().min(1024)]);
+        let start = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+        let ofx = ["OFXHEADER", "<?xml", "<?OFX", "<OFX"].iter().any(|p| start.starts_with(p));
+        if ofx { Format::Ofx } else { Format::Csv }
+    }
+}
+
+/// A file that cannot be imported: what, where (file and line) and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{file}: {error}")]
+    Read { file: String, error: io::Error },
+    #[error("{file}, line {line}: {problem}")]
+    Line { file: String, line: u64, problem: String },
+    #[error("{file}: {problem}")]
+    File { file: String, problem: String },
+    #[error("{file} changed while it was being read: import it again once it is complete")]
+    Changed { file: String },
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error("the import was stopped")]
+    Stopped,
+}
+
+/// What went wrong inside a file, before the file's name is attached.
+#[derive(Debug)]
+pub(crate) enum Problem {
+    At {
+        line: u64,
+        what: String,
+    },
+    Whole(String),
+    Io(io::Error),
+    /// Not UTF-8 after all: read again in the fallback charset.
+    NotUtf8,
+    Stopped,
+}
+
+impl Problem {
+    fn at(line: u64, what: impl Into<String>) -> Problem {
+        Problem::At { line, what: what.into() }
+    }
+
+    fn from_io(e: io::Error) -> Problem {
+        match DecodeFault::of(&e) {
+            Some(DecodeFault::NotUtf8 { .. }) => Problem::NotUtf8,
+            Some(fault @ DecodeFault::LineTooLong { line, .. }) => Problem::at(*line, fault.to_string()),
+            None => Problem::Io(e),
+        }
+    }
+}
+
+/// What a file is read against: the bank's defaults and the user's clock.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The bank's currency: for CSV files (unless the layout names one), and
+    /// for OFX statements without `<CURDEF>`.
+    pub currency: Currency,
+    /// The customer's country (ISO 3166 alpha-2), for the foreign-charge rule.
+    pub home_country: String,
+    /// Dates without a time of day are placed at noon in this zone.
+    pub utc_offset_secs: i32,
+    /// Transactions dated more than two days after this are refused.
+    pub now: DateTime<Utc>,
+    /// CSV: the account's last four digits (CSV exports rarely say).
+    pub account: Option<String>,
+}
+
+/// An account a statement is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementAccount {
+    /// `checking-1234`
+    pub external_id: String,
+    pub name: String,
+    pub kind: AccountKind,
+    /// The last four digits.
+    pub mask: String,
+    pub currency: Currency,
+}
+
+/// One transaction as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StatementTxn {
+    pub info: TxnInfo,
+    /// True when the file gave no id and finbox derived one.
+    pub derived: bool,
+}
+
+/// A balance the statement reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StatementBalance {
+    pub account: String,
+    /// `<AVAILBAL>` rather than the ledger balance.
+    pub available: bool,
+    pub amount: Money,
+    pub at: DateTime<Utc>,
+}
+
+/// What the parsers find, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Record {
+    Account(StatementAccount),
+    Txn(StatementTxn),
+    Balance(StatementBalance),
+}
+
+/// A statement file, its format known.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    path: PathBuf,
+    /// The path as shown in messages.
+    shown: String,
+    format: Format,
+    layout: Option<CsvLayout>,
+    /// The charset the file declares, for when it is not UTF-8.
+    fallback: &'static Encoding,
+    org: Option<String>,
+}
+
+impl Statement {
+    /// Opens `path`: tells its format (`format`, else the extension, else the
+    /// content), for CSV its layout (`layout` by name, else the one whose
+    /// columns its header has), and for OFX the institution it names.
+    pub fn open(
+        path: &Path,
+        format: Option<Format>,
+        layouts: &Layouts,
+        layout: Option<&str>,
+    ) -> Result<Statement, ImportError> {
+        let shown = clean_line(&path.display().to_string(), 200);
+        let read_err = |error| ImportError::Read { file: shown.clone(), error };
+        let whole = |problem: String| ImportError::File { file: shown.clone(), problem };
+        let meta = std::fs::metadata(path).map_err(read_err)?;
+        if !meta.is_file() {
+            return Err(whole("is not a file".into()));
+        }
+        let mut head = Vec::with_capacity(HEAD.min(meta.len() as usize));
+        File::open(path).and_then(|f| f.take(HEAD as u64).read_to_end(&mut head)).map_err(read_err)?;
+        let content = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
+        if head.len() < HEAD && content.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(whole("the file is empty".into()));
+        }
+        let format = format.or_else(|| Format::from_extension(path)).unwrap_or_else(|| Format::sniff(&head));
+        let fallback = decode::declared(&head).unwrap_or(WINDOWS_1252);
+        let (layout, org) = match format {
+            Format::Ofx => (None, ofx::org(&head)),
+            Format::Csv => {
+                let text = head_text(&head, fallback);
+                let chosen = match layout {
+                    Some(name) => layouts.get(name).ok_or_else(|| {
+                        whole(format!("there is no CSV layout {name:?} (known: {})", layouts.names()))
+                    })?,
+                    None => pick_layout(layouts, &text).map_err(whole)?,
+                };
+                (Some(chosen.clone()), None)
+            }
+        };
+        Ok(Statement { path: path.to_path_buf(), shown, format, layout, fallback, org })
+    }
+
+    /// The file's name without its folder, cleaned for display.
+    pub fn file_name(&self) -> String {
+        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        clean_line(&name, 80)
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    pub fn layout(&self) -> Option<&CsvLayout> {
+        self.layout.as_ref()
+    }
+
+    /// The institution the OFX file names (`<FI><ORG>`).
+    pub fn org(&self) -> Option<&str> {
+        self.org.as_deref()
+    }
+
+    /// Which bank the file is probably from: the OFX `<ORG>` or the CSV
+    /// layout's `bank`.
+    pub fn bank_hint(&self) -> Option<&str> {
+        self.org.as_deref().or_else(|| self.layout.as_ref().and_then(|l| l.bank.as_deref()))
+    }
+
+    /// Reads the whole file once, checking every record; nothing is produced
+    /// yet. `stop` is asked between records.
+    pub fn scan(&self, opts: &Options, stop: &dyn Fn() -> bool) -> Result<Scan, ImportError> {
+        let account = self.csv_account(opts)?;
+        let mut totals = Totals::default();
+        let mut charset = Charset::Utf8;
+        let mut result = self.pass(charset, opts, account.as_ref(), stop, &mut |r| totals.add(r));
+        if matches!(result, Err(Problem::NotUtf8)) {
+            totals = Totals::default();
+            charset = Charset::Legacy(self.fallback);
+            result = self.pass(charset, opts, account.as_ref(), stop, &mut |r| totals.add(r));
+        }
+        let pass = result.map_err(|p| self.error(p))?;
+        let accounts = totals.accounts.into_iter().map(AccountSummary::from_totals).collect::<Result<_, _>>();
+        Ok(Scan {
+            statement: self.clone(),
+            opts: opts.clone(),
+            charset,
+            account,
+            version: pass.version,
+            encoding: pass.encoding,
+            accounts: accounts.map_err(|p| self.error(p))?,
+            transactions: totals.transactions,
+            derived_ids: totals.derived,
+            first: totals.first,
+            last: totals.last,
+            unordered: totals.unordered,
+            sha256: pass.sha256,
+            size: pass.size,
+        })
+    }
+
+    /// The account a CSV file is of, from the layout and `opts.account`.
+    fn csv_account(&self, opts: &Options) -> Result<Option<StatementAccount>, ImportError> {
+        let Some(layout) = &self.layout else { return Ok(None) };
+        let whole = |problem: String| ImportError::File { file: self.shown.clone(), problem };
+        let Some(number) = opts.account.as_deref() else {
+            return Err(whole(
+                "which account is this statement of? CSV files do not say: give its last 4 digits \
+                 (finbox import --account 1234, or account = \"1234\" in the bank's [import] table)"
+                    .into(),
+            ));
+        };
+        let Some((external_id, mask)) = ident::account(layout.account_kind, number) else {
+            return Err(whole(format!("account {:?} has no digits; give its last 4 digits", clean_line(number, 20))));
+        };
+        let name = match layout.account_kind {
+            AccountKind::Checking => "Checking",
+            AccountKind::Savings => "Savings",
+            AccountKind::Credit => "Credit Card",
+        };
+        let currency = layout.currency.unwrap_or(opts.currency);
+        Ok(Some(StatementAccount { external_id, name: name.into(), kind: layout.account_kind, mask, currency }))
+    }
+
+    /// One pass over the file in `charset`, passing each record to `on`.
+    fn pass(
+        &self,
+        charset: Charset,
+        opts: &Options,
+        account: Option<&StatementAccount>,
+        stop: &dyn Fn() -> bool,
+        on: &mut dyn FnMut(Record) -> Result<(), Problem>,
+    ) -> Result<Pass, Problem> {
+        let file = File::open(&self.path).map_err(Problem::Io)?;
+        let mut decoded = DecodeReader::new(Hashing::new(file), charset);
+        let mut guarded = |record: Record| if stop() { Err(Problem::Stopped) } else { on(record) };
+        let version = match (self.format, &self.layout, account) {
+            (Format::Csv, Some(layout), Some(account)) => {
+                let mut lines = LineLimit::new(&mut decoded, MAX_CSV_LINE);
+                csv::read(&mut lines, layout, account, opts, &mut guarded)?
+            }
+            (Format::Csv, _, _) => return Err(Problem::Whole("a CSV file needs a layout and an account".into())),
+            (Format::Ofx, _, _) => {
+                let mut buffered = BufReader::with_capacity(64 * 1024, &mut decoded);
+                ofx::read(&mut buffered, opts, &mut guarded)?
+            }
+        };
+        // Whatever follows the statement is read too, so the hash covers it.
+        io::copy(&mut decoded, &mut io::sink()).map_err(Problem::from_io)?;
+        let encoding = decoded.encoding().name();
+        let (sha256, size) = decoded.into_inner().finish();
+        Ok(Pass { version, encoding, sha256, size })
+    }
+
+    fn error(&self, p: Problem) -> ImportError {
+        let file = self.shown.clone();
+        match p {
+            Problem::At { line, what } => ImportError::Line { file, line, problem: what },
+            Problem::Whole(problem) => ImportError::File { file, problem },
+            Problem::Io(error) => ImportError::Read { file, error },
+            // Only a second pass can meet this: the first falls back to Windows-1252.
+            Problem::NotUtf8 => ImportError::Changed { file },
+            Problem::Stopped => ImportError::Stopped,
+        }
+    }
+}
+
+/// The head of a CSV file as text, for matching its header.
+fn head_text(head: &[u8], fallback: &'static Encoding) -> String {
+    let utf8 = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        // Cut in the middle of a character at the end of the head: still UTF-8.
+        Err(e) => e.error_len().is_none(),
+    };
+    let (text, _, _) = if utf8 { UTF_8.decode(head) } else { fallback.decode(head) };
+    text.into_owned()
+}
+
+fn pick_layout<'a>(layouts: &'a Layouts, head: &str) -> Result<&'a CsvLayout, String> {
+    let fits = layouts.matching(head);
+    match fits.as_slice() {
+        [one] => Ok(one),
+        [] => {
+            let first = head.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+            let dir = layouts.user_dir().map(|d| format!(" in {}", d.display())).unwrap_or_default();
+            Err(format!(
+                "no CSV layout fits its header {:?}: choose one with --profile (known: {}), or describe this \
+                 export in a layout of your own{dir} (see the README)",
+                clean_line(first, 80),
+                layouts.names()
+            ))
+        }
+        many => {
+            let names: Vec<&str> = many.iter().map(|l| l.name.as_str()).collect();
+            Err(format!("several CSV layouts fit its header ({}): choose one with --profile", names.join(", ")))
+        }
+    }
+}
+
+struct Pass {
+    version: String,
+    encoding: &'static str,
+    sha256: [u8; 32],
+    size: u64,
+}
+
+/// Running totals of the first pass.
+#[derive(Default)]
+struct Totals {
+    accounts: Vec<AccountTotals>,
+    transactions: u64,
+    derived: u64,
+    first: Option<DateTime<Utc>>,
+    last: Option<DateTime<Utc>>,
+    /// The latest posting time so far, in file order.
+    previous: Option<DateTime<Utc>>,
+    /// Some transaction came before an earlier-dated one.
+    unordered: bool,
+}
+
+struct AccountTotals {
+    account: StatementAccount,
+    transactions: u64,
+    sum: i64,
+    first: Option<DateTime<Utc>>,
+    last: Option<DateTime<Utc>>,
+    ledger: Option<(Money, DateTime<Utc>)>,
+    available: Option<(Money, DateTime<Utc>)>,
+}
+
+impl Totals {
+    fn account(&mut self, id: &str) -> Result<&mut AccountTotals, Problem> {
+        self.accounts
+            .iter_mut()
+            .find(|a| a.account.external_id == id)
+            .ok_or_else(|| Problem::Whole(format!("a record of an unknown account {id:?}")))
+    }
+
+    fn add(&mut self, record: Record) -> Result<(), Problem> {
+        match record {
+            Record::Account(a) => match self.accounts.iter().find(|t| t.account.external_id == a.external_id) {
+                Some(t) if t.account.kind != a.kind || t.account.currency != a.currency => {
+                    return Err(Problem::Whole(format!(
+                        "account •{} appears twice, as {} in {} and as {} in {}",
+                        a.mask, t.account.kind, t.account.currency, a.kind, a.currency
+                    )));
+                }
+                Some(_) => {}
+                None => self.accounts.push(AccountTotals {
+                    account: a,
+                    transactions: 0,
+                    sum: 0,
+                    first: None,
+                    last: None,
+                    ledger: None,
+                    available: None,
+                }),
+            },
+            Record::Txn(t) => {
+                let at = t.info.posted_at;
+                let acct = self.account(&t.info.account)?;
+                acct.transactions += 1;
+                acct.sum = acct
+                    .sum
+                    .checked_add(t.info.amount.minor)
+                    .ok_or_else(|| Problem::Whole("the transactions add up to more than finbox can count".into()))?;
+                acct.first = Some(acct.first.map_or(at, |f| f.min(at)));
+                acct.last = Some(acct.last.map_or(at, |l| l.max(at)));
+                self.transactions += 1;
+                self.derived += u64::from(t.derived);
+                self.unordered |= self.previous.is_some_and(|p| at < p);
+                self.previous = Some(at);
+                self.first = Some(self.first.map_or(at, |f| f.min(at)));
+                self.last = Some(self.last.map_or(at, |l| l.max(at)));
+            }
+            Record::Balance(b) => {
+                let acct = self.account(&b.account)?;
+                let slot = if b.available { &mut acct.available } else { &mut acct.ledger };
+                // Several statements of one account: the latest balance counts.
+                if slot.is_none_or(|(_, at)| b.at >= at) {
+                    *slot = Some((b.amount, b.at));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One account of a scanned statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSummary {
+    pub account: StatementAccount,
+    pub transactions: u64,
+    /// The sum of the statement's transactions.
+    pub sum: Money,
+    pub first: Option<DateTime<Utc>>,
+    pub last: Option<DateTime<Utc>>,
+    /// The ledger balance and when it was struck, if the file gives one.
+    pub ledger: Option<(Money, DateTime<Utc>)>,
+    /// The available balance, if the file gives one (shown, not stored).
+    pub available: Option<(Money, DateTime<Utc>)>,
+    /// What the account opens at if finbox has not seen it before: the
+    /// ledger balance less the statement's transactions, or zero.
+    pub opening: Money,
+}
+
+impl AccountSummary {
+    fn from_totals(t: AccountTotals) -> Result<AccountSummary, Problem> {
+        let currency = t.account.currency;
+        let opening = match t.ledger {
+            Some((ledger, _)) => ledger.minor.checked_sub(t.sum).ok_or_else(|| {
+                Problem::Whole(format!("the opening balance of •{} is more than finbox can count", t.account.mask))
+            })?,
+            None => 0,
+        };
+        Ok(AccountSummary {
+            sum: Money::new(t.sum, currency),
+            opening: Money::new(opening, currency),
+            account: t.account,
+            transactions: t.transactions,
+            first: t.first,
+            last: t.last,
+            ledger: t.ledger,
+            available: t.available,
+        })
+    }
+
+    /// The account as a feed describes it.
+    pub fn info(&self) -> AccountInfo {
+        let a = &self.account;
+        AccountInfo {
+            external_id: a.external_id.clone(),
+            name: a.name.clone(),
+            kind: a.kind,
+            mask: a.mask.clone(),
+            opening: self.opening,
+            card_mask: (a.kind == AccountKind::Credit).then(|| a.mask.clone()),
+        }
+    }
+}
+
+/// A statement read once and found sound, ready to produce its events.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    statement: Statement,
+    opts: Options,
+    charset: Charset,
+    account: Option<StatementAccount>,
+    /// "OFX 1.02 (SGML)", "CSV, chase-checking layout".
+    pub version: String,
+    /// The encoding the file was read in ("UTF-8", "windows-1252").
+    pub encoding: &'static str,
+    pub accounts: Vec<AccountSummary>,
+    pub transactions: u64,
+    /// Transactions whose id finbox derived (the file gave none).
+    pub derived_ids: u64,
+    pub first: Option<DateTime<Utc>>,
+    pub last: Option<DateTime<Utc>>,
+    /// The file lists transactions out of date order.
+    unordered: bool,
+    sha256: [u8; 32],
+    size: u64,
+}
+
+impl Scan {
+    pub fn statement(&self) -> &Statement {
+        &self.statement
+    }
+
+    /// SHA-256 of the file's bytes, in hex.
+    pub fn sha256(&self) -> String {
+        ident::hex(&self.sha256)
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// "Oct 1 – Oct 31, 2026", the span of the transactions' dates (in the
+    /// zone of `offset_secs`).
+    pub fn period(&self, offset_secs: i32) -> Option<String> {
+        Some(span(self.first?, self.last?, offset_secs))
+    }
+
+    /// Reads the file again and passes its events to `on`: every account,
+    /// then every transaction in date order (see [`SORT_MAX`]), then each
+    /// account's ledger balance. Fails, having passed on only part, if the
+    /// file changed since the scan; callers apply the events in one store
+    /// transaction (`finbox import`) or idempotently (the watched folder).
+    pub fn events<E: From<ImportError>>(
+        &self,
+        stop: &dyn Fn() -> bool,
+        mut on: impl FnMut(FeedEvent) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for a in &self.accounts {
+            on(FeedEvent::Account(a.info()))?;
+        }
+        let sort = self.unordered && self.transactions <= SORT_MAX;
+        let mut held: Vec<TxnInfo> = Vec::new();
+        let mut failed = None;
+        let pass = self.statement.pass(self.charset, &self.opts, self.account.as_ref(), stop, &mut |record| {
+            if let Record::Txn(t) = record {
+                if sort {
+                    held.push(t.info);
+                } else if let Err(e) = on(FeedEvent::Transaction(t.info)) {
+                    failed = Some(e);
+                    return Err(Problem::Stopped);
+                }
+            }
+            Ok(())
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let pass = pass.map_err(|p| self.statement.error(p))?;
+        if pass.sha256 != self.sha256 {
+            return Err(ImportError::Changed { file: self.statement.shown.clone() }.into());
+        }
+        // Stable: transactions of one moment keep their order in the file.
+        held.sort_by_key(|t| t.posted_at);
+        for t in held {
+            on(FeedEvent::Transaction(t))?;
+        }
+        for a in &self.accounts {
+            if let Some((balance, at)) = a.ledger {
+                on(FeedEvent::Balance { account: a.account.external_id.clone(), at, balance })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// "Oct 1 – Oct 31, 2026", "Oct 20 – Nov 15, 2026", "Dec 30, 2025 – Jan 2,
+/// 2026" or "Nov 3, 2026": two times as days in the zone of `offset_secs`.
+pub fn span(first: DateTime<Utc>, last: DateTime<Utc>, offset_secs: i32) -> String {
+    let zone = chrono::FixedOffset::east_opt(offset_secs).unwrap_or(Utc.fix());
+    let (a, b) = (first.with_timezone(&zone).date_naive(), last.with_timezone(&zone).date_naive());
+    if a == b {
+        b.format("%b %-d, %Y").to_string()
+    } else if a.year() == b.year() {
+        format!("{} – {}", a.format("%b %-d"), b.format("%b %-d, %Y"))
+    } else {
+        format!("{} – {}", a.format("%b %-d, %Y"), b.format("%b %-d, %Y"))
+    }
+}
+
+/// Where the user's own CSV layouts live: `<config dir>/import`.
+pub fn user_layout_dir() -> Option<PathBuf> {
+    crate::config::Dirs::discover().ok().map(|d| d.config.join("import"))
+}
+
+/// SHA-256 (hex) and length of a file, read in pieces.
+pub fn fingerprint(path: &Path) -> io::Result<(String, u64)> {
+    decode::hash_file(path).map(|(h, n)| (ident::hex(&h), n))
+}

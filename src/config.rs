@@ -130,11 +130,13 @@ impl Settings {
             .map(relative)
             .unwrap_or_else(|| dirs.config.join("banks"));
         let profiles = profile::load_all(Some(&banks_dir))?;
+        // Every profile is checked now, whatever its kind, so a mistake in
+        // it is an error at start, not a feed that fails later.
+        let registry = crate::feed::FeedRegistry::default();
         for p in &profiles {
-            if p.feed == crate::feed::simulated::KIND {
-                crate::feed::simulated::parse_profile(p)
-                    .map_err(|e| ConfigError::Feed { source_name: p.source.clone(), message: e.to_string() })?;
-            }
+            registry
+                .build(p)
+                .map_err(|e| ConfigError::Feed { source_name: p.source.clone(), message: e.to_string() })?;
         }
         let log_dir = db.parent().map(Path::to_path_buf).unwrap_or_else(|| dirs.data.clone());
         Ok(Settings {

@@ -22,7 +22,7 @@ use crate::domain::{AlertId, AlertStatus, BankId, MoneyError, ParseError};
 use crate::feed::BankProfile;
 
 pub use action::{ConsentChange, FreezeOutcome};
-pub use ingest::{BatchReport, Rejection};
+pub use ingest::{BatchReport, BulkWrite, Rejection};
 pub use query::{BankSummary, CategorySpend, Quarantined, TxnCursor, TxnFilter, UNREAD_CAP};
 
 /// `PRAGMA application_id` of a finbox store ("FBOX").

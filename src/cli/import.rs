@@ -2,11 +2,10 @@
 //!
 //! The file is read and checked whole before anything is written; then its
 //! events go through the same local fraud rules as a feed's and into the
-//! store. A statement of up to [`ONE_TRANSACTION_MAX`] transactions (any
-//! real statement) is applied in one store transaction: all or nothing.
-//! Larger files are applied in chunks of [`CHUNK`] events, so memory stays
-//! bounded; ids are stable, so an interrupted large import is completed, not
-//! doubled, by importing the file again.
+//! store, all of it in one store transaction: all or nothing, whatever the
+//! size. Events are taken [`CHUNK`] at a time, so memory stays bounded (the
+//! transaction's pages spill to the WAL, not to RAM). A dry run applies the
+//! same way and rolls back, so what it prints is what the store would do.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -23,11 +22,9 @@ use crate::domain::{BankId, MessageKind, Money};
 use crate::feed::writer::{ALERT_WINDOW_DAYS, WriterConfig, push_with_rules};
 use crate::feed::{Envelope, FeedEvent};
 use crate::import::{Format, Layouts, Options, Scan, Statement};
-use crate::store::{BatchReport, Store};
+use crate::store::{BulkWrite, Store};
 
-/// Statements with at most this many transactions go in one transaction.
-pub const ONE_TRANSACTION_MAX: u64 = 100_000;
-/// Events per store transaction for larger files.
+/// Events looked up and applied at a time.
 pub const CHUNK: usize = 20_000;
 
 #[derive(Debug, Args)]
@@ -59,12 +56,10 @@ pub enum FormatArg {
 }
 
 /// What applying (or, in a dry run, reading) the events found.
-#[derive(Default)]
 struct Tally {
     added: u64,
     present: u64,
     alerts: u64,
-    store_transactions: u64,
 }
 
 pub fn run(env: &Env, args: &ImportArgs) -> Result<()> {
@@ -123,8 +118,9 @@ pub fn run(env: &Env, args: &ImportArgs) -> Result<()> {
     Ok(())
 }
 
-/// Streams the scanned file's events through the fraud rules into the store
-/// (or, in a dry run, only counts them).
+/// Streams the scanned file's events through the fraud rules into one store
+/// transaction, committed at the end (or, in a dry run, rolled back, so the
+/// figures it prints are the store's own).
 fn apply(
     store: &mut Store,
     scan: &Scan,
@@ -136,7 +132,7 @@ fn apply(
 ) -> Result<Tally> {
     let now = env.now;
     let mut importer = Importer {
-        store,
+        bulk: store.bulk_write().context("the store could not start the import")?,
         bank,
         epoch,
         now,
@@ -147,68 +143,65 @@ fn apply(
         },
         rules: FraudRules::new(env.utc_offset_secs),
         since: now - chrono::Duration::days(ALERT_WINDOW_DAYS),
-        dry_run,
-        chunked: scan.transactions > ONE_TRANSACTION_MAX,
         pending: Vec::with_capacity(CHUNK),
         batch: Vec::new(),
-        report: BatchReport::default(),
-        tally: Tally::default(),
+        present: 0,
     };
     scan.events(&|| false, |event| importer.take(event))?;
     importer.flush()?;
-    if dry_run {
-        return Ok(importer.tally);
-    }
-    if importer.tally.added > 0 {
-        let t = &importer.tally;
-        let present = match t.present {
+    let added = importer.bulk.report().transactions;
+    if added > 0 {
+        let present = match importer.present {
             0 => String::new(),
             n => format!("; {n} were already stored"),
         };
         let text = format!(
             "Imported {} from {}{}{present}.",
-            plural(t.added, "transaction"),
+            plural(added, "transaction"),
             scan.statement().file_name(),
             details(scan, env.utc_offset_secs)
         );
         let external_id = format!("import:{}", &scan.sha256()[..16]);
         let event = FeedEvent::Message { external_id, at: now, kind: MessageKind::Statement, text };
         importer.batch.push(Envelope { bank: bank.clone(), epoch, event });
+        importer.apply()?;
     }
-    importer.apply().context("the store refused the import")?;
-    let Importer { report, mut tally, .. } = importer;
+    let Importer { bulk, present, .. } = importer;
+    let report = bulk.report();
+    // A record the store refuses would make the statement partial: the
+    // whole import is rolled back instead (dropping `bulk` rolls it back).
     if report.dropped_no_consent > 0 {
-        bail!("{bank} stopped being shared while the statement was imported; nothing more was written");
+        bail!("{bank} stopped being shared while the statement was imported; nothing was written");
     }
     if let Some(r) = report.rejected.first() {
-        bail!("the store refused {} of the statement: {} ({} refused)", r.record, r.reason, report.rejected.len());
+        bail!(
+            "the store refused {} of the statement: {} ({} refused); nothing was written",
+            r.record,
+            r.reason,
+            report.rejected.len()
+        );
     }
-    tally.added = report.transactions;
-    tally.alerts = report.alerts;
-    Ok(tally)
+    let report = if dry_run { bulk.roll_back()? } else { bulk.commit().context("the store refused the import")? };
+    Ok(Tally { added: report.transactions, present, alerts: report.alerts })
 }
 
-/// Takes a file's events in chunks: looks up which transactions the store
-/// holds already, runs the fraud rules, and applies the events (all at the
-/// end, in one store transaction, unless the file is too large for that).
-struct Importer<'a> {
-    store: &'a mut Store,
+/// Takes a file's events a chunk at a time: looks up which transactions the
+/// store holds already, runs the fraud rules, and applies the events inside
+/// the one transaction of the whole import.
+struct Importer<'a, 's> {
+    bulk: BulkWrite<'s>,
     bank: &'a BankId,
     epoch: i64,
     now: DateTime<Utc>,
     cfg: WriterConfig,
     rules: FraudRules,
     since: DateTime<Utc>,
-    dry_run: bool,
-    /// Apply each chunk as it fills.
-    chunked: bool,
     pending: Vec<FeedEvent>,
     batch: Vec<Envelope>,
-    report: BatchReport,
-    tally: Tally,
+    present: u64,
 }
 
-impl Importer<'_> {
+impl Importer<'_, '_> {
     fn take(&mut self, event: FeedEvent) -> Result<()> {
         self.pending.push(event);
         if self.pending.len() >= CHUNK {
@@ -222,43 +215,24 @@ impl Importer<'_> {
             FeedEvent::Transaction(t) => Some(t.external_id.as_str()),
             _ => None,
         });
-        let stored = self.store.stored_transactions(self.bank, ids)?;
+        let stored = self.bulk.stored_transactions(self.bank, ids)?;
         for event in std::mem::take(&mut self.pending) {
-            let new = match &event {
-                FeedEvent::Transaction(t) if stored.contains(&t.external_id) => {
-                    self.tally.present += 1;
-                    false
-                }
-                FeedEvent::Transaction(_) => {
-                    self.tally.added += 1;
-                    true
-                }
-                _ => true,
-            };
+            let present = matches!(&event, FeedEvent::Transaction(t) if stored.contains(&t.external_id));
             let before = self.batch.len();
             let envelope = Envelope { bank: self.bank.clone(), epoch: self.epoch, event };
             push_with_rules(&mut self.batch, envelope, &mut self.rules, &self.cfg, self.since);
-            if !new {
+            if present {
                 // The rules saw it (their windows stay right); the store has it.
+                self.present += 1;
                 self.batch.truncate(before);
-            } else if self.dry_run {
-                let signals = self.batch[before..].iter().filter(|e| matches!(e.event, FeedEvent::FraudSignal { .. }));
-                self.tally.alerts += signals.count() as u64;
-            }
-            if self.dry_run {
-                self.batch.clear();
             }
         }
-        if self.chunked && !self.dry_run {
-            self.apply()?;
-        }
-        Ok(())
+        self.apply()
     }
 
     fn apply(&mut self) -> Result<()> {
         if !self.batch.is_empty() {
-            self.report.merge(self.store.apply_batch(&self.batch, self.now)?);
-            self.tally.store_transactions += 1;
+            self.bulk.apply(&self.batch, self.now)?;
             self.batch.clear();
         }
         Ok(())
@@ -414,13 +388,6 @@ fn print_summary(
         return;
     }
     println!("Added {}{skipped}.", plural(tally.added, "transaction"));
-    if tally.store_transactions > 1 {
-        println!(
-            "(A large file: written in {} store transactions. Had it been interrupted, importing it again would \
-             complete it without doubling anything.)",
-            tally.store_transactions
-        );
-    }
     if tally.alerts > 0 {
         println!("{} raised: see `finbox alerts`.", plural(tally.alerts, "fraud alert"));
     }

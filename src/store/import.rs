@@ -1,7 +1,7 @@
 //! What statement imports ask of the store before they write: whether the
 //! bank is shared (and under which consent epoch), and which transactions
 //! it already holds. The writing itself goes through
-//! [`Store::apply_batch`], like every feed's.
+//! [`Store::bulk_write`]: every batch of a statement in one transaction.
 
 use std::collections::HashSet;
 
@@ -26,18 +26,25 @@ impl Store {
         ids: impl IntoIterator<Item = &'a str>,
     ) -> Result<HashSet<String>> {
         let tx = self.conn.unchecked_transaction()?;
-        let mut found = HashSet::new();
-        {
-            let mut stmt = tx.prepare_cached("SELECT 1 FROM transactions WHERE bank_id = ?1 AND external_id = ?2")?;
-            for id in ids {
-                if stmt.exists([bank.as_str(), id])? {
-                    found.insert(id.to_string());
-                }
-            }
-        }
+        let found = stored_in(&tx, bank, ids)?;
         tx.commit()?;
         Ok(found)
     }
+}
+
+pub(super) fn stored_in<'a>(
+    conn: &rusqlite::Connection,
+    bank: &BankId,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<HashSet<String>> {
+    let mut found = HashSet::new();
+    let mut stmt = conn.prepare_cached("SELECT 1 FROM transactions WHERE bank_id = ?1 AND external_id = ?2")?;
+    for id in ids {
+        if stmt.exists([bank.as_str(), id])? {
+            found.insert(id.to_string());
+        }
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -112,31 +112,82 @@ impl Store {
     /// Applies a batch of feed events atomically and reports what happened.
     /// Malformed records are rejected with a reason; the rest proceed.
     pub fn apply_batch(&mut self, batch: &[Envelope], now: DateTime<Utc>) -> Result<BatchReport> {
-        let mut report = BatchReport::default();
-        self.write(|tx| {
-            let mut b = Batch::new(tx)?;
-            for env in batch {
-                if !consent_ok(tx, &mut b, env)? {
-                    report.dropped_no_consent += 1;
-                    continue;
-                }
-                if let Err(reason) = apply_one(tx, &mut b, env, now, &mut report)? {
-                    tracing::debug!(bank = %env.bank, %reason, "rejected feed record");
-                    let record = describe(&env.event);
-                    // Quarantined in the same transaction; a replay of the
-                    // same bad record is not listed twice.
-                    let raw = serde_json::to_string(&env.event).unwrap_or_default();
-                    tx.prepare_cached(
-                        "INSERT OR IGNORE INTO quarantine (bank_id, at, record, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )?
-                    .execute(params![env.bank.as_str(), now.timestamp(), record, reason, raw])?;
-                    report.rejected.push(Rejection { bank: env.bank.clone(), record, reason });
-                }
+        let mut bulk = self.bulk_write()?;
+        bulk.apply(batch, now)?;
+        bulk.commit()
+    }
+
+    /// Opens one write transaction (`BEGIN IMMEDIATE`) for many batches, so
+    /// that an import of any size is applied whole or not at all.
+    pub fn bulk_write(&mut self) -> Result<BulkWrite<'_>> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        Ok(BulkWrite { tx, report: BatchReport::default() })
+    }
+}
+
+/// A write transaction spanning many batches. Nothing it applied is visible
+/// to anyone else until [`BulkWrite::commit`]; dropped or
+/// [rolled back](BulkWrite::roll_back), it leaves the store as it was.
+pub struct BulkWrite<'s> {
+    tx: SqlTx<'s>,
+    report: BatchReport,
+}
+
+impl BulkWrite<'_> {
+    /// Applies a batch inside the transaction; malformed records are
+    /// quarantined with a reason and the rest proceed, as in
+    /// [`Store::apply_batch`].
+    pub fn apply(&mut self, batch: &[Envelope], now: DateTime<Utc>) -> Result<()> {
+        let tx = &self.tx;
+        let report = &mut self.report;
+        let mut b = Batch::new(tx)?;
+        for env in batch {
+            if !consent_ok(tx, &mut b, env)? {
+                report.dropped_no_consent += 1;
+                continue;
             }
-            flush_balances(tx, &b, now)?;
-            Ok(())
-        })?;
-        Ok(report)
+            if let Err(reason) = apply_one(tx, &mut b, env, now, report)? {
+                tracing::debug!(bank = %env.bank, %reason, "rejected feed record");
+                let record = describe(&env.event);
+                // Quarantined in the same transaction; a replay of the
+                // same bad record is not listed twice.
+                let raw = serde_json::to_string(&env.event).unwrap_or_default();
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO quarantine (bank_id, at, record, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![env.bank.as_str(), now.timestamp(), record, reason, raw])?;
+                report.rejected.push(Rejection { bank: env.bank.clone(), record, reason });
+            }
+        }
+        flush_balances(tx, &b, now)
+    }
+
+    /// Which of `ids` (external transaction ids of `bank`) are stored,
+    /// counting what this transaction has applied so far.
+    pub fn stored_transactions<'a>(
+        &self,
+        bank: &BankId,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<std::collections::HashSet<String>> {
+        super::import::stored_in(&self.tx, bank, ids)
+    }
+
+    /// What the batches applied so far did.
+    pub fn report(&self) -> &BatchReport {
+        &self.report
+    }
+
+    /// Makes everything applied durable and visible, at once.
+    pub fn commit(self) -> Result<BatchReport> {
+        self.tx.commit()?;
+        Ok(self.report)
+    }
+
+    /// Undoes everything applied (a dry run), returning what it would have
+    /// done.
+    pub fn roll_back(self) -> Result<BatchReport> {
+        self.tx.rollback()?;
+        Ok(self.report)
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod keymap;
 pub mod state;
+pub mod unlock;
 pub mod update;
 
 pub use keymap::{KEYS, KeyBinding, handle_key};

@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Local, Utc};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
+use std::io::IsTerminal;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Dirs, Overrides, Settings};
@@ -20,7 +21,7 @@ use crate::domain::*;
 use crate::feed::supervisor::{self, SupervisorConfig};
 use crate::feed::writer::{Writer, WriterConfig};
 use crate::feed::{FeedMode, FeedRegistry};
-use crate::store::{ConsentChange, Store, TxnFilter};
+use crate::store::{ConsentChange, Direction, FileKind, PASSPHRASE_ENV, Passphrase, Store, StoreError, TxnFilter};
 use table::{Align, Table};
 
 #[derive(Debug, Parser)]
@@ -56,7 +57,7 @@ pub enum Command {
     Transactions(TxnArgs),
     /// Open fraud alerts, most severe and newest first; or `alerts ack`.
     Alerts(AlertsArgs),
-    /// Grant or revoke sharing per bank, or show the consent log.
+    /// Grant, renew or revoke sharing per bank, or show the consent log.
     #[command(subcommand)]
     Consent(ConsentCmd),
     /// Send a message to a bank and print its reply.
@@ -91,6 +92,11 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Records a feed delivered that finbox refused, with the reasons.
     Quarantine(JsonFlag),
+    /// Encrypt the store in place (SQLCipher). The passphrase comes from
+    /// FINBOX_PASSPHRASE, or is asked for twice on the terminal.
+    Encrypt,
+    /// Decrypt the store in place, back to a plain SQLite file.
+    Decrypt,
     /// Show where finbox keeps its data, settings and log.
     Paths,
 }
@@ -157,8 +163,17 @@ pub enum AlertsCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum ConsentCmd {
-    /// Start sharing a bank (or every bank) with finbox.
+    /// Start sharing a bank (or every bank) with finbox, for `[consent] days`
+    /// (90 by default); on a shared bank, renew it.
     Grant {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        bank: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Extend sharing of a shared bank (or share again one whose consent
+    /// expired) for another `[consent] days`; --all: every such bank.
+    Renew {
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         bank: Option<String>,
         #[arg(long)]
@@ -181,6 +196,8 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 /// The resolved settings and clock every command starts from.
 pub struct Env {
     pub settings: Settings,
+    /// The store's passphrase, from FINBOX_PASSPHRASE (or asked for).
+    pub key: Option<Passphrase>,
     pub now: DateTime<Utc>,
     pub utc_offset_secs: i32,
 }
@@ -192,18 +209,44 @@ impl Env {
         let settings = Settings::resolve(&dirs, &over)?;
         Ok(Env {
             settings,
+            key: Passphrase::from_env(),
             now: cli.now.unwrap_or_else(Utc::now),
             utc_offset_secs: Local::now().offset().local_minus_utc(),
         })
     }
 
+    /// Asks for the passphrase of an encrypted store on the terminal, three
+    /// times at most.
+    fn unlock_on_terminal(&self) -> Result<Store> {
+        let db = &self.settings.db;
+        for attempt in 1..=3 {
+            let typed = rpassword::prompt_password(format!("Passphrase for {}: ", db.display()))
+                .context("cannot read the passphrase from the terminal")?;
+            let Ok(key) = Passphrase::new(typed) else { bail!("no passphrase given; nothing was opened") };
+            match Store::open_keyed(db, Some(&key)) {
+                Err(StoreError::WrongPassphrase { .. }) if attempt < 3 => eprintln!("Wrong passphrase; try again."),
+                other => return Ok(other?),
+            }
+        }
+        unreachable!("the third attempt returns")
+    }
+
     /// Opens the store and lists the configured banks in it.
     pub fn open_store(&self) -> Result<Store> {
-        let mut store = Store::open(&self.settings.db)?;
+        let mut store = match Store::open_keyed(&self.settings.db, self.key.as_ref()) {
+            Err(StoreError::Encrypted { .. }) if self.key.is_none() && std::io::stdin().is_terminal() => {
+                self.unlock_on_terminal()?
+            }
+            other => other?,
+        };
         for file in store.made_private() {
             eprintln!("finbox: note: {} was readable by other users; it is now private (0600).", file.display());
         }
         store.sync_banks(&self.settings.profiles)?;
+        // A grant whose time is up ends before anything is read or written.
+        if let Err(e) = store.expire_due(self.now) {
+            tracing::warn!(error = %e, "cannot record expired consents");
+        }
         Ok(store)
     }
 }
@@ -223,6 +266,7 @@ pub fn run(cli: Cli) -> Result<()> {
     };
     tracing::debug!(?command, "command");
     match command {
+        Command::Encrypt | Command::Decrypt => convert_store(&env, command),
         Command::Paths => {
             let s = &env.settings;
             println!("store      {}", s.db.display());
@@ -318,6 +362,11 @@ fn local(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// "Feb 21, 2027", in local time.
+fn local_date(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%b %-d, %Y").to_string()
+}
+
 fn banks(env: &Env, json: bool) -> Result<()> {
     let store = env.open_store()?;
     let banks = store.banks()?;
@@ -329,6 +378,8 @@ fn banks(env: &Env, json: bool) -> Result<()> {
                     json!({
                         "id": b.bank.id, "name": b.bank.name, "consent": b.bank.consent.as_str(),
                         "consent_changed_at": b.bank.consent_changed_at.map(|t| t.to_rfc3339()),
+                        "consent_expires_at": b.bank.consent_expires_at.map(|t| t.to_rfc3339()),
+                        "expired": matches!(b.bank.sharing(env.now), Sharing::Expired { .. }),
                         "feed": b.bank.feed_kind, "accounts": b.accounts, "unread": b.unread,
                         "open_alerts": b.open_alerts,
                     })
@@ -340,29 +391,58 @@ fn banks(env: &Env, json: bool) -> Result<()> {
         ("ID", Align::Left),
         ("BANK", Align::Left),
         ("SHARING", Align::Left),
+        ("UNTIL", Align::Left),
         ("ACCOUNTS", Align::Right),
         ("UNREAD", Align::Right),
         ("ALERTS", Align::Right),
     ]);
+    let mut notes = Vec::new();
     for b in &banks {
-        let sharing = match b.bank.consent {
-            ConsentState::Granted => "shared".to_string(),
-            ConsentState::Revoked => "not shared".to_string(),
+        let (sharing, until) = match b.bank.sharing(env.now) {
+            Sharing::Shared { until } => ("shared", until.map(local_date).unwrap_or_default()),
+            Sharing::Expired { on } => {
+                notes.push(format!(
+                    "Sharing with {} expired on {}; renew it with `finbox consent renew {}`.",
+                    b.bank.name,
+                    local_date(on),
+                    b.bank.id
+                ));
+                ("expired", local_date(on))
+            }
+            Sharing::NotShared => ("not shared", String::new()),
         };
+        if let Some(days) = b.bank.renew_soon(env.now) {
+            let when = match days {
+                0 => "today".to_string(),
+                1 => "tomorrow".to_string(),
+                n => format!("in {n} days"),
+            };
+            notes.push(format!(
+                "Sharing with {} ends {when}, on {}; renew it with `finbox consent renew {}`.",
+                b.bank.name, until, b.bank.id
+            ));
+        }
         t.row(vec![
             b.bank.id.to_string(),
             b.bank.name.clone(),
-            sharing,
+            sharing.to_string(),
+            until,
             b.accounts.to_string(),
             b.unread.to_string(),
             b.open_alerts.to_string(),
         ]);
     }
     print!("{}", t.render());
-    if banks.iter().all(|b| b.bank.consent == ConsentState::Revoked) {
+    if banks.iter().all(|b| b.bank.sharing(env.now) == Sharing::NotShared) {
         println!(
             "\nNo bank is shared yet. Share one with `finbox consent grant chase`, or all with `finbox consent grant --all`."
         );
+    }
+    if !notes.is_empty() {
+        println!();
+        for note in notes {
+            println!("{note}");
+        }
     }
     Ok(())
 }
@@ -549,11 +629,41 @@ fn consent(env: &Env, c: &ConsentCmd) -> Result<()> {
             };
             for id in ids {
                 let name = store.bank(id.as_str())?.name;
-                match store.grant(&id, env.now)? {
-                    ConsentChange::AlreadyGranted => println!("{name} ({id}) was already shared."),
-                    _ => println!(
-                        "{name} ({id}) is now shared. Its feed delivers when finbox runs (`finbox` or `finbox feed`)."
+                match store.grant_for(&id, env.now, env.settings.consent_validity())? {
+                    ConsentChange::Renewed { until } => {
+                        println!("{name} ({id}) was already shared; renewed: it is shared until {}.", local_date(until))
+                    }
+                    ConsentChange::Granted { until } => println!(
+                        "{name} ({id}) is shared until {}. Its feed delivers when finbox runs (`finbox` or `finbox feed`).",
+                        local_date(until)
                     ),
+                    other => unreachable!("a grant never yields {other:?}"),
+                }
+            }
+        }
+        ConsentCmd::Renew { bank, all } => {
+            let ids: Vec<BankId> = if *all {
+                let banks = store.banks()?.into_iter();
+                banks.filter(|b| b.bank.sharing(env.now) != Sharing::NotShared).map(|b| b.bank.id).collect()
+            } else {
+                vec![bank_id(&store, bank.as_deref().unwrap_or_default())?]
+            };
+            if ids.is_empty() {
+                println!(
+                    "No bank is shared, so there is nothing to renew. Share one with `finbox consent grant BANK`."
+                );
+            }
+            for id in ids {
+                let name = store.bank(id.as_str())?.name;
+                match store.renew(&id, env.now, env.settings.consent_validity())? {
+                    ConsentChange::Renewed { until } => {
+                        println!("{name} ({id}) is shared until {}.", local_date(until))
+                    }
+                    ConsentChange::Granted { until } => println!(
+                        "{name} ({id}) is shared again, until {}. Its feed delivers when finbox runs (`finbox` or `finbox feed`).",
+                        local_date(until)
+                    ),
+                    other => unreachable!("a renew never yields {other:?}"),
                 }
             }
         }
@@ -637,7 +747,7 @@ fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -> Result<()
     if shared.is_empty() {
         bail!("no bank is shared, so no feed would deliver anything. Share banks first: `finbox consent grant --all`");
     }
-    let reader = Store::open(&s.db)?;
+    let reader = store.reopen()?;
     let home_countries: HashMap<BankId, String> =
         s.profiles.iter().map(|p| (p.id.clone(), p.home_country.clone())).collect();
     // `--now` (hidden) pins the simulated clock too, for reproducible runs.
@@ -725,4 +835,46 @@ fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -> Result<()
 struct BankSummaryName {
     id: BankId,
     name: String,
+}
+
+/// `finbox encrypt` / `finbox decrypt`: converts the store in place.
+fn convert_store(env: &Env, command: &Command) -> Result<()> {
+    let db = &env.settings.db;
+    let direction = if matches!(command, Command::Encrypt) { Direction::Encrypt } else { Direction::Decrypt };
+    // Say what cannot be done before asking for a passphrase.
+    match (direction, crate::store::file_kind(db)?) {
+        (_, FileKind::New) => bail!("there is no store at {} yet", db.display()),
+        (_, FileKind::Foreign) => bail!("{} is not a finbox store; it was left untouched", db.display()),
+        (Direction::Encrypt, FileKind::Opaque) => {
+            bail!("{} is encrypted already (or is not a finbox store)", db.display())
+        }
+        (Direction::Decrypt, FileKind::Plain) => bail!("{} is not encrypted", db.display()),
+        _ => {}
+    }
+    let pass = match (&env.key, direction) {
+        (Some(k), _) => k.clone(),
+        (None, _) if !std::io::stdin().is_terminal() => {
+            bail!("give the passphrase in {PASSPHRASE_ENV} (there is no terminal to ask on)")
+        }
+        (None, Direction::Encrypt) => {
+            let first = rpassword::prompt_password("New passphrase: ")?;
+            let again = rpassword::prompt_password("The same again: ")?;
+            if first != again {
+                bail!("the two passphrases differ; nothing was changed");
+            }
+            Passphrase::new(first).map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?
+        }
+        (None, Direction::Decrypt) => Passphrase::new(rpassword::prompt_password("Passphrase: ")?)
+            .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?,
+    };
+    let rows = crate::store::convert(db, direction, &pass)?;
+    match direction {
+        Direction::Encrypt => println!(
+            "Encrypted {} ({rows} rows). finbox will ask for the passphrase at start; scripts give it in {PASSPHRASE_ENV}. \
+             Keep it safe: without it the store cannot be read.",
+            db.display()
+        ),
+        Direction::Decrypt => println!("Decrypted {} ({rows} rows): it is a plain SQLite file again.", db.display()),
+    }
+    Ok(())
 }

@@ -33,7 +33,18 @@ struct FileSettings {
     banks_dir: Option<String>,
     /// Colours of the screen: `name = "red"` or `"#rrggbb"` per style.
     theme: Option<toml::Table>,
+    consent: Option<ConsentFile>,
 }
+
+/// `[consent]`: how long a grant lasts unless renewed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentFile {
+    days: Option<toml::Spanned<i64>>,
+}
+
+/// The range `[consent] days` must lie in: a day to ten years.
+pub const CONSENT_DAYS: std::ops::RangeInclusive<i64> = 1..=3650;
 
 impl FileSettings {
     fn overlay(self, over: FileSettings) -> FileSettings {
@@ -48,7 +59,29 @@ impl FileSettings {
                 }
                 (base, top) => top.or(base),
             },
+            consent: Some(ConsentFile {
+                days: over.consent.and_then(|c| c.days).or(self.consent.and_then(|c| c.days)),
+            }),
         }
+    }
+
+    /// Values out of range, named by key and place in `text` (the file's).
+    fn check(&self, path: &str, text: &str) -> Result<(), ConfigError> {
+        if let Some(days) = self.consent.as_ref().and_then(|c| c.days.as_ref())
+            && !CONSENT_DAYS.contains(days.get_ref())
+        {
+            let (line, column) = line_column(text, days.span().start);
+            return Err(ConfigError::Parse {
+                path: path.to_string(),
+                message: format!(
+                    "line {line}, column {column}: [consent] days = {} is out of range: a grant lasts {} to {} days",
+                    days.get_ref(),
+                    CONSENT_DAYS.start(),
+                    CONSENT_DAYS.end()
+                ),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -89,6 +122,8 @@ pub struct Settings {
     pub profiles: Vec<BankProfile>,
     /// Theme overrides from the settings (checked by the screen).
     pub theme: toml::Table,
+    /// How many days a grant (or a renew) lasts: `[consent] days`.
+    pub consent_days: i64,
 }
 
 impl Settings {
@@ -98,6 +133,7 @@ impl Settings {
             path: "embedded:assets/config.toml".into(),
             message: describe_toml_error(&e, DEFAULT_CONFIG),
         })?;
+        defaults.check("embedded:assets/config.toml", DEFAULT_CONFIG)?;
         let (config_file, required) = match &over.config {
             Some(p) => (p.clone(), true),
             None => (dirs.config.join("config.toml"), false),
@@ -107,12 +143,18 @@ impl Settings {
             Ok(text) => {
                 let parsed: FileSettings = toml::from_str(&text)
                     .map_err(|e| ConfigError::Parse { path: shown.clone(), message: describe_toml_error(&e, &text) })?;
+                parsed.check(&shown, &text)?;
                 (parsed, true)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => (FileSettings::default(), false),
             Err(source) => return Err(ConfigError::Read { path: shown, source }),
         };
         let merged = defaults.overlay(user);
+        let consent_days = merged
+            .consent
+            .as_ref()
+            .and_then(|c| c.days.as_ref())
+            .map_or(crate::domain::DEFAULT_CONSENT_DAYS, |d| *d.get_ref());
         let base = config_file.parent().map(Path::to_path_buf).unwrap_or_default();
         let relative = |s: &str| {
             let p = PathBuf::from(s);
@@ -148,7 +190,13 @@ impl Settings {
             seed: over.seed.or(merged.seed).unwrap_or(2018),
             profiles,
             theme: merged.theme.unwrap_or_default(),
+            consent_days,
         })
+    }
+
+    /// How long a grant or a renew lasts.
+    pub fn consent_validity(&self) -> chrono::Duration {
+        chrono::Duration::days(self.consent_days)
     }
 }
 
@@ -173,13 +221,23 @@ pub fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
     let message = e.message().trim().to_string();
     match e.span() {
         Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+            let (line, column) = line_column(text, span.start);
             format!("line {line}, column {column}: {message}")
         }
         None => message,
     }
+}
+
+/// The 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, column)
 }
 
 #[cfg(test)]
@@ -236,6 +294,32 @@ mod tests {
         assert!(err.contains("unknown field `sed`"), "{err}");
         let over = Overrides { config: Some(tmp.path().join("missing.toml")), ..Default::default() };
         assert!(matches!(Settings::resolve(&dirs(tmp.path()), &over), Err(ConfigError::Read { .. })));
+    }
+
+    #[test]
+    fn consent_days_default_to_90_and_are_checked_by_key_and_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = dirs(tmp.path());
+        let s = Settings::resolve(&d, &Overrides::default()).unwrap();
+        assert_eq!(s.consent_days, 90);
+        assert_eq!(s.consent_validity(), chrono::Duration::days(90));
+        let path = tmp.path().join("c.toml");
+        let with = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Settings::resolve(&d, &Overrides { config: Some(path.clone()), ..Default::default() })
+        };
+        assert_eq!(with("seed = 1\n[consent]\ndays = 30\n").unwrap().consent_days, 30);
+        assert_eq!(with("[consent]\n").unwrap().consent_days, 90, "an empty table keeps the default");
+        for bad in ["0", "3651", "-5"] {
+            let err = with(&format!("seed = 1\n[consent]\ndays = {bad}\n")).unwrap_err().to_string();
+            assert!(err.contains(&path.display().to_string()), "{err}");
+            assert!(err.contains("[consent] days") && err.contains("line 3, column 8"), "{err}");
+            assert!(err.contains("1 to 3650 days"), "{err}");
+        }
+        let err = with("[consent]\ndayz = 30\n").unwrap_err().to_string();
+        assert!(err.contains("unknown field `dayz`") && err.contains("line 2"), "{err}");
+        let err = with("[consent]\ndays = \"ninety\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
     }
 
     #[test]

@@ -5,13 +5,13 @@
 //! bank event is written for a bank whose consent is not granted.
 
 mod action;
+mod cipher;
 mod import;
 mod ingest;
 mod query;
 mod reply;
 
 use std::fs::OpenOptions;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use crate::domain::{AlertId, AlertStatus, BankId, MoneyError, ParseError};
 use crate::feed::BankProfile;
 
 pub use action::{ConsentChange, FreezeOutcome};
+pub use cipher::{Direction, FileKind, PASSPHRASE_ENV, Passphrase, convert, file_kind};
 pub use ingest::{BatchReport, BulkWrite, Rejection};
 pub use query::{BankSummary, CategorySpend, Quarantined, TxnCursor, TxnFilter, UNREAD_CAP};
 
@@ -33,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0001_init.sql"),
     include_str!("../assets/migrations/0002_fts_insert_in_code.sql"),
     include_str!("../assets/migrations/0003_quarantine.sql"),
+    include_str!("../assets/migrations/0004_consent_expiry.sql"),
 ];
 
 /// How long a writer waits for another writer before giving up.
@@ -46,6 +48,24 @@ pub enum StoreError {
         "{path} was written by a newer finbox (schema {found}, this one knows {known}); it was left untouched. Upgrade finbox."
     )]
     TooNew { path: String, found: i64, known: i64 },
+    #[error(
+        "{path} is encrypted (or is not a finbox store): give its passphrase in FINBOX_PASSPHRASE, or start finbox in a terminal to be asked for it"
+    )]
+    Encrypted { path: String },
+    #[error("wrong passphrase for {path} (or it is not a finbox store); nothing was changed")]
+    WrongPassphrase { path: String },
+    #[error(
+        "{path} is damaged ({detail}); it was left untouched. Restore a backup (finbox keeps a copy beside it before each schema upgrade, named *.before-v<N>), or move it away to start afresh."
+    )]
+    Damaged { path: String, detail: String },
+    #[error("{path} is read-only ({detail}): finbox needs to write to the store and its folder; nothing was changed")]
+    ReadOnly { path: String, detail: String },
+    #[error(
+        "the disk is full (or the store reached its size limit): nothing of this change was written; free some space"
+    )]
+    Full,
+    #[error("{0}")]
+    Convert(String),
     #[error("the store is busy: another finbox process held it locked for more than {0:?}; try again")]
     Busy(Duration),
     #[error("cannot open the store {path}: {source}")]
@@ -77,6 +97,11 @@ impl From<rusqlite::Error> for StoreError {
         {
             return StoreError::Busy(BUSY_TIMEOUT);
         }
+        if let rusqlite::Error::SqliteFailure(f, _) = &e
+            && f.code == rusqlite::ErrorCode::DiskFull
+        {
+            return StoreError::Full;
+        }
         StoreError::Sqlite(e)
     }
 }
@@ -95,43 +120,77 @@ pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
     made_private: Vec<PathBuf>,
+    key: Option<Passphrase>,
 }
 
 impl Store {
-    /// Opens (creating if missing, with mode 0600) the store at `path` and
-    /// migrates it. A file that is not a finbox store is never modified.
+    /// Opens (creating if missing, with mode 0600) the plain store at
+    /// `path` and migrates it. A file that is not a finbox store is never
+    /// modified.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_keyed(path, None)
+    }
+
+    /// Opens the store at `path`, encrypted with `key` if it is. A new store
+    /// is created encrypted when a key is given. An encrypted store without
+    /// a key, or with the wrong one, is refused with its own error and
+    /// nothing is written.
+    pub fn open_keyed(path: &Path, key: Option<&Passphrase>) -> Result<Store> {
         let shown = path.display().to_string();
         let open_err = |source| StoreError::Open { path: shown.clone(), source };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             create_private_dir(parent).map_err(open_err)?;
         }
-        match std::fs::metadata(path) {
-            Ok(meta) if meta.len() > 0 => {
-                if !check_sqlite_header(path).map_err(open_err)? {
-                    return Err(StoreError::NotFinbox { path: shown.clone() });
-                }
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_private_file(path).map_err(open_err)?,
-            Err(e) => return Err(open_err(e)),
+        let kind = file_kind(path).map_err(open_err)?;
+        let key = match (kind, key) {
+            (FileKind::Plain, _) => None,
+            (FileKind::Foreign, _) => return Err(StoreError::NotFinbox { path: shown }),
+            (FileKind::Opaque, None) => return Err(StoreError::Encrypted { path: shown }),
+            (_, key) => key,
+        };
+        if kind == FileKind::New && !path.exists() {
+            create_private_file(path).map_err(open_err)?;
         }
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
         )
-        .map_err(|e| match e {
-            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
-                StoreError::NotFinbox { path: shown.clone() }
-            }
-            other => other.into(),
-        })?;
-        let mut store = Store { conn, path: Some(path.to_path_buf()), made_private: Vec::new() };
+        .map_err(|e| classify(e, &shown, key.is_some()))?;
+        if let Some(k) = key {
+            cipher::key(&conn, k)?;
+        }
+        // SQLite quietly falls back to reading a file it may not write;
+        // finbox needs to write, so it says so now rather than at the
+        // first change.
+        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            let detail = "the file cannot be written: check its permissions, or whether the disk is mounted read-only";
+            return Err(StoreError::ReadOnly { path: shown, detail: detail.into() });
+        }
+        let mut store = Store { conn, path: Some(path.to_path_buf()), made_private: Vec::new(), key: key.cloned() };
         store.prepare(&shown)?;
         // Only now that the file is known to be ours: make it and its
         // journal files private if someone loosened them.
         store.made_private = make_private(path);
         Ok(store)
+    }
+
+    /// Another connection to the same store, with the same key.
+    pub fn reopen(&self) -> Result<Store> {
+        match &self.path {
+            Some(path) => Store::open_keyed(path, self.key.as_ref()),
+            None => Err(StoreError::Convert("an in-memory store cannot be reopened".into())),
+        }
+    }
+
+    /// Whether this store is encrypted at rest.
+    pub fn is_encrypted(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// Caps the store's size in pages (`PRAGMA max_page_count`): a quota,
+    /// and how tests fill the disk. Returns the cap in force.
+    pub fn set_max_page_count(&self, pages: i64) -> Result<i64> {
+        Ok(self.conn.query_row(&format!("PRAGMA max_page_count = {}", pages.max(1)), [], |r| r.get(0))?)
     }
 
     /// Files of this store that were readable by others and were made
@@ -143,7 +202,7 @@ impl Store {
     /// A private in-memory store, for tests.
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
-        let mut store = Store { conn, path: None, made_private: Vec::new() };
+        let mut store = Store { conn, path: None, made_private: Vec::new(), key: None };
         store.prepare(":memory:")?;
         Ok(store)
     }
@@ -156,12 +215,8 @@ impl Store {
     /// written before we know the file is ours (or empty).
     fn prepare(&mut self, shown: &str) -> Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
-        let not_ours = |e: rusqlite::Error| match e {
-            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
-                StoreError::NotFinbox { path: shown.to_string() }
-            }
-            other => other.into(),
-        };
+        let keyed = self.key.is_some();
+        let not_ours = |e: rusqlite::Error| classify(e, shown, keyed);
         let app_id: i64 = self.conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(not_ours)?;
         let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(not_ours)?;
         let objects: i64 =
@@ -176,7 +231,7 @@ impl Store {
         }
         self.conn.pragma_update(None, "foreign_keys", true)?;
         if self.path.is_some() {
-            let mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            let mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(not_ours)?;
             if !mode.eq_ignore_ascii_case("wal") {
                 tracing::warn!(mode, "could not switch the store to WAL");
             }
@@ -185,19 +240,64 @@ impl Store {
             self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
         self.conn.pragma_update(None, "temp_store", "MEMORY")?;
-        self.migrate(version)?;
+        if version < known {
+            if !fresh {
+                self.back_up_before_migrating(version).map_err(|e| reclassify(e, shown, keyed))?;
+            }
+            self.migrate(version).map_err(|e| reclassify(e, shown, keyed))?;
+        }
         Ok(())
     }
 
-    fn migrate(&mut self, from: i64) -> Result<()> {
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+    /// Copies the store, byte for byte (encrypted if it is), to
+    /// `<store>.before-v<N+1>` before migration N+1 runs. The copy is taken
+    /// with the WAL checkpointed into the file and writers held off.
+    fn back_up_before_migrating(&mut self, version: i64) -> Result<()> {
+        let Some(path) = self.path.clone() else { return Ok(()) };
+        let backup = cipher::sibling(&path, &format!("before-v{}", version + 1));
+        if backup.exists() {
+            return Ok(());
+        }
+        // Everything into the main file, then hold writers off and make
+        // sure nothing slipped in between: the file alone is the store.
+        let wal = PathBuf::from(format!("{}-wal", path.display()));
+        let mut tries = 0;
+        let tx = loop {
+            self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
             let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0 {
+                break tx;
+            }
+            tx.rollback()?;
+            tries += 1;
+            if tries == 5 {
+                return Err(StoreError::Busy(BUSY_TIMEOUT));
+            }
+        };
+        if let Err(source) = create_private_file(&backup).and_then(|()| std::fs::copy(&path, &backup)) {
+            let _ = std::fs::remove_file(&backup);
+            return Err(StoreError::Open {
+                path: format!("{} (the backup before upgrading)", backup.display()),
+                source,
+            });
+        }
+        cipher::sync_file(&backup);
+        tracing::info!(from = version, "backed up the store before a schema upgrade");
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Runs every pending migration in one transaction: a store is either
+    /// at its old version or fully upgraded, never in between.
+    fn migrate(&mut self, from: i64) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
             tx.execute_batch(sql)?;
-            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
             tracing::info!(version = i + 1, "migrated store schema");
         }
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -305,11 +405,28 @@ fn make_private(_path: &Path) -> Vec<PathBuf> {
     Vec::new()
 }
 
-fn check_sqlite_header(path: &Path) -> std::io::Result<bool> {
-    let mut header = [0u8; 16];
-    let mut f = std::fs::File::open(path)?;
-    let n = f.read(&mut header)?;
-    Ok(n == 16 && &header == b"SQLite format 3\0")
+fn reclassify(e: StoreError, shown: &str, keyed: bool) -> StoreError {
+    match e {
+        StoreError::Sqlite(e) => classify(e, shown, keyed),
+        other => other,
+    }
+}
+
+/// Maps what SQLite said while opening a store to a message about the file.
+fn classify(e: rusqlite::Error, shown: &str, keyed: bool) -> StoreError {
+    use rusqlite::ErrorCode as C;
+    let path = shown.to_string();
+    match &e {
+        rusqlite::Error::SqliteFailure(f, msg) => match f.code {
+            C::NotADatabase if keyed => StoreError::WrongPassphrase { path },
+            C::NotADatabase => StoreError::NotFinbox { path },
+            C::DatabaseCorrupt => StoreError::Damaged { path, detail: msg.clone().unwrap_or_else(|| f.to_string()) },
+            C::ReadOnly => StoreError::ReadOnly { path, detail: msg.clone().unwrap_or_else(|| f.to_string()) },
+            C::CannotOpen => StoreError::ReadOnly { path, detail: msg.clone().unwrap_or_else(|| f.to_string()) },
+            _ => e.into(),
+        },
+        _ => e.into(),
+    }
 }
 
 #[cfg(unix)]

@@ -2,6 +2,7 @@
 //! restores it when the UI thread panics (a panic in a feed task is contained
 //! and must not tear the screen down), and SIGTERM / SIGHUP quit cleanly.
 
+mod unlock;
 mod worker;
 
 use std::collections::HashMap;
@@ -118,10 +119,18 @@ pub fn run(env: &Env, no_feeds: bool) -> Result<()> {
         Theme::from_toml_table(&s.theme)
             .map_err(|e| anyhow::anyhow!("config file {}: [theme] {e}", s.config_file.display()))?
     };
-    // Open everything that can fail before the terminal is taken over.
-    let writer_store = env.open_store()?;
-    let worker_store = Store::open(&s.db)?;
-    let supervisor_store = Store::open(&s.db)?;
+    // Open everything that can fail before the terminal is taken over. An
+    // encrypted store without FINBOX_PASSPHRASE asks for it first.
+    let encrypted = crate::store::file_kind(&s.db).is_ok_and(|k| k == crate::store::FileKind::Opaque);
+    let writer_store = if encrypted && env.key.is_none() {
+        let Some(mut store) = unlock::ask(&s.db, &theme)? else { return Ok(()) };
+        store.sync_banks(&s.profiles)?;
+        store
+    } else {
+        env.open_store()?
+    };
+    let worker_store = writer_store.reopen()?;
+    let supervisor_store = writer_store.reopen()?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let result = rt.block_on(main_loop(env, theme, no_feeds, writer_store, worker_store, supervisor_store));
     rt.shutdown_timeout(Duration::from_secs(2));
@@ -138,7 +147,9 @@ async fn main_loop(
 ) -> Result<()> {
     let s = &env.settings;
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Action>();
-    let worker = worker::Worker::spawn(worker_store, env.utc_offset_secs, act_tx.clone());
+    let worker_cfg =
+        worker::WorkerConfig { utc_offset_secs: env.utc_offset_secs, consent_validity: s.consent_validity() };
+    let worker = worker::Worker::spawn(worker_store, worker_cfg, act_tx.clone());
 
     // Feeds: writer thread + supervisor task, stopped on quit.
     let cancel = CancellationToken::new();

@@ -14,6 +14,7 @@ mod overlay;
 mod sidebar;
 mod text;
 mod theme;
+mod unlock;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Margin, Position, Rect};
@@ -24,6 +25,7 @@ use ratatui::widgets::{Block, Paragraph};
 use crate::app::{AppState, Pane};
 
 pub use theme::{Theme, bank_color};
+pub use unlock::render_unlock;
 
 /// Smallest screen the panes are drawn on; below it a note says so.
 pub const MIN_WIDTH: u16 = 60;

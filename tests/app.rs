@@ -24,12 +24,21 @@ fn bank(slug: &str, shared: bool) -> BankSummary {
             feed_kind: "simulated".into(),
             consent: if shared { ConsentState::Granted } else { ConsentState::Revoked },
             consent_changed_at: None,
+            consent_expires_at: None,
             epoch: 1,
         },
         accounts: 1,
         unread: 0,
         open_alerts: 0,
     }
+}
+
+/// A bank whose consent ended `days_ago` days before `now()` (and was
+/// recorded as expired by the store).
+fn expired(slug: &str, days_ago: i64) -> BankSummary {
+    let mut b = bank(slug, false);
+    b.bank.consent_expires_at = Some(now() - chrono::Duration::days(days_ago));
+    b
 }
 
 fn alert(n: i64, bank: &str) -> FraudAlert {
@@ -306,4 +315,60 @@ fn scrolling_past_the_loaded_messages_loads_an_older_window() {
     let mut s = loaded();
     s.focus = Pane::Conversation;
     assert!(press(&mut s, &[KeyCode::PageUp, KeyCode::PageUp]).is_empty());
+}
+
+#[test]
+fn the_consent_dialog_renews_with_n() {
+    let mut s = loaded();
+    press(&mut s, &[KeyCode::Char('c')]);
+    assert_eq!(s.overlay, Some(Overlay::Consent { bank: id("chase") }));
+    assert_eq!(press(&mut s, &[KeyCode::Char('n')]), [Effect::Renew(id("chase"))]);
+    assert_eq!(s.overlay, None);
+    assert!(s.flash.as_ref().is_some_and(|f| f.text.contains("Renewing")), "{:?}", s.flash);
+    // Outside the dialog, n is "not me" and only in the alert queue.
+    s.focus = Pane::Conversation;
+    assert!(press(&mut s, &[KeyCode::Char('n')]).is_empty());
+}
+
+#[test]
+fn c_on_an_expired_bank_renews_it_and_writing_to_it_says_why_not() {
+    let mut s = loaded();
+    let mut banks = s.banks.clone();
+    banks[1] = expired("wellsfargo", 2);
+    update(&mut s, Action::Loaded(Box::new(Snapshot { banks, ..Default::default() })));
+    press(&mut s, &[KeyCode::Char('2')]);
+    assert_eq!(s.sharing(), Some(Sharing::Expired { on: now() - chrono::Duration::days(2) }));
+    assert!(!s.is_shared() && s.wants_renew());
+    assert!(press(&mut s, &[KeyCode::Char('i')]).is_empty());
+    assert_eq!(s.input, Input::Normal);
+    assert!(s.flash.as_ref().is_some_and(|f| f.error && f.text.contains("expired")), "{:?}", s.flash);
+    // No dialog: c renews straight away (there is nothing to revoke).
+    assert_eq!(press(&mut s, &[KeyCode::Char('c')]), [Effect::Renew(id("wellsfargo"))]);
+    assert_eq!(s.overlay, None);
+}
+
+#[test]
+fn a_grant_reads_as_expired_once_its_time_passes_before_the_store_says_so() {
+    let mut s = loaded();
+    let mut banks = s.banks.clone();
+    banks[0].bank.consent_expires_at = Some(now() + chrono::Duration::seconds(30));
+    update(&mut s, Action::Loaded(Box::new(Snapshot { banks, ..Default::default() })));
+    assert!(s.is_shared() && s.wants_renew(), "within the warning window");
+    update(&mut s, Action::Tick(now() + chrono::Duration::seconds(31)));
+    assert!(!s.is_shared());
+    assert_eq!(press(&mut s, &[KeyCode::Char('c')]), [Effect::Renew(id("chase"))]);
+}
+
+#[test]
+fn onboarding_is_not_offered_when_every_grant_expired() {
+    let mut s = AppState::new(now(), true);
+    let snap = Snapshot { banks: vec![expired("chase", 1), expired("citi", 3)], ..Default::default() };
+    update(&mut s, Action::Loaded(Box::new(snap)));
+    assert_eq!(s.overlay, None);
+}
+
+#[test]
+fn the_renew_action_is_a_keymap_name() {
+    let action: Action = toml::from_str::<toml::Table>("run = \"renew\"").unwrap()["run"].clone().try_into().unwrap();
+    assert_eq!(action, Action::Renew);
 }

@@ -321,3 +321,114 @@ fn quarantine_starts_empty_and_lists_as_json() {
     assert!(h.ok(&["quarantine"]).contains("Nothing refused"));
     assert!(h.json(&["quarantine", "--json"]).is_empty());
 }
+
+// ------------------------------------------------------------ consent expiry
+
+#[test]
+fn a_grant_lasts_90_days_can_be_renewed_and_expires_like_a_revoke() {
+    let h = Home::new();
+    let at = |t: &str| format!("{t}T12:00:00Z");
+    let (granted, soon, expired) = (at("2026-11-23"), at("2027-02-16"), at("2027-05-18"));
+    let out = h.ok(&["--now", &granted, "consent", "grant", "chase"]);
+    assert!(out.contains("Chase (chase) is shared until Feb 21, 2027."), "{out}");
+
+    let banks = h.json(&["--now", &granted, "banks", "--json"]);
+    let chase = &banks[0];
+    assert_eq!((&chase["consent"], &chase["expired"]), (&Value::from("granted"), &Value::from(false)));
+    assert_eq!(chase["consent_expires_at"], "2027-02-21T12:00:00+00:00");
+    assert!(banks[1..].iter().all(|b| b["consent_expires_at"].is_null() && b["expired"] == false));
+    let table = h.ok(&["--now", &granted, "banks"]);
+    assert!(table.contains("UNTIL") && table.contains("Feb 21, 2027"), "{table}");
+    assert!(!table.contains("renew"), "no warning 90 days ahead: {table}");
+
+    // Five days before the end, `banks` says so and how to renew.
+    let table = h.ok(&["--now", &soon, "banks"]);
+    assert!(
+        table.contains(
+            "Sharing with Chase ends in 5 days, on Feb 21, 2027; renew it with `finbox consent renew chase`."
+        ),
+        "{table}"
+    );
+    let out = h.ok(&["--now", &soon, "consent", "renew", "chase"]);
+    assert!(out.contains("Chase (chase) is shared until May 17, 2027."), "{out}");
+
+    // Past the end: expired, recorded like a revoke, and the bank says so.
+    let banks = h.json(&["--now", &expired, "banks", "--json"]);
+    assert_eq!((&banks[0]["consent"], &banks[0]["expired"]), (&Value::from("revoked"), &Value::from(true)));
+    assert_eq!(banks[0]["consent_expires_at"], "2027-05-17T12:00:00+00:00");
+    let table = h.ok(&["--now", &expired, "banks"]);
+    assert!(table.contains("expired"), "{table}");
+    assert!(
+        table.contains("Sharing with Chase expired on May 17, 2027; renew it with `finbox consent renew chase`."),
+        "{table}"
+    );
+    let log = h.json(&["--now", &expired, "consent", "log", "--json"]);
+    let actions: Vec<&str> = log.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["grant", "renew", "expire"]);
+    assert_eq!(log[2]["at"], "2027-05-17T12:00:00+00:00");
+    assert!(log[1]["detail"].as_str().unwrap().contains("until 2027-05-17"), "{log:?}");
+    let msgs = h.json(&["--now", &expired, "messages", "chase", "--json"]);
+    let last = msgs.last().unwrap()["text"].as_str().unwrap();
+    assert!(last.contains("Sharing with Chase expired on May 17, 2027") && last.contains("renew"), "{last}");
+    let err = h.fail(&["--now", &expired, "say", "chase", "balance"]);
+    assert!(err.contains("not shared"), "{err}");
+    let err = h.fail(&["--now", &expired, "feed", "--events", "10"]);
+    assert!(err.contains("no bank is shared"), "{err}");
+
+    // Renewing shares it again; a bank never shared is not renewed.
+    let out = h.ok(&["--now", &expired, "consent", "renew", "--all"]);
+    assert_eq!(
+        out.trim(),
+        "Chase (chase) is shared again, until Aug 16, 2027. Its feed delivers when finbox runs (`finbox` or `finbox feed`)."
+    );
+    let err = h.fail(&["--now", &expired, "consent", "renew", "citi"]);
+    assert!(err.contains("citi is not shared") && err.contains("finbox consent grant citi"), "{err}");
+    // A grant of a shared bank renews it.
+    let out = h.ok(&["--now", &expired, "consent", "grant", "chase"]);
+    assert!(out.contains("renewed") && out.contains("Aug 16, 2027"), "{out}");
+}
+
+#[test]
+fn the_consent_term_comes_from_the_settings_and_is_checked() {
+    let h = Home::new();
+    let config = h.dir.path().join("config/finbox/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "[consent]\ndays = 30\n").unwrap();
+    let out = h.ok(&["--now", "2026-11-23T12:00:00Z", "consent", "grant", "citi"]);
+    assert!(out.contains("Citi (citi) is shared until Dec 23, 2026."), "{out}");
+    std::fs::write(&config, "seed = 3\n\n[consent]\ndays = 0\n").unwrap();
+    let err = h.fail(&["banks"]);
+    assert!(err.contains(&config.display().to_string()), "{err}");
+    assert!(err.contains("line 4") && err.contains("[consent] days") && err.contains("1 to 3650"), "{err}");
+    std::fs::write(&config, "[consent]\ndays = 30\nweeks = 2\n").unwrap();
+    let err = h.fail(&["banks"]);
+    assert!(err.contains("unknown field `weeks`") && err.contains("line 3"), "{err}");
+}
+
+/// Whether the file's bytes hold `needle`, in any letter case.
+fn file_holds(path: &std::path::Path, needle: &str) -> bool {
+    let Ok(bytes) = std::fs::read(path) else { return false };
+    let needle = needle.to_ascii_lowercase().into_bytes();
+    bytes.to_ascii_lowercase().windows(needle.len()).any(|w| w == needle.as_slice())
+}
+
+#[test]
+fn a_purge_leaves_no_copy_in_the_store_file_or_its_wal() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "--all"]);
+    h.ok(&["--now", NOW, "feed", "--seed", "5", "--events", "400"]);
+    let csv = h.dir.path().join("activity.csv");
+    std::fs::write(&csv, "Date,Description,Amount\n2026-11-14,QUOKKABURGER EMPORIUM,-42.17\n").unwrap();
+    h.ok(&["--now", NOW, "import", csv.to_str().unwrap(), "--bank", "citi", "--account", "4242"]);
+    h.ok(&["--now", NOW, "say", "citi", "about my vermilionotter subscription"]);
+    let wal = h.db().with_extension("db-wal");
+    assert!(file_holds(&h.db(), "quokkaburger") || file_holds(&wal, "quokkaburger"), "the fixture is stored");
+
+    let out = h.ok(&["consent", "revoke", "citi", "--purge"]);
+    assert!(out.contains("deleted"), "{out}");
+    for needle in ["quokkaburger", "vermilionotter"] {
+        assert!(!file_holds(&h.db(), needle), "{needle} is still in the store file");
+        assert!(!file_holds(&wal, needle), "{needle} is still in the WAL");
+    }
+    assert!(!h.json(&["transactions", "--bank", "chase", "--json"]).is_empty(), "the other banks stay");
+}

@@ -1,6 +1,6 @@
 //! The feed supervisor with the real store and writer: a feed that panics is
 //! contained, reported in its bank's conversation and restarted while the
-//! others go on; revoking consent stops a feed within a second.
+//! others go on; revoking consent, or its expiry, stops a feed within a second.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 static FLAKY_RUNS: AtomicU32 = AtomicU32::new(0);
 static STEADY_CANCELLED: AtomicBool = AtomicBool::new(false);
+static EXPIRING_CANCELLED: AtomicBool = AtomicBool::new(false);
 
 /// Panics on its first run; later runs say hello and wait to be cancelled.
 struct Flaky;
@@ -52,6 +53,34 @@ impl BankFeed for Steady {
                 tokio::select! {
                     _ = ctx.cancel.cancelled() => {
                         STEADY_CANCELLED.store(true, Ordering::SeqCst);
+                        return Ok(FeedExit::Cancelled { events: n });
+                    }
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+                n += 1;
+                let ev = FeedEvent::Message {
+                    external_id: format!("tick-{n}"),
+                    at: Utc::now(),
+                    kind: MessageKind::Service,
+                    text: format!("tick {n}"),
+                };
+                ctx.sink.send(ev).await?;
+            }
+        })
+    }
+}
+
+/// Like [`Steady`], with a flag of its own (tests run side by side).
+struct Expiring;
+
+impl BankFeed for Expiring {
+    fn run(self: Box<Self>, ctx: FeedContext) -> FeedFuture {
+        Box::pin(async move {
+            let mut n = 0u64;
+            loop {
+                tokio::select! {
+                    _ = ctx.cancel.cancelled() => {
+                        EXPIRING_CANCELLED.store(true, Ordering::SeqCst);
                         return Ok(FeedExit::Cancelled { events: n });
                     }
                     _ = tokio::time::sleep(Duration::from_millis(50)) => {}
@@ -139,4 +168,59 @@ async fn supervisor_contains_panics_restarts_and_stops_on_revoke() {
     drop(reader);
     let report = tokio::task::spawn_blocking(move || writer.join()).await.unwrap().unwrap();
     assert!(report.dropped_no_consent <= 20, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiring_consent_stops_its_feed_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let profiles = vec![profile("brief", "expiring")];
+    let bank = BankId::new("brief").unwrap();
+    let mut store = Store::open(&db).unwrap();
+    store.sync_banks(&profiles).unwrap();
+    // Shared for two seconds (the store keeps whole seconds: 1 to 2 s from now).
+    store.grant_for(&bank, Utc::now(), chrono::Duration::seconds(2)).unwrap();
+    let until = store.bank("brief").unwrap().consent_expires_at.expect("an expiry");
+    drop(store);
+    let mut registry = FeedRegistry::empty();
+    registry.register("expiring", |_| Ok(Box::new(Expiring)));
+
+    let clock = system_clock();
+    let writer = Writer::spawn(
+        Store::open(&db).unwrap(),
+        WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone() },
+        None,
+    );
+    let cfg = SupervisorConfig { registry, profiles, seed: 1, mode: FeedMode::Live, clock, utc_offset_secs: 0 };
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(supervisor::run(cfg, Store::open(&db).unwrap(), writer.tx.clone(), cancel.clone(), None));
+
+    let reader = Store::open(&db).unwrap();
+    wait_until("the feed to deliver", || messages(&reader, "brief").iter().any(|m| m.text.starts_with("tick"))).await;
+    assert!(!EXPIRING_CANCELLED.load(Ordering::SeqCst), "stopped before its time");
+    // Nobody revokes anything: the time passing is enough.
+    wait_until("the expiry", || Utc::now() >= until).await;
+    let expired_at = Instant::now();
+    wait_until("the feed to stop", || EXPIRING_CANCELLED.load(Ordering::SeqCst)).await;
+    let took = expired_at.elapsed();
+    println!("the expiry stopped the feed in {took:?}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+
+    // The store recorded it like a revoke and said so; nothing it sent after
+    // the expiry was stored.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let b = reader.bank("brief").unwrap();
+    assert_eq!((b.consent, b.sharing(Utc::now())), (ConsentState::Revoked, Sharing::Expired { on: until }));
+    let log: Vec<ConsentAction> = reader.consent_log(Some(&bank)).unwrap().iter().map(|e| e.action).collect();
+    assert_eq!(log, [ConsentAction::Grant, ConsentAction::Expire]);
+    let after = messages(&reader, "brief");
+    let notice = after.iter().position(|m| m.text.contains("expired")).expect("the expiry notice");
+    assert!(after[notice].text.contains("Press c to renew"), "{}", after[notice].text);
+    assert!(after[notice..].iter().all(|m| !m.text.starts_with("tick")), "ticks after the expiry were stored");
+    assert!(after.iter().filter(|m| m.text.starts_with("tick")).all(|m| m.at <= until));
+
+    cancel.cancel();
+    task.await.unwrap();
+    drop(reader);
+    tokio::task::spawn_blocking(move || writer.join()).await.unwrap().unwrap();
 }

@@ -19,12 +19,13 @@ fn usd(minor: i64) -> Money {
     Money::new(minor, Currency::USD)
 }
 
-/// A store with the four embedded banks; `granted` ones shared.
+/// A store with the four embedded banks; `granted` ones shared (100 days
+/// ago, for ten years: expiry has tests of its own).
 fn store_with(granted: &[&str]) -> Store {
     let mut s = Store::open_in_memory().unwrap();
     s.sync_banks(&profile::load_all(None).unwrap()).unwrap();
     for b in granted {
-        s.grant(&bank(b), t0() - Duration::days(100)).unwrap();
+        s.grant_for(&bank(b), t0() - Duration::days(100), Duration::days(3650)).unwrap();
     }
     s
 }
@@ -351,7 +352,7 @@ fn the_store_file_is_private_and_reopens_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/f.db");
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), 4);
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(std::fs::metadata(dir.path().join("sub")).unwrap().permissions().mode() & 0o777, 0o700);
     drop(s);
@@ -362,11 +363,25 @@ fn the_store_file_is_private_and_reopens_migrated() {
 /// A random feed step for the property tests.
 #[derive(Debug, Clone)]
 enum Step {
-    Txn { bank: usize, acct: usize, ext: u8, minor: i64 },
+    Txn {
+        bank: usize,
+        acct: usize,
+        ext: u8,
+        minor: i64,
+    },
     Grant(usize),
     Revoke(usize, bool),
-    Signal { bank: usize, ext: u8 },
-    Ack { nth: usize, not_me: bool },
+    Renew(usize),
+    /// Time passes beyond the default consent term: grants made at t0 expire.
+    Expire,
+    Signal {
+        bank: usize,
+        ext: u8,
+    },
+    Ack {
+        nth: usize,
+        not_me: bool,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -374,6 +389,8 @@ fn step() -> impl Strategy<Value = Step> {
         6 => (0..2usize, 0..2usize, any::<u8>(), -100_000i64..100_000).prop_map(|(bank, acct, ext, minor)| Step::Txn { bank, acct, ext, minor }),
         1 => (0..2usize).prop_map(Step::Grant),
         1 => (0..2usize, any::<bool>()).prop_map(|(b, p)| Step::Revoke(b, p)),
+        1 => (0..2usize).prop_map(Step::Renew),
+        1 => Just(Step::Expire),
         1 => (0..2usize, any::<u8>()).prop_map(|(bank, ext)| Step::Signal { bank, ext }),
         1 => (0..4usize, any::<bool>()).prop_map(|(nth, not_me)| Step::Ack { nth, not_me }),
     ]
@@ -415,6 +432,17 @@ proptest! {
                     s.revoke(&bank(banks[b]), purge, t0()).unwrap();
                     if purge { prop_assert_eq!(s.shared_row_count(&bank(banks[b])).unwrap(), 0); }
                 }
+                Step::Renew(b) => match s.renew(&bank(banks[b]), t0(), Duration::days(DEFAULT_CONSENT_DAYS)) {
+                    Ok(_) | Err(StoreError::NoConsent(_)) => {}
+                    Err(e) => panic!("{e}"),
+                },
+                Step::Expire => {
+                    let later = t0() + Duration::days(DEFAULT_CONSENT_DAYS + 1);
+                    for b in s.expire_due(later).unwrap() {
+                        // As a revoke: no longer shared, a new epoch.
+                        prop_assert_eq!(s.bank(b.as_str()).unwrap().consent, ConsentState::Revoked);
+                    }
+                }
                 Step::Signal { bank: b, ext } => {
                     let e = env(&s, banks[b], FeedEvent::FraudSignal {
                         txn_external_id: format!("x{ext}"), at: t0(), reason: "r".into(), severity: Severity::Medium });
@@ -454,8 +482,13 @@ fn a_version_1_store_migrates_and_keeps_its_search_index() {
         )
         .unwrap();
     }
+    let opened = Utc::now();
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), 4);
+    // Shared before expiry existed, at an unknown time: 90 days from the upgrade.
+    let until = s.bank("chase").unwrap().consent_expires_at.expect("an expiry");
+    let days = (until - opened).num_seconds() as f64 / 86_400.0;
+    assert!((89.99..=90.01).contains(&days), "{days} days");
     let batch = vec![env(&s, "chase", txn("chk", "new", 0, -700, "New Bookshop"))];
     s.apply_batch(&batch, t0()).unwrap();
     let found =
@@ -470,4 +503,260 @@ fn a_version_1_store_migrates_and_keeps_its_search_index() {
         .query_row("SELECT count(*) FROM transactions_fts WHERE transactions_fts MATCH 'bookshop'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(left, 0);
+}
+
+/// Whether `needle` occurs in the file's raw bytes, in any letter case (the
+/// search index keeps words lower-cased).
+fn file_holds(path: &std::path::Path, needle: &str) -> bool {
+    let Ok(bytes) = std::fs::read(path) else { return false };
+    let needle = needle.to_ascii_lowercase().into_bytes();
+    bytes.to_ascii_lowercase().windows(needle.len()).any(|w| w == needle.as_slice())
+}
+
+#[test]
+fn purge_leaves_no_copy_in_the_store_file_or_its_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.db");
+    let wal = dir.path().join("f.db-wal");
+    let mut s = Store::open(&path).unwrap();
+    s.sync_banks(&profile::load_all(None).unwrap()).unwrap();
+    for b in ["chase", "citi"] {
+        s.grant(&bank(b), t0()).unwrap();
+        let mut batch = vec![env(&s, b, account("chk", 100_000, Some("9913")))];
+        batch.extend((0..200).map(|i| env(&s, b, txn("chk", &format!("t{i}"), i, -100 - i, "Corner Shop"))));
+        s.apply_batch(&batch, t0()).unwrap();
+    }
+    let secret = vec![
+        env(&s, "chase", txn("chk", "secret", 300, -4_200, "Quokkaburger Emporium")),
+        env(
+            &s,
+            "chase",
+            FeedEvent::Message {
+                external_id: "secret-m".into(),
+                at: t0(),
+                kind: MessageKind::Service,
+                text: "Your vermilionotter plan renews soon.".into(),
+            },
+        ),
+    ];
+    s.apply_batch(&secret, t0()).unwrap();
+    // A second connection, as the screen and the feeds keep one open: the
+    // WAL must not only vanish when the last connection closes.
+    let reader = Store::open(&path).unwrap();
+    assert!(file_holds(&wal, "Quokkaburger") || file_holds(&path, "Quokkaburger"), "the fixture is in the files");
+
+    s.revoke(&bank("chase"), true, t0()).unwrap();
+
+    for needle in ["Quokkaburger", "vermilionotter"] {
+        assert!(!file_holds(&path, needle), "{needle} is still in the store file");
+        assert!(!file_holds(&wal, needle), "{needle} is still in the WAL");
+    }
+    // Citi's data is untouched and the store is sound.
+    assert_eq!(
+        reader.transactions(&TxnFilter { bank: Some(bank("citi")), limit: 500, ..Default::default() }).unwrap().len(),
+        200
+    );
+    assert_eq!(reader.quick_check().unwrap(), "ok");
+    let found =
+        reader.transactions(&TxnFilter { search: Some("corner".into()), limit: 500, ..Default::default() }).unwrap();
+    assert_eq!(found.len(), 200, "the search index still finds the other bank's rows");
+}
+
+// ------------------------------------------------------------ consent expiry
+
+#[test]
+fn an_expired_grant_stops_delivery_like_a_revoke_and_says_so() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_banks(&profile::load_all(None).unwrap()).unwrap();
+    let chase = bank("chase");
+    let change = s.grant_for(&chase, t0(), Duration::days(30)).unwrap();
+    let until = t0() + Duration::days(30);
+    assert_eq!(change, ConsentChange::Granted { until });
+    assert_eq!(s.bank("chase").unwrap().consent_expires_at, Some(until));
+    let log = s.consent_log(Some(&chase)).unwrap();
+    assert_eq!(log[0].detail, "until 2026-12-20 12:00 UTC");
+    let granted = s.messages(&chase, 10, None).unwrap();
+    assert!(granted[0].text.contains("until Dec 20, 2026"), "{}", granted[0].text);
+
+    let day = |d: i64| t0() + Duration::days(d);
+    let r = s.apply_batch(&[env(&s, "chase", account("chk", 1_000, None))], day(29)).unwrap();
+    assert_eq!(r.accounts, 1);
+    // At the expiry the store refuses the bank's events, even before anyone
+    // has recorded the expiry.
+    let late = env(&s, "chase", txn("chk", "late", 0, -100, "Late Shop"));
+    let r = s.apply_batch(std::slice::from_ref(&late), day(30)).unwrap();
+    assert_eq!((r.dropped_no_consent, r.transactions), (1, 0));
+    assert_eq!(s.bank("chase").unwrap().consent, ConsentState::Granted, "not yet recorded");
+
+    // Recording it ends the grant as a revoke would: a new epoch, the log,
+    // a notice in the conversation that says how to renew.
+    let epoch_before = epoch(&s, "chase");
+    assert!(s.expire_due(day(29)).unwrap().is_empty(), "not due yet");
+    assert_eq!(s.expire_due(day(31)).unwrap(), std::slice::from_ref(&chase));
+    assert!(s.expire_due(day(32)).unwrap().is_empty(), "once");
+    let b = s.bank("chase").unwrap();
+    assert_eq!((b.consent, b.epoch), (ConsentState::Revoked, epoch_before + 1));
+    assert_eq!(b.sharing(day(31)), Sharing::Expired { on: until });
+    assert_eq!(b.consent_changed_at, Some(until), "it ended at its time, not when noticed");
+    let log = s.consent_log(Some(&chase)).unwrap();
+    let actions: Vec<ConsentAction> = log.iter().map(|e| e.action).collect();
+    assert_eq!(actions, [ConsentAction::Grant, ConsentAction::Expire]);
+    assert_eq!(log[1].at, until);
+    let notice = s.messages(&chase, 10, None).unwrap().pop().unwrap();
+    assert_eq!(notice.from, Sender::System);
+    assert!(notice.text.contains("Sharing with Chase expired on Dec 20, 2026"), "{}", notice.text);
+    assert!(notice.text.contains("Press c to renew"), "{}", notice.text);
+    // What it shared stays (as after a revoke); events stamped before are stale.
+    assert_eq!(s.accounts(Some(&chase)).unwrap().len(), 1);
+    let r = s.apply_batch(&[late], day(29)).unwrap();
+    assert_eq!(r.dropped_no_consent, 1);
+    assert!(matches!(s.say(&chase, "balance", day(31), 0), Err(StoreError::NoConsent(_))));
+}
+
+#[test]
+fn renewing_extends_a_shared_grant_and_shares_an_expired_one_again() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_banks(&profile::load_all(None).unwrap()).unwrap();
+    let (chase, citi) = (bank("chase"), bank("citi"));
+    let day = |d: i64| t0() + Duration::days(d);
+    let term = Duration::days(30);
+    s.grant_for(&chase, t0(), term).unwrap();
+    let epoch_before = epoch(&s, "chase");
+
+    // A renew moves the end; the feed goes on under the same epoch.
+    assert_eq!(s.renew(&chase, day(10), term).unwrap(), ConsentChange::Renewed { until: day(40) });
+    assert_eq!(epoch(&s, "chase"), epoch_before);
+    // A grant of a shared bank is a renew too.
+    assert_eq!(s.grant_for(&chase, day(12), term).unwrap(), ConsentChange::Renewed { until: day(42) });
+    let r = s.apply_batch(&[env(&s, "chase", account("chk", 0, None))], day(35)).unwrap();
+    assert_eq!(r.accounts, 1, "delivered after the first term, within the renewed one");
+    let log = s.consent_log(Some(&chase)).unwrap();
+    assert_eq!(log[1].action, ConsentAction::Renew);
+    assert_eq!(log[1].detail, "until 2026-12-30 12:00 UTC");
+    let notice = s.messages(&chase, 10, None).unwrap().pop().unwrap();
+    assert!(notice.text.contains("renewed") && notice.text.contains("Jan 1, 2027"), "{}", notice.text);
+
+    // Renewing an expired grant (recorded or not) shares the bank again,
+    // under a new epoch.
+    assert_eq!(s.renew(&chase, day(50), term).unwrap(), ConsentChange::Granted { until: day(80) });
+    assert_eq!(s.bank("chase").unwrap().sharing(day(50)), Sharing::Shared { until: Some(day(80)) });
+    assert_eq!(epoch(&s, "chase"), epoch_before + 2, "one for the expiry, one for the new grant");
+    let actions: Vec<ConsentAction> = s.consent_log(Some(&chase)).unwrap().iter().map(|e| e.action).collect();
+    use ConsentAction::*;
+    assert_eq!(actions, [Grant, Renew, Renew, Expire, Grant]);
+    assert!(s.consent_log(Some(&chase)).unwrap()[4].detail.contains("after it expired"));
+
+    // A bank never shared, or revoked, is not renewed: that takes a grant.
+    assert!(matches!(s.renew(&citi, day(50), term), Err(StoreError::NoConsent(_))));
+    s.grant_for(&citi, day(50), term).unwrap();
+    s.revoke(&citi, false, day(51)).unwrap();
+    assert!(matches!(s.renew(&citi, day(52), term), Err(StoreError::NoConsent(_))));
+    assert!(matches!(s.renew(&bank("nope"), day(52), term), Err(StoreError::UnknownBank(_))));
+}
+
+#[test]
+fn revoking_an_expired_grant_leaves_it_revoked_not_expired() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_banks(&profile::load_all(None).unwrap()).unwrap();
+    let chase = bank("chase");
+    s.grant_for(&chase, t0(), Duration::days(1)).unwrap();
+    let later = t0() + Duration::days(2);
+    assert_eq!(s.revoke(&chase, false, later).unwrap(), ConsentChange::AlreadyRevoked);
+    let b = s.bank("chase").unwrap();
+    assert_eq!((b.sharing(later), b.consent_expires_at), (Sharing::NotShared, None));
+    let actions: Vec<ConsentAction> = s.consent_log(Some(&chase)).unwrap().iter().map(|e| e.action).collect();
+    assert_eq!(actions, [ConsentAction::Grant, ConsentAction::Expire], "the expiry is recorded first");
+    assert!(matches!(s.renew(&chase, later, Duration::days(1)), Err(StoreError::NoConsent(_))));
+}
+
+#[test]
+fn a_version_3_store_gives_shared_banks_90_days_from_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.db");
+    let granted_at = t0().timestamp();
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for sql in [
+            include_str!("../assets/migrations/0001_init.sql"),
+            include_str!("../assets/migrations/0002_fts_insert_in_code.sql"),
+            include_str!("../assets/migrations/0003_quarantine.sql"),
+        ] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.execute_batch(&format!(
+            "PRAGMA application_id = 1178750808; PRAGMA user_version = 3;
+             INSERT INTO banks (id, name, color, feed_kind, position, consent, consent_at, epoch)
+               VALUES ('chase', 'Chase', '#117ACA', 'simulated', 0, 'granted', {granted_at}, 1),
+                      ('citi', 'Citi', '#056DAE', 'simulated', 1, 'revoked', {granted_at}, 2);
+             INSERT INTO consent_log (bank_id, action, at, detail) VALUES
+               ('chase', 'grant', {granted_at}, ''), ('citi', 'grant', 1, ''), ('citi', 'revoke', {granted_at}, '');"
+        ))
+        .unwrap();
+    }
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 4);
+    // 90 days from the upgrade, not from the grant (which is long past).
+    let until = s.bank("chase").unwrap().consent_expires_at.unwrap();
+    let expected = chrono::Utc::now() + Duration::days(90);
+    assert!((until - expected).num_seconds().abs() < 120, "{until} vs {expected}");
+    assert_eq!(s.bank("citi").unwrap().consent_expires_at, None);
+    let log: Vec<(String, ConsentAction)> =
+        s.consent_log(None).unwrap().into_iter().map(|e| (e.bank.to_string(), e.action)).collect();
+    assert_eq!(log.len(), 3, "the log is kept: {log:?}");
+    // The rebuilt log takes the new entries.
+    s.renew(&bank("chase"), t0() + Duration::days(1), Duration::days(90)).unwrap();
+    assert_eq!(s.expire_due(t0() + Duration::days(365)).unwrap(), [bank("chase")]);
+    let actions: Vec<ConsentAction> = s.consent_log(Some(&bank("chase"))).unwrap().iter().map(|e| e.action).collect();
+    assert_eq!(actions, [ConsentAction::Grant, ConsentAction::Renew, ConsentAction::Expire]);
+    assert_eq!(s.quick_check().unwrap(), "ok");
+}
+
+/// Opens a copy of the store file alone, without its WAL: what is in it
+/// survives whatever happens to the WAL.
+fn file_alone(path: &std::path::Path) -> rusqlite::Connection {
+    let copy = path.with_extension("copy.db");
+    let _ = std::fs::remove_file(copy.with_extension("db-wal"));
+    std::fs::copy(path, &copy).unwrap();
+    rusqlite::Connection::open(copy).unwrap()
+}
+
+#[test]
+fn decisions_are_in_the_store_file_itself_once_they_return() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.db");
+    let mut s = Store::open(&path).unwrap();
+    s.sync_banks(&profile::load_all(None).unwrap()).unwrap();
+    // Another connection, as the screen and the feeds keep.
+    let _reader = Store::open(&path).unwrap();
+    let log_len = |c: &rusqlite::Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM consent_log", [], |r| r.get(0)).unwrap()
+    };
+    s.grant_for(&bank("chase"), t0(), Duration::days(30)).unwrap();
+    assert_eq!(log_len(&file_alone(&path)), 1, "grant");
+    s.renew(&bank("chase"), t0(), Duration::days(30)).unwrap();
+    assert_eq!(log_len(&file_alone(&path)), 2, "renew");
+    let batch = vec![
+        env(&s, "chase", account("chk", 100_000, Some("9913"))),
+        env(&s, "chase", txn("chk", "t1", 0, -50_000, "Electro")),
+        env(
+            &s,
+            "chase",
+            FeedEvent::FraudSignal {
+                txn_external_id: "t1".into(),
+                at: t0(),
+                reason: "odd".into(),
+                severity: Severity::High,
+            },
+        ),
+    ];
+    let id = s.apply_batch(&batch, t0()).unwrap().new_alerts[0];
+    s.ack_alert(id, Verdict::NotMe, t0()).unwrap();
+    let status: String =
+        file_alone(&path).query_row("SELECT status FROM alerts WHERE id = ?1", [id.0], |r| r.get(0)).unwrap();
+    assert_eq!(status, "fraud", "alert verdict");
+    s.expire_due(t0() + Duration::days(31)).unwrap();
+    assert_eq!(log_len(&file_alone(&path)), 3, "expiry");
+    s.grant(&bank("citi"), t0()).unwrap();
+    s.revoke(&bank("citi"), false, t0()).unwrap();
+    assert_eq!(log_len(&file_alone(&path)), 5, "revoke");
 }

@@ -252,3 +252,48 @@ fn a_feed_panic_is_contained_and_the_screen_stays_up() {
     s.keys(&["Escape", "q"]);
     s.wait_for("[exit 0]");
 }
+
+#[test]
+fn an_encrypted_store_asks_for_its_passphrase_on_the_screen() {
+    let s = session("unlock");
+    s.cli(&["consent", "grant", "chase"]);
+    s.cli(&["--now", "2026-11-20T15:00:00Z", "feed", "--seed", "5", "--events", "300"]);
+    let out = Command::new(bin())
+        .env_clear()
+        .envs(s.envs())
+        .env("FINBOX_PASSPHRASE", "correct horse")
+        .arg("encrypt")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    s.start(80, 24, &["--no-feeds"]);
+    s.wait_for("is encrypted");
+    s.type_text("wrong horse");
+    let screen = s.wait_for("•••••••••••");
+    assert!(!screen.contains("wrong horse"), "the passphrase must never be shown:\n{screen}");
+    s.keys(&["Enter"]);
+    s.wait_for("Wrong passphrase");
+    s.type_text("correct horse");
+    s.keys(&["Enter"]);
+    s.wait_for("Accounts");
+    s.keys(&["q"]);
+    s.wait_for("[exit 0]");
+
+    // Esc at the prompt quits cleanly, with the terminal restored.
+    let s2 = Session { name: format!("{}-esc", s.name), home: tempfile::tempdir().unwrap() };
+    std::fs::copy(s.db(), s2.db()).unwrap();
+    s2.start(80, 24, &["--no-feeds"]);
+    s2.wait_for("is encrypted");
+    s2.keys(&["Escape"]);
+    s2.wait_for("[exit 0]");
+    assert_eq!(s2.pane_var("alternate_on"), "0");
+}
+
+#[test]
+fn term_dumb_is_refused_with_a_pointer_to_the_commands() {
+    let s = session("dumb");
+    s.start_with(80, 24, &[("TERM", "dumb")], &[]);
+    let screen = s.wait_for("[exit 1]");
+    assert!(screen.contains("TERM=dumb") && screen.contains("finbox --help"), "{screen}");
+}

@@ -41,6 +41,7 @@ fn bank(slug: &str, name: &str, color: &str, shared: bool, unread: i64, open_ale
             feed_kind: "simulated".to_string(),
             consent: if shared { ConsentState::Granted } else { ConsentState::Revoked },
             consent_changed_at: None,
+            consent_expires_at: None,
             epoch: 1,
         },
         accounts: 3,
@@ -124,6 +125,8 @@ fn main_state() -> AppState {
         bank("citi", "Citi", "#056dae", false, 0, 0),
         bank("usbank", "U.S. Bank", "#0c2074", false, 0, 0),
     ];
+    // Far from its end: nothing about it shows but in the consent dialog.
+    s.banks[0].bank.consent_expires_at = Some(now() + chrono::Duration::days(60));
     s.totals = vec![usd(3_681_357)];
     s.feeds.insert(id("chase"), FeedStatus::Running);
     s.feeds.insert(id("wellsfargo"), FeedStatus::Restarting { error: "timeout".into(), attempt: 2 });
@@ -332,6 +335,7 @@ fn onboarding() {
     let mut s = main_state();
     for b in &mut s.banks {
         b.bank.consent = ConsentState::Revoked;
+        b.bank.consent_expires_at = None;
         b.unread = 0;
         b.open_alerts = 0;
     }
@@ -391,6 +395,65 @@ fn empty_shared_bank_with_an_error() {
     insta::assert_snapshot!("empty_shared_80x24", t.backend());
     let (x, y) = find(t.backend().buffer(), "could not send").unwrap();
     assert_eq!(t.backend().buffer()[(x, y)].fg, Color::Red);
+}
+
+/// Chase's consent expired this morning (the store recorded it and said so
+/// in its conversation); Wells Fargo's ends in three days.
+fn expiry_state() -> AppState {
+    let mut s = main_state();
+    let ended = at(20, 9, 0);
+    let chase = &mut s.banks[0];
+    chase.bank.consent = ConsentState::Revoked;
+    chase.bank.consent_expires_at = Some(ended);
+    chase.open_alerts = 0;
+    s.banks[1].bank.consent_expires_at = Some(now() + chrono::Duration::days(3) + chrono::Duration::hours(2));
+    s.alerts.items.retain(|a| a.bank != id("chase"));
+    s.feeds.insert(id("chase"), FeedStatus::Off);
+    s.conversation.messages.push(message(
+        7,
+        ended,
+        Sender::System,
+        MessageKind::Notice,
+        "Sharing with Chase expired on Nov 20, 2026; it delivers nothing more. Press c to renew \
+         (or run `finbox consent renew chase`).",
+    ));
+    s
+}
+
+#[test]
+fn expired_consent() {
+    let s = expiry_state();
+    snap("expired", &s);
+    let t = draw(&s, 80, 24);
+    let buf = t.backend().buffer();
+    let text = screen_text(buf);
+    assert!(text.contains("Chase — expired"), "{text}");
+    assert!(text.contains("c to renew Chase"), "{text}");
+    assert!(text.contains("c renew sharing"), "the footer offers renew: {text}");
+    // "expired" in the bank list, and the banner, are warnings (yellow).
+    let (x, y) = find(buf, "Chase  expired").unwrap();
+    assert_eq!((y, buf[(x + 7, y)].fg), (2, Color::Yellow));
+    let (x, y) = find(buf, "Sharing expired on Nov").unwrap();
+    assert_eq!(buf[(x, y)].fg, Color::Yellow);
+    // Wells Fargo ends in three days: the list says so, in yellow.
+    let (x, y) = find(buf, "↻3d").unwrap();
+    assert_eq!((y, buf[(x, y)].fg), (3, Color::Yellow));
+}
+
+#[test]
+fn expiring_soon_banner_and_consent_dialog_offer_renew() {
+    let mut s = expiry_state();
+    s.selected_bank = 1;
+    s.conversation = ConversationView { bank: Some(id("wellsfargo")), ..Default::default() };
+    s.sidebar = SidebarView::default();
+    let t = draw(&s, 80, 24);
+    insta::assert_snapshot!("expiring_soon_80x24", t.backend());
+    let text = screen_text(t.backend().buffer());
+    assert!(text.contains("Sharing ends in 3 days") && text.contains("(Nov 23)"), "{text}");
+    s.overlay = Some(Overlay::Consent { bank: id("wellsfargo") });
+    let text = screen_text(draw(&s, 80, 24).backend().buffer());
+    assert!(text.contains("Shared until Nov 23, 2026.") && text.contains("n    renew"), "{text}");
+    assert!(text.contains("p revoke and delete  n renew  Esc cancel"), "the footer: {text}");
 }
 
 #[test]

@@ -41,7 +41,12 @@ pub const KEYS: &[KeyBinding] = &[
     KeyBinding { on: "/", desc: "search transactions", panes: &[Pane::Sidebar], footer: true },
     KeyBinding { on: "y", desc: "it was me", panes: &[Pane::Alerts], footer: true },
     KeyBinding { on: "n", desc: "not me (freeze card)", panes: &[Pane::Alerts], footer: true },
-    KeyBinding { on: "c", desc: "sharing", panes: &[Pane::Banks, Pane::Conversation, Pane::Sidebar], footer: true },
+    KeyBinding {
+        on: "c",
+        desc: "sharing & renew",
+        panes: &[Pane::Banks, Pane::Conversation, Pane::Sidebar],
+        footer: true,
+    },
     KeyBinding { on: "Esc", desc: "close, cancel, clear search", panes: ALL, footer: false },
     KeyBinding { on: "Ctrl-C", desc: "quit", panes: ALL, footer: false },
 ];
@@ -114,6 +119,7 @@ fn handle_overlay_key(overlay: &Overlay, key: KeyEvent) -> Option<Action> {
             _ => return None,
         },
         Overlay::Consent { .. } => match code {
+            KeyCode::Char('n') => Action::Renew,
             KeyCode::Char('r') => Action::Revoke,
             KeyCode::Char('p') => Action::Purge,
             _ => return None,

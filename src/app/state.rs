@@ -47,7 +47,7 @@ impl Pane {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     Help,
-    /// Consent dialog for a shared bank: r revoke, p purge, Esc cancel.
+    /// Consent dialog for a shared bank: n renew, r revoke, p purge, Esc cancel.
     Consent {
         bank: BankId,
     },
@@ -225,8 +225,22 @@ impl AppState {
         self.bank().map(|b| &b.bank.id)
     }
 
+    /// Whether the selected bank delivers now (granted and not expired).
     pub fn is_shared(&self) -> bool {
-        self.bank().is_some_and(|b| b.bank.consent == ConsentState::Granted)
+        self.bank().is_some_and(|b| b.bank.is_shared(self.now))
+    }
+
+    /// Where the selected bank's consent stands now.
+    pub fn sharing(&self) -> Option<Sharing> {
+        self.bank().map(|b| b.bank.sharing(self.now))
+    }
+
+    /// Whether the selected bank's consent expired or ends within
+    /// [`RENEW_WARNING_DAYS`]: the screen then asks to renew.
+    pub fn wants_renew(&self) -> bool {
+        self.bank().is_some_and(|b| {
+            matches!(b.bank.sharing(self.now), Sharing::Expired { .. }) || b.bank.renew_soon(self.now).is_some()
+        })
     }
 
     pub fn open_alerts(&self) -> usize {

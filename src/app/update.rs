@@ -41,6 +41,8 @@ pub enum Action {
     Cancel,
     Revoke,
     Purge,
+    /// `n` in the consent dialog: keep sharing for another term.
+    Renew,
     /// Space in the onboarding list.
     Toggle,
     GrantAll,
@@ -91,6 +93,9 @@ pub enum Effect {
         verdict: Verdict,
     },
     Grant(Vec<BankId>),
+    /// Renew a shared bank's consent, or share again one whose consent
+    /// expired (refused by the store if the user revoked it meanwhile).
+    Renew(BankId),
     Revoke {
         bank: BankId,
         purge: bool,
@@ -154,10 +159,18 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Compose => {
             let Some(b) = s.bank() else { return vec![] };
-            if b.bank.consent != ConsentState::Granted {
-                let name = b.bank.name.clone();
-                flash(s, format!("{name} is not shared: press c to share it first."), true);
-                return vec![];
+            match b.bank.sharing(s.now) {
+                Sharing::Shared { .. } => {}
+                Sharing::Expired { .. } => {
+                    let name = b.bank.name.clone();
+                    flash(s, format!("Sharing with {name} expired: press c to renew it first."), true);
+                    return vec![];
+                }
+                Sharing::NotShared => {
+                    let name = b.bank.name.clone();
+                    flash(s, format!("{name} is not shared: press c to share it first."), true);
+                    return vec![];
+                }
             }
             s.focus = Pane::Conversation;
             s.conversation.scroll = 0;
@@ -195,12 +208,19 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Consent => {
             let Some(b) = s.bank() else { return vec![] };
             let (id, name) = (b.bank.id.clone(), b.bank.name.clone());
-            if b.bank.consent == ConsentState::Granted {
-                s.overlay = Some(Overlay::Consent { bank: id });
-                vec![]
-            } else {
-                flash(s, format!("Sharing {name}…"), false);
-                vec![Effect::Grant(vec![id])]
+            match b.bank.sharing(s.now) {
+                Sharing::Shared { .. } => {
+                    s.overlay = Some(Overlay::Consent { bank: id });
+                    vec![]
+                }
+                Sharing::Expired { .. } => {
+                    flash(s, format!("Renewing {name}…"), false);
+                    vec![Effect::Renew(id)]
+                }
+                Sharing::NotShared => {
+                    flash(s, format!("Sharing {name}…"), false);
+                    vec![Effect::Grant(vec![id])]
+                }
             }
         }
         Action::ItWasMe | Action::NotMe if s.focus != Pane::Alerts => vec![],
@@ -264,7 +284,7 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
             vec![]
         }
         // Dialog keys with no dialog open do nothing.
-        Action::Confirm | Action::Revoke | Action::Purge | Action::Toggle | Action::GrantAll => vec![],
+        Action::Confirm | Action::Revoke | Action::Purge | Action::Renew | Action::Toggle | Action::GrantAll => vec![],
     }
 }
 
@@ -294,6 +314,11 @@ fn update_overlay(s: &mut AppState, action: &Action) -> Option<Vec<Effect>> {
         (Overlay::Consent { .. }, Action::Cancel) => {
             close(s);
             vec![]
+        }
+        (Overlay::Consent { bank }, Action::Renew) => {
+            close(s);
+            flash(s, format!("Renewing {bank}…"), false);
+            vec![Effect::Renew(bank)]
         }
         (Overlay::Consent { bank }, Action::Revoke) => {
             close(s);
@@ -484,10 +509,12 @@ fn apply_snapshot(s: &mut AppState, snap: Snapshot) -> Vec<Effect> {
     }
 
     let mut effects = Vec::new();
+    // Only for someone who never shared (or revoked everything): expired
+    // grants are renewed, not onboarded.
     if first
         && s.overlay.is_none()
         && !s.banks.is_empty()
-        && s.banks.iter().all(|b| b.bank.consent == ConsentState::Revoked)
+        && s.banks.iter().all(|b| b.bank.sharing(s.now) == Sharing::NotShared)
     {
         s.overlay = Some(Overlay::Onboarding { cursor: 0, picked: vec![true; s.banks.len()] });
     }

@@ -174,7 +174,13 @@ named_enum!(
 );
 named_enum!(
     /// An entry of the consent log.
-    ConsentAction { Grant => "grant", Revoke => "revoke", Purge => "purge" }
+    ConsentAction {
+        Grant => "grant",
+        Renew => "renew",
+        Revoke => "revoke",
+        Purge => "purge",
+        Expire => "expire",
+    }
 );
 named_enum!(
     /// Debit or credit card.
@@ -245,8 +251,56 @@ pub struct Bank {
     pub feed_kind: String,
     pub consent: ConsentState,
     pub consent_changed_at: Option<DateTime<Utc>>,
+    /// When the grant ends unless renewed. Kept after it passed, so that an
+    /// expired grant reads differently from a revoked one (a revoke clears it).
+    pub consent_expires_at: Option<DateTime<Utc>>,
     /// Bumped on every consent change so that events from a stale feed are dropped.
     pub epoch: i64,
+}
+
+/// How long a grant lasts unless renewed, when the settings do not say.
+pub const DEFAULT_CONSENT_DAYS: i64 = 90;
+/// A grant ending within this many days is shown with a warning.
+pub const RENEW_WARNING_DAYS: i64 = 7;
+
+/// Where a bank's consent stands at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// Shared, until the given time (no end for a grant from before expiry existed).
+    Shared { until: Option<DateTime<Utc>> },
+    /// The grant ran out at `on` and was not renewed: nothing is delivered.
+    Expired { on: DateTime<Utc> },
+    /// Never shared, or revoked.
+    NotShared,
+}
+
+impl Bank {
+    /// The bank's sharing at `now`. A grant whose end has passed is expired
+    /// even before the store has noticed and recorded it.
+    pub fn sharing(&self, now: DateTime<Utc>) -> Sharing {
+        match (self.consent, self.consent_expires_at) {
+            (ConsentState::Granted, Some(on)) if on <= now => Sharing::Expired { on },
+            (ConsentState::Granted, until) => Sharing::Shared { until },
+            (ConsentState::Revoked, Some(on)) => Sharing::Expired { on },
+            (ConsentState::Revoked, None) => Sharing::NotShared,
+        }
+    }
+
+    /// Whether the bank delivers at `now`.
+    pub fn is_shared(&self, now: DateTime<Utc>) -> bool {
+        matches!(self.sharing(now), Sharing::Shared { .. })
+    }
+
+    /// Whole days left (0 on the last day) when a shared bank's grant ends
+    /// within [`RENEW_WARNING_DAYS`] of `now`.
+    pub fn renew_soon(&self, now: DateTime<Utc>) -> Option<i64> {
+        match self.sharing(now) {
+            Sharing::Shared { until: Some(until) } if until - now <= chrono::Duration::days(RENEW_WARNING_DAYS) => {
+                Some((until - now).num_days())
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -341,6 +395,35 @@ pub fn mask_number(number: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sharing_follows_consent_and_its_end() {
+        use chrono::{Duration, TimeZone};
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
+        let bank = |consent, expires: Option<i64>| Bank {
+            id: BankId::new("chase").unwrap(),
+            name: "Chase".into(),
+            color: String::new(),
+            feed_kind: "simulated".into(),
+            consent,
+            consent_changed_at: None,
+            consent_expires_at: expires.map(|d| now + Duration::days(d)),
+            epoch: 1,
+        };
+        let until = now + Duration::days(30);
+        assert_eq!(bank(ConsentState::Granted, Some(30)).sharing(now), Sharing::Shared { until: Some(until) });
+        assert_eq!(bank(ConsentState::Granted, None).sharing(now), Sharing::Shared { until: None });
+        assert_eq!(bank(ConsentState::Revoked, None).sharing(now), Sharing::NotShared);
+        // Expired whether or not the store has recorded it yet.
+        let on = now - Duration::days(1);
+        assert_eq!(bank(ConsentState::Granted, Some(-1)).sharing(now), Sharing::Expired { on });
+        assert_eq!(bank(ConsentState::Revoked, Some(-1)).sharing(now), Sharing::Expired { on });
+        assert!(!bank(ConsentState::Granted, Some(0)).is_shared(now), "it ends at its time, not after");
+        assert_eq!(bank(ConsentState::Granted, Some(30)).renew_soon(now), None);
+        assert_eq!(bank(ConsentState::Granted, Some(7)).renew_soon(now), Some(7));
+        assert_eq!(bank(ConsentState::Granted, Some(3)).renew_soon(now), Some(3));
+        assert_eq!(bank(ConsentState::Revoked, Some(-1)).renew_soon(now), None);
+    }
 
     #[test]
     fn bank_ids_are_slugs() {

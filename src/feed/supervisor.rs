@@ -1,6 +1,6 @@
 //! The feed supervisor: owns one task per shared bank, starts a feed when its
 //! bank is shared, stops it within a poll interval when consent is revoked (by
-//! this process or another), restarts a failed or panicked feed with back-off
+//! this process or another) or expires, restarts a failed or panicked feed with back-off
 //! and reports the failure in that bank's conversation. The others go on.
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,7 +15,7 @@ use super::{
     BankControl, BankProfile, Clock, Envelope, FeedContext, FeedError, FeedEvent, FeedExit, FeedMode, FeedRegistry,
     FeedSink,
 };
-use crate::domain::{BankId, ConsentState};
+use crate::domain::BankId;
 use crate::store::Store;
 
 /// Names a bank whose feed panics on its first run: for tests of containment.
@@ -84,17 +84,18 @@ struct Slot {
 /// shared when it starts. Returns per-bank tallies once every task has ended.
 pub async fn run(
     cfg: SupervisorConfig,
-    reader: Store,
+    mut reader: Store,
     tx: mpsc::Sender<Envelope>,
     cancel: CancellationToken,
     status: Option<watch::Sender<BTreeMap<BankId, FeedStatus>>>,
 ) -> BTreeMap<BankId, FeedTally> {
     let mut slots: HashMap<BankId, Slot> = HashMap::new();
     if let FeedMode::Events(n) = cfg.mode {
+        let now = (cfg.clock)();
         let granted: Vec<BankId> = match reader.banks() {
             Ok(b) => b
                 .into_iter()
-                .filter(|s| s.bank.consent == ConsentState::Granted)
+                .filter(|s| s.bank.is_shared(now))
                 .map(|s| s.bank.id)
                 .filter(|id| cfg.profiles.iter().any(|p| &p.id == id))
                 .collect(),
@@ -117,7 +118,13 @@ pub async fn run(
             _ = cancel.cancelled() => break,
             _ = tick.tick() => {}
         }
-        match read_banks(&reader) {
+        // A grant whose time is up ends here like a revoke: recorded (its
+        // epoch moves on) and announced in the bank's conversation.
+        let now = (cfg.clock)();
+        if let Err(e) = reader.expire_due(now) {
+            tracing::warn!(error = %e, "cannot record expired consents; treating them as ended");
+        }
+        match read_banks(&reader, now) {
             Ok(banks) => reconcile(&cfg, banks, &tx, &mut slots).await,
             Err(e) => tracing::warn!(error = %e, "cannot read consent; keeping feeds as they are"),
         }
@@ -162,18 +169,20 @@ struct BankState {
     bank: crate::domain::Bank,
     cursor: Option<String>,
     frozen: std::collections::HashSet<String>,
+    /// Shared now: granted and not expired.
+    shared: bool,
 }
 
-fn read_banks(reader: &Store) -> crate::store::Result<Vec<BankState>> {
+fn read_banks(reader: &Store, now: chrono::DateTime<chrono::Utc>) -> crate::store::Result<Vec<BankState>> {
     let mut out = Vec::new();
     for summary in reader.banks()? {
-        let granted = summary.bank.consent == ConsentState::Granted;
+        let granted = summary.bank.is_shared(now);
         let (cursor, frozen) = if granted {
             (reader.feed_cursor(&summary.bank.id)?, reader.frozen_accounts(&summary.bank.id)?)
         } else {
             (None, Default::default())
         };
-        out.push(BankState { bank: summary.bank, cursor, frozen });
+        out.push(BankState { bank: summary.bank, cursor, frozen, shared: granted });
     }
     Ok(out)
 }
@@ -185,9 +194,8 @@ async fn reconcile(
     slots: &mut HashMap<BankId, Slot>,
 ) {
     let now = Instant::now();
-    for BankState { bank, cursor, frozen } in banks {
+    for BankState { bank, cursor, frozen, shared: granted } in banks {
         let Some(profile) = cfg.profiles.iter().find(|p| p.id == bank.id) else { continue };
-        let granted = bank.consent == ConsentState::Granted;
         if !granted && !slots.contains_key(&bank.id) {
             continue;
         }
@@ -197,7 +205,8 @@ async fn reconcile(
         }
         let slot = slots.entry(bank.id.clone()).or_default();
 
-        // 1. A running feed whose consent went away (or changed epoch) stops now.
+        // 1. A running feed whose consent went away (revoked, expired, or a
+        // new epoch) stops now.
         if let Some(r) = &slot.running
             && (!granted || r.epoch != bank.epoch)
         {

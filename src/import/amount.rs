@@ -33,24 +33,35 @@ pub fn parse(text: &str, fmt: NumberFormat, currency: Currency) -> Result<Money,
     if s.is_empty() {
         return Err("the amount is empty".into());
     }
+    // One sign at most, wherever it is. Signs used to cancel out, so that
+    // "--5", "(-5)" or "-$-5" read as +5, a debit taken for a credit (found
+    // by fuzzing: tests/fixtures/fuzz/amount/double-minus-ofx).
+    let mut signs = 0;
     let mut negative = false;
     if let Some(inner) = s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
         negative = true;
+        signs += 1;
         s = inner.trim();
     }
-    // A sign, a currency symbol or code, and a sign again: "-$5", "$-5", "USD 5".
+    // A sign before or after a currency symbol or code: "-$5", "$-5", "USD 5".
     for _ in 0..2 {
         if let Some(rest) = s.strip_prefix(['-', '\u{2212}']) {
-            negative = !negative;
+            negative = true;
+            signs += 1;
             s = rest.trim_start();
         } else if let Some(rest) = s.strip_prefix('+') {
+            signs += 1;
             s = rest.trim_start();
         }
         s = strip_currency(s, currency);
     }
     if let Some(rest) = s.strip_suffix(['-', '\u{2212}']) {
-        negative = !negative;
+        negative = true;
+        signs += 1;
         s = rest.trim_end();
+    }
+    if signs > 1 {
+        return Err(format!("amount {:?} has more than one sign", shown()));
     }
     s = strip_currency(s, currency);
 
@@ -169,7 +180,9 @@ mod tests {
         assert!(usd("1234.56", COMMA).is_err(), "a dot is not a thousands group here");
         assert!(usd("1,23,456", NumberFormat::DOT).is_err());
         assert!(usd("12,34", NumberFormat { decimal: '.', thousands: None }).is_err());
-        for bad in ["", " ", "-", "abc", "1e5", "NaN", "1.", "1..2", "--", "()", "12 34"] {
+        for bad in
+            ["", " ", "-", "abc", "1e5", "NaN", "1.", "1..2", "--", "()", "12 34", "--5", "(-5)", "-$-5", "-5-", "+-5"]
+        {
             assert!(usd(bad, NumberFormat::DOT).is_err(), "{bad:?}");
         }
         assert!(usd("99999999999999999999", NumberFormat::DOT).unwrap_err().contains("too large"));

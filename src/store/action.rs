@@ -2,18 +2,24 @@
 //! one `BEGIN IMMEDIATE` transaction and is checkpointed so it is on disk once
 //! it is reported done.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
 use super::ingest::{card_label, insert_message};
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, from_unix};
 use crate::domain::*;
 
 /// What a consent command changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsentChange {
-    Granted,
-    AlreadyGranted,
+    /// Shared from now on, until the given time unless renewed.
+    Granted {
+        until: DateTime<Utc>,
+    },
+    /// It was shared already: now it is shared until the given time.
+    Renewed {
+        until: DateTime<Utc>,
+    },
     Revoked,
     AlreadyRevoked,
     /// Revoked (if it was shared) and every row the bank shared deleted.
@@ -46,41 +52,60 @@ const SHARED_TABLES: &[&str] = &[
 ];
 
 impl Store {
-    /// Starts sharing a bank: its feed may deliver from now on.
+    /// Starts sharing a bank for [`DEFAULT_CONSENT_DAYS`]; see [`Store::grant_for`].
     pub fn grant(&mut self, bank: &BankId, now: DateTime<Utc>) -> Result<ConsentChange> {
-        let change = self.write(|tx| {
-            let (granted, _) = Store::consent_of(tx, bank)?;
-            if granted {
-                return Ok(ConsentChange::AlreadyGranted);
-            }
-            set_consent(tx, bank, ConsentState::Granted, now)?;
-            log(tx, bank, ConsentAction::Grant, now, "")?;
-            let name = bank_name(tx, bank)?;
-            insert_message(
-                tx,
-                bank,
-                None,
-                now,
-                Sender::System,
-                MessageKind::Notice,
-                &format!("You started sharing {name} with finbox. Your data stays in this file on your machine; revoke at any time."),
-                None,
-                None,
-            )?;
-            Ok(ConsentChange::Granted)
-        })?;
-        self.durable();
-        Ok(change)
+        self.grant_for(bank, now, Duration::days(DEFAULT_CONSENT_DAYS))
+    }
+
+    /// Starts sharing a bank until `now + valid_for`: its feed may deliver
+    /// until then. On a bank already shared this renews: the end moves to
+    /// `now + valid_for` and the feed goes on undisturbed.
+    pub fn grant_for(&mut self, bank: &BankId, now: DateTime<Utc>, valid_for: Duration) -> Result<ConsentChange> {
+        self.decide(|tx| grant_in(tx, bank, now, valid_for, false))
+    }
+
+    /// Renews a bank's consent for `valid_for` from `now`: a shared bank
+    /// stays shared for longer, a bank whose consent expired is shared again.
+    /// A bank the user revoked (or never shared) is refused with
+    /// [`StoreError::NoConsent`]: that takes a grant.
+    pub fn renew(&mut self, bank: &BankId, now: DateTime<Utc>, valid_for: Duration) -> Result<ConsentChange> {
+        self.decide(|tx| grant_in(tx, bank, now, valid_for, true))
+    }
+
+    /// Ends every grant whose time is up at `now`, as a revoke would: the
+    /// bank's epoch moves on (its feed stops; stale events are dropped), the
+    /// consent log says "expire" and the bank's conversation says how to
+    /// renew. Cheap when nothing is due (one read). Returns the banks that
+    /// expired. The feed supervisor calls it on every poll, the commands and
+    /// the screen before they read.
+    pub fn expire_due(&mut self, now: DateTime<Utc>) -> Result<Vec<BankId>> {
+        let due = self
+            .conn
+            .prepare_cached("SELECT 1 FROM banks WHERE consent = 'granted' AND consent_expires_at <= ?1")?
+            .exists([now.timestamp()])?;
+        if !due {
+            return Ok(Vec::new());
+        }
+        self.decide(|tx| expire_in(tx, None, now))
     }
 
     /// Stops sharing a bank. With `purge`, also deletes every row it shared,
     /// keeping only the consent log.
     pub fn revoke(&mut self, bank: &BankId, purge: bool, now: DateTime<Utc>) -> Result<ConsentChange> {
-        let change = self.write(|tx| {
+        // A purge overwrites deleted rows with zeros, not just unlinks them.
+        let secure_before: i64 = self.conn.query_row("PRAGMA secure_delete", [], |r| r.get(0))?;
+        if purge {
+            self.conn.pragma_update(None, "secure_delete", true)?;
+        }
+        let change = self.decide(|tx| {
+            expire_in(tx, Some(bank), now)?;
             let (granted, _) = Store::consent_of(tx, bank)?;
             if granted {
-                set_consent(tx, bank, ConsentState::Revoked, now)?;
+                set_consent(tx, bank, ConsentState::Revoked, now, None)?;
                 log(tx, bank, ConsentAction::Revoke, now, "")?;
+            } else {
+                // An expired grant the user now revokes reads as revoked.
+                tx.execute("UPDATE banks SET consent_expires_at = NULL WHERE id = ?1", [bank.as_str()])?;
             }
             if !purge {
                 if !granted {
@@ -119,16 +144,15 @@ impl Store {
             let detail = if parts.is_empty() { "nothing stored".to_string() } else { format!("deleted {}", parts.join(", ")) };
             log(tx, bank, ConsentAction::Purge, now, &detail)?;
             Ok(ConsentChange::Purged { rows })
-        })?;
+        });
+        if purge && let Err(e) = self.conn.pragma_update(None, "secure_delete", secure_before) {
+            tracing::warn!(error = %e, "cannot turn secure_delete off after a purge");
+        }
+        let change = change?;
         if matches!(change, ConsentChange::Purged { .. }) {
-            // Leave no copy of the purged rows in the write-ahead log.
-            if self.path.is_some()
-                && let Err(e) = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            {
-                tracing::warn!(error = %e, "checkpoint after purge failed");
-            }
-        } else {
-            self.durable();
+            // Leave no copy of the purged rows in the write-ahead log: copy
+            // the WAL into the (zeroed) store and cut it to nothing.
+            self.truncate_wal();
         }
         Ok(change)
     }
@@ -140,7 +164,7 @@ impl Store {
         if alert.status != AlertStatus::Open {
             return Err(StoreError::AlertDecided(id, alert.status));
         }
-        self.write(|tx| {
+        self.decide(|tx| {
             let (granted, _) = Store::consent_of(tx, &alert.bank)?;
             if !granted {
                 return Err(StoreError::NoConsent(alert.bank.clone()));
@@ -171,7 +195,6 @@ impl Store {
             insert_message(tx, &alert.bank, None, now, Sender::Bank, MessageKind::Fraud, &text, Some(alert.txn.0), Some(id.0))?;
             Ok(())
         })?;
-        self.durable();
         self.alert(id)
     }
 
@@ -184,9 +207,39 @@ impl Store {
         frozen: bool,
         now: DateTime<Utc>,
     ) -> Result<FreezeOutcome> {
-        let out = self.write(|tx| set_frozen_in(tx, bank, mask, frozen, now))?;
+        self.decide(|tx| set_frozen_in(tx, bank, mask, frozen, now))
+    }
+
+    /// Runs a user decision in one write transaction that is on disk when
+    /// this returns: its commit syncs the WAL (`synchronous = FULL` for this
+    /// one transaction, whatever other connections are reading), and it is
+    /// then checkpointed into the store file when nothing holds it back.
+    fn decide<T>(&mut self, f: impl FnOnce(&SqlTx<'_>) -> Result<T>) -> Result<T> {
+        let file = self.path.is_some();
+        let before: i64 = if file { self.conn.query_row("PRAGMA synchronous", [], |r| r.get(0))? } else { 0 };
+        if file {
+            self.conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        let out = self.write(f);
+        if file && let Err(e) = self.conn.pragma_update(None, "synchronous", before) {
+            tracing::warn!(error = %e, "cannot restore the synchronous setting after a decision");
+        }
+        let out = out?;
         self.durable();
         Ok(out)
+    }
+
+    /// Checkpoints the WAL into the store and truncates it to zero bytes, so
+    /// that no older copy of a page (a purged row) survives in it.
+    fn truncate_wal(&self) {
+        if self.path.is_none() {
+            return;
+        }
+        match self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
+            Ok(0) => {}
+            Ok(_) => tracing::warn!("another connection held the WAL; it is truncated at a later checkpoint"),
+            Err(e) => tracing::warn!(error = %e, "checkpoint after purge failed"),
+        }
     }
 
     /// Marks every message of a bank as read.
@@ -237,12 +290,104 @@ fn freeze_account_card(tx: &SqlTx<'_>, account_id: i64, now: DateTime<Utc>) -> R
     Ok(())
 }
 
-fn set_consent(tx: &SqlTx<'_>, bank: &BankId, state: ConsentState, now: DateTime<Utc>) -> Result<()> {
+fn set_consent(
+    tx: &SqlTx<'_>,
+    bank: &BankId,
+    state: ConsentState,
+    now: DateTime<Utc>,
+    expires: Option<DateTime<Utc>>,
+) -> Result<()> {
     tx.execute(
-        "UPDATE banks SET consent = ?2, consent_at = ?3, epoch = epoch + 1 WHERE id = ?1",
-        params![bank.as_str(), state.as_str(), now.timestamp()],
+        "UPDATE banks SET consent = ?2, consent_at = ?3, consent_expires_at = ?4, epoch = epoch + 1 WHERE id = ?1",
+        params![bank.as_str(), state.as_str(), now.timestamp(), expires.map(|t| t.timestamp())],
     )?;
     Ok(())
+}
+
+/// A grant, or with `renew_only` a renew (refused unless the bank is shared
+/// or its grant expired). A bank already shared is renewed either way.
+fn grant_in(
+    tx: &SqlTx<'_>,
+    bank: &BankId,
+    now: DateTime<Utc>,
+    valid_for: Duration,
+    renew_only: bool,
+) -> Result<ConsentChange> {
+    // A grant that ran out is recorded as expired first, so that what
+    // follows is a fresh grant with a new epoch, not an extension.
+    let expired_now = !expire_in(tx, Some(bank), now)?.is_empty();
+    let (granted, _) = Store::consent_of(tx, bank)?;
+    let name = bank_name(tx, bank)?;
+    // Stored in whole seconds, like every time in the store.
+    let until = from_unix(now.checked_add_signed(valid_for).unwrap_or(DateTime::<Utc>::MAX_UTC).timestamp());
+    if granted {
+        tx.execute(
+            "UPDATE banks SET consent_expires_at = ?2 WHERE id = ?1",
+            params![bank.as_str(), until.timestamp()],
+        )?;
+        log(tx, bank, ConsentAction::Renew, now, &until_detail(until))?;
+        let text = format!("You renewed sharing {name} with finbox: it goes on until {}.", long_date(until));
+        insert_message(tx, bank, None, now, Sender::System, MessageKind::Notice, &text, None, None)?;
+        return Ok(ConsentChange::Renewed { until });
+    }
+    let was_expired = expired_now
+        || tx.query_row("SELECT consent_expires_at IS NOT NULL FROM banks WHERE id = ?1", [bank.as_str()], |r| {
+            r.get::<_, bool>(0)
+        })?;
+    if renew_only && !was_expired {
+        return Err(StoreError::NoConsent(bank.clone()));
+    }
+    set_consent(tx, bank, ConsentState::Granted, now, Some(until))?;
+    let detail = until_detail(until);
+    let detail = if was_expired { format!("{detail} (after it expired)") } else { detail };
+    log(tx, bank, ConsentAction::Grant, now, &detail)?;
+    let text = format!(
+        "You started sharing {name} with finbox until {}. Your data stays in this file on your machine; \
+         revoke at any time, renew before then.",
+        long_date(until)
+    );
+    insert_message(tx, bank, None, now, Sender::System, MessageKind::Notice, &text, None, None)?;
+    Ok(ConsentChange::Granted { until })
+}
+
+/// Ends the grants (of `only`, or of every bank) whose time is up at `now`.
+/// Each is recorded at the moment it ran out, not when it was noticed.
+fn expire_in(tx: &SqlTx<'_>, only: Option<&BankId>, now: DateTime<Utc>) -> Result<Vec<BankId>> {
+    let due: Vec<(String, String, i64)> = tx
+        .prepare_cached(
+            "SELECT id, name, consent_expires_at FROM banks
+             WHERE consent = 'granted' AND consent_expires_at <= ?1 AND (?2 IS NULL OR id = ?2)
+             ORDER BY position, id",
+        )?
+        .query_map(params![now.timestamp(), only.map(BankId::as_str)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut expired = Vec::with_capacity(due.len());
+    for (id, name, at) in due {
+        let bank = BankId::new(&id)?;
+        let on = from_unix(at);
+        // The end stays recorded: that is what tells "expired" from "revoked".
+        set_consent(tx, &bank, ConsentState::Revoked, on, Some(on))?;
+        log(tx, &bank, ConsentAction::Expire, on, &until_detail(on))?;
+        let text = format!(
+            "Sharing with {name} expired on {}; it delivers nothing more. Press c to renew \
+             (or run `finbox consent renew {id}`).",
+            long_date(on)
+        );
+        insert_message(tx, &bank, None, on, Sender::System, MessageKind::Notice, &text, None, None)?;
+        tracing::info!(bank = %bank, "consent expired");
+        expired.push(bank);
+    }
+    Ok(expired)
+}
+
+/// "until 2027-02-21 15:00 UTC", for the consent log.
+fn until_detail(t: DateTime<Utc>) -> String {
+    format!("until {}", t.format("%Y-%m-%d %H:%M UTC"))
+}
+
+/// "Feb 21, 2027", for notices (UTC: the store knows no time zone).
+fn long_date(t: DateTime<Utc>) -> String {
+    t.format("%b %-d, %Y").to_string()
 }
 
 fn log(tx: &SqlTx<'_>, bank: &BankId, action: ConsentAction, now: DateTime<Utc>, detail: &str) -> Result<()> {

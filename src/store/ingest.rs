@@ -142,7 +142,7 @@ impl BulkWrite<'_> {
         let report = &mut self.report;
         let mut b = Batch::new(tx)?;
         for env in batch {
-            if !consent_ok(tx, &mut b, env)? {
+            if !consent_ok(tx, &mut b, env, now)? {
                 report.dropped_no_consent += 1;
                 continue;
             }
@@ -191,12 +191,17 @@ impl BulkWrite<'_> {
     }
 }
 
-fn consent_ok(tx: &SqlTx<'_>, b: &mut Batch, env: &Envelope) -> Result<bool> {
+/// Whether the bank is shared at the batch's `now` (granted, and its grant
+/// not yet ended: an expired grant counts as revoked even before it is
+/// recorded as expired) under the epoch the event was stamped with.
+fn consent_ok(tx: &SqlTx<'_>, b: &mut Batch, env: &Envelope, now: DateTime<Utc>) -> Result<bool> {
     if !b.consent.contains_key(&env.bank) {
         let state: Option<(bool, i64)> = tx
-            .query_row("SELECT consent = 'granted', epoch FROM banks WHERE id = ?1", [env.bank.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT consent = 'granted' AND coalesce(consent_expires_at > ?2, 1), epoch FROM banks WHERE id = ?1",
+                params![env.bank.as_str(), now.timestamp()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
         let epoch = state.and_then(|(granted, epoch)| granted.then_some(epoch));
         b.consent.insert(env.bank.clone(), epoch);
@@ -246,7 +251,12 @@ fn apply_one(
                 return Ok(Err(reason));
             }
             match insert_txn(tx, b, bank, acct, t)? {
-                None => report.duplicates += 1,
+                None => {
+                    if let Some(reason) = differs_from_stored(tx, bank, acct, t)? {
+                        return Ok(Err(reason));
+                    }
+                    report.duplicates += 1;
+                }
                 Some(txn_id) => {
                     report.transactions += 1;
                     report.changed.insert(bank.clone());
@@ -488,6 +498,37 @@ fn account(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, ext: &str) -> Result<Op
 
 /// Inserts a transaction unless its external id is already stored; moves the
 /// running balance. Returns the new row id.
+/// The rule for a transaction id delivered again with other content (a
+/// bank's correction, a pending charge posted with a tip): **the first
+/// version stands**. Balances, alerts and the conversation were built on it;
+/// the later version is refused into the quarantine with what differs, so
+/// the user sees it, and a replay of it is listed once. Never two rows.
+fn differs_from_stored(tx: &SqlTx<'_>, bank: &BankId, acct: AccountRef, t: &TxnInfo) -> Result<Option<String>> {
+    let stored: Option<(i64, i64, i64, String)> = tx
+        .prepare_cached(
+            "SELECT account_id, posted_at, amount_minor, merchant FROM transactions WHERE bank_id = ?1 AND external_id = ?2",
+        )?
+        .query_row(params![bank.as_str(), t.external_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let Some((account_id, posted_at, amount, merchant)) = stored else { return Ok(None) };
+    let mut diffs = Vec::new();
+    if amount != t.amount.minor {
+        diffs.push(format!("amount {} → {}", Money::new(amount, acct.currency), t.amount));
+    }
+    if posted_at != t.posted_at.timestamp() {
+        diffs.push("posting time".to_string());
+    }
+    if merchant != clean_line(&t.merchant, MAX_NAME_CHARS) {
+        diffs.push("merchant".to_string());
+    }
+    if account_id != acct.id {
+        diffs.push("account".to_string());
+    }
+    Ok((!diffs.is_empty()).then(|| {
+        format!("differs from the stored transaction with this id ({}); the first version stands", diffs.join(", "))
+    }))
+}
+
 fn insert_txn(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, acct: AccountRef, t: &TxnInfo) -> Result<Option<i64>> {
     let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
     let category = clean_line(&t.category, 40);

@@ -14,7 +14,8 @@ use crate::domain::*;
 /// list costs the same however long a thread went unread.
 pub const UNREAD_CAP: i64 = 1000;
 
-/// A bank with its counts for the bank list.
+/// A bank with its counts for the bank list. When its consent ends (or
+/// ended) is `bank.consent_expires_at`; [`Bank::sharing`] reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BankSummary {
     pub bank: Bank,
@@ -78,7 +79,7 @@ fn conv<T, E: std::error::Error + Send + Sync + 'static>(
     r.map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
 }
 
-const BANK_COLS: &str = "b.id, b.name, b.color, b.feed_kind, b.consent, b.consent_at, b.epoch";
+const BANK_COLS: &str = "b.id, b.name, b.color, b.feed_kind, b.consent, b.consent_at, b.epoch, b.consent_expires_at";
 
 fn bank_row(r: &Row<'_>) -> rusqlite::Result<Bank> {
     Ok(Bank {
@@ -89,6 +90,7 @@ fn bank_row(r: &Row<'_>) -> rusqlite::Result<Bank> {
         consent: conv(4, ConsentState::parse(&r.get::<_, String>(4)?))?,
         consent_changed_at: r.get::<_, Option<i64>>(5)?.map(from_unix),
         epoch: r.get(6)?,
+        consent_expires_at: r.get::<_, Option<i64>>(7)?.map(from_unix),
     })
 }
 
@@ -180,7 +182,7 @@ impl Store {
              FROM banks b ORDER BY b.position, b.id"
         ))?;
         let rows = stmt.query_map([UNREAD_CAP], |r| {
-            Ok(BankSummary { bank: bank_row(r)?, accounts: r.get(7)?, unread: r.get(8)?, open_alerts: r.get(9)? })
+            Ok(BankSummary { bank: bank_row(r)?, accounts: r.get(8)?, unread: r.get(9)?, open_alerts: r.get(10)? })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -1,7 +1,8 @@
 //! The screen's store worker: a thread with its own connection that loads
 //! snapshots (small windows) and carries out the user's writes, so the screen
 //! never waits on the store. It watches `PRAGMA data_version` and reloads when
-//! anyone else (the feed writer, another finbox process) commits.
+//! anyone else (the feed writer, another finbox process) commits. It also
+//! records consents whose time is up, so an expiry shows even without feeds.
 
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
@@ -21,13 +22,21 @@ pub struct Worker {
     tx: std_mpsc::Sender<Effect>,
 }
 
+/// What the worker needs from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerConfig {
+    pub utc_offset_secs: i32,
+    /// How long a grant or a renew lasts.
+    pub consent_validity: chrono::Duration,
+}
+
 impl Worker {
     /// Starts the worker on `store`; results come back as actions on `out`.
-    pub fn spawn(store: Store, utc_offset_secs: i32, out: mpsc::UnboundedSender<Action>) -> Worker {
+    pub fn spawn(store: Store, cfg: WorkerConfig, out: mpsc::UnboundedSender<Action>) -> Worker {
         let (tx, rx) = std_mpsc::channel();
         std::thread::Builder::new()
             .name("finbox-ui-store".into())
-            .spawn(move || run(store, utc_offset_secs, rx, out))
+            .spawn(move || run(store, cfg, rx, out))
             .expect("spawning the store worker");
         Worker { tx }
     }
@@ -37,7 +46,7 @@ impl Worker {
     }
 }
 
-fn run(mut store: Store, utc_offset_secs: i32, rx: std_mpsc::Receiver<Effect>, out: mpsc::UnboundedSender<Action>) {
+fn run(mut store: Store, cfg: WorkerConfig, rx: std_mpsc::Receiver<Effect>, out: mpsc::UnboundedSender<Action>) {
     let mut view: Option<View> = None;
     let mut version = store.data_version().unwrap_or(0);
     loop {
@@ -47,6 +56,15 @@ fn run(mut store: Store, utc_offset_secs: i32, rx: std_mpsc::Receiver<Effect>, o
             Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
         };
         let now = Utc::now();
+        // Our own commits do not move `data_version`: an expiry recorded
+        // here reloads the screen itself.
+        let expired = match store.expire_due(now) {
+            Ok(banks) => !banks.is_empty(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot record expired consents");
+                false
+            }
+        };
         let action = match effect {
             Some(Effect::Load(v)) => {
                 view = Some(v);
@@ -57,12 +75,12 @@ fn run(mut store: Store, utc_offset_secs: i32, rx: std_mpsc::Receiver<Effect>, o
                 load_action(&store, view.as_ref(), now)
             }
             Some(effect) => {
-                let result = apply(&mut store, effect, now, utc_offset_secs);
+                let result = apply(&mut store, effect, now, &cfg);
                 Some(result.unwrap_or_else(|e| Action::Failed(e.to_string())))
             }
             None => {
                 let v = store.data_version().unwrap_or(version);
-                if v == version {
+                if v == version && !expired {
                     continue;
                 }
                 version = v;
@@ -85,11 +103,11 @@ fn load_action(store: &Store, view: Option<&View>, now: DateTime<Utc>) -> Option
     })
 }
 
-fn apply(store: &mut Store, effect: Effect, now: DateTime<Utc>, utc_offset_secs: i32) -> Result<Action> {
+fn apply(store: &mut Store, effect: Effect, now: DateTime<Utc>, cfg: &WorkerConfig) -> Result<Action> {
     Ok(match effect {
         Effect::Load(_) => unreachable!("handled by the caller"),
         Effect::Say { bank, text } => {
-            store.say(&bank, &text, now, utc_offset_secs)?;
+            store.say(&bank, &text, now, cfg.utc_offset_secs)?;
             Action::Replied { bank }
         }
         Effect::Ack { alert, verdict } => {
@@ -103,16 +121,39 @@ fn apply(store: &mut Store, effect: Effect, now: DateTime<Utc>, utc_offset_secs:
             })
         }
         Effect::Grant(banks) => {
-            let mut names = Vec::new();
+            // A grant on a shared bank renews it.
+            let (mut granted, mut renewed) = (Vec::new(), Vec::new());
+            let mut last_until = None;
             for b in &banks {
-                if store.grant(b, now)? == ConsentChange::Granted {
-                    names.push(bank_name(store, b));
+                match store.grant_for(b, now, cfg.consent_validity)? {
+                    ConsentChange::Granted { until } => {
+                        granted.push(bank_name(store, b));
+                        last_until = Some(until);
+                    }
+                    ConsentChange::Renewed { until } => {
+                        renewed.push(bank_name(store, b));
+                        last_until = Some(until);
+                    }
+                    _ => {}
                 }
             }
-            Action::Done(if names.is_empty() {
-                "Already shared.".into()
-            } else {
-                format!("Sharing {}: history arrives within seconds.", names.join(", "))
+            let until = last_until.map(|t| local_date(t, cfg.utc_offset_secs)).unwrap_or_default();
+            Action::Done(match (granted.is_empty(), renewed.is_empty()) {
+                (false, _) => format!("Sharing {} until {until}: history arrives within seconds.", granted.join(", ")),
+                (true, false) => format!("Renewed: {} stays shared until {until}.", renewed.join(", ")),
+                (true, true) => "Nothing to share.".into(),
+            })
+        }
+        Effect::Renew(bank) => {
+            let name = bank_name(store, &bank);
+            Action::Done(match store.renew(&bank, now, cfg.consent_validity)? {
+                ConsentChange::Granted { until } => {
+                    format!("{name} is shared again until {}.", local_date(until, cfg.utc_offset_secs))
+                }
+                ConsentChange::Renewed { until } => {
+                    format!("Renewed: {name} stays shared until {}.", local_date(until, cfg.utc_offset_secs))
+                }
+                _ => format!("{name}: sharing unchanged."),
             })
         }
         Effect::Revoke { bank, purge } => {
@@ -138,6 +179,12 @@ fn apply(store: &mut Store, effect: Effect, now: DateTime<Utc>, utc_offset_secs:
             }
         }
     })
+}
+
+/// "Feb 21, 2027" in the user's time zone.
+fn local_date(t: DateTime<Utc>, utc_offset_secs: i32) -> String {
+    let offset = chrono::FixedOffset::east_opt(utc_offset_secs).unwrap_or_else(|| chrono::Offset::fix(&Utc));
+    t.with_timezone(&offset).format("%b %-d, %Y").to_string()
 }
 
 fn bank_name(store: &Store, bank: &BankId) -> String {

@@ -8,7 +8,7 @@ use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 use super::text::{clean, fit, pad, width};
 use super::{Theme, list_offset, pane_block};
 use crate::app::{AppState, Pane};
-use crate::domain::ConsentState;
+use crate::domain::Sharing;
 use crate::feed::supervisor::FeedStatus;
 
 pub(crate) fn render_banks(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
@@ -29,13 +29,23 @@ pub(crate) fn render_banks(frame: &mut Frame, area: Rect, state: &AppState, them
         .iter()
         .enumerate()
         .map(|(i, b)| {
-            let shared = b.bank.consent == ConsentState::Granted;
+            let sharing = b.bank.sharing(state.now);
+            let shared = matches!(sharing, Sharing::Shared { .. });
             let key = if i < 9 { format!("{} ", i + 1) } else { "  ".to_string() };
             let mut right: Vec<Span> = Vec::new();
-            if !shared {
+            if let Sharing::Expired { .. } = sharing {
+                right.push(Span::styled("expired", theme.warning));
+            } else if !shared {
                 right.push(Span::styled("(off)", theme.muted));
             } else {
+                // Days left, when the grant ends within the warning window.
+                if let Some(days) = b.bank.renew_soon(state.now) {
+                    right.push(Span::styled(format!("↻{days}d"), theme.warning));
+                }
                 if b.unread > 0 {
+                    if !right.is_empty() {
+                        right.push(Span::raw(" "));
+                    }
                     right.push(Span::raw(if b.unread >= crate::store::UNREAD_CAP {
                         "999+".to_string()
                     } else {

@@ -12,7 +12,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::text::{clean, fit, local, pad, width, wrap_text};
 use super::{RenderOpts, Theme, pane_block};
 use crate::app::{AppState, Input, Pane};
-use crate::domain::{Message, MessageKind, Sender};
+use crate::domain::{Message, MessageKind, Sender, Sharing};
 
 /// Columns of "HH:MM " before the sender.
 const TIME_COLS: usize = 6;
@@ -21,7 +21,11 @@ pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppStat
     let focused = state.focus == Pane::Conversation;
     let title = match state.bank() {
         Some(b) => {
-            let sharing = if state.is_shared() { "shared" } else { "not shared" };
+            let sharing = match b.bank.sharing(state.now) {
+                Sharing::Shared { .. } => "shared",
+                Sharing::Expired { .. } => "expired",
+                Sharing::NotShared => "not shared",
+            };
             format!(" {} — {sharing} ", clean(&b.bank.name))
         }
         None => " Conversation ".to_string(),
@@ -33,6 +37,10 @@ pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppStat
         return;
     }
     let [thread, compose] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
+    // An expired consent, or one about to end, is said above the thread.
+    let banner = renew_banner(state, theme, opts, usize::from(thread.width));
+    let banner_rows = (banner.len() as u16).min(thread.height / 2);
+    let [banner_area, thread] = Layout::vertical([Constraint::Length(banner_rows), Constraint::Fill(1)]).areas(thread);
 
     if state.loading {
         frame.render_widget(block, area);
@@ -47,11 +55,15 @@ pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppStat
     };
     let name = clean(&bank.bank.name);
     let shared = state.is_shared();
+    let expired = matches!(state.sharing(), Some(Sharing::Expired { .. }));
     let view = &state.conversation;
+    frame.render_widget(Paragraph::new(banner), banner_area);
 
     if view.messages.is_empty() && view.pending.is_none() {
         let note = if shared {
             "No messages yet: the first sync is on its way.".to_string()
+        } else if expired {
+            format!("Sharing with {name} expired: it delivers nothing more. Press c to renew.")
         } else {
             format!(
                 "{name} is not shared. Press c to share: finbox will receive its balances, transactions and \
@@ -82,10 +94,37 @@ pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppStat
         frame.render_widget(block, area);
         frame.render_widget(Paragraph::new(shown), thread);
     }
-    frame.render_widget(compose_line(state, theme, &name, shared, usize::from(compose.width)), compose);
+    frame.render_widget(compose_line(state, theme, &name, shared, expired, usize::from(compose.width)), compose);
 }
 
-fn compose_line(state: &AppState, theme: &Theme, name: &str, shared: bool, cols: usize) -> Line<'static> {
+/// "Sharing expired on Nov 18. Press c to renew." or, within the warning
+/// window, when it ends; nothing otherwise. Wrapped to `cols`.
+fn renew_banner(state: &AppState, theme: &Theme, opts: &RenderOpts, cols: usize) -> Vec<Line<'static>> {
+    let Some(bank) = state.bank() else { return Vec::new() };
+    let date = |t| local(t, opts.utc_offset_secs).format("%b %-d").to_string();
+    let text = match (bank.bank.sharing(state.now), bank.bank.renew_soon(state.now)) {
+        (Sharing::Expired { on }, _) => format!("Sharing expired on {}. Press c to renew.", date(on)),
+        (Sharing::Shared { until: Some(until) }, Some(days)) => {
+            let when = match days {
+                0 => "today".to_string(),
+                1 => "tomorrow".to_string(),
+                n => format!("in {n} days"),
+            };
+            format!("Sharing ends {when} ({}). Press c, then n to renew.", date(until))
+        }
+        _ => return Vec::new(),
+    };
+    wrap_text(&text, cols, cols).into_iter().map(|l| Line::styled(l, theme.warning)).collect()
+}
+
+fn compose_line(
+    state: &AppState,
+    theme: &Theme,
+    name: &str,
+    shared: bool,
+    expired: bool,
+    cols: usize,
+) -> Line<'static> {
     if let Input::Compose(text) = &state.input {
         let text: String = text.chars().filter(|c| !c.is_control()).collect();
         let room = cols.saturating_sub(3);
@@ -110,7 +149,13 @@ fn compose_line(state: &AppState, theme: &Theme, name: &str, shared: bool, cols:
             Span::styled("▏", theme.key),
         ]);
     }
-    let hint = if shared { format!("i to write to {name}") } else { format!("c to share {name}") };
+    let hint = if shared {
+        format!("i to write to {name}")
+    } else if expired {
+        format!("c to renew {name}")
+    } else {
+        format!("c to share {name}")
+    };
     Line::styled(fit(&hint, cols), theme.muted)
 }
 

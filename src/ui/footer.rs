@@ -27,7 +27,9 @@ fn footer_keys(state: &AppState) -> Vec<(&'static str, &'static str)> {
     if let Some(overlay) = &state.overlay {
         return match overlay {
             Overlay::Help => vec![("Esc", "close")],
-            Overlay::Consent { .. } => vec![("r", "revoke"), ("p", "revoke and delete"), ("Esc", "cancel")],
+            Overlay::Consent { .. } => {
+                vec![("r", "revoke"), ("p", "revoke and delete"), ("n", "renew"), ("Esc", "cancel")]
+            }
             Overlay::ConfirmPurge { .. } => vec![("y", "delete"), ("n/Esc", "cancel")],
             Overlay::ConfirmNotMe { .. } => vec![("y", "confirm"), ("n/Esc", "cancel")],
             Overlay::Onboarding { .. } => {
@@ -45,7 +47,11 @@ fn footer_keys(state: &AppState) -> Vec<(&'static str, &'static str)> {
             let (own, global): (Vec<&KeyBinding>, Vec<&KeyBinding>) =
                 bindings_for(state.focus).filter(|k| k.footer).partition(|k| !k.panes.is_empty());
             let (help, global): (Vec<&KeyBinding>, Vec<&KeyBinding>) = global.into_iter().partition(|k| k.on == "?");
-            help.into_iter().chain(own).chain(global).map(|k| (k.on, k.desc)).collect()
+            // `c` asks to renew when the selected bank's consent expired or
+            // ends soon; otherwise the short word (the help says it all).
+            let sharing = if state.wants_renew() { "renew sharing" } else { "sharing" };
+            let desc = |k: &KeyBinding| if k.on == "c" { sharing } else { k.desc };
+            help.into_iter().chain(own).chain(global).map(|k| (k.on, desc(k))).collect()
         }
     }
 }

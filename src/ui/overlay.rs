@@ -36,6 +36,12 @@ pub(crate) fn render_overlay(
         Overlay::Consent { bank } => {
             let name = bank_name(state, bank);
             let mut lines = Vec::new();
+            let until = state.banks.iter().find(|b| &b.bank.id == bank).and_then(|b| b.bank.consent_expires_at);
+            if let Some(until) = until {
+                let date = local(until, opts.utc_offset_secs).format("%b %-d, %Y");
+                lines.extend(paragraph(&format!("Shared until {date}."), cols, theme.muted));
+                lines.push(Line::default());
+            }
             lines.extend(key_lines(
                 "r",
                 5,
@@ -44,6 +50,13 @@ pub(crate) fn render_overlay(
                 theme,
             ));
             lines.extend(key_lines("p", 5, &format!("revoke and delete everything {name} shared"), cols, theme));
+            lines.extend(key_lines(
+                "n",
+                5,
+                "renew instead: keep sharing, the days counted again from today",
+                cols,
+                theme,
+            ));
             lines.extend(key_lines("Esc", 5, "cancel", cols, theme));
             (format!("Stop sharing {name}?"), lines, theme.border_focused)
         }

@@ -1,0 +1,396 @@
+//! Encryption at rest and the store's own faults: each case through the
+//! binary where a person would meet it, and through the library where the
+//! fault must be made (a full disk).
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use chrono::{DateTime, Utc};
+use finbox::domain::{AccountKind, BankId, Channel, Currency, Money};
+use finbox::feed::{AccountInfo, Envelope, FeedEvent, TxnInfo};
+use finbox::store::{Store, StoreError};
+use serde_json::Value;
+
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+const NOW: &str = "2026-11-20T15:00:00Z";
+
+impl Home {
+    fn new() -> Home {
+        Home { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("store/finbox.db")
+    }
+
+    fn cmd(&self, pass: Option<&str>, args: &[&str]) -> Command {
+        let mut c = Command::cargo_bin("finbox").unwrap();
+        c.env_clear()
+            .env("HOME", self.dir.path())
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("FINBOX_DB", self.db())
+            .env("TZ", "UTC")
+            .args(args);
+        if let Some(p) = pass {
+            c.env("FINBOX_PASSPHRASE", p);
+        }
+        c
+    }
+
+    fn ok(&self, pass: Option<&str>, args: &[&str]) -> String {
+        let out = self.cmd(pass, args).assert().success().get_output().stdout.clone();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn fail(&self, pass: Option<&str>, args: &[&str]) -> String {
+        let out = self.cmd(pass, args).assert().failure().get_output().clone();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+        // SQLCipher's own log lines must not reach the user's terminal.
+        assert!(!err.contains("ERROR CORE") && !err.contains("hmac"), "{err}");
+        err
+    }
+
+    fn json(&self, pass: Option<&str>, args: &[&str]) -> Vec<Value> {
+        serde_json::from_str(&self.ok(pass, args)).unwrap()
+    }
+
+    /// A store with a few hundred transactions of two banks.
+    fn seeded() -> Home {
+        let h = Home::new();
+        h.ok(None, &["consent", "grant", "chase"]);
+        h.ok(None, &["consent", "grant", "citi"]);
+        h.ok(None, &["--now", NOW, "feed", "--seed", "4", "--events", "600"]);
+        h
+    }
+}
+
+fn bytes_of(path: &Path) -> Vec<u8> {
+    let mut all = std::fs::read(path).unwrap_or_default();
+    for suffix in ["-wal", "-journal"] {
+        all.extend(std::fs::read(format!("{}{suffix}", path.display())).unwrap_or_default());
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn encrypt_and_decrypt_round_trip_and_nothing_readable_is_left() {
+    let h = Home::seeded();
+    let balances = h.json(None, &["balances", "--json"]);
+    let merchant =
+        h.json(None, &["transactions", "--limit", "1", "--json"])[0]["merchant"].as_str().unwrap().to_string();
+    assert!(contains(&bytes_of(&h.db()), &merchant), "the plain store holds {merchant:?}");
+
+    let out = h.ok(Some("correct horse"), &["encrypt"]);
+    assert!(out.contains("Encrypted") && out.contains("FINBOX_PASSPHRASE"), "{out}");
+    let raw = bytes_of(&h.db());
+    assert!(!raw.starts_with(b"SQLite format 3\0"));
+    assert!(!contains(&raw, &merchant) && !contains(&raw, "Chase"), "plaintext left in the encrypted store");
+    let leftovers: Vec<_> = std::fs::read_dir(h.db().parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("converting"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(h.db()).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    // Without the passphrase: a clear refusal. With a wrong one: the same,
+    // and not a byte changes.
+    let err = h.fail(None, &["balances"]);
+    assert!(err.contains("is encrypted") && err.contains("FINBOX_PASSPHRASE"), "{err}");
+    let before = std::fs::read(h.db()).unwrap();
+    let err = h.fail(Some("wrong horse"), &["balances"]);
+    assert!(err.contains("wrong passphrase") && err.contains("nothing was changed"), "{err}");
+    assert_eq!(std::fs::read(h.db()).unwrap(), before);
+
+    // With it, everything reads and writes as before.
+    assert_eq!(h.json(Some("correct horse"), &["balances", "--json"]), balances);
+    h.ok(Some("correct horse"), &["say", "chase", "balance"]);
+    let err = h.fail(Some("correct horse"), &["encrypt"]);
+    assert!(err.contains("encrypted already"), "{err}");
+
+    let err = h.fail(Some("wrong horse"), &["decrypt"]);
+    assert!(err.contains("wrong passphrase"), "{err}");
+    let out = h.ok(Some("correct horse"), &["decrypt"]);
+    assert!(out.contains("Decrypted"), "{out}");
+    assert!(std::fs::read(h.db()).unwrap().starts_with(b"SQLite format 3\0"));
+    assert_eq!(h.json(None, &["balances", "--json"]), balances);
+    let err = h.fail(None, &["decrypt"]);
+    assert!(err.contains("not encrypted"), "{err}");
+}
+
+#[test]
+fn a_new_store_is_created_encrypted_when_a_passphrase_is_given() {
+    let h = Home::new();
+    h.ok(Some("s3cret"), &["consent", "grant", "usbank"]);
+    assert!(!std::fs::read(h.db()).unwrap().starts_with(b"SQLite format 3\0"));
+    let err = h.fail(None, &["banks"]);
+    assert!(err.contains("is encrypted"), "{err}");
+    let banks = h.json(Some("s3cret"), &["banks", "--json"]);
+    assert!(banks.iter().any(|b| b["id"] == "usbank" && b["consent"] == "granted"));
+}
+
+#[test]
+fn converting_a_store_in_use_is_refused_and_changes_nothing() {
+    let h = Home::seeded();
+    let other = rusqlite::Connection::open(h.db()).unwrap();
+    let _: i64 = other.query_row("SELECT count(*) FROM banks", [], |r| r.get(0)).unwrap();
+    let before = std::fs::read(h.db()).unwrap();
+    let err = h.fail(Some("pw"), &["encrypt"]);
+    assert!(err.contains("open in another finbox"), "{err}");
+    assert_eq!(std::fs::read(h.db()).unwrap(), before);
+    drop(other);
+    h.ok(Some("pw"), &["encrypt"]);
+}
+
+#[test]
+fn a_damaged_store_is_named_and_left_untouched() {
+    let h = Home::seeded();
+    // Scribble over the schema page, past the 100-byte file header.
+    let mut bytes = std::fs::read(h.db()).unwrap();
+    for b in &mut bytes[110..600] {
+        *b = 0x5a;
+    }
+    std::fs::write(h.db(), &bytes).unwrap();
+    let err = h.fail(None, &["balances"]);
+    assert!(err.contains("is damaged") && err.contains("left untouched"), "{err}");
+    assert_eq!(std::fs::read(h.db()).unwrap(), bytes);
+}
+
+#[test]
+fn a_store_from_a_newer_finbox_is_named_and_left_untouched() {
+    let h = Home::seeded();
+    let c = rusqlite::Connection::open(h.db()).unwrap();
+    c.pragma_update(None, "user_version", 99).unwrap();
+    c.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    drop(c);
+    let before = std::fs::read(h.db()).unwrap();
+    let err = h.fail(None, &["banks"]);
+    assert!(err.contains("newer finbox") && err.contains("Upgrade finbox"), "{err}");
+    assert_eq!(std::fs::read(h.db()).unwrap(), before);
+}
+
+#[test]
+fn a_schema_upgrade_keeps_a_copy_of_the_old_store_first() {
+    let h = Home::seeded();
+    let count = h.json(None, &["transactions", "--limit", "100000", "--json"]).len();
+    // Wind the store back to schema 3 (what the last release wrote): the
+    // consent-expiry column is what migration 4 adds.
+    let c = rusqlite::Connection::open(h.db()).unwrap();
+    c.execute_batch("ALTER TABLE banks DROP COLUMN consent_expires_at; PRAGMA user_version = 3;").unwrap();
+    c.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    drop(c);
+
+    h.ok(None, &["banks"]);
+    // The copy is the old store: schema 3, every row, its own integrity.
+    let backup = h.db().with_file_name("finbox.db.before-v4");
+    let b = rusqlite::Connection::open_with_flags(&backup, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    assert_eq!(b.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
+    assert_eq!(b.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)).unwrap(), "ok");
+    let rows: i64 = b.query_row("SELECT count(*) FROM transactions", [], |r| r.get(0)).unwrap();
+    assert_eq!(rows as usize, count);
+    let has_column: i64 = b
+        .query_row("SELECT count(*) FROM pragma_table_info('banks') WHERE name = 'consent_expires_at'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(has_column, 0);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let c = rusqlite::Connection::open(h.db()).unwrap();
+    let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert!(version >= 4);
+    assert_eq!(h.json(None, &["transactions", "--limit", "100000", "--json"]).len(), count);
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(NOW).unwrap().to_utc()
+}
+
+fn events(bank: &BankId, epoch: i64, from: usize, n: usize) -> Vec<Envelope> {
+    let usd = |m| Money::new(m, Currency::USD);
+    let mut out = vec![Envelope {
+        bank: bank.clone(),
+        epoch,
+        event: FeedEvent::Account(AccountInfo {
+            external_id: "chk".into(),
+            name: "Checking".into(),
+            kind: AccountKind::Checking,
+            mask: "1234".into(),
+            opening: usd(1_000_000),
+            card_mask: None,
+        }),
+    }];
+    for i in from..from + n {
+        out.push(Envelope {
+            bank: bank.clone(),
+            epoch,
+            event: FeedEvent::Transaction(TxnInfo {
+                account: "chk".into(),
+                external_id: format!("t{i}"),
+                posted_at: t0() - chrono::Duration::minutes(i as i64),
+                amount: usd(-(i as i64 % 5000) - 1),
+                merchant: format!("A merchant with a long name number {i}"),
+                category: "Shopping".into(),
+                channel: Channel::Online,
+                country: "US".into(),
+                notify: false,
+            }),
+        });
+    }
+    out
+}
+
+#[test]
+fn a_full_disk_fails_the_batch_whole_and_the_store_carries_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("finbox.db");
+    let mut store = Store::open(&path).unwrap();
+    let profiles = finbox::feed::profile::load_all(None).unwrap();
+    store.sync_banks(&profiles).unwrap();
+    let bank = BankId::new("chase").unwrap();
+    store.grant(&bank, t0()).unwrap();
+    let epoch = store.import_epoch(&bank).unwrap();
+    store.apply_batch(&events(&bank, epoch, 0, 100), t0()).unwrap();
+    let before = store.accounts(None).unwrap();
+
+    let pages: i64 = store.set_max_page_count(i64::MAX).unwrap();
+    assert!(pages > 0);
+    let used = {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0)).unwrap()
+    };
+    store.set_max_page_count(used + 2).unwrap();
+    let err = store.apply_batch(&events(&bank, epoch, 100, 5000), t0()).unwrap_err();
+    assert!(matches!(err, StoreError::Full), "{err:?}");
+    assert!(err.to_string().contains("disk is full") && err.to_string().contains("nothing of this change"));
+    assert_eq!(store.accounts(None).unwrap(), before, "nothing of the failed batch stays");
+
+    store.set_max_page_count(i64::MAX).unwrap();
+    let report = store.apply_batch(&events(&bank, epoch, 100, 5000), t0()).unwrap();
+    assert_eq!(report.transactions, 5000);
+    let check: String =
+        rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+}
+
+/// Makes a file unwritable for this test's life: `chmod 0400` for a user,
+/// `chattr +i` for root (who ignores permissions); undone on drop.
+#[cfg(unix)]
+struct ReadOnly(PathBuf, bool);
+
+#[cfg(unix)]
+impl ReadOnly {
+    fn make(path: &Path) -> Option<ReadOnly> {
+        use std::os::unix::fs::PermissionsExt;
+        let root = std::process::Command::new("id").arg("-u").output().ok()?.stdout.starts_with(b"0\n");
+        if root {
+            let ok = std::process::Command::new("chattr").arg("+i").arg(path).status().ok()?.success();
+            return ok.then(|| ReadOnly(path.to_path_buf(), true));
+        }
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o400)).ok()?;
+        Some(ReadOnly(path.to_path_buf(), false))
+    }
+}
+
+#[cfg(unix)]
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.1 {
+            let _ = std::process::Command::new("chattr").arg("-i").arg(&self.0).status();
+        } else {
+            let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_store_is_named_and_left_untouched() {
+    let h = Home::seeded();
+    let before = std::fs::read(h.db()).unwrap();
+    let Some(_guard) = ReadOnly::make(&h.db()) else {
+        eprintln!("skipped: this machine cannot make a file read-only for this user (no chattr)");
+        return;
+    };
+    let err = h.fail(None, &["consent", "grant", "usbank"]);
+    assert!(err.contains("is read-only") && err.contains("nothing was changed"), "{err}");
+    assert_eq!(std::fs::read(h.db()).unwrap(), before);
+}
+
+#[test]
+fn a_transaction_delivered_again_with_other_content_never_makes_two_rows() {
+    let mut store = Store::open_in_memory().unwrap();
+    store.sync_banks(&finbox::feed::profile::load_all(None).unwrap()).unwrap();
+    let bank = BankId::new("chase").unwrap();
+    store.grant(&bank, t0()).unwrap();
+    let epoch = store.import_epoch(&bank).unwrap();
+    store.apply_batch(&events(&bank, epoch, 0, 3), t0()).unwrap();
+    let before = store.accounts(None).unwrap();
+
+    // The bank corrects t1's amount (a tip added when it posted), and
+    // replays t2 unchanged.
+    let mut again = events(&bank, epoch, 1, 2);
+    if let FeedEvent::Transaction(t) = &mut again[1].event {
+        t.amount = Money::new(t.amount.minor - 250, Currency::USD);
+    }
+    let report = store.apply_batch(&again, t0()).unwrap();
+    assert_eq!(report.transactions, 0);
+    assert_eq!(report.duplicates, 1, "the unchanged replay is a plain duplicate");
+    assert_eq!(report.rejected.len(), 1);
+    let reason = &report.rejected[0].reason;
+    assert!(reason.contains("the first version stands") && reason.contains("amount -$0.02 → -$2.52"), "{reason}");
+    assert_eq!(store.accounts(None).unwrap(), before, "balances stay on the first version");
+
+    // Listed once in the quarantine, however often it is replayed.
+    store.apply_batch(&again, t0()).unwrap();
+    let q = store.quarantine(100).unwrap();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!(q[0].record, "transaction t1");
+}
+
+#[test]
+fn the_unlock_screen_shows_dots_never_the_passphrase() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use finbox::app::unlock::{Unlock, UnlockStep};
+    use ratatui::{Terminal, backend::TestBackend};
+
+    let mut unlock = Unlock::default();
+    for c in "hunter2".chars() {
+        unlock.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    assert_eq!(unlock.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)), UnlockStep::Submit("hunter2".into()));
+    unlock.failed("Wrong passphrase (attempt 1). Try again.");
+    for c in "secret".chars() {
+        unlock.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    let theme = finbox::ui::Theme::default();
+    // A hostile path cannot put escapes on the screen either.
+    let path = "/home/me/finbox\u{1b}[2J.db";
+    for (w, h) in [(80, 24), (30, 8), (10, 3)] {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| finbox::ui::render_unlock(f, path, &unlock, &theme)).unwrap();
+        let text: String = t.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+        assert!(!text.contains("secret") && !text.contains('\u{1b}'), "{text}");
+        if w == 80 {
+            assert!(text.contains("••••••") && text.contains("Wrong passphrase"), "{text}");
+            insta::assert_snapshot!("unlock_80x24", t.backend());
+        }
+    }
+}

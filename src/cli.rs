@@ -787,20 +787,25 @@ fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -> Result<()
     let tallies = rt.block_on(async move {
         let cancel = CancellationToken::new();
         let stopper = cancel.clone();
+        // Ctrl-C, SIGTERM or SIGHUP stop the feeds like the end of
+        // `--duration`: what was produced is committed, the summary printed,
+        // and the exit status is 128 + the signal.
+        let mut signals = crate::tui::Signals::new()?;
         tokio::spawn(async move {
             match duration {
                 Some(d) => tokio::select! {
                     _ = tokio::time::sleep(d) => {}
-                    _ = tokio::signal::ctrl_c() => {}
+                    _ = signals.recv() => {}
                 },
                 None => {
-                    let _ = tokio::signal::ctrl_c().await;
+                    signals.recv().await;
                 }
             }
             stopper.cancel();
         });
-        supervisor::run(cfg, reader, tx, cancel, None).await
+        anyhow::Ok(supervisor::run(cfg, reader, tx, cancel, None).await)
     });
+    let tallies = tallies?;
     drop(rt);
     let report = writer.join().context("the store writer stopped")?;
     let elapsed = started.elapsed();

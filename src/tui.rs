@@ -268,31 +268,46 @@ fn event_action(state: &AppState, ev: Event, guard: &TerminalGuard) -> Option<Ac
     }
 }
 
-/// SIGTERM and SIGHUP (Ctrl-C arrives as a key in raw mode).
-struct Signals {
+/// SIGTERM, SIGHUP and SIGINT (Ctrl-C arrives as a key in raw mode, but a
+/// `kill -INT` does not), caught so that the terminal is restored and
+/// pending batches are finished before the exit status 128 + signal.
+pub(crate) struct Signals {
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
     hup: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
 }
 
 impl Signals {
-    fn new() -> Result<Signals> {
+    pub(crate) fn new() -> Result<Signals> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            Ok(Signals { term: signal(SignalKind::terminate())?, hup: signal(SignalKind::hangup())? })
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                hup: signal(SignalKind::hangup())?,
+                int: signal(SignalKind::interrupt())?,
+            })
         }
         #[cfg(not(unix))]
         Ok(Signals {})
     }
 
-    /// Waits for a signal; returns its number.
-    async fn recv(&mut self) -> i32 {
+    /// Waits for a signal; returns its number, also kept for the exit status.
+    pub(crate) async fn recv(&mut self) -> i32 {
+        let n = self.next().await;
+        EXIT_SIGNAL.store(n, Ordering::SeqCst);
+        n
+    }
+
+    async fn next(&mut self) -> i32 {
         #[cfg(unix)]
         tokio::select! {
             _ = self.term.recv() => 15,
             _ = self.hup.recv() => 1,
+            _ = self.int.recv() => 2,
         }
         #[cfg(not(unix))]
         std::future::pending::<i32>().await

@@ -27,7 +27,12 @@ impl Home {
     }
 
     fn cmd(&self, pass: Option<&str>, args: &[&str]) -> Command {
-        let mut c = Command::cargo_bin("finbox").unwrap();
+        Command::from_std(self.process(pass, args))
+    }
+
+    /// The binary as a plain process, to run in the background.
+    fn process(&self, pass: Option<&str>, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin!("finbox"));
         c.env_clear()
             .env("HOME", self.dir.path())
             .env("XDG_DATA_HOME", self.dir.path().join("data"))
@@ -392,5 +397,36 @@ fn the_unlock_screen_shows_dots_never_the_passphrase() {
             assert!(text.contains("••••••") && text.contains("Wrong passphrase"), "{text}");
             insta::assert_snapshot!("unlock_80x24", t.backend());
         }
+    }
+}
+
+/// `finbox feed` stopped by a signal commits what it produced, prints its
+/// summary and exits 128 + the signal; the store is whole afterwards.
+#[cfg(unix)]
+#[test]
+fn signals_stop_a_headless_feed_cleanly_with_their_exit_status() {
+    let h = Home::new();
+    h.ok(None, &["consent", "grant", "--all"]);
+    for (sig, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        let mut child = h
+            .process(None, &["feed", "--duration", "60"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait for the first link's backfill to land, then signal.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while h.json(None, &["balances", "--json"]).is_empty() {
+            assert!(std::time::Instant::now() < deadline, "the feed never wrote");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let killed = std::process::Command::new("kill").args([&format!("-{sig}"), &child.id().to_string()]).status();
+        assert!(killed.unwrap().success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "SIG{sig}: {}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("events in") && stdout.contains("new transactions"), "SIG{sig}: {stdout}");
+        let c = rusqlite::Connection::open(h.db()).unwrap();
+        assert_eq!(c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)).unwrap(), "ok");
     }
 }

@@ -297,3 +297,16 @@ fn term_dumb_is_refused_with_a_pointer_to_the_commands() {
     let screen = s.wait_for("[exit 1]");
     assert!(screen.contains("TERM=dumb") && screen.contains("finbox --help"), "{screen}");
 }
+
+#[test]
+fn sigint_from_outside_restores_the_terminal_and_exits_130() {
+    let s = session("sigint");
+    s.start(80, 24, &["--no-feeds"]);
+    s.wait_for("Banks");
+    assert_eq!(s.pane_var("alternate_on"), "1");
+    let pane_pid = s.pane_var("pane_pid");
+    let ok = Command::new("pkill").args(["-INT", "-P", &pane_pid]).status().unwrap();
+    assert!(ok.success());
+    s.wait_for("[exit 130]");
+    assert_eq!(s.pane_var("alternate_on"), "0");
+}

@@ -408,7 +408,7 @@ fn signals_stop_a_headless_feed_cleanly_with_their_exit_status() {
     let h = Home::new();
     h.ok(None, &["consent", "grant", "--all"]);
     for (sig, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
-        let mut child = h
+        let child = h
             .process(None, &["feed", "--duration", "60"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

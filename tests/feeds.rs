@@ -114,6 +114,87 @@ async fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
+/// Sends one message, then hangs forever, deaf to its cancellation. Its
+/// future being dropped (an abort) is recorded.
+struct Hung(&'static AtomicBool);
+
+struct DropFlag(&'static AtomicBool);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl BankFeed for Hung {
+    fn run(self: Box<Self>, ctx: FeedContext) -> FeedFuture {
+        Box::pin(async move {
+            let _flag = DropFlag(self.0);
+            let ev = FeedEvent::Message {
+                external_id: "hello".into(),
+                at: Utc::now(),
+                kind: MessageKind::Service,
+                text: "hello, then silence".into(),
+            };
+            ctx.sink.send(ev).await?;
+            std::future::pending::<()>().await;
+            Ok(FeedExit::Cancelled { events: 1 })
+        })
+    }
+}
+
+static HUNG_ON_QUIT: AtomicBool = AtomicBool::new(false);
+static HUNG_ON_REVOKE: AtomicBool = AtomicBool::new(false);
+
+/// A feed that hangs is aborted a second after it was told to stop: on
+/// revoke (while the others run on) and on quit (which never waits longer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_feed_is_aborted_on_revoke_and_never_holds_up_quitting() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let profiles = vec![profile("stuck", "hung-quit"), profile("deaf", "hung-revoke")];
+    let mut store = Store::open(&db).unwrap();
+    store.sync_banks(&profiles).unwrap();
+    for b in ["stuck", "deaf"] {
+        store.grant(&BankId::new(b).unwrap(), Utc::now()).unwrap();
+    }
+    let mut registry = FeedRegistry::empty();
+    registry.register("hung-quit", |_| Ok(Box::new(Hung(&HUNG_ON_QUIT))));
+    registry.register("hung-revoke", |_| Ok(Box::new(Hung(&HUNG_ON_REVOKE))));
+    let clock = system_clock();
+    let writer = Writer::spawn(
+        Store::open(&db).unwrap(),
+        WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone() },
+        None,
+    );
+    let cfg = SupervisorConfig { registry, profiles, seed: 1, mode: FeedMode::Live, clock, utc_offset_secs: 0 };
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(supervisor::run(cfg, Store::open(&db).unwrap(), writer.tx.clone(), cancel.clone(), None));
+    let reader = Store::open(&db).unwrap();
+    wait_until("both feeds to start", || {
+        ["stuck", "deaf"].iter().all(|b| messages(&reader, b).iter().any(|m| m.text.starts_with("hello")))
+    })
+    .await;
+
+    let revoked_at = Instant::now();
+    store.revoke(&BankId::new("deaf").unwrap(), false, Utc::now()).unwrap();
+    wait_until("the deaf feed to be aborted", || HUNG_ON_REVOKE.load(Ordering::SeqCst)).await;
+    let took = revoked_at.elapsed();
+    println!("a hung feed was aborted {took:?} after the revoke");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(!HUNG_ON_QUIT.load(Ordering::SeqCst), "the other feed runs on");
+
+    let quit_at = Instant::now();
+    cancel.cancel();
+    task.await.unwrap();
+    let took = quit_at.elapsed();
+    println!("quitting with a hung feed took {took:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(HUNG_ON_QUIT.load(Ordering::SeqCst), "the hung feed was aborted, not left behind");
+    drop(reader);
+    tokio::task::spawn_blocking(move || writer.join()).await.unwrap().unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supervisor_contains_panics_restarts_and_stops_on_revoke() {
     let dir = tempfile::tempdir().unwrap();

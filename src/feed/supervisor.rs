@@ -21,6 +21,9 @@ use crate::store::Store;
 /// Names a bank whose feed panics on its first run: for tests of containment.
 pub const FAULT_PANIC_ENV: &str = "FINBOX_FAULT_PANIC_FEED";
 
+/// How long a cancelled feed may take to stop when finbox quits.
+pub const STOP_GRACE: Duration = Duration::from_secs(1);
+
 /// How often consent and card states are re-read from the store.
 pub const POLL: Duration = Duration::from_millis(250);
 const BACKOFF_START: Duration = Duration::from_secs(1);
@@ -66,6 +69,8 @@ struct Running {
     sink: FeedSink,
     control: watch::Sender<BankControl>,
     started: Instant,
+    /// When it was told to stop.
+    cancelled_at: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -143,10 +148,23 @@ pub async fn run(
     }
     // Stop whatever still runs and wait for it, so its last events are queued
     // before the caller closes the writer.
+    // A feed that ignores its cancellation (hung on a read that never
+    // returns) is given a second, then aborted: quitting never waits on it.
     for slot in slots.values_mut() {
-        if let Some(r) = slot.running.take() {
+        if let Some(r) = slot.running.as_ref() {
             r.cancel.cancel();
-            let _ = r.handle.await;
+        }
+    }
+    let deadline = tokio::time::Instant::now() + STOP_GRACE;
+    for (bank, slot) in slots.iter_mut() {
+        if let Some(mut r) = slot.running.take() {
+            if tokio::time::timeout_at(deadline, &mut r.handle).await.is_err() {
+                tracing::warn!(%bank, "feed ignored its cancellation; aborted");
+                r.handle.abort();
+                // Dropped at its next await; a feed stuck without one (a busy
+                // loop) is left to the runtime's shutdown.
+                let _ = tokio::time::timeout(Duration::from_millis(200), &mut r.handle).await;
+            }
             slot.events += r.sink.sent();
         }
     }
@@ -207,11 +225,24 @@ async fn reconcile(
 
         // 1. A running feed whose consent went away (revoked, expired, or a
         // new epoch) stops now.
-        if let Some(r) = &slot.running
+        if let Some(r) = &mut slot.running
             && (!granted || r.epoch != bank.epoch)
         {
-            r.cancel.cancel();
-            tracing::info!(bank = %bank.id, "consent changed; stopping feed");
+            // Cancelled once; a feed that has not stopped a second later
+            // (hung) is aborted. The store refuses its events meanwhile, by
+            // epoch.
+            match r.cancelled_at {
+                None => {
+                    r.cancel.cancel();
+                    r.cancelled_at = Some(now);
+                    tracing::info!(bank = %bank.id, "consent changed; stopping feed");
+                }
+                Some(at) if now.duration_since(at) >= STOP_GRACE && !r.handle.is_finished() => {
+                    tracing::warn!(bank = %bank.id, "feed ignored its cancellation; aborted");
+                    r.handle.abort();
+                }
+                Some(_) => {}
+            }
             if events_mode {
                 slot.finished = true;
             }
@@ -322,7 +353,15 @@ async fn reconcile(
             }
             feed.run(ctx).await
         });
-        slot.running = Some(Running { epoch: bank.epoch, cancel, handle, sink, control: control_tx, started: now });
+        slot.running = Some(Running {
+            epoch: bank.epoch,
+            cancel,
+            handle,
+            sink,
+            control: control_tx,
+            started: now,
+            cancelled_at: None,
+        });
     }
 }
 

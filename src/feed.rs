@@ -35,6 +35,12 @@ pub struct AccountInfo {
     pub opening: Money,
     /// The card on this account, if any: its last digits.
     pub card_mask: Option<String>,
+    /// When `opening` held, if the bank says (a statement's ledger balance
+    /// less its transactions holds just before its first transaction).
+    /// Transactions posted before it, delivered later, are history that the
+    /// opening balance already counts.
+    #[serde(default)]
+    pub history_from: Option<DateTime<Utc>>,
 }
 
 /// A transaction as the bank reports it.

@@ -530,6 +530,9 @@ impl AccountSummary {
             mask: a.mask.clone(),
             opening: self.opening,
             card_mask: (a.kind == AccountKind::Credit).then(|| a.mask.clone()),
+            // Only a ledger balance makes the opening balance a fact with a
+            // date; without one it is zero, and every transaction counts.
+            history_from: self.ledger.and(self.first),
         }
     }
 }

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0002_fts_insert_in_code.sql"),
     include_str!("../assets/migrations/0003_quarantine.sql"),
     include_str!("../assets/migrations/0004_consent_expiry.sql"),
+    include_str!("../assets/migrations/0005_history_from.sql"),
 ];
 
 /// How long a writer waits for another writer before giving up.

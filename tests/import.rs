@@ -716,3 +716,34 @@ fn a_watched_folder_profile_with_a_mistake_is_an_error_at_start() {
     let err = h.fail(&["banks"]);
     assert!(err.contains("no feed kind named \"plaid\"") && err.contains("simulated"), "{err}");
 }
+
+/// Statements may be imported in any order: an older one after a newer one
+/// is history the newer statement's opening balance already counted. The
+/// balances, the transactions and every day's balance come out the same.
+#[test]
+fn an_older_statement_after_a_newer_one_gives_the_same_balances() {
+    let history = |h: &Home| -> Vec<(i64, i64)> {
+        let c = rusqlite::Connection::open(h.db()).unwrap();
+        let mut stmt = c.prepare("SELECT day, balance_minor FROM balance_history ORDER BY account_id, day").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    let mut results = Vec::new();
+    for order in
+        [["wellsfargo-2026-10.ofx", "wellsfargo-2026-11.ofx"], ["wellsfargo-2026-11.ofx", "wellsfargo-2026-10.ofx"]]
+    {
+        let h = Home::new();
+        h.ok(&["consent", "grant", "wellsfargo"]);
+        for file in order {
+            h.import(file, &[]);
+        }
+        let mut txns: Vec<(String, i64)> = h
+            .transactions("wellsfargo")
+            .iter()
+            .map(|t| (t["external_id"].as_str().unwrap().to_string(), t["amount_minor"].as_i64().unwrap()))
+            .collect();
+        txns.sort();
+        results.push((h.balances(), txns, history(&h)));
+    }
+    assert_eq!(results[0].0["checking-6789"], 548_636, "the November ledger balance");
+    assert_eq!(results[0], results[1]);
+}

@@ -192,9 +192,13 @@ fn a_schema_upgrade_keeps_a_copy_of_the_old_store_first() {
     let h = Home::seeded();
     let count = h.json(None, &["transactions", "--limit", "100000", "--json"]).len();
     // Wind the store back to schema 3 (what the last release wrote): the
-    // consent-expiry column is what migration 4 adds.
+    // columns migrations 4 and 5 add go.
     let c = rusqlite::Connection::open(h.db()).unwrap();
-    c.execute_batch("ALTER TABLE banks DROP COLUMN consent_expires_at; PRAGMA user_version = 3;").unwrap();
+    c.execute_batch(
+        "ALTER TABLE accounts DROP COLUMN history_from; ALTER TABLE banks DROP COLUMN consent_expires_at;
+         PRAGMA user_version = 3;",
+    )
+    .unwrap();
     c.pragma_update(None, "journal_mode", "DELETE").unwrap();
     drop(c);
 
@@ -239,6 +243,7 @@ fn events(bank: &BankId, epoch: i64, from: usize, n: usize) -> Vec<Envelope> {
             mask: "1234".into(),
             opening: usd(1_000_000),
             card_mask: None,
+            history_from: None,
         }),
     }];
     for i in from..from + n {
@@ -407,16 +412,22 @@ fn the_unlock_screen_shows_dots_never_the_passphrase() {
 fn signals_stop_a_headless_feed_cleanly_with_their_exit_status() {
     let h = Home::new();
     h.ok(None, &["consent", "grant", "--all"]);
+    let messages = |h: &Home| -> i64 {
+        let c = rusqlite::Connection::open(h.db()).unwrap();
+        c.query_row("SELECT count(*) FROM messages", [], |r| r.get(0)).unwrap()
+    };
     for (sig, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        let before = messages(&h);
         let child = h
             .process(None, &["feed", "--duration", "60"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        // Wait for the first link's backfill to land, then signal.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while h.json(None, &["balances", "--json"]).is_empty() {
+        // Wait for this run to write (its signal handlers are up by then),
+        // then signal.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while messages(&h) <= before {
             assert!(std::time::Instant::now() < deadline, "the feed never wrote");
             std::thread::sleep(std::time::Duration::from_millis(100));
         }

@@ -374,6 +374,7 @@ impl SimAccount {
             mask: self.mask.clone(),
             opening: Money::new(self.opening, currency),
             card_mask: self.card_mask.clone(),
+            history_from: None,
         }
     }
 }

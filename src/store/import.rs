@@ -73,6 +73,7 @@ mod tests {
                 mask: "1234".into(),
                 opening: usd(0),
                 card_mask: None,
+                history_from: None,
             }),
             FeedEvent::Transaction(TxnInfo {
                 account: "checking-1234".into(),

@@ -66,6 +66,13 @@ struct Running {
     added: i64,
     /// Balance at the end of each touched day.
     days: Vec<(i64, i64)>,
+    /// When the opening balance held (see migration 5): transactions
+    /// posted before it move the opening balance, not the balance.
+    history_from: Option<i64>,
+    /// What such transactions moved the opening balance by in this batch.
+    opening_delta: i64,
+    /// History arrived: the account's daily balances are rebuilt.
+    rebuild_days: bool,
 }
 
 /// Per-batch caches and the hot statements, so a batch of thousands of
@@ -451,8 +458,8 @@ fn upsert_account(
         return Ok(false);
     }
     tx.execute(
-        "INSERT INTO accounts (bank_id, external_id, name, kind, mask, currency, opening_minor)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO accounts (bank_id, external_id, name, kind, mask, currency, opening_minor, history_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             bank.as_str(),
             info.external_id,
@@ -460,7 +467,8 @@ fn upsert_account(
             info.kind.as_str(),
             info.mask,
             info.opening.currency.code(),
-            info.opening.minor
+            info.opening.minor,
+            info.history_from.map(|t| t.timestamp())
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -534,11 +542,19 @@ fn insert_txn(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, acct: AccountRef, t:
     let category = clean_line(&t.category, 40);
     let country = clean_line(&t.country, 2).to_ascii_uppercase();
     let running = running_for(tx, b, acct)?;
-    let Some(new_balance) = running.balance.checked_add(t.amount.minor) else {
-        return Err(super::StoreError::Money(crate::domain::MoneyError::Overflow(format!(
+    let history = running.history_from.is_some_and(|h| t.posted_at.timestamp() < h);
+    let overflow = || {
+        super::StoreError::Money(crate::domain::MoneyError::Overflow(format!(
             "balance of account {} + {}",
             acct.id, t.amount
-        ))));
+        )))
+    };
+    // History before the opening balance's time: the opening balance
+    // counted it already, so it moves back by it and the balance stays.
+    let (new_balance, opening_delta) = if history {
+        (running.balance, running.opening_delta.checked_sub(t.amount.minor).ok_or_else(overflow)?)
+    } else {
+        (running.balance.checked_add(t.amount.minor).ok_or_else(overflow)?, running.opening_delta)
     };
     let n = b.insert_txn.execute(params![
         bank.as_str(),
@@ -559,7 +575,12 @@ fn insert_txn(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, acct: AccountRef, t:
     b.insert_fts.execute(params![id, merchant, category])?;
     let running = b.running.get_mut(&acct.id).expect("loaded above");
     running.balance = new_balance;
+    running.opening_delta = opening_delta;
     running.added += 1;
+    if history {
+        running.rebuild_days = true;
+        return Ok(Some(id));
+    }
     let day = day_of(t.posted_at.timestamp());
     match running.days.last_mut() {
         Some((d, bal)) if *d == day => *bal = new_balance,
@@ -573,10 +594,21 @@ fn running_for<'a>(tx: &SqlTx<'_>, b: &'a mut Batch, acct: AccountRef) -> Result
     match b.running.entry(acct.id) {
         Entry::Occupied(e) => Ok(e.into_mut()),
         Entry::Vacant(e) => {
-            let balance: i64 = tx
-                .prepare_cached("SELECT balance_minor FROM balances WHERE account_id = ?1")?
-                .query_row([acct.id], |r| r.get(0))?;
-            Ok(e.insert(Running { currency: acct.currency, balance, added: 0, days: Vec::new() }))
+            let (balance, history_from): (i64, Option<i64>) = tx
+                .prepare_cached(
+                    "SELECT balance_minor, history_from FROM balances JOIN accounts ON accounts.id = account_id
+                     WHERE account_id = ?1",
+                )?
+                .query_row([acct.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(e.insert(Running {
+                currency: acct.currency,
+                balance,
+                added: 0,
+                days: Vec::new(),
+                history_from,
+                opening_delta: 0,
+                rebuild_days: false,
+            }))
         }
     }
 }
@@ -595,10 +627,33 @@ fn flush_balances(tx: &SqlTx<'_>, b: &Batch, now: DateTime<Utc>) -> Result<()> {
             continue;
         }
         update.execute(params![id, r.balance, r.added, now.timestamp(), r.currency.code()])?;
+        if r.opening_delta != 0 {
+            tx.prepare_cached("UPDATE accounts SET opening_minor = opening_minor + ?2 WHERE id = ?1")?
+                .execute(params![id, r.opening_delta])?;
+        }
+        if r.rebuild_days {
+            rebuild_days(tx, *id)?;
+            continue;
+        }
         for (day, bal) in &r.days {
             history.execute(params![id, day, bal])?;
         }
     }
+    Ok(())
+}
+
+/// Recomputes an account's end-of-day balances from its opening balance and
+/// every transaction: after history arrived, every later day moved. Only
+/// imports of older statements take this path.
+fn rebuild_days(tx: &SqlTx<'_>, account: i64) -> Result<()> {
+    tx.prepare_cached("DELETE FROM balance_history WHERE account_id = ?1")?.execute([account])?;
+    tx.prepare_cached(
+        "INSERT INTO balance_history (account_id, day, balance_minor)
+         SELECT ?1, day, (SELECT opening_minor FROM accounts WHERE id = ?1) + sum(moved) OVER (ORDER BY day)
+         FROM (SELECT posted_at / 86400 AS day, sum(amount_minor) AS moved
+               FROM transactions WHERE account_id = ?1 GROUP BY posted_at / 86400)",
+    )?
+    .execute([account])?;
     Ok(())
 }
 

@@ -747,3 +747,34 @@ fn an_older_statement_after_a_newer_one_gives_the_same_balances() {
     assert_eq!(results[0].0["checking-6789"], 548_636, "the November ledger balance");
     assert_eq!(results[0], results[1]);
 }
+
+/// A statement that gives a stored FITID another amount (the bank corrected
+/// it) follows the store's one rule: the first version stands, the import
+/// goes ahead, and the difference is listed in the quarantine.
+#[test]
+fn a_corrected_transaction_in_a_reimported_statement_is_listed_not_applied() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "wellsfargo"]);
+    h.import("wellsfargo-2026-10.ofx", &[]);
+    let before = h.balances();
+    // Byte for byte (the file is Windows-1252), one amount changed.
+    let mut bytes = std::fs::read(fixture("wellsfargo-2026-10.ofx")).unwrap();
+    let at = bytes.windows(14).position(|w| w == b"<TRNAMT>-82.17").expect("the fixture's charge");
+    bytes[at + 9] = b'9';
+    let path = h.dir.path().join("wellsfargo-2026-10-corrected.ofx");
+    std::fs::write(&path, &bytes).unwrap();
+
+    let out = h.ok(&["import", path.to_str().unwrap(), "--dry-run"]);
+    assert!(out.contains("1 of those differ") && out.contains("would stand"), "{out}");
+    let out = h.ok(&["import", path.to_str().unwrap()]);
+    assert!(out.contains("Added 0 transactions; skipped 11 already present"), "{out}");
+    assert!(out.contains("1 of those differ") && out.contains("the first version stands"), "{out}");
+    assert_eq!(h.balances(), before, "the first version stands");
+    let q = h.json(&["quarantine", "--json"]);
+    assert_eq!(q.len(), 1, "{q:?}");
+    let reason = q[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("amount -$82.17 → -$92.17") && q[0]["record"] == "transaction checking-6789:202610030001");
+    // Importing it again lists it once.
+    h.ok(&["import", path.to_str().unwrap()]);
+    assert_eq!(h.json(&["quarantine", "--json"]).len(), 1);
+}

@@ -60,6 +60,8 @@ struct Tally {
     added: u64,
     present: u64,
     alerts: u64,
+    /// Already stored, with other content: the first version stands.
+    corrections: u64,
 }
 
 pub fn run(env: &Env, args: &ImportArgs) -> Result<()> {
@@ -173,16 +175,14 @@ fn apply(
     if report.dropped_no_consent > 0 {
         bail!("{bank} stopped being shared while the statement was imported; nothing was written");
     }
-    if let Some(r) = report.rejected.first() {
-        bail!(
-            "the store refused {} of the statement: {} ({} refused); nothing was written",
-            r.record,
-            r.reason,
-            report.rejected.len()
-        );
+    let refused = report.rejected.len() as u64 - report.corrections;
+    if let Some(r) =
+        report.rejected.iter().find(|r| !r.reason.contains("the first version stands")).filter(|_| refused > 0)
+    {
+        bail!("the store refused {} of the statement: {} ({refused} refused); nothing was written", r.record, r.reason);
     }
     let report = if dry_run { bulk.roll_back()? } else { bulk.commit().context("the store refused the import")? };
-    Ok(Tally { added: report.transactions, present, alerts: report.alerts })
+    Ok(Tally { added: report.transactions, present, alerts: report.alerts, corrections: report.corrections })
 }
 
 /// Takes a file's events a chunk at a time: looks up which transactions the
@@ -222,9 +222,12 @@ impl Importer<'_, '_> {
             let envelope = Envelope { bank: self.bank.clone(), epoch: self.epoch, event };
             push_with_rules(&mut self.batch, envelope, &mut self.rules, &self.cfg, self.since);
             if present {
-                // The rules saw it (their windows stay right); the store has it.
+                // The rules saw it (their windows stay right) but raise
+                // nothing for it again. The store gets it all the same: a
+                // stored one with other content (a correction) is refused
+                // into the quarantine, the first version standing.
                 self.present += 1;
-                self.batch.truncate(before);
+                self.batch.truncate(before + 1);
             }
         }
         self.apply()
@@ -382,12 +385,22 @@ fn print_summary(
     };
     if dry_run {
         println!("Dry run: would add {}{skipped}. Nothing was written.", plural(tally.added, "transaction"));
+        if tally.corrections > 0 {
+            println!("{} of those differ from what is stored; the first version would stand.", tally.corrections);
+        }
         if tally.alerts > 0 {
             println!("The fraud rules would raise {}.", plural(tally.alerts, "alert"));
         }
         return;
     }
     println!("Added {}{skipped}.", plural(tally.added, "transaction"));
+    if tally.corrections > 0 {
+        println!(
+            "{} of those differ from what is stored (a correction by the bank?): the first version stands; \
+             `finbox quarantine` lists what differs.",
+            tally.corrections
+        );
+    }
     if tally.alerts > 0 {
         println!("{} raised: see `finbox alerts`.", plural(tally.alerts, "fraud alert"));
     }

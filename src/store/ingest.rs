@@ -34,6 +34,9 @@ pub struct BatchReport {
     /// older consent), dropped unwritten.
     pub dropped_no_consent: u64,
     pub rejected: Vec<Rejection>,
+    /// Of the rejected: transactions delivered again with other content (the
+    /// first version stands).
+    pub corrections: u64,
     /// Banks whose data changed in this batch.
     pub changed: BTreeSet<BankId>,
     pub new_alerts: Vec<AlertId>,
@@ -49,6 +52,7 @@ impl BatchReport {
         self.balances_reported += other.balances_reported;
         self.dropped_no_consent += other.dropped_no_consent;
         self.rejected.extend(other.rejected);
+        self.corrections += other.corrections;
         self.changed.extend(other.changed);
         self.new_alerts.extend(other.new_alerts);
     }
@@ -260,6 +264,7 @@ fn apply_one(
             match insert_txn(tx, b, bank, acct, t)? {
                 None => {
                     if let Some(reason) = differs_from_stored(tx, bank, acct, t)? {
+                        report.corrections += 1;
                         return Ok(Err(reason));
                     }
                     report.duplicates += 1;
@@ -504,8 +509,6 @@ fn account(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, ext: &str) -> Result<Op
     Ok(found)
 }
 
-/// Inserts a transaction unless its external id is already stored; moves the
-/// running balance. Returns the new row id.
 /// The rule for a transaction id delivered again with other content (a
 /// bank's correction, a pending charge posted with a tip): **the first
 /// version stands**. Balances, alerts and the conversation were built on it;
@@ -537,6 +540,8 @@ fn differs_from_stored(tx: &SqlTx<'_>, bank: &BankId, acct: AccountRef, t: &TxnI
     }))
 }
 
+/// Inserts a transaction unless its external id is already stored; moves the
+/// running balance. Returns the new row id.
 fn insert_txn(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, acct: AccountRef, t: &TxnInfo) -> Result<Option<i64>> {
     let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
     let category = clean_line(&t.category, 40);

@@ -372,3 +372,31 @@ fn the_renew_action_is_a_keymap_name() {
     let action: Action = toml::from_str::<toml::Table>("run = \"renew\"").unwrap()["run"].clone().try_into().unwrap();
     assert_eq!(action, Action::Renew);
 }
+
+#[test]
+fn r_lists_the_refused_records_and_scrolls_them() {
+    let mut s = loaded();
+    s.quarantined = 2;
+    s.refused = (0..2)
+        .map(|i| finbox::store::Quarantined {
+            bank: BankId::new("chase").unwrap(),
+            at: now(),
+            record: format!("transaction t{i}"),
+            reason: "amount NaN is not money".into(),
+        })
+        .collect();
+    assert!(press(&mut s, &[KeyCode::Char('R')]).is_empty());
+    assert_eq!(s.overlay, Some(Overlay::Refused { scroll: 0 }));
+    press(&mut s, &[KeyCode::Char('j'), KeyCode::Char('j'), KeyCode::Char('j')]);
+    assert_eq!(s.overlay, Some(Overlay::Refused { scroll: 1 }), "stops at the last record");
+    press(&mut s, &[KeyCode::Char('k')]);
+    assert_eq!(s.overlay, Some(Overlay::Refused { scroll: 0 }));
+    // Other keys do nothing while it is open; Esc (or R again) closes it.
+    press(&mut s, &[KeyCode::Char('c'), KeyCode::Char('a')]);
+    assert_eq!(s.overlay, Some(Overlay::Refused { scroll: 0 }));
+    press(&mut s, &[KeyCode::Esc]);
+    assert_eq!(s.overlay, None);
+    press(&mut s, &[KeyCode::Char('R'), KeyCode::Char('R')]);
+    assert_eq!(s.overlay, None);
+    assert!(KEYS.iter().any(|k| k.on == "R"), "listed in the help");
+}

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use finbox::app::{AlertQueue, AppState, ConversationView, Flash, Input, Overlay, Pane, SidebarView};
 use finbox::domain::*;
 use finbox::feed::supervisor::FeedStatus;
-use finbox::store::BankSummary;
+use finbox::store::{BankSummary, Quarantined};
 use finbox::ui::{RenderOpts, Theme, hit_test, render};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -306,6 +306,50 @@ fn help_overlay() {
     let mut s = main_state();
     s.overlay = Some(Overlay::Help);
     snap("help", &s);
+}
+
+#[test]
+fn refused_records() {
+    let mut s = main_state();
+    s.quarantined = 3;
+    s.refused = vec![
+        Quarantined {
+            bank: id("citi"),
+            at: at(20, 14, 3),
+            record: "transaction citi-000417".into(),
+            reason:
+                "differs from the stored transaction with this id (amount -$4.50 → -$6.75); the first version stands"
+                    .into(),
+        },
+        Quarantined {
+            bank: id("chase"),
+            at: at(19, 9, 12),
+            // Bank text is untrusted here too.
+            record: "transaction \u{1b}[31mEVIL\u{202e}".into(),
+            reason: "amount NaN is not money".into(),
+        },
+        Quarantined {
+            bank: id("chase"),
+            at: at(18, 23, 59),
+            record: "balance of chase-chk".into(),
+            reason: "balance in EUR for an account in USD".into(),
+        },
+    ];
+    let text = screen_text(draw(&s, 160, 36).backend().buffer());
+    assert!(text.contains("3 refused (R lists them)"), "{text}");
+    s.overlay = Some(Overlay::Refused { scroll: 0 });
+    snap("refused", &s);
+    let text = screen_text(draw(&s, 80, 24).backend().buffer());
+    assert!(text.contains("the first version stands") && text.contains("EVIL"), "{text}");
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "{text}");
+    // Scrolled past the newest, the oldest shows; with none, it says so.
+    s.overlay = Some(Overlay::Refused { scroll: 2 });
+    let text = screen_text(draw(&s, 80, 24).backend().buffer());
+    assert!(!text.contains("citi-000417") && text.contains("balance in EUR"), "{text}");
+    s.refused.clear();
+    s.quarantined = 0;
+    let text = screen_text(draw(&s, 80, 24).backend().buffer());
+    assert!(text.contains("Nothing refused"), "{text}");
 }
 
 #[test]

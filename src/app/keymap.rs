@@ -47,6 +47,7 @@ pub const KEYS: &[KeyBinding] = &[
         panes: &[Pane::Banks, Pane::Conversation, Pane::Sidebar],
         footer: true,
     },
+    KeyBinding { on: "R", desc: "refused records", panes: ALL, footer: false },
     KeyBinding { on: "Esc", desc: "close, cancel, clear search", panes: ALL, footer: false },
     KeyBinding { on: "Ctrl-C", desc: "quit", panes: ALL, footer: false },
 ];
@@ -84,6 +85,7 @@ pub fn handle_key(s: &AppState, key: KeyEvent) -> Option<Action> {
     Some(match key.code {
         KeyCode::Char('q') => Action::Quit,
         KeyCode::Char('?') => Action::Help,
+        KeyCode::Char('R') => Action::Refused,
         KeyCode::Tab => Action::FocusNext,
         KeyCode::BackTab => Action::FocusPrev,
         KeyCode::Char(c @ '1'..='9') => Action::SelectBank(c as usize - '1' as usize),
@@ -115,6 +117,13 @@ fn handle_overlay_key(overlay: &Overlay, key: KeyEvent) -> Option<Action> {
     Some(match overlay {
         Overlay::Help => match code {
             KeyCode::Char('?') => Action::Help,
+            KeyCode::Char('q') => Action::Quit,
+            _ => return None,
+        },
+        Overlay::Refused { .. } => match code {
+            KeyCode::Char('R') => Action::Refused,
+            KeyCode::Char('j') | KeyCode::Down => Action::Down,
+            KeyCode::Char('k') | KeyCode::Up => Action::Up,
             KeyCode::Char('q') => Action::Quit,
             _ => return None,
         },

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::domain::*;
 use crate::feed::supervisor::FeedStatus;
-use crate::store::BankSummary;
+use crate::store::{BankSummary, Quarantined};
 
 /// The panes focus cycles through with Tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -58,6 +58,10 @@ pub enum Overlay {
     /// "Mark as fraud and freeze the card?" y / Esc.
     ConfirmNotMe {
         alert: AlertId,
+    },
+    /// The records the store refused, newest first, with the reasons.
+    Refused {
+        scroll: usize,
     },
     /// First run: pick the banks to share.
     Onboarding {
@@ -137,6 +141,8 @@ pub struct Snapshot {
     pub banks: Vec<BankSummary>,
     /// Records refused by the store (see `finbox quarantine`).
     pub quarantined: i64,
+    /// The latest of them, for the list behind `R`.
+    pub refused: Vec<Quarantined>,
     pub totals: Vec<Money>,
     pub alerts: Vec<FraudAlert>,
     pub conversation: ConversationView,
@@ -179,6 +185,8 @@ pub struct AppState {
     pub feeds_enabled: bool,
     /// Records the store refused, for the header.
     pub quarantined: i64,
+    /// The latest of them (at most [`REFUSED_WINDOW`]), newest first.
+    pub refused: Vec<Quarantined>,
     pub flash: Option<Flash>,
     /// True until the first snapshot arrived.
     pub loading: bool,
@@ -188,6 +196,8 @@ pub struct AppState {
 /// How many of the latest messages the conversation holds at first; it grows
 /// by this much each time the user scrolls past the oldest one loaded.
 pub const CONVERSATION_WINDOW: usize = 300;
+/// How many refused records the screen lists (`finbox quarantine` has all).
+pub const REFUSED_WINDOW: usize = 100;
 /// How many transactions the sidebar holds at first (grows the same way).
 pub const TXN_WINDOW: usize = 200;
 /// The windows never grow past this.
@@ -211,6 +221,7 @@ impl AppState {
             feeds: BTreeMap::new(),
             feeds_enabled,
             quarantined: 0,
+            refused: Vec::new(),
             flash: None,
             loading: true,
             quit: false,

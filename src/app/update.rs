@@ -16,6 +16,8 @@ use crate::feed::supervisor::FeedStatus;
 pub enum Action {
     Quit,
     Help,
+    /// The list of refused records (`R`).
+    Refused,
     FocusNext,
     FocusPrev,
     FocusAlerts,
@@ -121,6 +123,10 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Help => {
             s.overlay = Some(Overlay::Help);
+            vec![]
+        }
+        Action::Refused => {
+            s.overlay = Some(Overlay::Refused { scroll: 0 });
             vec![]
         }
         Action::FocusNext => {
@@ -310,6 +316,20 @@ fn update_overlay(s: &mut AppState, action: &Action) -> Option<Vec<Effect>> {
             vec![]
         }
         (Overlay::Help, Action::Quit) => return None,
+        (Overlay::Refused { .. }, Action::Refused | Action::Cancel) => {
+            close(s);
+            vec![]
+        }
+        (Overlay::Refused { .. }, Action::Quit) => return None,
+        (Overlay::Refused { scroll }, Action::Down) => {
+            s.overlay = Some(Overlay::Refused { scroll: (scroll + 1).min(s.refused.len().saturating_sub(1)) });
+            vec![]
+        }
+        (Overlay::Refused { scroll }, Action::Up) => {
+            s.overlay = Some(Overlay::Refused { scroll: scroll.saturating_sub(1) });
+            vec![]
+        }
+        (Overlay::Refused { .. }, _) => vec![],
         (Overlay::Help, _) => vec![],
         (Overlay::Consent { .. }, Action::Cancel) => {
             close(s);
@@ -486,6 +506,7 @@ fn apply_snapshot(s: &mut AppState, snap: Snapshot) -> Vec<Effect> {
     s.selected_bank = s.selected_bank.min(s.banks.len().saturating_sub(1));
     s.totals = snap.totals;
     s.quarantined = snap.quarantined;
+    s.refused = snap.refused;
 
     let alert_id = s.alerts.items.get(s.alerts.selected).map(|a| a.id);
     s.alerts.items = snap.alerts;

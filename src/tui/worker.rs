@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::app::{Action, ConversationView, Effect, SidebarView, Snapshot, View};
-use crate::app::{HISTORY_DAYS, MAX_WINDOW};
+use crate::app::{HISTORY_DAYS, MAX_WINDOW, REFUSED_WINDOW};
 use crate::domain::{BankId, Money, Verdict};
 use crate::store::{ConsentChange, Result, Store, TxnFilter};
 
@@ -196,10 +196,11 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
     let banks = store.banks()?;
     let totals = store.totals()?;
     let quarantined = store.quarantine_count()?;
+    let refused = if quarantined > 0 { store.quarantine(REFUSED_WINDOW)? } else { Vec::new() };
     let alerts = store.alerts(false, 200)?;
     let bank = view.bank.clone().or_else(|| banks.first().map(|b| b.bank.id.clone()));
     let Some(bank) = bank else {
-        return Ok(Snapshot { banks, totals, alerts, quarantined, ..Default::default() });
+        return Ok(Snapshot { banks, totals, alerts, quarantined, refused, ..Default::default() });
     };
     let (message_limit, txn_limit) = (view.messages.clamp(1, MAX_WINDOW), view.transactions.clamp(1, MAX_WINDOW));
     let messages = store.messages(&bank, message_limit, None)?;
@@ -232,6 +233,7 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
         banks,
         totals,
         quarantined,
+        refused,
         alerts,
         conversation: ConversationView { bank: Some(bank), messages, scroll: 0, pending: None, limit: message_limit },
         sidebar,

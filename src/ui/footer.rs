@@ -27,6 +27,7 @@ fn footer_keys(state: &AppState) -> Vec<(&'static str, &'static str)> {
     if let Some(overlay) = &state.overlay {
         return match overlay {
             Overlay::Help => vec![("Esc", "close")],
+            Overlay::Refused { .. } => vec![("j/k", "scroll"), ("Esc", "close")],
             Overlay::Consent { .. } => {
                 vec![("r", "revoke"), ("p", "revoke and delete"), ("n", "renew"), ("Esc", "cancel")]
             }

@@ -39,7 +39,7 @@ pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, the
         parts.push((
             4,
             vec![
-                vec![Span::styled(format!("{n} refused (finbox quarantine)"), theme.warning)],
+                vec![Span::styled(format!("{n} refused (R lists them)"), theme.warning)],
                 vec![Span::styled(format!("{n} refused"), theme.warning)],
             ],
         ));

@@ -77,6 +77,11 @@ pub(crate) fn render_overlay(
         Overlay::ConfirmNotMe { alert } => {
             ("Mark as fraud?".to_string(), not_me_lines(state, theme, opts, *alert, cols), theme.border_focused)
         }
+        Overlay::Refused { scroll } => (
+            format!("Refused records ({})", state.quarantined),
+            refused_lines(state, theme, opts, *scroll, cols, rows),
+            theme.warning,
+        ),
         Overlay::Onboarding { cursor, picked } => (
             "Welcome to finbox".to_string(),
             onboarding_lines(state, theme, *cursor, picked, cols, rows),
@@ -97,6 +102,36 @@ pub(crate) fn render_overlay(
         .padding(Padding::horizontal(1));
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+/// What the banks sent that the store refused, newest first, each with its
+/// reason; `scroll` skips the newest few.
+fn refused_lines(
+    state: &AppState,
+    theme: &Theme,
+    opts: &RenderOpts,
+    scroll: usize,
+    cols: usize,
+    rows: usize,
+) -> Vec<Line<'static>> {
+    if state.refused.is_empty() {
+        return paragraph("Nothing refused: every record the banks delivered was stored.", cols, theme.muted);
+    }
+    let mut lines =
+        paragraph("Kept aside, never counted in a balance. `finbox quarantine` lists them all.", cols, theme.muted);
+    lines.push(Line::default());
+    for q in state.refused.iter().skip(scroll) {
+        if lines.len() + 2 > rows {
+            break;
+        }
+        let when = local(q.at, opts.utc_offset_secs).format("%b %-d %H:%M").to_string();
+        let head = format!("{when}  {}  {}", bank_name(state, &q.bank), clean(&q.record));
+        lines.push(Line::styled(fit(&head, cols), Style::new().add_modifier(Modifier::BOLD)));
+        for l in wrap_text(&clean(&q.reason), cols.saturating_sub(2), cols.saturating_sub(2)) {
+            lines.push(Line::from(vec![Span::raw("  "), Span::styled(l, theme.warning)]));
+        }
+    }
+    lines
 }
 
 fn bank_name(state: &AppState, id: &BankId) -> String {

@@ -28,6 +28,11 @@ fn cap(s: String, max_chars: usize) -> String {
     if s.chars().count() <= max_chars {
         return s;
     }
+    // A cap of 0 leaves no room even for the ellipsis (found by fuzzing:
+    // tests/fixtures/fuzz/text/cap-zero).
+    if max_chars == 0 {
+        return String::new();
+    }
     let mut out: String = s.chars().take(max_chars.saturating_sub(1)).collect();
     out.push('…');
     out

@@ -18,8 +18,14 @@ pub fn local_noon(date: NaiveDate, offset_secs: i32) -> DateTime<Utc> {
     local(date.and_time(NaiveTime::MIN) + TimeDelta::hours(12), offset_secs)
 }
 
+/// `t` on a clock `offset_secs` east of UTC, in UTC. At the ends of the
+/// calendar chrono holds (years ±262,143, which a CSV date format reads)
+/// there may be no such time: the nearest end is taken instead, and
+/// [`check_range`] refuses it. This used to panic (found by fuzzing:
+/// tests/fixtures/fuzz/date/year-minus-262143).
 fn local(t: NaiveDateTime, offset_secs: i32) -> DateTime<Utc> {
-    (t - TimeDelta::seconds(i64::from(offset_secs))).and_utc()
+    let end = if offset_secs > 0 { NaiveDateTime::MIN } else { NaiveDateTime::MAX };
+    t.checked_sub_signed(TimeDelta::seconds(i64::from(offset_secs))).unwrap_or(end).and_utc()
 }
 
 /// An OFX date-time: `YYYYMMDD[HHMM[SS[.XXX]]][[±H[.MM|:MM]][:TZ]]`, in

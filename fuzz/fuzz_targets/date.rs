@@ -1,0 +1,4 @@
+#![no_main]
+//! See `finbox_fuzz::date` for the input and the invariants checked.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| finbox_fuzz::date(data));

@@ -24,7 +24,10 @@ fn main() -> ExitCode {
             for cause in e.chain().skip(1) {
                 msg.push_str(&format!("\n  caused by: {cause}"));
             }
-            eprintln!("{msg}");
+            // Messages can quote a file's own text (a config key, a CSV
+            // cell): no control or escape character reaches the terminal.
+            let clean: Vec<String> = msg.lines().map(|l| finbox::domain::text::clean_line(l, 4000)).collect();
+            eprintln!("{}", clean.join("\n"));
             ExitCode::FAILURE
         }
     }

@@ -441,3 +441,14 @@ fn signals_stop_a_headless_feed_cleanly_with_their_exit_status() {
         assert_eq!(c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)).unwrap(), "ok");
     }
 }
+
+#[test]
+fn an_error_quoting_a_hostile_settings_file_puts_no_escape_on_the_terminal() {
+    let h = Home::new();
+    let dir = h.dir.path().join("config/finbox");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), "\"\\u001b[31mred\\u001b]0;title\\u0007\" = 1\n").unwrap();
+    let err = h.fail(None, &["banks"]);
+    assert!(err.contains("config.toml") && err.contains("red"), "{err}");
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+}

@@ -235,7 +235,12 @@ impl Row<'_> {
                     if text.trim().is_empty() {
                         Ok(0)
                     } else {
-                        Ok(self.money(text, pos, account)?.minor.saturating_abs())
+                        // Checked: the one amount whose size i64 cannot hold
+                        // is refused, not read a cent short.
+                        self.money(text, pos, account)?
+                            .minor
+                            .checked_abs()
+                            .ok_or_else(|| Problem::at(self.line, "the amount is too large"))
                     }
                 };
                 let minor = part(c, credit)?

@@ -178,7 +178,10 @@ impl CsvLayout {
         })?;
         let delimiter = match raw.delimiter.as_str() {
             "tab" | "\t" => b'\t',
-            d if d.len() == 1 && d.is_ascii() && !d.bytes().any(|b| b.is_ascii_alphanumeric() || b == b'"') => {
+            d if d.len() == 1
+                && d.is_ascii()
+                && !d.bytes().any(|b| b.is_ascii_alphanumeric() || b.is_ascii_control() || b == b'"') =>
+            {
                 d.as_bytes()[0]
             }
             d => return Err(key("delimiter", format!("{d:?} must be one character such as \",\", \";\" or \"tab\""))),

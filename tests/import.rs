@@ -778,3 +778,18 @@ fn a_corrected_transaction_in_a_reimported_statement_is_listed_not_applied() {
     h.ok(&["import", path.to_str().unwrap()]);
     assert_eq!(h.json(&["quarantine", "--json"]).len(), 1);
 }
+
+#[test]
+fn a_balance_dated_in_the_far_future_is_refused_with_its_line() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "wellsfargo"]);
+    let bytes = std::fs::read(fixture("wellsfargo-2026-11.ofx")).unwrap();
+    let text =
+        String::from_utf8(bytes).unwrap().replacen("<DTASOF>20261119120000.000", "<DTASOF>99991231120000.000", 1);
+    let path = h.dir.path().join("future-balance.ofx");
+    std::fs::write(&path, text).unwrap();
+    let before = h.snapshot();
+    let err = h.fail(&["import", path.to_str().unwrap()]);
+    assert!(err.contains("future-balance.ofx") && err.contains("line 100") && err.contains("9999"), "{err}");
+    assert_eq!(h.snapshot(), before);
+}

@@ -654,7 +654,13 @@ impl<'a> Builder<'a> {
         let amount = amount::parse(&amount_text, NumberFormat::ofx(&amount_text), currency)
             .map_err(|why| Problem::at(amount_line, why))?;
         let at = match f.at {
-            Some((t, l)) => date::parse_ofx(&t, self.opts.utc_offset_secs).map_err(|why| Problem::at(l, why))?.at,
+            Some((t, l)) => {
+                let at = date::parse_ofx(&t, self.opts.utc_offset_secs).map_err(|why| Problem::at(l, why))?.at;
+                // Checked like a transaction's date: a balance dated in 9999
+                // would otherwise always count as the latest.
+                date::check_range(at, self.opts.now).map_err(|why| Problem::at(l, format!("{element}: {why}")))?;
+                at
+            }
             None => self.opts.now,
         };
         Ok(StatementBalance { account, available: f.available, amount, at })

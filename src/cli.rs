@@ -21,7 +21,7 @@ use crate::domain::*;
 use crate::feed::supervisor::{self, SupervisorConfig};
 use crate::feed::writer::{Writer, WriterConfig};
 use crate::feed::{FeedMode, FeedRegistry};
-use crate::store::{ConsentChange, Direction, FileKind, PASSPHRASE_ENV, Passphrase, Store, StoreError, TxnFilter};
+use crate::store::{ConsentChange, Direction, PASSPHRASE_ENV, Passphrase, Store, StoreError, TxnFilter};
 use table::{Align, Table};
 
 #[derive(Debug, Parser)]
@@ -219,7 +219,8 @@ impl Env {
     /// times at most.
     fn unlock_on_terminal(&self) -> Result<Store> {
         let db = &self.settings.db;
-        for attempt in 1..=3 {
+        let mut attempt = 1;
+        loop {
             let typed = rpassword::prompt_password(format!("Passphrase for {}: ", db.display()))
                 .context("cannot read the passphrase from the terminal")?;
             let Ok(key) = Passphrase::new(typed) else { bail!("no passphrase given; nothing was opened") };
@@ -227,8 +228,8 @@ impl Env {
                 Err(StoreError::WrongPassphrase { .. }) if attempt < 3 => eprintln!("Wrong passphrase; try again."),
                 other => return Ok(other?),
             }
+            attempt += 1;
         }
-        unreachable!("the third attempt returns")
     }
 
     /// Opens the store and lists the configured banks in it.
@@ -847,15 +848,7 @@ fn convert_store(env: &Env, command: &Command) -> Result<()> {
     let db = &env.settings.db;
     let direction = if matches!(command, Command::Encrypt) { Direction::Encrypt } else { Direction::Decrypt };
     // Say what cannot be done before asking for a passphrase.
-    match (direction, crate::store::file_kind(db)?) {
-        (_, FileKind::New) => bail!("there is no store at {} yet", db.display()),
-        (_, FileKind::Foreign) => bail!("{} is not a finbox store; it was left untouched", db.display()),
-        (Direction::Encrypt, FileKind::Opaque) => {
-            bail!("{} is encrypted already (or is not a finbox store)", db.display())
-        }
-        (Direction::Decrypt, FileKind::Plain) => bail!("{} is not encrypted", db.display()),
-        _ => {}
-    }
+    crate::store::check_convertible(db, direction)?;
     let pass = match (&env.key, direction) {
         (Some(k), _) => k.clone(),
         (None, _) if !std::io::stdin().is_terminal() => {

@@ -22,7 +22,7 @@ use crate::domain::{AlertId, AlertStatus, BankId, MoneyError, ParseError};
 use crate::feed::BankProfile;
 
 pub use action::{ConsentChange, FreezeOutcome};
-pub use cipher::{Direction, FileKind, PASSPHRASE_ENV, Passphrase, convert, file_kind};
+pub use cipher::{Direction, FileKind, PASSPHRASE_ENV, Passphrase, check_convertible, convert, file_kind};
 pub use ingest::{BatchReport, BulkWrite, Rejection};
 pub use query::{BankSummary, CategorySpend, Quarantined, TxnCursor, TxnFilter, UNREAD_CAP};
 

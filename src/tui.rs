@@ -213,8 +213,8 @@ async fn main_loop(
             Ok(()) = status_rx.changed() => actions.push(Action::Feeds(status_rx.borrow_and_update().clone())),
             _ = tick.tick() => actions.push(Action::Tick(Utc::now())),
             signal = signals.recv() => {
+                // `recv` has kept it for the exit status.
                 tracing::info!(signal, "signal received; quitting");
-                EXIT_SIGNAL.store(signal, Ordering::SeqCst);
                 break Ok(());
             }
         }

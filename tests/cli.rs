@@ -1,5 +1,7 @@
 //! The command line end to end, through the built binary.
 
+mod common;
+
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -14,19 +16,11 @@ impl Home {
     }
 
     fn db(&self) -> std::path::PathBuf {
-        self.dir.path().join("store/finbox.db")
+        common::store_path(self.dir.path())
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::cargo_bin("finbox").unwrap();
-        c.env_clear()
-            .env("HOME", self.dir.path())
-            .env("XDG_DATA_HOME", self.dir.path().join("data"))
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("FINBOX_DB", self.db())
-            .env("TZ", "UTC")
-            .args(args);
-        c
+        Command::from_std(common::finbox(self.dir.path(), &[], args))
     }
 
     fn ok(&self, args: &[&str]) -> String {

@@ -42,45 +42,18 @@ impl BankFeed for Flaky {
     }
 }
 
-/// Sends a message every 50 ms until cancelled.
-struct Steady;
+/// Sends a message every 50 ms until cancelled, then raises its flag (one
+/// flag per test: tests run side by side).
+struct Ticking(&'static AtomicBool);
 
-impl BankFeed for Steady {
+impl BankFeed for Ticking {
     fn run(self: Box<Self>, ctx: FeedContext) -> FeedFuture {
         Box::pin(async move {
             let mut n = 0u64;
             loop {
                 tokio::select! {
                     _ = ctx.cancel.cancelled() => {
-                        STEADY_CANCELLED.store(true, Ordering::SeqCst);
-                        return Ok(FeedExit::Cancelled { events: n });
-                    }
-                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-                }
-                n += 1;
-                let ev = FeedEvent::Message {
-                    external_id: format!("tick-{n}"),
-                    at: Utc::now(),
-                    kind: MessageKind::Service,
-                    text: format!("tick {n}"),
-                };
-                ctx.sink.send(ev).await?;
-            }
-        })
-    }
-}
-
-/// Like [`Steady`], with a flag of its own (tests run side by side).
-struct Expiring;
-
-impl BankFeed for Expiring {
-    fn run(self: Box<Self>, ctx: FeedContext) -> FeedFuture {
-        Box::pin(async move {
-            let mut n = 0u64;
-            loop {
-                tokio::select! {
-                    _ = ctx.cancel.cancelled() => {
-                        EXPIRING_CANCELLED.store(true, Ordering::SeqCst);
+                        self.0.store(true, Ordering::SeqCst);
                         return Ok(FeedExit::Cancelled { events: n });
                     }
                     _ = tokio::time::sleep(Duration::from_millis(50)) => {}
@@ -207,7 +180,7 @@ async fn supervisor_contains_panics_restarts_and_stops_on_revoke() {
     }
     let mut registry = FeedRegistry::empty();
     registry.register("flaky", |_| Ok(Box::new(Flaky)));
-    registry.register("steady", |_| Ok(Box::new(Steady)));
+    registry.register("steady", |_| Ok(Box::new(Ticking(&STEADY_CANCELLED))));
 
     let clock = system_clock();
     let writer = Writer::spawn(
@@ -264,7 +237,7 @@ async fn an_expiring_consent_stops_its_feed_within_a_second() {
     let until = store.bank("brief").unwrap().consent_expires_at.expect("an expiry");
     drop(store);
     let mut registry = FeedRegistry::empty();
-    registry.register("expiring", |_| Ok(Box::new(Expiring)));
+    registry.register("expiring", |_| Ok(Box::new(Ticking(&EXPIRING_CANCELLED))));
 
     let clock = system_clock();
     let writer = Writer::spawn(

@@ -3,6 +3,8 @@
 //! overlaps, dry runs, consent, bad files, fraud alerts), the watched-folder
 //! feed through the supervisor, and property tests on both parsers.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -41,7 +43,7 @@ impl Home {
     }
 
     fn db(&self) -> PathBuf {
-        self.dir.path().join("store/finbox.db")
+        common::store_path(self.dir.path())
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
@@ -50,16 +52,7 @@ impl Home {
 
     /// The binary as a plain process, to run in the background.
     fn process(&self, args: &[&str]) -> std::process::Command {
-        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin!("finbox"));
-        c.env_clear()
-            .env("HOME", self.dir.path())
-            .env("XDG_DATA_HOME", self.dir.path().join("data"))
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("FINBOX_DB", self.db())
-            .env("FINBOX_NOW", NOW)
-            .env("TZ", "UTC")
-            .args(args);
-        c
+        common::finbox(self.dir.path(), &[("FINBOX_NOW", NOW)], args)
     }
 
     fn ok(&self, args: &[&str]) -> String {

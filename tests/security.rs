@@ -2,6 +2,8 @@
 //! binary where a person would meet it, and through the library where the
 //! fault must be made (a full disk).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -23,7 +25,7 @@ impl Home {
     }
 
     fn db(&self) -> PathBuf {
-        self.dir.path().join("store/finbox.db")
+        common::store_path(self.dir.path())
     }
 
     fn cmd(&self, pass: Option<&str>, args: &[&str]) -> Command {
@@ -32,18 +34,8 @@ impl Home {
 
     /// The binary as a plain process, to run in the background.
     fn process(&self, pass: Option<&str>, args: &[&str]) -> std::process::Command {
-        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin!("finbox"));
-        c.env_clear()
-            .env("HOME", self.dir.path())
-            .env("XDG_DATA_HOME", self.dir.path().join("data"))
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("FINBOX_DB", self.db())
-            .env("TZ", "UTC")
-            .args(args);
-        if let Some(p) = pass {
-            c.env("FINBOX_PASSPHRASE", p);
-        }
-        c
+        let extra: Vec<(&str, &str)> = pass.map(|p| ("FINBOX_PASSPHRASE", p)).into_iter().collect();
+        common::finbox(self.dir.path(), &extra, args)
     }
 
     fn ok(&self, pass: Option<&str>, args: &[&str]) -> String {

@@ -81,6 +81,22 @@ pub fn file_kind(path: &Path) -> std::io::Result<FileKind> {
     })
 }
 
+/// Whether the store at `path` can go `direction` at all, told from its
+/// first bytes (so a caller can say so before asking for a passphrase).
+pub fn check_convertible(path: &Path, direction: Direction) -> Result<()> {
+    let shown = path.display().to_string();
+    let kind = file_kind(path).map_err(|source| StoreError::Open { path: shown.clone(), source })?;
+    match (direction, kind) {
+        (_, FileKind::New) => Err(StoreError::Convert(format!("there is no store at {shown} yet"))),
+        (_, FileKind::Foreign) => Err(StoreError::NotFinbox { path: shown }),
+        (Direction::Encrypt, FileKind::Opaque) => {
+            Err(StoreError::Convert(format!("{shown} is encrypted already (or is not a finbox store)")))
+        }
+        (Direction::Decrypt, FileKind::Plain) => Err(StoreError::Convert(format!("{shown} is not encrypted"))),
+        _ => Ok(()),
+    }
+}
+
 /// Keys a connection; must come before anything reads the file.
 pub(super) fn key(conn: &Connection, key: &Passphrase) -> Result<()> {
     quiet(conn);
@@ -102,18 +118,7 @@ pub enum Direction {
 /// Returns the number of rows copied.
 pub fn convert(path: &Path, direction: Direction, pass: &Passphrase) -> Result<u64> {
     let shown = path.display().to_string();
-    let kind = file_kind(path).map_err(|source| StoreError::Open { path: shown.clone(), source })?;
-    match (direction, kind) {
-        (_, FileKind::New) => return Err(StoreError::Convert(format!("there is no store at {shown} yet"))),
-        (_, FileKind::Foreign) => return Err(StoreError::NotFinbox { path: shown }),
-        (Direction::Encrypt, FileKind::Opaque) => {
-            return Err(StoreError::Convert(format!("{shown} is encrypted already (or is not a finbox store)")));
-        }
-        (Direction::Decrypt, FileKind::Plain) => {
-            return Err(StoreError::Convert(format!("{shown} is not encrypted")));
-        }
-        _ => {}
-    }
+    check_convertible(path, direction)?;
     // Opening through the store checks that it is ours (and the
     // passphrase), and brings its schema up to date first.
     let from_key = (direction == Direction::Decrypt).then_some(pass);

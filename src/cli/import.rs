@@ -175,14 +175,13 @@ fn apply(
     if report.dropped_no_consent > 0 {
         bail!("{bank} stopped being shared while the statement was imported; nothing was written");
     }
-    let refused = report.rejected.len() as u64 - report.corrections;
-    if let Some(r) =
-        report.rejected.iter().find(|r| !r.reason.contains("the first version stands")).filter(|_| refused > 0)
-    {
+    let refused = report.rejected.iter().filter(|r| !r.correction).count();
+    if let Some(r) = report.rejected.iter().find(|r| !r.correction) {
         bail!("the store refused {} of the statement: {} ({refused} refused); nothing was written", r.record, r.reason);
     }
     let report = if dry_run { bulk.roll_back()? } else { bulk.commit().context("the store refused the import")? };
-    Ok(Tally { added: report.transactions, present, alerts: report.alerts, corrections: report.corrections })
+    let corrections = report.rejected.iter().filter(|r| r.correction).count() as u64;
+    Ok(Tally { added: report.transactions, present, alerts: report.alerts, corrections })
 }
 
 /// Takes a file's events a chunk at a time: looks up which transactions the

@@ -18,6 +18,9 @@ pub struct Rejection {
     pub bank: BankId,
     pub record: String,
     pub reason: String,
+    /// A transaction delivered again with other content: the first version
+    /// stands (kept, not a fault of the batch).
+    pub correction: bool,
 }
 
 /// What one batch did.
@@ -34,9 +37,6 @@ pub struct BatchReport {
     /// older consent), dropped unwritten.
     pub dropped_no_consent: u64,
     pub rejected: Vec<Rejection>,
-    /// Of the rejected: transactions delivered again with other content (the
-    /// first version stands).
-    pub corrections: u64,
     /// Banks whose data changed in this batch.
     pub changed: BTreeSet<BankId>,
     pub new_alerts: Vec<AlertId>,
@@ -52,7 +52,6 @@ impl BatchReport {
         self.balances_reported += other.balances_reported;
         self.dropped_no_consent += other.dropped_no_consent;
         self.rejected.extend(other.rejected);
-        self.corrections += other.corrections;
         self.changed.extend(other.changed);
         self.new_alerts.extend(other.new_alerts);
     }
@@ -158,16 +157,7 @@ impl BulkWrite<'_> {
                 continue;
             }
             if let Err(reason) = apply_one(tx, &mut b, env, now, report)? {
-                tracing::debug!(bank = %env.bank, %reason, "rejected feed record");
-                let record = describe(&env.event);
-                // Quarantined in the same transaction; a replay of the
-                // same bad record is not listed twice.
-                let raw = serde_json::to_string(&env.event).unwrap_or_default();
-                tx.prepare_cached(
-                    "INSERT OR IGNORE INTO quarantine (bank_id, at, record, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![env.bank.as_str(), now.timestamp(), record, reason, raw])?;
-                report.rejected.push(Rejection { bank: env.bank.clone(), record, reason });
+                refuse(tx, report, env, now, reason, false)?;
             }
         }
         flush_balances(tx, &b, now)
@@ -205,6 +195,27 @@ impl BulkWrite<'_> {
 /// Whether the bank is shared at the batch's `now` (granted, and its grant
 /// not yet ended: an expired grant counts as revoked even before it is
 /// recorded as expired) under the epoch the event was stamped with.
+/// Puts a refused record in the quarantine, in the same transaction; a
+/// replay of the same bad record is not listed twice.
+fn refuse(
+    tx: &SqlTx<'_>,
+    report: &mut BatchReport,
+    env: &Envelope,
+    now: DateTime<Utc>,
+    reason: String,
+    correction: bool,
+) -> Result<()> {
+    tracing::debug!(bank = %env.bank, %reason, "rejected feed record");
+    let record = describe(&env.event);
+    let raw = serde_json::to_string(&env.event).unwrap_or_default();
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO quarantine (bank_id, at, record, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![env.bank.as_str(), now.timestamp(), record, reason, raw])?;
+    report.rejected.push(Rejection { bank: env.bank.clone(), record, reason, correction });
+    Ok(())
+}
+
 fn consent_ok(tx: &SqlTx<'_>, b: &mut Batch, env: &Envelope, now: DateTime<Utc>) -> Result<bool> {
     if !b.consent.contains_key(&env.bank) {
         let state: Option<(bool, i64)> = tx
@@ -262,13 +273,10 @@ fn apply_one(
                 return Ok(Err(reason));
             }
             match insert_txn(tx, b, bank, acct, t)? {
-                None => {
-                    if let Some(reason) = differs_from_stored(tx, bank, acct, t)? {
-                        report.corrections += 1;
-                        return Ok(Err(reason));
-                    }
-                    report.duplicates += 1;
-                }
+                None => match differs_from_stored(tx, bank, acct, t)? {
+                    Some(reason) => refuse(tx, report, env, now, reason, true)?,
+                    None => report.duplicates += 1,
+                },
                 Some(txn_id) => {
                     report.transactions += 1;
                     report.changed.insert(bank.clone());

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0003_quarantine.sql"),
     include_str!("../assets/migrations/0004_consent_expiry.sql"),
     include_str!("../assets/migrations/0005_history_from.sql"),
+    include_str!("../assets/migrations/0006_history_notices.sql"),
 ];
 
 /// How long a writer waits for another writer before giving up.

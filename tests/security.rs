@@ -183,12 +183,12 @@ fn a_store_from_a_newer_finbox_is_named_and_left_untouched() {
 fn a_schema_upgrade_keeps_a_copy_of_the_old_store_first() {
     let h = Home::seeded();
     let count = h.json(None, &["transactions", "--limit", "100000", "--json"]).len();
-    // Wind the store back to schema 3 (what the last release wrote): the
-    // columns migrations 4 and 5 add go.
+    // Wind the store back to schema 3: the columns migrations 4 and 5 add
+    // and the table migration 6 adds go.
     let c = rusqlite::Connection::open(h.db()).unwrap();
     c.execute_batch(
         "ALTER TABLE accounts DROP COLUMN history_from; ALTER TABLE banks DROP COLUMN consent_expires_at;
-         PRAGMA user_version = 3;",
+         DROP TABLE history_notices; PRAGMA user_version = 3;",
     )
     .unwrap();
     c.pragma_update(None, "journal_mode", "DELETE").unwrap();

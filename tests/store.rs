@@ -206,6 +206,59 @@ fn revoke_with_purge_deletes_everything_shared_and_keeps_the_log() {
     assert_eq!(s.bank("chase").unwrap().consent, ConsentState::Revoked);
 }
 
+/// A transaction the bank would announce, at `at`.
+fn announced(ext: &str, at: DateTime<Utc>) -> FeedEvent {
+    let FeedEvent::Transaction(t) = txn("chk", ext, 0, -4_500, "Shop") else { unreachable!() };
+    FeedEvent::Transaction(TxnInfo { posted_at: at, notify: true, ..t })
+}
+
+#[test]
+fn history_gets_one_note_per_grant_and_later_transactions_their_own_notices() {
+    let mut s = linked("chase");
+    let shared = t0() - Duration::days(100);
+    let day = |d: i64| shared + Duration::days(d);
+    let batch = vec![
+        env(&s, "chase", announced("h1", day(-40))),
+        env(&s, "chase", announced("h2", day(-10))),
+        env(&s, "chase", txn("chk", "quiet", -5 * 24 * 60, -100, "Shop")),
+        env(&s, "chase", announced("live", day(1))),
+    ];
+    s.apply_batch(&batch, t0()).unwrap();
+    let thread = |s: &Store| s.messages(&bank("chase"), 100, None).unwrap();
+    let notes = |s: &Store| -> Vec<String> {
+        thread(s).into_iter().filter(|m| m.text.starts_with("History from")).map(|m| m.text).collect()
+    };
+    let notices: Vec<_> = thread(&s).into_iter().filter(|m| m.kind == MessageKind::Transaction).collect();
+    assert_eq!(notices.len(), 1, "only the transaction after sharing is announced");
+    assert_eq!(notices[0].at, day(1));
+    assert_eq!(
+        notes(&s),
+        ["History from Chase: 2 transaction notices from Jul 3, 2026 to Aug 2, 2026 are not replayed in this \
+          thread. The transactions are in the account's list and in search."]
+    );
+    assert_eq!(s.banks().unwrap()[0].unread, 1, "the live notice is news; history and the note are not");
+
+    // More history later: the same note, counted up; the list holds it all.
+    s.apply_batch(&[env(&s, "chase", announced("h3", day(-70)))], t0()).unwrap();
+    assert_eq!(notes(&s).len(), 1);
+    assert!(notes(&s)[0].contains(": 3 transaction notices from Jun 3, 2026 to Aug 2, 2026 are"), "{:?}", notes(&s));
+    let all = s.transactions(&TxnFilter { limit: 100, ..Default::default() }).unwrap();
+    assert_eq!(all.len(), 5);
+    // Replayed history counts once.
+    s.apply_batch(&[env(&s, "chase", announced("h3", day(-70)))], t0()).unwrap();
+    assert!(notes(&s)[0].contains(": 3 transaction"));
+
+    // A new grant, a new note.
+    s.revoke(&bank("chase"), false, t0()).unwrap();
+    s.grant_for(&bank("chase"), t0(), Duration::days(90)).unwrap();
+    s.apply_batch(&[env(&s, "chase", announced("h4", t0() - Duration::days(1)))], t0()).unwrap();
+    assert_eq!(notes(&s).len(), 2);
+    assert!(notes(&s).iter().any(|n| n.contains(": 1 transaction notice from Nov 19, 2026 is not replayed")));
+
+    assert!(matches!(s.revoke(&bank("chase"), true, t0()).unwrap(), ConsentChange::Purged { .. }));
+    assert_eq!(s.shared_row_count(&bank("chase")).unwrap(), 0, "the tallies go with the purge");
+}
+
 #[test]
 fn a_decided_alert_never_reopens_and_not_me_freezes_the_card() {
     let mut s = linked("chase");
@@ -353,7 +406,7 @@ fn the_store_file_is_private_and_reopens_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/f.db");
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 5);
+    assert_eq!(s.schema_version().unwrap(), 6);
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(std::fs::metadata(dir.path().join("sub")).unwrap().permissions().mode() & 0o777, 0o700);
     drop(s);
@@ -485,7 +538,7 @@ fn a_version_1_store_migrates_and_keeps_its_search_index() {
     }
     let opened = Utc::now();
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 5);
+    assert_eq!(s.schema_version().unwrap(), 6);
     // Shared before expiry existed, at an unknown time: 90 days from the upgrade.
     let until = s.bank("chase").unwrap().consent_expires_at.expect("an expiry");
     let days = (until - opened).num_seconds() as f64 / 86_400.0;
@@ -695,7 +748,7 @@ fn a_version_3_store_gives_shared_banks_90_days_from_the_upgrade() {
         .unwrap();
     }
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 5);
+    assert_eq!(s.schema_version().unwrap(), 6);
     // 90 days from the upgrade, not from the grant (which is long past).
     let until = s.bank("chase").unwrap().consent_expires_at.unwrap();
     let expected = chrono::Utc::now() + Duration::days(90);

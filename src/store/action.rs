@@ -42,6 +42,7 @@ pub struct FreezeOutcome {
 const SHARED_TABLES: &[&str] = &[
     "alerts",
     "messages",
+    "history_notices",
     "transactions",
     "balance_history",
     "balances",

@@ -57,6 +57,13 @@ impl BatchReport {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Shared {
+    epoch: i64,
+    /// Messages dated before the bank was shared are history: they arrive read.
+    since: i64,
+}
+
 #[derive(Clone, Copy)]
 struct AccountRef {
     id: i64,
@@ -81,7 +88,8 @@ struct Running {
 /// Per-batch caches and the hot statements, so a batch of thousands of
 /// events does a handful of look-ups instead of one per event.
 struct Batch<'t> {
-    consent: HashMap<BankId, Option<i64>>,
+    /// Each bank's epoch while shared, and when it was shared.
+    consent: HashMap<BankId, Option<Shared>>,
     /// (bank, account external id) → account; a batch touches a few accounts,
     /// so a short list searched without allocating beats a map.
     accounts: Vec<(BankId, String, Option<AccountRef>)>,
@@ -90,7 +98,9 @@ struct Batch<'t> {
     labels: HashMap<i64, String>,
     insert_txn: rusqlite::CachedStatement<'t>,
     insert_fts: rusqlite::CachedStatement<'t>,
-    insert_message: rusqlite::CachedStatement<'t>,
+    insert_notice: rusqlite::CachedStatement<'t>,
+    /// History counted in this batch, per bank.
+    history: HashMap<BankId, Tally>,
 }
 
 const INSERT_TXN: &str = "INSERT OR IGNORE INTO transactions
@@ -104,6 +114,32 @@ const INSERT_MESSAGE: &str =
     "INSERT OR IGNORE INTO messages (bank_id, external_id, at, sender, kind, text, txn_id, alert_id, read)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 OR ?3 < coalesce((SELECT consent_at FROM banks WHERE id = ?1), 0))";
 
+/// A transaction notice from the bank, dated after the bank was shared: news,
+/// so it arrives unread.
+const INSERT_NOTICE: &str = "INSERT INTO messages (bank_id, at, sender, kind, text, txn_id, read)
+     VALUES (?1, ?2, 'bank', ?3, ?4, ?5, 0)";
+
+/// Transactions a bank would announce that are history (dated before the
+/// bank was shared), counted for the bank's one history note.
+struct Tally {
+    shared: Shared,
+    count: i64,
+    first: i64,
+    last: i64,
+}
+
+impl Tally {
+    fn new(shared: Shared) -> Tally {
+        Tally { shared, count: 0, first: i64::MAX, last: i64::MIN }
+    }
+
+    fn add(&mut self, at: i64) {
+        self.count += 1;
+        self.first = self.first.min(at);
+        self.last = self.last.max(at);
+    }
+}
+
 impl<'t> Batch<'t> {
     fn new(tx: &'t SqlTx<'_>) -> Result<Batch<'t>> {
         Ok(Batch {
@@ -113,7 +149,8 @@ impl<'t> Batch<'t> {
             labels: HashMap::new(),
             insert_txn: tx.prepare_cached(INSERT_TXN)?,
             insert_fts: tx.prepare_cached(INSERT_FTS)?,
-            insert_message: tx.prepare_cached(INSERT_MESSAGE)?,
+            insert_notice: tx.prepare_cached(INSERT_NOTICE)?,
+            history: HashMap::new(),
         })
     }
 }
@@ -160,7 +197,8 @@ impl BulkWrite<'_> {
                 refuse(tx, report, env, now, reason, false)?;
             }
         }
-        flush_balances(tx, &b, now)
+        flush_balances(tx, &b, now)?;
+        flush_history(tx, &b, report)
     }
 
     /// Which of `ids` (external transaction ids of `bank`) are stored,
@@ -218,17 +256,18 @@ fn refuse(
 
 fn consent_ok(tx: &SqlTx<'_>, b: &mut Batch, env: &Envelope, now: DateTime<Utc>) -> Result<bool> {
     if !b.consent.contains_key(&env.bank) {
-        let state: Option<(bool, i64)> = tx
+        let state: Option<(bool, i64, i64)> = tx
             .query_row(
-                "SELECT consent = 'granted' AND coalesce(consent_expires_at > ?2, 1), epoch FROM banks WHERE id = ?1",
+                "SELECT consent = 'granted' AND coalesce(consent_expires_at > ?2, 1), epoch, coalesce(consent_at, 0)
+                 FROM banks WHERE id = ?1",
                 params![env.bank.as_str(), now.timestamp()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        let epoch = state.and_then(|(granted, epoch)| granted.then_some(epoch));
-        b.consent.insert(env.bank.clone(), epoch);
+        let shared = state.and_then(|(granted, epoch, since)| granted.then_some(Shared { epoch, since }));
+        b.consent.insert(env.bank.clone(), shared);
     }
-    Ok(b.consent[&env.bank] == Some(env.epoch))
+    Ok(b.consent[&env.bank].is_some_and(|s| s.epoch == env.epoch))
 }
 
 fn describe(event: &FeedEvent) -> String {
@@ -272,7 +311,8 @@ fn apply_one(
             if let Err(reason) = validate_txn(t, acct, now) {
                 return Ok(Err(reason));
             }
-            match insert_txn(tx, b, bank, acct, t)? {
+            let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
+            match insert_txn(tx, b, bank, acct, t, &merchant)? {
                 None => match differs_from_stored(tx, bank, acct, t)? {
                     Some(reason) => refuse(tx, report, env, now, reason, true)?,
                     None => report.duplicates += 1,
@@ -280,19 +320,21 @@ fn apply_one(
                 Some(txn_id) => {
                     report.transactions += 1;
                     report.changed.insert(bank.clone());
-                    if t.notify {
-                        let text = transaction_notice(tx, b, acct.id, t)?;
-                        let notice = NewMessage {
-                            bank,
-                            external_id: None,
-                            at: t.posted_at,
-                            sender: Sender::Bank,
-                            kind: MessageKind::Transaction,
-                            text: &text,
-                            txn: Some(txn_id),
-                            alert: None,
-                        };
-                        notice.insert_with(&mut b.insert_message)?;
+                    // Consent was checked for this event: the bank is shared.
+                    let shared = b.consent[bank].unwrap_or(Shared { epoch: env.epoch, since: 0 });
+                    let at = t.posted_at.timestamp();
+                    if t.notify && at < shared.since {
+                        // History: summed up in one note, not replayed.
+                        b.history.entry(bank.clone()).or_insert_with(|| Tally::new(shared)).add(at);
+                    } else if t.notify {
+                        let text = transaction_notice(tx, b, acct.id, t, &merchant)?;
+                        b.insert_notice.execute(params![
+                            bank.as_str(),
+                            at,
+                            MessageKind::Transaction.as_str(),
+                            text,
+                            txn_id
+                        ])?;
                         report.messages += 1;
                     }
                 }
@@ -550,8 +592,14 @@ fn differs_from_stored(tx: &SqlTx<'_>, bank: &BankId, acct: AccountRef, t: &TxnI
 
 /// Inserts a transaction unless its external id is already stored; moves the
 /// running balance. Returns the new row id.
-fn insert_txn(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, acct: AccountRef, t: &TxnInfo) -> Result<Option<i64>> {
-    let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
+fn insert_txn(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    bank: &BankId,
+    acct: AccountRef,
+    t: &TxnInfo,
+    merchant: &str,
+) -> Result<Option<i64>> {
     let category = clean_line(&t.category, 40);
     let country = clean_line(&t.country, 2).to_ascii_uppercase();
     let running = running_for(tx, b, acct)?;
@@ -624,6 +672,58 @@ fn running_for<'a>(tx: &SqlTx<'_>, b: &'a mut Batch, acct: AccountRef) -> Result
             }))
         }
     }
+}
+
+/// Adds the batch's history to each bank's tally for its grant, and writes
+/// the tally as one note at the moment the bank was shared: "Chase shared
+/// 1,234 earlier transactions …". The note is rewritten as more history
+/// arrives; a new grant starts a new one.
+fn flush_history(tx: &SqlTx<'_>, b: &Batch, report: &mut BatchReport) -> Result<()> {
+    for (bank, tally) in &b.history {
+        let (count, first, last): (i64, i64, i64) = tx
+            .prepare_cached(
+                "INSERT INTO history_notices (bank_id, epoch, count, first_at, last_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(bank_id, epoch) DO UPDATE SET count = count + excluded.count,
+                   first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)
+                 RETURNING count, first_at, last_at",
+            )?
+            .query_row(params![bank.as_str(), tally.shared.epoch, tally.count, tally.first, tally.last], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        let name = super::action::bank_name(tx, bank)?;
+        let day = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default().format("%b %-d, %Y").to_string();
+        let what = match count {
+            1 => format!("1 transaction notice from {} is", day(first)),
+            n => format!(
+                "{} transaction notices from {} to {} are",
+                crate::domain::money::group_thousands(n.unsigned_abs()),
+                day(first),
+                day(last)
+            ),
+        };
+        let text = format!(
+            "History from {name}: {what} not replayed in this thread. \
+             The transactions are in the account's list and in search."
+        );
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO messages (bank_id, external_id, at, sender, kind, text, read)
+                 VALUES (?1, ?2, ?3, 'system', ?4, ?5, 1)
+                 ON CONFLICT(bank_id, external_id) WHERE external_id IS NOT NULL DO UPDATE SET text = excluded.text",
+            )?
+            .execute(params![
+                bank.as_str(),
+                format!("history:{}", tally.shared.epoch),
+                tally.shared.since,
+                MessageKind::Notice.as_str(),
+                text
+            ])?;
+        if count == tally.count && inserted == 1 {
+            report.messages += 1;
+        }
+        report.changed.insert(bank.clone());
+    }
+    Ok(())
 }
 
 fn flush_balances(tx: &SqlTx<'_>, b: &Batch, now: DateTime<Utc>) -> Result<()> {
@@ -736,7 +836,7 @@ pub(super) fn card_label(tx: &rusqlite::Connection, account_id: i64) -> Result<S
     }
 }
 
-fn transaction_notice(tx: &SqlTx<'_>, b: &mut Batch, account_id: i64, t: &TxnInfo) -> Result<String> {
+fn transaction_notice(tx: &SqlTx<'_>, b: &mut Batch, account_id: i64, t: &TxnInfo, merchant: &str) -> Result<String> {
     let label = match b.labels.get(&account_id) {
         Some(l) => l.clone(),
         None => {
@@ -745,7 +845,6 @@ fn transaction_notice(tx: &SqlTx<'_>, b: &mut Batch, account_id: i64, t: &TxnInf
             l
         }
     };
-    let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
     let amount = t.amount.abs();
     use crate::domain::Channel;
     Ok(match (t.channel, t.amount.is_negative()) {

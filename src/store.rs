@@ -217,6 +217,9 @@ impl Store {
     /// written before we know the file is ours (or empty).
     fn prepare(&mut self, shown: &str) -> Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // A batch uses a score of statements; rusqlite keeps 16 by default,
+        // and one evicted is parsed again.
+        self.conn.set_prepared_statement_cache_capacity(64);
         let keyed = self.key.is_some();
         let not_ours = |e: rusqlite::Error| classify(e, shown, keyed);
         let app_id: i64 = self.conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(not_ours)?;
@@ -354,6 +357,13 @@ impl Store {
     pub fn set_autocheckpoint(&self, pages: i64) -> Result<()> {
         self.conn.query_row(&format!("PRAGMA wal_autocheckpoint = {}", pages.max(100)), [], |_| Ok(()))?;
         Ok(())
+    }
+
+    /// Copies what it can of the WAL into the store file without waiting for
+    /// anyone (`PRAGMA wal_checkpoint(PASSIVE)`); returns the frames in the
+    /// WAL and how many of them are in the file now.
+    pub fn checkpoint_passive(&self) -> Result<(i64, i64)> {
+        Ok(self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?)))?)
     }
 
     /// Runs SQLite's own consistency check.

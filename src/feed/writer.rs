@@ -69,6 +69,7 @@ fn run(
     {
         tracing::warn!(error = %e, "cannot tune the writer's connection");
     }
+    let checkpointer = Checkpointer::spawn(&store);
     let mut rules = FraudRules::new(cfg.utc_offset_secs);
     let mut total = BatchReport::default();
     let mut batch: Vec<Envelope> = Vec::with_capacity(BATCH_MAX * 2);
@@ -83,6 +84,9 @@ fn run(
             }
         }
         let report = apply_with_retry(&mut store, &batch, &cfg.clock)?;
+        if let Some(c) = &checkpointer {
+            c.poke();
+        }
         if !report.rejected.is_empty() {
             tracing::warn!(count = report.rejected.len(), "feed records rejected");
         }
@@ -92,6 +96,58 @@ fn run(
         total.merge(report);
     }
     Ok(total)
+}
+
+/// Copies committed pages from the WAL into the store file on a thread of
+/// its own, after each batch, while the writer goes on with the next: the
+/// writer's own automatic checkpoint then finds (almost) nothing left to
+/// copy, and the WAL still starts over once it is all in the file.
+struct Checkpointer {
+    poke: Option<std::sync::mpsc::SyncSender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// None for an in-memory store, or when a second connection cannot be
+    /// opened (the writer checkpoints by itself then, as SQLite does).
+    fn spawn(store: &Store) -> Option<Checkpointer> {
+        store.path()?;
+        let own = match store.reopen() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "no checkpoint thread; the writer checkpoints itself");
+                return None;
+            }
+        };
+        // One poke waiting is enough: a checkpoint copies everything committed.
+        let (poke, pokes) = std::sync::mpsc::sync_channel::<()>(1);
+        let handle = std::thread::Builder::new()
+            .name("finbox-checkpoint".into())
+            .spawn(move || {
+                while pokes.recv().is_ok() {
+                    if let Err(e) = own.checkpoint_passive() {
+                        tracing::debug!(error = %e, "background checkpoint skipped");
+                    }
+                }
+            })
+            .ok()?;
+        Some(Checkpointer { poke: Some(poke), handle: Some(handle) })
+    }
+
+    fn poke(&self) {
+        if let Some(p) = &self.poke {
+            let _ = p.try_send(());
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.poke.take();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 /// A busy store (another process writing) is retried with back-off; any other

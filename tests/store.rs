@@ -260,6 +260,25 @@ fn history_gets_one_note_per_grant_and_later_transactions_their_own_notices() {
 }
 
 #[test]
+fn transactions_before_1990_are_refused_and_from_its_first_second_kept() {
+    let mut s = linked("chase");
+    let at = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap();
+    let report = s
+        .apply_batch(
+            &[
+                env(&s, "chase", announced("old", at(631_152_000 - 1))),
+                env(&s, "chase", announced("first", at(631_152_000))),
+            ],
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(report.transactions, 1);
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(report.rejected[0].record, "transaction old");
+    assert!(report.rejected[0].reason.contains("1989-12-31"), "{}", report.rejected[0].reason);
+}
+
+#[test]
 fn a_decided_alert_never_reopens_and_not_me_freezes_the_card() {
     let mut s = linked("chase");
     let sig = FeedEvent::FraudSignal {

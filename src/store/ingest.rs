@@ -486,8 +486,10 @@ fn validate_txn(t: &TxnInfo, acct: AccountRef, now: DateTime<Utc>) -> Result<(),
     if t.amount.currency != acct.currency {
         return Err(format!("amount in {} for an account in {}", t.amount.currency, acct.currency));
     }
-    let earliest = DateTime::parse_from_rfc3339("1990-01-01T00:00:00Z").map(|d| d.to_utc()).unwrap_or_default();
-    if t.posted_at < earliest || t.posted_at > now + chrono::Duration::days(2) {
+    // 1990-01-01T00:00:00Z
+    const EARLIEST: i64 = 631_152_000;
+    let at = t.posted_at.timestamp();
+    if at < EARLIEST || t.posted_at > now + chrono::Duration::days(2) {
         return Err(format!("posted date {} is outside 1990-01-01 … today", t.posted_at.format("%Y-%m-%d")));
     }
     Ok(())

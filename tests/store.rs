@@ -233,15 +233,15 @@ fn history_gets_one_note_per_grant_and_later_transactions_their_own_notices() {
     assert_eq!(notices[0].at, day(1));
     assert_eq!(
         notes(&s),
-        ["History from Chase: 2 transaction notices from Jul 3, 2026 to Aug 2, 2026 are not replayed in this \
-          thread. The transactions are in the account's list and in search."]
+        ["History from Chase: 2 transaction notices (Jul 3 – Aug 2, 2026) not replayed here. The transactions \
+          are in the account's list and in search."]
     );
     assert_eq!(s.banks().unwrap()[0].unread, 1, "the live notice is news; history and the note are not");
 
     // More history later: the same note, counted up; the list holds it all.
     s.apply_batch(&[env(&s, "chase", announced("h3", day(-70)))], t0()).unwrap();
     assert_eq!(notes(&s).len(), 1);
-    assert!(notes(&s)[0].contains(": 3 transaction notices from Jun 3, 2026 to Aug 2, 2026 are"), "{:?}", notes(&s));
+    assert!(notes(&s)[0].contains(": 3 transaction notices (Jun 3 – Aug 2, 2026) not"), "{:?}", notes(&s));
     let all = s.transactions(&TxnFilter { limit: 100, ..Default::default() }).unwrap();
     assert_eq!(all.len(), 5);
     // Replayed history counts once.
@@ -253,7 +253,13 @@ fn history_gets_one_note_per_grant_and_later_transactions_their_own_notices() {
     s.grant_for(&bank("chase"), t0(), Duration::days(90)).unwrap();
     s.apply_batch(&[env(&s, "chase", announced("h4", t0() - Duration::days(1)))], t0()).unwrap();
     assert_eq!(notes(&s).len(), 2);
-    assert!(notes(&s).iter().any(|n| n.contains(": 1 transaction notice from Nov 19, 2026 is not replayed")));
+    assert!(notes(&s).iter().any(|n| n.contains(": 1 transaction notice (Nov 19, 2026) not replayed")));
+    s.apply_batch(&[env(&s, "chase", announced("h5", t0() - Duration::days(400)))], t0()).unwrap();
+    assert!(
+        notes(&s).iter().any(|n| n.contains(": 2 transaction notices (Oct 16, 2025 – Nov 19, 2026) not")),
+        "{:?}",
+        notes(&s)
+    );
 
     assert!(matches!(s.revoke(&bank("chase"), true, t0()).unwrap(), ConsentChange::Purged { .. }));
     assert_eq!(s.shared_row_count(&bank("chase")).unwrap(), 0, "the tallies go with the purge");

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
 use super::{Result, Store, day_of};
@@ -693,18 +693,21 @@ fn flush_history(tx: &SqlTx<'_>, b: &Batch, report: &mut BatchReport) -> Result<
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?;
         let name = super::action::bank_name(tx, bank)?;
-        let day = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default().format("%b %-d, %Y").to_string();
+        let date = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        let (first, last) = (date(first), date(last));
+        let span = if first.date_naive() == last.date_naive() {
+            first.format("%b %-d, %Y").to_string()
+        } else if first.year() == last.year() {
+            format!("{} – {}", first.format("%b %-d"), last.format("%b %-d, %Y"))
+        } else {
+            format!("{} – {}", first.format("%b %-d, %Y"), last.format("%b %-d, %Y"))
+        };
         let what = match count {
-            1 => format!("1 transaction notice from {} is", day(first)),
-            n => format!(
-                "{} transaction notices from {} to {} are",
-                crate::domain::money::group_thousands(n.unsigned_abs()),
-                day(first),
-                day(last)
-            ),
+            1 => "1 transaction notice".to_string(),
+            n => format!("{} transaction notices", crate::domain::money::group_thousands(n.unsigned_abs())),
         };
         let text = format!(
-            "History from {name}: {what} not replayed in this thread. \
+            "History from {name}: {what} ({span}) not replayed here. \
              The transactions are in the account's list and in search."
         );
         let inserted = tx

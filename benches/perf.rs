@@ -284,7 +284,18 @@ fn bare_same_rows(dir: &Path, source: &Path, n: u64) -> (u64, Duration) {
             )
             .unwrap();
         q.query_map([n as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+            ))
         })
         .unwrap()
         .map(Result::unwrap)

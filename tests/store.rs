@@ -266,6 +266,26 @@ fn history_gets_one_note_per_grant_and_later_transactions_their_own_notices() {
 }
 
 #[test]
+fn a_bank_message_cannot_be_rewritten_as_the_history_note() {
+    let mut s = linked("chase");
+    let taken = format!("history:{}", epoch(&s, "chase"));
+    let message = FeedEvent::Message {
+        external_id: taken,
+        at: t0() - Duration::days(200),
+        kind: MessageKind::Service,
+        text: "Hello from Chase".into(),
+    };
+    s.apply_batch(&[env(&s, "chase", message)], t0()).unwrap();
+    let report = s.apply_batch(&[env(&s, "chase", announced("h1", t0() - Duration::days(150)))], t0()).unwrap();
+    assert_eq!(report.transactions, 1);
+    let thread = s.messages(&bank("chase"), 100, None).unwrap();
+    let hello: Vec<_> = thread.iter().filter(|m| m.text == "Hello from Chase").collect();
+    assert_eq!(hello.len(), 1);
+    assert_eq!(hello[0].from, Sender::Bank);
+    assert!(!thread.iter().any(|m| m.text.starts_with("History from")));
+}
+
+#[test]
 fn transactions_before_1990_are_refused_and_from_its_first_second_kept() {
     let mut s = linked("chase");
     let at = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap();

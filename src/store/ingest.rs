@@ -60,7 +60,7 @@ impl BatchReport {
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Shared {
     epoch: i64,
-    /// Messages dated before the bank was shared are history: they arrive read.
+    /// When it was shared: what is dated earlier is history.
     since: i64,
 }
 
@@ -677,9 +677,10 @@ fn running_for<'a>(tx: &SqlTx<'_>, b: &'a mut Batch, acct: AccountRef) -> Result
 }
 
 /// Adds the batch's history to each bank's tally for its grant, and writes
-/// the tally as one note at the moment the bank was shared: "Chase shared
-/// 1,234 earlier transactions …". The note is rewritten as more history
-/// arrives; a new grant starts a new one.
+/// the tally as one note at the moment the bank was shared: "History from
+/// Chase: 211 transaction notices (Aug 31 – Nov 29, 2026) not replayed
+/// here. …". The note is rewritten as more history arrives; a new grant
+/// starts a new one.
 fn flush_history(tx: &SqlTx<'_>, b: &Batch, report: &mut BatchReport) -> Result<()> {
     for (bank, tally) in &b.history {
         let (count, first, last): (i64, i64, i64) = tx
@@ -710,20 +711,23 @@ fn flush_history(tx: &SqlTx<'_>, b: &Batch, report: &mut BatchReport) -> Result<
             "History from {name}: {what} ({span}) not replayed here. \
              The transactions are in the account's list and in search."
         );
-        let inserted = tx
-            .prepare_cached(
-                "INSERT INTO messages (bank_id, external_id, at, sender, kind, text, read)
-                 VALUES (?1, ?2, ?3, 'system', ?4, ?5, 1)
-                 ON CONFLICT(bank_id, external_id) WHERE external_id IS NOT NULL DO UPDATE SET text = excluded.text",
-            )?
-            .execute(params![
-                bank.as_str(),
-                format!("history:{}", tally.shared.epoch),
-                tally.shared.since,
-                MessageKind::Notice.as_str(),
-                text
-            ])?;
-        if count == tally.count && inserted == 1 {
+        // The id is in the bank's namespace: a bank message that took it
+        // first is left as it is (only finbox's own note is rewritten).
+        tx.prepare_cached(
+            "INSERT INTO messages (bank_id, external_id, at, sender, kind, text, read)
+             VALUES (?1, ?2, ?3, 'system', ?4, ?5, 1)
+             ON CONFLICT(bank_id, external_id) WHERE external_id IS NOT NULL
+             DO UPDATE SET text = excluded.text WHERE sender = 'system'",
+        )?
+        .execute(params![
+            bank.as_str(),
+            format!("history:{}", tally.shared.epoch),
+            tally.shared.since,
+            MessageKind::Notice.as_str(),
+            text
+        ])?;
+        if count == tally.count {
+            // The tally is this batch's alone: the note is new.
             report.messages += 1;
         }
         report.changed.insert(bank.clone());

@@ -240,6 +240,7 @@ impl Env {
             }
             other => other?,
         };
+        store.set_utc_offset(self.utc_offset_secs);
         for file in store.made_private() {
             eprintln!("finbox: note: {} was readable by other users; it is now private (0600).", file.display());
         }
@@ -289,7 +290,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Say { bank, message } => {
             let mut store = env.open_store()?;
             let bank = bank_id(&store, bank)?;
-            let reply = store.say(&bank, &message.join(" "), env.now, env.utc_offset_secs)?;
+            let reply = store.say(&bank, &message.join(" "), env.now)?;
             println!("{}", crate::domain::text::clean_text(&reply, 10_000));
             Ok(())
         }

@@ -39,6 +39,10 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0006_history_notices.sql"),
 ];
 
+fn utc() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(0).expect("UTC is a valid offset")
+}
+
 /// How long a writer waits for another writer before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -123,6 +127,9 @@ pub struct Store {
     path: Option<PathBuf>,
     made_private: Vec<PathBuf>,
     key: Option<Passphrase>,
+    /// The user's time zone, for the dates in finbox's own notices (UTC
+    /// until told otherwise).
+    zone: chrono::FixedOffset,
 }
 
 impl Store {
@@ -168,7 +175,8 @@ impl Store {
             let detail = "the file cannot be written: check its permissions, or whether the disk is mounted read-only";
             return Err(StoreError::ReadOnly { path: shown, detail: detail.into() });
         }
-        let mut store = Store { conn, path: Some(path.to_path_buf()), made_private: Vec::new(), key: key.cloned() };
+        let mut store =
+            Store { conn, path: Some(path.to_path_buf()), made_private: Vec::new(), key: key.cloned(), zone: utc() };
         store.prepare(&shown)?;
         // Only now that the file is known to be ours: make it and its
         // journal files private if someone loosened them.
@@ -179,9 +187,16 @@ impl Store {
     /// Another connection to the same store, with the same key.
     pub fn reopen(&self) -> Result<Store> {
         match &self.path {
-            Some(path) => Store::open_keyed(path, self.key.as_ref()),
+            Some(path) => Ok(Store { zone: self.zone, ..Store::open_keyed(path, self.key.as_ref())? }),
             None => Err(StoreError::Convert("an in-memory store cannot be reopened".into())),
         }
+    }
+
+    /// The user's time zone as an offset from UTC, for the dates finbox
+    /// writes in its notices ("until Feb 27, 2027"); connections opened by
+    /// [`Store::reopen`] keep it.
+    pub fn set_utc_offset(&mut self, secs: i32) {
+        self.zone = chrono::FixedOffset::east_opt(secs).unwrap_or_else(utc);
     }
 
     /// Whether this store is encrypted at rest.
@@ -204,7 +219,7 @@ impl Store {
     /// A private in-memory store, for tests.
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
-        let mut store = Store { conn, path: None, made_private: Vec::new(), key: None };
+        let mut store = Store { conn, path: None, made_private: Vec::new(), key: None, zone: utc() };
         store.prepare(":memory:")?;
         Ok(store)
     }

@@ -122,13 +122,14 @@ pub fn run(env: &Env, no_feeds: bool) -> Result<()> {
     // Open everything that can fail before the terminal is taken over. An
     // encrypted store without FINBOX_PASSPHRASE asks for it first.
     let encrypted = crate::store::file_kind(&s.db).is_ok_and(|k| k == crate::store::FileKind::Opaque);
-    let writer_store = if encrypted && env.key.is_none() {
+    let mut writer_store = if encrypted && env.key.is_none() {
         let Some(mut store) = unlock::ask(&s.db, &theme)? else { return Ok(()) };
         store.sync_banks(&s.profiles)?;
         store
     } else {
         env.open_store()?
     };
+    writer_store.set_utc_offset(env.utc_offset_secs);
     let worker_store = writer_store.reopen()?;
     let supervisor_store = writer_store.reopen()?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;

@@ -426,3 +426,29 @@ fn a_purge_leaves_no_copy_in_the_store_file_or_its_wal() {
     }
     assert!(!h.json(&["transactions", "--bank", "chase", "--json"]).is_empty(), "the other banks stay");
 }
+
+#[test]
+fn notices_give_dates_in_the_users_time_zone() {
+    let h = Home::new();
+    // Granted at 03:00 UTC on Nov 20: 90 days on is 03:00 UTC on Feb 18,
+    // still the evening of Feb 17 eight hours west of UTC.
+    let run = |tz: &str, args: &[&str]| {
+        let out = Command::from_std(common::finbox(
+            h.dir.path(),
+            &[("TZ", tz), ("FINBOX_NOW", "2026-11-20T03:00:00Z")],
+            args,
+        ))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+        String::from_utf8(out).unwrap()
+    };
+    run("XST+8", &["consent", "grant", "chase"]);
+    run("UTC", &["consent", "grant", "citi"]);
+    let chase = run("UTC", &["messages", "chase", "--limit", "5"]);
+    assert!(chase.contains("with finbox until Feb 17, 2027."), "{chase}");
+    let citi = run("UTC", &["messages", "citi", "--limit", "5"]);
+    assert!(citi.contains("with finbox until Feb 18, 2027."), "{citi}");
+}

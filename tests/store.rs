@@ -386,31 +386,31 @@ fn the_bank_answers_from_the_store() {
     ];
     s.apply_batch(&batch, t0()).unwrap();
     let b = bank("chase");
-    let reply = s.say(&b, "balance", t0(), 0).unwrap();
+    let reply = s.say(&b, "balance", t0()).unwrap();
     assert!(reply.contains("Account chk •1234: $876.55"), "{reply}");
     assert!(reply.contains("$50.00 owed"), "{reply}");
     assert!(reply.contains("Net across your accounts: $826.55"), "{reply}");
-    let reply = s.say(&b, "recent", t0(), 0).unwrap();
+    let reply = s.say(&b, "recent", t0()).unwrap();
     assert!(reply.starts_with("Your last 2 transactions"), "{reply}");
     assert!(reply.find("Netflix").unwrap() < reply.find("Whole Foods").unwrap(), "newest first: {reply}");
     // Both were 30 days ago, i.e. in October; nothing in November yet.
-    let reply = s.say(&b, "spending", t0(), 0).unwrap();
+    let reply = s.say(&b, "spending", t0()).unwrap();
     assert!(reply.contains("haven't spent anything"), "{reply}");
-    let reply = s.say(&b, "what did I spend", t0() - Duration::days(25), 0).unwrap();
+    let reply = s.say(&b, "what did I spend", t0() - Duration::days(25)).unwrap();
     assert!(reply.contains("Groceries: $173.45 (2 charges)"), "{reply}");
-    let reply = s.say(&b, "freeze card 9913", t0(), 0).unwrap();
+    let reply = s.say(&b, "freeze card 9913", t0()).unwrap();
     assert!(reply.contains("debit card •9913 is now frozen"), "{reply}");
     assert_eq!(s.frozen_accounts(&b).unwrap().into_iter().collect::<Vec<_>>(), ["chk"]);
-    let reply = s.say(&b, "unfreeze card", t0(), 0).unwrap();
+    let reply = s.say(&b, "unfreeze card", t0()).unwrap();
     assert!(reply.contains("•9913 is active again"), "{reply}");
-    let reply = s.say(&b, "sing me a song", t0(), 0).unwrap();
+    let reply = s.say(&b, "sing me a song", t0()).unwrap();
     assert!(reply.starts_with("Sorry, I didn't catch that"), "{reply}");
     // The conversation holds each question and its answer, in order.
     let msgs = s.messages(&b, 100, None).unwrap();
     let tail: Vec<(Sender, &str)> = msgs.iter().rev().take(2).map(|m| (m.from, m.text.as_str())).collect();
     assert_eq!(tail[1], (Sender::User, "sing me a song"));
     assert_eq!(tail[0].0, Sender::Bank);
-    assert!(matches!(s.say(&bank("citi"), "balance", t0(), 0), Err(StoreError::NoConsent(_))));
+    assert!(matches!(s.say(&bank("citi"), "balance", t0()), Err(StoreError::NoConsent(_))));
 }
 
 #[test]
@@ -709,7 +709,7 @@ fn an_expired_grant_stops_delivery_like_a_revoke_and_says_so() {
     assert_eq!(s.accounts(Some(&chase)).unwrap().len(), 1);
     let r = s.apply_batch(&[late], day(29)).unwrap();
     assert_eq!(r.dropped_no_consent, 1);
-    assert!(matches!(s.say(&chase, "balance", day(31), 0), Err(StoreError::NoConsent(_))));
+    assert!(matches!(s.say(&chase, "balance", day(31)), Err(StoreError::NoConsent(_))));
 }
 
 #[test]
@@ -858,4 +858,27 @@ fn decisions_are_in_the_store_file_itself_once_they_return() {
     s.grant(&bank("citi"), t0()).unwrap();
     s.revoke(&bank("citi"), false, t0()).unwrap();
     assert_eq!(log_len(&file_alone(&path)), 5, "revoke");
+}
+
+#[test]
+fn notices_are_dated_in_the_zone_the_store_was_told_and_reopening_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("f.db")).unwrap();
+    s.sync_banks(&profile::load_all(None).unwrap()).unwrap();
+    s.set_utc_offset(-8 * 3600);
+    let mut s = s.reopen().unwrap();
+    s.grant_for(&bank("chase"), t0() - Duration::days(100), Duration::days(3650)).unwrap();
+    s.apply_batch(&[env(&s, "chase", account("chk", 100_000, None))], t0()).unwrap();
+    // A statement that closed at 02:00 UTC on Nov 1 closed on Oct 31 there.
+    let closed = Utc.with_ymd_and_hms(2026, 11, 1, 2, 0, 0).unwrap();
+    let statement = FeedEvent::Statement {
+        account: "chk".into(),
+        external_id: "st-10".into(),
+        period_start: closed - Duration::days(30),
+        period_end: closed,
+        closing: usd(12_345),
+    };
+    s.apply_batch(&[env(&s, "chase", statement)], t0()).unwrap();
+    let texts: Vec<String> = s.messages(&bank("chase"), 10, None).unwrap().into_iter().map(|m| m.text).collect();
+    assert!(texts.iter().any(|t| t.contains("statement for Oct 1 – Oct 31, 2026 is ready")), "{texts:?}");
 }

@@ -69,6 +69,7 @@ fn run(
     {
         tracing::warn!(error = %e, "cannot tune the writer's connection");
     }
+    store.set_utc_offset(cfg.utc_offset_secs);
     let checkpointer = Checkpointer::spawn(&store);
     let mut rules = FraudRules::new(cfg.utc_offset_secs);
     let mut total = BatchReport::default();

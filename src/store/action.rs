@@ -2,7 +2,7 @@
 //! one `BEGIN IMMEDIATE` transaction and is checkpointed so it is on disk once
 //! it is reported done.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
 use super::ingest::{card_label, insert_message};
@@ -62,7 +62,8 @@ impl Store {
     /// until then. On a bank already shared this renews: the end moves to
     /// `now + valid_for` and the feed goes on undisturbed.
     pub fn grant_for(&mut self, bank: &BankId, now: DateTime<Utc>, valid_for: Duration) -> Result<ConsentChange> {
-        self.decide(|tx| grant_in(tx, bank, now, valid_for, false))
+        let zone = self.zone;
+        self.decide(|tx| grant_in(tx, bank, now, valid_for, false, zone))
     }
 
     /// Renews a bank's consent for `valid_for` from `now`: a shared bank
@@ -70,7 +71,8 @@ impl Store {
     /// A bank the user revoked (or never shared) is refused with
     /// [`StoreError::NoConsent`]: that takes a grant.
     pub fn renew(&mut self, bank: &BankId, now: DateTime<Utc>, valid_for: Duration) -> Result<ConsentChange> {
-        self.decide(|tx| grant_in(tx, bank, now, valid_for, true))
+        let zone = self.zone;
+        self.decide(|tx| grant_in(tx, bank, now, valid_for, true, zone))
     }
 
     /// Ends every grant whose time is up at `now`, as a revoke would: the
@@ -87,7 +89,8 @@ impl Store {
         if !due {
             return Ok(Vec::new());
         }
-        self.decide(|tx| expire_in(tx, None, now))
+        let zone = self.zone;
+        self.decide(|tx| expire_in(tx, None, now, zone))
     }
 
     /// Stops sharing a bank. With `purge`, also deletes every row it shared,
@@ -98,8 +101,9 @@ impl Store {
         if purge {
             self.conn.pragma_update(None, "secure_delete", true)?;
         }
+        let zone = self.zone;
         let change = self.decide(|tx| {
-            expire_in(tx, Some(bank), now)?;
+            expire_in(tx, Some(bank), now, zone)?;
             let (granted, _) = Store::consent_of(tx, bank)?;
             if granted {
                 set_consent(tx, bank, ConsentState::Revoked, now, None)?;
@@ -313,10 +317,11 @@ fn grant_in(
     now: DateTime<Utc>,
     valid_for: Duration,
     renew_only: bool,
+    zone: FixedOffset,
 ) -> Result<ConsentChange> {
     // A grant that ran out is recorded as expired first, so that what
     // follows is a fresh grant with a new epoch, not an extension.
-    let expired_now = !expire_in(tx, Some(bank), now)?.is_empty();
+    let expired_now = !expire_in(tx, Some(bank), now, zone)?.is_empty();
     let (granted, _) = Store::consent_of(tx, bank)?;
     let name = bank_name(tx, bank)?;
     // Stored in whole seconds, like every time in the store.
@@ -327,7 +332,7 @@ fn grant_in(
             params![bank.as_str(), until.timestamp()],
         )?;
         log(tx, bank, ConsentAction::Renew, now, &until_detail(until))?;
-        let text = format!("You renewed sharing {name} with finbox: it goes on until {}.", long_date(until));
+        let text = format!("You renewed sharing {name} with finbox: it goes on until {}.", long_date(until, zone));
         insert_message(tx, bank, None, now, Sender::System, MessageKind::Notice, &text, None, None)?;
         return Ok(ConsentChange::Renewed { until });
     }
@@ -345,7 +350,7 @@ fn grant_in(
     let text = format!(
         "You started sharing {name} with finbox until {}. Your data stays in this file on your machine; \
          revoke at any time, renew before then.",
-        long_date(until)
+        long_date(until, zone)
     );
     insert_message(tx, bank, None, now, Sender::System, MessageKind::Notice, &text, None, None)?;
     Ok(ConsentChange::Granted { until })
@@ -353,7 +358,7 @@ fn grant_in(
 
 /// Ends the grants (of `only`, or of every bank) whose time is up at `now`.
 /// Each is recorded at the moment it ran out, not when it was noticed.
-fn expire_in(tx: &SqlTx<'_>, only: Option<&BankId>, now: DateTime<Utc>) -> Result<Vec<BankId>> {
+fn expire_in(tx: &SqlTx<'_>, only: Option<&BankId>, now: DateTime<Utc>, zone: FixedOffset) -> Result<Vec<BankId>> {
     let due: Vec<(String, String, i64)> = tx
         .prepare_cached(
             "SELECT id, name, consent_expires_at FROM banks
@@ -372,7 +377,7 @@ fn expire_in(tx: &SqlTx<'_>, only: Option<&BankId>, now: DateTime<Utc>) -> Resul
         let text = format!(
             "Sharing with {name} expired on {}; it delivers nothing more. Press c to renew \
              (or run `finbox consent renew {id}`).",
-            long_date(on)
+            long_date(on, zone)
         );
         insert_message(tx, &bank, None, on, Sender::System, MessageKind::Notice, &text, None, None)?;
         tracing::info!(bank = %bank, "consent expired");
@@ -386,9 +391,9 @@ fn until_detail(t: DateTime<Utc>) -> String {
     format!("until {}", t.format("%Y-%m-%d %H:%M UTC"))
 }
 
-/// "Feb 21, 2027", for notices (UTC: the store knows no time zone).
-fn long_date(t: DateTime<Utc>) -> String {
-    t.format("%b %-d, %Y").to_string()
+/// "Feb 21, 2027", for notices, in the user's time zone.
+fn long_date(t: DateTime<Utc>, zone: FixedOffset) -> String {
+    t.with_timezone(&zone).format("%b %-d, %Y").to_string()
 }
 
 fn log(tx: &SqlTx<'_>, bank: &BankId, action: ConsentAction, now: DateTime<Utc>, detail: &str) -> Result<()> {

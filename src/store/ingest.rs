@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
 use super::{Result, Store, day_of};
@@ -101,6 +101,8 @@ struct Batch<'t> {
     insert_notice: rusqlite::CachedStatement<'t>,
     /// History counted in this batch, per bank.
     history: HashMap<BankId, Tally>,
+    /// The user's time zone, for dates in notices.
+    zone: FixedOffset,
 }
 
 const INSERT_TXN: &str = "INSERT OR IGNORE INTO transactions
@@ -141,8 +143,9 @@ impl Tally {
 }
 
 impl<'t> Batch<'t> {
-    fn new(tx: &'t SqlTx<'_>) -> Result<Batch<'t>> {
+    fn new(tx: &'t SqlTx<'_>, zone: FixedOffset) -> Result<Batch<'t>> {
         Ok(Batch {
+            zone,
             consent: HashMap::new(),
             accounts: Vec::new(),
             running: HashMap::new(),
@@ -168,7 +171,7 @@ impl Store {
     /// that an import of any size is applied whole or not at all.
     pub fn bulk_write(&mut self) -> Result<BulkWrite<'_>> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        Ok(BulkWrite { tx, report: BatchReport::default() })
+        Ok(BulkWrite { tx, report: BatchReport::default(), zone: self.zone })
     }
 }
 
@@ -178,6 +181,8 @@ impl Store {
 pub struct BulkWrite<'s> {
     tx: SqlTx<'s>,
     report: BatchReport,
+    /// The user's time zone, for dates in notices.
+    zone: FixedOffset,
 }
 
 impl BulkWrite<'_> {
@@ -187,7 +192,7 @@ impl BulkWrite<'_> {
     pub fn apply(&mut self, batch: &[Envelope], now: DateTime<Utc>) -> Result<()> {
         let tx = &self.tx;
         let report = &mut self.report;
-        let mut b = Batch::new(tx)?;
+        let mut b = Batch::new(tx, self.zone)?;
         for env in batch {
             if !consent_ok(tx, &mut b, env, now)? {
                 report.dropped_no_consent += 1;
@@ -426,8 +431,8 @@ fn apply_one(
             let label = account_label(tx, acct.id)?;
             let text = format!(
                 "Your {label} statement for {} – {} is ready. Closing balance: {closing}.",
-                period_start.format("%b %-d"),
-                period_end.format("%b %-d, %Y"),
+                period_start.with_timezone(&b.zone).format("%b %-d"),
+                period_end.with_timezone(&b.zone).format("%b %-d, %Y"),
             );
             if insert_message(
                 tx,
@@ -694,7 +699,7 @@ fn flush_history(tx: &SqlTx<'_>, b: &Batch, report: &mut BatchReport) -> Result<
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?;
         let name = super::action::bank_name(tx, bank)?;
-        let date = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        let date = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default().with_timezone(&b.zone);
         let (first, last) = (date(first), date(last));
         let span = if first.date_naive() == last.date_naive() {
             first.format("%b %-d, %Y").to_string()

@@ -1,7 +1,7 @@
 //! The bank talks back: a user's message is stored, understood by keyword
 //! (`domain::intent`) and answered from the local store, in one transaction.
 
-use chrono::{DateTime, Datelike, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 
 use super::action::{bank_name, set_frozen_in};
 use super::ingest::insert_message;
@@ -19,9 +19,9 @@ const HELP: &str = "I can help with:\n\
 
 impl Store {
     /// Sends `text` to `bank` and returns the bank's reply; both are kept in
-    /// the bank's conversation. `utc_offset_secs` is the user's time zone, for
-    /// "this month".
-    pub fn say(&mut self, bank: &BankId, text: &str, now: DateTime<Utc>, utc_offset_secs: i32) -> Result<String> {
+    /// the bank's conversation. "This month" and dates are in the user's
+    /// time zone ([`Store::set_utc_offset`]).
+    pub fn say(&mut self, bank: &BankId, text: &str, now: DateTime<Utc>) -> Result<String> {
         let (granted, _) = Store::consent_of(&self.conn, bank)?;
         if !granted {
             return Err(StoreError::NoConsent(bank.clone()));
@@ -34,7 +34,7 @@ impl Store {
         // Read-only answers are computed before the write transaction.
         let answer = match &intent {
             Intent::Freeze(_) | Intent::Unfreeze(_) => None,
-            other => Some(self.answer(bank, other, now, utc_offset_secs)?),
+            other => Some(self.answer(bank, other, now)?),
         };
         let reply = self.write(|tx| {
             insert_message(tx, bank, None, now, Sender::User, MessageKind::Text, &text, None, None)?;
@@ -57,7 +57,7 @@ impl Store {
         Ok(reply)
     }
 
-    fn answer(&self, bank: &BankId, intent: &Intent, now: DateTime<Utc>, utc_offset_secs: i32) -> Result<String> {
+    fn answer(&self, bank: &BankId, intent: &Intent, now: DateTime<Utc>) -> Result<String> {
         let name = bank_name(&self.conn, bank)?;
         Ok(match intent {
             Intent::Balance => {
@@ -86,7 +86,7 @@ impl Store {
                     return Ok("No transactions yet.".into());
                 }
                 let mut lines = vec![format!("Your last {} transactions:", txns.len())];
-                let offset = tz(utc_offset_secs);
+                let offset = self.zone;
                 for t in &txns {
                     lines.push(format!(
                         "• {} {} {} ({})",
@@ -99,7 +99,7 @@ impl Store {
                 lines.join("\n")
             }
             Intent::Spending => {
-                let offset = tz(utc_offset_secs);
+                let offset = self.zone;
                 let local = now.with_timezone(&offset);
                 let start = offset
                     .with_ymd_and_hms(local.year(), local.month(), 1, 0, 0, 0)
@@ -187,8 +187,4 @@ fn sum_by_currency(amounts: impl Iterator<Item = Money>) -> Result<Vec<Money>> {
 
 fn plural(n: i64, word: &str) -> String {
     if n == 1 { word.to_string() } else { format!("{word}s") }
-}
-
-fn tz(utc_offset_secs: i32) -> FixedOffset {
-    FixedOffset::east_opt(utc_offset_secs).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
 }

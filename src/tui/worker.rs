@@ -107,7 +107,7 @@ fn apply(store: &mut Store, effect: Effect, now: DateTime<Utc>, cfg: &WorkerConf
     Ok(match effect {
         Effect::Load(_) => unreachable!("handled by the caller"),
         Effect::Say { bank, text } => {
-            store.say(&bank, &text, now, cfg.utc_offset_secs)?;
+            store.say(&bank, &text, now)?;
             Action::Replied { bank }
         }
         Effect::Ack { alert, verdict } => {

@@ -192,6 +192,12 @@ fn errors_are_clear_and_never_panics() {
     assert!(err.contains("no alert 12345"), "{err}");
     let err = h.fail(&["transactions", "--account", "zzz"]);
     assert!(err.contains("no account"), "{err}");
+    // A cause the message quotes already is said once.
+    let folder = h.dir.path().join("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    let err = h.fail(&["--db", folder.to_str().unwrap(), "banks"]);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot open the store") && err.contains("Is a directory"), "{err}");
 }
 
 #[test]

@@ -187,6 +187,27 @@ fn first_run_onboarding_shares_the_picked_banks() {
 }
 
 #[test]
+fn a_linked_banks_history_is_one_note_in_its_thread() {
+    let s = session("history");
+    s.start(120, 36, &[]);
+    s.wait_for("Welcome to finbox");
+    s.keys(&["a"]);
+    // The feeds backfill; Chase's thread sums its history up in one note.
+    s.wait_for("History from Chase:");
+    s.keys(&["q"]);
+    s.wait_for("[exit 0]");
+    let msgs = s.json(&["messages", "chase", "--limit", "10000", "--json"]);
+    let notes = msgs.iter().filter(|m| m["text"].as_str().unwrap().starts_with("History from Chase:")).count();
+    assert_eq!(notes, 1);
+    // Every transaction notice in the thread is dated after the grant.
+    let granted = s.json(&["consent", "log", "--json"])[0]["at"].as_str().unwrap().to_string();
+    for m in msgs.iter().filter(|m| m["kind"] == "transaction") {
+        assert!(m["at"].as_str().unwrap() >= granted.as_str(), "{m} before {granted}");
+    }
+    assert!(!s.json(&["transactions", "--bank", "chase", "--json"]).is_empty());
+}
+
+#[test]
 fn the_screen_refuses_without_a_terminal() {
     let s = session("notty");
     let out = Command::new(bin()).env_clear().envs(s.envs()).output().unwrap();

@@ -353,10 +353,32 @@ impl Store {
     /// Makes a user decision durable on disk now (not just at the next
     /// checkpoint): used after alert verdicts and consent changes.
     fn durable(&self) {
-        if self.path.is_some()
-            && let Err(e) = self.conn.query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()))
-        {
-            tracing::warn!(error = %e, "checkpoint after a user decision failed");
+        if self.path.is_none() {
+            return;
+        }
+        match self.checkpoint_waiting("FULL") {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("the WAL stayed busy; the decision reaches the file at a later checkpoint"),
+            Err(e) => tracing::warn!(error = %e, "checkpoint after a user decision failed"),
+        }
+    }
+
+    /// A FULL or TRUNCATE checkpoint, waiting its turn for up to a second:
+    /// SQLite waits for readers and writers (the busy timeout) but not for
+    /// another checkpoint, and the writer's checkpoint thread runs one after
+    /// every batch. True when it completed.
+    pub(crate) fn checkpoint_waiting(&self, mode: &str) -> Result<bool> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        loop {
+            // The first column is 1 when it could not complete (busy).
+            let busy: i64 = self.conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(0))?;
+            if busy == 0 {
+                return Ok(true);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 

@@ -882,3 +882,33 @@ fn notices_are_dated_in_the_zone_the_store_was_told_and_reopening_keeps_it() {
     let texts: Vec<String> = s.messages(&bank("chase"), 10, None).unwrap().into_iter().map(|m| m.text).collect();
     assert!(texts.iter().any(|t| t.contains("statement for Oct 1 – Oct 31, 2026 is ready")), "{texts:?}");
 }
+
+#[test]
+fn a_purge_empties_the_wal_while_another_connection_keeps_checkpointing() {
+    // The writer's checkpoint thread runs a checkpoint after every batch; a
+    // purge's own checkpoint waits its turn instead of giving up.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.db");
+    let wal = dir.path().join("f.db-wal");
+    let mut s = Store::open(&path).unwrap();
+    s.sync_banks(&profile::load_all(None).unwrap()).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let checkpointer = {
+        let (other, stop) = (s.reopen().unwrap(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                other.checkpoint_passive().unwrap();
+            }
+        })
+    };
+    for round in 0..10 {
+        s.grant(&bank("chase"), t0()).unwrap();
+        let mut batch = vec![env(&s, "chase", account("chk", 100_000, None))];
+        batch.extend((0..300).map(|i| env(&s, "chase", txn("chk", &format!("r{round}-{i}"), i, -100, "Shop"))));
+        s.apply_batch(&batch, t0()).unwrap();
+        s.revoke(&bank("chase"), true, t0()).unwrap();
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0, "round {round}: the WAL still holds pages");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    checkpointer.join().unwrap();
+}

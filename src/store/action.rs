@@ -240,9 +240,9 @@ impl Store {
         if self.path.is_none() {
             return;
         }
-        match self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
-            Ok(0) => {}
-            Ok(_) => tracing::warn!("another connection held the WAL; it is truncated at a later checkpoint"),
+        match self.checkpoint_waiting("TRUNCATE") {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("another connection held the WAL; it is truncated at a later checkpoint"),
             Err(e) => tracing::warn!(error = %e, "checkpoint after purge failed"),
         }
     }

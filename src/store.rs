@@ -283,7 +283,7 @@ impl Store {
         let wal = PathBuf::from(format!("{}-wal", path.display()));
         let mut tries = 0;
         let tx = loop {
-            self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            self.checkpoint_waiting("TRUNCATE")?;
             let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0 {
                 break tx;

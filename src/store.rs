@@ -353,13 +353,25 @@ impl Store {
     /// Makes a user decision durable on disk now (not just at the next
     /// checkpoint): used after alert verdicts and consent changes.
     fn durable(&self) {
+        self.checkpoint_now("FULL", "a user decision");
+    }
+
+    /// Checkpoints the WAL into the store and truncates it to zero bytes, so
+    /// that no older copy of a page (a purged row) survives in it.
+    fn truncate_wal(&self) {
+        self.checkpoint_now("TRUNCATE", "a purge");
+    }
+
+    /// A FULL or TRUNCATE checkpoint of a store file, now; what could not be
+    /// done is logged (the next checkpoint does it).
+    fn checkpoint_now(&self, mode: &str, after: &str) {
         if self.path.is_none() {
             return;
         }
-        match self.checkpoint_waiting("FULL") {
+        match self.checkpoint_waiting(mode) {
             Ok(true) => {}
-            Ok(false) => tracing::warn!("the WAL stayed busy; the decision reaches the file at a later checkpoint"),
-            Err(e) => tracing::warn!(error = %e, "checkpoint after a user decision failed"),
+            Ok(false) => tracing::warn!(mode, after, "the WAL stayed busy; a later checkpoint completes it"),
+            Err(e) => tracing::warn!(error = %e, mode, after, "checkpoint failed"),
         }
     }
 
@@ -367,7 +379,7 @@ impl Store {
     /// SQLite waits for readers and writers (the busy timeout) but not for
     /// another checkpoint, and the writer's checkpoint thread runs one after
     /// every batch. True when it completed.
-    pub(crate) fn checkpoint_waiting(&self, mode: &str) -> Result<bool> {
+    fn checkpoint_waiting(&self, mode: &str) -> Result<bool> {
         let deadline = std::time::Instant::now() + Duration::from_secs(1);
         loop {
             // The first column is 1 when it could not complete (busy).

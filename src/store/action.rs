@@ -234,19 +234,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Checkpoints the WAL into the store and truncates it to zero bytes, so
-    /// that no older copy of a page (a purged row) survives in it.
-    fn truncate_wal(&self) {
-        if self.path.is_none() {
-            return;
-        }
-        match self.checkpoint_waiting("TRUNCATE") {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!("another connection held the WAL; it is truncated at a later checkpoint"),
-            Err(e) => tracing::warn!(error = %e, "checkpoint after purge failed"),
-        }
-    }
-
     /// Marks every message of a bank as read.
     pub fn mark_read(&mut self, bank: &BankId) -> Result<usize> {
         Ok(self.conn.execute("UPDATE messages SET read = 1 WHERE bank_id = ?1 AND read = 0", [bank.as_str()])?)

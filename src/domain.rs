@@ -9,6 +9,7 @@ pub mod intent;
 pub mod model;
 pub mod money;
 pub mod text;
+pub mod when;
 
 pub use model::*;
 pub use money::{Currency, Money, MoneyError};

@@ -37,11 +37,11 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Datelike, Offset, Utc};
+use chrono::{DateTime, Utc};
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
 use crate::domain::text::clean_line;
-use crate::domain::{AccountKind, Currency, Money};
+use crate::domain::{AccountKind, Currency, Money, when};
 use crate::feed::{AccountInfo, FeedEvent, TxnInfo};
 use decode::{Charset, DecodeFault, DecodeReader, Hashing, LineLimit};
 pub use layout::{Amounts, Column, CsvLayout, LayoutError, Layouts, Sign};
@@ -577,7 +577,7 @@ impl Scan {
     /// "Oct 1 – Oct 31, 2026", the span of the transactions' dates (in the
     /// zone of `offset_secs`).
     pub fn period(&self, offset_secs: i32) -> Option<String> {
-        Some(span(self.first?, self.last?, offset_secs))
+        Some(when::span(self.first?, self.last?, when::zone(offset_secs)))
     }
 
     /// Reads the file again and passes its events to `on`: every account,
@@ -625,20 +625,6 @@ impl Scan {
             }
         }
         Ok(())
-    }
-}
-
-/// "Oct 1 – Oct 31, 2026", "Oct 20 – Nov 15, 2026", "Dec 30, 2025 – Jan 2,
-/// 2026" or "Nov 3, 2026": two times as days in the zone of `offset_secs`.
-pub fn span(first: DateTime<Utc>, last: DateTime<Utc>, offset_secs: i32) -> String {
-    let zone = chrono::FixedOffset::east_opt(offset_secs).unwrap_or(Utc.fix());
-    let (a, b) = (first.with_timezone(&zone).date_naive(), last.with_timezone(&zone).date_naive());
-    if a == b {
-        b.format("%b %-d, %Y").to_string()
-    } else if a.year() == b.year() {
-        format!("{} – {}", a.format("%b %-d"), b.format("%b %-d, %Y"))
-    } else {
-        format!("{} – {}", a.format("%b %-d, %Y"), b.format("%b %-d, %Y"))
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use crate::domain::{AlertId, AlertStatus, BankId, MoneyError, ParseError};
+use crate::domain::{AlertId, AlertStatus, BankId, MoneyError, ParseError, when};
 use crate::feed::BankProfile;
 
 pub use action::{ConsentChange, FreezeOutcome};
@@ -38,10 +38,6 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0005_history_from.sql"),
     include_str!("../assets/migrations/0006_history_notices.sql"),
 ];
-
-fn utc() -> chrono::FixedOffset {
-    chrono::FixedOffset::east_opt(0).expect("UTC is a valid offset")
-}
 
 /// How long a writer waits for another writer before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -175,8 +171,13 @@ impl Store {
             let detail = "the file cannot be written: check its permissions, or whether the disk is mounted read-only";
             return Err(StoreError::ReadOnly { path: shown, detail: detail.into() });
         }
-        let mut store =
-            Store { conn, path: Some(path.to_path_buf()), made_private: Vec::new(), key: key.cloned(), zone: utc() };
+        let mut store = Store {
+            conn,
+            path: Some(path.to_path_buf()),
+            made_private: Vec::new(),
+            key: key.cloned(),
+            zone: when::zone(0),
+        };
         store.prepare(&shown)?;
         // Only now that the file is known to be ours: make it and its
         // journal files private if someone loosened them.
@@ -196,7 +197,7 @@ impl Store {
     /// writes in its notices ("until Feb 27, 2027"); connections opened by
     /// [`Store::reopen`] keep it.
     pub fn set_utc_offset(&mut self, secs: i32) {
-        self.zone = chrono::FixedOffset::east_opt(secs).unwrap_or_else(utc);
+        self.zone = when::zone(secs);
     }
 
     /// Whether this store is encrypted at rest.
@@ -219,7 +220,7 @@ impl Store {
     /// A private in-memory store, for tests.
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
-        let mut store = Store { conn, path: None, made_private: Vec::new(), key: None, zone: utc() };
+        let mut store = Store { conn, path: None, made_private: Vec::new(), key: None, zone: when::zone(0) };
         store.prepare(":memory:")?;
         Ok(store)
     }

@@ -18,6 +18,7 @@ use clap::Args;
 use super::Env;
 use crate::domain::fraud::FraudRules;
 use crate::domain::text::clean_line;
+use crate::domain::when;
 use crate::domain::{BankId, MessageKind, Money};
 use crate::feed::writer::{ALERT_WINDOW_DAYS, WriterConfig, push_with_rules};
 use crate::feed::{Envelope, FeedEvent};
@@ -346,7 +347,7 @@ fn print_summary(
     dry_run: bool,
 ) {
     let offset = env.utc_offset_secs;
-    let day = |t| crate::import::span(t, t, offset);
+    let day = |t| when::span(t, t, when::zone(offset));
     let statement = scan.statement();
     println!("{} → {bank_name} ({bank}): {}, {}", statement.file_name(), scan.version, scan.encoding);
     if let Some(why) = &chosen.bank {
@@ -358,7 +359,7 @@ fn print_summary(
     for a in &scan.accounts {
         let mut line = format!("  {} •{}: {}", a.account.name, a.account.mask, plural(a.transactions, "transaction"));
         if let (Some(first), Some(last)) = (a.first, a.last) {
-            line.push_str(&format!(", {}", crate::import::span(first, last, offset)));
+            line.push_str(&format!(", {}", when::span(first, last, when::zone(offset))));
         }
         if let Some((ledger, at)) = a.ledger {
             line.push_str(&format!("; ledger balance {ledger} on {}", day(at)));

@@ -319,7 +319,8 @@ fn grant_in(
             params![bank.as_str(), until.timestamp()],
         )?;
         log(tx, bank, ConsentAction::Renew, now, &until_detail(until))?;
-        let text = format!("You renewed sharing {name} with finbox: it goes on until {}.", long_date(until, zone));
+        let text =
+            format!("You renewed sharing {name} with finbox: it goes on until {}.", when::long_date(until, zone));
         insert_message(tx, bank, None, now, Sender::System, MessageKind::Notice, &text, None, None)?;
         return Ok(ConsentChange::Renewed { until });
     }
@@ -337,7 +338,7 @@ fn grant_in(
     let text = format!(
         "You started sharing {name} with finbox until {}. Your data stays in this file on your machine; \
          revoke at any time, renew before then.",
-        long_date(until, zone)
+        when::long_date(until, zone)
     );
     insert_message(tx, bank, None, now, Sender::System, MessageKind::Notice, &text, None, None)?;
     Ok(ConsentChange::Granted { until })
@@ -364,7 +365,7 @@ fn expire_in(tx: &SqlTx<'_>, only: Option<&BankId>, now: DateTime<Utc>, zone: Fi
         let text = format!(
             "Sharing with {name} expired on {}; it delivers nothing more. Press c to renew \
              (or run `finbox consent renew {id}`).",
-            long_date(on, zone)
+            when::long_date(on, zone)
         );
         insert_message(tx, &bank, None, on, Sender::System, MessageKind::Notice, &text, None, None)?;
         tracing::info!(bank = %bank, "consent expired");
@@ -376,11 +377,6 @@ fn expire_in(tx: &SqlTx<'_>, only: Option<&BankId>, now: DateTime<Utc>, zone: Fi
 /// "until 2027-02-21 15:00 UTC", for the consent log.
 fn until_detail(t: DateTime<Utc>) -> String {
     format!("until {}", t.format("%Y-%m-%d %H:%M UTC"))
-}
-
-/// "Feb 21, 2027", for notices, in the user's time zone.
-fn long_date(t: DateTime<Utc>, zone: FixedOffset) -> String {
-    t.with_timezone(&zone).format("%b %-d, %Y").to_string()
 }
 
 fn log(tx: &SqlTx<'_>, bank: &BankId, action: ConsentAction, now: DateTime<Utc>, detail: &str) -> Result<()> {

@@ -4,12 +4,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
 use super::{Result, Store, day_of};
 use crate::domain::text::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clean_line, clean_text};
-use crate::domain::{AccountKind, AlertId, BankId, Currency, MessageKind, Money, Sender};
+use crate::domain::{AccountKind, AlertId, BankId, Currency, MessageKind, Money, Sender, when};
 use crate::feed::{AccountInfo, Envelope, FeedEvent, TxnInfo};
 
 /// A record the store refused, with the reason.
@@ -430,9 +430,8 @@ fn apply_one(
             };
             let label = account_label(tx, acct.id)?;
             let text = format!(
-                "Your {label} statement for {} – {} is ready. Closing balance: {closing}.",
-                period_start.with_timezone(&b.zone).format("%b %-d"),
-                period_end.with_timezone(&b.zone).format("%b %-d, %Y"),
+                "Your {label} statement for {} is ready. Closing balance: {closing}.",
+                when::span(*period_start, *period_end, b.zone),
             );
             if insert_message(
                 tx,
@@ -699,15 +698,7 @@ fn flush_history(tx: &SqlTx<'_>, b: &Batch, report: &mut BatchReport) -> Result<
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?;
         let name = super::action::bank_name(tx, bank)?;
-        let date = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default().with_timezone(&b.zone);
-        let (first, last) = (date(first), date(last));
-        let span = if first.date_naive() == last.date_naive() {
-            first.format("%b %-d, %Y").to_string()
-        } else if first.year() == last.year() {
-            format!("{} – {}", first.format("%b %-d"), last.format("%b %-d, %Y"))
-        } else {
-            format!("{} – {}", first.format("%b %-d, %Y"), last.format("%b %-d, %Y"))
-        };
+        let span = when::span(super::from_unix(first), super::from_unix(last), b.zone);
         let what = match count {
             1 => "1 transaction notice".to_string(),
             n => format!("{} transaction notices", crate::domain::money::group_thousands(n.unsigned_abs())),

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::app::{Action, ConversationView, Effect, SidebarView, Snapshot, View};
 use crate::app::{HISTORY_DAYS, MAX_WINDOW, REFUSED_WINDOW};
-use crate::domain::{BankId, Money, Verdict};
+use crate::domain::{BankId, Money, Verdict, when};
 use crate::store::{ConsentChange, Result, Store, TxnFilter};
 
 /// How often the worker checks whether the store changed.
@@ -137,7 +137,7 @@ fn apply(store: &mut Store, effect: Effect, now: DateTime<Utc>, cfg: &WorkerConf
                     _ => {}
                 }
             }
-            let until = last_until.map(|t| local_date(t, cfg.utc_offset_secs)).unwrap_or_default();
+            let until = last_until.map(|t| when::long_date(t, when::zone(cfg.utc_offset_secs))).unwrap_or_default();
             Action::Done(match (granted.is_empty(), renewed.is_empty()) {
                 (false, _) => format!("Sharing {} until {until}: history arrives within seconds.", granted.join(", ")),
                 (true, false) => format!("Renewed: {} stays shared until {until}.", renewed.join(", ")),
@@ -148,10 +148,13 @@ fn apply(store: &mut Store, effect: Effect, now: DateTime<Utc>, cfg: &WorkerConf
             let name = bank_name(store, &bank);
             Action::Done(match store.renew(&bank, now, cfg.consent_validity)? {
                 ConsentChange::Granted { until } => {
-                    format!("{name} is shared again until {}.", local_date(until, cfg.utc_offset_secs))
+                    format!("{name} is shared again until {}.", when::long_date(until, when::zone(cfg.utc_offset_secs)))
                 }
                 ConsentChange::Renewed { until } => {
-                    format!("Renewed: {name} stays shared until {}.", local_date(until, cfg.utc_offset_secs))
+                    format!(
+                        "Renewed: {name} stays shared until {}.",
+                        when::long_date(until, when::zone(cfg.utc_offset_secs))
+                    )
                 }
                 _ => format!("{name}: sharing unchanged."),
             })
@@ -182,11 +185,6 @@ fn apply(store: &mut Store, effect: Effect, now: DateTime<Utc>, cfg: &WorkerConf
 }
 
 /// "Feb 21, 2027" in the user's time zone.
-fn local_date(t: DateTime<Utc>, utc_offset_secs: i32) -> String {
-    let offset = chrono::FixedOffset::east_opt(utc_offset_secs).unwrap_or_else(|| chrono::Offset::fix(&Utc));
-    t.with_timezone(&offset).format("%b %-d, %Y").to_string()
-}
-
 fn bank_name(store: &Store, bank: &BankId) -> String {
     store.bank(bank.as_str()).map(|b| b.name).unwrap_or_else(|_| bank.to_string())
 }

@@ -104,14 +104,9 @@ pub fn wrap_text(text: &str, first: usize, rest: usize) -> Vec<String> {
     out
 }
 
-/// The offset the screen shows times in.
-pub fn offset(utc_offset_secs: i32) -> FixedOffset {
-    FixedOffset::east_opt(utc_offset_secs).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
-}
-
 /// A UTC time as the user's wall clock shows it.
 pub fn local(t: DateTime<Utc>, utc_offset_secs: i32) -> DateTime<FixedOffset> {
-    t.with_timezone(&offset(utc_offset_secs))
+    t.with_timezone(&crate::domain::when::zone(utc_offset_secs))
 }
 
 #[cfg(test)]

@@ -357,12 +357,6 @@ impl Store {
         self.checkpoint_now("FULL", "a user decision");
     }
 
-    /// Checkpoints the WAL into the store and truncates it to zero bytes, so
-    /// that no older copy of a page (a purged row) survives in it.
-    fn truncate_wal(&self) {
-        self.checkpoint_now("TRUNCATE", "a purge");
-    }
-
     /// A FULL or TRUNCATE checkpoint of a store file, now; what could not be
     /// done is logged (the next checkpoint does it).
     fn checkpoint_now(&self, mode: &str, after: &str) {

@@ -102,7 +102,11 @@ impl Store {
             self.conn.pragma_update(None, "secure_delete", true)?;
         }
         let zone = self.zone;
-        let change = self.decide(|tx| {
+        // A purge leaves no copy of the purged rows in the write-ahead log:
+        // its checkpoint copies the WAL into the (zeroed) store and cuts it
+        // to nothing.
+        let checkpoint = if purge { "TRUNCATE" } else { "FULL" };
+        let change = self.decide_then(checkpoint, |tx| {
             expire_in(tx, Some(bank), now, zone)?;
             let (granted, _) = Store::consent_of(tx, bank)?;
             if granted {
@@ -153,13 +157,7 @@ impl Store {
         if purge && let Err(e) = self.conn.pragma_update(None, "secure_delete", secure_before) {
             tracing::warn!(error = %e, "cannot turn secure_delete off after a purge");
         }
-        let change = change?;
-        if matches!(change, ConsentChange::Purged { .. }) {
-            // Leave no copy of the purged rows in the write-ahead log: copy
-            // the WAL into the (zeroed) store and cut it to nothing.
-            self.truncate_wal();
-        }
-        Ok(change)
+        change
     }
 
     /// Records the user's verdict on an open alert. "Not me" also freezes the
@@ -220,6 +218,11 @@ impl Store {
     /// one transaction, whatever other connections are reading), and it is
     /// then checkpointed into the store file when nothing holds it back.
     fn decide<T>(&mut self, f: impl FnOnce(&SqlTx<'_>) -> Result<T>) -> Result<T> {
+        self.decide_then("FULL", f)
+    }
+
+    /// [`Store::decide`], then a checkpoint of the given mode.
+    fn decide_then<T>(&mut self, checkpoint: &str, f: impl FnOnce(&SqlTx<'_>) -> Result<T>) -> Result<T> {
         let file = self.path.is_some();
         let before: i64 = if file { self.conn.query_row("PRAGMA synchronous", [], |r| r.get(0))? } else { 0 };
         if file {
@@ -230,7 +233,7 @@ impl Store {
             tracing::warn!(error = %e, "cannot restore the synchronous setting after a decision");
         }
         let out = out?;
-        self.durable();
+        self.checkpoint_now(checkpoint, "a user decision");
         Ok(out)
     }
 

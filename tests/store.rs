@@ -278,6 +278,7 @@ fn a_bank_message_cannot_be_rewritten_as_the_history_note() {
     s.apply_batch(&[env(&s, "chase", message)], t0()).unwrap();
     let report = s.apply_batch(&[env(&s, "chase", announced("h1", t0() - Duration::days(150)))], t0()).unwrap();
     assert_eq!(report.transactions, 1);
+    assert_eq!(report.messages, 0, "no note was written, none is counted");
     let thread = s.messages(&bank("chase"), 100, None).unwrap();
     let hello: Vec<_> = thread.iter().filter(|m| m.text == "Hello from Chase").collect();
     assert_eq!(hello.len(), 1);

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
-use super::ingest::{card_label, insert_message};
+use super::ingest::{NewMessage, card_label};
 use super::{Result, Store, StoreError, from_unix};
 use crate::domain::*;
 
@@ -121,17 +121,10 @@ impl Store {
                     return Ok(ConsentChange::AlreadyRevoked);
                 }
                 let name = bank_name(tx, bank)?;
-                insert_message(
-                    tx,
-                    bank,
-                    None,
-                    now,
-                    Sender::System,
-                    MessageKind::Notice,
-                    &format!("You stopped sharing {name}. It delivers nothing more; what it shared so far stays until you purge it."),
-                    None,
-                    None,
-                )?;
+                let text = format!(
+                    "You stopped sharing {name}. It delivers nothing more; what it shared so far stays until you purge it."
+                );
+                NewMessage::new(bank, Sender::System, MessageKind::Notice, now, &text).insert(tx)?;
                 return Ok(ConsentChange::Revoked);
             }
             let mut rows = 0;
@@ -195,7 +188,10 @@ impl Store {
                     )
                 }
             };
-            insert_message(tx, &alert.bank, None, now, Sender::Bank, MessageKind::Fraud, &text, Some(alert.txn.0), Some(id.0))?;
+            NewMessage::new(&alert.bank, Sender::Bank, MessageKind::Fraud, now, &text)
+                .txn(alert.txn.0)
+                .alert(id.0)
+                .insert(tx)?;
             Ok(())
         })?;
         self.alert(id)
@@ -324,7 +320,7 @@ fn grant_in(
         log(tx, bank, ConsentAction::Renew, now, &until_detail(until))?;
         let text =
             format!("You renewed sharing {name} with finbox: it goes on until {}.", when::long_date(until, zone));
-        insert_message(tx, bank, None, now, Sender::System, MessageKind::Notice, &text, None, None)?;
+        NewMessage::new(bank, Sender::System, MessageKind::Notice, now, &text).insert(tx)?;
         return Ok(ConsentChange::Renewed { until });
     }
     let was_expired = expired_now
@@ -343,7 +339,7 @@ fn grant_in(
          revoke at any time, renew before then.",
         when::long_date(until, zone)
     );
-    insert_message(tx, bank, None, now, Sender::System, MessageKind::Notice, &text, None, None)?;
+    NewMessage::new(bank, Sender::System, MessageKind::Notice, now, &text).insert(tx)?;
     Ok(ConsentChange::Granted { until })
 }
 
@@ -370,7 +366,7 @@ fn expire_in(tx: &SqlTx<'_>, only: Option<&BankId>, now: DateTime<Utc>, zone: Fi
              (or run `finbox consent renew {id}`).",
             when::long_date(on, zone)
         );
-        insert_message(tx, &bank, None, on, Sender::System, MessageKind::Notice, &text, None, None)?;
+        NewMessage::new(&bank, Sender::System, MessageKind::Notice, on, &text).insert(tx)?;
         tracing::info!(bank = %bank, "consent expired");
         expired.push(bank);
     }

@@ -98,7 +98,6 @@ struct Batch<'t> {
     labels: HashMap<i64, String>,
     insert_txn: rusqlite::CachedStatement<'t>,
     insert_fts: rusqlite::CachedStatement<'t>,
-    insert_notice: rusqlite::CachedStatement<'t>,
     /// History counted in this batch, per bank.
     history: HashMap<BankId, Tally>,
     /// The user's time zone, for dates in notices.
@@ -109,17 +108,9 @@ const INSERT_TXN: &str = "INSERT OR IGNORE INTO transactions
        (bank_id, account_id, external_id, posted_at, amount_minor, currency, merchant, category, channel, country)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 const INSERT_FTS: &str = "INSERT INTO transactions_fts (rowid, merchant, category) VALUES (?1, ?2, ?3)";
-// The user's own words and finbox's notices are read; so is history from
-// before the bank was shared (a backfill is not news). Newer bank messages
-// arrive unread.
 const INSERT_MESSAGE: &str =
     "INSERT OR IGNORE INTO messages (bank_id, external_id, at, sender, kind, text, txn_id, alert_id, read)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 OR ?3 < coalesce((SELECT consent_at FROM banks WHERE id = ?1), 0))";
-
-/// A transaction notice from the bank, dated after the bank was shared: news,
-/// so it arrives unread.
-const INSERT_NOTICE: &str = "INSERT INTO messages (bank_id, at, sender, kind, text, txn_id, read)
-     VALUES (?1, ?2, 'bank', ?3, ?4, ?5, 0)";
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
 /// Transactions a bank would announce that are history (dated before the
 /// bank was shared), counted for the bank's one history note.
@@ -152,7 +143,6 @@ impl<'t> Batch<'t> {
             labels: HashMap::new(),
             insert_txn: tx.prepare_cached(INSERT_TXN)?,
             insert_fts: tx.prepare_cached(INSERT_FTS)?,
-            insert_notice: tx.prepare_cached(INSERT_NOTICE)?,
             history: HashMap::new(),
         })
     }
@@ -194,11 +184,11 @@ impl BulkWrite<'_> {
         let report = &mut self.report;
         let mut b = Batch::new(tx, self.zone)?;
         for env in batch {
-            if !consent_ok(tx, &mut b, env, now)? {
+            let Some(shared) = shared(tx, &mut b, env, now)? else {
                 report.dropped_no_consent += 1;
                 continue;
-            }
-            if let Err(reason) = apply_one(tx, &mut b, env, now, report)? {
+            };
+            if let Err(reason) = apply_one(tx, &mut b, env, shared, now, report)? {
                 refuse(tx, report, env, now, reason, false)?;
             }
         }
@@ -259,7 +249,10 @@ fn refuse(
     Ok(())
 }
 
-fn consent_ok(tx: &SqlTx<'_>, b: &mut Batch, env: &Envelope, now: DateTime<Utc>) -> Result<bool> {
+/// The bank's grant when it is shared at the batch's `now` (granted, and its
+/// grant not yet ended: an expired grant counts as revoked even before it is
+/// recorded as expired) under the epoch the event was stamped with.
+fn shared(tx: &SqlTx<'_>, b: &mut Batch, env: &Envelope, now: DateTime<Utc>) -> Result<Option<Shared>> {
     if !b.consent.contains_key(&env.bank) {
         let state: Option<(bool, i64, i64)> = tx
             .query_row(
@@ -272,7 +265,7 @@ fn consent_ok(tx: &SqlTx<'_>, b: &mut Batch, env: &Envelope, now: DateTime<Utc>)
         let shared = state.and_then(|(granted, epoch, since)| granted.then_some(Shared { epoch, since }));
         b.consent.insert(env.bank.clone(), shared);
     }
-    Ok(b.consent[&env.bank].is_some_and(|s| s.epoch == env.epoch))
+    Ok(b.consent[&env.bank].filter(|s| s.epoch == env.epoch))
 }
 
 fn describe(event: &FeedEvent) -> String {
@@ -295,6 +288,7 @@ fn apply_one(
     tx: &SqlTx<'_>,
     b: &mut Batch,
     env: &Envelope,
+    shared: Shared,
     now: DateTime<Utc>,
     report: &mut BatchReport,
 ) -> Result<Result<(), String>> {
@@ -325,21 +319,15 @@ fn apply_one(
                 Some(txn_id) => {
                     report.transactions += 1;
                     report.changed.insert(bank.clone());
-                    // Consent was checked for this event: the bank is shared.
-                    let shared = b.consent[bank].unwrap_or(Shared { epoch: env.epoch, since: 0 });
                     let at = t.posted_at.timestamp();
                     if t.notify && at < shared.since {
                         // History: summed up in one note, not replayed.
                         b.history.entry(bank.clone()).or_insert_with(|| Tally::new(shared)).add(at);
                     } else if t.notify {
                         let text = transaction_notice(tx, b, acct.id, t, &merchant)?;
-                        b.insert_notice.execute(params![
-                            bank.as_str(),
-                            at,
-                            MessageKind::Transaction.as_str(),
-                            text,
-                            txn_id
-                        ])?;
+                        NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, t.posted_at, &text)
+                            .txn(txn_id)
+                            .insert(tx)?;
                         report.messages += 1;
                     }
                 }
@@ -355,7 +343,8 @@ fn apply_one(
             let ext_id = format!("balance:{}:{}", ext, at.timestamp());
             let label = account_label(tx, acct.id)?;
             let text = format!("Balance update: {label} is {balance}.");
-            if insert_message(tx, bank, Some(&ext_id), *at, Sender::Bank, MessageKind::Balance, &text, None, None)? {
+            let message = NewMessage::new(bank, Sender::Bank, MessageKind::Balance, *at, &text);
+            if message.external(&ext_id).history_before(shared.since).insert(tx)? {
                 tx.prepare_cached("UPDATE balances SET reported_minor = ?2, reported_at = ?3 WHERE account_id = ?1")?
                     .execute(params![acct.id, balance.minor, at.timestamp()])?;
                 report.balances_reported += 1;
@@ -370,7 +359,8 @@ fn apply_one(
             if text.is_empty() {
                 return Ok(Err("empty message".into()));
             }
-            if insert_message(tx, bank, Some(external_id), *at, Sender::Bank, *kind, &text, None, None)? {
+            let message = NewMessage::new(bank, Sender::Bank, *kind, *at, &text);
+            if message.external(external_id).history_before(shared.since).insert(tx)? {
                 report.messages += 1;
                 report.changed.insert(bank.clone());
             } else {
@@ -408,17 +398,12 @@ fn apply_one(
                 "Fraud alert ({severity}): did you make the {amount} charge at {merchant} on {card}? {reason}. \
                  Answer in the alert queue: y = it was me, n = not me (or `finbox alerts ack {alert_id} --it-was-me|--not-me`)."
             );
-            insert_message(
-                tx,
-                bank,
-                Some(&format!("alert:{alert_id}")),
-                *at,
-                Sender::Bank,
-                MessageKind::Fraud,
-                &text,
-                Some(txn_id),
-                Some(alert_id),
-            )?;
+            NewMessage::new(bank, Sender::Bank, MessageKind::Fraud, *at, &text)
+                .external(&format!("alert:{alert_id}"))
+                .txn(txn_id)
+                .alert(alert_id)
+                .history_before(shared.since)
+                .insert(tx)?;
             report.alerts += 1;
             report.messages += 1;
             report.new_alerts.push(AlertId(alert_id));
@@ -433,17 +418,8 @@ fn apply_one(
                 "Your {label} statement for {} is ready. Closing balance: {closing}.",
                 when::span(*period_start, *period_end, b.zone),
             );
-            if insert_message(
-                tx,
-                bank,
-                Some(external_id),
-                *period_end,
-                Sender::Bank,
-                MessageKind::Statement,
-                &text,
-                None,
-                None,
-            )? {
+            let message = NewMessage::new(bank, Sender::Bank, MessageKind::Statement, *period_end, &text);
+            if message.external(external_id).history_before(shared.since).insert(tx)? {
                 report.messages += 1;
                 report.changed.insert(bank.clone());
             } else {
@@ -452,7 +428,7 @@ fn apply_one(
         }
         FeedEvent::SystemNotice { at, text } => {
             let text = clean_text(text, MAX_MESSAGE_CHARS);
-            insert_message(tx, bank, None, *at, Sender::System, MessageKind::Notice, &text, None, None)?;
+            NewMessage::new(bank, Sender::System, MessageKind::Notice, *at, &text).insert(tx)?;
             report.messages += 1;
             report.changed.insert(bank.clone());
         }
@@ -709,19 +685,23 @@ fn flush_history(tx: &SqlTx<'_>, b: &Batch, report: &mut BatchReport) -> Result<
         );
         // The id is in the bank's namespace: a bank message that took it
         // first is left as it is (only finbox's own note is rewritten).
-        tx.prepare_cached(
-            "INSERT INTO messages (bank_id, external_id, at, sender, kind, text, read)
+        let written = tx
+            .prepare_cached(
+                "INSERT INTO messages (bank_id, external_id, at, sender, kind, text, read)
              VALUES (?1, ?2, ?3, 'system', ?4, ?5, 1)
              ON CONFLICT(bank_id, external_id) WHERE external_id IS NOT NULL
              DO UPDATE SET text = excluded.text WHERE sender = 'system'",
-        )?
-        .execute(params![
-            bank.as_str(),
-            format!("history:{}", tally.shared.epoch),
-            tally.shared.since,
-            MessageKind::Notice.as_str(),
-            text
-        ])?;
+            )?
+            .execute(params![
+                bank.as_str(),
+                format!("history:{}", tally.shared.epoch),
+                tally.shared.since,
+                MessageKind::Notice.as_str(),
+                text
+            ])?;
+        if written == 0 {
+            continue;
+        }
         if count == tally.count {
             // The tally is this batch's alone: the note is new.
             report.messages += 1;
@@ -777,21 +757,58 @@ fn rebuild_days(tx: &SqlTx<'_>, account: i64) -> Result<()> {
 
 /// A message as one row: bank messages, notices, replies and system notices.
 pub(super) struct NewMessage<'a> {
-    pub bank: &'a BankId,
-    pub external_id: Option<&'a str>,
-    pub at: DateTime<Utc>,
-    pub sender: Sender,
-    pub kind: MessageKind,
-    pub text: &'a str,
-    pub txn: Option<i64>,
-    pub alert: Option<i64>,
+    bank: &'a BankId,
+    external_id: Option<&'a str>,
+    at: DateTime<Utc>,
+    sender: Sender,
+    kind: MessageKind,
+    text: &'a str,
+    txn: Option<i64>,
+    alert: Option<i64>,
+    read: bool,
 }
 
-impl NewMessage<'_> {
-    /// Inserts with `stmt` (prepared from `INSERT_MESSAGE`); false when a
-    /// message with the same external id is already stored.
-    fn insert_with(&self, stmt: &mut rusqlite::Statement<'_>) -> Result<bool> {
-        let n = stmt.execute(params![
+impl<'a> NewMessage<'a> {
+    /// A message for `bank`'s thread. The user's own words and finbox's
+    /// notices arrive read; what the bank says is news, unread, unless it is
+    /// history ([`NewMessage::history_before`]).
+    pub(super) fn new(bank: &'a BankId, sender: Sender, kind: MessageKind, at: DateTime<Utc>, text: &'a str) -> Self {
+        NewMessage {
+            bank,
+            external_id: None,
+            at,
+            sender,
+            kind,
+            text,
+            txn: None,
+            alert: None,
+            read: sender != Sender::Bank,
+        }
+    }
+
+    /// The bank's id for it: delivered again, it is not stored twice.
+    pub(super) fn external(self, id: &'a str) -> Self {
+        NewMessage { external_id: Some(id), ..self }
+    }
+
+    pub(super) fn txn(self, id: i64) -> Self {
+        NewMessage { txn: Some(id), ..self }
+    }
+
+    pub(super) fn alert(self, id: i64) -> Self {
+        NewMessage { alert: Some(id), ..self }
+    }
+
+    /// Dated before the bank was shared (Unix seconds `since`): history a
+    /// backfill delivers, not news; it arrives read.
+    pub(super) fn history_before(self, since: i64) -> Self {
+        NewMessage { read: self.read || self.at.timestamp() < since, ..self }
+    }
+
+    /// Stores it; false when a message with the same external id is
+    /// already stored.
+    pub(super) fn insert(&self, tx: &SqlTx<'_>) -> Result<bool> {
+        let n = tx.prepare_cached(INSERT_MESSAGE)?.execute(params![
             self.bank.as_str(),
             self.external_id,
             self.at.timestamp(),
@@ -800,26 +817,10 @@ impl NewMessage<'_> {
             self.text,
             self.txn,
             self.alert,
-            self.sender != Sender::Bank
+            self.read
         ])?;
         Ok(n == 1)
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(super) fn insert_message(
-    tx: &SqlTx<'_>,
-    bank: &BankId,
-    external_id: Option<&str>,
-    at: DateTime<Utc>,
-    sender: Sender,
-    kind: MessageKind,
-    text: &str,
-    txn: Option<i64>,
-    alert: Option<i64>,
-) -> Result<bool> {
-    let mut stmt = tx.prepare_cached(INSERT_MESSAGE)?;
-    NewMessage { bank, external_id, at, sender, kind, text, txn, alert }.insert_with(&mut stmt)
 }
 
 /// "Total Checking •4821"

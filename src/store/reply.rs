@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
 use super::action::{bank_name, set_frozen_in};
-use super::ingest::insert_message;
+use super::ingest::NewMessage;
 use super::{Result, Store, StoreError};
 use crate::domain::intent::Intent;
 use crate::domain::text::{MAX_MESSAGE_CHARS, clean_text};
@@ -37,7 +37,7 @@ impl Store {
             other => Some(self.answer(bank, other, now)?),
         };
         let reply = self.write(|tx| {
-            insert_message(tx, bank, None, now, Sender::User, MessageKind::Text, &text, None, None)?;
+            NewMessage::new(bank, Sender::User, MessageKind::Text, now, &text).insert(tx)?;
             let reply = match (&intent, answer) {
                 (Intent::Freeze(mask), _) => {
                     freeze_reply(set_frozen_in(tx, bank, mask.as_deref(), true, now)?, true, mask)
@@ -48,7 +48,7 @@ impl Store {
                 (_, Some(answer)) => answer,
                 (_, None) => unreachable!("answers exist for every other intent"),
             };
-            insert_message(tx, bank, None, now, Sender::Bank, MessageKind::Service, &reply, None, None)?;
+            NewMessage::new(bank, Sender::Bank, MessageKind::Service, now, &reply).insert(tx)?;
             Ok(reply)
         })?;
         if matches!(intent, Intent::Freeze(_) | Intent::Unfreeze(_)) {

@@ -212,6 +212,11 @@ fn announced(ext: &str, at: DateTime<Utc>) -> FeedEvent {
     FeedEvent::Transaction(TxnInfo { posted_at: at, notify: true, ..t })
 }
 
+/// A service message from the bank, at `at`.
+fn said(ext: &str, at: DateTime<Utc>, text: &str) -> FeedEvent {
+    FeedEvent::Message { external_id: ext.into(), at, kind: MessageKind::Service, text: text.into() }
+}
+
 #[test]
 fn history_gets_one_note_per_grant_and_later_transactions_their_own_notices() {
     let mut s = linked("chase");
@@ -222,6 +227,8 @@ fn history_gets_one_note_per_grant_and_later_transactions_their_own_notices() {
         env(&s, "chase", announced("h2", day(-10))),
         env(&s, "chase", txn("chk", "quiet", -5 * 24 * 60, -100, "Shop")),
         env(&s, "chase", announced("live", day(1))),
+        env(&s, "chase", said("old-m", day(-3), "Your card is on its way.")),
+        env(&s, "chase", said("new-m", day(2), "Welcome to alerts.")),
     ];
     s.apply_batch(&batch, t0()).unwrap();
     let thread = |s: &Store| s.messages(&bank("chase"), 100, None).unwrap();
@@ -236,7 +243,11 @@ fn history_gets_one_note_per_grant_and_later_transactions_their_own_notices() {
         ["History from Chase: 2 transaction notices (Jul 3 – Aug 2, 2026) not replayed here. The transactions \
           are in the account's list and in search."]
     );
-    assert_eq!(s.banks().unwrap()[0].unread, 1, "the live notice is news; history and the note are not");
+    assert_eq!(
+        s.banks().unwrap()[0].unread,
+        2,
+        "the live notice and the later message are news; history (notices or messages) and the note are not"
+    );
 
     // More history later: the same note, counted up; the list holds it all.
     s.apply_batch(&[env(&s, "chase", announced("h3", day(-70)))], t0()).unwrap();

@@ -924,3 +924,32 @@ fn a_purge_empties_the_wal_while_another_connection_keeps_checkpointing() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     checkpointer.join().unwrap();
 }
+
+#[test]
+fn a_replayed_transaction_raises_no_new_alert_whoever_replays_it() {
+    // Overlapping statements (the import command, the watched folder) replay
+    // stored transactions, and the local rules see them again.
+    let mut s = linked("chase");
+    let signal = |ext: &str| FeedEvent::FraudSignal {
+        txn_external_id: ext.into(),
+        at: t0(),
+        reason: "Possible duplicate charge".into(),
+        severity: Severity::Low,
+    };
+    s.apply_batch(&[env(&s, "chase", txn("chk", "t1", 0, -3_514, "Walgreens"))], t0()).unwrap();
+    let report = s
+        .apply_batch(
+            &[
+                env(&s, "chase", txn("chk", "t1", 0, -3_514, "Walgreens")),
+                env(&s, "chase", signal("t1")),
+                env(&s, "chase", txn("chk", "t2", 5, -3_514, "Walgreens")),
+                env(&s, "chase", signal("t2")),
+            ],
+            t0(),
+        )
+        .unwrap();
+    assert_eq!((report.transactions, report.replayed_transactions, report.alerts), (1, 1, 1));
+    let alerts = s.alerts(false, 10).unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].reason, "Possible duplicate charge");
+}

@@ -148,13 +148,12 @@ fn apply(
         since: now - chrono::Duration::days(ALERT_WINDOW_DAYS),
         pending: Vec::with_capacity(CHUNK),
         batch: Vec::new(),
-        present: 0,
     };
     scan.events(&|| false, |event| importer.take(event))?;
     importer.flush()?;
     let added = importer.bulk.report().transactions;
     if added > 0 {
-        let present = match importer.present {
+        let present = match importer.bulk.report().replayed_transactions {
             0 => String::new(),
             n => format!("; {n} were already stored"),
         };
@@ -169,7 +168,7 @@ fn apply(
         importer.batch.push(Envelope { bank: bank.clone(), epoch, event });
         importer.apply()?;
     }
-    let Importer { bulk, present, .. } = importer;
+    let Importer { bulk, .. } = importer;
     let report = bulk.report();
     // A record the store refuses would make the statement partial: the
     // whole import is rolled back instead (dropping `bulk` rolls it back).
@@ -182,12 +181,11 @@ fn apply(
     }
     let report = if dry_run { bulk.roll_back()? } else { bulk.commit().context("the store refused the import")? };
     let corrections = report.rejected.iter().filter(|r| r.correction).count() as u64;
-    Ok(Tally { added: report.transactions, present, alerts: report.alerts, corrections })
+    Ok(Tally { added: report.transactions, present: report.replayed_transactions, alerts: report.alerts, corrections })
 }
 
-/// Takes a file's events a chunk at a time: looks up which transactions the
-/// store holds already, runs the fraud rules, and applies the events inside
-/// the one transaction of the whole import.
+/// Takes a file's events a chunk at a time: runs the fraud rules and applies
+/// the events inside the one transaction of the whole import.
 struct Importer<'a, 's> {
     bulk: BulkWrite<'s>,
     bank: &'a BankId,
@@ -198,7 +196,6 @@ struct Importer<'a, 's> {
     since: DateTime<Utc>,
     pending: Vec<FeedEvent>,
     batch: Vec<Envelope>,
-    present: u64,
 }
 
 impl Importer<'_, '_> {
@@ -210,25 +207,15 @@ impl Importer<'_, '_> {
         Ok(())
     }
 
+    /// Runs the fraud rules over the chunk and applies it. Transactions the
+    /// store holds already go through the rules too (their windows stay
+    /// right); the store raises nothing new for them, and one stored with
+    /// other content (a correction) goes to the quarantine, the first
+    /// version standing.
     fn flush(&mut self) -> Result<()> {
-        let ids = self.pending.iter().filter_map(|e| match e {
-            FeedEvent::Transaction(t) => Some(t.external_id.as_str()),
-            _ => None,
-        });
-        let stored = self.bulk.stored_transactions(self.bank, ids)?;
         for event in std::mem::take(&mut self.pending) {
-            let present = matches!(&event, FeedEvent::Transaction(t) if stored.contains(&t.external_id));
-            let before = self.batch.len();
             let envelope = Envelope { bank: self.bank.clone(), epoch: self.epoch, event };
             push_with_rules(&mut self.batch, envelope, &mut self.rules, &self.cfg, self.since);
-            if present {
-                // The rules saw it (their windows stay right) but raise
-                // nothing for it again. The store gets it all the same: a
-                // stored one with other content (a correction) is refused
-                // into the quarantine, the first version standing.
-                self.present += 1;
-                self.batch.truncate(before + 1);
-            }
         }
         self.apply()
     }

@@ -2,7 +2,7 @@
 //! idempotent by the bank's external ids, consent checked per event, and
 //! balances moved in the same transaction as the transactions that move them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
@@ -30,6 +30,10 @@ pub struct BatchReport {
     pub transactions: u64,
     /// Events already stored (same external id), ignored.
     pub duplicates: u64,
+    /// Transactions delivered again (an id already stored), identical or
+    /// not: the first version stands. A fraud signal that comes with one
+    /// raises nothing new.
+    pub replayed_transactions: u64,
     pub messages: u64,
     pub alerts: u64,
     pub balances_reported: u64,
@@ -47,6 +51,7 @@ impl BatchReport {
         self.accounts += other.accounts;
         self.transactions += other.transactions;
         self.duplicates += other.duplicates;
+        self.replayed_transactions += other.replayed_transactions;
         self.messages += other.messages;
         self.alerts += other.alerts;
         self.balances_reported += other.balances_reported;
@@ -100,6 +105,9 @@ struct Batch<'t> {
     insert_fts: rusqlite::CachedStatement<'t>,
     /// History counted in this batch, per bank.
     history: HashMap<BankId, Tally>,
+    /// Transactions of this batch that were stored already, by bank and
+    /// external id.
+    replayed: HashSet<(BankId, String)>,
     /// The user's time zone, for dates in notices.
     zone: FixedOffset,
 }
@@ -144,6 +152,7 @@ impl<'t> Batch<'t> {
             insert_txn: tx.prepare_cached(INSERT_TXN)?,
             insert_fts: tx.prepare_cached(INSERT_FTS)?,
             history: HashMap::new(),
+            replayed: HashSet::new(),
         })
     }
 }
@@ -194,16 +203,6 @@ impl BulkWrite<'_> {
         }
         flush_balances(tx, &b, now)?;
         flush_history(tx, &b, report)
-    }
-
-    /// Which of `ids` (external transaction ids of `bank`) are stored,
-    /// counting what this transaction has applied so far.
-    pub fn stored_transactions<'a>(
-        &self,
-        bank: &BankId,
-        ids: impl IntoIterator<Item = &'a str>,
-    ) -> Result<std::collections::HashSet<String>> {
-        super::import::stored_in(&self.tx, bank, ids)
     }
 
     /// What the batches applied so far did.
@@ -312,10 +311,14 @@ fn apply_one(
             }
             let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
             match insert_txn(tx, b, bank, acct, t, &merchant)? {
-                None => match differs_from_stored(tx, bank, acct, t)? {
-                    Some(reason) => refuse(tx, report, env, now, reason, true)?,
-                    None => report.duplicates += 1,
-                },
+                None => {
+                    report.replayed_transactions += 1;
+                    b.replayed.insert((bank.clone(), t.external_id.clone()));
+                    match differs_from_stored(tx, bank, acct, t)? {
+                        Some(reason) => refuse(tx, report, env, now, reason, true)?,
+                        None => report.duplicates += 1,
+                    }
+                }
                 Some(txn_id) => {
                     report.transactions += 1;
                     report.changed.insert(bank.clone());
@@ -368,6 +371,12 @@ fn apply_one(
             }
         }
         FeedEvent::FraudSignal { txn_external_id, at, reason, severity } => {
+            // Overlapping statements replay transactions, and the local
+            // rules see them again: what was stored before raises nothing.
+            if b.replayed.contains(&(bank.clone(), txn_external_id.clone())) {
+                report.duplicates += 1;
+                return Ok(Ok(()));
+            }
             let row: Option<(i64, i64, i64, String, String)> = tx
                 .prepare_cached(
                     "SELECT id, account_id, amount_minor, currency, merchant FROM transactions

@@ -21,13 +21,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // One clear line (plus causes), never a panic or a backtrace.
             let mut msg = format!("finbox: error: {e}");
-            let mut said = e.to_string();
             for cause in e.chain().skip(1).map(|c| c.to_string()) {
                 // Most messages quote their cause already: say it once.
-                if !said.contains(&cause) {
+                if !msg.contains(&cause) {
                     msg.push_str(&format!("\n  caused by: {cause}"));
                 }
-                said = cause;
             }
             // Messages can quote a file's own text (a config key, a CSV
             // cell): no control or escape character reaches the terminal.

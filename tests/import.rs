@@ -575,7 +575,8 @@ fn options() -> Options {
 }
 
 /// Writes `bytes` as a file of `format` and imports it as far as it goes.
-fn try_import(dir: &Path, format: Format, bytes: &[u8]) -> Result<usize, String> {
+/// Every event the file gives, as text (ids and all), in order.
+fn try_import(dir: &Path, format: Format, bytes: &[u8]) -> Result<Vec<String>, String> {
     let name = match format {
         Format::Ofx => "x.ofx",
         Format::Csv => "x.csv",
@@ -586,7 +587,7 @@ fn try_import(dir: &Path, format: Format, bytes: &[u8]) -> Result<usize, String>
     let layout = (format == Format::Csv).then_some("generic");
     let statement = Statement::open(&path, Some(format), &layouts, layout).map_err(|e| e.to_string())?;
     let scan = statement.scan(&options(), &|| false).map_err(|e| e.to_string())?;
-    let mut events = 0;
+    let mut events = Vec::new();
     scan.events(&|| false, |e: FeedEvent| -> Result<(), finbox::import::ImportError> {
         if let FeedEvent::Transaction(t) = &e {
             assert!(t.external_id.len() <= 128 && !t.external_id.trim().is_empty(), "{t:?}");
@@ -596,7 +597,7 @@ fn try_import(dir: &Path, format: Format, bytes: &[u8]) -> Result<usize, String>
                     || t.account.starts_with("credit-")
             );
         }
-        events += 1;
+        events.push(format!("{e:?}"));
         Ok(())
     })
     .map_err(|e| e.to_string())?;
@@ -679,14 +680,16 @@ proptest! {
 
 #[test]
 fn the_fixtures_read_the_same_through_the_library() {
-    // The same ids every time: the basis of idempotent imports.
+    // The same events, ids and all, every time: the basis of idempotent
+    // imports.
     let dir = tempfile::tempdir().unwrap();
     for (file, format) in [("wellsfargo-2026-10.ofx", Format::Ofx), ("generic.csv", Format::Csv)] {
         let bytes = std::fs::read(fixture(file)).unwrap();
         let a = try_import(dir.path(), format, &bytes).unwrap();
         let b = try_import(dir.path(), format, &bytes).unwrap();
+        assert!(a.len() > 3, "{file}: {} events", a.len());
         assert_eq!(a, b);
-        assert!(a > 3, "{file}: {a} events");
+        assert!(a.iter().any(|e| e.contains("external_id")), "{a:?}");
     }
 }
 

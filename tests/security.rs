@@ -215,7 +215,7 @@ fn a_schema_upgrade_keeps_a_copy_of_the_old_store_first() {
     }
     let c = rusqlite::Connection::open(h.db()).unwrap();
     let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert!(version >= 4);
+    assert_eq!(version, 6, "migrated to the latest schema");
     assert_eq!(h.json(None, &["transactions", "--limit", "100000", "--json"]).len(), count);
 }
 
@@ -271,8 +271,6 @@ fn a_full_disk_fails_the_batch_whole_and_the_store_carries_on() {
     store.apply_batch(&events(&bank, epoch, 0, 100), t0()).unwrap();
     let before = store.accounts(None).unwrap();
 
-    let pages: i64 = store.set_max_page_count(i64::MAX).unwrap();
-    assert!(pages > 0);
     let used = {
         let c = rusqlite::Connection::open(&path).unwrap();
         c.query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0)).unwrap()

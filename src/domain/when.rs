@@ -3,6 +3,19 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
 
+/// The store keeps transactions posted from 1990-01-01T00:00:00Z …
+pub const EARLIEST_POSTED: i64 = 631_152_000;
+
+/// … up to two days after now (a bank's clock, or a time zone, ahead).
+pub fn posted_in_range(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    at.timestamp() >= EARLIEST_POSTED && at <= latest_posted(now)
+}
+
+/// The latest posting time the store keeps.
+pub fn latest_posted(now: DateTime<Utc>) -> DateTime<Utc> {
+    now + chrono::TimeDelta::days(2)
+}
+
 /// The zone `utc_offset_secs` east of UTC (UTC if out of range).
 pub fn zone(utc_offset_secs: i32) -> FixedOffset {
     FixedOffset::east_opt(utc_offset_secs).unwrap_or(FixedOffset::east_opt(0).expect("UTC is a valid offset"))

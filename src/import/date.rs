@@ -125,12 +125,11 @@ impl DateFormat {
 
 /// The store keeps transactions from 1990 up to two days from now.
 pub fn check_range(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), String> {
-    let earliest = NaiveDate::from_ymd_opt(1990, 1, 1).map(|d| d.and_time(NaiveTime::MIN).and_utc());
-    if earliest.is_some_and(|e| at < e) || at > now + TimeDelta::days(2) {
+    if !crate::domain::when::posted_in_range(at, now) {
         return Err(format!(
             "the date {} is outside 1990-01-01 … {}",
             at.format("%Y-%m-%d"),
-            (now + TimeDelta::days(2)).format("%Y-%m-%d")
+            crate::domain::when::latest_posted(now).format("%Y-%m-%d")
         ));
     }
     Ok(())

@@ -475,10 +475,7 @@ fn validate_txn(t: &TxnInfo, acct: AccountRef, now: DateTime<Utc>) -> Result<(),
     if t.amount.currency != acct.currency {
         return Err(format!("amount in {} for an account in {}", t.amount.currency, acct.currency));
     }
-    // 1990-01-01T00:00:00Z
-    const EARLIEST: i64 = 631_152_000;
-    let at = t.posted_at.timestamp();
-    if at < EARLIEST || t.posted_at > now + chrono::Duration::days(2) {
+    if !when::posted_in_range(t.posted_at, now) {
         return Err(format!("posted date {} is outside 1990-01-01 … today", t.posted_at.format("%Y-%m-%d")));
     }
     Ok(())

@@ -232,12 +232,24 @@ impl Env {
         }
     }
 
-    /// Opens the store and lists the configured banks in it.
+    /// Opens the store and lists the configured banks in it; an encrypted
+    /// store without `FINBOX_PASSPHRASE` asks for it on the terminal.
     pub fn open_store(&self) -> Result<Store> {
+        let opened = self.open_store_asking(|refused| {
+            if std::io::stdin().is_terminal() { self.unlock_on_terminal().map(Some) } else { Err(refused.into()) }
+        })?;
+        opened.context("no passphrase given; nothing was opened")
+    }
+
+    /// Opens the store as [`Env::open_store`] does, but an encrypted store
+    /// without `FINBOX_PASSPHRASE` is handed to `ask` (with the refusal) to
+    /// be unlocked; `None` when the user gave up.
+    pub fn open_store_asking(&self, ask: impl FnOnce(StoreError) -> Result<Option<Store>>) -> Result<Option<Store>> {
         let mut store = match Store::open_keyed(&self.settings.db, self.key.as_ref()) {
-            Err(StoreError::Encrypted { .. }) if self.key.is_none() && std::io::stdin().is_terminal() => {
-                self.unlock_on_terminal()?
-            }
+            Err(refused @ StoreError::Encrypted { .. }) if self.key.is_none() => match ask(refused)? {
+                Some(store) => store,
+                None => return Ok(None),
+            },
             other => other?,
         };
         store.set_utc_offset(self.utc_offset_secs);
@@ -249,7 +261,7 @@ impl Env {
         if let Err(e) = store.expire_due(self.now) {
             tracing::warn!(error = %e, "cannot record expired consents");
         }
-        Ok(store)
+        Ok(Some(store))
     }
 }
 

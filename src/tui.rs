@@ -120,16 +120,9 @@ pub fn run(env: &Env, no_feeds: bool) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("config file {}: [theme] {e}", s.config_file.display()))?
     };
     // Open everything that can fail before the terminal is taken over. An
-    // encrypted store without FINBOX_PASSPHRASE asks for it first.
-    let encrypted = crate::store::file_kind(&s.db).is_ok_and(|k| k == crate::store::FileKind::Opaque);
-    let mut writer_store = if encrypted && env.key.is_none() {
-        let Some(mut store) = unlock::ask(&s.db, &theme)? else { return Ok(()) };
-        store.sync_banks(&s.profiles)?;
-        store
-    } else {
-        env.open_store()?
-    };
-    writer_store.set_utc_offset(env.utc_offset_secs);
+    // encrypted store without FINBOX_PASSPHRASE asks for it first, on a
+    // screen of its own.
+    let Some(writer_store) = env.open_store_asking(|_| unlock::ask(&s.db, &theme))? else { return Ok(()) };
     let worker_store = writer_store.reopen()?;
     let supervisor_store = writer_store.reopen()?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;

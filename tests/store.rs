@@ -953,3 +953,15 @@ fn a_replayed_transaction_raises_no_new_alert_whoever_replays_it() {
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].reason, "Possible duplicate charge");
 }
+
+#[test]
+fn the_screen_loads_the_refused_records_only_while_their_list_is_open() {
+    let mut s = linked("chase");
+    s.apply_batch(&[env(&s, "chase", txn("nope", "t1", 0, -100, "Shop"))], t0()).unwrap();
+    let closed = finbox::tui::load(&s, &finbox::app::View::default(), t0()).unwrap();
+    assert_eq!((closed.quarantined, closed.refused.len()), (1, 0));
+    let open = finbox::app::View { refused: true, ..Default::default() };
+    let open = finbox::tui::load(&s, &open, t0()).unwrap();
+    assert_eq!(open.refused.len(), 1);
+    assert!(open.refused[0].reason.contains("unknown account"), "{:?}", open.refused);
+}

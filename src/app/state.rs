@@ -160,11 +160,20 @@ pub struct View {
     pub messages: usize,
     /// How many of the latest transactions to load.
     pub transactions: usize,
+    /// The refused records' list is open: load them too.
+    pub refused: bool,
 }
 
 impl Default for View {
     fn default() -> Self {
-        View { bank: None, account: None, search: None, messages: CONVERSATION_WINDOW, transactions: TXN_WINDOW }
+        View {
+            bank: None,
+            account: None,
+            search: None,
+            messages: CONVERSATION_WINDOW,
+            transactions: TXN_WINDOW,
+            refused: false,
+        }
     }
 }
 
@@ -266,6 +275,7 @@ impl AppState {
             search: self.sidebar.search.clone(),
             messages: self.conversation.limit.clamp(CONVERSATION_WINDOW, MAX_WINDOW),
             transactions: self.sidebar.limit.clamp(TXN_WINDOW, MAX_WINDOW),
+            refused: matches!(self.overlay, Some(Overlay::Refused { .. })),
         }
     }
 }

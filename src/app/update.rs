@@ -126,8 +126,10 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Refused => {
+            // The records are loaded while their list is open, not with every
+            // snapshot.
             s.overlay = Some(Overlay::Refused { scroll: 0 });
-            vec![]
+            vec![Effect::Load(s.view())]
         }
         Action::FocusNext => {
             s.focus = s.focus.next();

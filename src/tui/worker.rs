@@ -194,7 +194,7 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
     let banks = store.banks()?;
     let totals = store.totals()?;
     let quarantined = store.quarantine_count()?;
-    let refused = if quarantined > 0 { store.quarantine(REFUSED_WINDOW)? } else { Vec::new() };
+    let refused = if view.refused && quarantined > 0 { store.quarantine(REFUSED_WINDOW)? } else { Vec::new() };
     let alerts = store.alerts(false, 200)?;
     let bank = view.bank.clone().or_else(|| banks.first().map(|b| b.bank.id.clone()));
     let Some(bank) = bank else {

@@ -115,7 +115,11 @@ fn refused_lines(
     rows: usize,
 ) -> Vec<Line<'static>> {
     if state.refused.is_empty() {
-        return paragraph("Nothing refused: every record the banks delivered was stored.", cols, theme.muted);
+        let text = match state.quarantined {
+            0 => "Nothing refused: every record the banks delivered was stored.",
+            _ => "Loading…",
+        };
+        return paragraph(text, cols, theme.muted);
     }
     let mut lines =
         paragraph("Kept aside, never counted in a balance. `finbox quarantine` lists them all.", cols, theme.muted);

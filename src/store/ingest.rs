@@ -142,6 +142,16 @@ impl Tally {
 }
 
 impl<'t> Batch<'t> {
+    /// "Total Checking •4821", looked up once per account and batch.
+    fn label(&mut self, tx: &SqlTx<'_>, account_id: i64) -> Result<String> {
+        if let Some(l) = self.labels.get(&account_id) {
+            return Ok(l.clone());
+        }
+        let l = account_label(tx, account_id)?;
+        self.labels.insert(account_id, l.clone());
+        Ok(l)
+    }
+
     fn new(tx: &'t SqlTx<'_>, zone: FixedOffset) -> Result<Batch<'t>> {
         Ok(Batch {
             zone,
@@ -344,7 +354,7 @@ fn apply_one(
                 return Ok(Err(format!("balance in {} for an account in {}", balance.currency, acct.currency)));
             }
             let ext_id = format!("balance:{}:{}", ext, at.timestamp());
-            let label = account_label(tx, acct.id)?;
+            let label = b.label(tx, acct.id)?;
             let text = format!("Balance update: {label} is {balance}.");
             let message = NewMessage::new(bank, Sender::Bank, MessageKind::Balance, *at, &text);
             if message.external(&ext_id).history_before(shared.since).insert(tx)? {
@@ -422,7 +432,7 @@ fn apply_one(
             let Some(acct) = account(tx, b, bank, ext)? else {
                 return Ok(Err(format!("unknown account {:?}", clean_line(ext, 40))));
             };
-            let label = account_label(tx, acct.id)?;
+            let label = b.label(tx, acct.id)?;
             let text = format!(
                 "Your {label} statement for {} is ready. Closing balance: {closing}.",
                 when::span(*period_start, *period_end, b.zone),
@@ -849,14 +859,7 @@ pub(super) fn card_label(tx: &rusqlite::Connection, account_id: i64) -> Result<S
 }
 
 fn transaction_notice(tx: &SqlTx<'_>, b: &mut Batch, account_id: i64, t: &TxnInfo, merchant: &str) -> Result<String> {
-    let label = match b.labels.get(&account_id) {
-        Some(l) => l.clone(),
-        None => {
-            let l = account_label(tx, account_id)?;
-            b.labels.insert(account_id, l.clone());
-            l
-        }
-    };
+    let label = b.label(tx, account_id)?;
     let amount = t.amount.abs();
     use crate::domain::Channel;
     Ok(match (t.channel, t.amount.is_negative()) {

@@ -41,7 +41,7 @@ use chrono::{DateTime, Utc};
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
 use crate::domain::text::clean_line;
-use crate::domain::{AccountKind, Currency, Money, when};
+use crate::domain::{AccountKind, Currency, MessageKind, Money, when};
 use crate::feed::{AccountInfo, FeedEvent, TxnInfo};
 use decode::{Charset, DecodeFault, DecodeReader, Hashing, LineLimit};
 pub use layout::{Amounts, Column, CsvLayout, LayoutError, Layouts, Sign};
@@ -560,6 +560,14 @@ pub struct Scan {
     size: u64,
 }
 
+/// "1 transaction", "1,234 transactions".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    match n {
+        1 => format!("1 {one}"),
+        n => format!("{} {many}", crate::domain::money::group_thousands(n)),
+    }
+}
+
 impl Scan {
     pub fn statement(&self) -> &Statement {
         &self.statement
@@ -578,6 +586,28 @@ impl Scan {
     /// zone of `offset_secs`).
     pub fn period(&self, offset_secs: i32) -> Option<String> {
         Some(when::span(self.first?, self.last?, when::zone(offset_secs)))
+    }
+
+    /// What the bank's thread says once the file is in: "Imported 1,234
+    /// transactions from statement.ofx (Checking •1234, Oct 1 – Oct 31,
+    /// 2026); 12 were already stored." Its id is the file's content, so the
+    /// same file is announced once, whichever way it was imported.
+    pub fn announcement(&self, file: &str, added: u64, present: u64, at: DateTime<Utc>, offset_secs: i32) -> FeedEvent {
+        let mut details: Vec<String> =
+            self.accounts.iter().map(|a| format!("{} •{}", a.account.name, a.account.mask)).collect();
+        details.extend(self.period(offset_secs));
+        let details = if details.is_empty() { String::new() } else { format!(" ({})", details.join(", ")) };
+        let present = match present {
+            0 => String::new(),
+            n => format!("; {} already stored", count(n, "was", "were")),
+        };
+        let text = format!("Imported {} from {file}{details}{present}.", count(added, "transaction", "transactions"));
+        FeedEvent::Message {
+            external_id: format!("import:{}", &self.sha256()[..16]),
+            at,
+            kind: MessageKind::Statement,
+            text,
+        }
     }
 
     /// Reads the file again and passes its events to `on`: every account,

@@ -19,7 +19,7 @@ use super::Env;
 use crate::domain::fraud::FraudRules;
 use crate::domain::text::clean_line;
 use crate::domain::when;
-use crate::domain::{BankId, MessageKind, Money};
+use crate::domain::{BankId, Money};
 use crate::feed::writer::{ALERT_WINDOW_DAYS, WriterConfig, push_with_rules};
 use crate::feed::{Envelope, FeedEvent};
 use crate::import::{Format, Layouts, Options, Scan, Statement};
@@ -153,18 +153,9 @@ fn apply(
     importer.flush()?;
     let added = importer.bulk.report().transactions;
     if added > 0 {
-        let present = match importer.bulk.report().replayed_transactions {
-            0 => String::new(),
-            n => format!("; {n} were already stored"),
-        };
-        let text = format!(
-            "Imported {} from {}{}{present}.",
-            plural(added, "transaction"),
-            scan.statement().file_name(),
-            details(scan, env.utc_offset_secs)
-        );
-        let external_id = format!("import:{}", &scan.sha256()[..16]);
-        let event = FeedEvent::Message { external_id, at: now, kind: MessageKind::Statement, text };
+        let present = importer.bulk.report().replayed_transactions;
+        let file = scan.statement().file_name();
+        let event = scan.announcement(&file, added, present, now, env.utc_offset_secs);
         importer.batch.push(Envelope { bank: bank.clone(), epoch, event });
         importer.apply()?;
     }
@@ -229,16 +220,8 @@ impl Importer<'_, '_> {
     }
 }
 
-/// " (Checking •1234, Oct 1 – Oct 31, 2026)"
-fn details(scan: &Scan, offset_secs: i32) -> String {
-    let mut parts: Vec<String> =
-        scan.accounts.iter().map(|a| format!("{} •{}", a.account.name, a.account.mask)).collect();
-    parts.extend(scan.period(offset_secs));
-    if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) }
-}
-
 fn plural(n: u64, what: &str) -> String {
-    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
+    crate::import::count(n, what, &format!("{what}s"))
 }
 
 /// The bank: `--bank`, else the one bank the file's hint (OFX `<ORG>`, the
@@ -368,7 +351,7 @@ fn print_summary(
     };
     let skipped = match tally.present {
         0 => String::new(),
-        n => format!("; skipped {n} already present ({why})"),
+        n => format!("; skipped {} already present ({why})", crate::domain::money::group_thousands(n)),
     };
     if dry_run {
         println!("Dry run: would add {}{skipped}. Nothing was written.", plural(tally.added, "transaction"));

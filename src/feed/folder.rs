@@ -43,7 +43,6 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::{BankFeed, BankProfile, FeedContext, FeedError, FeedEvent, FeedExit, FeedFuture, FeedMode, FeedSink};
-use crate::domain::MessageKind;
 use crate::domain::text::clean_line;
 use crate::import::{Format, ImportError, Layouts, Options, Scan, Statement};
 
@@ -376,9 +375,7 @@ async fn handle(
             return Ok(Outcome::Done);
         }
     };
-    let text = arrived(&scan, &shown, ctx.utc_offset_secs);
-    let external_id = format!("import:{}", &scan.sha256()[..16]);
-    ctx.sink.send(FeedEvent::Message { external_id, at, kind: MessageKind::Statement, text }).await?;
+    ctx.sink.send(scan.announcement(&shown, scan.transactions, 0, at, ctx.utc_offset_secs)).await?;
     cursor.remember(Handled { name: name.to_string(), size: scan.size(), sha256: scan.sha256(), ok: true });
     ctx.sink.send(FeedEvent::Cursor(cursor.to_json())).await?;
     tracing::info!(bank = %ctx.bank, file = %shown, transactions = scan.transactions, "import feed: file imported");
@@ -406,19 +403,6 @@ fn import(
         })
     })?;
     Ok(scan)
-}
-
-/// "Imported 42 transactions from statement-2026-10.ofx (Checking •1234,
-/// Oct 1 – Oct 31, 2026)."
-fn arrived(scan: &Scan, file: &str, offset_secs: i32) -> String {
-    let n = scan.transactions;
-    let accounts: Vec<String> =
-        scan.accounts.iter().map(|a| format!("{} •{}", a.account.name, a.account.mask)).collect();
-    let mut details = accounts;
-    details.extend(scan.period(offset_secs));
-    let what = if n == 1 { "transaction" } else { "transactions" };
-    let details = if details.is_empty() { String::new() } else { format!(" ({})", details.join(", ")) };
-    format!("Imported {n} {what} from {file}{details}.")
 }
 
 #[cfg(test)]

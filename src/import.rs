@@ -44,6 +44,7 @@ use crate::domain::text::clean_line;
 use crate::domain::{AccountKind, Currency, MessageKind, Money, when};
 use crate::feed::{AccountInfo, FeedEvent, TxnInfo};
 use decode::{Charset, DecodeFault, DecodeReader, Hashing, LineLimit};
+pub use ident::given_account;
 pub use layout::{Amounts, Column, CsvLayout, LayoutError, Layouts, Sign};
 
 /// How much of a file is looked at to tell its format, layout and bank.

@@ -17,7 +17,6 @@ use clap::Args;
 
 use super::Env;
 use crate::domain::fraud::FraudRules;
-use crate::domain::text::clean_line;
 use crate::domain::when;
 use crate::domain::{BankId, Money};
 use crate::feed::writer::{ALERT_WINDOW_DAYS, WriterConfig, push_with_rules};
@@ -280,9 +279,7 @@ fn csv_account(
     file: &str,
 ) -> Result<(String, Option<String>)> {
     if let Some(a) = explicit {
-        if !a.bytes().any(|b| b.is_ascii_digit()) || !a.bytes().all(|b| b.is_ascii_digit() || b == b' ' || b == b'-') {
-            bail!("--account {:?}: give the account's last 4 digits, e.g. --account 1234", clean_line(a, 20));
-        }
+        crate::import::given_account(a).map_err(|e| anyhow::anyhow!("--account {e}"))?;
         return Ok((a.to_string(), None));
     }
     let prefix = format!("{kind}-");

@@ -118,10 +118,8 @@ pub fn parse_profile(p: &BankProfile) -> Result<FolderConfig, FeedError> {
             return Err(key("profile", format!("no CSV layout {name:?} (known: {})", layouts.names())));
         }
     }
-    if let Some(account) = &raw.account
-        && (!(1..=4).contains(&account.len()) || !account.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(key("account", format!("{:?} must be the account's last 4 digits", clean_line(account, 20))));
+    if let Some(account) = &raw.account {
+        crate::import::given_account(account).map_err(|e| key("account", e))?;
     }
     Ok(FolderConfig {
         folder,

@@ -19,6 +19,22 @@ use crate::domain::{AccountKind, Money};
 /// Longest bank transaction id kept as is; longer ones are hashed.
 const MAX_BANK_ID: usize = 96;
 
+/// The account a person names for a CSV file (`--account`, or `account` in
+/// a bank's `[import]` table): its last 4 digits, or the whole number (digits,
+/// spaces and dashes), of which the last 4 count. The reason when it is
+/// neither.
+pub fn given_account(given: &str) -> Result<(), String> {
+    let b = given.trim().as_bytes();
+    if b.iter().any(u8::is_ascii_digit) && b.iter().all(|c| c.is_ascii_digit() || *c == b' ' || *c == b'-') {
+        Ok(())
+    } else {
+        Err(format!(
+            "{:?} is not an account number: give its last 4 digits, e.g. 1234",
+            crate::domain::text::clean_line(given, 20)
+        ))
+    }
+}
+
 /// The external id and mask of an account from its number, or `None` when
 /// the number has no digits.
 pub fn account(kind: AccountKind, number: &str) -> Option<(String, String)> {
@@ -108,6 +124,18 @@ pub fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_named_account_is_digits_spaces_and_dashes() {
+        for ok in ["1234", "0001", "1234-5678-9012", " 12 34 ", "7"] {
+            assert_eq!(given_account(ok), Ok(()), "{ok:?}");
+        }
+        for bad in ["", "  ", "abcd", "12a4", "--", "1234\u{1b}[2J"] {
+            let e = given_account(bad).unwrap_err();
+            assert!(e.contains("last 4 digits") && !e.contains('\u{1b}'), "{bad:?}: {e}");
+        }
+    }
+
     use super::*;
     use crate::domain::Currency;
 

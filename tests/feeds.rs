@@ -154,7 +154,9 @@ async fn a_hung_feed_is_aborted_on_revoke_and_never_holds_up_quitting() {
     wait_until("the deaf feed to be aborted", || HUNG_ON_REVOKE.load(Ordering::SeqCst)).await;
     let took = revoked_at.elapsed();
     println!("a hung feed was aborted {took:?} after the revoke");
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // Given its grace first, and not left hanging (the upper bound is loose:
+    // a busy machine must not fail this).
+    assert!(took >= supervisor::STOP_GRACE && took < Duration::from_secs(5), "took {took:?}");
     assert!(!HUNG_ON_QUIT.load(Ordering::SeqCst), "the other feed runs on");
 
     let quit_at = Instant::now();
@@ -162,7 +164,7 @@ async fn a_hung_feed_is_aborted_on_revoke_and_never_holds_up_quitting() {
     task.await.unwrap();
     let took = quit_at.elapsed();
     println!("quitting with a hung feed took {took:?}");
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(took >= supervisor::STOP_GRACE && took < Duration::from_secs(5), "took {took:?}");
     assert!(HUNG_ON_QUIT.load(Ordering::SeqCst), "the hung feed was aborted, not left behind");
     drop(reader);
     tokio::task::spawn_blocking(move || writer.join()).await.unwrap().unwrap();

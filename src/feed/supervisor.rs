@@ -71,6 +71,19 @@ struct Running {
     started: Instant,
     /// When it was told to stop.
     cancelled_at: Option<Instant>,
+    aborted: bool,
+}
+
+impl Running {
+    /// Aborts a feed that ignored its cancellation (hung on a read that
+    /// never returns): it is dropped at its next await. Said once.
+    fn abort(&mut self, bank: &BankId) {
+        if !self.aborted {
+            tracing::warn!(%bank, "feed ignored its cancellation; aborted");
+            self.handle.abort();
+            self.aborted = true;
+        }
+    }
 }
 
 #[derive(Default)]
@@ -159,10 +172,9 @@ pub async fn run(
     for (bank, slot) in slots.iter_mut() {
         if let Some(mut r) = slot.running.take() {
             if tokio::time::timeout_at(deadline, &mut r.handle).await.is_err() {
-                tracing::warn!(%bank, "feed ignored its cancellation; aborted");
-                r.handle.abort();
-                // Dropped at its next await; a feed stuck without one (a busy
-                // loop) is left to the runtime's shutdown.
+                r.abort(bank);
+                // A feed stuck without an await (a busy loop) is left to the
+                // runtime's shutdown.
                 let _ = tokio::time::timeout(Duration::from_millis(200), &mut r.handle).await;
             }
             slot.events += r.sink.sent();
@@ -237,10 +249,7 @@ async fn reconcile(
                     r.cancelled_at = Some(now);
                     tracing::info!(bank = %bank.id, "consent changed; stopping feed");
                 }
-                Some(at) if now.duration_since(at) >= STOP_GRACE && !r.handle.is_finished() => {
-                    tracing::warn!(bank = %bank.id, "feed ignored its cancellation; aborted");
-                    r.handle.abort();
-                }
+                Some(at) if now.duration_since(at) >= STOP_GRACE && !r.handle.is_finished() => r.abort(&bank.id),
                 Some(_) => {}
             }
             if events_mode {
@@ -361,6 +370,7 @@ async fn reconcile(
             control: control_tx,
             started: now,
             cancelled_at: None,
+            aborted: false,
         });
     }
 }

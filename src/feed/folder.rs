@@ -426,7 +426,7 @@ mod tests {
         assert!(bad("feed = \"import\"\n").contains("missing the [import] table"));
         assert!(bad("feed = \"import\"\n[import]\nfolder = \"x\"\nfoldr = 1\n").contains("unknown field `foldr`"));
         assert!(bad("feed = \"import\"\n[import]\nfolder = \"x\"\nprofile = \"nope\"\n").contains("profile"));
-        let e = bad("feed = \"import\"\n[import]\nfolder = \"x\"\naccount = \"12345\"\n");
+        let e = bad("feed = \"import\"\n[import]\nfolder = \"x\"\naccount = \"12a4\"\n");
         assert!(e.contains("[import] account") && e.contains("mybank.toml"), "{e}");
         assert!(bad("feed = \"ofx\"\n[ofx]\nfolder = \"x\"\nprofile = \"generic\"\n").contains("only OFX"));
     }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::domain::{AlertId, AlertStatus, BankId, MoneyError, ParseError, when};
 use crate::feed::BankProfile;
@@ -38,6 +38,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0005_history_from.sql"),
     include_str!("../assets/migrations/0006_history_notices.sql"),
 ];
+
+/// A bank's grant while it is shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Grant {
+    /// Moves on with every consent change; a feed's events carry the epoch
+    /// they were produced under.
+    pub epoch: i64,
+    /// When it was shared (Unix seconds): what is dated earlier is history.
+    pub since: i64,
+}
 
 /// How long a writer waits for another writer before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -425,12 +435,20 @@ impl Store {
     }
 
     /// The bank's consent state and epoch, or `UnknownBank`.
-    fn consent_of(conn: &Connection, bank: &BankId) -> Result<(bool, i64)> {
-        conn.query_row("SELECT consent = 'granted', epoch FROM banks WHERE id = ?1", [bank.as_str()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?
-        .ok_or_else(|| StoreError::UnknownBank(bank.to_string()))
+    /// `bank`'s grant if it is shared at `now`: granted, and not ended (an
+    /// expired grant counts as revoked even before it is recorded as
+    /// expired). The one test of consent, for feeds, imports and the user's
+    /// own actions alike.
+    fn grant_of(conn: &Connection, bank: &BankId, now: DateTime<Utc>) -> Result<Option<Grant>> {
+        let row: Option<(bool, i64, i64)> = conn
+            .prepare_cached(
+                "SELECT consent = 'granted' AND coalesce(consent_expires_at > ?2, 1), epoch, coalesce(consent_at, 0)
+                 FROM banks WHERE id = ?1",
+            )?
+            .query_row(params![bank.as_str(), now.timestamp()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let (granted, epoch, since) = row.ok_or_else(|| StoreError::UnknownBank(bank.to_string()))?;
+        Ok(granted.then_some(Grant { epoch, since }))
     }
 }
 

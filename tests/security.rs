@@ -267,7 +267,7 @@ fn a_full_disk_fails_the_batch_whole_and_the_store_carries_on() {
     store.sync_banks(&profiles).unwrap();
     let bank = BankId::new("chase").unwrap();
     store.grant(&bank, t0()).unwrap();
-    let epoch = store.import_epoch(&bank).unwrap();
+    let epoch = store.import_epoch(&bank, t0()).unwrap();
     store.apply_batch(&events(&bank, epoch, 0, 100), t0()).unwrap();
     let before = store.accounts(None).unwrap();
 
@@ -340,7 +340,7 @@ fn a_transaction_delivered_again_with_other_content_never_makes_two_rows() {
     store.sync_banks(&finbox::feed::profile::load_all(None).unwrap()).unwrap();
     let bank = BankId::new("chase").unwrap();
     store.grant(&bank, t0()).unwrap();
-    let epoch = store.import_epoch(&bank).unwrap();
+    let epoch = store.import_epoch(&bank, t0()).unwrap();
     store.apply_batch(&events(&bank, epoch, 0, 3), t0()).unwrap();
     let before = store.accounts(None).unwrap();
 

@@ -965,3 +965,32 @@ fn the_screen_loads_the_refused_records_only_while_their_list_is_open() {
     assert_eq!(open.refused.len(), 1);
     assert!(open.refused[0].reason.contains("unknown account"), "{:?}", open.refused);
 }
+
+#[test]
+fn a_grant_whose_time_is_up_counts_as_ended_before_it_is_recorded() {
+    // Feeds, imports and the user's own actions apply the same test.
+    let mut s = store_with(&[]);
+    s.grant_for(&bank("chase"), t0() - Duration::days(40), Duration::days(35)).unwrap();
+    let batch = vec![
+        env(&s, "chase", account("chk", 100_000, Some("9913"))),
+        env(&s, "chase", txn("chk", "t1", 0, -4_200, "Shop")),
+        env(
+            &s,
+            "chase",
+            FeedEvent::FraudSignal {
+                txn_external_id: "t1".into(),
+                at: t0(),
+                reason: "odd".into(),
+                severity: Severity::High,
+            },
+        ),
+    ];
+    s.apply_batch(&batch, t0() - Duration::days(20)).unwrap();
+    let alert = s.alerts(false, 10).unwrap()[0].id;
+    // Five days after the grant ran out, nothing has recorded it yet.
+    let later = t0();
+    assert!(matches!(s.ack_alert(alert, Verdict::NotMe, later), Err(StoreError::NoConsent(_))));
+    assert!(matches!(s.say(&bank("chase"), "freeze card", later), Err(StoreError::NoConsent(_))));
+    assert!(matches!(s.import_epoch(&bank("chase"), later), Err(StoreError::NoConsent(_))));
+    assert!(s.import_epoch(&bank("chase"), t0() - Duration::days(20)).is_ok());
+}

@@ -77,7 +77,7 @@ pub fn run(env: &Env, args: &ImportArgs) -> Result<()> {
     let bank_name = store.bank(bank.as_str())?.name;
     // Refused before the file is read further: nothing goes to a bank that
     // is not shared, not even in a dry run.
-    let epoch = store.import_epoch(&bank)?;
+    let epoch = store.import_epoch(&bank, env.now)?;
     let profile = env.settings.profiles.iter().find(|p| p.id == bank);
     let (account, account_because) = match statement.layout() {
         Some(layout) => {

@@ -108,7 +108,7 @@ impl Store {
         let checkpoint = if purge { "TRUNCATE" } else { "FULL" };
         let change = self.decide_then(checkpoint, |tx| {
             expire_in(tx, Some(bank), now, zone)?;
-            let (granted, _) = Store::consent_of(tx, bank)?;
+            let granted = Store::grant_of(tx, bank, now)?.is_some();
             if granted {
                 set_consent(tx, bank, ConsentState::Revoked, now, None)?;
                 log(tx, bank, ConsentAction::Revoke, now, "")?;
@@ -161,8 +161,7 @@ impl Store {
             return Err(StoreError::AlertDecided(id, alert.status));
         }
         self.decide(|tx| {
-            let (granted, _) = Store::consent_of(tx, &alert.bank)?;
-            if !granted {
+            if Store::grant_of(tx, &alert.bank, now)?.is_none() {
                 return Err(StoreError::NoConsent(alert.bank.clone()));
             }
             let n = tx.execute(
@@ -246,8 +245,7 @@ pub(super) fn set_frozen_in(
     frozen: bool,
     now: DateTime<Utc>,
 ) -> Result<FreezeOutcome> {
-    let (granted, _) = Store::consent_of(tx, bank)?;
-    if !granted {
+    if Store::grant_of(tx, bank, now)?.is_none() {
         return Err(StoreError::NoConsent(bank.clone()));
     }
     let mut stmt = tx.prepare("SELECT id, mask, kind, frozen FROM cards WHERE bank_id = ?1 ORDER BY id")?;
@@ -308,7 +306,7 @@ fn grant_in(
     // A grant that ran out is recorded as expired first, so that what
     // follows is a fresh grant with a new epoch, not an extension.
     let expired_now = !expire_in(tx, Some(bank), now, zone)?.is_empty();
-    let (granted, _) = Store::consent_of(tx, bank)?;
+    let granted = Store::grant_of(tx, bank, now)?.is_some();
     let name = bank_name(tx, bank)?;
     // Stored in whole seconds, like every time in the store.
     let until = from_unix(now.checked_add_signed(valid_for).unwrap_or(DateTime::<Utc>::MAX_UTC).timestamp());

@@ -3,16 +3,18 @@
 //! through [`Store::bulk_write`]: every batch of a statement in one
 //! transaction.
 
+use chrono::{DateTime, Utc};
+
 use super::{Result, Store, StoreError};
 use crate::domain::BankId;
 
 impl Store {
     /// The consent epoch to stamp an import's events with; refused with
-    /// [`StoreError::NoConsent`] unless `bank` is shared.
-    pub fn import_epoch(&self, bank: &BankId) -> Result<i64> {
-        match Store::consent_of(&self.conn, bank)? {
-            (true, epoch) => Ok(epoch),
-            (false, _) => Err(StoreError::NoConsent(bank.clone())),
+    /// [`StoreError::NoConsent`] unless `bank` is shared at `now`.
+    pub fn import_epoch(&self, bank: &BankId, now: DateTime<Utc>) -> Result<i64> {
+        match Store::grant_of(&self.conn, bank, now)? {
+            Some(grant) => Ok(grant.epoch),
+            None => Err(StoreError::NoConsent(bank.clone())),
         }
     }
 }
@@ -29,10 +31,13 @@ mod tests {
         let profile = BankProfile::parse("id = \"mybank\"\nname = \"My Bank\"\nfeed = \"import\"\n", "t").unwrap();
         store.sync_banks(&[profile]).unwrap();
         let bank = BankId::new("mybank").unwrap();
-        assert!(matches!(store.import_epoch(&bank), Err(StoreError::NoConsent(_))));
-        assert!(matches!(store.import_epoch(&BankId::new("nope").unwrap()), Err(StoreError::UnknownBank(_))));
+        assert!(matches!(store.import_epoch(&bank, Utc::now()), Err(StoreError::NoConsent(_))));
+        assert!(matches!(
+            store.import_epoch(&BankId::new("nope").unwrap(), Utc::now()),
+            Err(StoreError::UnknownBank(_))
+        ));
         store.grant(&bank, Utc::now()).unwrap();
-        let epoch = store.import_epoch(&bank).unwrap();
+        let epoch = store.import_epoch(&bank, Utc::now()).unwrap();
         assert_eq!(epoch, store.bank("mybank").unwrap().epoch);
     }
 }

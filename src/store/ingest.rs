@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, FixedOffset, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
-use super::{Result, Store, day_of};
+use super::{Grant, Result, Store, day_of};
 use crate::domain::text::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clean_line, clean_text};
 use crate::domain::{AccountKind, AlertId, BankId, Currency, MessageKind, Money, Sender, when};
 use crate::feed::{AccountInfo, Envelope, FeedEvent, TxnInfo};
@@ -62,13 +62,6 @@ impl BatchReport {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Shared {
-    epoch: i64,
-    /// When it was shared: what is dated earlier is history.
-    since: i64,
-}
-
 #[derive(Clone, Copy)]
 struct AccountRef {
     id: i64,
@@ -94,7 +87,7 @@ struct Running {
 /// events does a handful of look-ups instead of one per event.
 struct Batch<'t> {
     /// Each bank's epoch while shared, and when it was shared.
-    consent: HashMap<BankId, Option<Shared>>,
+    consent: HashMap<BankId, Option<Grant>>,
     /// (bank, account external id) → account; a batch touches a few accounts,
     /// so a short list searched without allocating beats a map.
     accounts: Vec<(BankId, String, Option<AccountRef>)>,
@@ -123,14 +116,14 @@ const INSERT_MESSAGE: &str =
 /// Transactions a bank would announce that are history (dated before the
 /// bank was shared), counted for the bank's one history note.
 struct Tally {
-    shared: Shared,
+    shared: Grant,
     count: i64,
     first: i64,
     last: i64,
 }
 
 impl Tally {
-    fn new(shared: Shared) -> Tally {
+    fn new(shared: Grant) -> Tally {
         Tally { shared, count: 0, first: i64::MAX, last: i64::MIN }
     }
 
@@ -261,18 +254,14 @@ fn refuse(
 /// The bank's grant when it is shared at the batch's `now` (granted, and its
 /// grant not yet ended: an expired grant counts as revoked even before it is
 /// recorded as expired) under the epoch the event was stamped with.
-fn shared(tx: &SqlTx<'_>, b: &mut Batch, env: &Envelope, now: DateTime<Utc>) -> Result<Option<Shared>> {
+fn shared(tx: &SqlTx<'_>, b: &mut Batch, env: &Envelope, now: DateTime<Utc>) -> Result<Option<Grant>> {
     if !b.consent.contains_key(&env.bank) {
-        let state: Option<(bool, i64, i64)> = tx
-            .query_row(
-                "SELECT consent = 'granted' AND coalesce(consent_expires_at > ?2, 1), epoch, coalesce(consent_at, 0)
-                 FROM banks WHERE id = ?1",
-                params![env.bank.as_str(), now.timestamp()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let shared = state.and_then(|(granted, epoch, since)| granted.then_some(Shared { epoch, since }));
-        b.consent.insert(env.bank.clone(), shared);
+        // A bank this store does not know is not shared either.
+        let grant = match Store::grant_of(tx, &env.bank, now) {
+            Err(super::StoreError::UnknownBank(_)) => None,
+            other => other?,
+        };
+        b.consent.insert(env.bank.clone(), grant);
     }
     Ok(b.consent[&env.bank].filter(|s| s.epoch == env.epoch))
 }
@@ -297,7 +286,7 @@ fn apply_one(
     tx: &SqlTx<'_>,
     b: &mut Batch,
     env: &Envelope,
-    shared: Shared,
+    shared: Grant,
     now: DateTime<Utc>,
     report: &mut BatchReport,
 ) -> Result<Result<(), String>> {

@@ -22,8 +22,7 @@ impl Store {
     /// the bank's conversation. "This month" and dates are in the user's
     /// time zone ([`Store::set_utc_offset`]).
     pub fn say(&mut self, bank: &BankId, text: &str, now: DateTime<Utc>) -> Result<String> {
-        let (granted, _) = Store::consent_of(&self.conn, bank)?;
-        if !granted {
+        if Store::grant_of(&self.conn, bank, now)?.is_none() {
             return Err(StoreError::NoConsent(bank.clone()));
         }
         let text = clean_text(text, MAX_MESSAGE_CHARS);

@@ -91,7 +91,10 @@ impl Drop for TerminalGuard {
 /// printed. A panic on any other thread (a feed task, the writer) is logged
 /// and left to its owner, which contains it: the screen stays intact.
 fn install_panic_hook() {
-    let _ = UI_THREAD.set(std::thread::current().id());
+    // Once: the passphrase screen and the main screen each enter the terminal.
+    if UI_THREAD.set(std::thread::current().id()).is_err() {
+        return;
+    }
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if Some(&std::thread::current().id()) == UI_THREAD.get() {

@@ -200,7 +200,6 @@ impl Settings {
     }
 }
 
-/// A TOML error as "line L, column C: message".
 /// Every `*.toml` file directly in `dir`, sorted by name; none when the
 /// folder does not exist.
 pub fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -217,6 +216,7 @@ pub fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
+/// A TOML error as "line L, column C: message".
 pub fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
     let message = e.message().trim().to_string();
     match e.span() {

@@ -227,9 +227,6 @@ impl BulkWrite<'_> {
     }
 }
 
-/// Whether the bank is shared at the batch's `now` (granted, and its grant
-/// not yet ended: an expired grant counts as revoked even before it is
-/// recorded as expired) under the epoch the event was stamped with.
 /// Puts a refused record in the quarantine, in the same transaction; a
 /// replay of the same bad record is not listed twice.
 fn refuse(

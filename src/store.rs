@@ -210,11 +210,6 @@ impl Store {
         self.zone = when::zone(secs);
     }
 
-    /// Whether this store is encrypted at rest.
-    pub fn is_encrypted(&self) -> bool {
-        self.key.is_some()
-    }
-
     /// Caps the store's size in pages (`PRAGMA max_page_count`): a quota,
     /// and how tests fill the disk. Returns the cap in force.
     pub fn set_max_page_count(&self, pages: i64) -> Result<i64> {

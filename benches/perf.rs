@@ -235,7 +235,7 @@ fn ingest(path: &Path, events: u64) -> (u64, Duration) {
     let homes: HashMap<BankId, String> = profiles.iter().map(|p| (p.id.clone(), p.home_country.clone())).collect();
     let start = Instant::now();
     let writer =
-        Writer::spawn(store, WriterConfig { home_countries: homes, utc_offset_secs: 0, clock: clock.clone() }, None);
+        Writer::spawn(store, WriterConfig { home_countries: homes, utc_offset_secs: 0, clock: clock.clone(), holder: None }, None);
     let cfg = SupervisorConfig {
         registry: FeedRegistry::default(),
         profiles,
@@ -243,6 +243,7 @@ fn ingest(path: &Path, events: u64) -> (u64, Duration) {
         mode: FeedMode::Events(events),
         clock,
         utc_offset_secs: 0,
+        holder: finbox::feed::lease::this_process(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let reader = Store::open(path).unwrap();

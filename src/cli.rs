@@ -339,6 +339,12 @@ pub fn run(cli: Cli) -> Result<()> {
             let bank = bank.as_deref().map(|b| bank_id(&store, b)).transpose()?;
             let n = match output {
                 Some(path) => {
+                    if crate::store::is_store_file(&env.settings.db, path) {
+                        bail!(
+                            "{} is finbox's own store (or one of its files); nothing was written. Export to another file.",
+                            path.display()
+                        );
+                    }
                     let mut opts = std::fs::OpenOptions::new();
                     opts.write(true).create(true).truncate(true);
                     #[cfg(unix)]
@@ -769,9 +775,15 @@ fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -> Result<()
         Some(t) => std::sync::Arc::new(move || t),
         None => crate::feed::system_clock(),
     };
+    let holder = crate::feed::lease::this_process();
     let writer = Writer::spawn(
         store,
-        WriterConfig { home_countries, utc_offset_secs: env.utc_offset_secs, clock: clock.clone() },
+        WriterConfig {
+            home_countries,
+            utc_offset_secs: env.utc_offset_secs,
+            clock: clock.clone(),
+            holder: Some(holder.clone()),
+        },
         None,
     );
     let mode = match args.events {
@@ -785,6 +797,7 @@ fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -> Result<()
         mode,
         clock,
         utc_offset_secs: env.utc_offset_secs,
+        holder,
     };
     let started = Instant::now();
     match mode {
@@ -798,6 +811,7 @@ fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -> Result<()
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let tx = writer.tx.clone();
     let duration = args.duration.map(Duration::from_secs);
+    let names: HashMap<BankId, String> = s.profiles.iter().map(|p| (p.id.clone(), p.name.clone())).collect();
     let tallies = rt.block_on(async move {
         let cancel = CancellationToken::new();
         let stopper = cancel.clone();
@@ -817,7 +831,9 @@ fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -> Result<()
             }
             stopper.cancel();
         });
-        anyhow::Ok(supervisor::run(cfg, reader, tx, cancel, None).await)
+        let (status_tx, status_rx) = tokio::sync::watch::channel(Default::default());
+        tokio::spawn(say_where_banks_are_fed(status_rx, names));
+        anyhow::Ok(supervisor::run(cfg, reader, tx, cancel, Some(status_tx)).await)
     });
     let tallies = tallies?;
     drop(rt);
@@ -849,6 +865,39 @@ fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -> Result<()
         println!("  rejected {} from {}: {}", r.record, r.bank, r.reason);
     }
     Ok(())
+}
+
+/// Says (on stderr) which banks another finbox process feeds, and when this
+/// one takes one over.
+async fn say_where_banks_are_fed(
+    mut status: tokio::sync::watch::Receiver<std::collections::BTreeMap<BankId, supervisor::FeedStatus>>,
+    names: HashMap<BankId, String>,
+) {
+    use supervisor::FeedStatus;
+    let mut elsewhere: HashMap<BankId, u32> = HashMap::new();
+    while status.changed().await.is_ok() {
+        let now = status.borrow_and_update().clone();
+        let name = |b: &BankId| names.get(b).cloned().unwrap_or_else(|| b.to_string());
+        for (bank, s) in &now {
+            match (s, elsewhere.get(bank)) {
+                (FeedStatus::Elsewhere { pid }, None) => eprintln!(
+                    "{} is fed by another finbox (pid {pid}); this one takes it over when that one stops.",
+                    name(bank)
+                ),
+                (FeedStatus::Running, Some(pid)) => {
+                    eprintln!("Took over the {} feed: the finbox that ran it (pid {pid}) stopped.", name(bank))
+                }
+                _ => {}
+            }
+        }
+        elsewhere = now
+            .into_iter()
+            .filter_map(|(b, s)| match s {
+                FeedStatus::Elsewhere { pid } => Some((b, pid)),
+                _ => None,
+            })
+            .collect();
+    }
 }
 
 struct BankSummaryName {

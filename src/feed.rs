@@ -4,6 +4,7 @@
 //! so that a new kind plugs in without touching the rest.
 
 pub mod folder;
+pub mod lease;
 pub mod profile;
 pub mod simulated;
 pub mod supervisor;

@@ -3,11 +3,25 @@
 //! One file, WAL journal, a busy timeout, schema versioned by
 //! `PRAGMA user_version` and migrated at open. Consent is enforced here: no
 //! bank event is written for a bank whose consent is not granted.
+//!
+//! **Several processes share the store** (the screen with its feeds, a
+//! `finbox` command in another terminal, a backup tool), and SQLite's locks
+//! are POSIX advisory locks: closing *any* descriptor of a file drops *all*
+//! of this process's locks on it. So nothing here (or anywhere in finbox)
+//! opens, reads, copies or closes the store, its `-wal` or its `-shm` with
+//! `std::fs` while a connection may be open: a file's kind is told through a
+//! SQLite probe ([`file_kind`]), copies are made by SQLite (`VACUUM INTO`),
+//! and only path calls (`metadata`, `set_permissions`, `rename` of files
+//! that are not open) are used. A process that broke this rule lost its
+//! locks; the next process to close believed it was the last connection,
+//! checkpointed and deleted the WAL under the writer, and the store was
+//! damaged for good (SQLite's "How To Corrupt An SQLite Database File", 2.2).
 
 mod action;
 mod cipher;
 mod import;
 mod ingest;
+mod lease;
 mod query;
 mod reply;
 
@@ -24,6 +38,7 @@ use crate::feed::BankProfile;
 pub use action::{ConsentChange, FreezeOutcome};
 pub use cipher::{Direction, FileKind, PASSPHRASE_ENV, Passphrase, check_convertible, convert, file_kind};
 pub use ingest::{BatchReport, BulkWrite, Rejection};
+pub use lease::{FeedHolder, LEASE_RENEW, LEASE_STALE, Lease};
 pub use query::{BankSummary, CategorySpend, Quarantined, TxnCursor, TxnFilter, UNREAD_CAP};
 
 /// `PRAGMA application_id` of a finbox store ("FBOX").
@@ -37,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0004_consent_expiry.sql"),
     include_str!("../assets/migrations/0005_history_from.sql"),
     include_str!("../assets/migrations/0006_history_notices.sql"),
+    include_str!("../assets/migrations/0007_feed_leases.sql"),
 ];
 
 /// A bank's grant while it is shared.
@@ -156,7 +172,7 @@ impl Store {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             create_private_dir(parent).map_err(open_err)?;
         }
-        let kind = file_kind(path).map_err(open_err)?;
+        let kind = file_kind(path)?;
         let key = match (kind, key) {
             (FileKind::Plain, _) => None,
             (FileKind::Foreign, _) => return Err(StoreError::NotFinbox { path: shown }),
@@ -164,8 +180,16 @@ impl Store {
             (_, key) => key,
         };
         if kind == FileKind::New && !path.exists() {
+            // A new inode: no connection of this process can hold it.
             create_private_file(path).map_err(open_err)?;
         }
+        Store::connect(path, key)
+    }
+
+    /// A connection to a store whose kind is known (`key` given for an
+    /// encrypted one): the file is not looked at again.
+    fn connect(path: &Path, key: Option<&Passphrase>) -> Result<Store> {
+        let shown = path.display().to_string();
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
@@ -198,7 +222,9 @@ impl Store {
     /// Another connection to the same store, with the same key.
     pub fn reopen(&self) -> Result<Store> {
         match &self.path {
-            Some(path) => Ok(Store { zone: self.zone, ..Store::open_keyed(path, self.key.as_ref())? }),
+            // Not through `open_keyed`: this process holds the store open,
+            // and its kind is known.
+            Some(path) => Ok(Store { zone: self.zone, ..Store::connect(path, self.key.as_ref())? }),
             None => Err(StoreError::Convert("an in-memory store cannot be reopened".into())),
         }
     }
@@ -270,53 +296,60 @@ impl Store {
             if !fresh {
                 self.back_up_before_migrating(version).map_err(|e| reclassify(e, shown, keyed))?;
             }
-            self.migrate(version).map_err(|e| reclassify(e, shown, keyed))?;
+            self.migrate().map_err(|e| reclassify(e, shown, keyed))?;
         }
         Ok(())
     }
 
-    /// Copies the store, byte for byte (encrypted if it is), to
-    /// `<store>.before-v<N+1>` before migration N+1 runs. The copy is taken
-    /// with the WAL checkpointed into the file and writers held off.
+    /// Copies the store (encrypted with the same key if it is) to
+    /// `<store>.before-v<N+1>` before migration N+1 runs. SQLite makes the
+    /// copy (`VACUUM INTO`, a consistent snapshot, WAL included) into a
+    /// temporary name beside it, which is checked (it opens, passes
+    /// `quick_check`, is ours and at version N), synced and renamed: an
+    /// interrupted backup leaves no backup, never a truncated one. A backup
+    /// already there is kept if it checks, and made again if it does not.
     fn back_up_before_migrating(&mut self, version: i64) -> Result<()> {
         let Some(path) = self.path.clone() else { return Ok(()) };
         let backup = cipher::sibling(&path, &format!("before-v{}", version + 1));
+        let shown = format!("{} (the backup before upgrading)", backup.display());
         if backup.exists() {
-            return Ok(());
-        }
-        // Everything into the main file, then hold writers off and make
-        // sure nothing slipped in between: the file alone is the store.
-        let wal = PathBuf::from(format!("{}-wal", path.display()));
-        let mut tries = 0;
-        let tx = loop {
-            self.checkpoint_waiting("TRUNCATE")?;
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0 {
-                break tx;
+            match check_backup(&backup, self.key.as_ref(), version) {
+                Ok(()) => return Ok(()),
+                Err(e) => tracing::warn!(error = %e, "the backup before upgrading does not check; making it again"),
             }
-            tx.rollback()?;
-            tries += 1;
-            if tries == 5 {
-                return Err(StoreError::Busy(BUSY_TIMEOUT));
-            }
-        };
-        if let Err(source) = create_private_file(&backup).and_then(|()| std::fs::copy(&path, &backup)) {
-            let _ = std::fs::remove_file(&backup);
-            return Err(StoreError::Open {
-                path: format!("{} (the backup before upgrading)", backup.display()),
-                source,
-            });
         }
-        cipher::sync_file(&backup);
+        let tmp = cipher::sibling(&path, &format!("before-v{}.partial", version + 1));
+        let io = |source| StoreError::Open { path: shown.clone(), source };
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+            _ => {}
+        }
+        // An empty file is a valid target of VACUUM INTO; creating it first
+        // makes it private from the start.
+        create_private_file(&tmp).map_err(io)?;
+        let made = self
+            .conn
+            .execute("VACUUM INTO ?1", params![tmp.to_string_lossy()])
+            .map_err(StoreError::from)
+            .and_then(|_| check_backup(&tmp, self.key.as_ref(), version));
+        if let Err(e) = made {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        cipher::sync_file(&tmp);
+        std::fs::rename(&tmp, &backup).map_err(io)?;
+        cipher::sync_dir(path.parent().unwrap_or(Path::new("")));
         tracing::info!(from = version, "backed up the store before a schema upgrade");
-        tx.commit()?;
         Ok(())
     }
 
     /// Runs every pending migration in one transaction: a store is either
     /// at its old version or fully upgraded, never in between.
-    fn migrate(&mut self, from: i64) -> Result<()> {
+    /// Another process may have upgraded the store since it was opened: the
+    /// version is read again under the write lock.
+    fn migrate(&mut self) -> Result<()> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let from: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
@@ -474,6 +507,25 @@ fn make_private(_path: &Path) -> Vec<PathBuf> {
     Vec::new()
 }
 
+/// A backup of the store opens (with the store's key), passes `quick_check`,
+/// is a finbox store and is at schema `version`.
+fn check_backup(file: &Path, key: Option<&Passphrase>, version: i64) -> Result<()> {
+    let conn = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    if let Some(k) = key {
+        cipher::key(&conn, k)?;
+    }
+    let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if check != "ok" || app != APPLICATION_ID || found != version {
+        return Err(StoreError::Damaged {
+            path: file.display().to_string(),
+            detail: format!("quick_check: {check}; schema {found}, expected {version}"),
+        });
+    }
+    Ok(())
+}
+
 fn reclassify(e: StoreError, shown: &str, keyed: bool) -> StoreError {
     match e {
         StoreError::Sqlite(e) => classify(e, shown, keyed),
@@ -507,6 +559,43 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn create_private_file(path: &Path) -> std::io::Result<()> {
     OpenOptions::new().write(true).create_new(true).open(path).map(|_| ())
+}
+
+/// Whether `candidate` names one of the store's own files: the store, its
+/// `-wal`, `-shm` or `-journal`, or a backup beside it
+/// (`<store>.before-v<N>`). Compared by device and inode where the file
+/// exists (a link or another spelling of the path is the same file), by
+/// resolved path where it does not. Path calls only: such a file is never
+/// opened outside SQLite, read as a statement, nor written over.
+pub fn is_store_file(store: &Path, candidate: &Path) -> bool {
+    let name = store.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let dir = store.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut ours: Vec<PathBuf> = ["", "-wal", "-shm", "-journal"].iter().map(|s| dir.join(format!("{name}{s}"))).collect();
+    let backup = format!("{name}.before-v");
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        ours.extend(entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| {
+            p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&backup))
+        }));
+    }
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(candidate) {
+        use std::os::unix::fs::MetadataExt;
+        return ours
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .any(|m| m.dev() == meta.dev() && m.ino() == meta.ino());
+    }
+    // Not there (yet): the same folder and one of the names.
+    let resolve = |p: &Path| {
+        let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::canonicalize(parent).ok().map(|d| d.join(p.file_name().unwrap_or_default()))
+    };
+    let Some(want) = resolve(candidate) else { return false };
+    let want_name = want.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    resolve(store).is_some_and(|s| {
+        s.parent() == want.parent()
+            && (ours.iter().any(|p| p.file_name() == want.file_name()) || want_name.starts_with(&backup))
+    })
 }
 
 /// Creates a directory (and parents) readable by the owner only.

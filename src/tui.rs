@@ -155,9 +155,15 @@ async fn main_loop(
     if !no_feeds {
         let home: HashMap<BankId, String> = s.profiles.iter().map(|p| (p.id.clone(), p.home_country.clone())).collect();
         let clock = crate::feed::system_clock();
+        let holder = crate::feed::lease::this_process();
         let writer = Writer::spawn(
             writer_store,
-            WriterConfig { home_countries: home, utc_offset_secs: env.utc_offset_secs, clock: clock.clone() },
+            WriterConfig {
+                home_countries: home,
+                utc_offset_secs: env.utc_offset_secs,
+                clock: clock.clone(),
+                holder: Some(holder.clone()),
+            },
             None,
         );
         let cfg = SupervisorConfig {
@@ -167,6 +173,7 @@ async fn main_loop(
             mode: FeedMode::Live,
             clock,
             utc_offset_secs: env.utc_offset_secs,
+            holder,
         };
         let task =
             tokio::spawn(supervisor::run(cfg, supervisor_store, writer.tx.clone(), cancel.clone(), Some(status_tx)));

@@ -137,10 +137,18 @@ async fn a_hung_feed_is_aborted_on_revoke_and_never_holds_up_quitting() {
     let clock = system_clock();
     let writer = Writer::spawn(
         Store::open(&db).unwrap(),
-        WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone() },
+        WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone(), holder: None },
         None,
     );
-    let cfg = SupervisorConfig { registry, profiles, seed: 1, mode: FeedMode::Live, clock, utc_offset_secs: 0 };
+    let cfg = SupervisorConfig {
+        registry,
+        profiles,
+        seed: 1,
+        mode: FeedMode::Live,
+        clock,
+        utc_offset_secs: 0,
+        holder: finbox::feed::lease::this_process(),
+    };
     let cancel = CancellationToken::new();
     let task = tokio::spawn(supervisor::run(cfg, Store::open(&db).unwrap(), writer.tx.clone(), cancel.clone(), None));
     let reader = Store::open(&db).unwrap();
@@ -187,10 +195,18 @@ async fn supervisor_contains_panics_restarts_and_stops_on_revoke() {
     let clock = system_clock();
     let writer = Writer::spawn(
         Store::open(&db).unwrap(),
-        WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone() },
+        WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone(), holder: None },
         None,
     );
-    let cfg = SupervisorConfig { registry, profiles, seed: 1, mode: FeedMode::Live, clock, utc_offset_secs: 0 };
+    let cfg = SupervisorConfig {
+        registry,
+        profiles,
+        seed: 1,
+        mode: FeedMode::Live,
+        clock,
+        utc_offset_secs: 0,
+        holder: finbox::feed::lease::this_process(),
+    };
     let cancel = CancellationToken::new();
     let task = tokio::spawn(supervisor::run(cfg, Store::open(&db).unwrap(), writer.tx.clone(), cancel.clone(), None));
 
@@ -244,10 +260,18 @@ async fn an_expiring_consent_stops_its_feed_within_a_second() {
     let clock = system_clock();
     let writer = Writer::spawn(
         Store::open(&db).unwrap(),
-        WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone() },
+        WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone(), holder: None },
         None,
     );
-    let cfg = SupervisorConfig { registry, profiles, seed: 1, mode: FeedMode::Live, clock, utc_offset_secs: 0 };
+    let cfg = SupervisorConfig {
+        registry,
+        profiles,
+        seed: 1,
+        mode: FeedMode::Live,
+        clock,
+        utc_offset_secs: 0,
+        holder: finbox::feed::lease::this_process(),
+    };
     let cancel = CancellationToken::new();
     let task = tokio::spawn(supervisor::run(cfg, Store::open(&db).unwrap(), writer.tx.clone(), cancel.clone(), None));
 

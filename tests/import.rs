@@ -470,7 +470,7 @@ struct Running {
 fn start(db: &Path, profile: &BankProfile) -> Running {
     let writer = Writer::spawn(
         Store::open(db).unwrap(),
-        WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: fixed_clock() },
+        WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: fixed_clock(), holder: None },
         None,
     );
     let cfg = SupervisorConfig {
@@ -480,6 +480,7 @@ fn start(db: &Path, profile: &BankProfile) -> Running {
         mode: FeedMode::Live,
         clock: fixed_clock(),
         utc_offset_secs: 0,
+        holder: finbox::feed::lease::this_process(),
     };
     let cancel = CancellationToken::new();
     let task = tokio::spawn(supervisor::run(cfg, Store::open(db).unwrap(), writer.tx.clone(), cancel.clone(), None));

@@ -179,29 +179,33 @@ fn a_store_from_a_newer_finbox_is_named_and_left_untouched() {
     assert_eq!(std::fs::read(h.db()).unwrap(), before);
 }
 
-#[test]
-fn a_schema_upgrade_keeps_a_copy_of_the_old_store_first() {
-    let h = Home::seeded();
-    let count = h.json(None, &["transactions", "--limit", "100000", "--json"]).len();
-    // Wind the store back to schema 3: the columns migrations 4 and 5 add
-    // and the table migration 6 adds go.
-    let c = rusqlite::Connection::open(h.db()).unwrap();
+/// Winds the store back to schema 3 (the columns migrations 4 and 5 add and
+/// the tables migrations 6 and 7 add go), through SQLite with `pass` if the
+/// store is encrypted.
+fn wind_back_to_v3(db: &std::path::Path, pass: Option<&str>) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    if let Some(p) = pass {
+        c.pragma_update(None, "key", p).unwrap();
+    }
     c.execute_batch(
         "ALTER TABLE accounts DROP COLUMN history_from; ALTER TABLE banks DROP COLUMN consent_expires_at;
-         DROP TABLE history_notices; PRAGMA user_version = 3;",
+         DROP TABLE history_notices; DROP TABLE feed_leases; PRAGMA user_version = 3;",
     )
     .unwrap();
     c.pragma_update(None, "journal_mode", "DELETE").unwrap();
-    drop(c);
+}
 
-    h.ok(None, &["banks"]);
-    // The copy is the old store: schema 3, every row, its own integrity.
-    let backup = h.db().with_file_name("finbox.db.before-v4");
-    let b = rusqlite::Connection::open_with_flags(&backup, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+/// The backup is the old store: schema 3, every row, its own integrity,
+/// readable by its owner only.
+fn assert_backup_of_v3(backup: &std::path::Path, pass: Option<&str>, rows: usize) {
+    let b = rusqlite::Connection::open_with_flags(backup, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    if let Some(p) = pass {
+        b.pragma_update(None, "key", p).unwrap();
+    }
     assert_eq!(b.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
     assert_eq!(b.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)).unwrap(), "ok");
-    let rows: i64 = b.query_row("SELECT count(*) FROM transactions", [], |r| r.get(0)).unwrap();
-    assert_eq!(rows as usize, count);
+    let n: i64 = b.query_row("SELECT count(*) FROM transactions", [], |r| r.get(0)).unwrap();
+    assert_eq!(n as usize, rows);
     let has_column: i64 = b
         .query_row("SELECT count(*) FROM pragma_table_info('banks') WHERE name = 'consent_expires_at'", [], |r| {
             r.get(0)
@@ -211,12 +215,58 @@ fn a_schema_upgrade_keeps_a_copy_of_the_old_store_first() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(backup).unwrap().permissions().mode() & 0o777, 0o600);
     }
+    let leftovers: Vec<_> = std::fs::read_dir(backup.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_schema_upgrade_keeps_a_copy_of_the_old_store_first() {
+    let h = Home::seeded();
+    let count = h.json(None, &["transactions", "--limit", "100000", "--json"]).len();
+    wind_back_to_v3(&h.db(), None);
+
+    h.ok(None, &["banks"]);
+    assert_backup_of_v3(&h.db().with_file_name("finbox.db.before-v4"), None, count);
     let c = rusqlite::Connection::open(h.db()).unwrap();
     let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 6, "migrated to the latest schema");
+    assert_eq!(version, 7, "migrated to the latest schema");
     assert_eq!(h.json(None, &["transactions", "--limit", "100000", "--json"]).len(), count);
+}
+
+#[test]
+fn a_backup_that_does_not_check_is_made_again() {
+    // kill -9 during a byte copy used to leave a truncated backup, which the
+    // next start took for a good one.
+    let h = Home::seeded();
+    let count = h.json(None, &["transactions", "--limit", "100000", "--json"]).len();
+    wind_back_to_v3(&h.db(), None);
+    let backup = h.db().with_file_name("finbox.db.before-v4");
+    let whole = std::fs::read(h.db()).unwrap();
+    std::fs::write(&backup, &whole[..whole.len() / 3]).unwrap();
+    h.ok(None, &["banks"]);
+    assert_backup_of_v3(&backup, None, count);
+}
+
+#[test]
+fn an_encrypted_store_is_backed_up_encrypted_with_its_key() {
+    let h = Home::seeded();
+    let count = h.json(None, &["transactions", "--limit", "100000", "--json"]).len();
+    h.ok(Some("correct horse"), &["encrypt"]);
+    wind_back_to_v3(&h.db(), Some("correct horse"));
+    h.ok(Some("correct horse"), &["banks"]);
+    let backup = h.db().with_file_name("finbox.db.before-v4");
+    // Not readable without the key.
+    let plain = rusqlite::Connection::open_with_flags(&backup, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    assert!(plain.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)).is_err());
+    assert!(!String::from_utf8_lossy(&std::fs::read(&backup).unwrap()).contains("SQLite format 3"));
+    assert_backup_of_v3(&backup, Some("correct horse"), count);
 }
 
 fn t0() -> DateTime<Utc> {

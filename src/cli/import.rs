@@ -65,6 +65,14 @@ struct Tally {
 }
 
 pub fn run(env: &Env, args: &ImportArgs) -> Result<()> {
+    // Read as a statement, the store's own file would be opened outside
+    // SQLite (dropping the locks that keep other processes safe).
+    if crate::store::is_store_file(&env.settings.db, &args.file) {
+        bail!(
+            "{} is finbox's own store (or one of its files), not a bank statement; nothing was imported",
+            args.file.display()
+        );
+    }
     let mut store = env.open_store()?;
     let layouts = Layouts::load(crate::import::user_layout_dir().as_deref())?;
     let format = args.format.map(|f| match f {
@@ -142,6 +150,7 @@ fn apply(
             home_countries: HashMap::from([(bank.clone(), home.to_string())]),
             utc_offset_secs: env.utc_offset_secs,
             clock: Arc::new(move || now),
+            holder: None,
         },
         rules: FraudRules::new(env.utc_offset_secs),
         since: now - chrono::Duration::days(ALERT_WINDOW_DAYS),

@@ -2,6 +2,12 @@
 //! bank is shared, stops it within a poll interval when consent is revoked (by
 //! this process or another) or expires, restarts a failed or panicked feed with back-off
 //! and reports the failure in that bank's conversation. The others go on.
+//!
+//! A bank's feed runs in one process at a time: the supervisor holds the
+//! bank's lease in the store ([`Store::claim_feeds`]) before it starts the
+//! feed, leaves a bank another finbox feeds to that process, and takes it
+//! over when that process stops. The writer lets go of the leases once it
+//! has committed the last event ([`super::writer::WriterConfig::holder`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -16,7 +22,7 @@ use super::{
     FeedSink,
 };
 use crate::domain::BankId;
-use crate::store::Store;
+use crate::store::{FeedHolder, Lease, Store};
 
 /// Names a bank whose feed panics on its first run: for tests of containment.
 pub const FAULT_PANIC_ENV: &str = "FINBOX_FAULT_PANIC_FEED";
@@ -26,6 +32,9 @@ pub const STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// How often consent and card states are re-read from the store.
 pub const POLL: Duration = Duration::from_millis(250);
+/// How often leases are checked: a bank whose feeding process died is taken
+/// over within this (plus a poll).
+pub const LEASE_CHECK: Duration = Duration::from_secs(1);
 const BACKOFF_START: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// A feed that ran this long without failing starts its back-off afresh.
@@ -44,6 +53,9 @@ pub enum FeedStatus {
     },
     /// Produced everything it was asked for.
     Finished,
+    /// Another finbox process runs this bank's feed; this one takes it over
+    /// when that one stops.
+    Elsewhere { pid: u32 },
 }
 
 pub struct SupervisorConfig {
@@ -53,6 +65,8 @@ pub struct SupervisorConfig {
     pub mode: FeedMode,
     pub clock: Clock,
     pub utc_offset_secs: i32,
+    /// This process, as other processes see it in the feed leases.
+    pub holder: FeedHolder,
 }
 
 /// Per-bank outcome of a supervisor run.
@@ -108,9 +122,11 @@ pub async fn run(
     status: Option<watch::Sender<BTreeMap<BankId, FeedStatus>>>,
 ) -> BTreeMap<BankId, FeedTally> {
     let mut slots: HashMap<BankId, Slot> = HashMap::new();
+    let mut leases: HashMap<BankId, Lease> = HashMap::new();
+    let mut claimed_at: Option<Instant> = None;
     if let FeedMode::Events(n) = cfg.mode {
         let now = (cfg.clock)();
-        let granted: Vec<BankId> = match reader.banks() {
+        let shared: Vec<BankId> = match reader.banks() {
             Ok(b) => b
                 .into_iter()
                 .filter(|s| s.bank.is_shared(now))
@@ -122,6 +138,9 @@ pub async fn run(
                 Vec::new()
             }
         };
+        // Only the banks no other process feeds take part.
+        claim(&cfg, &mut reader, &shared, &mut leases);
+        let granted: Vec<BankId> = shared.into_iter().filter(|b| leases.get(b) == Some(&Lease::Ours)).collect();
         let share = n / granted.len().max(1) as u64;
         let extra = n % granted.len().max(1) as u64;
         for (i, id) in granted.iter().enumerate() {
@@ -143,12 +162,39 @@ pub async fn run(
             tracing::warn!(error = %e, "cannot record expired consents; treating them as ended");
         }
         match read_banks(&reader, now) {
-            Ok(banks) => reconcile(&cfg, banks, &tx, &mut slots).await,
+            Ok(mut banks) => {
+                if claimed_at.is_none_or(|t| t.elapsed() >= LEASE_CHECK) {
+                    claimed_at = Some(Instant::now());
+                    let events_mode = matches!(cfg.mode, FeedMode::Events(_));
+                    let wanted: Vec<BankId> = banks
+                        .iter()
+                        .filter(|b| b.shared && cfg.profiles.iter().any(|p| p.id == b.bank.id))
+                        .filter(|b| !events_mode || slots.contains_key(&b.bank.id))
+                        .map(|b| b.bank.id.clone())
+                        .collect();
+                    claim(&cfg, &mut reader, &wanted, &mut leases);
+                }
+                for b in &mut banks {
+                    b.lease = leases.get(&b.bank.id).copied();
+                }
+                reconcile(&cfg, banks, &tx, &mut slots).await
+            }
             Err(e) => tracing::warn!(error = %e, "cannot read consent; keeping feeds as they are"),
         }
         if let Some(status) = &status {
-            let map =
-                cfg.profiles.iter().map(|p| (p.id.clone(), slot_status(slots.get(&p.id)))).collect::<BTreeMap<_, _>>();
+            let map = cfg
+                .profiles
+                .iter()
+                .map(|p| {
+                    let s = match leases.get(&p.id) {
+                        Some(Lease::Elsewhere { pid }) if slots.get(&p.id).is_none_or(|s| s.running.is_none()) => {
+                            FeedStatus::Elsewhere { pid: *pid }
+                        }
+                        _ => slot_status(slots.get(&p.id)),
+                    };
+                    (p.id.clone(), s)
+                })
+                .collect::<BTreeMap<_, _>>();
             status.send_if_modified(|old| {
                 let changed = *old != map;
                 *old = map;
@@ -183,6 +229,41 @@ pub async fn run(
     slots.into_iter().map(|(id, s)| (id, FeedTally { events: s.events, failures: s.failures })).collect()
 }
 
+/// Claims the leases of `wanted` (renewing ours) and lets go of the ones
+/// this process holds but no longer wants (a bank no longer shared). A store
+/// that cannot be written keeps the leases as they were.
+fn claim(cfg: &SupervisorConfig, reader: &mut Store, wanted: &[BankId], leases: &mut HashMap<BankId, Lease>) {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let unwanted: Vec<BankId> =
+        leases.iter().filter(|(b, l)| **l == Lease::Ours && !wanted.contains(b)).map(|(b, _)| b.clone()).collect();
+    if !unwanted.is_empty() {
+        match reader.release_feeds(&cfg.holder, Some(&unwanted)) {
+            Ok(()) => unwanted.iter().for_each(|b| {
+                leases.remove(b);
+            }),
+            Err(e) => tracing::warn!(error = %e, "cannot release feed leases"),
+        }
+    }
+    leases.retain(|b, _| wanted.contains(b));
+    match reader.claim_feeds(&cfg.holder, wanted, now_ms, &super::lease::alive) {
+        Ok(claimed) => {
+            for (bank, lease) in claimed {
+                match (leases.get(&bank), lease) {
+                    (Some(Lease::Elsewhere { pid }), Lease::Ours) => {
+                        tracing::info!(%bank, pid, "took over the feed from a finbox that stopped")
+                    }
+                    (None | Some(Lease::Ours), Lease::Elsewhere { pid }) => {
+                        tracing::info!(%bank, pid, "another finbox feeds this bank")
+                    }
+                    _ => {}
+                }
+                leases.insert(bank, lease);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot claim feed leases; keeping them as they are"),
+    }
+}
+
 fn slot_status(slot: Option<&Slot>) -> FeedStatus {
     match slot {
         None => FeedStatus::Off,
@@ -201,6 +282,8 @@ struct BankState {
     frozen: std::collections::HashSet<String>,
     /// Shared now: granted and not expired.
     shared: bool,
+    /// Who feeds it, if anyone claimed it.
+    lease: Option<Lease>,
 }
 
 fn read_banks(reader: &Store, now: chrono::DateTime<chrono::Utc>) -> crate::store::Result<Vec<BankState>> {
@@ -212,7 +295,7 @@ fn read_banks(reader: &Store, now: chrono::DateTime<chrono::Utc>) -> crate::stor
         } else {
             (None, Default::default())
         };
-        out.push(BankState { bank: summary.bank, cursor, frozen, shared: granted });
+        out.push(BankState { bank: summary.bank, cursor, frozen, shared: granted, lease: None });
     }
     Ok(out)
 }
@@ -224,7 +307,9 @@ async fn reconcile(
     slots: &mut HashMap<BankId, Slot>,
 ) {
     let now = Instant::now();
-    for BankState { bank, cursor, frozen, shared: granted } in banks {
+    for BankState { bank, cursor, frozen, shared, lease } in banks {
+        // Runs here only while shared and this process holds its lease.
+        let granted = shared && lease == Some(Lease::Ours);
         let Some(profile) = cfg.profiles.iter().find(|p| p.id == bank.id) else { continue };
         if !granted && !slots.contains_key(&bank.id) {
             continue;
@@ -236,7 +321,7 @@ async fn reconcile(
         let slot = slots.entry(bank.id.clone()).or_default();
 
         // 1. A running feed whose consent went away (revoked, expired, or a
-        // new epoch) stops now.
+        // new epoch), or whose lease another process took, stops now.
         if let Some(r) = &mut slot.running
             && (!granted || r.epoch != bank.epoch)
         {
@@ -247,7 +332,7 @@ async fn reconcile(
                 None => {
                     r.cancel.cancel();
                     r.cancelled_at = Some(now);
-                    tracing::info!(bank = %bank.id, "consent changed; stopping feed");
+                    tracing::info!(bank = %bank.id, shared, "consent or lease changed; stopping feed");
                 }
                 Some(at) if now.duration_since(at) >= STOP_GRACE && !r.handle.is_finished() => r.abort(&bank.id),
                 Some(_) => {}

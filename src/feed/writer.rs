@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use super::{Clock, Envelope, FeedEvent};
 use crate::domain::BankId;
 use crate::domain::fraud::FraudRules;
-use crate::store::{BatchReport, Store, StoreError};
+use crate::store::{BatchReport, FeedHolder, Store, StoreError};
 
 /// Events queued between feeds and the writer before feeds wait.
 pub const CHANNEL_CAPACITY: usize = 8192;
@@ -30,6 +30,10 @@ pub struct WriterConfig {
     pub home_countries: HashMap<BankId, String>,
     pub utc_offset_secs: i32,
     pub clock: Clock,
+    /// The feed holder whose leases are let go once the last event is
+    /// committed (so a process that takes a bank over starts from where
+    /// this one stopped).
+    pub holder: Option<FeedHolder>,
 }
 
 /// A running writer: send events on `tx`; drop every sender to stop it, then
@@ -95,6 +99,12 @@ fn run(
             let _ = n.send(report.clone());
         }
         total.merge(report);
+    }
+    drop(checkpointer);
+    if let Some(holder) = &cfg.holder
+        && let Err(e) = store.release_feeds(holder, None)
+    {
+        tracing::warn!(error = %e, "cannot release the feed leases; they end when this process does");
     }
     Ok(total)
 }

@@ -55,38 +55,47 @@ pub enum FileKind {
     Foreign,
 }
 
-pub fn file_kind(path: &Path) -> std::io::Result<FileKind> {
-    use std::io::Read;
-    let mut f = match std::fs::File::open(path) {
-        Ok(f) => f,
+/// What the file at `path` is, told through SQLite itself: never through a
+/// descriptor of finbox's own, since closing one would drop every lock this
+/// process holds on the store (see the store module's doc). A probe
+/// connection reads the schema without a key: a plain database answers, an
+/// encrypted one (or noise) is "not a database", and then only its length
+/// (a path call) tells whole pages from a file that cannot be a store.
+pub fn file_kind(path: &Path) -> Result<FileKind> {
+    let shown = path.display().to_string();
+    let len = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileKind::New),
-        Err(e) => return Err(e),
+        Err(source) => return Err(StoreError::Open { path: shown, source }),
     };
-    let mut header = [0u8; 16];
-    let mut n = 0;
-    while n < header.len() {
-        match f.read(&mut header[n..])? {
-            0 => break,
-            k => n += k,
-        }
+    if len == 0 {
+        return Ok(FileKind::New);
     }
-    let len = f.metadata()?.len();
-    // A database is whole pages, and pages are powers of two of at least
-    // 512 bytes.
-    Ok(match n {
-        0 => FileKind::New,
-        16 if &header == b"SQLite format 3\0" => FileKind::Plain,
-        _ if len >= 512 && len % 512 == 0 => FileKind::Opaque,
-        _ => FileKind::Foreign,
-    })
+    // READ_WRITE falls back to reading a file the process may not write;
+    // the store's own open says so afterwards.
+    let probe = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(|e| super::classify(e, &shown, false))?;
+    quiet(&probe);
+    probe.busy_timeout(super::BUSY_TIMEOUT)?;
+    match probe.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)) {
+        Ok(_) => Ok(FileKind::Plain),
+        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::NotADatabase => {
+            // A database is whole pages, and pages are powers of two of at
+            // least 512 bytes.
+            Ok(if len >= 512 && len % 512 == 0 { FileKind::Opaque } else { FileKind::Foreign })
+        }
+        Err(e) => Err(super::classify(e, &shown, false)),
+    }
 }
 
 /// Whether the store at `path` can go `direction` at all, told from its
 /// first bytes (so a caller can say so before asking for a passphrase).
 pub fn check_convertible(path: &Path, direction: Direction) -> Result<()> {
     let shown = path.display().to_string();
-    let kind = file_kind(path).map_err(|source| StoreError::Open { path: shown.clone(), source })?;
-    match (direction, kind) {
+    match (direction, file_kind(path)?) {
         (_, FileKind::New) => Err(StoreError::Convert(format!("there is no store at {shown} yet"))),
         (_, FileKind::Foreign) => Err(StoreError::NotFinbox { path: shown }),
         (Direction::Encrypt, FileKind::Opaque) => {
@@ -156,14 +165,17 @@ pub fn convert(path: &Path, direction: Direction, pass: &Passphrase) -> Result<u
         }
     };
     sync_file(&tmp);
+    // Stale journal files go while the exclusive lock still keeps everyone
+    // out (the store is in DELETE mode and uses none of them): afterwards,
+    // another process may have opened the new file and made its own.
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
     std::fs::rename(&tmp, path).map_err(|source| StoreError::Open { path: shown.clone(), source })?;
     if let Some(dir) = path.parent() {
         sync_dir(dir);
     }
     drop(src);
-    for suffix in ["-wal", "-shm", "-journal"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
     // Back to WAL, through the store, with the new key.
     let to_key = (direction == Direction::Encrypt).then_some(pass);
     drop(super::Store::open_keyed(path, to_key)?);
@@ -238,7 +250,7 @@ pub(super) fn sync_file(path: &Path) {
     }
 }
 
-fn sync_dir(dir: &Path) {
+pub(super) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(d) = std::fs::File::open(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) {
         let _ = d.sync_all();

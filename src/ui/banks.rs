@@ -80,7 +80,8 @@ pub(crate) fn render_banks(frame: &mut Frame, area: Rect, state: &AppState, them
     frame.render_stateful_widget(List::new(items).highlight_style(theme.selected), inner, &mut list_state);
 }
 
-/// One row per bank: live, done, restarting or off.
+/// One row per bank: live, done, restarting, fed by another process (its
+/// pid) or off.
 pub(crate) fn render_feeds(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     // All banks or none: a partial list would read as "the others are off".
     let rows = if state.feeds_enabled { state.banks.len() } else { 1 };
@@ -103,6 +104,8 @@ pub(crate) fn render_feeds(frame: &mut Frame, area: Rect, state: &AppState, them
                 Some(FeedStatus::Running) => ("live".to_string(), theme.money_positive),
                 Some(FeedStatus::Finished) => ("done".to_string(), theme.muted),
                 Some(FeedStatus::Restarting { attempt, .. }) => (format!("retry {attempt}"), theme.warning),
+                // Another finbox process feeds it: its pid says which.
+                Some(FeedStatus::Elsewhere { pid }) => (format!("pid {pid}"), theme.muted),
                 Some(FeedStatus::Off) | None => ("off".to_string(), theme.muted),
             };
             let status = fit(&status, cols.saturating_sub(2));

@@ -80,10 +80,14 @@ fn feed_summary(state: &AppState, theme: &Theme, short: bool) -> Vec<Span<'stati
     let count = |f: fn(&FeedStatus) -> bool| state.feeds.values().filter(|s| f(s)).count();
     let live = count(|s| matches!(s, FeedStatus::Running));
     let done = count(|s| matches!(s, FeedStatus::Finished));
+    let elsewhere = count(|s| matches!(s, FeedStatus::Elsewhere { .. }));
     let restarting = count(|s| matches!(s, FeedStatus::Restarting { .. }));
     let mut text = format!("feeds: {live} live");
     if done > 0 {
         text.push_str(&format!(", {done} done"));
+    }
+    if elsewhere > 0 {
+        text.push_str(&format!(", {elsewhere} in another finbox"));
     }
     let mut spans = vec![Span::raw(text)];
     if short && restarting > 0 {

@@ -234,8 +234,11 @@ fn ingest(path: &Path, events: u64) -> (u64, Duration) {
     let clock: finbox::feed::Clock = std::sync::Arc::new(now);
     let homes: HashMap<BankId, String> = profiles.iter().map(|p| (p.id.clone(), p.home_country.clone())).collect();
     let start = Instant::now();
-    let writer =
-        Writer::spawn(store, WriterConfig { home_countries: homes, utc_offset_secs: 0, clock: clock.clone(), holder: None }, None);
+    let writer = Writer::spawn(
+        store,
+        WriterConfig { home_countries: homes, utc_offset_secs: 0, clock: clock.clone(), holder: None },
+        None,
+    );
     let cfg = SupervisorConfig {
         registry: FeedRegistry::default(),
         profiles,

@@ -570,12 +570,16 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
 pub fn is_store_file(store: &Path, candidate: &Path) -> bool {
     let name = store.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let dir = store.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut ours: Vec<PathBuf> = ["", "-wal", "-shm", "-journal"].iter().map(|s| dir.join(format!("{name}{s}"))).collect();
+    let mut ours: Vec<PathBuf> =
+        ["", "-wal", "-shm", "-journal"].iter().map(|s| dir.join(format!("{name}{s}"))).collect();
     let backup = format!("{name}.before-v");
     if let Ok(entries) = std::fs::read_dir(dir) {
-        ours.extend(entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| {
-            p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&backup))
-        }));
+        ours.extend(
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&backup))),
+        );
     }
     #[cfg(unix)]
     if let Ok(meta) = std::fs::metadata(candidate) {

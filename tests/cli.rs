@@ -458,3 +458,25 @@ fn notices_give_dates_in_the_users_time_zone() {
     let citi = run("UTC", &["messages", "citi", "--limit", "5"]);
     assert!(citi.contains("with finbox until Feb 18, 2027."), "{citi}");
 }
+
+#[test]
+fn the_store_is_never_read_as_a_statement_nor_exported_over() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "--all"]);
+    h.ok(&["feed", "--events", "300"]);
+    let before = h.json(&["transactions", "--limit", "1000", "--json"]).len();
+    let db = h.db();
+    let wal = db.with_file_name(format!("{}-wal", db.file_name().unwrap().to_string_lossy()));
+    // Another spelling of the same file (a symlink) is the same file.
+    let link = db.with_file_name("also-the-store.csv");
+    std::os::unix::fs::symlink(&db, &link).unwrap();
+    for target in [&db, &link] {
+        let err = h.fail(&["import", target.to_str().unwrap(), "--bank", "chase"]);
+        assert!(err.contains("finbox's own store"), "{err}");
+        let err = h.fail(&["export", "-o", target.to_str().unwrap()]);
+        assert!(err.contains("finbox's own store") && err.contains("nothing was written"), "{err}");
+    }
+    let err = h.fail(&["export", "-o", wal.to_str().unwrap()]);
+    assert!(err.contains("finbox's own store"), "{err}");
+    assert_eq!(h.json(&["transactions", "--limit", "1000", "--json"]).len(), before);
+}

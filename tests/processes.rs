@@ -144,7 +144,11 @@ fn writer_survives_other_processes(stop: &str) {
     let db = store_path(home);
     ok(home, &["consent", "grant", "--all"]);
     let mut writer = Proc(
-        finbox(home, &[], &["feed", "--events", "50000000"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap(),
+        finbox(home, &[], &["feed", "--events", "50000000"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
     );
     // Let it create its connections (the writer, its checkpointer, the
     // supervisor's) before the others come.

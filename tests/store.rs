@@ -994,3 +994,42 @@ fn a_grant_whose_time_is_up_counts_as_ended_before_it_is_recorded() {
     assert!(matches!(s.import_epoch(&bank("chase"), later), Err(StoreError::NoConsent(_))));
     assert!(s.import_epoch(&bank("chase"), t0() - Duration::days(20)).is_ok());
 }
+
+#[test]
+fn a_feed_lease_is_held_by_one_process_and_taken_over_when_it_stops() {
+    use finbox::store::{FeedHolder, LEASE_RENEW, LEASE_STALE, Lease};
+    let mut s = store_with(&["chase", "citi"]);
+    let holder = |token: &str, pid: u32| FeedHolder { token: token.into(), pid, host: "here".into() };
+    let (a, b) = (holder("a", 100), holder("b", 200));
+    let banks = [bank("chase"), bank("citi")];
+    let alive = |_: u32| true;
+    let dead_a = |pid: u32| pid != 100;
+    let ms = |d: std::time::Duration| d.as_millis() as i64;
+    let leases = |s: &mut Store, who: &FeedHolder, now: i64, alive: &dyn Fn(u32) -> bool| {
+        s.claim_feeds(who, &banks, now, alive).unwrap().into_iter().map(|(_, l)| l).collect::<Vec<_>>()
+    };
+    // The first to ask holds both; the second is told who does.
+    assert_eq!(leases(&mut s, &a, 0, &alive), [Lease::Ours, Lease::Ours]);
+    assert_eq!(leases(&mut s, &b, 10, &alive), [Lease::Elsewhere { pid: 100 }; 2]);
+    // A holder that renews keeps them past the stale time.
+    let mut now = 0;
+    while now < ms(LEASE_STALE) * 2 {
+        now += ms(LEASE_RENEW);
+        assert_eq!(leases(&mut s, &a, now, &alive), [Lease::Ours; 2]);
+        assert_eq!(leases(&mut s, &b, now + 1, &alive), [Lease::Elsewhere { pid: 100 }; 2]);
+    }
+    // Its process gone (same host): taken over at once.
+    assert_eq!(leases(&mut s, &b, now + 2, &dead_a), [Lease::Ours; 2]);
+    assert_eq!(leases(&mut s, &a, now + 3, &alive), [Lease::Elsewhere { pid: 200 }; 2]);
+    // Alive but silent for the stale time (stopped, hung): taken over too.
+    now += 3 + ms(LEASE_STALE);
+    assert_eq!(leases(&mut s, &a, now, &alive), [Lease::Ours; 2]);
+    // On another host the pid says nothing: only staleness counts.
+    let far = FeedHolder { host: "elsewhere".into(), ..holder("c", 300) };
+    assert_eq!(leases(&mut s, &far, now + 1, &dead_a), [Lease::Elsewhere { pid: 100 }; 2]);
+    // Released: free for the next at once.
+    s.release_feeds(&a, Some(&banks[..1])).unwrap();
+    assert_eq!(leases(&mut s, &b, now + 2, &alive), [Lease::Ours, Lease::Elsewhere { pid: 100 }]);
+    s.release_feeds(&a, None).unwrap();
+    assert_eq!(leases(&mut s, &b, now + 3, &alive), [Lease::Ours; 2]);
+}

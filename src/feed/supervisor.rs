@@ -55,7 +55,9 @@ pub enum FeedStatus {
     Finished,
     /// Another finbox process runs this bank's feed; this one takes it over
     /// when that one stops.
-    Elsewhere { pid: u32 },
+    Elsewhere {
+        pid: u32,
+    },
 }
 
 pub struct SupervisorConfig {

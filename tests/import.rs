@@ -468,9 +468,17 @@ struct Running {
 }
 
 fn start(db: &Path, profile: &BankProfile) -> Running {
+    // The writer lets go of the feed's lease when it stops, so that the next
+    // start (another holder) takes the bank at once.
+    let holder = finbox::feed::lease::this_process();
     let writer = Writer::spawn(
         Store::open(db).unwrap(),
-        WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: fixed_clock(), holder: None },
+        WriterConfig {
+            home_countries: HashMap::new(),
+            utc_offset_secs: 0,
+            clock: fixed_clock(),
+            holder: Some(holder.clone()),
+        },
         None,
     );
     let cfg = SupervisorConfig {
@@ -480,7 +488,7 @@ fn start(db: &Path, profile: &BankProfile) -> Running {
         mode: FeedMode::Live,
         clock: fixed_clock(),
         utc_offset_secs: 0,
-        holder: finbox::feed::lease::this_process(),
+        holder,
     };
     let cancel = CancellationToken::new();
     let task = tokio::spawn(supervisor::run(cfg, Store::open(db).unwrap(), writer.tx.clone(), cancel.clone(), None));

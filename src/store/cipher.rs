@@ -63,11 +63,16 @@ pub enum FileKind {
 /// (a path call) tells whole pages from a file that cannot be a store.
 pub fn file_kind(path: &Path) -> Result<FileKind> {
     let shown = path.display().to_string();
-    let len = match std::fs::metadata(path) {
-        Ok(m) => m.len(),
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileKind::New),
         Err(source) => return Err(StoreError::Open { path: shown, source }),
     };
+    if meta.is_dir() {
+        let source = std::io::Error::new(std::io::ErrorKind::IsADirectory, "Is a directory");
+        return Err(StoreError::Open { path: shown, source });
+    }
+    let len = meta.len();
     if len == 0 {
         return Ok(FileKind::New);
     }

@@ -345,16 +345,7 @@ pub fn run(cli: Cli) -> Result<()> {
                             path.display()
                         );
                     }
-                    let mut opts = std::fs::OpenOptions::new();
-                    opts.write(true).create(true).truncate(true);
-                    #[cfg(unix)]
-                    {
-                        use std::os::unix::fs::OpenOptionsExt;
-                        opts.mode(0o600);
-                    }
-                    let file = opts.open(path).with_context(|| format!("cannot write {}", path.display()))?;
-                    let mut out = std::io::BufWriter::new(file);
-                    export::export(&store, bank.as_ref(), *format, &mut out)?
+                    export::write_replacing(path, |out| export::export(&store, bank.as_ref(), *format, out))?
                 }
                 None => {
                     let stdout = std::io::stdout();

@@ -12,4 +12,4 @@ pub mod text;
 pub mod when;
 
 pub use model::*;
-pub use money::{Currency, Money, MoneyError};
+pub use money::{Currency, Money, MoneyError, Total};

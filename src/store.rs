@@ -292,6 +292,10 @@ impl Store {
             self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
         self.conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // What is deleted is overwritten with zeros, always: a page written
+        // while it was off would keep fragments of rows a purge removes
+        // later (its unused space, old copies from page splits).
+        self.conn.pragma_update(None, "secure_delete", true)?;
         if version < known {
             if !fresh {
                 self.back_up_before_migrating(version).map_err(|e| reclassify(e, shown, keyed))?;

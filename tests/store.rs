@@ -1033,3 +1033,23 @@ fn a_feed_lease_is_held_by_one_process_and_taken_over_when_it_stops() {
     s.release_feeds(&a, None).unwrap();
     assert_eq!(leases(&mut s, &b, now + 3, &alive), [Lease::Ours; 2]);
 }
+
+#[test]
+fn totals_past_the_range_of_one_balance_are_exact_and_never_fail() {
+    // Two balances that each fit in 64 bits, and whose sum does not.
+    let mut s = store_with(&["chase", "citi"]);
+    let big = i64::MAX - 1;
+    for b in ["chase", "citi"] {
+        let batch = vec![env(&s, b, account("chk", big, None))];
+        s.apply_batch(&batch, t0()).unwrap();
+    }
+    let totals = s.totals().unwrap();
+    assert_eq!(totals.len(), 1);
+    assert_eq!(totals[0].minor, 2 * i128::from(big));
+    assert_eq!(totals[0].to_string(), "$184,467,440,737,095,516.12");
+    // The bank's answer sums its accounts the same way.
+    let batch = vec![env(&s, "chase", account("sav", big, None))];
+    s.apply_batch(&batch, t0()).unwrap();
+    let reply = s.say(&bank("chase"), "balance", t0()).unwrap();
+    assert!(reply.contains("Net across your accounts: $184,467,440,737,095,516.12"), "{reply}");
+}

@@ -127,7 +127,7 @@ fn main_state() -> AppState {
     ];
     // Far from its end: nothing about it shows but in the consent dialog.
     s.banks[0].bank.consent_expires_at = Some(now() + chrono::Duration::days(60));
-    s.totals = vec![usd(3_681_357)];
+    s.totals = Total::by_currency([usd(3_681_357)]);
     s.feeds.insert(id("chase"), FeedStatus::Running);
     s.feeds.insert(id("wellsfargo"), FeedStatus::Restarting { error: "timeout".into(), attempt: 2 });
     s.feeds.insert(id("citi"), FeedStatus::Off);

@@ -143,7 +143,7 @@ pub struct Snapshot {
     pub quarantined: i64,
     /// The latest of them, for the list behind `R`.
     pub refused: Vec<Quarantined>,
-    pub totals: Vec<Money>,
+    pub totals: Vec<Total>,
     pub alerts: Vec<FraudAlert>,
     pub conversation: ConversationView,
     pub sidebar: SidebarView,
@@ -182,7 +182,7 @@ pub struct AppState {
     pub now: DateTime<Utc>,
     pub banks: Vec<BankSummary>,
     pub selected_bank: usize,
-    pub totals: Vec<Money>,
+    pub totals: Vec<Total>,
     pub focus: Pane,
     pub overlay: Option<Overlay>,
     pub input: Input,

@@ -3,14 +3,45 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, Local, Utc};
 use clap::ValueEnum;
 use serde_json::json;
 
 use crate::domain::{Account, AccountId, AccountKind, BankId, Money, Transaction};
 use crate::store::Store;
+
+/// Writes a file through `write`, safely: into a new private (0600) file
+/// beside `path`, synced, then renamed over it. An existing file is replaced
+/// whole (and so private too, whatever its mode was) only once everything
+/// was written; an error or an interruption leaves it as it was.
+pub fn write_replacing<T>(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<T>) -> Result<T> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().with_context(|| format!("{} names no file", path.display()))?;
+    let tmp = dir.join(format!(".{}.finbox-{}.tmp", name.to_string_lossy(), std::process::id()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts.open(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
+    let written = (|| {
+        let mut out = std::io::BufWriter::new(file);
+        let value = write(&mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        anyhow::Ok(value)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -74,17 +105,18 @@ pub fn export(store: &Store, bank: Option<&BankId>, format: Format, out: &mut dy
                 Sink::Csv(w) => w
                     .write_record([
                         t.id.to_string(),
-                        t.bank.to_string(),
-                        t.account_external_id.clone(),
-                        t.external_id.clone(),
+                        cell(t.bank.as_str()),
+                        cell(&t.account_external_id),
+                        cell(&t.external_id),
                         t.posted_at.to_rfc3339(),
+                        // Amounts stay numbers.
                         t.amount.to_decimal_string(),
                         t.amount.minor.to_string(),
-                        t.amount.currency.to_string(),
-                        t.merchant.clone(),
-                        t.category.clone(),
-                        t.channel.to_string(),
-                        t.country.clone(),
+                        cell(&t.amount.currency.to_string()),
+                        cell(&t.merchant),
+                        cell(&t.category),
+                        cell(&t.channel.to_string()),
+                        cell(&t.country),
                     ])
                     .map_err(csv_io)?,
                 Sink::Ledger(out) => {
@@ -132,6 +164,14 @@ const CSV_HEADER: [&str; 12] = [
     "channel",
     "country",
 ];
+
+/// A text cell of the CSV export, safe to open in a spreadsheet: one that
+/// starts like a formula (`=`, `+`, `-`, `@`, a tab or a carriage return)
+/// gets a leading `'`, so the spreadsheet shows it as text instead of
+/// running it (OWASP's advice against CSV injection).
+fn cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() }
+}
 
 /// A CSV error as the I/O error underneath it (so a closed pipe stays one).
 fn csv_io(e: csv::Error) -> std::io::Error {
@@ -212,5 +252,15 @@ mod tests {
         assert_eq!(ledger_amount(Money::new(-5420, Currency::USD)), "-$54.20");
         assert_eq!(ledger_amount(Money::new(123456, Currency::USD)), "$1234.56");
         assert_eq!(ledger_amount(Money::new(1200, Currency::new("JPY").unwrap())), "1200 JPY");
+    }
+
+    #[test]
+    fn text_cells_that_would_run_as_formulas_are_neutralised() {
+        for evil in ["=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3+cmd|x", "\tx", "\rx"] {
+            assert_eq!(cell(evil), format!("'{evil}"), "{evil:?}");
+        }
+        for fine in ["Whole Foods", "7-Eleven", "", "'quoted", "café = good"] {
+            assert_eq!(cell(fine), fine);
+        }
     }
 }

@@ -215,22 +215,70 @@ impl Money {
 /// Formats as a person reads money: `$1,234.56`, `-$12.00`, `€3.10`, `¥1,200`.
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let exp = self.currency.exponent();
-        let abs = self.minor.unsigned_abs();
-        let unit = 10u64.pow(exp);
-        let whole = group_thousands(abs / unit);
-        let sign = if self.minor < 0 { "-" } else { "" };
-        let sym = self.currency.symbol();
-        if exp == 0 {
-            write!(f, "{sign}{sym}{whole}")
-        } else {
-            write!(f, "{sign}{sym}{whole}.{:0width$}", abs % unit, width = exp as usize)
+        show(f, i128::from(self.minor), self.currency)
+    }
+}
+
+/// `-$1,234.56`: sign, symbol, grouped whole units, the currency's decimals.
+fn show(f: &mut fmt::Formatter<'_>, minor: i128, currency: Currency) -> fmt::Result {
+    let exp = currency.exponent();
+    let abs = minor.unsigned_abs();
+    let unit = 10u128.pow(exp);
+    let whole = group_thousands(abs / unit);
+    let sign = if minor < 0 { "-" } else { "" };
+    let sym = currency.symbol();
+    if exp == 0 {
+        write!(f, "{sign}{sym}{whole}")
+    } else {
+        write!(f, "{sign}{sym}{whole}.{:0width$}", abs % unit, width = exp as usize)
+    }
+}
+
+/// A sum of amounts in one currency: 128 bits wide, so that no number of
+/// stored balances (each an `i64`) can overflow it. Totals are shown, never
+/// stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Total {
+    pub minor: i128,
+    pub currency: Currency,
+}
+
+impl Total {
+    pub fn zero(currency: Currency) -> Self {
+        Total { minor: 0, currency }
+    }
+
+    /// Adds an amount of the same currency.
+    pub fn add(&mut self, m: Money) -> Result<(), MoneyError> {
+        if m.currency != self.currency {
+            return Err(MoneyError::CurrencyMismatch(self.currency, m.currency));
         }
+        self.minor += i128::from(m.minor);
+        Ok(())
+    }
+
+    /// Sums amounts per currency, in the order each currency first appears.
+    pub fn by_currency(amounts: impl IntoIterator<Item = Money>) -> Vec<Total> {
+        let mut totals: Vec<Total> = Vec::new();
+        for m in amounts {
+            match totals.iter_mut().find(|t| t.currency == m.currency) {
+                Some(t) => t.minor += i128::from(m.minor),
+                None => totals.push(Total { minor: i128::from(m.minor), currency: m.currency }),
+            }
+        }
+        totals
+    }
+}
+
+impl fmt::Display for Total {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        show(f, self.minor, self.currency)
     }
 }
 
 /// 1234567 → "1,234,567".
-pub fn group_thousands(n: u64) -> String {
+pub fn group_thousands(n: impl Into<u128>) -> String {
+    let n: u128 = n.into();
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {

@@ -88,7 +88,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        let report = apply_with_retry(&mut store, &batch, &cfg.clock)?;
+        let report = apply_with_retry(&mut store, &batch, &cfg.clock, &|| rx.is_closed())?;
         if let Some(c) = &checkpointer {
             c.poke();
         }
@@ -161,18 +161,40 @@ impl Drop for Checkpointer {
     }
 }
 
-/// A busy store (another process writing) is retried with back-off; any other
-/// error stops the writer with that error.
-fn apply_with_retry(store: &mut Store, batch: &[Envelope], clock: &Clock) -> Result<BatchReport, StoreError> {
+/// Longest pause between two tries of a batch the store was too busy for.
+const RETRY_MAX: Duration = Duration::from_secs(2);
+/// How long a writer that is quitting still tries a busy store.
+const RETRY_WHILE_QUITTING: Duration = Duration::from_secs(10);
+
+/// A busy store (another connection holding the write lock: a purge's
+/// rebuild, another process) is waited for, with back-off, for as long as
+/// it takes: the writer never stops because of it. Only once the feeds are
+/// gone (finbox quitting) does it give up, after [`RETRY_WHILE_QUITTING`].
+/// Any other error stops the writer with that error.
+fn apply_with_retry(
+    store: &mut Store,
+    batch: &[Envelope],
+    clock: &Clock,
+    quitting: &dyn Fn() -> bool,
+) -> Result<BatchReport, StoreError> {
     let mut wait = Duration::from_millis(100);
-    let mut tries = 0;
+    let mut tries = 0u32;
+    let mut quit_since: Option<std::time::Instant> = None;
     loop {
         match store.apply_batch(batch, clock()) {
-            Err(StoreError::Busy(_)) if tries < 5 => {
+            Err(StoreError::Busy(d)) => {
+                if quitting() {
+                    let since = *quit_since.get_or_insert_with(std::time::Instant::now);
+                    if since.elapsed() >= RETRY_WHILE_QUITTING {
+                        return Err(StoreError::Busy(d));
+                    }
+                }
                 tries += 1;
-                tracing::warn!(tries, "store busy; retrying batch");
+                if tries.is_power_of_two() {
+                    tracing::warn!(tries, "store busy; the batch waits its turn");
+                }
                 std::thread::sleep(wait);
-                wait *= 2;
+                wait = (wait * 2).min(RETRY_MAX);
             }
             other => return other,
         }

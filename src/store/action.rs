@@ -96,11 +96,8 @@ impl Store {
     /// Stops sharing a bank. With `purge`, also deletes every row it shared,
     /// keeping only the consent log.
     pub fn revoke(&mut self, bank: &BankId, purge: bool, now: DateTime<Utc>) -> Result<ConsentChange> {
-        // A purge overwrites deleted rows with zeros, not just unlinks them.
-        let secure_before: i64 = self.conn.query_row("PRAGMA secure_delete", [], |r| r.get(0))?;
-        if purge {
-            self.conn.pragma_update(None, "secure_delete", true)?;
-        }
+        // Deleted rows are overwritten with zeros, not just unlinked: every
+        // connection runs with `secure_delete` on (see `prepare`).
         let zone = self.zone;
         // A purge leaves no copy of the purged rows in the write-ahead log:
         // its checkpoint copies the WAL into the (zeroed) store and cuts it
@@ -147,8 +144,8 @@ impl Store {
             log(tx, bank, ConsentAction::Purge, now, &detail)?;
             Ok(ConsentChange::Purged { rows })
         });
-        if purge && let Err(e) = self.conn.pragma_update(None, "secure_delete", secure_before) {
-            tracing::warn!(error = %e, "cannot turn secure_delete off after a purge");
+        if purge && change.is_ok() {
+            self.rebuild_after_purge();
         }
         change
     }
@@ -230,6 +227,24 @@ impl Store {
         let out = out?;
         self.checkpoint_now(checkpoint, "a user decision");
         Ok(out)
+    }
+
+    /// Rebuilds the store file after a purge (`VACUUM`): no page keeps a
+    /// fragment of a purged row in its unused space, and the file shrinks.
+    /// Then the WAL, which holds the rebuilt pages, is checkpointed and cut
+    /// to nothing. Other connections read on meanwhile; writers wait (the
+    /// feed writer waits its turn and carries on). A rebuild that cannot run
+    /// now is logged: the rows are gone either way.
+    fn rebuild_after_purge(&mut self) {
+        if self.path.is_none() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        match self.conn.execute_batch("VACUUM") {
+            Ok(()) => tracing::info!(ms = started.elapsed().as_millis() as u64, "store rebuilt after a purge"),
+            Err(e) => tracing::warn!(error = %e, "cannot rebuild the store after a purge"),
+        }
+        self.checkpoint_now("TRUNCATE", "the rebuild after a purge");
     }
 
     /// Marks every message of a bank as read.

@@ -537,20 +537,22 @@ impl Store {
         Ok(out)
     }
 
-    /// Total balance per currency across every shared bank.
-    pub fn totals(&self) -> Result<Vec<Money>> {
+    /// Total balance per currency across every shared bank. Summed in 128
+    /// bits here, not by SQLite (whose `sum` fails on overflow): balances
+    /// that each fit can never make a total fail.
+    pub fn totals(&self) -> Result<Vec<Total>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT bal.currency, sum(bal.balance_minor) FROM balances bal
+            "SELECT bal.currency, bal.balance_minor FROM balances bal
              JOIN accounts a ON a.id = bal.account_id JOIN banks b ON b.id = a.bank_id
-             WHERE b.consent = 'granted' GROUP BY bal.currency ORDER BY bal.currency",
+             WHERE b.consent = 'granted' ORDER BY bal.currency",
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        let mut out = Vec::new();
+        let mut balances = Vec::new();
         for row in rows {
             let (cur, minor) = row?;
-            out.push(Money::new(minor, Currency::new(&cur)?));
+            balances.push(Money::new(minor, Currency::new(&cur)?));
         }
-        Ok(out)
+        Ok(Total::by_currency(balances))
     }
 
     /// Accounts whose stored balance differs from opening + the sum of their

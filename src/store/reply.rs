@@ -173,15 +173,8 @@ fn freeze_reply(out: super::FreezeOutcome, freeze: bool, mask: &Option<String>) 
     }
 }
 
-fn sum_by_currency(amounts: impl Iterator<Item = Money>) -> Result<Vec<Money>> {
-    let mut totals: Vec<Money> = Vec::new();
-    for m in amounts {
-        match totals.iter_mut().find(|t| t.currency == m.currency) {
-            Some(t) => *t = t.checked_add(m)?,
-            None => totals.push(m),
-        }
-    }
-    Ok(totals)
+fn sum_by_currency(amounts: impl Iterator<Item = Money>) -> Result<Vec<Total>> {
+    Ok(Total::by_currency(amounts))
 }
 
 fn plural(n: i64, word: &str) -> String {

@@ -480,3 +480,60 @@ fn the_store_is_never_read_as_a_statement_nor_exported_over() {
     assert!(err.contains("finbox's own store"), "{err}");
     assert_eq!(h.json(&["transactions", "--limit", "1000", "--json"]).len(), before);
 }
+
+#[test]
+fn a_purge_of_a_bank_with_history_leaves_no_fragment_in_any_store_file() {
+    // Pages written before the purge (splits, moved cells) must hold no
+    // copy either: the purged bank's rows are spread through the store.
+    let h = Home::new();
+    h.ok(&["consent", "grant", "--all"]);
+    let csv = h.dir.path().join("activity.csv");
+    let mut text = String::from("Date,Description,Amount\n");
+    for i in 0..400 {
+        text.push_str(&format!(
+            "2026-{:02}-{:02},QUOKKABURGER EMPORIUM {i},-{}.{:02}\n",
+            6 + i % 5,
+            1 + i % 28,
+            40 + i,
+            i % 100
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    h.ok(&["--now", NOW, "import", csv.to_str().unwrap(), "--bank", "citi", "--account", "4242"]);
+    h.ok(&["--now", NOW, "feed", "--seed", "5", "--events", "20000"]);
+    let out = h.ok(&["consent", "revoke", "citi", "--purge"]);
+    assert!(out.contains("deleted"), "{out}");
+    let name = h.db().file_name().unwrap().to_string_lossy().into_owned();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = h.db().with_file_name(format!("{name}{suffix}"));
+        assert!(!file_holds(&file, "quokkaburger"), "a purged merchant is still in {}", file.display());
+        assert!(!file_holds(&file, "emporium"), "a purged search word is still in {}", file.display());
+    }
+    assert!(!h.json(&["transactions", "--bank", "chase", "--json"]).is_empty(), "the other banks stay");
+}
+
+#[test]
+fn an_export_replaces_its_file_whole_and_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Home::new();
+    h.ok(&["consent", "grant", "--all"]);
+    let csv = h.dir.path().join("activity.csv");
+    std::fs::write(&csv, "Date,Description,Amount\n2026-11-14,=HYPERLINK(\"http://evil\"),-42.17\n").unwrap();
+    h.ok(&["--now", NOW, "import", csv.to_str().unwrap(), "--bank", "citi", "--account", "4242"]);
+    let out = h.dir.path().join("export.csv");
+    std::fs::write(&out, "an older, longer export that must not survive in part\n".repeat(100)).unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
+    h.ok(&["export", "-o", out.to_str().unwrap()]);
+    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(!text.contains("older"), "{text}");
+    // A merchant that a spreadsheet would run as a formula is text.
+    assert!(text.contains(",\"'=HYPERLINK(\"\"http://evil\"\")\","), "{text}");
+    assert!(text.contains(",-42.17,-4217,"), "amounts stay numbers: {text}");
+    // Nothing is left beside it.
+    let names: Vec<String> = std::fs::read_dir(h.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+}

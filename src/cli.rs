@@ -256,6 +256,12 @@ impl Env {
         for file in store.made_private() {
             eprintln!("finbox: note: {} was readable by other users; it is now private (0600).", file.display());
         }
+        for file in store.removed_leftovers() {
+            eprintln!(
+                "finbox: note: removed {}, a copy of the store left by an interrupted encrypt or decrypt.",
+                file.display()
+            );
+        }
         store.sync_banks(&self.settings.profiles)?;
         // A grant whose time is up ends before anything is read or written.
         if let Err(e) = store.expire_due(self.now) {

@@ -148,6 +148,7 @@ pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
     made_private: Vec<PathBuf>,
+    removed_leftovers: Vec<PathBuf>,
     key: Option<Passphrase>,
     /// The user's time zone, for the dates in finbox's own notices (UTC
     /// until told otherwise).
@@ -183,7 +184,9 @@ impl Store {
             // A new inode: no connection of this process can hold it.
             create_private_file(path).map_err(open_err)?;
         }
-        Store::connect(path, key)
+        let mut store = Store::connect(path, key)?;
+        store.removed_leftovers = cipher::remove_conversion_leftovers(path);
+        Ok(store)
     }
 
     /// A connection to a store whose kind is known (`key` given for an
@@ -209,6 +212,7 @@ impl Store {
             conn,
             path: Some(path.to_path_buf()),
             made_private: Vec::new(),
+            removed_leftovers: Vec::new(),
             key: key.cloned(),
             zone: when::zone(0),
         };
@@ -248,10 +252,23 @@ impl Store {
         &self.made_private
     }
 
+    /// Files an interrupted `encrypt` or `decrypt` left beside the store (a
+    /// full copy, plain during a decrypt) that were removed when it opened.
+    pub fn removed_leftovers(&self) -> &[PathBuf] {
+        &self.removed_leftovers
+    }
+
     /// A private in-memory store, for tests.
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
-        let mut store = Store { conn, path: None, made_private: Vec::new(), key: None, zone: when::zone(0) };
+        let mut store = Store {
+            conn,
+            path: None,
+            made_private: Vec::new(),
+            removed_leftovers: Vec::new(),
+            key: None,
+            zone: when::zone(0),
+        };
         store.prepare(":memory:")?;
         Ok(store)
     }

@@ -492,3 +492,22 @@ fn an_error_quoting_a_hostile_settings_file_puts_no_escape_on_the_terminal() {
     assert!(err.contains("config.toml") && err.contains("red"), "{err}");
     assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
 }
+
+#[test]
+fn what_an_interrupted_conversion_left_is_removed_at_the_next_start() {
+    // kill -9 during `decrypt` left a whole plaintext copy beside the
+    // still-encrypted store, and nothing removed or mentioned it.
+    let h = Home::seeded();
+    h.ok(Some("correct horse"), &["encrypt"]);
+    let copy = h.db().with_file_name("finbox.db.converting");
+    let journal = h.db().with_file_name("finbox.db.converting-journal");
+    std::fs::write(&copy, "SQLite format 3\0 plaintext rows of the store").unwrap();
+    std::fs::write(&journal, "journal").unwrap();
+    let out = h.cmd(Some("correct horse"), &["banks"]).output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("removed") && err.contains("finbox.db.converting"), "{err}");
+    assert!(!copy.exists() && !journal.exists());
+    // The store itself is whole.
+    h.ok(Some("correct horse"), &["balances"]);
+}

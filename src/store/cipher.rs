@@ -242,6 +242,28 @@ fn row_count(conn: &Connection, schema: &str) -> Result<u64> {
     Ok(total)
 }
 
+/// Removes what an interrupted conversion left beside the store at `path`
+/// (its copy, `<path>.converting`, and that copy's journal files); returns
+/// the files removed. Called once a connection is open: a conversion in
+/// progress holds the store locked and refuses to start while anyone else
+/// has it open, so none is running now.
+pub(super) fn remove_conversion_leftovers(path: &Path) -> Vec<PathBuf> {
+    let copy = sibling(path, "converting");
+    let mut removed = Vec::new();
+    for suffix in ["", "-journal", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", copy.display()));
+        match std::fs::remove_file(&file) {
+            Ok(()) => {
+                tracing::warn!(file = %file.display(), "removed a file an interrupted encrypt or decrypt left");
+                removed.push(file);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(file = %file.display(), error = %e, "cannot remove a conversion's leftover"),
+        }
+    }
+    removed
+}
+
 /// `<path>.<what>` beside the store.
 pub(super) fn sibling(path: &Path, what: &str) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();

@@ -689,9 +689,16 @@ fn consent(env: &Env, c: &ConsentCmd) -> Result<()> {
             let name = store.bank(id.as_str())?.name;
             match store.revoke(&id, *purge, env.now)? {
                 ConsentChange::AlreadyRevoked => println!("{name} ({id}) was not shared; nothing changed."),
-                ConsentChange::Purged { rows } => println!(
-                    "{name} ({id}) is no longer shared, and the {rows} records it shared are deleted. The consent log keeps the change."
-                ),
+                ConsentChange::Purged { rows, backups_removed } => {
+                    println!(
+                        "{name} ({id}) is no longer shared, and the {rows} records it shared are deleted. The consent log keeps the change."
+                    );
+                    if backups_removed > 0 {
+                        println!(
+                            "The {backups_removed} backup(s) finbox kept before schema upgrades held them too and were removed."
+                        );
+                    }
+                }
                 _ => println!(
                     "{name} ({id}) is no longer shared; its feed stops within a second. What it shared stays until you purge it (`finbox consent revoke {id} --purge`)."
                 ),
@@ -925,6 +932,11 @@ fn convert_store(env: &Env, command: &Command) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?,
     };
     let rows = crate::store::convert(db, direction, &pass)?;
+    if direction == Direction::Encrypt {
+        for file in crate::store::remove_backups(db) {
+            println!("Removed {}: a backup from before a schema upgrade, not encrypted.", file.display());
+        }
+    }
     match direction {
         Direction::Encrypt => println!(
             "Encrypted {} ({rows} rows). finbox will ask for the passphrase at start; scripts give it in {PASSPHRASE_ENV}. \

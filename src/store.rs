@@ -623,6 +623,29 @@ pub fn is_store_file(store: &Path, candidate: &Path) -> bool {
     })
 }
 
+/// Removes the backups kept beside the store before schema upgrades
+/// (`<store>.before-v<N>`, and a partial one); returns the files removed.
+/// A purge calls it (they hold what was purged), and so does `finbox encrypt`
+/// (they are as plain as the store was).
+pub fn remove_backups(store: &Path) -> Vec<PathBuf> {
+    let name = store.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let dir = store.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let prefix = format!("{name}.before-v");
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut removed = Vec::new();
+    for file in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+        if !file.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&prefix)) {
+            continue;
+        }
+        match std::fs::remove_file(&file) {
+            Ok(()) => removed.push(file),
+            Err(e) => tracing::warn!(file = %file.display(), error = %e, "cannot remove a backup"),
+        }
+    }
+    removed.sort();
+    removed
+}
+
 /// Creates a directory (and parents) readable by the owner only.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {

@@ -511,3 +511,23 @@ fn what_an_interrupted_conversion_left_is_removed_at_the_next_start() {
     // The store itself is whole.
     h.ok(Some("correct horse"), &["balances"]);
 }
+
+#[test]
+fn backups_never_outlive_encryption_or_a_purge() {
+    let h = Home::seeded();
+    let backup = h.db().with_file_name("finbox.db.before-v4");
+    // Encrypting removes the plain backup, and says so.
+    wind_back_to_v3(&h.db(), None);
+    h.ok(None, &["banks"]);
+    assert!(backup.exists());
+    let out = h.ok(Some("correct horse"), &["encrypt"]);
+    assert!(out.contains("Removed") && out.contains("finbox.db.before-v4"), "{out}");
+    assert!(!backup.exists());
+    // A purge removes the backups too: they hold what was purged.
+    wind_back_to_v3(&h.db(), Some("correct horse"));
+    h.ok(Some("correct horse"), &["banks"]);
+    assert!(backup.exists());
+    let out = h.ok(Some("correct horse"), &["consent", "revoke", "chase", "--purge"]);
+    assert!(out.contains("backup(s) finbox kept before schema upgrades held them too"), "{out}");
+    assert!(!backup.exists());
+}

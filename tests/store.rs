@@ -197,7 +197,7 @@ fn revoke_with_purge_deletes_everything_shared_and_keeps_the_log() {
     s.apply_batch(&batch, t0()).unwrap();
     assert!(s.shared_row_count(&bank("chase")).unwrap() > 20);
     let change = s.revoke(&bank("chase"), true, t0()).unwrap();
-    assert!(matches!(change, ConsentChange::Purged { rows } if rows > 20));
+    assert!(matches!(change, ConsentChange::Purged { rows, .. } if rows > 20));
     assert_eq!(s.shared_row_count(&bank("chase")).unwrap(), 0);
     assert!(s.accounts(Some(&bank("chase"))).unwrap().is_empty());
     assert!(s.balance_history(AccountId(1), 0).is_err() || s.balance_history(AccountId(1), 0).unwrap().is_empty());

@@ -22,9 +22,11 @@ pub enum ConsentChange {
     },
     Revoked,
     AlreadyRevoked,
-    /// Revoked (if it was shared) and every row the bank shared deleted.
+    /// Revoked (if it was shared) and every row the bank shared deleted; so
+    /// were the backups kept before schema upgrades, which held them too.
     Purged {
         rows: i64,
+        backups_removed: usize,
     },
 }
 
@@ -142,12 +144,18 @@ impl Store {
             }
             let detail = if parts.is_empty() { "nothing stored".to_string() } else { format!("deleted {}", parts.join(", ")) };
             log(tx, bank, ConsentAction::Purge, now, &detail)?;
-            Ok(ConsentChange::Purged { rows })
+            Ok(ConsentChange::Purged { rows, backups_removed: 0 })
         });
         if purge && change.is_ok() {
             self.rebuild_after_purge();
         }
-        change
+        match change {
+            Ok(ConsentChange::Purged { rows, .. }) => {
+                let removed = self.path.as_deref().map(super::remove_backups).unwrap_or_default();
+                Ok(ConsentChange::Purged { rows, backups_removed: removed.len() })
+            }
+            other => other,
+        }
     }
 
     /// Records the user's verdict on an open alert. "Not me" also freezes the

@@ -162,9 +162,12 @@ fn apply(store: &mut Store, effect: Effect, now: DateTime<Utc>, cfg: &WorkerConf
         Effect::Revoke { bank, purge } => {
             let name = bank_name(store, &bank);
             Action::Done(match store.revoke(&bank, purge, now)? {
-                ConsentChange::Purged { rows } => {
+                ConsentChange::Purged { rows, backups_removed: 0 } => {
                     format!("{name} is no longer shared; {rows} records it shared were deleted.")
                 }
+                ConsentChange::Purged { rows, .. } => format!(
+                    "{name} is no longer shared; {rows} records it shared were deleted, and the upgrade backups that held them."
+                ),
                 ConsentChange::AlreadyRevoked => format!("{name} was not shared."),
                 _ => format!("{name} is no longer shared; it delivers nothing more."),
             })

@@ -18,7 +18,28 @@ pub fn init(file: &Path) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A link planted where the log goes is not followed.
+        opts.custom_flags(libc::O_NOFOLLOW);
+    }
     let f = opts.open(file)?;
+    // A log someone else made (in a shared folder) would show them what
+    // finbox writes: refused, as the store is.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let owner = f.metadata()?.uid();
+        if owner != me {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!("it belongs to another user (uid {owner}); finbox logs nothing there"),
+            ));
+        }
+    }
     let filter = EnvFilter::try_from_env("FINBOX_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -86,6 +86,10 @@ pub enum StoreError {
         "{path} is damaged ({detail}); it was left untouched. Restore a backup (finbox keeps a copy beside it before each schema upgrade, named *.before-v<N>), or move it away to start afresh."
     )]
     Damaged { path: String, detail: String },
+    #[error(
+        "{path} belongs to another user (uid {owner}), so finbox will not use it: anyone who made it there could read what finbox writes. Move it away, or point --db (or FINBOX_DB) at a folder of your own."
+    )]
+    NotOwned { path: String, owner: u32 },
     #[error("{path} is read-only ({detail}): finbox needs to write to the store and its folder; nothing was changed")]
     ReadOnly { path: String, detail: String },
     #[error(
@@ -172,6 +176,11 @@ impl Store {
         let open_err = |source| StoreError::Open { path: shown.clone(), source };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             create_private_dir(parent).map_err(open_err)?;
+        }
+        // As ssh does for its keys: a file someone else made (in a shared
+        // folder) is not ours to fill with the user's money.
+        for suffix in ["", "-wal", "-shm"] {
+            check_owner(&PathBuf::from(format!("{}{suffix}", path.display())))?;
         }
         let kind = file_kind(path)?;
         let key = match (kind, key) {
@@ -333,6 +342,7 @@ impl Store {
         let Some(path) = self.path.clone() else { return Ok(()) };
         let backup = cipher::sibling(&path, &format!("before-v{}", version + 1));
         let shown = format!("{} (the backup before upgrading)", backup.display());
+        check_owner(&backup)?;
         if backup.exists() {
             match check_backup(&backup, self.key.as_ref(), version) {
                 Ok(()) => return Ok(()),
@@ -621,6 +631,21 @@ pub fn is_store_file(store: &Path, candidate: &Path) -> bool {
         s.parent() == want.parent()
             && (ours.iter().any(|p| p.file_name() == want.file_name()) || want_name.starts_with(&backup))
     })
+}
+
+/// Refuses a file (when it exists) that is not owned by the user finbox runs
+/// as. A path call.
+pub fn check_owner(file: &Path) -> Result<()> {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::symlink_metadata(file) {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(StoreError::NotOwned { path: file.display().to_string(), owner: meta.uid() });
+        }
+    }
+    Ok(())
 }
 
 /// Removes the backups kept beside the store before schema upgrades

@@ -531,3 +531,37 @@ fn backups_never_outlive_encryption_or_a_purge() {
     assert!(out.contains("backup(s) finbox kept before schema upgrades held them too"), "{out}");
     assert!(!backup.exists());
 }
+
+#[test]
+fn a_store_or_log_another_user_made_in_a_shared_folder_is_refused() {
+    use std::os::unix::fs::{PermissionsExt, chown};
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: making a file of another user needs root");
+        return;
+    }
+    let h = Home::seeded();
+    let shared = h.dir.path().join("tmp");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let planted = shared.join("finbox.db");
+    std::fs::write(&planted, "").unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o666)).unwrap();
+    chown(&planted, Some(65534), Some(65534)).unwrap();
+    let out = h.cmd(None, &["--db", planted.to_str().unwrap(), "consent", "grant", "--all"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("belongs to another user (uid 65534)"), "{err}");
+    assert_eq!(std::fs::metadata(&planted).unwrap().len(), 0, "nothing was written into it");
+
+    // A log planted beside a store of one's own is not written to either.
+    let db = shared.join("mine.db");
+    let log = shared.join("finbox.log");
+    std::fs::write(&log, "").unwrap();
+    chown(&log, Some(65534), Some(65534)).unwrap();
+    let out = h.cmd(None, &["--db", db.to_str().unwrap(), "consent", "grant", "--all"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("cannot write the log") && err.contains("another user"), "{err}");
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), 0);
+}

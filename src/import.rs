@@ -102,6 +102,17 @@ pub enum ImportError {
     Stopped,
 }
 
+impl ImportError {
+    /// The line it names, if any: what the log may say of a refusal (it
+    /// quotes nothing of the file).
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            ImportError::Line { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+}
+
 /// What went wrong inside a file, before the file's name is attached.
 #[derive(Debug)]
 pub(crate) enum Problem {
@@ -382,7 +393,7 @@ fn pick_layout<'a>(layouts: &'a Layouts, head: &str) -> Result<&'a CsvLayout, St
             Err(format!(
                 "no CSV layout fits its header {:?}: choose one with --profile (known: {}), or describe this \
                  export in a layout of your own{dir} (see the README)",
-                clean_line(first, 80),
+                clean_line(first, 40),
                 layouts.names()
             ))
         }

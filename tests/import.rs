@@ -800,3 +800,39 @@ fn a_balance_dated_in_the_far_future_is_refused_with_its_line() {
     assert!(err.contains("future-balance.ofx") && err.contains("line 100") && err.contains("9999"), "{err}");
     assert_eq!(h.snapshot(), before);
 }
+
+#[test]
+fn the_watched_folder_takes_only_the_users_own_plain_files_and_logs_no_content() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let inbox = home.join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let banks = home.join("config/finbox/banks");
+    std::fs::create_dir_all(&banks).unwrap();
+    std::fs::write(
+        banks.join("mybank.toml"),
+        format!(
+            "id = \"mybank\"\nname = \"My Bank\"\nfeed = \"import\"\n[import]\nfolder = {inbox:?}\naccount = \"1234\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::copy(fixture("wellsfargo-2026-10.ofx"), inbox.join("secretname-2026.ofx")).unwrap();
+    // A file elsewhere, reached by a hard link and by a symbolic link.
+    let elsewhere = home.join("shadow");
+    std::fs::write(&elsewhere, "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n").unwrap();
+    std::fs::hard_link(&elsewhere, inbox.join("hard.csv")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, inbox.join("soft.csv")).unwrap();
+    let run = |args: &[&str]| {
+        let out = common::finbox(home, &[], args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["consent", "grant", "mybank"]);
+    run(&["feed", "--events", "100"]);
+    let thread = run(&["messages", "mybank", "--limit", "50"]);
+    assert!(thread.contains("Imported 11 transactions from secretname-2026.ofx"), "{thread}");
+    assert!(!thread.contains("root:") && !thread.contains("hard.csv") && !thread.contains("soft.csv"), "{thread}");
+    let log = std::fs::read_to_string(common::store_path(home).with_file_name("finbox.log")).unwrap();
+    assert!(log.contains("import feed: file imported"), "{log}");
+    assert!(!log.contains("secretname") && !log.contains("root:"), "{log}");
+}

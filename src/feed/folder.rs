@@ -265,7 +265,9 @@ async fn watch(cfg: FolderConfig, ctx: FeedContext) -> Result<FeedExit, FeedErro
 }
 
 /// Statement files in `folder` (by extension; hidden and partial files are
-/// left alone), sorted by name.
+/// left alone), sorted by name. Only plain files of the user's own with one
+/// name are taken: not a link (symbolic or hard) to a file elsewhere, which
+/// would put another file's content in the bank's thread.
 fn list(folder: &Path, only: Option<Format>) -> std::io::Result<Vec<(String, PathBuf, Stamp)>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(folder)? {
@@ -276,13 +278,26 @@ fn list(folder: &Path, only: Option<Format>) -> std::io::Result<Vec<(String, Pat
         if name.starts_with('.') || format.is_none() || (only.is_some() && format != only) {
             continue;
         }
-        let Ok(meta) = entry.metadata() else { continue };
-        if meta.is_file() {
+        // Not followed: a symbolic link is not a plain file.
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        if meta.is_file() && own_single_file(&meta) {
             out.push((name, path, (meta.len(), meta.modified().ok())));
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
+}
+
+#[cfg(unix)]
+fn own_single_file(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    meta.nlink() == 1 && meta.uid() == unsafe { libc::geteuid() }
+}
+
+#[cfg(not(unix))]
+fn own_single_file(_meta: &std::fs::Metadata) -> bool {
+    true
 }
 
 /// How handling one file went.
@@ -363,7 +378,9 @@ async fn handle(
         // Still being written, or replaced: read it again when it holds still.
         Err(Failure::Bad(ImportError::Changed { .. })) => return Ok(Outcome::Again),
         Err(Failure::Bad(e)) => {
-            tracing::warn!(bank = %ctx.bank, file = %shown, error = %e, "import feed: file refused");
+            // The log names no file and quotes nothing of it: a purge
+            // cannot reach the log.
+            tracing::warn!(bank = %ctx.bank, sha256 = &sha256[..12], line = e.line(), "import feed: file refused");
             let text = format!(
                 "Could not import {shown}: {e}. Nothing from it was stored; finbox reads it again when it changes."
             );
@@ -376,7 +393,12 @@ async fn handle(
     ctx.sink.send(scan.announcement(&shown, scan.transactions, 0, at, ctx.utc_offset_secs)).await?;
     cursor.remember(Handled { name: name.to_string(), size: scan.size(), sha256: scan.sha256(), ok: true });
     ctx.sink.send(FeedEvent::Cursor(cursor.to_json())).await?;
-    tracing::info!(bank = %ctx.bank, file = %shown, transactions = scan.transactions, "import feed: file imported");
+    tracing::info!(
+        bank = %ctx.bank,
+        sha256 = &scan.sha256()[..12],
+        transactions = scan.transactions,
+        "import feed: file imported"
+    );
     Ok(Outcome::Done)
 }
 

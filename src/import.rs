@@ -218,7 +218,19 @@ impl Statement {
         layouts: &Layouts,
         layout: Option<&str>,
     ) -> Result<Statement, ImportError> {
-        let shown = clean_line(&path.display().to_string(), 200);
+        Statement::open_as(path, &path.display().to_string(), format, layouts, layout)
+    }
+
+    /// [`Statement::open`] of a file that errors and messages call `shown`
+    /// (a private copy of the file the user knows by that name).
+    pub fn open_as(
+        path: &Path,
+        shown: &str,
+        format: Option<Format>,
+        layouts: &Layouts,
+        layout: Option<&str>,
+    ) -> Result<Statement, ImportError> {
+        let shown = clean_line(shown, 200);
         let read_err = |error| ImportError::Read { file: shown.clone(), error };
         let whole = |problem: String| ImportError::File { file: shown.clone(), problem };
         let meta = std::fs::metadata(path).map_err(read_err)?;

@@ -836,3 +836,86 @@ fn the_watched_folder_takes_only_the_users_own_plain_files_and_logs_no_content()
     assert!(log.contains("import feed: file imported"), "{log}");
     assert!(!log.contains("secretname") && !log.contains("root:"), "{log}");
 }
+
+/// A watched folder for CSV files of account 1234 and a reader on its store.
+fn csv_inbox(dir: &Path) -> (PathBuf, PathBuf, BankProfile, BankId) {
+    let inbox = dir.join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let db = dir.join("f.db");
+    let text = format!(
+        "id = \"mybank\"\nname = \"My Bank\"\nfeed = \"import\"\n[import]\nfolder = {inbox:?}\naccount = \"1234\"\n"
+    );
+    let profile = BankProfile::parse(&text, "test").unwrap();
+    let bank = BankId::new("mybank").unwrap();
+    let mut store = Store::open(&db).unwrap();
+    store.sync_banks(std::slice::from_ref(&profile)).unwrap();
+    store.grant(&bank, now()).unwrap();
+    (inbox, db, profile, bank)
+}
+
+fn stored_amounts(reader: &Store, bank: &BankId) -> Vec<i64> {
+    let mut a: Vec<i64> = reader
+        .transactions(&TxnFilter { bank: Some(bank.clone()), limit: 100, ..Default::default() })
+        .unwrap()
+        .into_iter()
+        .map(|t| t.amount.minor)
+        .collect();
+    a.sort();
+    a
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_that_stalls_mid_line_is_taken_whole_and_once() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let (inbox, db, profile, bank) = csv_inbox(dir.path());
+    let reader = Store::open(&db).unwrap();
+    let imported = |reader: &Store| {
+        reader.messages(&bank, 100, None).unwrap().into_iter().filter(|m| m.text.starts_with("Imported")).count()
+    };
+    let running = start(&db, &profile);
+    let path = inbox.join("nov.csv");
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(b"Date,Description,Amount\n2026-11-01,Coffee,-3.50\n2026-11-02,Rent,-1").unwrap();
+    f.flush().unwrap();
+    // The download stalls, mid-amount, for longer than a poll or two.
+    tokio::time::sleep(Duration::from_millis(5000)).await;
+    assert_eq!(imported(&reader), 0, "a file cut mid-line was imported: {:?}", stored_amounts(&reader, &bank));
+    f.write_all(b"850.00\n").unwrap();
+    drop(f);
+    wait_until("the import", || imported(&reader) == 1).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    stop(running).await;
+    assert_eq!(stored_amounts(&reader, &bank), [-185_000, -350]);
+    assert_eq!(imported(&reader), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_that_grows_adds_and_announces_only_its_new_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inbox, db, profile, bank) = csv_inbox(dir.path());
+    let reader = Store::open(&db).unwrap();
+    let said = |reader: &Store| -> Vec<String> {
+        reader
+            .messages(&bank, 100, None)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.text)
+            .filter(|t| t.starts_with("Imported"))
+            .collect()
+    };
+    let running = start(&db, &profile);
+    let path = inbox.join("nov.csv");
+    std::fs::write(&path, "Date,Description,Amount\n2026-11-01,Coffee,-3.50\n").unwrap();
+    wait_until("the first import", || said(&reader).len() == 1).await;
+    std::fs::write(&path, "Date,Description,Amount\n2026-11-01,Coffee,-3.50\n2026-11-02,Rent,-1850.00\n").unwrap();
+    wait_until("the second import", || said(&reader).len() == 2).await;
+    stop(running).await;
+    let said = said(&reader);
+    assert!(said[0].starts_with("Imported 1 transaction from nov.csv"), "{said:?}");
+    assert!(
+        said[1].starts_with("Imported 1 transaction from nov.csv") && said[1].contains("1 was already stored"),
+        "{said:?}"
+    );
+    assert_eq!(stored_amounts(&reader, &bank), [-185_000, -350]);
+}

@@ -22,9 +22,15 @@
 //!
 //! **How.** The folder is polled every second ([`POLL`]); a file is taken
 //! once its size and modification time hold still from one poll to the
-//! next, read through [`crate::import`] (checked whole first, so a bad file
-//! sends nothing but a notice naming its line) and its events are sent to
-//! the store writer, whose fraud rules see them like any feed's. The cursor
+//! next, it has not been written for [`SETTLE`], and it ends as a whole
+//! statement does (a CSV's last newline, an OFX's `</OFX>`; a file that does
+//! not is taken after [`SETTLE_UNFINISHED`]). Only plain files of the user's
+//! own with one name are taken. The import reads a private copy taken
+//! through one descriptor (so a file replaced meanwhile cannot mix two
+//! statements), through [`crate::import`] (checked whole first, so a bad
+//! file sends nothing but a notice naming its line), and its events are
+//! sent to the store writer, whose fraud rules see them like any feed's. A
+//! file that only grew since it was imported announces its new rows. The cursor
 //! lists the files already handled, by name, size and SHA-256, so a restart
 //! neither imports nor reports a file again; ids are stable, so a file cut
 //! short by a crash is completed, not doubled, when it is read again. The
@@ -55,6 +61,14 @@ pub const CSV_KIND: &str = "csv";
 
 /// How often the folder is looked at.
 pub const POLL: Duration = Duration::from_secs(1);
+/// A file is taken once it has not been written for this long (and held
+/// still from one poll to the next): a download that stalls for a moment
+/// is not a finished file.
+pub const SETTLE: Duration = Duration::from_secs(3);
+/// A file that does not end as a whole statement does (a CSV without a last
+/// newline, an OFX without `</OFX>`) is taken only once it has not been
+/// written for this long.
+pub const SETTLE_UNFINISHED: Duration = Duration::from_secs(15);
 /// Files remembered in the cursor; the oldest are forgotten beyond this.
 const MAX_REMEMBERED: usize = 4096;
 const CURSOR_VERSION: u32 = 1;
@@ -159,6 +173,9 @@ struct Handled {
     sha256: String,
     /// False when the file could not be imported (a notice said why).
     ok: bool,
+    /// Its transactions, when imported.
+    #[serde(default)]
+    transactions: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,8 +248,11 @@ async fn watch(cfg: FolderConfig, ctx: FeedContext) -> Result<FeedExit, FeedErro
                     if !once && settling.insert(name.clone(), stamp) != Some(stamp) {
                         continue; // new or still changing
                     }
+                    if !once && quiet_for(&stamp) < SETTLE {
+                        continue; // written to a moment ago
+                    }
                     settling.remove(&name);
-                    match handle(&cfg, &ctx, &mut cursor, &name, &path).await? {
+                    match handle(&cfg, &ctx, &mut cursor, &name, &path, once).await? {
                         Outcome::Done => {
                             done.insert(name, stamp);
                         }
@@ -262,6 +282,58 @@ async fn watch(cfg: FolderConfig, ctx: FeedContext) -> Result<FeedExit, FeedErro
             _ = tokio::time::sleep(POLL) => {}
         }
     }
+}
+
+/// How long ago the file was last written (zero when unknown or ahead).
+fn quiet_for(stamp: &Stamp) -> Duration {
+    stamp.1.and_then(|m| SystemTime::now().duration_since(m).ok()).unwrap_or_default()
+}
+
+/// A private copy of `path`, read through one descriptor: both passes of the
+/// import read the copy, so a statement rewritten or replaced meanwhile
+/// cannot mix two files (one's balances with the other's transactions). It
+/// keeps the file's extension and is removed when dropped.
+fn snapshot(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    let mut copy = tempfile::Builder::new().prefix(".finbox-import-").suffix(&ext).tempfile()?;
+    let mut file = std::fs::File::open(path)?;
+    std::io::copy(&mut file, copy.as_file_mut())?;
+    Ok(copy)
+}
+
+/// SHA-256 (hex) of the first `len` bytes of a file.
+fn prefix_sha256(path: &Path, len: u64) -> std::io::Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut hasher = sha2::Sha256::new();
+    let mut f = std::fs::File::open(path)?.take(len);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Whether a file ends as a whole statement does: a CSV with its last
+/// newline, an OFX with its closing `</OFX>`.
+fn ends_whole(path: &Path, format: Option<Format>) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(4096)))?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail)?;
+    Ok(match format {
+        Some(Format::Ofx) => {
+            let text = String::from_utf8_lossy(&tail).to_ascii_uppercase();
+            text.trim_end().ends_with("</OFX>")
+        }
+        _ => tail.ends_with(b"\n"),
+    })
 }
 
 /// Statement files in `folder` (by extension; hidden and partial files are
@@ -331,25 +403,49 @@ async fn handle(
     cursor: &mut Cursor,
     name: &str,
     path: &Path,
+    once: bool,
 ) -> Result<Outcome, FeedError> {
     let shown = clean_line(name, 80);
     let at = (ctx.clock)();
-    let hashed = {
+    let previous = cursor.files.iter().find(|f| f.name == name).cloned();
+    let taken = {
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || crate::import::fingerprint(&path)).await
+        tokio::task::spawn_blocking(move || {
+            let copy = snapshot(&path)?;
+            let (sha256, size) = crate::import::fingerprint(copy.path())?;
+            let whole = ends_whole(copy.path(), Format::from_extension(&path))?;
+            // What it held when it was imported before, if it only grew since.
+            let grew_from = |before: &Handled| -> bool {
+                before.ok
+                    && before.size < size
+                    && prefix_sha256(copy.path(), before.size).is_ok_and(|h| h == before.sha256)
+            };
+            let grown = previous.as_ref().filter(|b| grew_from(b)).map(|b| b.transactions);
+            std::io::Result::Ok((copy, sha256, size, whole, grown))
+        })
+        .await
     };
-    let (sha256, size) = match hashed {
-        Ok(Ok(h)) => h,
+    let (copy, sha256, size, whole, grown) = match taken {
+        Ok(Ok(t)) => t,
         // Gone or unreadable between listing and reading: try at the next poll.
         Ok(Err(_)) | Err(_) => return Ok(Outcome::Again),
     };
+    // A statement that does not end as one is taken only once it has long
+    // held still (some banks leave out the last newline).
+    let quiet = std::fs::metadata(path).ok().and_then(|m| m.modified().ok());
+    if !once
+        && !whole
+        && quiet.is_none_or(|m| SystemTime::now().duration_since(m).unwrap_or_default() < SETTLE_UNFINISHED)
+    {
+        return Ok(Outcome::Again);
+    }
     if cursor.files.iter().any(|f| f.name == name && f.size == size && f.sha256 == sha256) {
         return Ok(Outcome::Done);
     }
     if let Some(twin) = cursor.files.iter().find(|f| f.sha256 == sha256 && f.ok).map(|f| f.name.clone()) {
         let text = format!("{shown} is the same file as {}, imported before: nothing new.", clean_line(&twin, 80));
         ctx.sink.send(FeedEvent::SystemNotice { at, text }).await?;
-        cursor.remember(Handled { name: name.to_string(), size, sha256, ok: true });
+        cursor.remember(Handled { name: name.to_string(), size, sha256, ok: true, transactions: 0 });
         ctx.sink.send(FeedEvent::Cursor(cursor.to_json())).await?;
         return Ok(Outcome::Done);
     }
@@ -362,10 +458,15 @@ async fn handle(
         account: cfg.account.clone(),
     };
     let outcome = {
-        let (cfg, path, sink, cancel) = (cfg.clone(), path.to_path_buf(), ctx.sink.clone(), ctx.cancel.clone());
+        let (cfg, sink, cancel) = (cfg.clone(), ctx.sink.clone(), ctx.cancel.clone());
+        let name = name.to_string();
         let handle = tokio::runtime::Handle::current();
         let stop = ctx.cancel.clone();
-        let task = tokio::task::spawn_blocking(move || import(&cfg, &path, &opts, &sink, &cancel, &handle));
+        let task = tokio::task::spawn_blocking(move || {
+            let scan = import(&cfg, copy.path(), &name, &opts, &sink, &cancel, &handle);
+            drop(copy);
+            scan
+        });
         tokio::select! {
             joined = task => joined.unwrap_or_else(|e| Err(Failure::Feed(FeedError::Other(format!("the import crashed: {e}"))))),
             _ = stop.cancelled() => Err(Failure::Cancelled),
@@ -385,13 +486,23 @@ async fn handle(
                 "Could not import {shown}: {e}. Nothing from it was stored; finbox reads it again when it changes."
             );
             ctx.sink.send(FeedEvent::SystemNotice { at, text }).await?;
-            cursor.remember(Handled { name: name.to_string(), size, sha256, ok: false });
+            cursor.remember(Handled { name: name.to_string(), size, sha256, ok: false, transactions: 0 });
             ctx.sink.send(FeedEvent::Cursor(cursor.to_json())).await?;
             return Ok(Outcome::Done);
         }
     };
-    ctx.sink.send(scan.announcement(&shown, scan.transactions, 0, at, ctx.utc_offset_secs)).await?;
-    cursor.remember(Handled { name: name.to_string(), size: scan.size(), sha256: scan.sha256(), ok: true });
+    // A file that grew since it was imported (a statement downloaded again
+    // with more rows) announces only its new rows: the others were stored
+    // before, under the same ids.
+    let before = grown.unwrap_or(0).min(scan.transactions);
+    ctx.sink.send(scan.announcement(&shown, scan.transactions - before, before, at, ctx.utc_offset_secs)).await?;
+    cursor.remember(Handled {
+        name: name.to_string(),
+        size: scan.size(),
+        sha256: scan.sha256(),
+        ok: true,
+        transactions: scan.transactions,
+    });
     ctx.sink.send(FeedEvent::Cursor(cursor.to_json())).await?;
     tracing::info!(
         bank = %ctx.bank,
@@ -406,13 +517,14 @@ async fn handle(
 fn import(
     cfg: &FolderConfig,
     path: &Path,
+    name: &str,
     opts: &Options,
     sink: &FeedSink,
     cancel: &CancellationToken,
     rt: &tokio::runtime::Handle,
 ) -> Result<Scan, Failure> {
     let stop = || cancel.is_cancelled();
-    let statement = Statement::open(path, cfg.only, &cfg.layouts, cfg.layout.as_deref())?;
+    let statement = Statement::open_as(path, name, cfg.only, &cfg.layouts, cfg.layout.as_deref())?;
     let scan = statement.scan(opts, &stop)?;
     scan.events(&stop, |event| {
         rt.block_on(async {
@@ -454,10 +566,29 @@ mod tests {
     }
 
     #[test]
+    fn an_import_reads_a_snapshot_that_a_replaced_file_cannot_change() {
+        // Statement A replaced by B between the import's two passes used to
+        // give A's opening balance to B's transactions.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nov.ofx");
+        std::fs::write(&path, "statement A </OFX>\n").unwrap();
+        let copy = snapshot(&path).unwrap();
+        assert!(copy.path().to_string_lossy().ends_with(".ofx"));
+        let other = dir.path().join("b.ofx");
+        std::fs::write(&other, "statement B, three hundred thousand rows").unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert_eq!(std::fs::read_to_string(copy.path()).unwrap(), "statement A </OFX>\n");
+        assert!(ends_whole(copy.path(), Some(Format::Ofx)).unwrap());
+        assert!(!ends_whole(&path, Some(Format::Ofx)).unwrap());
+        let (whole, len) = crate::import::fingerprint(copy.path()).unwrap();
+        assert_eq!(prefix_sha256(copy.path(), len).unwrap(), whole);
+    }
+
+    #[test]
     fn the_cursor_round_trips_and_stays_bounded() {
         let mut c = Cursor::parse(None, "b");
         for i in 0..MAX_REMEMBERED + 10 {
-            c.remember(Handled { name: format!("f{i}"), size: 1, sha256: "x".into(), ok: true });
+            c.remember(Handled { name: format!("f{i}"), size: 1, sha256: "x".into(), ok: true, transactions: 1 });
         }
         assert_eq!(c.files.len(), MAX_REMEMBERED);
         assert_eq!(c.files[0].name, "f10");

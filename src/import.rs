@@ -175,6 +175,8 @@ pub(crate) struct StatementTxn {
     pub info: TxnInfo,
     /// True when the file gave no id and finbox derived one.
     pub derived: bool,
+    /// The line it starts on.
+    pub line: u64,
 }
 
 /// A balance the statement reports.
@@ -310,6 +312,7 @@ impl Statement {
             accounts: accounts.map_err(|p| self.error(p))?,
             transactions: totals.transactions,
             derived_ids: totals.derived,
+            repeated: totals.repeated,
             first: totals.first,
             last: totals.last,
             unordered: totals.unordered,
@@ -435,6 +438,34 @@ struct Totals {
     previous: Option<DateTime<Utc>>,
     /// Some transaction came before an earlier-dated one.
     unordered: bool,
+    /// Each id the file gives, with the line it is on and what it says: an
+    /// id used twice must say the same thing both times.
+    ids: std::collections::HashMap<String, Said>,
+    /// Transactions the file gives twice, word for word: counted once.
+    repeated: u64,
+}
+
+/// What a transaction with an id says, in little room (a statement may have
+/// a million).
+struct Said {
+    line: u64,
+    amount: Money,
+    posted_at: DateTime<Utc>,
+    /// Of its description and category.
+    text: u64,
+}
+
+impl Said {
+    fn of(t: &StatementTxn) -> Said {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&t.info.merchant, &t.info.category).hash(&mut h);
+        Said { line: t.line, amount: t.info.amount, posted_at: t.info.posted_at, text: h.finish() }
+    }
+
+    fn same(&self, other: &Said) -> bool {
+        (self.amount, self.posted_at, self.text) == (other.amount, other.posted_at, other.text)
+    }
 }
 
 struct AccountTotals {
@@ -476,6 +507,36 @@ impl Totals {
                 }),
             },
             Record::Txn(t) => {
+                if !t.derived {
+                    let said = Said::of(&t);
+                    match self.ids.get(&t.info.external_id) {
+                        Some(first) if first.same(&said) => {
+                            // The same transaction twice (overlapping
+                            // statements in one file): stored once, so
+                            // counted once.
+                            self.repeated += 1;
+                            return Ok(());
+                        }
+                        Some(first) => {
+                            let line = first.line;
+                            return Err(Problem::at(
+                                t.line,
+                                format!(
+                                    "this transaction has the id of the one on line {line} (FITID or id column) \
+                                     but says {} on {} where that one says {} on {}: the file contradicts itself, \
+                                     so nothing of it was imported",
+                                    t.info.amount,
+                                    t.info.posted_at.format("%b %-d, %Y"),
+                                    first.amount,
+                                    first.posted_at.format("%b %-d, %Y"),
+                                ),
+                            ));
+                        }
+                        None => {
+                            self.ids.insert(t.info.external_id.clone(), said);
+                        }
+                    }
+                }
                 let at = t.info.posted_at;
                 let acct = self.account(&t.info.account)?;
                 acct.transactions += 1;
@@ -576,6 +637,8 @@ pub struct Scan {
     pub transactions: u64,
     /// Transactions whose id finbox derived (the file gave none).
     pub derived_ids: u64,
+    /// Transactions the file lists twice, word for word (counted once).
+    pub repeated: u64,
     pub first: Option<DateTime<Utc>>,
     pub last: Option<DateTime<Utc>>,
     /// The file lists transactions out of date order.

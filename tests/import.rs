@@ -919,3 +919,31 @@ async fn a_statement_that_grows_adds_and_announces_only_its_new_rows() {
     );
     assert_eq!(stored_amounts(&reader, &bank), [-185_000, -350]);
 }
+
+#[test]
+fn an_id_used_twice_in_one_file_is_refused_when_the_two_differ_and_counted_once_when_not() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "chase"]);
+    let original = std::fs::read_to_string(fixture("b1-checking.ofx")).unwrap().replace("\r\n", "\n");
+    let first = "<FITID>20261112 1234567 42.00 26316";
+    // The credit on line 51 given the debit's FITID: the file contradicts itself.
+    let clash = original.replace("<FITID>20261113 1234567 1000.00 26317", first);
+    let path = h.dir.path().join("clash.ofx");
+    std::fs::write(&path, clash).unwrap();
+    let err = h.fail(&["import", path.to_str().unwrap(), "--bank", "chase"]);
+    assert!(err.contains("line 51") && err.contains("line 44") && err.contains("contradicts itself"), "{err}");
+    assert!(h.transactions("chase").is_empty(), "nothing of it was imported");
+
+    // The same transaction twice, word for word: stored once, and the
+    // balance is the file's ledger balance.
+    let block = "<STMTTRN>\n<TRNTYPE>DEBIT\n<DTPOSTED>20261112120000[0:GMT]\n<TRNAMT>-42.00\n<FITID>20261112 1234567 42.00 26316\n<NAME>SHELL OIL 57442\n</STMTTRN>\n";
+    assert!(original.contains(block));
+    let twice = original.replace(block, &format!("{block}{block}"));
+    let path = h.dir.path().join("twice.ofx");
+    std::fs::write(&path, twice).unwrap();
+    let out = h.ok(&["import", path.to_str().unwrap(), "--bank", "chase"]);
+    assert!(out.contains("Added 2 transactions") && out.contains("1 transaction listed twice in the file"), "{out}");
+    assert!(!out.contains("already present"), "{out}");
+    assert_eq!(h.transactions("chase").len(), 2);
+    assert_eq!(h.balances().values().copied().collect::<Vec<_>>(), [195_800]);
+}

@@ -355,10 +355,16 @@ fn print_summary(
         (d, _) if d == scan.transactions => "the same date, amount and description are stored already",
         _ => "stored already",
     };
-    let skipped = match tally.present {
+    // A transaction the file lists twice is stored once: the second copy is
+    // no news from the store.
+    let twice = scan.repeated.min(tally.present);
+    let mut skipped = match tally.present - twice {
         0 => String::new(),
         n => format!("; skipped {} already present ({why})", crate::domain::money::group_thousands(n)),
     };
+    if twice > 0 {
+        skipped.push_str(&format!("; {} listed twice in the file, stored once", plural(twice, "transaction")));
+    }
     if dry_run {
         println!("Dry run: would add {}{skipped}. Nothing was written.", plural(tally.added, "transaction"));
         if tally.corrections > 0 {

@@ -102,6 +102,7 @@ pub fn read(
                 notify: false,
             },
             derived,
+            line,
         }))?;
     }
     if columns.is_none() {

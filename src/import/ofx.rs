@@ -640,6 +640,7 @@ impl<'a> Builder<'a> {
                 notify: false,
             },
             derived,
+            line: f.line,
         })
     }
 

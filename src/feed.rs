@@ -115,6 +115,10 @@ pub enum FeedEvent {
     },
     /// The feed's resume point, committed with the events before it.
     Cursor(String),
+    /// Events applied in one store transaction, all or none: a statement
+    /// file from a watched folder. The writer opens the group; the store
+    /// never sees one.
+    Whole(Vec<FeedEvent>),
 }
 
 impl FeedEvent {
@@ -122,7 +126,18 @@ impl FeedEvent {
     /// balances, messages, statements and fraud signals (not account
     /// descriptions, cursors or system notices).
     pub fn is_bank_event(&self) -> bool {
-        !matches!(self, FeedEvent::Account(_) | FeedEvent::Cursor(_) | FeedEvent::SystemNotice { .. })
+        !matches!(
+            self,
+            FeedEvent::Account(_) | FeedEvent::Cursor(_) | FeedEvent::SystemNotice { .. } | FeedEvent::Whole(_)
+        )
+    }
+
+    /// The bank events this is: one, none, or those of a group.
+    pub fn bank_events(&self) -> u64 {
+        match self {
+            FeedEvent::Whole(events) => events.iter().map(FeedEvent::bank_events).sum(),
+            e => u64::from(e.is_bank_event()),
+        }
     }
 }
 
@@ -152,14 +167,12 @@ impl FeedSink {
 
     /// Sends one event; fails only when the store writer has shut down.
     pub async fn send(&self, event: FeedEvent) -> Result<(), FeedError> {
-        let counts = event.is_bank_event();
+        let counts = event.bank_events();
         self.tx
             .send(Envelope { bank: self.bank.clone(), epoch: self.epoch, event })
             .await
             .map_err(|_| FeedError::Closed)?;
-        if counts {
-            self.sent.fetch_add(1, Ordering::Relaxed);
-        }
+        self.sent.fetch_add(counts, Ordering::Relaxed);
         Ok(())
     }
 

@@ -947,3 +947,36 @@ fn an_id_used_twice_in_one_file_is_refused_when_the_two_differ_and_counted_once_
     assert_eq!(h.transactions("chase").len(), 2);
     assert_eq!(h.balances().values().copied().collect::<Vec<_>>(), [195_800]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_statement_is_stored_in_one_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inbox, db, profile, bank) = csv_inbox(dir.path());
+    let reader = Store::open(&db).unwrap();
+    let n = 30_000;
+    let mut text = String::from("Date,Description,Amount\n");
+    for i in 0..n {
+        text.push_str(&format!("2026-{:02}-{:02},Shop {i},-{}.{:02}\n", 1 + i % 10, 1 + i % 28, 1 + i % 90, i % 100));
+    }
+    // Written beside the folder and moved in whole.
+    let staged = dir.path().join("big.csv");
+    std::fs::write(&staged, text).unwrap();
+    let running = start(&db, &profile);
+    std::fs::rename(&staged, inbox.join("big.csv")).unwrap();
+    let count = |reader: &Store| {
+        reader.transactions(&TxnFilter { bank: Some(bank.clone()), limit: n + 1, ..Default::default() }).unwrap().len()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let c = count(&reader);
+        seen.insert(c);
+        if c == n {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the statement was not imported; counts seen: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop(running).await;
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), [0, n], "a reader saw part of the statement");
+}

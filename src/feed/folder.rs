@@ -472,8 +472,8 @@ async fn handle(
             _ = stop.cancelled() => Err(Failure::Cancelled),
         }
     };
-    let scan = match outcome {
-        Ok(scan) => scan,
+    let (scan, mut held) = match outcome {
+        Ok(done) => done,
         Err(Failure::Cancelled) => return Ok(Outcome::Cancelled),
         Err(Failure::Feed(e)) => return Err(e),
         // Still being written, or replaced: read it again when it holds still.
@@ -495,7 +495,7 @@ async fn handle(
     // with more rows) announces only its new rows: the others were stored
     // before, under the same ids.
     let before = grown.unwrap_or(0).min(scan.transactions);
-    ctx.sink.send(scan.announcement(&shown, scan.transactions - before, before, at, ctx.utc_offset_secs)).await?;
+    let announcement = scan.announcement(&shown, scan.transactions - before, before, at, ctx.utc_offset_secs);
     cursor.remember(Handled {
         name: name.to_string(),
         size: scan.size(),
@@ -503,7 +503,19 @@ async fn handle(
         ok: true,
         transactions: scan.transactions,
     });
-    ctx.sink.send(FeedEvent::Cursor(cursor.to_json())).await?;
+    let remembered = FeedEvent::Cursor(cursor.to_json());
+    match held.as_mut() {
+        // The file, its announcement and the cursor that remembers it: one
+        // transaction.
+        Some(events) => {
+            events.extend([announcement, remembered]);
+            ctx.sink.send(FeedEvent::Whole(held.take().unwrap_or_default())).await?;
+        }
+        None => {
+            ctx.sink.send(announcement).await?;
+            ctx.sink.send(remembered).await?;
+        }
+    }
     tracing::info!(
         bank = %ctx.bank,
         sha256 = &scan.sha256()[..12],
@@ -513,7 +525,14 @@ async fn handle(
     Ok(Outcome::Done)
 }
 
-/// Reads one file and sends its events (on a blocking thread).
+/// A file of up to this many transactions is applied in one store
+/// transaction (its events held in memory meanwhile); a larger one is
+/// streamed to the writer and may be committed in several.
+pub const WHOLE_MAX: u64 = 100_000;
+
+/// Reads one file (on a blocking thread). Its events come back, to be sent
+/// as one group, when there are at most [`WHOLE_MAX`] transactions; a
+/// larger file's are sent as they are read.
 fn import(
     cfg: &FolderConfig,
     path: &Path,
@@ -522,10 +541,18 @@ fn import(
     sink: &FeedSink,
     cancel: &CancellationToken,
     rt: &tokio::runtime::Handle,
-) -> Result<Scan, Failure> {
+) -> Result<(Scan, Option<Vec<FeedEvent>>), Failure> {
     let stop = || cancel.is_cancelled();
     let statement = Statement::open_as(path, name, cfg.only, &cfg.layouts, cfg.layout.as_deref())?;
     let scan = statement.scan(opts, &stop)?;
+    if scan.transactions <= WHOLE_MAX {
+        let mut held = Vec::new();
+        scan.events(&stop, |event| {
+            held.push(event);
+            Ok::<_, Failure>(())
+        })?;
+        return Ok((scan, Some(held)));
+    }
     scan.events(&stop, |event| {
         rt.block_on(async {
             tokio::select! {
@@ -534,7 +561,7 @@ fn import(
             }
         })
     })?;
-    Ok(scan)
+    Ok((scan, None))
 }
 
 #[cfg(test)]

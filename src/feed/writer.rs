@@ -201,6 +201,9 @@ fn apply_with_retry(
     }
 }
 
+/// Adds an event to the batch, with the fraud signal the local rules raise
+/// for it. A [`FeedEvent::Whole`] group is opened into the batch, so that
+/// it goes into one transaction (a batch may then pass [`BATCH_MAX`]).
 pub(crate) fn push_with_rules(
     batch: &mut Vec<Envelope>,
     env: Envelope,
@@ -208,6 +211,12 @@ pub(crate) fn push_with_rules(
     cfg: &WriterConfig,
     since: chrono::DateTime<chrono::Utc>,
 ) {
+    if let FeedEvent::Whole(events) = env.event {
+        for event in events {
+            push_with_rules(batch, Envelope { bank: env.bank.clone(), epoch: env.epoch, event }, rules, cfg, since);
+        }
+        return;
+    }
     let signal = match &env.event {
         FeedEvent::Transaction(t) if t.posted_at >= since => {
             let home = cfg.home_countries.get(&env.bank).map(String::as_str).unwrap_or("US");

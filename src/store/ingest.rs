@@ -275,6 +275,7 @@ fn describe(event: &FeedEvent) -> String {
         FeedEvent::Statement { external_id, .. } => format!("statement {}", clean_line(external_id, 40)),
         FeedEvent::SystemNotice { .. } => "system notice".into(),
         FeedEvent::Cursor(_) => "cursor".into(),
+        FeedEvent::Whole(events) => format!("a group of {} events", events.len()),
     }
 }
 
@@ -444,6 +445,9 @@ fn apply_one(
             )?
             .execute(params![bank.as_str(), cursor, now.timestamp()])?;
         }
+        // The writer opens a group into its batch; one that reaches the
+        // store unopened is refused rather than half applied.
+        FeedEvent::Whole(_) => return Ok(Err("a group of events reached the store unopened".into())),
     }
     Ok(Ok(()))
 }

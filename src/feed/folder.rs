@@ -35,10 +35,12 @@
 //! neither imports nor reports a file again; ids are stable, so a file cut
 //! short by a crash is completed, not doubled, when it is read again. The
 //! message counts the file's transactions: those of an overlapping statement
-//! that are stored already are skipped by the store without a word. Unlike
-//! `finbox import`, a file goes through the writer's batches, so a large one
-//! may be committed in several transactions (and a copy of a file already
-//! imported under another name is only announced, not read).
+//! that are stored already are skipped by the store without a word. A file
+//! of up to [`WHOLE_MAX`] transactions is stored in one transaction, with
+//! its announcement and the cursor that remembers it, as `finbox import`
+//! stores a file; a larger one goes through the writer's batches and may be
+//! committed in several (a copy of a file already imported under another
+//! name is only announced, not read).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

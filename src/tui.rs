@@ -15,7 +15,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use crossterm::event::{
-    DisableMouseCapture, EnableMouseCapture, Event, EventStream, MouseButton, MouseEvent, MouseEventKind,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event, EventStream,
+    MouseButton, MouseEvent, MouseEventKind,
 };
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
 use futures_util::StreamExt;
@@ -51,7 +52,13 @@ pub fn exit_signal() -> Option<i32> {
 /// turns raw mode and mouse capture off. Never panics.
 pub fn restore_terminal() {
     let mut out = std::io::stdout();
-    let _ = crossterm::execute!(out, DisableMouseCapture, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = crossterm::execute!(
+        out,
+        DisableBracketedPaste,
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
     let _ = disable_raw_mode();
     let _ = out.flush();
 }
@@ -66,7 +73,9 @@ impl TerminalGuard {
         install_panic_hook();
         enable_raw_mode().context("cannot switch the terminal to raw mode")?;
         let mut out = std::io::stdout();
-        if let Err(e) = crossterm::execute!(out, EnterAlternateScreen, EnableMouseCapture) {
+        // Bracketed paste: a paste arrives as text, never as keys (a pasted
+        // newline would be Enter, and its letters commands).
+        if let Err(e) = crossterm::execute!(out, EnterAlternateScreen, EnableMouseCapture, EnableBracketedPaste) {
             restore_terminal();
             return Err(e).context("cannot take over the terminal");
         }
@@ -255,6 +264,7 @@ async fn main_loop(
 fn event_action(state: &AppState, ev: Event, guard: &TerminalGuard) -> Option<Action> {
     match ev {
         Event::Key(key) => app::handle_key(state, key),
+        Event::Paste(text) => Some(Action::Paste(text)),
         Event::Mouse(MouseEvent { kind, column, row, .. }) => {
             let size = guard.terminal.size().ok()?;
             let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);

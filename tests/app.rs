@@ -171,11 +171,52 @@ fn consent_dialog_revokes_or_purges_after_confirmation() {
 }
 
 #[test]
-fn c_on_an_unshared_bank_grants_it() {
+fn c_on_an_unshared_bank_asks_before_it_grants() {
     let mut s = loaded();
     let effects = press(&mut s, &[KeyCode::Char('2')]);
     assert!(matches!(&effects[..], [Effect::Load(v)] if v.bank == Some(id("wellsfargo"))));
-    assert_eq!(press(&mut s, &[KeyCode::Char('c')]), [Effect::Grant(vec![id("wellsfargo")])]);
+    // No single key changes sharing: c asks, saying what the bank sends.
+    assert!(press(&mut s, &[KeyCode::Char('c')]).is_empty());
+    assert_eq!(s.overlay, Some(Overlay::ConfirmGrant { bank: id("wellsfargo"), renew: false }));
+    assert!(press(&mut s, &[KeyCode::Esc]).is_empty(), "Esc cancels");
+    assert_eq!(s.overlay, None);
+    assert!(press(&mut s, &[KeyCode::Char('c'), KeyCode::Char('n')]).is_empty(), "n cancels");
+    assert_eq!(press(&mut s, &[KeyCode::Char('c'), KeyCode::Char('y')]), [Effect::Grant(vec![id("wellsfargo")])]);
+}
+
+#[test]
+fn typing_to_an_unshared_bank_never_grants_it() {
+    // i on an unshared bank is refused; the letters that follow were keys,
+    // and the c of "balance" used to share the bank.
+    let mut s = loaded();
+    press(&mut s, &[KeyCode::Char('2')]);
+    let mut keys = vec![KeyCode::Char('i')];
+    keys.extend(chars("balance"));
+    keys.push(KeyCode::Enter);
+    let effects = press(&mut s, &keys);
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Grant(_) | Effect::Renew(_))), "{effects:?}");
+}
+
+#[test]
+fn a_paste_is_text_for_the_message_and_never_keys() {
+    let mut s = loaded();
+    press(&mut s, &[KeyCode::Char('i')]);
+    // A pasted line break used to be Enter, and the letters after it keys
+    // (c, p, y purged the bank).
+    let effects = update(&mut s, Action::Paste("see the attached note\ncopy\r\n\u{1b}[31m".into()));
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(s.input, Input::Compose("see the attached note copy  [31m".into()));
+    assert_eq!(s.overlay, None);
+    // A huge paste is cut to what a message holds, and the user told.
+    update(&mut s, Action::Paste("x".repeat(100_000)));
+    let Input::Compose(text) = &s.input else { panic!("{:?}", s.input) };
+    assert_eq!(text.chars().count(), 500);
+    assert!(s.flash.as_ref().is_some_and(|f| f.text.contains("500")), "{:?}", s.flash);
+    // With nothing being typed, a paste does nothing but say so.
+    press(&mut s, &[KeyCode::Esc]);
+    let effects = update(&mut s, Action::Paste("cpy\n".into()));
+    assert!(effects.is_empty() && s.overlay.is_none() && s.input == Input::Normal);
+    assert!(s.flash.as_ref().is_some_and(|f| f.text.contains("Paste ignored")), "{:?}", s.flash);
 }
 
 #[test]
@@ -228,8 +269,15 @@ fn first_run_with_nothing_shared_offers_onboarding() {
     let mut s = AppState::new(now(), true);
     let snap = Snapshot { banks: vec![bank("chase", false), bank("citi", false)], ..Default::default() };
     update(&mut s, Action::Loaded(Box::new(snap)));
-    assert_eq!(s.overlay, Some(Overlay::Onboarding { cursor: 0, picked: vec![true, true] }));
-    let effects = press(&mut s, &[KeyCode::Char(' '), KeyCode::Enter]);
+    // Nothing is ticked: Enter right away shares nothing.
+    assert_eq!(s.overlay, Some(Overlay::Onboarding { cursor: 0, picked: vec![false, false] }));
+    assert!(press(&mut s, &[KeyCode::Enter]).is_empty());
+    assert_eq!(s.overlay, None);
+
+    let mut s = AppState::new(now(), true);
+    let snap = Snapshot { banks: vec![bank("chase", false), bank("citi", false)], ..Default::default() };
+    update(&mut s, Action::Loaded(Box::new(snap)));
+    let effects = press(&mut s, &[KeyCode::Down, KeyCode::Char(' '), KeyCode::Enter]);
     assert_eq!(effects, [Effect::Grant(vec![id("citi")])]);
     assert_eq!(s.overlay, None);
 
@@ -342,8 +390,10 @@ fn c_on_an_expired_bank_renews_it_and_writing_to_it_says_why_not() {
     assert!(press(&mut s, &[KeyCode::Char('i')]).is_empty());
     assert_eq!(s.input, Input::Normal);
     assert!(s.flash.as_ref().is_some_and(|f| f.error && f.text.contains("expired")), "{:?}", s.flash);
-    // No dialog: c renews straight away (there is nothing to revoke).
-    assert_eq!(press(&mut s, &[KeyCode::Char('c')]), [Effect::Renew(id("wellsfargo"))]);
+    // Sharing it again asks first, as a grant does.
+    assert!(press(&mut s, &[KeyCode::Char('c')]).is_empty());
+    assert_eq!(s.overlay, Some(Overlay::ConfirmGrant { bank: id("wellsfargo"), renew: true }));
+    assert_eq!(press(&mut s, &[KeyCode::Char('y')]), [Effect::Renew(id("wellsfargo"))]);
     assert_eq!(s.overlay, None);
 }
 
@@ -356,7 +406,7 @@ fn a_grant_reads_as_expired_once_its_time_passes_before_the_store_says_so() {
     assert!(s.is_shared() && s.wants_renew(), "within the warning window");
     update(&mut s, Action::Tick(now() + chrono::Duration::seconds(31)));
     assert!(!s.is_shared());
-    assert_eq!(press(&mut s, &[KeyCode::Char('c')]), [Effect::Renew(id("chase"))]);
+    assert_eq!(press(&mut s, &[KeyCode::Char('c'), KeyCode::Char('y')]), [Effect::Renew(id("chase"))]);
 }
 
 #[test]

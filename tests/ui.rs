@@ -360,6 +360,15 @@ fn consent_dialog() {
 }
 
 #[test]
+fn confirm_grant_dialog() {
+    let mut s = main_state();
+    s.overlay = Some(Overlay::ConfirmGrant { bank: id("citi"), renew: false });
+    snap("confirm_grant", &s);
+    let text = screen_text(draw(&s, 80, 24).backend().buffer());
+    assert!(text.contains("Share Citi with finbox?") && text.contains("fraud alerts"), "{text}");
+}
+
+#[test]
 fn confirm_purge_dialog() {
     let mut s = main_state();
     s.overlay = Some(Overlay::ConfirmPurge { bank: id("chase") });

@@ -133,7 +133,7 @@ fn handle_overlay_key(overlay: &Overlay, key: KeyEvent) -> Option<Action> {
             KeyCode::Char('p') => Action::Purge,
             _ => return None,
         },
-        Overlay::ConfirmPurge { .. } | Overlay::ConfirmNotMe { .. } => match code {
+        Overlay::ConfirmPurge { .. } | Overlay::ConfirmNotMe { .. } | Overlay::ConfirmGrant { .. } => match code {
             KeyCode::Char('y') => Action::Confirm,
             KeyCode::Char('n') => Action::Cancel,
             _ => return None,

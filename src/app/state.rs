@@ -55,6 +55,12 @@ pub enum Overlay {
     ConfirmPurge {
         bank: BankId,
     },
+    /// "Share this bank with finbox?" (or, `renew`, share it again after
+    /// its consent ran out), saying what it will send. y / Esc.
+    ConfirmGrant {
+        bank: BankId,
+        renew: bool,
+    },
     /// "Mark as fraud and freeze the card?" y / Esc.
     ConfirmNotMe {
         alert: AlertId,

@@ -52,6 +52,10 @@ pub enum Action {
     Submit,
     #[serde(skip)]
     Type(char),
+    /// Text pasted into the terminal (bracketed paste): text for the input
+    /// being typed, never keys.
+    #[serde(skip)]
+    Paste(String),
     #[serde(skip)]
     Backspace,
     /// A mouse click on a pane's row (`row` counts from the pane's first item).
@@ -192,7 +196,9 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Type(c) => {
             match &mut s.input {
-                Input::Compose(t) | Input::Search(t) if t.chars().count() < 500 && !c.is_control() => t.push(c),
+                Input::Compose(t) | Input::Search(t) if t.chars().count() < INPUT_MAX_CHARS && !c.is_control() => {
+                    t.push(c)
+                }
                 _ => {}
             }
             vec![]
@@ -201,6 +207,10 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
             if let Input::Compose(t) | Input::Search(t) = &mut s.input {
                 t.pop();
             }
+            vec![]
+        }
+        Action::Paste(text) => {
+            paste(s, &text);
             vec![]
         }
         Action::Submit => submit(s),
@@ -221,13 +231,15 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
                     s.overlay = Some(Overlay::Consent { bank: id });
                     vec![]
                 }
+                // No single key changes sharing: a grant asks first.
                 Sharing::Expired { .. } => {
-                    flash(s, format!("Renewing {name}…"), false);
-                    vec![Effect::Renew(id)]
+                    let _ = name;
+                    s.overlay = Some(Overlay::ConfirmGrant { bank: id, renew: true });
+                    vec![]
                 }
                 Sharing::NotShared => {
-                    flash(s, format!("Sharing {name}…"), false);
-                    vec![Effect::Grant(vec![id])]
+                    s.overlay = Some(Overlay::ConfirmGrant { bank: id, renew: false });
+                    vec![]
                 }
             }
         }
@@ -361,7 +373,21 @@ fn update_overlay(s: &mut AppState, action: &Action) -> Option<Vec<Effect>> {
             close(s);
             vec![Effect::Ack { alert, verdict: Verdict::NotMe }]
         }
-        (Overlay::ConfirmPurge { .. } | Overlay::ConfirmNotMe { .. }, Action::Cancel | Action::NotMe) => {
+        (Overlay::ConfirmGrant { bank, renew }, Action::Confirm) => {
+            close(s);
+            let name = s.banks.iter().find(|b| b.bank.id == bank).map_or(bank.to_string(), |b| b.bank.name.clone());
+            if renew {
+                flash(s, format!("Sharing {name} again…"), false);
+                vec![Effect::Renew(bank)]
+            } else {
+                flash(s, format!("Sharing {name}…"), false);
+                vec![Effect::Grant(vec![bank])]
+            }
+        }
+        (
+            Overlay::ConfirmPurge { .. } | Overlay::ConfirmNotMe { .. } | Overlay::ConfirmGrant { .. },
+            Action::Cancel | Action::NotMe,
+        ) => {
             close(s);
             flash(s, "Cancelled.".into(), false);
             vec![]
@@ -406,6 +432,34 @@ fn update_overlay(s: &mut AppState, action: &Action) -> Option<Vec<Effect>> {
         (_, Action::Quit) => return None,
         _ => vec![],
     })
+}
+
+/// The most a message or a search holds.
+pub const INPUT_MAX_CHARS: usize = 500;
+
+/// A paste goes into the message or search being typed, as text: line breaks
+/// and tabs become spaces, other control characters go. What does not fit
+/// is left out, and the user is told; with nothing being typed the paste is
+/// ignored, and the user is told that too. Never keys.
+fn paste(s: &mut AppState, text: &str) {
+    let (Input::Compose(t) | Input::Search(t)) = &mut s.input else {
+        if s.overlay.is_none() {
+            flash(s, "Paste ignored: press i to write to the bank (or / to search) first.".into(), true);
+        }
+        return;
+    };
+    let room = INPUT_MAX_CHARS.saturating_sub(t.chars().count());
+    let mut clean =
+        text.chars().map(|c| if matches!(c, '\n' | '\r' | '\t') { ' ' } else { c }).filter(|c| !c.is_control());
+    let mut taken = 0;
+    for c in clean.by_ref().take(room) {
+        t.push(c);
+        taken += 1;
+    }
+    if clean.next().is_some() {
+        let total = taken + 1 + clean.count();
+        flash(s, format!("Pasted {taken} of {total} characters: a message holds {INPUT_MAX_CHARS}."), true);
+    }
 }
 
 fn flash(s: &mut AppState, text: String, error: bool) {
@@ -539,7 +593,8 @@ fn apply_snapshot(s: &mut AppState, snap: Snapshot) -> Vec<Effect> {
         && !s.banks.is_empty()
         && s.banks.iter().all(|b| b.bank.sharing(s.now) == Sharing::NotShared)
     {
-        s.overlay = Some(Overlay::Onboarding { cursor: 0, picked: vec![true; s.banks.len()] });
+        // Nothing ticked: nothing is shared until the user says so.
+        s.overlay = Some(Overlay::Onboarding { cursor: 0, picked: vec![false; s.banks.len()] });
     }
     if let Some(b) = s.bank() {
         if b.unread > 0 && s.conversation.bank.as_ref() == Some(&b.bank.id) {

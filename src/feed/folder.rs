@@ -66,11 +66,11 @@ pub const POLL: Duration = Duration::from_secs(1);
 /// A file is taken once it has not been written for this long (and held
 /// still from one poll to the next): a download that stalls for a moment
 /// is not a finished file.
-pub const SETTLE: Duration = Duration::from_secs(3);
+pub const SETTLE: Duration = Duration::from_secs(2);
 /// A file that does not end as a whole statement does (a CSV without a last
 /// newline, an OFX without `</OFX>`) is taken only once it has not been
 /// written for this long.
-pub const SETTLE_UNFINISHED: Duration = Duration::from_secs(15);
+pub const SETTLE_UNFINISHED: Duration = Duration::from_secs(10);
 /// Files remembered in the cursor; the oldest are forgotten beyond this.
 const MAX_REMEMBERED: usize = 4096;
 const CURSOR_VERSION: u32 = 1;

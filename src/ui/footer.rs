@@ -33,6 +33,7 @@ fn footer_keys(state: &AppState) -> Vec<(&'static str, &'static str)> {
             }
             Overlay::ConfirmPurge { .. } => vec![("y", "delete"), ("n/Esc", "cancel")],
             Overlay::ConfirmNotMe { .. } => vec![("y", "confirm"), ("n/Esc", "cancel")],
+            Overlay::ConfirmGrant { .. } => vec![("y", "share"), ("n/Esc", "cancel")],
             Overlay::Onboarding { .. } => {
                 vec![("Space", "toggle"), ("Enter", "share selected"), ("a", "share all"), ("Esc", "not now")]
             }

@@ -74,6 +74,21 @@ pub(crate) fn render_overlay(
             lines.extend(keys(&[("y", "delete"), ("n/Esc", "cancel")], cols, theme));
             (format!("Delete everything {name} shared?"), lines, theme.alert)
         }
+        Overlay::ConfirmGrant { bank, renew } => {
+            let name = bank_name(state, bank);
+            let mut lines = paragraph(
+                &format!(
+                    "{name} will send finbox your {SHARES}. It all stays in one file on this computer; you can revoke \
+                     at any time with c, and purge what it sent."
+                ),
+                cols,
+                Style::new(),
+            );
+            lines.push(Line::default());
+            lines.extend(keys(&[("y", "share"), ("n/Esc", "cancel")], cols, theme));
+            let title = if *renew { format!("Share {name} again?") } else { format!("Share {name} with finbox?") };
+            (title, lines, theme.border_focused)
+        }
         Overlay::ConfirmNotMe { alert } => {
             ("Mark as fraud?".to_string(), not_me_lines(state, theme, opts, *alert, cols), theme.border_focused)
         }
@@ -261,8 +276,8 @@ fn onboarding_lines(
     rows: usize,
 ) -> Vec<Line<'static>> {
     let mut intro = paragraph(
-        "Everything finbox receives stays in one file on this computer. Nothing is shared until you say so, \
-         and you can revoke any bank at any time with c.",
+        "Everything finbox receives stays in one file on this computer. Nothing is shared until you tick a \
+         bank and press Enter (or a, for all of them), and you can revoke any bank at any time with c.",
         cols,
         Style::new(),
     );

@@ -172,18 +172,83 @@ fn a_person_acks_an_alert_revokes_a_bank_and_chats() {
 }
 
 #[test]
-fn first_run_onboarding_shares_the_picked_banks() {
+fn first_run_onboarding_shares_the_picked_banks_and_nothing_unticked() {
     let s = session("onboard");
     s.start(80, 24, &["--no-feeds"]);
     s.wait_for("Welcome to finbox");
-    // Untick the first bank, share the rest.
-    s.keys(&["Space", "Enter"]);
+    // Nothing is ticked: Enter straight away shares nothing.
+    s.keys(&["Enter"]);
+    s.wait_for("Nothing shared");
+    s.keys(&["q"]);
+    s.wait_for("[exit 0]");
+    let consent = |s: &Session| -> Vec<String> {
+        s.json(&["banks", "--json"]).iter().map(|b| b["consent"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(consent(&s), ["revoked"; 4]);
+    assert!(s.json(&["consent", "log", "--json"]).is_empty());
+
+    // Tick the second and fourth banks, share them.
+    let s = session("onboard2");
+    s.start(80, 24, &["--no-feeds"]);
+    s.wait_for("Welcome to finbox");
+    s.keys(&["j", "Space", "j", "j", "Space", "Enter"]);
     s.wait_for("Sharing");
     s.keys(&["q"]);
     s.wait_for("[exit 0]");
-    let banks = s.json(&["banks", "--json"]);
-    let consent: Vec<&str> = banks.iter().map(|b| b["consent"].as_str().unwrap()).collect();
-    assert_eq!(consent, ["revoked", "granted", "granted", "granted"]);
+    assert_eq!(consent(&s), ["revoked", "granted", "revoked", "granted"]);
+}
+
+impl Session {
+    /// Pastes `text` as a terminal does when the program asked for
+    /// bracketed paste.
+    fn paste(&self, text: &str) {
+        let file = self.home.path().join("paste.txt");
+        std::fs::write(&file, text).unwrap();
+        let buffer = format!("{}-paste", self.name);
+        let ok = Command::new("tmux").args(["load-buffer", "-b", &buffer, &file.display().to_string()]).status();
+        assert!(ok.unwrap().success());
+        let ok = Command::new("tmux").args(["paste-buffer", "-p", "-d", "-b", &buffer, "-t", &self.name]).status();
+        assert!(ok.unwrap().success());
+    }
+}
+
+#[test]
+fn a_paste_is_text_and_shares_nothing_and_a_huge_one_leaves_the_screen_responsive() {
+    let s = session("paste");
+    s.cli(&["consent", "grant", "chase"]);
+    s.start(100, 30, &["--no-feeds"]);
+    s.wait_for("Banks");
+    // A multi-line paste into the message box: text, sent with Enter.
+    s.keys(&["i"]);
+    s.paste("see the attached note\ncopy\n");
+    s.wait_for("see the attached note copy");
+    s.keys(&["Enter"]);
+    s.wait_for("Sorry, I didn't catch that");
+    let log = s.json(&["consent", "log", "--json"]);
+    assert_eq!(log.len(), 1, "only the grant made before: {log:?}");
+    assert_eq!(s.json(&["banks", "--json"]).iter().filter(|b| b["consent"] == "granted").count(), 1);
+
+    // Pasted with nothing being typed: ignored, and said so; no key runs.
+    s.paste("cpy\n");
+    s.wait_for("Paste ignored");
+    assert_eq!(s.json(&["consent", "log", "--json"]).len(), 1);
+
+    // Typing to a bank that is not shared never shares it.
+    s.keys(&["2", "i"]);
+    s.type_text("balance");
+    s.keys(&["Enter"]);
+    s.wait_for("Share Wells Fargo with finbox?");
+    s.keys(&["Escape"]);
+    assert_eq!(s.json(&["consent", "log", "--json"]).len(), 1);
+
+    // 100 KB pasted into the message box: taken (cut to a message) and the
+    // screen still answers.
+    s.keys(&["1", "i"]);
+    s.paste(&"0123456789abcdef\n".repeat(6_000));
+    s.wait_for("characters: a message holds 500");
+    s.keys(&["Escape", "q"]);
+    s.wait_for("[exit 0]");
+    assert_eq!(s.json(&["consent", "log", "--json"]).len(), 1);
 }
 
 #[test]

@@ -428,7 +428,7 @@ fn banks(env: &Env, json: bool) -> Result<()> {
             }
             Sharing::NotShared => ("not shared", String::new()),
         };
-        if let Some(days) = b.bank.renew_soon(env.now) {
+        if let Some(days) = b.bank.renew_soon(env.now, crate::domain::when::zone(env.utc_offset_secs)) {
             let when = match days {
                 0 => "today".to_string(),
                 1 => "tomorrow".to_string(),

@@ -117,7 +117,7 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, opts: &RenderO
         return;
     };
     header::render_header(frame, a.header, state, theme, opts);
-    banks::render_banks(frame, a.banks, state, theme);
+    banks::render_banks(frame, a.banks, state, theme, opts);
     banks::render_feeds(frame, a.feeds, state, theme);
     if !a.conversation.is_empty() {
         conversation::render_conversation(frame, a.conversation, state, theme, opts);

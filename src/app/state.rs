@@ -265,7 +265,7 @@ impl AppState {
     /// [`RENEW_WARNING_DAYS`]: the screen then asks to renew.
     pub fn wants_renew(&self) -> bool {
         self.bank().is_some_and(|b| {
-            matches!(b.bank.sharing(self.now), Sharing::Expired { .. }) || b.bank.renew_soon(self.now).is_some()
+            matches!(b.bank.sharing(self.now), Sharing::Expired { .. }) || b.bank.in_renew_window(self.now)
         })
     }
 

@@ -291,12 +291,23 @@ impl Bank {
         matches!(self.sharing(now), Sharing::Shared { .. })
     }
 
-    /// Whole days left (0 on the last day) when a shared bank's grant ends
-    /// within [`RENEW_WARNING_DAYS`] of `now`.
-    pub fn renew_soon(&self, now: DateTime<Utc>) -> Option<i64> {
+    /// Whether a shared bank's grant ends within [`RENEW_WARNING_DAYS`] of
+    /// `now`.
+    pub fn in_renew_window(&self, now: DateTime<Utc>) -> bool {
+        matches!(
+            self.sharing(now),
+            Sharing::Shared { until: Some(until) } if until - now <= chrono::Duration::days(RENEW_WARNING_DAYS)
+        )
+    }
+
+    /// When the grant ends within [`RENEW_WARNING_DAYS`]: in how many
+    /// calendar days of the user's `zone` (0: it ends today, 1: tomorrow),
+    /// so that "ends tomorrow" names the day the date says.
+    pub fn renew_soon(&self, now: DateTime<Utc>, zone: chrono::FixedOffset) -> Option<i64> {
         match self.sharing(now) {
-            Sharing::Shared { until: Some(until) } if until - now <= chrono::Duration::days(RENEW_WARNING_DAYS) => {
-                Some((until - now).num_days())
+            Sharing::Shared { until: Some(until) } if self.in_renew_window(now) => {
+                let day = |t: DateTime<Utc>| t.with_timezone(&zone).date_naive();
+                Some((day(until) - day(now)).num_days())
             }
             _ => None,
         }
@@ -419,10 +430,22 @@ mod tests {
         assert_eq!(bank(ConsentState::Granted, Some(-1)).sharing(now), Sharing::Expired { on });
         assert_eq!(bank(ConsentState::Revoked, Some(-1)).sharing(now), Sharing::Expired { on });
         assert!(!bank(ConsentState::Granted, Some(0)).is_shared(now), "it ends at its time, not after");
-        assert_eq!(bank(ConsentState::Granted, Some(30)).renew_soon(now), None);
-        assert_eq!(bank(ConsentState::Granted, Some(7)).renew_soon(now), Some(7));
-        assert_eq!(bank(ConsentState::Granted, Some(3)).renew_soon(now), Some(3));
-        assert_eq!(bank(ConsentState::Revoked, Some(-1)).renew_soon(now), None);
+        let utc = crate::domain::when::zone(0);
+        assert_eq!(bank(ConsentState::Granted, Some(30)).renew_soon(now, utc), None);
+        assert_eq!(bank(ConsentState::Granted, Some(7)).renew_soon(now, utc), Some(7));
+        assert_eq!(bank(ConsentState::Granted, Some(3)).renew_soon(now, utc), Some(3));
+        assert_eq!(bank(ConsentState::Revoked, Some(-1)).renew_soon(now, utc), None);
+        // Calendar days, not whole 24 hours: a grant made at 03:00 that
+        // ends at 03:00 on Feb 28 ends "tomorrow" at 15:00 on Feb 27, and
+        // in 6 days (not 5) at 15:00 on Feb 22.
+        let granted = Utc.with_ymd_and_hms(2026, 11, 30, 3, 0, 0).unwrap();
+        let ends = Bank { consent_expires_at: Some(granted + Duration::days(90)), ..bank(ConsentState::Granted, None) };
+        let at = |d: u32| Utc.with_ymd_and_hms(2027, 2, d, 15, 0, 0).unwrap();
+        assert_eq!(ends.renew_soon(at(27), utc), Some(1));
+        assert_eq!(ends.renew_soon(at(22), utc), Some(6));
+        // In the user's zone: 8 hours west, 03:00 UTC on Feb 28 is still
+        // Feb 27 there, so at 15:00 UTC on Feb 27 it ends today.
+        assert_eq!(ends.renew_soon(at(27), crate::domain::when::zone(-8 * 3600)), Some(0));
     }
 
     #[test]

@@ -6,12 +6,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 
 use super::text::{clean, fit, pad, width};
-use super::{Theme, list_offset, pane_block};
+use super::{RenderOpts, Theme, list_offset, pane_block};
 use crate::app::{AppState, Pane};
 use crate::domain::Sharing;
 use crate::feed::supervisor::FeedStatus;
 
-pub(crate) fn render_banks(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+pub(crate) fn render_banks(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, opts: &RenderOpts) {
     let focused = state.focus == Pane::Banks;
     let block = pane_block(Line::from(" Banks "), focused, theme);
     let inner = area.inner(Margin::new(1, 1));
@@ -39,7 +39,7 @@ pub(crate) fn render_banks(frame: &mut Frame, area: Rect, state: &AppState, them
                 right.push(Span::styled("(off)", theme.muted));
             } else {
                 // Days left, when the grant ends within the warning window.
-                if let Some(days) = b.bank.renew_soon(state.now) {
+                if let Some(days) = b.bank.renew_soon(state.now, crate::domain::when::zone(opts.utc_offset_secs)) {
                     right.push(Span::styled(format!("↻{days}d"), theme.warning));
                 }
                 if b.unread > 0 {

@@ -537,3 +537,34 @@ fn an_export_replaces_its_file_whole_and_private() {
         .collect();
     assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
 }
+
+#[test]
+fn hledger_and_ledger_read_a_description_that_starts_with_a_parenthesis_whole() {
+    // "(ATM) Cash" used to become code "ATM" and description "Cash".
+    let h = Home::new();
+    h.ok(&["consent", "grant", "citi"]);
+    let csv = h.dir.path().join("a.csv");
+    std::fs::write(&csv, "Date,Description,Amount\n2026-11-14,(ATM) Cash,-40.00\n2026-11-15,,-2.00\n").unwrap();
+    h.ok(&["--now", NOW, "import", csv.to_str().unwrap(), "--bank", "citi", "--account", "4242"]);
+    let journal = h.dir.path().join("j.journal");
+    h.ok(&["export", "--format", "ledger", "-o", journal.to_str().unwrap()]);
+    let run = |tool: &str, args: &[&str]| {
+        let out = std::process::Command::new(tool)
+            .args(["-f", journal.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{tool} is needed for this test (scripts/test.sh installs it): {e}"));
+        assert!(out.status.success(), "{tool}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // hledger: txnidx,date,code,description,…
+    let rows = run("hledger", &["register", "-O", "csv"]);
+    for description in ["(ATM) Cash", "(no description)"] {
+        assert!(rows.lines().any(|l| l.split("\",\"").nth(3) == Some(description)), "{description}: {rows}");
+    }
+    // ledger: date,code,payee,…
+    let rows = run("ledger", &["csv"]);
+    for description in ["(ATM) Cash", "(no description)"] {
+        assert!(rows.lines().any(|l| l.split("\",\"").nth(2) == Some(description)), "{description}: {rows}");
+    }
+}

@@ -227,12 +227,17 @@ fn write_opening(out: &mut dyn Write, bank: &str, a: &Account, at: DateTime<Utc>
     )
 }
 
+/// A transaction's entry. The bank's id goes in the entry's code, `(…)`
+/// after the status, always: a description that itself starts with `(`
+/// ("(ATM) Cash", finbox's own "(no description)") is then read whole,
+/// not taken for a code by hledger and ledger.
 fn write_ledger_txn(out: &mut dyn Write, bank: &str, a: &Account, t: &Transaction) -> std::io::Result<()> {
     let other = if t.amount.is_negative() { "Expenses" } else { "Income" };
     let payee = t.merchant.replace('|', "/");
+    let code: String = t.external_id.chars().map(|c| if matches!(c, '(' | ')' | ';') { '-' } else { c }).collect();
     writeln!(
         out,
-        "{} * {payee}  ; id:{}\n    {}  {}\n    {other}:{}\n",
+        "{} * ({code}) {payee}  ; id:{}\n    {}  {}\n    {other}:{}\n",
         date(t.posted_at),
         t.external_id.replace(';', ","),
         ledger_account(bank, a),

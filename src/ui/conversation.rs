@@ -102,7 +102,10 @@ pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppStat
 fn renew_banner(state: &AppState, theme: &Theme, opts: &RenderOpts, cols: usize) -> Vec<Line<'static>> {
     let Some(bank) = state.bank() else { return Vec::new() };
     let date = |t| local(t, opts.utc_offset_secs).format("%b %-d").to_string();
-    let text = match (bank.bank.sharing(state.now), bank.bank.renew_soon(state.now, crate::domain::when::zone(opts.utc_offset_secs))) {
+    let text = match (
+        bank.bank.sharing(state.now),
+        bank.bank.renew_soon(state.now, crate::domain::when::zone(opts.utc_offset_secs)),
+    ) {
         (Sharing::Expired { on }, _) => format!("Sharing expired on {}. Press c to renew.", date(on)),
         (Sharing::Shared { until: Some(until) }, Some(days)) => {
             let when = match days {

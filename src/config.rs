@@ -346,5 +346,14 @@ mod tests {
         let s = Settings::resolve(&d, &Overrides::default()).unwrap();
         assert_eq!(s.profiles[0].name, "My Chase");
         assert_eq!(s.profiles.len(), 4);
+        // A second file of the user's with the same id shadowed the first
+        // without a word; it is refused, naming both files.
+        let again = profile::EMBEDDED[0].1.replace("name = \"Chase\"", "name = \"Chase, again\"");
+        std::fs::write(d.config.join("banks/my-chase.toml"), again).unwrap();
+        let err = Settings::resolve(&d, &Overrides::default()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("my-chase.toml") && err.contains("banks/chase.toml") && err.contains("\"chase\""),
+            "{err}"
+        );
     }
 }

@@ -98,6 +98,10 @@ pub enum StoreError {
     Full,
     #[error("{0}")]
     Convert(String),
+    #[error(
+        "{path} is being encrypted or decrypted by another finbox (`finbox encrypt` / `decrypt`); try again once it is done"
+    )]
+    Converting { path: String },
     #[error("the store is busy: another finbox process held it locked for more than {0:?}; try again")]
     Busy(Duration),
     #[error("cannot open the store {path}: {source}")]
@@ -172,6 +176,19 @@ impl Store {
     /// a key, or with the wrong one, is refused with its own error and
     /// nothing is written.
     pub fn open_keyed(path: &Path, key: Option<&Passphrase>) -> Result<Store> {
+        Store::open_keyed_inner(path, key).map_err(|e| match e {
+            // A conversion holds the store locked from start to end, beside
+            // its copy: say that, not "busy" or "read-only".
+            StoreError::Busy(_) | StoreError::ReadOnly { .. } | StoreError::Open { .. }
+                if cipher::sibling(path, "converting").exists() =>
+            {
+                StoreError::Converting { path: path.display().to_string() }
+            }
+            e => e,
+        })
+    }
+
+    fn open_keyed_inner(path: &Path, key: Option<&Passphrase>) -> Result<Store> {
         let shown = path.display().to_string();
         let open_err = |source| StoreError::Open { path: shown.clone(), source };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -565,3 +565,19 @@ fn a_store_or_log_another_user_made_in_a_shared_folder_is_refused() {
     assert!(err.contains("cannot write the log") && err.contains("another user"), "{err}");
     assert_eq!(std::fs::metadata(&log).unwrap().len(), 0);
 }
+
+#[test]
+fn a_feed_started_while_the_store_is_being_encrypted_says_so() {
+    let h = Home::seeded();
+    // What `finbox encrypt` holds while it copies: the store out of WAL,
+    // locked exclusively, and its copy beside it.
+    let c = rusqlite::Connection::open(h.db()).unwrap();
+    let mode: String = c.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "delete");
+    c.pragma_update(None, "locking_mode", "EXCLUSIVE").unwrap();
+    let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    c.pragma_update(None, "user_version", v).unwrap();
+    std::fs::write(h.db().with_file_name("finbox.db.converting"), "").unwrap();
+    let err = h.fail(None, &["feed", "--events", "10"]);
+    assert!(err.contains("is being encrypted or decrypted by another finbox"), "{err}");
+}

@@ -117,7 +117,9 @@ fn is_hex_color(s: &str) -> bool {
 }
 
 /// The embedded profiles, then every `*.toml` in `user_dir` (sorted by name);
-/// a user profile with an embedded profile's id replaces it.
+/// a user profile with an embedded profile's id replaces it. Two of the
+/// user's files with one id are refused, naming both: one would silently
+/// shadow the other.
 pub fn load_all(user_dir: Option<&Path>) -> Result<Vec<BankProfile>, ProfileError> {
     let mut profiles = Vec::new();
     for (name, text) in EMBEDDED {
@@ -132,6 +134,16 @@ pub fn load_all(user_dir: Option<&Path>) -> Result<Vec<BankProfile>, ProfileErro
             .map_err(|e| ProfileError { source_name: name.clone(), message: e.to_string() })?;
         let profile = BankProfile::parse(&text, &name)?;
         match profiles.iter_mut().find(|p| p.id == profile.id) {
+            Some(slot) if !slot.source.starts_with("embedded:") => {
+                return Err(ProfileError {
+                    source_name: name,
+                    message: format!(
+                        "id = {:?} is the id of {} too; each bank needs an id of its own (rename one, or remove it)",
+                        profile.id.as_str(),
+                        slot.source
+                    ),
+                });
+            }
             Some(slot) => *slot = profile,
             None => profiles.push(profile),
         }

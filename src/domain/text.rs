@@ -47,24 +47,94 @@ fn cap(s: String, max_chars: usize) -> String {
     if max_chars == 0 {
         return String::new();
     }
-    let mut out: String = s.chars().take(max_chars.saturating_sub(1)).collect();
+    // Cut between graphemes, so an emoji sequence is kept whole or not at all.
+    use unicode_segmentation::UnicodeSegmentation;
+    let room = max_chars - 1;
+    let mut out = String::new();
+    let mut used = 0;
+    for g in s.graphemes(true) {
+        let n = g.chars().count();
+        if used + n > room {
+            break;
+        }
+        out.push_str(g);
+        used += n;
+    }
     out.push('…');
     out
 }
 
-/// True for characters that must never be shown: bidi overrides and isolates,
-/// zero-width characters, and other invisible formatting marks.
-fn is_invisible(c: char) -> bool {
+/// True for characters that must never be shown: Unicode's default-ignorable
+/// code points (zero-width characters, joiners, bidi marks, overrides and
+/// isolates, variation selectors, Hangul fillers, tags, …) and the other
+/// format characters that print as nothing or as a box. Two of them, the
+/// zero-width joiner and the emoji variation selector, are kept inside an
+/// emoji sequence (see [`keep_in_emoji`]); tags inside a flag's.
+pub(crate) fn is_invisible(c: char) -> bool {
     matches!(c,
-        '\u{200B}'..='\u{200F}'   // zero-width space/joiners, LRM, RLM
-        | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
-        | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
-        | '\u{2066}'..='\u{2069}' // bidi isolates
-        | '\u{FEFF}'              // BOM / zero-width no-break space
-        | '\u{00AD}'              // soft hyphen
-        | '\u{061C}'              // Arabic letter mark
-        | '\u{FFF9}'..='\u{FFFB}' // interlinear annotation
+        '\u{00AD}'                  // soft hyphen
+        | '\u{034F}'                // combining grapheme joiner
+        | '\u{061C}'                // Arabic letter mark
+        | '\u{0600}'..='\u{0605}'   // Arabic number signs (format)
+        | '\u{06DD}' | '\u{070F}' | '\u{08E2}'
+        | '\u{115F}' | '\u{1160}'   // Hangul choseong / jungseong fillers
+        | '\u{17B4}' | '\u{17B5}'   // Khmer inherent vowels
+        | '\u{180B}'..='\u{180F}'   // Mongolian selectors, vowel separator
+        | '\u{200B}'..='\u{200F}'   // zero-width space, ZWNJ, ZWJ, LRM, RLM
+        | '\u{202A}'..='\u{202E}'   // bidi embeddings and overrides
+        | '\u{2060}'..='\u{206F}'   // word joiner, invisible operators, isolates, deprecated formats
+        | '\u{3164}'                // Hangul filler
+        | '\u{FE00}'..='\u{FE0F}'   // variation selectors
+        | '\u{FEFF}'                // BOM / zero-width no-break space
+        | '\u{FFA0}'                // halfwidth Hangul filler
+        | '\u{FFF0}'..='\u{FFFC}'   // specials: interlinear annotation, object replacement
+        | '\u{110BD}' | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}' // Egyptian hieroglyph format controls
+        | '\u{1BCA0}'..='\u{1BCA3}' // shorthand format controls
+        | '\u{1D173}'..='\u{1D17A}' // musical symbol format
+        | '\u{E0000}'..='\u{E0FFF}' // tags, variation selectors supplement
     )
+}
+
+/// A pictograph that starts or joins an emoji sequence.
+fn is_emoji(c: char) -> bool {
+    matches!(c,
+        '\u{00A9}' | '\u{00AE}' | '\u{203C}' | '\u{2049}' | '\u{2122}' | '\u{2139}'
+        | '\u{2194}'..='\u{21AA}'
+        | '\u{231A}'..='\u{23FF}'
+        | '\u{24C2}' | '\u{25AA}'..='\u{25FE}'
+        | '\u{2600}'..='\u{27BF}'
+        | '\u{2934}' | '\u{2935}' | '\u{2B05}'..='\u{2B55}'
+        | '\u{3030}' | '\u{303D}' | '\u{3297}' | '\u{3299}'
+        | '\u{1F000}'..='\u{1FAFF}'
+    )
+}
+
+/// Whether invisible character `c` is part of the emoji sequence `cluster`
+/// (one grapheme): a zero-width joiner or the emoji variation selector
+/// beside a pictograph (a family, a rainbow flag, ❤️), a keycap's selector,
+/// or the tags of a subdivision flag (🏴 + tags + cancel tag).
+fn keep_in_emoji(c: char, cluster: &str) -> bool {
+    let emoji = cluster.chars().any(is_emoji);
+    match c {
+        '\u{200D}' | '\u{FE0F}' => emoji || cluster.ends_with('\u{20E3}'),
+        '\u{E0020}'..='\u{E007F}' => cluster.starts_with('\u{1F3F4}') && cluster.ends_with('\u{E007F}'),
+        _ => false,
+    }
+}
+
+/// Drops invisible characters, grapheme by grapheme: those inside an emoji
+/// sequence that it needs stay, so a family emoji stays one family.
+fn drop_invisible(s: &str) -> String {
+    use unicode_segmentation::UnicodeSegmentation;
+    if !s.chars().any(is_invisible) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    for cluster in s.graphemes(true) {
+        out.extend(cluster.chars().filter(|&c| !is_invisible(c) || keep_in_emoji(c, cluster)));
+    }
+    out
 }
 
 fn strip(raw: &str, keep_newlines: bool) -> String {
@@ -84,11 +154,10 @@ fn strip(raw: &str, keep_newlines: bool) -> String {
             }
             '\n' | '\r' | '\t' => out.push(' '),
             c if c.is_control() => {}
-            c if is_invisible(c) => {}
             c => out.push(c),
         }
     }
-    out
+    drop_invisible(&out)
 }
 
 type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
@@ -159,6 +228,29 @@ mod tests {
         assert_eq!(clean_line("pay\u{202E}lapyap\u{202C}", 80), "paylapyap");
         assert_eq!(clean_line("zero\u{200B}width\u{FEFF}", 80), "zerowidth");
         assert_eq!(clean_line("\u{2066}iso\u{2069}", 80), "iso");
+        // Tags after "Netflix" printed exactly like Netflix and made
+        // another merchant; Hangul fillers, deprecated formats and friends.
+        assert_eq!(clean_line("Netflix\u{E0041}\u{E0042}", 80), "Netflix");
+        for c in ['\u{3164}', '\u{115F}', '\u{1160}', '\u{206A}', '\u{206F}', '\u{180E}', '\u{034F}', '\u{FFFC}'] {
+            assert_eq!(clean_line(&format!("Net{c}flix"), 80), "Netflix", "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn emoji_sequences_stay_whole() {
+        // A family is one grapheme of three people joined by ZWJ.
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+        assert_eq!(clean_line(&format!("Toys for the {family}"), 80), format!("Toys for the {family}"));
+        let heart = "\u{2764}\u{FE0F}";
+        assert_eq!(clean_line(&format!("I {heart} NY"), 80), format!("I {heart} NY"));
+        let keycap = "1\u{FE0F}\u{20E3}";
+        assert_eq!(clean_line(keycap, 80), keycap);
+        let scotland = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";
+        assert_eq!(clean_line(scotland, 80), scotland);
+        // Outside emoji a joiner or a selector is dropped.
+        assert_eq!(clean_line("a\u{200D}b\u{FE0F}c", 80), "abc");
+        // A cap cuts between graphemes, not inside a family.
+        assert_eq!(clean_line(&format!("ab{family}cd"), 6), "ab…");
     }
 
     #[test]
@@ -179,9 +271,41 @@ mod tests {
     proptest! {
         #[test]
         fn output_never_holds_controls(s in any::<String>()) {
+            use unicode_segmentation::UnicodeSegmentation;
             for out in [clean_line(&s, 50), clean_text(&s, 50)] {
                 prop_assert!(out.chars().count() <= 50);
-                prop_assert!(!out.chars().any(|c| (c.is_control() && c != '\n') || is_invisible(c)));
+                prop_assert!(!out.chars().any(|c| c.is_control() && c != '\n'));
+                // No invisible character survives outside an emoji sequence.
+                for g in out.graphemes(true) {
+                    prop_assert!(!g.chars().any(|c| is_invisible(c) && !keep_in_emoji(c, g)), "{:?}", g);
+                }
+            }
+        }
+
+        /// Emoji sequences survive whole, among text and invisible junk.
+        #[test]
+        fn emoji_sequences_survive_whole(parts in proptest::collection::vec(prop_oneof![
+            Just("\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}"),
+            Just("\u{1F3F3}\u{FE0F}\u{200D}\u{1F308}"),
+            Just("\u{2764}\u{FE0F}"),
+            Just("\u{1F44D}\u{1F3FD}"),
+            Just("Netflix"),
+            Just(" "),
+            Just("\u{200B}"),
+            Just("\u{E0041}"),
+            Just("\u{3164}"),
+            Just("\u{202E}"),
+        ], 0..12)) {
+            let emoji = ["\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}", "\u{1F3F3}\u{FE0F}\u{200D}\u{1F308}", "\u{2764}\u{FE0F}", "\u{1F44D}\u{1F3FD}"];
+            let text: String = parts.concat();
+            let out = clean_text(&text, 2000);
+            let kept: Vec<&str> = parts.iter().copied().filter(|p| emoji.contains(p)).collect();
+            // Each emoji of the input is in the output, in order.
+            let mut rest = out.as_str();
+            for e in kept {
+                let at = rest.find(e);
+                prop_assert!(at.is_some(), "{:?} lost from {:?}: {:?}", e, text, out);
+                rest = &rest[at.unwrap_or(0) + e.len()..];
             }
         }
 

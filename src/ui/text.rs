@@ -2,7 +2,8 @@
 //! times. Everything measures terminal columns, not bytes or chars.
 
 use chrono::{DateTime, FixedOffset, Utc};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
 use crate::domain::text::{MAX_MESSAGE_CHARS, clean_line};
 
@@ -25,15 +26,17 @@ pub fn fit(s: &str, max: usize) -> String {
     if max == 0 {
         return String::new();
     }
+    // Grapheme by grapheme: an emoji sequence is one picture, kept whole or
+    // left out, and measured as the terminal shows it.
     let mut out = String::new();
     let mut used = 0;
-    for c in s.chars() {
-        let w = c.width().unwrap_or(0);
+    for g in s.graphemes(true) {
+        let w = width(g);
         if used + w > max - 1 {
             break;
         }
         used += w;
-        out.push(c);
+        out.push_str(g);
     }
     out.push('…');
     out
@@ -76,14 +79,15 @@ pub fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
             lines.push(std::mem::take(&mut line));
             used = 0;
         }
-        // Break a word that does not fit on a line of its own.
-        for c in word.chars() {
-            let cw = c.width().unwrap_or(0);
+        // Break a word that does not fit on a line of its own (between
+        // graphemes).
+        for g in word.graphemes(true) {
+            let cw = width(g);
             if used + cw > limit(lines.len()) && !line.is_empty() {
                 lines.push(std::mem::take(&mut line));
                 used = 0;
             }
-            line.push(c);
+            line.push_str(g);
             used += cw;
         }
     }
@@ -119,6 +123,11 @@ mod tests {
         assert_eq!(fit("東京東京", 5), "東京…");
         assert_eq!(fit("abc", 3), "abc");
         assert_eq!(fit("abc", 0), "");
+        // A family emoji is one picture two columns wide: kept whole or cut.
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+        assert_eq!(width(family), 2);
+        assert_eq!(fit(&format!("{family}abc"), 4), format!("{family}a…"));
+        assert_eq!(fit(&format!("a{family}bc"), 3), "a…");
         assert_eq!(pad("ab", 4), "ab  ");
         assert_eq!(pad_left("ab", 4), "  ab");
     }

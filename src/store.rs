@@ -24,6 +24,7 @@ mod ingest;
 mod lease;
 mod query;
 mod reply;
+mod turnstile;
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
@@ -157,6 +158,8 @@ pub struct Store {
     path: Option<PathBuf>,
     made_private: Vec<PathBuf>,
     removed_leftovers: Vec<PathBuf>,
+    /// Fair turns at the write lock for decisions (see [`turnstile`]).
+    turnstile: Option<turnstile::Turnstile>,
     key: Option<Passphrase>,
     /// The user's time zone, for the dates in finbox's own notices (UTC
     /// until told otherwise).
@@ -239,6 +242,7 @@ impl Store {
             path: Some(path.to_path_buf()),
             made_private: Vec::new(),
             removed_leftovers: Vec::new(),
+            turnstile: turnstile::Turnstile::open(path),
             key: key.cloned(),
             zone: when::zone(0),
         };
@@ -292,6 +296,7 @@ impl Store {
             path: None,
             made_private: Vec::new(),
             removed_leftovers: Vec::new(),
+            turnstile: None,
             key: None,
             zone: when::zone(0),
         };
@@ -411,6 +416,23 @@ impl Store {
     /// Lists the configured banks in the store: new ones are added with no
     /// consent; names, colours and order follow the profiles.
     pub fn sync_banks(&mut self, profiles: &[BankProfile]) -> Result<()> {
+        // Every command starts here: when the banks are listed as the
+        // profiles say (nearly always), nothing is written, and no command
+        // waits for the write lock just to start.
+        let listed: Vec<(String, String, String, String, i64)> = self
+            .conn
+            .prepare("SELECT id, name, color, feed_kind, position FROM banks")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let current = profiles.iter().enumerate().all(|(i, p)| {
+            listed.iter().any(|(id, name, color, feed, pos)| {
+                (id.as_str(), name, color, feed, *pos) == (p.id.as_str(), &p.name, &p.color, &p.feed, i as i64)
+            })
+        });
+        if current {
+            return Ok(());
+        }
+        let _turn = self.turnstile.as_ref().map(|t| t.take());
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut upsert = tx.prepare(
@@ -429,18 +451,15 @@ impl Store {
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction, so a second writer waits
-    /// for the busy timeout instead of failing halfway.
+    /// for the busy timeout instead of failing halfway. It takes the
+    /// store's turnstile first, so a feed writing at full speed lets it in
+    /// after the batch in progress.
     fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let _turn = self.turnstile.as_ref().map(|t| t.take());
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
-    }
-
-    /// Makes a user decision durable on disk now (not just at the next
-    /// checkpoint): used after alert verdicts and consent changes.
-    fn durable(&self) {
-        self.checkpoint_now("FULL", "a user decision");
     }
 
     /// A FULL or TRUNCATE checkpoint of a store file, now; what could not be
@@ -494,6 +513,13 @@ impl Store {
     /// WAL and how many of them are in the file now.
     pub fn checkpoint_passive(&self) -> Result<(i64, i64)> {
         Ok(self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?)))?)
+    }
+
+    /// Before a feed writer's next batch: waits while a person's decision
+    /// (another connection, any process) is taking its turn at the write
+    /// lock. Returns whether it waited.
+    pub fn let_decisions_pass(&self) -> bool {
+        self.turnstile.as_ref().is_some_and(|t| t.let_decisions_pass())
     }
 
     /// Runs SQLite's own consistency check.

@@ -17,6 +17,10 @@ use crate::store::{BatchReport, FeedHolder, Store, StoreError};
 pub const CHANNEL_CAPACITY: usize = 8192;
 /// Most events applied in one transaction.
 pub const BATCH_MAX: usize = 5000;
+/// What one batch should take at most: the writer shrinks its batches when
+/// they take longer (a slow disk, a debug build, a large store), so that a
+/// person's decision waiting its turn waits no longer than this.
+pub const BATCH_TIME: Duration = Duration::from_millis(100);
 /// The writer's page cache: index pages of a million-row store stay cached.
 pub const WRITER_CACHE_KIB: i64 = 16 * 1024;
 /// WAL pages between automatic checkpoints (SQLite's default is 1,000).
@@ -78,17 +82,26 @@ fn run(
     let mut rules = FraudRules::new(cfg.utc_offset_secs);
     let mut total = BatchReport::default();
     let mut batch: Vec<Envelope> = Vec::with_capacity(BATCH_MAX * 2);
+    let mut limit = BATCH_MAX;
     while let Some(first) = rx.blocking_recv() {
         batch.clear();
         let since = (cfg.clock)() - chrono::Duration::days(ALERT_WINDOW_DAYS);
         push_with_rules(&mut batch, first, &mut rules, &cfg, since);
-        while batch.len() < BATCH_MAX {
+        while batch.len() < limit {
             match rx.try_recv() {
                 Ok(env) => push_with_rules(&mut batch, env, &mut rules, &cfg, since),
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let report = apply_with_retry(&mut store, &batch, &cfg.clock, &|| rx.is_closed())?;
+        // Batches bounded by time as well as by count.
+        let took = started.elapsed();
+        if took > BATCH_TIME && batch.len() >= limit {
+            limit = (limit / 2).max(100);
+        } else if took < BATCH_TIME / 2 {
+            limit = (limit * 2).min(BATCH_MAX);
+        }
         if let Some(c) = &checkpointer {
             c.poke();
         }
@@ -181,6 +194,8 @@ fn apply_with_retry(
     let mut tries = 0u32;
     let mut quit_since: Option<std::time::Instant> = None;
     loop {
+        // A person's decision waiting for the write lock goes first.
+        store.let_decisions_pass();
         match store.apply_batch(batch, clock()) {
             Err(StoreError::Busy(d)) => {
                 if quitting() {

@@ -104,7 +104,7 @@ impl Store {
         // A purge leaves no copy of the purged rows in the write-ahead log:
         // its checkpoint copies the WAL into the (zeroed) store and cuts it
         // to nothing.
-        let checkpoint = if purge { "TRUNCATE" } else { "FULL" };
+        let checkpoint = if purge { "TRUNCATE" } else { "PASSIVE" };
         let change = self.decide_then(checkpoint, |tx| {
             expire_in(tx, Some(bank), now, zone)?;
             let granted = Store::grant_of(tx, bank, now)?.is_some();
@@ -215,10 +215,12 @@ impl Store {
 
     /// Runs a user decision in one write transaction that is on disk when
     /// this returns: its commit syncs the WAL (`synchronous = FULL` for this
-    /// one transaction, whatever other connections are reading), and it is
-    /// then checkpointed into the store file when nothing holds it back.
-    fn decide<T>(&mut self, f: impl FnOnce(&SqlTx<'_>) -> Result<T>) -> Result<T> {
-        self.decide_then("FULL", f)
+    /// one transaction, whatever other connections are reading), and then
+    /// what can be is copied into the store file without waiting for anyone
+    /// (a PASSIVE checkpoint: a FULL one waited up to the busy timeout behind
+    /// a feed writing at full speed, for nothing the synced WAL lacks).
+    pub(super) fn decide<T>(&mut self, f: impl FnOnce(&SqlTx<'_>) -> Result<T>) -> Result<T> {
+        self.decide_then("PASSIVE", f)
     }
 
     /// [`Store::decide`], then a checkpoint of the given mode.

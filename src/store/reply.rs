@@ -35,7 +35,8 @@ impl Store {
             Intent::Freeze(_) | Intent::Unfreeze(_) => None,
             other => Some(self.answer(bank, other, now)?),
         };
-        let reply = self.write(|tx| {
+        let decision = matches!(intent, Intent::Freeze(_) | Intent::Unfreeze(_));
+        let body = |tx: &rusqlite::Transaction<'_>| {
             NewMessage::new(bank, Sender::User, MessageKind::Text, now, &text).insert(tx)?;
             let reply = match (&intent, answer) {
                 (Intent::Freeze(mask), _) => {
@@ -49,11 +50,9 @@ impl Store {
             };
             NewMessage::new(bank, Sender::Bank, MessageKind::Service, now, &reply).insert(tx)?;
             Ok(reply)
-        })?;
-        if matches!(intent, Intent::Freeze(_) | Intent::Unfreeze(_)) {
-            self.durable();
-        }
-        Ok(reply)
+        };
+        // Freezing a card is a decision: on disk when this returns.
+        if decision { self.decide(body) } else { self.write(body) }
     }
 
     fn answer(&self, bank: &BankId, intent: &Intent, now: DateTime<Utc>) -> Result<String> {

@@ -687,7 +687,22 @@ fn consent(env: &Env, c: &ConsentCmd) -> Result<()> {
         ConsentCmd::Revoke { bank, purge } => {
             let id = bank_id(&store, bank)?;
             let name = store.bank(id.as_str())?.name;
-            match store.revoke(&id, *purge, env.now)? {
+            // A long purge says how far it is, on a terminal.
+            let shown = std::io::stderr().is_terminal();
+            let mut said: Option<Instant> = None;
+            let mut progress = |done: u64, total: u64| {
+                if shown && total > 0 && said.is_none_or(|t| t.elapsed() >= Duration::from_millis(250) || done == total)
+                {
+                    said = Some(Instant::now());
+                    let g = crate::domain::money::group_thousands;
+                    eprint!("\rDeleting what {name} shared: {} of {} records…", g(done), g(total));
+                    if done == total {
+                        eprintln!();
+                    }
+                }
+            };
+            let change = store.revoke_with_progress(&id, *purge, env.now, &mut progress)?;
+            match change {
                 ConsentChange::AlreadyRevoked => println!("{name} ({id}) was not shared; nothing changed."),
                 ConsentChange::Purged { rows, backups_removed } => {
                     println!(

@@ -396,3 +396,38 @@ fn sigint_from_outside_restores_the_terminal_and_exits_130() {
     s.wait_for("[exit 130]");
     assert_eq!(s.pane_var("alternate_on"), "0");
 }
+
+#[test]
+fn a_long_purge_on_the_screen_shows_its_progress_and_the_feeds_go_on() {
+    let s = session("purge");
+    s.cli(&["consent", "grant", "--all"]);
+    s.cli(&["feed", "--events", "300000"]);
+    let others = |s: &Session| -> usize {
+        ["wellsfargo", "citi", "usbank"]
+            .iter()
+            .map(|b| s.json(&["messages", b, "--limit", "100000", "--json"]).len())
+            .sum()
+    };
+    s.start(120, 36, &[]);
+    s.wait_for("feeds: 4 live");
+    let before = others(&s);
+    s.keys(&["1", "c"]);
+    s.wait_for("Stop sharing Chase");
+    s.keys(&["p"]);
+    s.wait_for("Delete everything Chase shared?");
+    s.keys(&["y"]);
+    let progress = s.wait_for("Deleting what Chase shared:");
+    assert!(progress.contains(" of "), "{progress}");
+    s.wait_for("records it shared were deleted");
+    // The other banks' feeds went on, and are live.
+    let screen = s.wait_for("feeds: 3 live");
+    assert!(!screen.contains("restarting"), "{screen}");
+    assert!(others(&s) > before, "the other banks delivered nothing while Chase was purged");
+    s.keys(&["q"]);
+    s.wait_for("[exit 0]");
+    let c = rusqlite::Connection::open(s.db()).unwrap();
+    let left: i64 = c.query_row("SELECT count(*) FROM transactions WHERE bank_id = 'chase'", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0);
+    let log = s.json(&["consent", "log", "--json"]);
+    assert!(log.iter().any(|e| e["bank"] == "chase" && e["action"] == "purge"), "{log:?}");
+}

@@ -77,6 +77,9 @@ pub enum Action {
     },
     #[serde(skip)]
     Done(String),
+    /// How a long piece of work goes (a purge): shown until `Done`.
+    #[serde(skip)]
+    Progress(String),
     #[serde(skip)]
     Failed(String),
     #[serde(skip)]
@@ -290,6 +293,10 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
             flash(s, text, false);
             vec![Effect::Load(s.view())]
         }
+        Action::Progress(text) => {
+            flash(s, text, false);
+            vec![]
+        }
         Action::Failed(text) => {
             s.conversation.pending = None;
             flash(s, text, true);
@@ -317,6 +324,7 @@ fn update_overlay(s: &mut AppState, action: &Action) -> Option<Vec<Effect>> {
         Action::Loaded(_)
             | Action::Replied { .. }
             | Action::Done(_)
+            | Action::Progress(_)
             | Action::Failed(_)
             | Action::Feeds(_)
             | Action::Tick(_)

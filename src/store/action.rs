@@ -39,6 +39,17 @@ pub struct FreezeOutcome {
     pub unchanged: Vec<String>,
 }
 
+/// Rows a purge deletes in one transaction.
+pub const PURGE_CHUNK: i64 = 2000;
+
+/// The condition that picks a bank's rows (`?1`) in one of [`SHARED_TABLES`].
+fn of_bank(table: &str) -> &'static str {
+    match table {
+        "balance_history" | "balances" => "account_id IN (SELECT id FROM accounts WHERE bank_id = ?1)",
+        _ => "bank_id = ?1",
+    }
+}
+
 /// The tables a bank's shared data lives in, in an order that keeps foreign
 /// keys satisfied while deleting.
 const SHARED_TABLES: &[&str] = &[
@@ -98,14 +109,29 @@ impl Store {
     /// Stops sharing a bank. With `purge`, also deletes every row it shared,
     /// keeping only the consent log.
     pub fn revoke(&mut self, bank: &BankId, purge: bool, now: DateTime<Utc>) -> Result<ConsentChange> {
-        // Deleted rows are overwritten with zeros, not just unlinked: every
-        // connection runs with `secure_delete` on (see `prepare`).
+        self.revoke_with_progress(bank, purge, now, &mut |_, _| {})
+    }
+
+    /// [`Store::revoke`], telling `progress(done, total)` how a purge goes.
+    ///
+    /// The bank is revoked first, in one decision: its feed stops and
+    /// nothing more of it is stored. A purge then deletes its rows in short
+    /// transactions of [`PURGE_CHUNK`] rows, each taking its turn at the
+    /// write lock, so that a feed writing the other banks meanwhile goes on
+    /// between them; the purge is logged once everything is gone, and the
+    /// store is rebuilt (`VACUUM`) and its WAL emptied, so that no copy of a
+    /// purged row is left in the store's files. Deleted rows are overwritten
+    /// with zeros (`secure_delete` is always on). A purge cut short leaves
+    /// the bank revoked and part of its rows; purging again deletes the rest.
+    pub fn revoke_with_progress(
+        &mut self,
+        bank: &BankId,
+        purge: bool,
+        now: DateTime<Utc>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<ConsentChange> {
         let zone = self.zone;
-        // A purge leaves no copy of the purged rows in the write-ahead log:
-        // its checkpoint copies the WAL into the (zeroed) store and cuts it
-        // to nothing.
-        let checkpoint = if purge { "TRUNCATE" } else { "PASSIVE" };
-        let change = self.decide_then(checkpoint, |tx| {
+        let granted = self.decide(|tx| {
             expire_in(tx, Some(bank), now, zone)?;
             let granted = Store::grant_of(tx, bank, now)?.is_some();
             if granted {
@@ -115,47 +141,59 @@ impl Store {
                 // An expired grant the user now revokes reads as revoked.
                 tx.execute("UPDATE banks SET consent_expires_at = NULL WHERE id = ?1", [bank.as_str()])?;
             }
-            if !purge {
-                if !granted {
-                    return Ok(ConsentChange::AlreadyRevoked);
-                }
+            if granted && !purge {
                 let name = bank_name(tx, bank)?;
                 let text = format!(
                     "You stopped sharing {name}. It delivers nothing more; what it shared so far stays until you purge it."
                 );
                 NewMessage::new(bank, Sender::System, MessageKind::Notice, now, &text).insert(tx)?;
-                return Ok(ConsentChange::Revoked);
             }
-            let mut rows = 0;
-            let mut parts = Vec::new();
-            for table in SHARED_TABLES {
-                let n = if *table == "balance_history" || *table == "balances" {
-                    tx.execute(
-                        &format!("DELETE FROM {table} WHERE account_id IN (SELECT id FROM accounts WHERE bank_id = ?1)"),
-                        [bank.as_str()],
-                    )?
-                } else {
-                    tx.execute(&format!("DELETE FROM {table} WHERE bank_id = ?1"), [bank.as_str()])?
-                };
-                rows += n as i64;
-                if n > 0 && *table != "feed_cursors" {
-                    parts.push(format!("{n} {}", table.replace('_', " ")));
+            Ok(granted)
+        })?;
+        if !purge {
+            return Ok(if granted { ConsentChange::Revoked } else { ConsentChange::AlreadyRevoked });
+        }
+        let mut total = 0u64;
+        for table in SHARED_TABLES {
+            let n: i64 = self.conn.query_row(
+                &format!("SELECT count(*) FROM {table} WHERE {}", of_bank(table)),
+                [bank.as_str()],
+                |r| r.get(0),
+            )?;
+            total += n as u64;
+        }
+        progress(0, total);
+        let mut done = 0u64;
+        let mut parts = Vec::new();
+        for table in SHARED_TABLES {
+            // balance_history has no rowid: its key is (account_id, day).
+            let (key, cols) =
+                if *table == "balance_history" { ("(account_id, day)", "account_id, day") } else { ("rowid", "rowid") };
+            let sql = format!(
+                "DELETE FROM {table} WHERE {key} IN (SELECT {cols} FROM {table} WHERE {} LIMIT ?2)",
+                of_bank(table)
+            );
+            let mut n_table = 0u64;
+            loop {
+                let n = self.write(|tx| Ok(tx.execute(&sql, params![bank.as_str(), PURGE_CHUNK])?))? as u64;
+                if n == 0 {
+                    break;
                 }
+                n_table += n;
+                done += n;
+                progress(done.min(total), total);
             }
-            let detail = if parts.is_empty() { "nothing stored".to_string() } else { format!("deleted {}", parts.join(", ")) };
-            log(tx, bank, ConsentAction::Purge, now, &detail)?;
-            Ok(ConsentChange::Purged { rows, backups_removed: 0 })
-        });
-        if purge && change.is_ok() {
-            self.rebuild_after_purge();
-        }
-        match change {
-            Ok(ConsentChange::Purged { rows, .. }) => {
-                let removed = self.path.as_deref().map(super::remove_backups).unwrap_or_default();
-                Ok(ConsentChange::Purged { rows, backups_removed: removed.len() })
+            if n_table > 0 && *table != "feed_cursors" {
+                parts.push(format!("{n_table} {}", table.replace('_', " ")));
             }
-            other => other,
         }
+        let detail =
+            if parts.is_empty() { "nothing stored".to_string() } else { format!("deleted {}", parts.join(", ")) };
+        // The purge's own checkpoint follows the rebuild.
+        self.decide_then("PASSIVE", |tx| log(tx, bank, ConsentAction::Purge, now, &detail))?;
+        self.rebuild_after_purge();
+        let removed = self.path.as_deref().map(super::remove_backups).unwrap_or_default();
+        Ok(ConsentChange::Purged { rows: done as i64, backups_removed: removed.len() })
     }
 
     /// Records the user's verdict on an open alert. "Not me" also freezes the

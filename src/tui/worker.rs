@@ -75,7 +75,7 @@ fn run(mut store: Store, cfg: WorkerConfig, rx: std_mpsc::Receiver<Effect>, out:
                 load_action(&store, view.as_ref(), now)
             }
             Some(effect) => {
-                let result = apply(&mut store, effect, now, &cfg);
+                let result = apply(&mut store, effect, now, &cfg, &out);
                 Some(result.unwrap_or_else(|e| Action::Failed(e.to_string())))
             }
             None => {
@@ -103,7 +103,13 @@ fn load_action(store: &Store, view: Option<&View>, now: DateTime<Utc>) -> Option
     })
 }
 
-fn apply(store: &mut Store, effect: Effect, now: DateTime<Utc>, cfg: &WorkerConfig) -> Result<Action> {
+fn apply(
+    store: &mut Store,
+    effect: Effect,
+    now: DateTime<Utc>,
+    cfg: &WorkerConfig,
+    out: &mpsc::UnboundedSender<Action>,
+) -> Result<Action> {
     Ok(match effect {
         Effect::Load(_) => unreachable!("handled by the caller"),
         Effect::Say { bank, text } => {
@@ -161,7 +167,22 @@ fn apply(store: &mut Store, effect: Effect, now: DateTime<Utc>, cfg: &WorkerConf
         }
         Effect::Revoke { bank, purge } => {
             let name = bank_name(store, &bank);
-            Action::Done(match store.revoke(&bank, purge, now)? {
+            // A purge of a large bank takes a while: the screen says how far
+            // it is (a few times a second), and the feeds go on meanwhile.
+            let mut said = std::time::Instant::now();
+            let mut progress = |done: u64, total: u64| {
+                if total > 0 && (done == 0 || said.elapsed() >= std::time::Duration::from_millis(250)) {
+                    said = std::time::Instant::now();
+                    let g = crate::domain::money::group_thousands;
+                    let _ = out.send(Action::Progress(format!(
+                        "Deleting what {name} shared: {} of {} records…",
+                        g(done),
+                        g(total)
+                    )));
+                }
+            };
+            let change = store.revoke_with_progress(&bank, purge, now, &mut progress)?;
+            Action::Done(match change {
                 ConsentChange::Purged { rows, backups_removed: 0 } => {
                     format!("{name} is no longer shared; {rows} records it shared were deleted.")
                 }

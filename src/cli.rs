@@ -267,6 +267,14 @@ impl Env {
         if let Err(e) = store.expire_due(self.now) {
             tracing::warn!(error = %e, "cannot record expired consents");
         }
+        if let Some(newest) = crate::domain::when::clock_behind(self.now, store.newest_time().ok().flatten()) {
+            eprintln!(
+                "finbox: note: this computer's clock says {}, but the store holds times up to {}: the clock is \
+                 behind, or was ahead when those were stored. Check the date and time settings.",
+                local(self.now),
+                local(newest)
+            );
+        }
         Ok(Some(store))
     }
 }

@@ -568,3 +568,17 @@ fn hledger_and_ledger_read_a_description_that_starts_with_a_parenthesis_whole() 
         assert!(rows.lines().any(|l| l.split("\",\"").nth(2) == Some(description)), "{description}: {rows}");
     }
 }
+
+#[test]
+fn a_clock_set_back_is_reported_and_the_feeds_go_on_from_now() {
+    let h = Home::new();
+    let (ahead, back) = ("2026-12-30T15:00:00Z", "2026-11-30T15:00:00Z");
+    h.ok(&["--now", "2026-11-29T15:00:00Z", "consent", "grant", "--all"]);
+    // A run with the clock a month ahead, then the clock right again.
+    h.ok(&["--now", ahead, "feed", "--duration", "2"]);
+    let out = h.cmd(&["--now", back, "feed", "--duration", "2"]).assert().success().get_output().clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("this computer's clock says") && err.contains("2026-12-30"), "{err}");
+    let thread = h.ok(&["--now", back, "messages", "chase", "--limit", "100"]);
+    assert!(thread.contains("clock is earlier than the last event of this feed (Dec 30, 2026)"), "{thread}");
+}

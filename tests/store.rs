@@ -1053,3 +1053,23 @@ fn totals_past_the_range_of_one_balance_are_exact_and_never_fail() {
     let reply = s.say(&bank("chase"), "balance", t0()).unwrap();
     assert!(reply.contains("Net across your accounts: $184,467,440,737,095,516.12"), "{reply}");
 }
+
+#[test]
+fn clock_jumps_never_lengthen_nor_shorten_a_grant() {
+    let mut s = store_with(&[]);
+    let chase = bank("chase");
+    let days = |n| Duration::days(n);
+    // A renew under a clock a month behind does not shorten a valid grant.
+    s.grant_for(&chase, t0(), days(90)).unwrap();
+    s.renew(&chase, t0() - days(30), days(90)).unwrap();
+    assert_eq!(s.bank("chase").unwrap().consent_expires_at, Some(t0() + days(90)));
+    // A grant made under a clock three years ahead is counted again from now.
+    let citi = bank("citi");
+    s.grant_for(&citi, t0() + days(3 * 365), days(90)).unwrap();
+    s.expire_due(t0()).unwrap();
+    let b = s.bank("citi").unwrap();
+    assert_eq!(b.consent_expires_at, Some(t0() + days(90)));
+    assert!(b.is_shared(t0()));
+    let log = s.consent_log(Some(&citi)).unwrap();
+    assert!(log.iter().any(|e| e.detail.contains("clock that was ahead")), "{log:?}");
+}

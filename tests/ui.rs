@@ -766,3 +766,15 @@ fn days_and_times_follow_the_utc_offset() {
     let friday = text.find("Fri, Nov 20").expect("08:30 UTC is 03:30 on Friday");
     assert!(fraud < friday, "{text}");
 }
+
+#[test]
+fn the_header_says_when_the_clock_is_behind_the_store() {
+    let mut s = main_state();
+    let text = screen_text(draw(&s, 120, 36).backend().buffer());
+    assert!(!text.contains("clock"), "{text}");
+    s.newest = Some(s.now + chrono::Duration::days(30));
+    let text = screen_text(draw(&s, 120, 36).backend().buffer());
+    assert!(text.contains("⚠ clock behind"), "{text}");
+    let text = screen_text(draw(&s, 200, 60).backend().buffer());
+    assert!(text.contains("⚠ clock behind the store ("), "{text}");
+}

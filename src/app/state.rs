@@ -153,6 +153,8 @@ pub struct Snapshot {
     pub alerts: Vec<FraudAlert>,
     pub conversation: ConversationView,
     pub sidebar: SidebarView,
+    /// The latest time the store holds (a transaction's, a grant's).
+    pub newest: Option<DateTime<Utc>>,
 }
 
 /// Which bank / account / search a snapshot should be loaded for, and how
@@ -189,6 +191,9 @@ pub struct AppState {
     pub banks: Vec<BankSummary>,
     pub selected_bank: usize,
     pub totals: Vec<Total>,
+    /// The latest time the store holds: later than now by more than a day,
+    /// the clock is behind (or was ahead), and the header says so.
+    pub newest: Option<DateTime<Utc>>,
     pub focus: Pane,
     pub overlay: Option<Overlay>,
     pub input: Input,
@@ -227,6 +232,7 @@ impl AppState {
             banks: Vec::new(),
             selected_bank: 0,
             totals: Vec::new(),
+            newest: None,
             focus: Pane::Conversation,
             overlay: None,
             input: Input::Normal,
@@ -254,6 +260,11 @@ impl AppState {
     /// Whether the selected bank delivers now (granted and not expired).
     pub fn is_shared(&self) -> bool {
         self.bank().is_some_and(|b| b.bank.is_shared(self.now))
+    }
+
+    /// When the store holds a time more than a day after now: the latest.
+    pub fn clock_behind(&self) -> Option<DateTime<Utc>> {
+        crate::domain::when::clock_behind(self.now, self.newest)
     }
 
     /// Where the selected bank's consent stands now.

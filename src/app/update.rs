@@ -569,6 +569,7 @@ fn apply_snapshot(s: &mut AppState, snap: Snapshot) -> Vec<Effect> {
     }
     s.selected_bank = s.selected_bank.min(s.banks.len().saturating_sub(1));
     s.totals = snap.totals;
+    s.newest = snap.newest;
     s.quarantined = snap.quarantined;
     s.refused = snap.refused;
 

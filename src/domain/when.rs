@@ -16,6 +16,13 @@ pub fn latest_posted(now: DateTime<Utc>) -> DateTime<Utc> {
     now + chrono::TimeDelta::days(2)
 }
 
+/// `newest` (the latest time a store holds) when it is more than a day
+/// after `now`: this computer's clock is behind, or was ahead when those
+/// were stored. The header and the commands say so.
+pub fn clock_behind(now: DateTime<Utc>, newest: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    newest.filter(|&t| t > now + chrono::TimeDelta::days(1))
+}
+
 /// The zone `utc_offset_secs` east of UTC (UTC if out of range).
 pub fn zone(utc_offset_secs: i32) -> FixedOffset {
     FixedOffset::east_opt(utc_offset_secs).unwrap_or(FixedOffset::east_opt(0).expect("UTC is a valid offset"))

@@ -900,9 +900,12 @@ impl Sim {
     }
 
     /// A cursor from a later clock (the clock was set back) resumes at now.
-    fn not_after(&mut self, now: i64) {
+    /// Returns the cursor's time when it was more than an hour ahead.
+    fn not_after(&mut self, now: i64) -> Option<i64> {
+        let ahead = self.st.t.max(self.st.last_at);
         self.st.t = self.st.t.min(now);
         self.st.last_at = self.st.last_at.min(now);
+        (ahead > now + 3600).then_some(ahead)
     }
 
     /// Delivers the next event. `None` only in [`Pace::CatchUp`], when the
@@ -1511,7 +1514,18 @@ async fn run(mut profile: SimProfile, ctx: FeedContext) -> Result<FeedExit, Feed
     let live_every = profile.live_every_secs;
     let (mut sim, linked) =
         Sim::open(profile, &ctx.bank, ctx.seed, ctx.utc_offset_secs, ctx.cursor.as_deref(), now - span);
-    sim.not_after(now);
+    if let Some(ahead) = sim.not_after(now) {
+        let zone = crate::domain::when::zone(ctx.utc_offset_secs);
+        let text = format!(
+            "This computer's clock is earlier than the last event of this feed ({}): the clock was ahead then, \
+             or is behind now. The feed goes on from now; check the date and time settings.",
+            crate::domain::when::long_date(to_utc(ahead), zone)
+        );
+        tracing::warn!(bank = %ctx.bank, "simulated feed: its cursor is ahead of the clock; resuming from now");
+        if send(&ctx, FeedEvent::SystemNotice { at: to_utc(now), text }).await? == Sent::Cancelled {
+            return Ok(FeedExit::Cancelled { events: 0 });
+        }
+    }
     for info in linked {
         if send(&ctx, FeedEvent::Account(info)).await? == Sent::Cancelled {
             // Nothing of this run is committed: the next run links again.

@@ -94,16 +94,26 @@ impl Store {
     /// renew. Cheap when nothing is due (one read). Returns the banks that
     /// expired. The feed supervisor calls it on every poll, the commands and
     /// the screen before they read.
+    ///
+    /// A grant made while the clock was ahead (its time more than a day
+    /// after `now`) is counted again from now, for as long as it was made
+    /// for: a grant made under a clock years ahead no longer lasts years.
     pub fn expire_due(&mut self, now: DateTime<Utc>) -> Result<Vec<BankId>> {
         let due = self
             .conn
-            .prepare_cached("SELECT 1 FROM banks WHERE consent = 'granted' AND consent_expires_at <= ?1")?
+            .prepare_cached(
+                "SELECT 1 FROM banks WHERE consent = 'granted'
+                 AND (consent_expires_at <= ?1 OR consent_at > ?1 + 86400)",
+            )?
             .exists([now.timestamp()])?;
         if !due {
             return Ok(Vec::new());
         }
         let zone = self.zone;
-        self.decide(|tx| expire_in(tx, None, now, zone))
+        self.decide(|tx| {
+            recount_future_grants(tx, now)?;
+            expire_in(tx, None, now, zone)
+        })
     }
 
     /// Stops sharing a bank. With `purge`, also deletes every row it shared,
@@ -374,6 +384,14 @@ fn grant_in(
     // Stored in whole seconds, like every time in the store.
     let until = from_unix(now.checked_add_signed(valid_for).unwrap_or(DateTime::<Utc>::MAX_UTC).timestamp());
     if granted {
+        // A renew never shortens a grant (a clock set back would otherwise
+        // end a valid one early).
+        let current: Option<i64> =
+            tx.query_row("SELECT consent_expires_at FROM banks WHERE id = ?1", [bank.as_str()], |r| r.get(0))?;
+        let until = match current {
+            Some(t) if t > until.timestamp() => from_unix(t),
+            _ => until,
+        };
         tx.execute(
             "UPDATE banks SET consent_expires_at = ?2 WHERE id = ?1",
             params![bank.as_str(), until.timestamp()],
@@ -432,6 +450,32 @@ fn expire_in(tx: &SqlTx<'_>, only: Option<&BankId>, now: DateTime<Utc>, zone: Fi
         expired.push(bank);
     }
     Ok(expired)
+}
+
+/// Grants whose time is more than a day after `now` were made while the
+/// clock was ahead: each is counted again from `now`, for the length it was
+/// made for, and the consent log says so.
+fn recount_future_grants(tx: &SqlTx<'_>, now: DateTime<Utc>) -> Result<()> {
+    let future: Vec<(String, i64, Option<i64>)> = tx
+        .prepare_cached("SELECT id, consent_at, consent_expires_at FROM banks WHERE consent = 'granted' AND consent_at > ?1 + 86400")?
+        .query_map([now.timestamp()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, at, until) in future {
+        let bank = BankId::new(&id)?;
+        let new_until = until.map(|u| now.timestamp().saturating_add(u.saturating_sub(at).max(0)));
+        tx.execute(
+            "UPDATE banks SET consent_at = ?2, consent_expires_at = ?3 WHERE id = ?1",
+            params![bank.as_str(), now.timestamp(), new_until],
+        )?;
+        let detail = format!(
+            "granted at {} by a clock that was ahead; counted again from now{}",
+            from_unix(at).format("%Y-%m-%d %H:%M UTC"),
+            new_until.map(|u| format!(", {}", until_detail(from_unix(u)))).unwrap_or_default()
+        );
+        log(tx, &bank, ConsentAction::Renew, now, &detail)?;
+        tracing::warn!(bank = %bank, "a grant made under a clock that was ahead was counted again from now");
+    }
+    Ok(())
 }
 
 /// "until 2027-02-21 15:00 UTC", for the consent log.

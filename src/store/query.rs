@@ -537,6 +537,18 @@ impl Store {
         Ok(out)
     }
 
+    /// The latest time the store holds: of a transaction, or of a consent
+    /// change. Later than now, the clock is behind (two index look-ups).
+    pub fn newest_time(&self) -> Result<Option<DateTime<Utc>>> {
+        let t: Option<i64> = self.conn.query_row(
+            "SELECT max(coalesce((SELECT max(posted_at) FROM transactions), 0),
+                        coalesce((SELECT max(at) FROM consent_log), 0))",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(t.filter(|&t| t > 0).map(from_unix))
+    }
+
     /// Total balance per currency across every shared bank. Summed in 128
     /// bits here, not by SQLite (whose `sum` fails on overflow): balances
     /// that each fit can never make a total fail.

@@ -217,12 +217,13 @@ fn bank_name(store: &Store, bank: &BankId) -> String {
 pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> {
     let banks = store.banks()?;
     let totals = store.totals()?;
+    let newest = store.newest_time()?;
     let quarantined = store.quarantine_count()?;
     let refused = if view.refused && quarantined > 0 { store.quarantine(REFUSED_WINDOW)? } else { Vec::new() };
     let alerts = store.alerts(false, 200)?;
     let bank = view.bank.clone().or_else(|| banks.first().map(|b| b.bank.id.clone()));
     let Some(bank) = bank else {
-        return Ok(Snapshot { banks, totals, alerts, quarantined, refused, ..Default::default() });
+        return Ok(Snapshot { banks, totals, alerts, quarantined, refused, newest, ..Default::default() });
     };
     let (message_limit, txn_limit) = (view.messages.clamp(1, MAX_WINDOW), view.transactions.clamp(1, MAX_WINDOW));
     let messages = store.messages(&bank, message_limit, None)?;
@@ -254,6 +255,7 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
     Ok(Snapshot {
         banks,
         totals,
+        newest,
         quarantined,
         refused,
         alerts,

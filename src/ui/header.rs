@@ -34,6 +34,16 @@ pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, the
         parts.push((1, vec![vec![Span::raw(format!("Total {}", totals.join(" · ")))]]));
     }
     parts.push((3, vec![feed_summary(state, theme, false), feed_summary(state, theme, true)]));
+    if let Some(newest) = state.clock_behind() {
+        let date = local(newest, opts.utc_offset_secs).format("%b %-d, %Y");
+        parts.push((
+            3,
+            vec![
+                vec![Span::styled(format!("⚠ clock behind the store ({date})"), theme.warning)],
+                vec![Span::styled("⚠ clock behind".to_string(), theme.warning)],
+            ],
+        ));
+    }
     if state.quarantined > 0 {
         let n = state.quarantined;
         parts.push((

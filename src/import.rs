@@ -2,7 +2,7 @@
 //! read into the same [`FeedEvent`]s a bank feed delivers, so that the store,
 //! consent, the fraud rules and the screen treat imported data exactly like
 //! a feed's. `finbox import` applies a file in one store transaction; the
-//! `import` feed kind ([`crate::feed::watch`]) imports files dropped into a
+//! `import` feed kind (`feed::folder`) imports files dropped into a
 //! folder.
 //!
 //! **Two passes, bounded memory.** A file is never read whole. [`Statement::open`]
@@ -40,9 +40,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
+use crate::domain::event::{AccountInfo, FeedEvent, TxnInfo};
 use crate::domain::text::clean_line;
 use crate::domain::{AccountKind, Currency, MessageKind, Money, when};
-use crate::feed::{AccountInfo, FeedEvent, TxnInfo};
 use decode::{Charset, DecodeFault, DecodeReader, Hashing, LineLimit};
 pub use ident::given_account;
 pub use layout::{Amounts, Column, CsvLayout, LayoutError, Layouts, Sign};

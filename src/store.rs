@@ -33,14 +33,14 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use crate::domain::{AlertId, AlertStatus, BankId, MoneyError, ParseError, when};
-use crate::feed::BankProfile;
+use crate::domain::{AlertId, AlertStatus, BankId, BankListing, Listed, MoneyError, ParseError, when};
 
+pub use crate::domain::{BankSummary, Quarantined, UNREAD_CAP};
 pub use action::{ConsentChange, FreezeOutcome};
 pub use cipher::{Direction, FileKind, PASSPHRASE_ENV, Passphrase, check_convertible, convert, file_kind};
 pub use ingest::{BatchReport, BulkWrite, Rejection};
 pub use lease::{FeedHolder, LEASE_RENEW, LEASE_STALE, Lease};
-pub use query::{BankSummary, CategorySpend, Quarantined, TxnCursor, TxnFilter, UNREAD_CAP};
+pub use query::{CategorySpend, TxnCursor, TxnFilter};
 
 /// `PRAGMA application_id` of a finbox store ("FBOX").
 pub const APPLICATION_ID: i64 = 0x4642_4f58;
@@ -415,7 +415,8 @@ impl Store {
 
     /// Lists the configured banks in the store: new ones are added with no
     /// consent; names, colours and order follow the profiles.
-    pub fn sync_banks(&mut self, profiles: &[BankProfile]) -> Result<()> {
+    pub fn sync_banks<P: Listed>(&mut self, profiles: &[P]) -> Result<()> {
+        let profiles: Vec<BankListing<'_>> = profiles.iter().map(Listed::listing).collect();
         // Every command starts here: when the banks are listed as the
         // profiles say (nearly always), nothing is written, and no command
         // waits for the write lock just to start.
@@ -426,7 +427,8 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         let current = profiles.iter().enumerate().all(|(i, p)| {
             listed.iter().any(|(id, name, color, feed, pos)| {
-                (id.as_str(), name, color, feed, *pos) == (p.id.as_str(), &p.name, &p.color, &p.feed, i as i64)
+                (id.as_str(), name.as_str(), color.as_str(), feed.as_str(), *pos)
+                    == (p.id.as_str(), p.name, p.color, p.feed_kind, i as i64)
             })
         });
         if current {
@@ -443,7 +445,7 @@ impl Store {
                      OR feed_kind IS NOT excluded.feed_kind OR position IS NOT excluded.position",
             )?;
             for (i, p) in profiles.iter().enumerate() {
-                upsert.execute(rusqlite::params![p.id.as_str(), p.name, p.color, p.feed, i as i64])?;
+                upsert.execute(rusqlite::params![p.id.as_str(), p.name, p.color, p.feed_kind, i as i64])?;
             }
         }
         tx.commit()?;

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::domain::event::FeedStatus;
 use crate::domain::*;
-use crate::feed::supervisor::FeedStatus;
-use crate::store::{BankSummary, Quarantined};
+use crate::domain::{BankSummary, Quarantined};
 
 /// The panes focus cycles through with Tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::state::*;
+use crate::domain::event::FeedStatus;
 use crate::domain::*;
-use crate::feed::supervisor::FeedStatus;
 
 /// What the user means, or what arrived from the store and the feeds.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

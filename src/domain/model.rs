@@ -403,6 +403,45 @@ pub fn mask_number(number: &str) -> String {
     format!("•{tail}")
 }
 
+/// Unread messages are counted up to this many (shown as "999+"), so the bank
+/// list costs the same however long a thread went unread.
+pub const UNREAD_CAP: i64 = 1000;
+
+/// A bank with its counts for the bank list. When its consent ends (or
+/// ended) is `bank.consent_expires_at`; [`Bank::sharing`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankSummary {
+    pub bank: Bank,
+    pub accounts: i64,
+    /// Unread messages, at most [`UNREAD_CAP`].
+    pub unread: i64,
+    pub open_alerts: i64,
+}
+
+/// A record a feed delivered that the store refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    pub bank: BankId,
+    pub at: DateTime<Utc>,
+    /// What it was, e.g. "transaction chase-00001234" (cleaned).
+    pub record: String,
+    pub reason: String,
+}
+
+/// A bank as the settings list it: what the store keeps of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BankListing<'a> {
+    pub id: &'a BankId,
+    pub name: &'a str,
+    pub color: &'a str,
+    pub feed_kind: &'a str,
+}
+
+/// Something that lists a bank (a bank profile).
+pub trait Listed {
+    fn listing(&self) -> BankListing<'_>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,6 +112,12 @@ impl BankProfile {
     }
 }
 
+impl crate::domain::Listed for BankProfile {
+    fn listing(&self) -> crate::domain::BankListing<'_> {
+        crate::domain::BankListing { id: &self.id, name: &self.name, color: &self.color, feed_kind: &self.feed }
+    }
+}
+
 fn is_hex_color(s: &str) -> bool {
     s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }

@@ -40,25 +40,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// A feed that ran this long without failing starts its back-off afresh.
 const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 
-/// What the screen shows about a bank's feed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FeedStatus {
-    /// Not shared: no feed runs.
-    Off,
-    Running,
-    /// Failed; restarts after the back-off.
-    Restarting {
-        error: String,
-        attempt: u32,
-    },
-    /// Produced everything it was asked for.
-    Finished,
-    /// Another finbox process runs this bank's feed; this one takes it over
-    /// when that one stops.
-    Elsewhere {
-        pid: u32,
-    },
-}
+pub use crate::domain::event::FeedStatus;
 
 pub struct SupervisorConfig {
     pub registry: FeedRegistry,

@@ -13,7 +13,7 @@ use super::ident::{self, Occurrences};
 use super::layout::{Amounts, Column, CsvLayout, Sign};
 use super::{Options, Problem, Record, StatementAccount, StatementBalance, StatementTxn, date, infer};
 use crate::domain::Money;
-use crate::feed::TxnInfo;
+use crate::domain::event::TxnInfo;
 
 /// What a row without a description is called.
 const NO_DESCRIPTION: &str = "(no description)";

@@ -21,8 +21,8 @@ use std::io::BufRead;
 use super::amount::{self, NumberFormat};
 use super::ident::{self, Occurrences};
 use super::{Options, Problem, Record, StatementAccount, StatementBalance, StatementTxn, date, infer};
+use crate::domain::event::TxnInfo;
 use crate::domain::{AccountKind, Currency};
-use crate::feed::TxnInfo;
 
 /// Longest text between two tags.
 const MAX_TEXT: u64 = 64 * 1024;

@@ -22,14 +22,21 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feed::BankProfile;
+    use crate::domain::{BankListing, Listed};
     use chrono::Utc;
+
+    struct MyBank(BankId);
+
+    impl Listed for MyBank {
+        fn listing(&self) -> BankListing<'_> {
+            BankListing { id: &self.0, name: "My Bank", color: "", feed_kind: "import" }
+        }
+    }
 
     #[test]
     fn an_import_needs_the_bank_shared() {
         let mut store = Store::open_in_memory().unwrap();
-        let profile = BankProfile::parse("id = \"mybank\"\nname = \"My Bank\"\nfeed = \"import\"\n", "t").unwrap();
-        store.sync_banks(&[profile]).unwrap();
+        store.sync_banks(&[MyBank(BankId::new("mybank").unwrap())]).unwrap();
         let bank = BankId::new("mybank").unwrap();
         assert!(matches!(store.import_epoch(&bank, Utc::now()), Err(StoreError::NoConsent(_))));
         assert!(matches!(

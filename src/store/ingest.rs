@@ -8,9 +8,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
 use super::{Grant, Result, Store, day_of};
+use crate::domain::event::{AccountInfo, Envelope, FeedEvent, TxnInfo};
 use crate::domain::text::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clean_line, clean_text};
 use crate::domain::{AccountKind, AlertId, BankId, Currency, MessageKind, Money, Sender, when};
-use crate::feed::{AccountInfo, Envelope, FeedEvent, TxnInfo};
 
 /// A record the store refused, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]

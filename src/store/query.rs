@@ -10,31 +10,6 @@ use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 use super::{Result, Store, StoreError, from_unix};
 use crate::domain::*;
 
-/// Unread messages are counted up to this many (shown as "999+"), so the bank
-/// list costs the same however long a thread went unread.
-pub const UNREAD_CAP: i64 = 1000;
-
-/// A bank with its counts for the bank list. When its consent ends (or
-/// ended) is `bank.consent_expires_at`; [`Bank::sharing`] reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BankSummary {
-    pub bank: Bank,
-    pub accounts: i64,
-    /// Unread messages, at most [`UNREAD_CAP`].
-    pub unread: i64,
-    pub open_alerts: i64,
-}
-
-/// A record a feed delivered that the store refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Quarantined {
-    pub bank: BankId,
-    pub at: DateTime<Utc>,
-    /// What it was, e.g. "transaction chase-00001234" (cleaned).
-    pub record: String,
-    pub reason: String,
-}
-
 /// The position after which the next (older) page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TxnCursor {

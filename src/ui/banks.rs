@@ -9,7 +9,7 @@ use super::text::{clean, fit, pad, width};
 use super::{RenderOpts, Theme, list_offset, pane_block};
 use crate::app::{AppState, Pane};
 use crate::domain::Sharing;
-use crate::feed::supervisor::FeedStatus;
+use crate::domain::event::FeedStatus;
 
 pub(crate) fn render_banks(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, opts: &RenderOpts) {
     let focused = state.focus == Pane::Banks;
@@ -46,7 +46,7 @@ pub(crate) fn render_banks(frame: &mut Frame, area: Rect, state: &AppState, them
                     if !right.is_empty() {
                         right.push(Span::raw(" "));
                     }
-                    right.push(Span::raw(if b.unread >= crate::store::UNREAD_CAP {
+                    right.push(Span::raw(if b.unread >= crate::domain::UNREAD_CAP {
                         "999+".to_string()
                     } else {
                         b.unread.to_string()

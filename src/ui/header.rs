@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 use super::text::{clean, local, width};
 use super::{RenderOpts, Theme};
 use crate::app::AppState;
-use crate::feed::supervisor::FeedStatus;
+use crate::domain::event::FeedStatus;
 
 pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, opts: &RenderOpts) {
     let clock = local(state.now, opts.utc_offset_secs).format("%H:%M").to_string();

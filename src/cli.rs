@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Dirs, Overrides, Settings};
 use crate::domain::*;
 use crate::feed::supervisor::{self, SupervisorConfig};
-use crate::feed::writer::{Writer, WriterConfig};
 use crate::feed::{FeedMode, FeedRegistry};
+use crate::store::writer::{Writer, WriterConfig};
 use crate::store::{ConsentChange, Direction, PASSPHRASE_ENV, Passphrase, Store, StoreError, TxnFilter};
 use table::{Align, Table};
 
@@ -207,6 +207,9 @@ impl Env {
         let dirs = Dirs::discover()?;
         let over = Overrides { db: cli.db.clone(), config: cli.config.clone(), seed };
         let settings = Settings::resolve(&dirs, &over)?;
+        // Every profile is checked now, whatever its kind, so a mistake in
+        // it is an error at start, not a feed that fails later.
+        crate::feed::check_profiles(&settings.profiles)?;
         Ok(Env {
             settings,
             key: Passphrase::from_env(),

@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::feed::BankProfile;
-use crate::feed::profile::{self, ProfileError};
+pub mod profile;
+
+pub use crate::domain::text::{describe_toml_error, line_column};
+pub use crate::import::toml_files;
+use profile::{BankProfile, ProfileError};
 
 pub const DEFAULT_CONFIG: &str = include_str!("../assets/config.toml");
 
@@ -20,8 +23,6 @@ pub enum ConfigError {
     NoHome,
     #[error(transparent)]
     Profile(#[from] ProfileError),
-    #[error("{message}")]
-    Feed { source_name: String, message: String },
 }
 
 /// The settings file's keys. Unknown keys are errors, never ignored.
@@ -172,14 +173,6 @@ impl Settings {
             .map(relative)
             .unwrap_or_else(|| dirs.config.join("banks"));
         let profiles = profile::load_all(Some(&banks_dir))?;
-        // Every profile is checked now, whatever its kind, so a mistake in
-        // it is an error at start, not a feed that fails later.
-        let registry = crate::feed::FeedRegistry::default();
-        for p in &profiles {
-            registry
-                .build(p)
-                .map_err(|e| ConfigError::Feed { source_name: p.source.clone(), message: e.to_string() })?;
-        }
         let log_dir = db.parent().map(Path::to_path_buf).unwrap_or_else(|| dirs.data.clone());
         Ok(Settings {
             log_file: log_dir.join("finbox.log"),
@@ -200,44 +193,9 @@ impl Settings {
     }
 }
 
-/// Every `*.toml` file directly in `dir`, sorted by name; none when the
-/// folder does not exist.
-pub fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
-    Ok(paths)
-}
-
-/// A TOML error as "line L, column C: message".
-pub fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
-    let message = e.message().trim().to_string();
-    match e.span() {
-        Some(span) => {
-            let (line, column) = line_column(text, span.start);
-            format!("line {line}, column {column}: {message}")
-        }
-        None => message,
-    }
-}
-
-/// The 1-based line and column of byte `offset` in `text`.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut end = offset.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let before = &text[..end];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
-    (line, column)
+/// Where the user's own CSV layouts live: `<config dir>/import`.
+pub fn user_layout_dir() -> Option<PathBuf> {
+    Dirs::discover().ok().map(|d| d.config.join("import"))
 }
 
 #[cfg(test)]
@@ -320,20 +278,6 @@ mod tests {
         assert!(err.contains("unknown field `dayz`") && err.contains("line 2"), "{err}");
         let err = with("[consent]\ndays = \"ninety\"\n").unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
-    }
-
-    #[test]
-    fn the_embedded_theme_is_valid_and_user_theme_keys_overlay_it() {
-        let tmp = tempfile::tempdir().unwrap();
-        let d = dirs(tmp.path());
-        let s = Settings::resolve(&d, &Overrides::default()).unwrap();
-        assert!(crate::ui::Theme::from_toml_table(&s.theme).is_ok());
-        std::fs::create_dir_all(&d.config).unwrap();
-        std::fs::write(d.config.join("config.toml"), "[theme]\nalert = \"magenta\"\nnope = \"red\"\n").unwrap();
-        let s = Settings::resolve(&d, &Overrides::default()).unwrap();
-        assert_eq!(s.theme.get("alert").and_then(|v| v.as_str()), Some("magenta"));
-        let err = crate::ui::Theme::from_toml_table(&s.theme).unwrap_err();
-        assert!(err.contains("nope"), "{err}");
     }
 
     #[test]

@@ -5,10 +5,10 @@
 
 pub mod folder;
 pub mod lease;
-pub mod profile;
+pub use crate::config::profile;
 pub mod simulated;
 pub mod supervisor;
-pub mod writer;
+pub use crate::store::writer;
 
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
@@ -138,6 +138,14 @@ impl Default for FeedRegistry {
         r.register(folder::CSV_KIND, folder::factory);
         r
     }
+}
+
+/// Builds every profile's feed once (and throws it away), so that a mistake
+/// in a profile's own table is an error at start, not a feed that fails
+/// later.
+pub fn check_profiles(profiles: &[BankProfile]) -> Result<(), FeedError> {
+    let registry = FeedRegistry::default();
+    profiles.iter().try_for_each(|p| registry.build(p).map(drop))
 }
 
 impl FeedRegistry {

@@ -745,9 +745,20 @@ impl Scan {
     }
 }
 
-/// Where the user's own CSV layouts live: `<config dir>/import`.
-pub fn user_layout_dir() -> Option<PathBuf> {
-    crate::config::Dirs::discover().ok().map(|d| d.config.join("import"))
+/// Every `*.toml` file directly in `dir`, sorted by name; none when the
+/// folder does not exist.
+pub fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    Ok(paths)
 }
 
 /// SHA-256 (hex) and length of a file, read in pieces.

@@ -1,7 +1,7 @@
 //! finbox: a local-first personal-finance inbox for the terminal.
 //!
 //! Data flows one way: feeds (`feed`) produce events, one store writer
-//! (`feed::writer`) applies them to the SQLite store (`store`), and the command
+//! (`store::writer`) applies them to the SQLite store (`store`), and the command
 //! line (`cli`) and the screen read from the store.
 
 pub mod app;

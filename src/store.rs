@@ -25,6 +25,7 @@ mod lease;
 mod query;
 mod reply;
 mod turnstile;
+pub mod writer;
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};

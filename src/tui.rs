@@ -29,9 +29,9 @@ use crate::app::{self, Action, AppState, Effect};
 use crate::cli::Env;
 use crate::domain::BankId;
 use crate::feed::supervisor::{self, SupervisorConfig};
-use crate::feed::writer::{Writer, WriterConfig};
 use crate::feed::{FeedMode, FeedRegistry};
 use crate::store::Store;
+use crate::store::writer::{Writer, WriterConfig};
 use crate::ui::{self, RenderOpts, Theme};
 pub use worker::load;
 

@@ -778,3 +778,18 @@ fn the_header_says_when_the_clock_is_behind_the_store() {
     let text = screen_text(draw(&s, 200, 60).backend().buffer());
     assert!(text.contains("⚠ clock behind the store ("), "{text}");
 }
+
+#[test]
+fn the_embedded_theme_is_valid_and_user_theme_keys_overlay_it() {
+    use finbox::config::{Dirs, Overrides, Settings};
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Dirs { data: tmp.path().join("data"), config: tmp.path().join("config") };
+    let s = Settings::resolve(&d, &Overrides::default()).unwrap();
+    assert!(Theme::from_toml_table(&s.theme).is_ok());
+    std::fs::create_dir_all(&d.config).unwrap();
+    std::fs::write(d.config.join("config.toml"), "[theme]\nalert = \"magenta\"\nnope = \"red\"\n").unwrap();
+    let s = Settings::resolve(&d, &Overrides::default()).unwrap();
+    assert_eq!(s.theme.get("alert").and_then(|v| v.as_str()), Some("magenta"));
+    let err = Theme::from_toml_table(&s.theme).unwrap_err();
+    assert!(err.contains("nope"), "{err}");
+}

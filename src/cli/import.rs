@@ -19,9 +19,9 @@ use super::Env;
 use crate::domain::fraud::FraudRules;
 use crate::domain::when;
 use crate::domain::{BankId, Money};
-use crate::feed::writer::{ALERT_WINDOW_DAYS, WriterConfig, push_with_rules};
 use crate::feed::{Envelope, FeedEvent};
 use crate::import::{Format, Layouts, Options, Scan, Statement};
+use crate::store::writer::{ALERT_WINDOW_DAYS, WriterConfig, push_with_rules};
 use crate::store::{BulkWrite, Store};
 
 /// Events looked up and applied at a time.
@@ -74,7 +74,7 @@ pub fn run(env: &Env, args: &ImportArgs) -> Result<()> {
         );
     }
     let mut store = env.open_store()?;
-    let layouts = Layouts::load(crate::import::user_layout_dir().as_deref())?;
+    let layouts = Layouts::load(crate::config::user_layout_dir().as_deref())?;
     let format = args.format.map(|f| match f {
         FormatArg::Ofx => Format::Ofx,
         FormatArg::Csv => Format::Csv,

@@ -124,7 +124,7 @@ pub fn parse_profile(p: &BankProfile) -> Result<FolderConfig, FeedError> {
         return Err(key("folder", "is empty".into()));
     }
     let folder = expand(raw.folder.trim(), &p.source);
-    let user_dir = crate::import::user_layout_dir();
+    let user_dir = crate::config::user_layout_dir();
     let layouts = Layouts::load(user_dir.as_deref()).map_err(|e| err(e.to_string()))?;
     if let Some(name) = &raw.profile {
         if only == Some(Format::Ofx) {

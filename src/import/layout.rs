@@ -164,7 +164,8 @@ impl CsvLayout {
     pub fn parse(name: &str, text: &str, source: &str) -> Result<CsvLayout, LayoutError> {
         let err = |message: String| LayoutError { source_name: source.to_string(), message };
         let key = |k: &str, why: String| err(format!("{k}: {why}"));
-        let raw: RawLayout = toml::from_str(text).map_err(|e| err(crate::config::describe_toml_error(&e, text)))?;
+        let raw: RawLayout =
+            toml::from_str(text).map_err(|e| err(crate::domain::text::describe_toml_error(&e, text)))?;
         if raw.about.trim().is_empty() {
             return Err(key("about", "is empty; say which export this layout reads".into()));
         }
@@ -294,7 +295,7 @@ impl Layouts {
         let mut layouts = Layouts::embedded();
         let Some(dir) = user_dir else { return Ok(layouts) };
         layouts.user_dir = Some(dir.to_path_buf());
-        let paths = crate::config::toml_files(dir)
+        let paths = crate::import::toml_files(dir)
             .map_err(|e| LayoutError { source_name: dir.display().to_string(), message: e.to_string() })?;
         for path in paths {
             let shown = path.display().to_string();

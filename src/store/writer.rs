@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::{Clock, Envelope, FeedEvent};
+use super::{BatchReport, FeedHolder, Store, StoreError};
 use crate::domain::BankId;
+use crate::domain::event::{Clock, Envelope, FeedEvent};
 use crate::domain::fraud::FraudRules;
-use crate::store::{BatchReport, FeedHolder, Store, StoreError};
 
 /// Events queued between feeds and the writer before feeds wait.
 pub const CHANNEL_CAPACITY: usize = 8192;

@@ -74,8 +74,10 @@ pub struct ProfileError {
 impl BankProfile {
     pub fn parse(text: &str, source: &str) -> Result<Self, ProfileError> {
         let err = |message: String| ProfileError { source_name: source.to_string(), message };
-        let raw: toml::Table = toml::from_str(text).map_err(|e| err(crate::config::describe_toml_error(&e, text)))?;
-        let common: Common = toml::from_str(text).map_err(|e| err(crate::config::describe_toml_error(&e, text)))?;
+        let raw: toml::Table =
+            toml::from_str(text).map_err(|e| err(crate::domain::text::describe_toml_error(&e, text)))?;
+        let common: Common =
+            toml::from_str(text).map_err(|e| err(crate::domain::text::describe_toml_error(&e, text)))?;
         // Unknown keys are reported, not ignored: a typo must not silently fall
         // back to a default. The feed kind's own table is checked by the kind.
         if let Some(key) = raw.keys().find(|k| !COMMON_KEYS.contains(&k.as_str()) && **k != common.feed) {

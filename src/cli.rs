@@ -9,19 +9,18 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use chrono::{DateTime, Local, Utc};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 use std::io::IsTerminal;
-use tokio_util::sync::CancellationToken;
 
-use crate::config::{Dirs, Overrides, Settings};
+use crate::config::Overrides;
 use crate::domain::*;
-use crate::feed::supervisor::{self, SupervisorConfig};
-use crate::feed::{FeedMode, FeedRegistry};
-use crate::store::writer::{Writer, WriterConfig};
-use crate::store::{ConsentChange, Direction, PASSPHRASE_ENV, Passphrase, Store, StoreError, TxnFilter};
+use crate::feed::FeedMode;
+use crate::feed::supervisor;
+use crate::session::{self, Env, Signals};
+use crate::store::{ConsentChange, Direction, PASSPHRASE_ENV, Passphrase, Store, TxnFilter};
 use table::{Align, Table};
 
 #[derive(Debug, Parser)]
@@ -193,102 +192,13 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s).map(|d| d.to_utc()).map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
 }
 
-/// The resolved settings and clock every command starts from.
-pub struct Env {
-    pub settings: Settings,
-    /// The store's passphrase, from FINBOX_PASSPHRASE (or asked for).
-    pub key: Option<Passphrase>,
-    pub now: DateTime<Utc>,
-    pub utc_offset_secs: i32,
-}
-
-impl Env {
-    pub fn load(cli: &Cli, seed: Option<u64>) -> Result<Env> {
-        let dirs = Dirs::discover()?;
-        let over = Overrides { db: cli.db.clone(), config: cli.config.clone(), seed };
-        let settings = Settings::resolve(&dirs, &over)?;
-        // Every profile is checked now, whatever its kind, so a mistake in
-        // it is an error at start, not a feed that fails later.
-        crate::feed::check_profiles(&settings.profiles)?;
-        Ok(Env {
-            settings,
-            key: Passphrase::from_env(),
-            now: cli.now.unwrap_or_else(Utc::now),
-            utc_offset_secs: Local::now().offset().local_minus_utc(),
-        })
-    }
-
-    /// Asks for the passphrase of an encrypted store on the terminal, three
-    /// times at most.
-    fn unlock_on_terminal(&self) -> Result<Store> {
-        let db = &self.settings.db;
-        let mut attempt = 1;
-        loop {
-            let typed = rpassword::prompt_password(format!("Passphrase for {}: ", db.display()))
-                .context("cannot read the passphrase from the terminal")?;
-            let Ok(key) = Passphrase::new(typed) else { bail!("no passphrase given; nothing was opened") };
-            match Store::open_keyed(db, Some(&key)) {
-                Err(StoreError::WrongPassphrase { .. }) if attempt < 3 => eprintln!("Wrong passphrase; try again."),
-                other => return Ok(other?),
-            }
-            attempt += 1;
-        }
-    }
-
-    /// Opens the store and lists the configured banks in it; an encrypted
-    /// store without `FINBOX_PASSPHRASE` asks for it on the terminal.
-    pub fn open_store(&self) -> Result<Store> {
-        let opened = self.open_store_asking(|refused| {
-            if std::io::stdin().is_terminal() { self.unlock_on_terminal().map(Some) } else { Err(refused.into()) }
-        })?;
-        opened.context("no passphrase given; nothing was opened")
-    }
-
-    /// Opens the store as [`Env::open_store`] does, but an encrypted store
-    /// without `FINBOX_PASSPHRASE` is handed to `ask` (with the refusal) to
-    /// be unlocked; `None` when the user gave up.
-    pub fn open_store_asking(&self, ask: impl FnOnce(StoreError) -> Result<Option<Store>>) -> Result<Option<Store>> {
-        let mut store = match Store::open_keyed(&self.settings.db, self.key.as_ref()) {
-            Err(refused @ StoreError::Encrypted { .. }) if self.key.is_none() => match ask(refused)? {
-                Some(store) => store,
-                None => return Ok(None),
-            },
-            other => other?,
-        };
-        store.set_utc_offset(self.utc_offset_secs);
-        for file in store.made_private() {
-            eprintln!("finbox: note: {} was readable by other users; it is now private (0600).", file.display());
-        }
-        for file in store.removed_leftovers() {
-            eprintln!(
-                "finbox: note: removed {}, a copy of the store left by an interrupted encrypt or decrypt.",
-                file.display()
-            );
-        }
-        store.sync_banks(&self.settings.profiles)?;
-        // A grant whose time is up ends before anything is read or written.
-        if let Err(e) = store.expire_due(self.now) {
-            tracing::warn!(error = %e, "cannot record expired consents");
-        }
-        if let Some(newest) = crate::domain::when::clock_behind(self.now, store.newest_time().ok().flatten()) {
-            eprintln!(
-                "finbox: note: this computer's clock says {}, but the store holds times up to {}: the clock is \
-                 behind, or was ahead when those were stored. Check the date and time settings.",
-                local(self.now),
-                local(newest)
-            );
-        }
-        Ok(Some(store))
-    }
-}
-
 /// Runs a subcommand; `None` is the terminal interface.
 pub fn run(cli: Cli) -> Result<()> {
     let seed = match &cli.command {
         Some(Command::Feed(a)) => a.seed,
         _ => None,
     };
-    let env = Env::load(&cli, seed)?;
+    let env = Env::load(&Overrides { db: cli.db.clone(), config: cli.config.clone(), seed }, cli.now)?;
     if let Err(e) = crate::logging::init(&env.settings.log_file) {
         eprintln!("finbox: warning: cannot write the log {}: {e}", env.settings.log_file.display());
     }
@@ -798,36 +708,14 @@ fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -> Result<()
         bail!("no bank is shared, so no feed would deliver anything. Share banks first: `finbox consent grant --all`");
     }
     let reader = store.reopen()?;
-    let home_countries: HashMap<BankId, String> =
-        s.profiles.iter().map(|p| (p.id.clone(), p.home_country.clone())).collect();
     // `--now` (hidden) pins the simulated clock too, for reproducible runs.
     let clock: crate::feed::Clock = match cli_now {
         Some(t) => std::sync::Arc::new(move || t),
         None => crate::feed::system_clock(),
     };
-    let holder = crate::feed::lease::this_process();
-    let writer = Writer::spawn(
-        store,
-        WriterConfig {
-            home_countries,
-            utc_offset_secs: env.utc_offset_secs,
-            clock: clock.clone(),
-            holder: Some(holder.clone()),
-        },
-        None,
-    );
     let mode = match args.events {
         Some(n) => FeedMode::Events(n),
         None => FeedMode::Live,
-    };
-    let cfg = SupervisorConfig {
-        registry: FeedRegistry::default(),
-        profiles: s.profiles.clone(),
-        seed: s.seed,
-        mode,
-        clock,
-        utc_offset_secs: env.utc_offset_secs,
-        holder,
     };
     let started = Instant::now();
     match mode {
@@ -839,16 +727,17 @@ fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -> Result<()
         ),
     }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let tx = writer.tx.clone();
     let duration = args.duration.map(Duration::from_secs);
     let names: HashMap<BankId, String> = s.profiles.iter().map(|p| (p.id.clone(), p.name.clone())).collect();
-    let tallies = rt.block_on(async move {
-        let cancel = CancellationToken::new();
-        let stopper = cancel.clone();
+    let (tallies, report) = rt.block_on(async move {
+        let (status_tx, status_rx) = tokio::sync::watch::channel(Default::default());
+        let feeds = session::start_feeds(env, store, reader, mode, clock, Some(status_tx));
+        tokio::spawn(say_where_banks_are_fed(status_rx, names));
         // Ctrl-C, SIGTERM or SIGHUP stop the feeds like the end of
         // `--duration`: what was produced is committed, the summary printed,
         // and the exit status is 128 + the signal.
-        let mut signals = crate::tui::Signals::new()?;
+        let mut signals = Signals::new()?;
+        let stopper = feeds.cancel.clone();
         tokio::spawn(async move {
             match duration {
                 Some(d) => tokio::select! {
@@ -861,13 +750,9 @@ fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -> Result<()
             }
             stopper.cancel();
         });
-        let (status_tx, status_rx) = tokio::sync::watch::channel(Default::default());
-        tokio::spawn(say_where_banks_are_fed(status_rx, names));
-        anyhow::Ok(supervisor::run(cfg, reader, tx, cancel, Some(status_tx)).await)
-    });
-    let tallies = tallies?;
+        feeds.finish().await
+    })?;
     drop(rt);
-    let report = writer.join().context("the store writer stopped")?;
     let elapsed = started.elapsed();
     let mut t = Table::new(&[("BANK", Align::Left), ("EVENTS", Align::Right), ("FEED FAILURES", Align::Right)]);
     let mut total_events = 0;

@@ -6,7 +6,7 @@ fn main() -> ExitCode {
     let cli = finbox::cli::Cli::parse();
     match finbox::cli::run(cli) {
         // Ended by SIGTERM / SIGHUP: the terminal is restored; exit as shells expect.
-        Ok(()) => match finbox::tui::exit_signal() {
+        Ok(()) => match finbox::session::exit_signal() {
             Some(signal) => ExitCode::from(128 + signal as u8),
             None => ExitCode::SUCCESS,
         },

@@ -5,10 +5,8 @@
 mod unlock;
 mod worker;
 
-use std::collections::HashMap;
 use std::io::{IsTerminal, Stdout, Write};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::thread::ThreadId;
 use std::time::Duration;
 
@@ -23,30 +21,15 @@ use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::{mpsc, watch};
-use tokio_util::sync::CancellationToken;
 
 use crate::app::{self, Action, AppState, Effect};
-use crate::cli::Env;
-use crate::domain::BankId;
-use crate::feed::supervisor::{self, SupervisorConfig};
-use crate::feed::{FeedMode, FeedRegistry};
+use crate::feed::FeedMode;
+use crate::session::{self, Env, Signals};
 use crate::store::Store;
-use crate::store::writer::{Writer, WriterConfig};
 use crate::ui::{self, RenderOpts, Theme};
 pub use worker::load;
 
 static UI_THREAD: OnceLock<ThreadId> = OnceLock::new();
-/// The signal that ended the screen, if one did (for the exit status).
-static EXIT_SIGNAL: AtomicI32 = AtomicI32::new(0);
-
-/// The signal number that made the screen quit (SIGTERM = 15, SIGHUP = 1),
-/// so the process can exit with 128 + it, as shells expect.
-pub fn exit_signal() -> Option<i32> {
-    match EXIT_SIGNAL.load(Ordering::SeqCst) {
-        0 => None,
-        n => Some(n),
-    }
-}
 
 /// Restores the terminal: leaves the alternate screen, shows the cursor,
 /// turns raw mode and mouse capture off. Never panics.
@@ -158,38 +141,14 @@ async fn main_loop(
     let worker = worker::Worker::spawn(worker_store, worker_cfg, act_tx.clone());
 
     // Feeds: writer thread + supervisor task, stopped on quit.
-    let cancel = CancellationToken::new();
     let (status_tx, mut status_rx) = watch::channel(Default::default());
-    let mut feeds = None;
-    if !no_feeds {
-        let home: HashMap<BankId, String> = s.profiles.iter().map(|p| (p.id.clone(), p.home_country.clone())).collect();
-        let clock = crate::feed::system_clock();
-        let holder = crate::feed::lease::this_process();
-        let writer = Writer::spawn(
-            writer_store,
-            WriterConfig {
-                home_countries: home,
-                utc_offset_secs: env.utc_offset_secs,
-                clock: clock.clone(),
-                holder: Some(holder.clone()),
-            },
-            None,
-        );
-        let cfg = SupervisorConfig {
-            registry: FeedRegistry::default(),
-            profiles: s.profiles.clone(),
-            seed: s.seed,
-            mode: FeedMode::Live,
-            clock,
-            utc_offset_secs: env.utc_offset_secs,
-            holder,
-        };
-        let task =
-            tokio::spawn(supervisor::run(cfg, supervisor_store, writer.tx.clone(), cancel.clone(), Some(status_tx)));
-        feeds = Some((writer, task));
-    } else {
+    let feeds = if no_feeds {
         drop((writer_store, supervisor_store, status_tx));
-    }
+        None
+    } else {
+        let clock = crate::feed::system_clock();
+        Some(session::start_feeds(env, writer_store, supervisor_store, FeedMode::Live, clock, Some(status_tx)))
+    };
 
     let mut state = AppState::new(Utc::now(), !no_feeds);
     let opts = RenderOpts { utc_offset_secs: env.utc_offset_secs };
@@ -247,13 +206,10 @@ async fn main_loop(
         }
     };
     drop(guard);
-    cancel.cancel();
-    if let Some((writer, task)) = feeds {
-        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+    if let Some(feeds) = feeds {
         // The writer drains what the feeds queued, then stops.
-        let join = tokio::task::spawn_blocking(move || writer.join());
-        match tokio::time::timeout(Duration::from_secs(5), join).await {
-            Ok(Ok(Err(e))) => tracing::error!(error = %e, "the store writer stopped with an error"),
+        match tokio::time::timeout(Duration::from_secs(8), feeds.stop(Duration::from_secs(3))).await {
+            Ok(Err(e)) => tracing::error!(error = %e, "the store writer stopped with an error"),
             Err(_) => tracing::warn!("the store writer did not stop in time"),
             _ => {}
         }
@@ -279,51 +235,5 @@ fn event_action(state: &AppState, ev: Event, guard: &TerminalGuard) -> Option<Ac
             }
         }
         _ => None,
-    }
-}
-
-/// SIGTERM, SIGHUP and SIGINT (Ctrl-C arrives as a key in raw mode, but a
-/// `kill -INT` does not), caught so that the terminal is restored and
-/// pending batches are finished before the exit status 128 + signal.
-pub(crate) struct Signals {
-    #[cfg(unix)]
-    term: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    hup: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    int: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    pub(crate) fn new() -> Result<Signals> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(Signals {
-                term: signal(SignalKind::terminate())?,
-                hup: signal(SignalKind::hangup())?,
-                int: signal(SignalKind::interrupt())?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Signals {})
-    }
-
-    /// Waits for a signal; returns its number, also kept for the exit status.
-    pub(crate) async fn recv(&mut self) -> i32 {
-        let n = self.next().await;
-        EXIT_SIGNAL.store(n, Ordering::SeqCst);
-        n
-    }
-
-    async fn next(&mut self) -> i32 {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = self.term.recv() => 15,
-            _ = self.hup.recv() => 1,
-            _ = self.int.recv() => 2,
-        }
-        #[cfg(not(unix))]
-        std::future::pending::<i32>().await
     }
 }

@@ -675,7 +675,10 @@ fn messages(env: &Env, bank: &str, limit: usize, json: bool) -> Result<()> {
     if json {
         return print_json(
             msgs.iter()
-                .map(|m| json!({"id": m.id, "from": m.from.as_str(), "kind": m.kind.as_str(), "text": m.text, "at": m.at.to_rfc3339()}))
+                .map(|m| {
+                    json!({"id": m.id, "from": m.from.as_str(), "kind": m.kind.as_str(), "text": m.text,
+                           "at": m.at.to_rfc3339(), "alert": m.alert})
+                })
                 .collect(),
         );
     }
@@ -690,6 +693,11 @@ fn messages(env: &Env, bank: &str, limit: usize, json: bool) -> Result<()> {
         };
         let text = crate::domain::text::clean_text(&m.text, 10_000).replace('\n', "\n    ");
         println!("[{}] {who}: {text}", local(m.at));
+        // The store keeps no commands in its text: how to answer an alert
+        // is added here.
+        if let Some(alert) = m.alert {
+            println!("    (answer it: finbox alerts ack {alert} --it-was-me, or --not-me)");
+        }
     }
     store.mark_read(&id)?;
     Ok(())

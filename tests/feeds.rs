@@ -295,7 +295,7 @@ async fn an_expiring_consent_stops_its_feed_within_a_second() {
     assert_eq!(log, [ConsentAction::Grant, ConsentAction::Expire]);
     let after = messages(&reader, "brief");
     let notice = after.iter().position(|m| m.text.contains("expired")).expect("the expiry notice");
-    assert!(after[notice].text.contains("Press c to renew"), "{}", after[notice].text);
+    assert!(after[notice].text.contains("until you renew it"), "{}", after[notice].text);
     assert!(after[notice..].iter().all(|m| !m.text.starts_with("tick")), "ticks after the expiry were stored");
     assert!(after.iter().filter(|m| m.text.starts_with("tick")).all(|m| m.at <= until));
 

@@ -716,7 +716,7 @@ fn an_expired_grant_stops_delivery_like_a_revoke_and_says_so() {
     let notice = s.messages(&chase, 10, None).unwrap().pop().unwrap();
     assert_eq!(notice.from, Sender::System);
     assert!(notice.text.contains("Sharing with Chase expired on Dec 20, 2026"), "{}", notice.text);
-    assert!(notice.text.contains("Press c to renew"), "{}", notice.text);
+    assert!(notice.text.contains("until you renew it"), "{}", notice.text);
     // What it shared stays (as after a revoke); events stamped before are stale.
     assert_eq!(s.accounts(Some(&chase)).unwrap().len(), 1);
     let r = s.apply_batch(&[late], day(29)).unwrap();
@@ -1072,4 +1072,41 @@ fn clock_jumps_never_lengthen_nor_shorten_a_grant() {
     assert!(b.is_shared(t0()));
     let log = s.consent_log(Some(&citi)).unwrap();
     assert!(log.iter().any(|e| e.detail.contains("clock that was ahead")), "{log:?}");
+}
+
+#[test]
+fn the_store_keeps_no_key_names_in_what_it_writes() {
+    // A remapped key would make stored text lie: the screen and the CLI add
+    // the hint when they show a message that wants an answer.
+    let mut s = linked("chase");
+    let ep = epoch(&s, "chase");
+    let batch = vec![
+        env(&s, "chase", txn("cc", "x1", 0, -99_00, "Electro-Mart")),
+        Envelope {
+            bank: bank("chase"),
+            epoch: ep,
+            event: FeedEvent::FraudSignal {
+                txn_external_id: "x1".into(),
+                at: t0() - Duration::days(30),
+                reason: "Large charge abroad".into(),
+                severity: Severity::High,
+            },
+        },
+    ];
+    s.apply_batch(&batch, t0()).unwrap();
+    s.say(&bank("chase"), "alerts", t0()).unwrap();
+    s.grant_for(&bank("citi"), t0(), Duration::days(1)).unwrap();
+    s.expire_due(t0() + Duration::days(2)).unwrap();
+    let mut texts: Vec<String> = Vec::new();
+    for b in ["chase", "citi"] {
+        texts.extend(s.messages(&bank(b), 1000, None).unwrap().into_iter().map(|m| m.text));
+    }
+    assert!(texts.iter().any(|t| t.starts_with("Fraud alert")), "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("expired")), "{texts:?}");
+    for t in &texts {
+        let lower = t.to_lowercase();
+        for key in ["press ", "y = ", "n = ", "(a)", "`c`", "finbox alerts ack", "finbox consent"] {
+            assert!(!lower.contains(key), "stored text names a key or command ({key:?}): {t}");
+        }
+    }
 }

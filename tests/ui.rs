@@ -467,8 +467,7 @@ fn expiry_state() -> AppState {
         ended,
         Sender::System,
         MessageKind::Notice,
-        "Sharing with Chase expired on Nov 20, 2026; it delivers nothing more. Press c to renew \
-         (or run `finbox consent renew chase`).",
+        "Sharing with Chase expired on Nov 20, 2026; it delivers nothing more until you renew it.",
     ));
     s
 }

@@ -441,8 +441,7 @@ fn expire_in(tx: &SqlTx<'_>, only: Option<&BankId>, now: DateTime<Utc>, zone: Fi
         set_consent(tx, &bank, ConsentState::Revoked, on, Some(on))?;
         log(tx, &bank, ConsentAction::Expire, on, &until_detail(on))?;
         let text = format!(
-            "Sharing with {name} expired on {}; it delivers nothing more. Press c to renew \
-             (or run `finbox consent renew {id}`).",
+            "Sharing with {name} expired on {}; it delivers nothing more until you renew it.",
             when::long_date(on, zone)
         );
         NewMessage::new(&bank, Sender::System, MessageKind::Notice, on, &text).insert(tx)?;

@@ -401,8 +401,7 @@ fn apply_one(
             let amount = Money::new(-minor, Currency::new(&currency)?);
             let card = card_label(tx, account_id)?;
             let text = format!(
-                "Fraud alert ({severity}): did you make the {amount} charge at {merchant} on {card}? {reason}. \
-                 Answer in the alert queue: y = it was me, n = not me (or `finbox alerts ack {alert_id} --it-was-me|--not-me`)."
+                "Fraud alert ({severity}): did you make the {amount} charge at {merchant} on {card}? {reason}."
             );
             NewMessage::new(bank, Sender::Bank, MessageKind::Fraud, *at, &text)
                 .external(&format!("alert:{alert_id}"))

@@ -134,7 +134,7 @@ impl Store {
                         a.reason
                     ));
                 }
-                lines.push("Answer them in the alert queue (y = it was me, n = not me).".into());
+                lines.push("Answer them in the alert queue.".into());
                 lines.join("\n")
             }
             Intent::Help => HELP.to_string(),

@@ -223,8 +223,16 @@ fn message_lines(state: &AppState, theme: &Theme, m: &Message, time: &str, cols:
             let bank = state.banks.iter().find(|b| b.bank.id == m.bank);
             let (name, color) = bank.map_or((m.bank.as_str(), ""), |b| (b.bank.name.as_str(), b.bank.color.as_str()));
             let sender = Span::styled(clean(name), theme.bank(color).add_modifier(Modifier::BOLD));
-            let (text, style) =
-                if fraud { (format!("⚠ {}", m.text), theme.alert) } else { (m.text.clone(), theme.bank_message) };
+            // The store keeps no key names: the screen adds how to answer an
+            // alert that is still open.
+            let open = m.alert.is_some_and(|id| state.alerts.items.iter().any(|a| a.id == id));
+            let (text, style) = match (fraud, open) {
+                (true, true) => {
+                    (format!("⚠ {} Answer it in the alert queue (a): y it was me, n not me.", m.text), theme.alert)
+                }
+                (true, false) => (format!("⚠ {}", m.text), theme.alert),
+                _ => (m.text.clone(), theme.bank_message),
+            };
             block_lines(time, sender, &text, style, theme, cols, false)
         }
         Sender::User => {

@@ -237,7 +237,6 @@ fn ingest(path: &Path, events: u64) -> (u64, Duration) {
     let writer = Writer::spawn(
         store,
         WriterConfig { home_countries: homes, utc_offset_secs: 0, clock: clock.clone(), holder: None },
-        None,
     );
     let cfg = SupervisorConfig {
         registry: FeedRegistry::default(),

@@ -186,7 +186,6 @@ pub fn start_feeds(
             clock: clock.clone(),
             holder: Some(holder.clone()),
         },
-        None,
     );
     let cfg = SupervisorConfig {
         registry: FeedRegistry::default(),

@@ -138,7 +138,6 @@ async fn a_hung_feed_is_aborted_on_revoke_and_never_holds_up_quitting() {
     let writer = Writer::spawn(
         Store::open(&db).unwrap(),
         WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone(), holder: None },
-        None,
     );
     let cfg = SupervisorConfig {
         registry,
@@ -196,7 +195,6 @@ async fn supervisor_contains_panics_restarts_and_stops_on_revoke() {
     let writer = Writer::spawn(
         Store::open(&db).unwrap(),
         WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone(), holder: None },
-        None,
     );
     let cfg = SupervisorConfig {
         registry,
@@ -261,7 +259,6 @@ async fn an_expiring_consent_stops_its_feed_within_a_second() {
     let writer = Writer::spawn(
         Store::open(&db).unwrap(),
         WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone(), holder: None },
-        None,
     );
     let cfg = SupervisorConfig {
         registry,

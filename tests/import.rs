@@ -479,7 +479,6 @@ fn start(db: &Path, profile: &BankProfile) -> Running {
             clock: fixed_clock(),
             holder: Some(holder.clone()),
         },
-        None,
     );
     let cfg = SupervisorConfig {
         registry: FeedRegistry::default(),

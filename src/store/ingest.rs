@@ -2,7 +2,7 @@
 //! idempotent by the bank's external ids, consent checked per event, and
 //! balances moved in the same transaction as the transactions that move them.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
@@ -41,8 +41,6 @@ pub struct BatchReport {
     /// older consent), dropped unwritten.
     pub dropped_no_consent: u64,
     pub rejected: Vec<Rejection>,
-    /// Banks whose data changed in this batch.
-    pub changed: BTreeSet<BankId>,
     pub new_alerts: Vec<AlertId>,
 }
 
@@ -57,7 +55,6 @@ impl BatchReport {
         self.balances_reported += other.balances_reported;
         self.dropped_no_consent += other.dropped_no_consent;
         self.rejected.extend(other.rejected);
-        self.changed.extend(other.changed);
         self.new_alerts.extend(other.new_alerts);
     }
 }
@@ -296,7 +293,6 @@ fn apply_one(
             }
             if upsert_account(tx, b, bank, info, now)? {
                 report.accounts += 1;
-                report.changed.insert(bank.clone());
             }
         }
         FeedEvent::Transaction(t) => {
@@ -318,7 +314,6 @@ fn apply_one(
                 }
                 Some(txn_id) => {
                     report.transactions += 1;
-                    report.changed.insert(bank.clone());
                     let at = t.posted_at.timestamp();
                     if t.notify && at < shared.since {
                         // History: summed up in one note, not replayed.
@@ -349,7 +344,6 @@ fn apply_one(
                     .execute(params![acct.id, balance.minor, at.timestamp()])?;
                 report.balances_reported += 1;
                 report.messages += 1;
-                report.changed.insert(bank.clone());
             } else {
                 report.duplicates += 1;
             }
@@ -362,7 +356,6 @@ fn apply_one(
             let message = NewMessage::new(bank, Sender::Bank, *kind, *at, &text);
             if message.external(external_id).history_before(shared.since).insert(tx)? {
                 report.messages += 1;
-                report.changed.insert(bank.clone());
             } else {
                 report.duplicates += 1;
             }
@@ -412,7 +405,6 @@ fn apply_one(
             report.alerts += 1;
             report.messages += 1;
             report.new_alerts.push(AlertId(alert_id));
-            report.changed.insert(bank.clone());
         }
         FeedEvent::Statement { account: ext, external_id, period_start, period_end, closing } => {
             let Some(acct) = account(tx, b, bank, ext)? else {
@@ -426,7 +418,6 @@ fn apply_one(
             let message = NewMessage::new(bank, Sender::Bank, MessageKind::Statement, *period_end, &text);
             if message.external(external_id).history_before(shared.since).insert(tx)? {
                 report.messages += 1;
-                report.changed.insert(bank.clone());
             } else {
                 report.duplicates += 1;
             }
@@ -435,7 +426,6 @@ fn apply_one(
             let text = clean_text(text, MAX_MESSAGE_CHARS);
             NewMessage::new(bank, Sender::System, MessageKind::Notice, *at, &text).insert(tx)?;
             report.messages += 1;
-            report.changed.insert(bank.clone());
         }
         FeedEvent::Cursor(cursor) => {
             tx.prepare_cached(
@@ -711,7 +701,6 @@ fn flush_history(tx: &SqlTx<'_>, b: &Batch, report: &mut BatchReport) -> Result<
             // The tally is this batch's alone: the note is new.
             report.messages += 1;
         }
-        report.changed.insert(bank.clone());
     }
     Ok(())
 }

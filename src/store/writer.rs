@@ -48,13 +48,13 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `store`. Each applied batch's report is also
-    /// sent on `notices`, if given (the screen uses it to refresh).
-    pub fn spawn(store: Store, cfg: WriterConfig, notices: Option<mpsc::UnboundedSender<BatchReport>>) -> Writer {
+    /// Starts the writer thread on `store`. (The screen learns of commits
+    /// from `PRAGMA data_version`, which also sees other processes'.)
+    pub fn spawn(store: Store, cfg: WriterConfig) -> Writer {
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let handle = std::thread::Builder::new()
             .name("finbox-writer".into())
-            .spawn(move || run(store, cfg, rx, notices))
+            .spawn(move || run(store, cfg, rx))
             .expect("spawning the writer thread");
         Writer { tx, handle }
     }
@@ -66,12 +66,7 @@ impl Writer {
     }
 }
 
-fn run(
-    mut store: Store,
-    cfg: WriterConfig,
-    mut rx: mpsc::Receiver<Envelope>,
-    notices: Option<mpsc::UnboundedSender<BatchReport>>,
-) -> Result<BatchReport, StoreError> {
+fn run(mut store: Store, cfg: WriterConfig, mut rx: mpsc::Receiver<Envelope>) -> Result<BatchReport, StoreError> {
     if let Err(e) =
         store.set_cache_kib(WRITER_CACHE_KIB).and_then(|_| store.set_autocheckpoint(WRITER_CHECKPOINT_PAGES))
     {
@@ -107,9 +102,6 @@ fn run(
         }
         if !report.rejected.is_empty() {
             tracing::warn!(count = report.rejected.len(), "feed records rejected");
-        }
-        if let Some(n) = &notices {
-            let _ = n.send(report.clone());
         }
         total.merge(report);
     }

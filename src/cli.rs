@@ -685,6 +685,7 @@ fn messages(env: &Env, bank: &str, limit: usize, json: bool) -> Result<()> {
     if msgs.is_empty() {
         println!("No messages from {id} yet.");
     }
+    let open: std::collections::HashSet<AlertId> = store.alerts(false, 100_000)?.into_iter().map(|a| a.id).collect();
     for m in &msgs {
         let who = match m.from {
             Sender::Bank => id.as_str(),
@@ -695,7 +696,7 @@ fn messages(env: &Env, bank: &str, limit: usize, json: bool) -> Result<()> {
         println!("[{}] {who}: {text}", local(m.at));
         // The store keeps no commands in its text: how to answer an alert
         // is added here.
-        if let Some(alert) = m.alert {
+        if let Some(alert) = m.alert.filter(|a| open.contains(a)) {
             println!("    (answer it: finbox alerts ack {alert} --it-was-me, or --not-me)");
         }
     }

@@ -582,3 +582,20 @@ fn a_clock_set_back_is_reported_and_the_feeds_go_on_from_now() {
     let thread = h.ok(&["--now", back, "messages", "chase", "--limit", "100"]);
     assert!(thread.contains("clock is earlier than the last event of this feed (Dec 30, 2026)"), "{thread}");
 }
+
+#[test]
+fn messages_say_how_to_answer_an_open_alert_and_the_store_does_not() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "--all"]);
+    h.ok(&["--now", NOW, "feed", "--seed", "11", "--events", "4000"]);
+    let alerts = h.json(&["alerts", "--json"]);
+    let alert = &alerts[0];
+    let (id, bank) = (alert["id"].as_i64().unwrap(), alert["bank"].as_str().unwrap().to_string());
+    let hint = format!("(answer it: finbox alerts ack {id} --it-was-me, or --not-me)");
+    let shown = h.ok(&["messages", &bank, "--limit", "100000"]);
+    assert!(shown.contains(&hint), "{shown}");
+    let stored = h.json(&["messages", &bank, "--limit", "100000", "--json"]);
+    assert!(stored.iter().all(|m| !m["text"].as_str().unwrap().contains("alerts ack")));
+    h.ok(&["alerts", "ack", &id.to_string(), "--it-was-me"]);
+    assert!(!h.ok(&["messages", &bank, "--limit", "100000"]).contains(&hint));
+}

@@ -1,0 +1,177 @@
+//! The command line as clap reads it: the commands and their arguments.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+
+use super::{export, import};
+
+#[derive(Debug, Parser)]
+#[command(name = "finbox", version, about = "A local-first personal-finance inbox for the terminal.")]
+#[command(after_help = "Run `finbox` with no command for the terminal interface.\n\
+Data: --db PATH or FINBOX_DB (default: the data directory, see `finbox paths`).")]
+pub struct Cli {
+    /// The store file (default: finbox.db in the data directory).
+    #[arg(long, global = true, env = "FINBOX_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// The settings file (default: config.toml in the config directory).
+    #[arg(long, global = true, env = "FINBOX_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Pretend it is this time (RFC 3339), for reproducible scripts and tests.
+    #[arg(long, global = true, env = "FINBOX_NOW", hide = true, value_parser = parse_time)]
+    pub now: Option<DateTime<Utc>>,
+    /// With no command: open the screen without running the bank feeds.
+    #[arg(long)]
+    pub no_feeds: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the bank feeds without the screen and print a summary.
+    Feed(FeedArgs),
+    /// List the banks and whether each is shared.
+    Banks(JsonFlag),
+    /// Account balances of the shared banks, with totals per currency.
+    Balances(JsonFlag),
+    /// Transactions, newest first.
+    Transactions(TxnArgs),
+    /// Open fraud alerts, most severe and newest first; or `alerts ack`.
+    Alerts(AlertsArgs),
+    /// Grant, renew or revoke sharing per bank, or show the consent log.
+    #[command(subcommand)]
+    Consent(ConsentCmd),
+    /// Send a message to a bank and print its reply.
+    Say {
+        /// The bank id (`finbox banks` lists them).
+        bank: String,
+        /// What to say, e.g. "balance", "recent", "spending", "freeze card".
+        #[arg(required = true, num_args = 1..)]
+        message: Vec<String>,
+    },
+    /// A bank's conversation, oldest first.
+    Messages {
+        bank: String,
+        /// How many of the latest messages.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every transaction, oldest first, as CSV, JSON or a ledger journal.
+    Export {
+        #[arg(long, value_enum, default_value = "csv")]
+        format: export::Format,
+        /// Only this bank.
+        #[arg(long)]
+        bank: Option<String>,
+        /// Write to this file (created readable by you only) instead of stdout.
+        #[arg(long, short, value_name = "PATH")]
+        output: Option<PathBuf>,
+    },
+    /// Import a bank statement: OFX/QFX (1.x or 2.x) or a CSV export.
+    Import(import::ImportArgs),
+    /// Records a feed delivered that finbox refused, with the reasons.
+    Quarantine(JsonFlag),
+    /// Encrypt the store in place (SQLCipher). The passphrase comes from
+    /// FINBOX_PASSPHRASE, or is asked for twice on the terminal.
+    Encrypt,
+    /// Decrypt the store in place, back to a plain SQLite file.
+    Decrypt,
+    /// Show where finbox keeps its data, settings and log.
+    Paths,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print one JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedArgs {
+    /// Seed of the simulated banks (default: from the settings, 2018).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Produce N events as fast as the store takes them, then stop.
+    #[arg(long, conflicts_with = "duration")]
+    pub events: Option<u64>,
+    /// Run in real time for SECS seconds (default: until Ctrl-C).
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct TxnArgs {
+    #[arg(long)]
+    pub bank: Option<String>,
+    /// An account id as `finbox balances` shows it.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Words to find in the merchant or category.
+    #[arg(long)]
+    pub search: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    pub action: Option<AlertsCmd>,
+    /// Include decided alerts.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCmd {
+    /// Answer an alert: it was you (legit), or not you (fraud: freezes the card).
+    Ack {
+        id: i64,
+        #[arg(long, conflicts_with = "not_me", required_unless_present = "not_me")]
+        it_was_me: bool,
+        #[arg(long)]
+        not_me: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsentCmd {
+    /// Start sharing a bank (or every bank) with finbox, for `[consent] days`
+    /// (90 by default); on a shared bank, renew it.
+    Grant {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        bank: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Extend sharing of a shared bank (or share again one whose consent
+    /// expired) for another `[consent] days`; --all: every such bank.
+    Renew {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        bank: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Stop sharing a bank; --purge also deletes everything it shared.
+    Revoke {
+        bank: String,
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Every consent change, oldest first.
+    Log(JsonFlag),
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s).map(|d| d.to_utc()).map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
+}

@@ -1,0 +1,297 @@
+//! `finbox banks`, `balances`, `transactions`, `alerts` and `messages`: what the store holds, as tables or JSON.
+
+use anyhow::Result;
+use serde_json::json;
+
+use super::table::{Align, Table};
+use super::*;
+use crate::domain::*;
+use crate::session::Env;
+use crate::store::TxnFilter;
+
+pub(super) fn banks(env: &Env, json: bool) -> Result<()> {
+    let store = env.open_store()?;
+    let banks = store.banks()?;
+    if json {
+        return print_json(
+            banks
+                .iter()
+                .map(|b| {
+                    json!({
+                        "id": b.bank.id, "name": b.bank.name, "consent": b.bank.consent.as_str(),
+                        "consent_changed_at": b.bank.consent_changed_at.map(|t| t.to_rfc3339()),
+                        "consent_expires_at": b.bank.consent_expires_at.map(|t| t.to_rfc3339()),
+                        "expired": matches!(b.bank.sharing(env.now), Sharing::Expired { .. }),
+                        "feed": b.bank.feed_kind, "accounts": b.accounts, "unread": b.unread,
+                        "open_alerts": b.open_alerts,
+                    })
+                })
+                .collect(),
+        );
+    }
+    let mut t = Table::new(&[
+        ("ID", Align::Left),
+        ("BANK", Align::Left),
+        ("SHARING", Align::Left),
+        ("UNTIL", Align::Left),
+        ("ACCOUNTS", Align::Right),
+        ("UNREAD", Align::Right),
+        ("ALERTS", Align::Right),
+    ]);
+    let mut notes = Vec::new();
+    for b in &banks {
+        let (sharing, until) = match b.bank.sharing(env.now) {
+            Sharing::Shared { until } => ("shared", until.map(local_date).unwrap_or_default()),
+            Sharing::Expired { on } => {
+                notes.push(format!(
+                    "Sharing with {} expired on {}; renew it with `finbox consent renew {}`.",
+                    b.bank.name,
+                    local_date(on),
+                    b.bank.id
+                ));
+                ("expired", local_date(on))
+            }
+            Sharing::NotShared => ("not shared", String::new()),
+        };
+        if let Some(days) = b.bank.renew_soon(env.now, crate::domain::when::zone(env.utc_offset_secs)) {
+            let when = match days {
+                0 => "today".to_string(),
+                1 => "tomorrow".to_string(),
+                n => format!("in {n} days"),
+            };
+            notes.push(format!(
+                "Sharing with {} ends {when}, on {}; renew it with `finbox consent renew {}`.",
+                b.bank.name, until, b.bank.id
+            ));
+        }
+        t.row(vec![
+            b.bank.id.to_string(),
+            b.bank.name.clone(),
+            sharing.to_string(),
+            until,
+            b.accounts.to_string(),
+            b.unread.to_string(),
+            b.open_alerts.to_string(),
+        ]);
+    }
+    print!("{}", t.render());
+    if banks.iter().all(|b| b.bank.sharing(env.now) == Sharing::NotShared) {
+        println!(
+            "\nNo bank is shared yet. Share one with `finbox consent grant chase`, or all with `finbox consent grant --all`."
+        );
+    }
+    if !notes.is_empty() {
+        println!();
+        for note in notes {
+            println!("{note}");
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn balances(env: &Env, json: bool) -> Result<()> {
+    let store = env.open_store()?;
+    let shared: Vec<BankId> =
+        store.banks()?.into_iter().filter(|b| b.bank.consent == ConsentState::Granted).map(|b| b.bank.id).collect();
+    let accounts: Vec<Account> = store.accounts(None)?.into_iter().filter(|a| shared.contains(&a.bank)).collect();
+    if json {
+        return print_json(
+            accounts
+                .iter()
+                .map(|a| {
+                    json!({
+                        "bank": a.bank, "account": a.external_id, "name": a.name, "kind": a.kind.as_str(),
+                        "mask": a.mask, "currency": a.balance.currency, "balance_minor": a.balance.minor,
+                        "opening_minor": a.opening.minor,
+                        "balance": a.balance.to_decimal_string(), "transactions": a.txn_count,
+                    })
+                })
+                .collect(),
+        );
+    }
+    if accounts.is_empty() {
+        println!("No balances yet: share a bank (`finbox consent grant --all`) and let its feed run (`finbox feed`).");
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        ("BANK", Align::Left),
+        ("ACCOUNT", Align::Left),
+        ("NAME", Align::Left),
+        ("KIND", Align::Left),
+        ("BALANCE", Align::Right),
+    ]);
+    for a in &accounts {
+        t.row(vec![
+            a.bank.to_string(),
+            a.external_id.clone(),
+            format!("{} {}", a.name, a.mask),
+            a.kind.to_string(),
+            a.balance.to_string(),
+        ]);
+    }
+    for total in store.totals()? {
+        t.row(vec!["".into(), "".into(), format!("Total {}", total.currency), "".into(), total.to_string()]);
+    }
+    print!("{}", t.render());
+    Ok(())
+}
+
+pub(super) fn transactions(env: &Env, a: &TxnArgs) -> Result<()> {
+    let store = env.open_store()?;
+    let bank = a.bank.as_deref().map(|b| bank_id(&store, b)).transpose()?;
+    let account = a.account.as_deref().map(|k| store.find_account(bank.as_ref(), k)).transpose()?;
+    let txns = store.transactions(&TxnFilter {
+        bank,
+        account: account.map(|a| a.id),
+        search: a.search.clone(),
+        before: None,
+        limit: a.limit.clamp(1, 100_000),
+    })?;
+    if a.json {
+        return print_json(
+            txns.iter()
+                .map(|t| {
+                    json!({
+                        "id": t.id, "bank": t.bank, "account": t.account_external_id, "external_id": t.external_id,
+                        "posted_at": t.posted_at.to_rfc3339(), "amount_minor": t.amount.minor,
+                        "currency": t.amount.currency, "amount": t.amount.to_decimal_string(),
+                        "merchant": t.merchant, "category": t.category, "channel": t.channel.as_str(),
+                        "country": t.country,
+                    })
+                })
+                .collect(),
+        );
+    }
+    if txns.is_empty() {
+        println!("No transactions match.");
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        ("ID", Align::Right),
+        ("POSTED", Align::Left),
+        ("BANK", Align::Left),
+        ("ACCOUNT", Align::Left),
+        ("AMOUNT", Align::Right),
+        ("CATEGORY", Align::Left),
+        ("MERCHANT", Align::Left),
+    ]);
+    for x in &txns {
+        t.row(vec![
+            x.id.to_string(),
+            local(x.posted_at),
+            x.bank.to_string(),
+            x.account_external_id.clone(),
+            x.amount.to_string(),
+            x.category.clone(),
+            x.merchant.clone(),
+        ]);
+    }
+    print!("{}", t.render());
+    Ok(())
+}
+
+pub(super) fn alert_json(a: &FraudAlert) -> serde_json::Value {
+    json!({
+        "id": a.id, "bank": a.bank, "account": a.account_external_id, "txn": a.txn, "reason": a.reason,
+        "severity": a.severity.as_str(), "status": a.status.as_str(), "created_at": a.created_at.to_rfc3339(),
+        "decided_at": a.decided_at.map(|t| t.to_rfc3339()), "merchant": a.merchant,
+        "amount_minor": a.amount.minor, "currency": a.amount.currency, "card": a.card_mask,
+    })
+}
+
+pub(super) fn alerts(env: &Env, a: &AlertsArgs) -> Result<()> {
+    let mut store = env.open_store()?;
+    if let Some(AlertsCmd::Ack { id, it_was_me: _, not_me }) = &a.action {
+        let verdict = if *not_me { Verdict::NotMe } else { Verdict::ItWasMe };
+        let alert = store.ack_alert(AlertId(*id), verdict, env.now)?;
+        let card = alert.card_mask.clone().unwrap_or_else(|| "its card".into());
+        match verdict {
+            Verdict::ItWasMe => {
+                println!("Alert {} closed: the {} charge at {} was you.", alert.id, alert.amount.abs(), alert.merchant)
+            }
+            Verdict::NotMe => {
+                let bank = store.bank(alert.bank.as_str())?.name;
+                println!(
+                    "Alert {} marked as fraud: the {} charge at {}. Card {card} is frozen; {bank} confirmed it in its conversation.",
+                    alert.id,
+                    alert.amount.abs(),
+                    alert.merchant,
+                )
+            }
+        }
+        return Ok(());
+    }
+    let list = store.alerts(a.all, 10_000)?;
+    if a.json {
+        return print_json(list.iter().map(alert_json).collect());
+    }
+    if list.is_empty() {
+        println!("{}", if a.all { "No fraud alerts." } else { "No open fraud alerts." });
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        ("ID", Align::Right),
+        ("SEVERITY", Align::Left),
+        ("STATUS", Align::Left),
+        ("WHEN", Align::Left),
+        ("BANK", Align::Left),
+        ("CARD", Align::Left),
+        ("AMOUNT", Align::Right),
+        ("MERCHANT", Align::Left),
+        ("REASON", Align::Left),
+    ]);
+    for x in &list {
+        t.row(vec![
+            x.id.to_string(),
+            x.severity.to_string(),
+            x.status.to_string(),
+            local(x.posted_at),
+            x.bank.to_string(),
+            x.card_mask.clone().unwrap_or_default(),
+            x.amount.to_string(),
+            x.merchant.clone(),
+            x.reason.clone(),
+        ]);
+    }
+    print!("{}", t.render());
+    if !a.all {
+        println!("\nAnswer with `finbox alerts ack ID --it-was-me` or `--not-me` (freezes the card).");
+    }
+    Ok(())
+}
+
+pub(super) fn messages(env: &Env, bank: &str, limit: usize, json: bool) -> Result<()> {
+    let mut store = env.open_store()?;
+    let id = bank_id(&store, bank)?;
+    let msgs = store.messages(&id, limit.clamp(1, 100_000), None)?;
+    if json {
+        return print_json(
+            msgs.iter()
+                .map(|m| {
+                    json!({"id": m.id, "from": m.from.as_str(), "kind": m.kind.as_str(), "text": m.text,
+                           "at": m.at.to_rfc3339(), "alert": m.alert})
+                })
+                .collect(),
+        );
+    }
+    if msgs.is_empty() {
+        println!("No messages from {id} yet.");
+    }
+    let open: std::collections::HashSet<AlertId> = store.alerts(false, 100_000)?.into_iter().map(|a| a.id).collect();
+    for m in &msgs {
+        let who = match m.from {
+            Sender::Bank => id.as_str(),
+            Sender::User => "you",
+            Sender::System => "finbox",
+        };
+        let text = crate::domain::text::clean_text(&m.text, 10_000).replace('\n', "\n    ");
+        println!("[{}] {who}: {text}", local(m.at));
+        // The store keeps no commands in its text: how to answer an alert
+        // is added here.
+        if let Some(alert) = m.alert.filter(|a| open.contains(a)) {
+            println!("    (answer it: finbox alerts ack {alert} --it-was-me, or --not-me)");
+        }
+    }
+    store.mark_read(&id)?;
+    Ok(())
+}

@@ -1,0 +1,682 @@
+//! The simulation itself, synchronous and deterministic: its state (the cursor), the next events, the calendar.
+
+use super::*;
+
+/// Something decided but not yet delivered, at its planned time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Pending {
+    pub(super) at: i64,
+    pub(super) item: Item,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(super) enum Item {
+    Txn {
+        account: String,
+        merchant: String,
+        category: String,
+        channel: Channel,
+        country: String,
+        /// Signed minor units.
+        minor: i64,
+        /// Set on transactions that are part of a fraud pattern.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fraud: Option<FraudTag>,
+    },
+    Balance {
+        account: String,
+    },
+    Statement {
+        account: String,
+        period_start: i64,
+    },
+    /// A service message from the bank.
+    Notice {
+        text: String,
+    },
+    /// A payment of a card's whole balance, decided when it is delivered:
+    /// a transaction leaving `from`, then the same amount arriving on `card`.
+    Payment {
+        from: String,
+        card: String,
+        /// The payment's name on `from`.
+        merchant: String,
+        /// The payment's name on the card.
+        card_merchant: String,
+        category: String,
+        channel: Channel,
+    },
+}
+
+/// Marks the transactions of one fraud incident (for tests and debugging).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct FraudTag {
+    pub(super) pattern: Pattern,
+    pub(super) incident: u64,
+}
+
+/// Everything needed to resume exactly; serialised as the cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct State {
+    pub(super) v: u32,
+    /// Simulated time (unix seconds): everything scheduled up to here is decided.
+    pub(super) t: i64,
+    /// Time of the last delivered event; later events are never earlier.
+    pub(super) last_at: i64,
+    /// Transactions delivered (their ids count up).
+    pub(super) seq: u64,
+    /// Messages delivered.
+    pub(super) msg_seq: u64,
+    /// Fraud incidents started.
+    pub(super) incidents: u64,
+    /// The generator's position, in 32-bit words (a u128 as a string).
+    #[serde(with = "u128_string")]
+    pub(super) rng_pos: u128,
+    /// Running balance per account, minor units.
+    pub(super) balances: BTreeMap<String, i64>,
+    /// Decided events, in time order.
+    pub(super) queue: VecDeque<Pending>,
+}
+
+pub(super) mod u128_string {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        String::deserialize(d)?.parse().map_err(D::Error::custom)
+    }
+}
+
+/// How the next batch of events is timed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pace {
+    /// `remaining` events still to produce before now.
+    Events { remaining: u64 },
+    /// Catching up to now; stop when the next event would be in the future.
+    CatchUp,
+    /// Real time: the next event happens now.
+    Live,
+}
+
+/// One delivered event, with its fraud tag if it is part of an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Step {
+    pub(super) event: FeedEvent,
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(super) fraud: Option<FraudTag>,
+}
+
+/// A saved state to resume from (the cursor before an undelivered event).
+#[derive(Debug, Clone)]
+pub(super) struct Snapshot(State);
+
+impl Snapshot {
+    pub(super) fn to_json(&self) -> String {
+        // A struct of strings and integers always serialises.
+        serde_json::to_string(&self.0).unwrap_or_default()
+    }
+}
+
+/// The simulated bank: profile, generator and state.
+pub(super) struct Sim {
+    pub(super) p: SimProfile,
+    pub(super) bank: String,
+    /// The user's UTC offset in seconds.
+    pub(super) offset: i64,
+    pub(super) rng: ChaCha8Rng,
+    pub(super) st: State,
+}
+
+impl Sim {
+    /// Resumes from `cursor` or, without a usable one, starts afresh at
+    /// `start`. Returns the accounts to (re)link: all of them for a fresh
+    /// start, new ones in the profile when resuming.
+    pub(super) fn open(
+        p: SimProfile,
+        bank: &BankId,
+        seed: u64,
+        utc_offset_secs: i32,
+        cursor: Option<&str>,
+        start: i64,
+    ) -> (Sim, Vec<AccountInfo>) {
+        let offset = if utc_offset_secs.unsigned_abs() < 86_400 { i64::from(utc_offset_secs) } else { 0 };
+        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(seed, bank.as_str()));
+        let resumed = cursor.and_then(|text| match serde_json::from_str::<State>(text) {
+            Ok(st) if st.v == CURSOR_VERSION => Some(st),
+            Ok(st) => {
+                tracing::warn!(bank = %bank, version = st.v, "simulated feed: old cursor version; starting over");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(bank = %bank, error = %e, "simulated feed: unreadable cursor; starting over");
+                None
+            }
+        });
+        let mut linked = Vec::new();
+        let st = match resumed {
+            Some(mut st) => {
+                rng.set_word_pos(st.rng_pos);
+                // The profile may have changed since: link new accounts,
+                // forget removed ones (their queued events are skipped).
+                for a in &p.accounts {
+                    if !st.balances.contains_key(&a.id) {
+                        st.balances.insert(a.id.clone(), a.opening);
+                        linked.push(a.info(p.currency));
+                    }
+                }
+                st.balances.retain(|id, _| p.account(id).is_some());
+                st
+            }
+            None => {
+                linked = p.account_infos();
+                State {
+                    v: CURSOR_VERSION,
+                    t: start,
+                    last_at: start,
+                    seq: 0,
+                    msg_seq: 0,
+                    incidents: 0,
+                    rng_pos: 0,
+                    balances: p.accounts.iter().map(|a| (a.id.clone(), a.opening)).collect(),
+                    queue: VecDeque::new(),
+                }
+            }
+        };
+        (Sim { p, bank: bank.to_string(), offset, rng, st }, linked)
+    }
+
+    pub(super) fn snapshot(&self) -> Snapshot {
+        let mut st = self.st.clone();
+        st.rng_pos = self.rng.get_word_pos();
+        Snapshot(st)
+    }
+
+    pub(super) fn cursor(&self) -> String {
+        self.snapshot().to_json()
+    }
+
+    /// Never simulate further back than `floor` (live catch-up).
+    pub(super) fn skip_to(&mut self, floor: i64) {
+        self.st.t = self.st.t.max(floor);
+        self.st.last_at = self.st.last_at.max(floor);
+    }
+
+    /// A cursor from a later clock (the clock was set back) resumes at now.
+    /// Returns the cursor's time when it was more than an hour ahead.
+    pub(super) fn not_after(&mut self, now: i64) -> Option<i64> {
+        let ahead = self.st.t.max(self.st.last_at);
+        self.st.t = self.st.t.min(now);
+        self.st.last_at = self.st.last_at.min(now);
+        (ahead > now + 3600).then_some(ahead)
+    }
+
+    /// Delivers the next event. `None` only in [`Pace::CatchUp`], when the
+    /// next event would be after `now`.
+    pub(super) fn step(&mut self, now: i64, pace: Pace, frozen: &HashSet<String>) -> Option<Step> {
+        loop {
+            while let Some(pending) = self.st.queue.pop_front() {
+                if let Some(step) = self.deliver(pending, now, frozen) {
+                    return Some(step);
+                }
+            }
+            if !self.plan(now, pace) {
+                return None;
+            }
+        }
+    }
+
+    /// Decides the next batch of events and queues it with whatever is
+    /// scheduled up to it. False when catching up and the next event would be
+    /// after `now`.
+    pub(super) fn plan(&mut self, now: i64, pace: Pace) -> bool {
+        let base = self.st.t;
+        let now = now.max(base);
+        let (target, limit) = match pace {
+            Pace::Events { remaining } => {
+                // At most a few fair shares of the time left: never past now,
+                // always room for the rest, and rarely in the way otherwise.
+                let left = i128::from(now - base);
+                let slack = i128::from(EVENTS_SLACK);
+                let cap = i64::try_from(left * slack / (i128::from(remaining) + slack)).unwrap_or(0);
+                (self.next_time(base).min(base + cap), base + cap)
+            }
+            Pace::CatchUp => {
+                let target = self.next_time(base);
+                if target > now {
+                    return false;
+                }
+                (target, now)
+            }
+            Pace::Live => (now, now),
+        };
+        let batch = self.compose(base, target, limit);
+        let end = batch.iter().map(|p| p.at).max().unwrap_or(target).clamp(base, now);
+        let mut queued = self.scheduled(base, end);
+        queued.extend(batch);
+        // Stable: scheduled items come first at equal times.
+        queued.sort_by_key(|p| p.at);
+        self.st.queue.extend(queued);
+        self.st.t = end;
+        true
+    }
+
+    /// The events of one step at `target` (odd-hour fraud: between `base`
+    /// and `limit`; the later charges of a burst may be after `limit` and are
+    /// clamped when delivered).
+    pub(super) fn compose(&mut self, base: i64, target: i64, limit: i64) -> Vec<Pending> {
+        let fraud_chance = self.p.fraud.as_ref().map_or(0.0, |f| f.chance);
+        let roll: f64 = self.rng.random();
+        if roll < fraud_chance {
+            if let Some(batch) = self.fraud(base, target, limit) {
+                return batch;
+            }
+        } else if roll < fraud_chance + self.p.message_chance && !self.p.tips.is_empty() {
+            let i = self.rng.random_range(0..self.p.tips.len());
+            let text = self.p.tips[i].clone();
+            return vec![Pending { at: target, item: Item::Notice { text } }];
+        }
+        vec![self.ordinary(target, None)]
+    }
+
+    /// An ordinary card charge at `at`.
+    pub(super) fn ordinary(&mut self, at: i64, fraud: Option<FraudTag>) -> Pending {
+        let account = self.spending_account();
+        let i = weighted(&mut self.rng, self.p.merchants.iter().map(|m| m.weight));
+        let m = &self.p.merchants[i];
+        let (mut low, mut high) = (m.low, m.high);
+        if self.is_small_hours(at) {
+            high = high.min(self.p.scaled(ODD_HOUR_LARGE) - 1);
+            low = low.min(high);
+        }
+        let minor = self.rng.random_range(low..=high);
+        let name = self.rng.random_range(0..m.names.len());
+        Pending {
+            at,
+            item: Item::Txn {
+                account,
+                merchant: m.names[name].clone(),
+                category: m.category.clone(),
+                channel: m.channel,
+                country: m.country.clone(),
+                minor: -minor,
+                fraud,
+            },
+        }
+    }
+
+    /// A fraud incident starting at about `target`, or `None` when the
+    /// pattern does not fit before `limit`.
+    pub(super) fn fraud(&mut self, base: i64, target: i64, limit: i64) -> Option<Vec<Pending>> {
+        let plan = self.p.fraud.clone()?;
+        let pattern = *plan.patterns.get(self.rng.random_range(0..plan.patterns.len().max(1)))?;
+        let tag = Some(FraudTag { pattern, incident: self.st.incidents });
+        let country = self.p.home_country.clone();
+        let batch = match pattern {
+            Pattern::CardTesting => {
+                let account = self.spending_account();
+                let merchant = plan.tiny[self.rng.random_range(0..plan.tiny.len())].clone();
+                let count = self.rng.random_range(CARD_TEST_COUNT.0..=CARD_TEST_COUNT.1);
+                let mut at = target;
+                let mut batch = Vec::new();
+                for _ in 0..count {
+                    let minor = self.amount(CARD_TEST_AMOUNT);
+                    batch.push(Pending {
+                        at,
+                        item: Item::Txn {
+                            account: account.clone(),
+                            merchant: merchant.clone(),
+                            category: "Shopping".into(),
+                            channel: Channel::Online,
+                            country: country.clone(),
+                            minor: -minor,
+                            fraud: tag,
+                        },
+                    });
+                    at += self.rng.random_range(CARD_TEST_GAP.0..=CARD_TEST_GAP.1);
+                }
+                batch
+            }
+            Pattern::ForeignCnp => {
+                let at = target;
+                let account = self.spending_account();
+                let (merchant, country) = plan.foreign[self.rng.random_range(0..plan.foreign.len())].clone();
+                let minor = self.amount(FOREIGN_AMOUNT);
+                let item = Item::Txn {
+                    account,
+                    merchant,
+                    category: "Shopping".into(),
+                    channel: Channel::Online,
+                    country,
+                    minor: -minor,
+                    fraud: tag,
+                };
+                vec![Pending { at, item }]
+            }
+            Pattern::OddHour => {
+                let at = self.odd_hour(base, limit)?;
+                let account = self.spending_account();
+                let merchant = plan.large[self.rng.random_range(0..plan.large.len())].clone();
+                let minor = self.amount(ODD_HOUR_AMOUNT);
+                let item = Item::Txn {
+                    account,
+                    merchant,
+                    category: "Shopping".into(),
+                    channel: Channel::Online,
+                    country,
+                    minor: -minor,
+                    fraud: tag,
+                };
+                vec![Pending { at, item }]
+            }
+            Pattern::Duplicate => {
+                let first = self.ordinary(target, tag);
+                let mut second = first.clone();
+                second.at += self.rng.random_range(DUPLICATE_GAP.0..=DUPLICATE_GAP.1);
+                vec![first, second]
+            }
+        };
+        self.st.incidents += 1;
+        Some(batch)
+    }
+
+    /// A random time in a small-hours window (01:00–04:59 local) after `base`
+    /// and not after `limit`, if one fits.
+    pub(super) fn odd_hour(&mut self, base: i64, limit: i64) -> Option<i64> {
+        let day = self.local_day(base);
+        for d in day..=day + 1 {
+            let low = self.at_local(d, ODD_HOUR_WINDOW.0).max(base + 1);
+            let high = self.at_local(d, ODD_HOUR_WINDOW.1).min(limit);
+            if low <= high {
+                return Some(self.rng.random_range(low..=high));
+            }
+        }
+        None
+    }
+
+    /// The time of the next ordinary event after `base`: an exponentially
+    /// distributed gap of local daytime (nights are skipped), so that
+    /// `events_per_day` events fall between 07:00 and 22:00 on average.
+    pub(super) fn next_time(&mut self, base: i64) -> i64 {
+        let mean = (DAY_END - DAY_START) as f64 / self.p.events_per_day;
+        let u: f64 = self.rng.random();
+        // `as` saturates; the clamp keeps gaps sensible.
+        let mut gap = ((-(1.0 - u).ln() * mean) as i64).clamp(MIN_GAP, MAX_GAP);
+        let mut t = base;
+        loop {
+            let (day, time) = (self.local_day(t), self.local_time(t));
+            if time < DAY_START {
+                t = self.at_local(day, DAY_START);
+            } else if time >= DAY_END {
+                t = self.at_local(day + 1, DAY_START);
+            }
+            let left_today = DAY_END - self.local_time(t);
+            if gap < left_today {
+                return t + gap;
+            }
+            gap -= left_today;
+            t = self.at_local(self.local_day(t) + 1, DAY_START);
+        }
+    }
+
+    /// A random amount in a range given in hundredths of a major unit.
+    pub(super) fn amount(&mut self, (low, high): (i64, i64)) -> i64 {
+        let (low, high) = (self.p.scaled(low), self.p.scaled(high));
+        self.rng.random_range(low..=high.max(low))
+    }
+
+    pub(super) fn spending_account(&mut self) -> String {
+        let accounts = &self.p.accounts;
+        let i = weighted(&mut self.rng, accounts.iter().map(|a| a.spending));
+        accounts[i].id.clone()
+    }
+
+    /// What is scheduled in `(from, to]`: recurring items, weekly balance
+    /// reports and statements, in time order.
+    pub(super) fn scheduled(&self, from: i64, to: i64) -> Vec<Pending> {
+        let mut out = Vec::new();
+        if to <= from {
+            return out;
+        }
+        for day in self.local_day(from)..=self.local_day(to) {
+            let Some(date) = date_of(day) else { continue };
+            let month_days = days_in_month(date);
+            let mut push = |at: i64, item: Item| {
+                if from < at && at <= to {
+                    out.push(Pending { at, item });
+                }
+            };
+            for (i, r) in self.p.recurring.iter().enumerate() {
+                if !r.days.iter().any(|&d| d.min(month_days) == date.day()) {
+                    continue;
+                }
+                let at = self.at_local(day, RECURRING_AT + i as i64 * MINUTE);
+                let minor = match &r.amount {
+                    Amount::Fixed(minor) => *minor,
+                    Amount::CardBalance { card, card_name } => {
+                        let item = Item::Payment {
+                            from: r.account.clone(),
+                            card: card.clone(),
+                            merchant: r.name.clone(),
+                            card_merchant: card_name.clone(),
+                            category: r.category.clone(),
+                            channel: r.channel,
+                        };
+                        push(at, item);
+                        continue;
+                    }
+                };
+                push(
+                    at,
+                    Item::Txn {
+                        account: r.account.clone(),
+                        merchant: r.name.clone(),
+                        category: r.category.clone(),
+                        channel: r.channel,
+                        country: self.p.home_country.clone(),
+                        minor,
+                        fraud: None,
+                    },
+                );
+                if r.is_deposit() {
+                    let account = self.p.account(&r.account).map_or(r.account.as_str(), |a| a.name.as_str());
+                    let text = format!(
+                        "Your direct deposit of {} ({}) arrived in {account}.",
+                        Money::new(minor, self.p.currency),
+                        r.name
+                    );
+                    push(at, Item::Notice { text });
+                }
+            }
+            if date.weekday() == BALANCE_DAY {
+                let at = self.at_local(day, BALANCE_AT);
+                for a in &self.p.accounts {
+                    push(at, Item::Balance { account: a.id.clone() });
+                }
+            }
+            for a in &self.p.accounts {
+                if a.statement_day == date.day() {
+                    let at = self.at_local(day, STATEMENT_AT);
+                    let period_start = previous_month(date, a.statement_day)
+                        .map_or(at - 30 * DAY, |d| self.at_local(day_number(d), STATEMENT_AT));
+                    push(at, Item::Statement { account: a.id.clone(), period_start });
+                }
+            }
+        }
+        out
+    }
+
+    /// Turns a decided event into a feed event at its time (never before the
+    /// previous one, never after now). `None` if it no longer applies (its
+    /// account left the profile).
+    pub(super) fn deliver(&mut self, pending: Pending, now: i64, frozen: &HashSet<String>) -> Option<Step> {
+        let pending = self.decide_payment(pending)?;
+        let at = pending.at.min(now).max(self.st.last_at);
+        let when = to_utc(at);
+        let currency = self.p.currency;
+        let (event, fraud) = match pending.item {
+            Item::Txn { account, merchant, category, channel, country, minor, fraud } => {
+                let acct = self.p.account(&account)?;
+                let card_charge = minor < 0 && matches!(channel, Channel::CardPresent | Channel::Online | Channel::Atm);
+                match (&acct.card_mask, card_charge && frozen.contains(&account)) {
+                    (Some(card), true) => {
+                        let text = format!(
+                            "Declined: {} at {merchant} — your card •{card} is frozen. \
+                             Say \"unfreeze card\" to use it again.",
+                            Money::new(minor, currency).abs()
+                        );
+                        (self.message(when, MessageKind::Transaction, text), None)
+                    }
+                    _ => {
+                        let balance = self.st.balances.get_mut(&account)?;
+                        let Some(next) = balance.checked_add(minor) else {
+                            tracing::warn!(bank = %self.bank, "simulated feed: balance overflow; transaction skipped");
+                            return None;
+                        };
+                        *balance = next;
+                        self.st.seq += 1;
+                        let txn = TxnInfo {
+                            account,
+                            external_id: format!("{}-{:08}", self.bank, self.st.seq),
+                            posted_at: when,
+                            amount: Money::new(minor, currency),
+                            merchant,
+                            category,
+                            channel,
+                            country,
+                            notify: minor > 0 || minor.saturating_abs() >= self.p.notify_over,
+                        };
+                        (FeedEvent::Transaction(txn), fraud)
+                    }
+                }
+            }
+            Item::Balance { account } => {
+                let balance = Money::new(*self.st.balances.get(&account)?, currency);
+                (FeedEvent::Balance { account, at: when, balance }, None)
+            }
+            Item::Statement { account, period_start } => {
+                let closing = Money::new(*self.st.balances.get(&account)?, currency);
+                let local = to_utc(at + self.offset);
+                let external_id = format!("{}-{account}-stmt-{}", self.bank, local.format("%Y-%m"));
+                let period_start = to_utc(period_start.min(at));
+                (FeedEvent::Statement { account, external_id, period_start, period_end: when, closing }, None)
+            }
+            Item::Notice { text } => (self.message(when, MessageKind::Service, text), None),
+            // Decided above.
+            Item::Payment { .. } => return None,
+        };
+        self.st.last_at = at;
+        Some(Step { event, fraud })
+    }
+
+    /// Decides a card payment as it posts: the card's balance owed now.
+    /// Returns the transaction leaving `from` and queues the one arriving on
+    /// the card right after it, so that a cursor between the two keeps the
+    /// pair whole. `None` when nothing is owed or an account left the
+    /// profile; other items pass through.
+    pub(super) fn decide_payment(&mut self, pending: Pending) -> Option<Pending> {
+        let Pending { at, item: Item::Payment { from, card, merchant, card_merchant, category, channel } } = pending
+        else {
+            return Some(pending);
+        };
+        let owed = self.st.balances.get(&card)?.checked_neg().filter(|owed| *owed > 0)?;
+        if self.st.balances.get(&from)?.checked_sub(owed).is_none() {
+            tracing::warn!(bank = %self.bank, "simulated feed: balance overflow; card payment skipped");
+            return None;
+        }
+        let country = self.p.home_country.clone();
+        let txn = |account, merchant, minor| Pending {
+            at,
+            item: Item::Txn {
+                account,
+                merchant,
+                category: category.clone(),
+                channel,
+                country: country.clone(),
+                minor,
+                fraud: None,
+            },
+        };
+        self.st.queue.push_front(txn(card, card_merchant, owed));
+        Some(txn(from, merchant, -owed))
+    }
+
+    pub(super) fn message(&mut self, at: DateTime<Utc>, kind: MessageKind, text: String) -> FeedEvent {
+        self.st.msg_seq += 1;
+        FeedEvent::Message { external_id: format!("{}-m{}", self.bank, self.st.msg_seq), at, kind, text }
+    }
+
+    pub(super) fn local_day(&self, t: i64) -> i64 {
+        (t + self.offset).div_euclid(DAY)
+    }
+
+    pub(super) fn local_time(&self, t: i64) -> i64 {
+        (t + self.offset).rem_euclid(DAY)
+    }
+
+    pub(super) fn at_local(&self, day: i64, time: i64) -> i64 {
+        day * DAY + time - self.offset
+    }
+
+    pub(super) fn is_small_hours(&self, t: i64) -> bool {
+        SMALL_HOURS.contains(&self.local_time(t))
+    }
+}
+
+/// Picks an index with probability proportional to its weight (the weights
+/// are validated: at least one is positive, each at most a million).
+pub(super) fn weighted(rng: &mut ChaCha8Rng, weights: impl Iterator<Item = u32> + Clone) -> usize {
+    let total: u64 = weights.clone().map(u64::from).sum();
+    let mut pick = rng.random_range(0..total.max(1));
+    for (i, w) in weights.enumerate() {
+        let w = u64::from(w);
+        if pick < w {
+            return i;
+        }
+        pick -= w;
+    }
+    0
+}
+
+/// Mixes the user's seed with the bank id (FNV-1a, then a SplitMix64 finaliser)
+/// so that every bank has its own stream, stable across Rust versions.
+pub(super) fn mix_seed(seed: u64, bank: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bank.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut z = seed ^ h;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+pub(super) fn to_utc(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// Days from 0001-01-01 (day 1 in chrono's count) to 1970-01-01.
+pub(super) const UNIX_EPOCH_CE_DAYS: i64 = 719_163;
+
+pub(super) fn date_of(day: i64) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(day + UNIX_EPOCH_CE_DAYS).ok()?)
+}
+
+pub(super) fn day_number(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce()) - UNIX_EPOCH_CE_DAYS
+}
+
+pub(super) fn days_in_month(date: NaiveDate) -> u32 {
+    let (y, m) = (date.year(), date.month());
+    let next = if m == 12 { NaiveDate::from_ymd_opt(y + 1, 1, 1) } else { NaiveDate::from_ymd_opt(y, m + 1, 1) };
+    next.and_then(|d| d.pred_opt()).map_or(28, |d| d.day())
+}
+
+pub(super) fn previous_month(date: NaiveDate, day: u32) -> Option<NaiveDate> {
+    let (y, m) = if date.month() == 1 { (date.year() - 1, 12) } else { (date.year(), date.month() - 1) };
+    NaiveDate::from_ymd_opt(y, m, day)
+}

@@ -187,6 +187,9 @@ impl Default for View {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppState {
+    /// Which key runs which action where (the defaults, or the settings
+    /// file's `[keys]`).
+    pub keymap: crate::app::keymap::Keymap,
     pub now: DateTime<Utc>,
     pub banks: Vec<BankSummary>,
     pub selected_bank: usize,
@@ -228,6 +231,7 @@ pub const HISTORY_DAYS: i64 = 90;
 impl AppState {
     pub fn new(now: DateTime<Utc>, feeds_enabled: bool) -> Self {
         AppState {
+            keymap: crate::app::keymap::Keymap::default(),
             now,
             banks: Vec::new(),
             selected_bank: 0,

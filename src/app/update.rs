@@ -178,12 +178,14 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
                 Sharing::Shared { .. } => {}
                 Sharing::Expired { .. } => {
                     let name = b.bank.name.clone();
-                    flash(s, format!("Sharing with {name} expired: press c to renew it first."), true);
+                    let key = s.keymap.label(crate::app::keymap::Context::Global, "consent");
+                    flash(s, format!("Sharing with {name} expired: press {key} to renew it first."), true);
                     return vec![];
                 }
                 Sharing::NotShared => {
                     let name = b.bank.name.clone();
-                    flash(s, format!("{name} is not shared: press c to share it first."), true);
+                    let key = s.keymap.label(crate::app::keymap::Context::Global, "consent");
+                    flash(s, format!("{name} is not shared: press {key} to share it first."), true);
                     return vec![];
                 }
             }
@@ -423,14 +425,16 @@ fn update_overlay(s: &mut AppState, action: &Action) -> Option<Vec<Effect>> {
                     let chosen: Vec<BankId> =
                         s.banks.iter().zip(&picked).filter(|(_, p)| **p).map(|(b, _)| b.bank.id.clone()).collect();
                     if chosen.is_empty() {
-                        flash(s, "Nothing shared. Press c on a bank to share it later.".into(), false);
+                        let key = s.keymap.label(crate::app::keymap::Context::Global, "consent");
+                        flash(s, format!("Nothing shared. Press {key} on a bank to share it later."), false);
                         return Some(vec![]);
                     }
                     return Some(vec![Effect::Grant(chosen)]);
                 }
                 Action::Cancel => {
                     close(s);
-                    flash(s, "Nothing shared. Press c on a bank to share it later.".into(), false);
+                    let key = s.keymap.label(crate::app::keymap::Context::Global, "consent");
+                    flash(s, format!("Nothing shared. Press {key} on a bank to share it later."), false);
                 }
                 Action::Quit => return None,
                 _ => {}

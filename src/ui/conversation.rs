@@ -60,13 +60,14 @@ pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppStat
     frame.render_widget(Paragraph::new(banner), banner_area);
 
     if view.messages.is_empty() && view.pending.is_none() {
+        let key = state.keymap.label(crate::app::keymap::Context::Global, "consent");
         let note = if shared {
             "No messages yet: the first sync is on its way.".to_string()
         } else if expired {
-            format!("Sharing with {name} expired: it delivers nothing more. Press c to renew.")
+            format!("Sharing with {name} expired: it delivers nothing more. Press {key} to renew.")
         } else {
             format!(
-                "{name} is not shared. Press c to share: finbox will receive its balances, transactions and \
+                "{name} is not shared. Press {key} to share: finbox will receive its balances, transactions and \
                  alerts into this file only."
             )
         };
@@ -106,14 +107,23 @@ fn renew_banner(state: &AppState, theme: &Theme, opts: &RenderOpts, cols: usize)
         bank.bank.sharing(state.now),
         bank.bank.renew_soon(state.now, crate::domain::when::zone(opts.utc_offset_secs)),
     ) {
-        (Sharing::Expired { on }, _) => format!("Sharing expired on {}. Press c to renew.", date(on)),
+        (Sharing::Expired { on }, _) => format!(
+            "Sharing expired on {}. Press {} to renew.",
+            date(on),
+            state.keymap.label(crate::app::keymap::Context::Global, "consent")
+        ),
         (Sharing::Shared { until: Some(until) }, Some(days)) => {
             let when = match days {
                 0 => "today".to_string(),
                 1 => "tomorrow".to_string(),
                 n => format!("in {n} days"),
             };
-            format!("Sharing ends {when} ({}). Press c, then n to renew.", date(until))
+            format!(
+                "Sharing ends {when} ({}). Press {}, then {} to renew.",
+                date(until),
+                state.keymap.label(crate::app::keymap::Context::Global, "consent"),
+                state.keymap.label(crate::app::keymap::Context::Sharing, "renew")
+            )
         }
         _ => return Vec::new(),
     };
@@ -228,7 +238,15 @@ fn message_lines(state: &AppState, theme: &Theme, m: &Message, time: &str, cols:
             let open = m.alert.is_some_and(|id| state.alerts.items.iter().any(|a| a.id == id));
             let (text, style) = match (fraud, open) {
                 (true, true) => {
-                    (format!("⚠ {} Answer it in the alert queue (a): y it was me, n not me.", m.text), theme.alert)
+                    let k = |a: &str| state.keymap.label(crate::app::keymap::Context::Alerts, a);
+                    let text = format!(
+                        "⚠ {} Answer it in the alert queue ({}): {} it was me, {} not me.",
+                        m.text,
+                        k("focus-alerts"),
+                        k("it-was-me"),
+                        k("not-me")
+                    );
+                    (text, theme.alert)
                 }
                 (true, false) => (format!("⚠ {}", m.text), theme.alert),
                 _ => (m.text.clone(), theme.bank_message),

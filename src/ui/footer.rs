@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use super::Theme;
 use super::text::{clean, fit, width};
-use crate::app::keymap::{KeyBinding, bindings_for};
+use crate::app::keymap::{Context, KeyBinding, bindings_for};
 use crate::app::{AppState, Input, Overlay};
 
 pub(crate) fn render_footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
@@ -22,47 +22,65 @@ pub(crate) fn render_footer(frame: &mut Frame, area: Rect, state: &AppState, the
     frame.render_widget(Paragraph::new(line), area);
 }
 
-/// The (key, what it does) pairs for the footer.
-fn footer_keys(state: &AppState) -> Vec<(&'static str, &'static str)> {
+/// The (key, what it does) pairs for the footer, with the user's keys.
+fn footer_keys(state: &AppState) -> Vec<(String, &'static str)> {
+    let km = &state.keymap;
+    let key = |c: Context, a: &str| km.label(c, a);
+    let esc = |what: &'static str| ("Esc".to_string(), what);
     if let Some(overlay) = &state.overlay {
+        let cancel = |what: &'static str| (format!("{}/Esc", key(Context::Confirm, "cancel")), what);
         return match overlay {
-            Overlay::Help => vec![("Esc", "close")],
-            Overlay::Refused { .. } => vec![("j/k", "scroll"), ("Esc", "close")],
-            Overlay::Consent { .. } => {
-                vec![("r", "revoke"), ("p", "revoke and delete"), ("n", "renew"), ("Esc", "cancel")]
+            Overlay::Help => vec![esc("close")],
+            Overlay::Refused { .. } => {
+                vec![
+                    (format!("{}/{}", key(Context::Refused, "down"), key(Context::Refused, "up")), "scroll"),
+                    esc("close"),
+                ]
             }
-            Overlay::ConfirmPurge { .. } => vec![("y", "delete"), ("n/Esc", "cancel")],
-            Overlay::ConfirmNotMe { .. } => vec![("y", "confirm"), ("n/Esc", "cancel")],
-            Overlay::ConfirmGrant { .. } => vec![("y", "share"), ("n/Esc", "cancel")],
-            Overlay::Onboarding { .. } => {
-                vec![("Space", "toggle"), ("Enter", "share selected"), ("a", "share all"), ("Esc", "not now")]
-            }
+            Overlay::Consent { .. } => vec![
+                (key(Context::Sharing, "revoke"), "revoke"),
+                (key(Context::Sharing, "purge"), "revoke and delete"),
+                (key(Context::Sharing, "renew"), "renew"),
+                esc("cancel"),
+            ],
+            Overlay::ConfirmPurge { .. } => vec![(key(Context::Confirm, "confirm"), "delete"), cancel("cancel")],
+            Overlay::ConfirmNotMe { .. } => vec![(key(Context::Confirm, "confirm"), "confirm"), cancel("cancel")],
+            Overlay::ConfirmGrant { .. } => vec![(key(Context::Confirm, "confirm"), "share"), cancel("cancel")],
+            Overlay::Onboarding { .. } => vec![
+                (key(Context::Onboarding, "toggle"), "toggle"),
+                (key(Context::Onboarding, "submit"), "share selected"),
+                (key(Context::Onboarding, "grant-all"), "share all"),
+                esc("not now"),
+            ],
         };
     }
     match state.input {
-        Input::Compose(_) => vec![("Enter", "send"), ("Esc", "cancel")],
-        Input::Search(_) => vec![("Enter", "search"), ("Esc", "clear")],
+        Input::Compose(_) => vec![("Enter".into(), "send"), esc("cancel")],
+        Input::Search(_) => vec![("Enter".into(), "search"), esc("clear")],
         // Help first (it lists everything), then the pane's own keys, then
         // the keys that work everywhere: a narrow footer still shows what is
         // special about this pane.
         Input::Normal => {
             let (own, global): (Vec<&KeyBinding>, Vec<&KeyBinding>) =
                 bindings_for(state.focus).filter(|k| k.footer).partition(|k| !k.panes.is_empty());
-            let (help, global): (Vec<&KeyBinding>, Vec<&KeyBinding>) = global.into_iter().partition(|k| k.on == "?");
-            // `c` asks to renew when the selected bank's consent expired or
-            // ends soon; otherwise the short word (the help says it all).
+            let (help, global): (Vec<&KeyBinding>, Vec<&KeyBinding>) =
+                global.into_iter().partition(|k| k.actions == ["help"]);
+            // The sharing key asks to renew when the selected bank's consent
+            // expired or ends soon; otherwise the short word (the help says
+            // it all).
             let sharing = if state.wants_renew() { "renew sharing" } else { "sharing" };
-            let desc = |k: &KeyBinding| if k.on == "c" { sharing } else { k.desc };
-            help.into_iter().chain(own).chain(global).map(|k| (k.on, desc(k))).collect()
+            let desc = |k: &KeyBinding| if k.actions == ["consent"] { sharing } else { k.desc };
+            help.into_iter().chain(own).chain(global).map(|k| (k.label(km), desc(k))).collect()
         }
     }
 }
 
 /// "q quit  ? help  …": whole entries only, as many as fit in `room` columns.
-pub(crate) fn keys_line(keys: &[(&str, &str)], room: usize, theme: &Theme) -> Line<'static> {
+pub(crate) fn keys_line<K: AsRef<str>>(keys: &[(K, &str)], room: usize, theme: &Theme) -> Line<'static> {
     let mut spans = vec![Span::raw(" ")];
     let mut used = 0;
     for (i, (key, desc)) in keys.iter().enumerate() {
+        let key = key.as_ref();
         let gap = if i == 0 { 0 } else { 2 };
         let w = gap + width(key) + 1 + width(desc);
         if used + w > room {

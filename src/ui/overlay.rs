@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 use super::alerts::{severity_label, severity_style};
 use super::text::{clean, fit, local, pad, width, wrap_text};
 use super::{RenderOpts, Theme};
+use crate::app::keymap::Context;
 use crate::app::{AppState, KEYS, Overlay};
 use crate::domain::{AlertId, BankId};
 
@@ -32,7 +33,7 @@ pub(crate) fn render_overlay(
     let rows = usize::from(area.height.min(MAX_HEIGHT).saturating_sub(2));
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let (title, lines, border) = match overlay {
-        Overlay::Help => ("Keys".to_string(), help_lines(theme, cols, rows), theme.border_focused),
+        Overlay::Help => ("Keys".to_string(), help_lines(state, theme, cols, rows), theme.border_focused),
         Overlay::Consent { bank } => {
             let name = bank_name(state, bank);
             let mut lines = Vec::new();
@@ -43,15 +44,21 @@ pub(crate) fn render_overlay(
                 lines.push(Line::default());
             }
             lines.extend(key_lines(
-                "r",
+                &state.keymap.label(Context::Sharing, "revoke"),
                 5,
                 &format!("revoke: {name} delivers nothing more; what it shared stays"),
                 cols,
                 theme,
             ));
-            lines.extend(key_lines("p", 5, &format!("revoke and delete everything {name} shared"), cols, theme));
             lines.extend(key_lines(
-                "n",
+                &state.keymap.label(Context::Sharing, "purge"),
+                5,
+                &format!("revoke and delete everything {name} shared"),
+                cols,
+                theme,
+            ));
+            lines.extend(key_lines(
+                &state.keymap.label(Context::Sharing, "renew"),
                 5,
                 "renew instead: keep sharing, the days counted again from today",
                 cols,
@@ -71,7 +78,7 @@ pub(crate) fn render_overlay(
                 Style::new(),
             );
             lines.push(Line::default());
-            lines.extend(keys(&[("y", "delete"), ("n/Esc", "cancel")], cols, theme));
+            lines.extend(keys(&confirm_keys(state, "delete"), cols, theme));
             (format!("Delete everything {name} shared?"), lines, theme.alert)
         }
         Overlay::ConfirmGrant { bank, renew } => {
@@ -85,7 +92,7 @@ pub(crate) fn render_overlay(
                 Style::new(),
             );
             lines.push(Line::default());
-            lines.extend(keys(&[("y", "share"), ("n/Esc", "cancel")], cols, theme));
+            lines.extend(keys(&confirm_keys(state, "share"), cols, theme));
             let title = if *renew { format!("Share {name} again?") } else { format!("Share {name} with finbox?") };
             (title, lines, theme.border_focused)
         }
@@ -175,11 +182,12 @@ fn key_lines(key: &str, key_cols: usize, desc: &str, cols: usize, theme: &Theme)
 }
 
 /// "y delete   n/Esc cancel", on as many lines as `cols` needs.
-fn keys(pairs: &[(&str, &str)], cols: usize, theme: &Theme) -> Vec<Line<'static>> {
+fn keys<K: AsRef<str>>(pairs: &[(K, &str)], cols: usize, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     let mut spans: Vec<Span<'static>> = Vec::new();
     let mut used = 0;
     for (key, desc) in pairs {
+        let key = key.as_ref();
         let w = width(key) + 1 + width(desc);
         if used > 0 && used + 3 + w > cols {
             lines.push(Line::from(std::mem::take(&mut spans)));
@@ -198,14 +206,16 @@ fn keys(pairs: &[(&str, &str)], cols: usize, theme: &Theme) -> Vec<Line<'static>
 }
 
 /// Every key; in two columns when one does not fit the screen.
-fn help_lines(theme: &Theme, cols: usize, rows: usize) -> Vec<Line<'static>> {
-    let key_cols = KEYS.iter().map(|k| width(k.on)).max().unwrap_or(0) + 2;
+fn help_lines(state: &AppState, theme: &Theme, cols: usize, rows: usize) -> Vec<Line<'static>> {
+    // The keys as the user has them (the settings file may move them).
+    let labels: Vec<String> = KEYS.iter().map(|k| k.label(&state.keymap)).collect();
+    let key_cols = labels.iter().map(|l| width(l)).max().unwrap_or(0) + 2;
     let closing = Line::styled("Esc or ? closes", theme.muted);
     let mut lines: Vec<Line> = Vec::new();
     if KEYS.len() + 2 <= rows || cols < 2 * (key_cols + 12) + 2 {
-        for k in KEYS {
+        for (k, label) in KEYS.iter().zip(&labels) {
             lines.push(Line::from(vec![
-                Span::styled(pad(k.on, key_cols), theme.key),
+                Span::styled(pad(label, key_cols), theme.key),
                 Span::raw(fit(k.desc, cols.saturating_sub(key_cols))),
             ]));
         }
@@ -214,12 +224,12 @@ fn help_lines(theme: &Theme, cols: usize, rows: usize) -> Vec<Line<'static>> {
         let col_w = (cols - 2) / 2;
         for i in 0..half {
             let mut spans = Vec::new();
-            for (j, k) in [KEYS.get(i), KEYS.get(i + half)].into_iter().enumerate() {
-                let Some(k) = k else { continue };
+            for (j, at) in [i, i + half].into_iter().enumerate() {
+                let (Some(k), Some(label)) = (KEYS.get(at), labels.get(at)) else { continue };
                 if j > 0 {
                     spans.push(Span::raw("  "));
                 }
-                spans.push(Span::styled(pad(k.on, key_cols), theme.key));
+                spans.push(Span::styled(pad(label, key_cols), theme.key));
                 spans.push(Span::raw(pad(k.desc, col_w - key_cols)));
             }
             lines.push(Line::from(spans));
@@ -263,8 +273,14 @@ fn not_me_lines(state: &AppState, theme: &Theme, opts: &RenderOpts, id: AlertId,
         Style::new(),
     ));
     lines.push(Line::default());
-    lines.extend(keys(&[("y", "confirm"), ("n/Esc", "cancel")], cols, theme));
+    lines.extend(keys(&confirm_keys(state, "confirm"), cols, theme));
     lines
+}
+
+/// "y delete   n/Esc cancel", with the user's keys for a confirmation.
+fn confirm_keys(state: &AppState, what: &'static str) -> [(String, &'static str); 2] {
+    let km = &state.keymap;
+    [(km.label(Context::Confirm, "confirm"), what), (format!("{}/Esc", km.label(Context::Confirm, "cancel")), "cancel")]
 }
 
 fn onboarding_lines(

@@ -52,6 +52,20 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("log        {}", s.log_file.display());
             Ok(())
         }
+        Command::CheckConfig => {
+            // Loading the settings checked the file, the profiles, the keys
+            // and the colours already; the layouts are read here.
+            let s = &env.settings;
+            let layouts = crate::import::Layouts::load(crate::config::user_layout_dir().as_deref())?;
+            println!(
+                "Settings are fine: {} ({}), {} bank profiles, CSV layouts: {}.",
+                s.config_file.display(),
+                if s.config_file_exists { "read" } else { "not present; defaults apply" },
+                s.profiles.len(),
+                layouts.names()
+            );
+            Ok(())
+        }
         Command::Feed(args) => feed(&env, args, cli.now),
         Command::Banks(f) => banks(&env, f.json),
         Command::Balances(f) => balances(&env, f.json),

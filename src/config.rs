@@ -35,6 +35,8 @@ struct FileSettings {
     /// Colours of the screen: `name = "red"` or `"#rrggbb"` per style.
     theme: Option<toml::Table>,
     consent: Option<ConsentFile>,
+    /// `[keys.<context>] <action> = "<key>"`: the screen's keys, remapped.
+    keys: Option<toml::Table>,
 }
 
 /// `[consent]`: how long a grant lasts unless renewed.
@@ -63,6 +65,7 @@ impl FileSettings {
             consent: Some(ConsentFile {
                 days: over.consent.and_then(|c| c.days).or(self.consent.and_then(|c| c.days)),
             }),
+            keys: over.keys.or(self.keys),
         }
     }
 
@@ -123,6 +126,8 @@ pub struct Settings {
     pub profiles: Vec<BankProfile>,
     /// Theme overrides from the settings (checked by the screen).
     pub theme: toml::Table,
+    /// The user's `[keys]` table (checked when the screen starts).
+    pub keys: toml::Table,
     /// How many days a grant (or a renew) lasts: `[consent] days`.
     pub consent_days: i64,
 }
@@ -183,6 +188,7 @@ impl Settings {
             seed: over.seed.or(merged.seed).unwrap_or(2018),
             profiles,
             theme: merged.theme.unwrap_or_default(),
+            keys: merged.keys.unwrap_or_default(),
             consent_days,
         })
     }

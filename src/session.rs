@@ -50,6 +50,11 @@ impl Env {
         // Every profile is checked now, whatever its kind, so a mistake in
         // it is an error at start, not a feed that fails later.
         crate::feed::check_profiles(&settings.profiles)?;
+        // The screen's keys and colours too: a mistake in the settings file
+        // is an error at start, whichever command runs.
+        keymap(&settings)?;
+        crate::ui::Theme::from_toml_table(&settings.theme)
+            .map_err(|e| anyhow::anyhow!("config file {}: [theme] {e}", settings.config_file.display()))?;
         Ok(Env {
             settings,
             key: Passphrase::from_env(),
@@ -128,6 +133,27 @@ impl Env {
         }
         Ok(Some(store))
     }
+}
+
+/// The screen's keys: the defaults with the settings file's `[keys]` over
+/// them. A mistake is refused before the terminal is taken over, naming the
+/// file, the line and the key.
+pub fn keymap(s: &Settings) -> Result<crate::app::keymap::Keymap> {
+    crate::app::keymap::Keymap::with_settings(&s.keys).map_err(|e| {
+        let text = std::fs::read_to_string(&s.config_file).unwrap_or_default();
+        // The line of the offending key, inside its table.
+        let table_at = text.lines().position(|l| l.trim() == format!("[{}]", e.table));
+        let line = table_at.and_then(|t| {
+            text.lines()
+                .enumerate()
+                .skip(t + 1)
+                .find(|(_, l)| l.trim_start().starts_with(&e.action))
+                .map(|(i, _)| i + 1)
+                .or(Some(t + 1))
+        });
+        let at = line.map(|n| format!(", line {n}")).unwrap_or_default();
+        anyhow::anyhow!("config file {}{at}: {e}", s.config_file.display())
+    })
 }
 
 /// The store writer and the feed supervisor of one run.

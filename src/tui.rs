@@ -114,6 +114,7 @@ pub fn run(env: &Env, no_feeds: bool) -> Result<()> {
         Theme::from_toml_table(&s.theme)
             .map_err(|e| anyhow::anyhow!("config file {}: [theme] {e}", s.config_file.display()))?
     };
+    let keymap = session::keymap(s)?;
     // Open everything that can fail before the terminal is taken over. An
     // encrypted store without FINBOX_PASSPHRASE asks for it first, on a
     // screen of its own.
@@ -121,7 +122,7 @@ pub fn run(env: &Env, no_feeds: bool) -> Result<()> {
     let worker_store = writer_store.reopen()?;
     let supervisor_store = writer_store.reopen()?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let result = rt.block_on(main_loop(env, theme, no_feeds, writer_store, worker_store, supervisor_store));
+    let result = rt.block_on(main_loop(env, theme, keymap, no_feeds, writer_store, worker_store, supervisor_store));
     rt.shutdown_timeout(Duration::from_secs(2));
     result
 }
@@ -129,6 +130,7 @@ pub fn run(env: &Env, no_feeds: bool) -> Result<()> {
 async fn main_loop(
     env: &Env,
     theme: Theme,
+    keymap: app::keymap::Keymap,
     no_feeds: bool,
     writer_store: Store,
     worker_store: Store,
@@ -151,6 +153,7 @@ async fn main_loop(
     };
 
     let mut state = AppState::new(Utc::now(), !no_feeds);
+    state.keymap = keymap;
     let opts = RenderOpts { utc_offset_secs: env.utc_offset_secs };
     worker.send(Effect::Load(state.view()));
 

@@ -599,3 +599,28 @@ fn messages_say_how_to_answer_an_open_alert_and_the_store_does_not() {
     h.ok(&["alerts", "ack", &id.to_string(), "--it-was-me"]);
     assert!(!h.ok(&["messages", &bank, "--limit", "100000"]).contains(&hint));
 }
+
+#[test]
+fn a_keys_table_with_a_mistake_is_refused_with_file_line_and_key() {
+    let h = Home::new();
+    let config = h.dir.path().join("config/finbox");
+    std::fs::create_dir_all(&config).unwrap();
+    let file = config.join("config.toml");
+    for (text, want) in [
+        ("seed = 3\n\n[keys.alerts]\nnot_me = \"x\"\nfly = \"z\"\n", "line 5: [keys.alerts] fly: no such action"),
+        (
+            "[keys.alerts]\nnot_me = \"y\"\n",
+            "line 2: [keys.alerts] not_me: y is the key of it-was-me in alerts already",
+        ),
+        ("[keys.global]\nquit = \"c\"\n", "line 2: [keys.global] quit: c is the key of consent in global already"),
+        ("[keys.nowhere]\nquit = \"Q\"\n", "[keys] nowhere: no such context"),
+        ("[keys.alerts]\nnot_me = \"Ctrl-x\"\n", "not a key"),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let err = h.fail(&["check-config"]);
+        assert!(err.contains("config.toml") && err.contains(want), "{text:?}: {err}");
+    }
+    std::fs::write(&file, "[keys.alerts]\nnot_me = \"x\"\n").unwrap();
+    let out = h.ok(&["check-config"]);
+    assert!(out.contains("Settings are fine") && out.contains("4 bank profiles"), "{out}");
+}

@@ -431,3 +431,31 @@ fn a_long_purge_on_the_screen_shows_its_progress_and_the_feeds_go_on() {
     let log = s.json(&["consent", "log", "--json"]);
     assert!(log.iter().any(|e| e["bank"] == "chase" && e["action"] == "purge"), "{log:?}");
 }
+
+#[test]
+fn a_remapped_key_works_and_the_help_and_footer_show_it() {
+    let s = session("keys");
+    let config = s.home.path().join("config/finbox");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.toml"), "[keys.alerts]\nnot_me = \"x\"\n").unwrap();
+    s.cli(&["consent", "grant", "--all"]);
+    s.cli(&["--now", "2026-11-20T15:00:00Z", "feed", "--seed", "11", "--events", "4000"]);
+    s.start(120, 36, &["--no-feeds"]);
+    s.wait_for("Fraud alerts");
+    s.keys(&["a"]);
+    let screen = s.wait_for("x not me");
+    assert!(!screen.contains("n not me"), "{screen}");
+    // n does nothing there now; x asks to mark as fraud.
+    s.keys(&["n"]);
+    assert!(!s.screen().contains("Mark as fraud"));
+    s.keys(&["x"]);
+    s.wait_for("Mark as fraud");
+    s.keys(&["Escape", "?"]);
+    let help = s.wait_for("Keys");
+    // The help's line for it names x, not n.
+    let line = help.lines().find(|l| l.contains("not me (freeze card)")).unwrap_or_default();
+    let before = line.split("not me (freeze card)").next().unwrap_or_default();
+    assert!(before.trim_end().ends_with(" x") || before.trim_end().ends_with("│x"), "{help}");
+    s.keys(&["Escape", "q"]);
+    s.wait_for("[exit 0]");
+}

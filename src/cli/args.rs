@@ -82,6 +82,9 @@ pub enum Command {
     Decrypt,
     /// Show where finbox keeps its data, settings and log.
     Paths,
+    /// Check the settings file (keys and colours included), the bank
+    /// profiles and the CSV layouts, then exit: 0 when all is well.
+    CheckConfig,
 }
 
 #[derive(Debug, Args)]

@@ -128,32 +128,17 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
             s.quit = true;
             vec![]
         }
-        Action::Help => {
-            s.overlay = Some(Overlay::Help);
-            vec![]
-        }
+        Action::Help => open(s, Overlay::Help),
+        // The records are loaded while their list is open, not with every
+        // snapshot.
         Action::Refused => {
-            // The records are loaded while their list is open, not with every
-            // snapshot.
             s.overlay = Some(Overlay::Refused { scroll: 0 });
             vec![Effect::Load(s.view())]
         }
-        Action::FocusNext => {
-            s.focus = s.focus.next();
-            vec![]
-        }
-        Action::FocusPrev => {
-            s.focus = s.focus.prev();
-            vec![]
-        }
-        Action::FocusAlerts => {
-            s.focus = Pane::Alerts;
-            vec![]
-        }
-        Action::Focus(p) => {
-            s.focus = p;
-            vec![]
-        }
+        Action::FocusNext => focus(s, s.focus.next()),
+        Action::FocusPrev => focus(s, s.focus.prev()),
+        Action::FocusAlerts => focus(s, Pane::Alerts),
+        Action::Focus(p) => focus(s, p),
         Action::SelectBank(i) => select_bank(s, i),
         Action::Up => move_by(s, -1),
         Action::Down => move_by(s, 1),
@@ -161,53 +146,15 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
         Action::PageDown => move_by(s, PAGE as i64),
         Action::Top => move_by(s, i64::MIN / 2),
         Action::Bottom => move_by(s, i64::MAX / 2),
-        Action::Left | Action::Right => {
-            let n = s.sidebar.accounts.len();
-            if n == 0 {
-                return vec![];
-            }
-            let cur = s.sidebar.selected_account;
-            s.sidebar.selected_account = if action == Action::Left { (cur + n - 1) % n } else { (cur + 1) % n };
-            s.sidebar.selected_txn = 0;
-            s.focus = Pane::Sidebar;
-            vec![Effect::Load(s.view())]
-        }
-        Action::Compose => {
-            let Some(b) = s.bank() else { return vec![] };
-            match b.bank.sharing(s.now) {
-                Sharing::Shared { .. } => {}
-                Sharing::Expired { .. } => {
-                    let name = b.bank.name.clone();
-                    let key = s.keymap.label(crate::app::keymap::Context::Global, "consent");
-                    flash(s, format!("Sharing with {name} expired: press {key} to renew it first."), true);
-                    return vec![];
-                }
-                Sharing::NotShared => {
-                    let name = b.bank.name.clone();
-                    let key = s.keymap.label(crate::app::keymap::Context::Global, "consent");
-                    flash(s, format!("{name} is not shared: press {key} to share it first."), true);
-                    return vec![];
-                }
-            }
-            s.focus = Pane::Conversation;
-            s.conversation.scroll = 0;
-            s.input = Input::Compose(String::new());
-            vec![]
-        }
+        Action::Left => next_account(s, false),
+        Action::Right => next_account(s, true),
+        Action::Compose => compose(s),
         Action::Search => {
             s.focus = Pane::Sidebar;
             s.input = Input::Search(s.sidebar.search.clone().unwrap_or_default());
             vec![]
         }
-        Action::Type(c) => {
-            match &mut s.input {
-                Input::Compose(t) | Input::Search(t) if t.chars().count() < INPUT_MAX_CHARS && !c.is_control() => {
-                    t.push(c)
-                }
-                _ => {}
-            }
-            vec![]
-        }
+        Action::Type(c) => type_char(s, c),
         Action::Backspace => {
             if let Input::Compose(t) | Input::Search(t) = &mut s.input {
                 t.pop();
@@ -219,72 +166,133 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Submit => submit(s),
-        Action::Cancel => match std::mem::replace(&mut s.input, Input::Normal) {
-            Input::Compose(_) => vec![],
-            Input::Search(_) | Input::Normal if s.sidebar.search.is_some() => {
-                s.sidebar.search = None;
-                s.sidebar.selected_txn = 0;
-                vec![Effect::Load(s.view())]
-            }
-            _ => vec![],
-        },
-        Action::Consent => {
-            let Some(b) = s.bank() else { return vec![] };
-            let (id, name) = (b.bank.id.clone(), b.bank.name.clone());
-            match b.bank.sharing(s.now) {
-                Sharing::Shared { .. } => {
-                    s.overlay = Some(Overlay::Consent { bank: id });
-                    vec![]
-                }
-                // No single key changes sharing: a grant asks first.
-                Sharing::Expired { .. } => {
-                    let _ = name;
-                    s.overlay = Some(Overlay::ConfirmGrant { bank: id, renew: true });
-                    vec![]
-                }
-                Sharing::NotShared => {
-                    s.overlay = Some(Overlay::ConfirmGrant { bank: id, renew: false });
-                    vec![]
-                }
-            }
-        }
+        Action::Cancel => cancel(s),
+        Action::Consent => consent(s),
         Action::ItWasMe | Action::NotMe if s.focus != Pane::Alerts => vec![],
         Action::ItWasMe => match s.alerts.items.get(s.alerts.selected) {
             Some(a) => vec![Effect::Ack { alert: a.id, verdict: Verdict::ItWasMe }],
             None => vec![],
         },
-        Action::NotMe => {
-            if let Some(a) = s.alerts.items.get(s.alerts.selected) {
-                s.overlay = Some(Overlay::ConfirmNotMe { alert: a.id });
-            }
+        Action::NotMe => match s.alerts.items.get(s.alerts.selected) {
+            Some(a) => open(s, Overlay::ConfirmNotMe { alert: a.id }),
+            None => vec![],
+        },
+        Action::Click { pane, row } => click(s, pane, row),
+        Action::Scroll { pane, down } => scroll(s, pane, down),
+        Action::Loaded(snap) => apply_snapshot(s, *snap),
+        other => outcome(s, other),
+    }
+}
+
+fn open(s: &mut AppState, overlay: Overlay) -> Vec<Effect> {
+    s.overlay = Some(overlay);
+    vec![]
+}
+
+fn focus(s: &mut AppState, pane: Pane) -> Vec<Effect> {
+    s.focus = pane;
+    vec![]
+}
+
+/// The previous or next account of the sidebar, round the list.
+fn next_account(s: &mut AppState, forward: bool) -> Vec<Effect> {
+    let n = s.sidebar.accounts.len();
+    if n == 0 {
+        return vec![];
+    }
+    let cur = s.sidebar.selected_account;
+    s.sidebar.selected_account = if forward { (cur + 1) % n } else { (cur + n - 1) % n };
+    s.sidebar.selected_txn = 0;
+    s.focus = Pane::Sidebar;
+    vec![Effect::Load(s.view())]
+}
+
+/// Starts a message to the selected bank, if it is shared (else says how).
+fn compose(s: &mut AppState) -> Vec<Effect> {
+    let Some(b) = s.bank() else { return vec![] };
+    let key = s.keymap.label(crate::app::keymap::Context::Global, "consent");
+    let name = b.bank.name.clone();
+    match b.bank.sharing(s.now) {
+        Sharing::Shared { .. } => {}
+        Sharing::Expired { .. } => {
+            flash(s, format!("Sharing with {name} expired: press {key} to renew it first."), true);
+            return vec![];
+        }
+        Sharing::NotShared => {
+            flash(s, format!("{name} is not shared: press {key} to share it first."), true);
+            return vec![];
+        }
+    }
+    s.focus = Pane::Conversation;
+    s.conversation.scroll = 0;
+    s.input = Input::Compose(String::new());
+    vec![]
+}
+
+fn type_char(s: &mut AppState, c: char) -> Vec<Effect> {
+    match &mut s.input {
+        Input::Compose(t) | Input::Search(t) if t.chars().count() < INPUT_MAX_CHARS && !c.is_control() => t.push(c),
+        _ => {}
+    }
+    vec![]
+}
+
+/// Esc: stop typing, or clear the search.
+fn cancel(s: &mut AppState) -> Vec<Effect> {
+    match std::mem::replace(&mut s.input, Input::Normal) {
+        Input::Compose(_) => vec![],
+        Input::Search(_) | Input::Normal if s.sidebar.search.is_some() => {
+            s.sidebar.search = None;
+            s.sidebar.selected_txn = 0;
+            vec![Effect::Load(s.view())]
+        }
+        _ => vec![],
+    }
+}
+
+/// The sharing key: the sharing dialog for a shared bank; for one that is
+/// not (or no longer), a question first: no single key changes sharing.
+fn consent(s: &mut AppState) -> Vec<Effect> {
+    let Some(b) = s.bank() else { return vec![] };
+    let bank = b.bank.id.clone();
+    let overlay = match b.bank.sharing(s.now) {
+        Sharing::Shared { .. } => Overlay::Consent { bank },
+        Sharing::Expired { .. } => Overlay::ConfirmGrant { bank, renew: true },
+        Sharing::NotShared => Overlay::ConfirmGrant { bank, renew: false },
+    };
+    open(s, overlay)
+}
+
+fn click(s: &mut AppState, pane: Pane, row: Option<usize>) -> Vec<Effect> {
+    s.focus = pane;
+    let Some(row) = row else { return vec![] };
+    match pane {
+        Pane::Banks => select_bank(s, row),
+        Pane::Alerts if row < s.alerts.items.len() => {
+            s.alerts.selected = row;
             vec![]
         }
-        Action::Click { pane, row } => {
-            s.focus = pane;
-            let Some(row) = row else { return vec![] };
-            match pane {
-                Pane::Banks => select_bank(s, row),
-                Pane::Alerts if row < s.alerts.items.len() => {
-                    s.alerts.selected = row;
-                    vec![]
-                }
-                Pane::Sidebar if row < s.sidebar.transactions.len() => {
-                    s.sidebar.selected_txn = row;
-                    vec![]
-                }
-                _ => vec![],
-            }
+        Pane::Sidebar if row < s.sidebar.transactions.len() => {
+            s.sidebar.selected_txn = row;
+            vec![]
         }
-        Action::Scroll { pane, down } => {
-            let old = s.focus;
-            s.focus = pane;
-            let effects = move_by(s, if down { 3 } else { -3 });
-            if pane != Pane::Banks {
-                s.focus = old;
-            }
-            effects
-        }
-        Action::Loaded(snap) => apply_snapshot(s, *snap),
+        _ => vec![],
+    }
+}
+
+fn scroll(s: &mut AppState, pane: Pane, down: bool) -> Vec<Effect> {
+    let old = s.focus;
+    s.focus = pane;
+    let effects = move_by(s, if down { 3 } else { -3 });
+    if pane != Pane::Banks {
+        s.focus = old;
+    }
+    effects
+}
+
+/// What the store, the feeds and the clock report.
+fn outcome(s: &mut AppState, action: Action) -> Vec<Effect> {
+    match action {
         Action::Replied { bank } => {
             if s.conversation.bank.as_ref() == Some(&bank) {
                 s.conversation.pending = None;
@@ -313,7 +321,7 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
             vec![]
         }
         // Dialog keys with no dialog open do nothing.
-        Action::Confirm | Action::Revoke | Action::Purge | Action::Renew | Action::Toggle | Action::GrantAll => vec![],
+        _ => vec![],
     }
 }
 

@@ -303,73 +303,11 @@ async fn reconcile(
             continue; // only the banks shared at the start take part
         }
         let slot = slots.entry(bank.id.clone()).or_default();
-
         // 1. A running feed whose consent went away (revoked, expired, or a
         // new epoch), or whose lease another process took, stops now.
-        if let Some(r) = &mut slot.running
-            && (!granted || r.epoch != bank.epoch)
-        {
-            // Cancelled once; a feed that has not stopped a second later
-            // (hung) is aborted. The store refuses its events meanwhile, by
-            // epoch.
-            match r.cancelled_at {
-                None => {
-                    r.cancel.cancel();
-                    r.cancelled_at = Some(now);
-                    tracing::info!(bank = %bank.id, shared, "consent or lease changed; stopping feed");
-                }
-                Some(at) if now.duration_since(at) >= STOP_GRACE && !r.handle.is_finished() => r.abort(&bank.id),
-                Some(_) => {}
-            }
-            if events_mode {
-                slot.finished = true;
-            }
-        }
-
+        stop_if_unwanted(slot, &bank, granted, events_mode, now);
         // 2. Collect a feed that ended.
-        if slot.running.as_ref().is_some_and(|r| r.handle.is_finished()) {
-            let r = slot.running.take().expect("checked");
-            let sent = r.sink.sent();
-            slot.events += sent;
-            if let Some(q) = slot.quota.as_mut() {
-                *q = q.saturating_sub(sent);
-            }
-            let outcome = match r.handle.await {
-                Ok(Ok(exit)) => Ok(exit),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(join) if join.is_panic() => Err(format!("it crashed ({})", panic_text(join))),
-                Err(_) => Ok(FeedExit::Cancelled { events: sent }),
-            };
-            match outcome {
-                Ok(FeedExit::Finished { .. }) => slot.finished = true,
-                Ok(FeedExit::Cancelled { .. }) => {}
-                Err(error) => {
-                    if r.started.elapsed() > HEALTHY_AFTER {
-                        slot.failures = 0;
-                    }
-                    slot.failures += 1;
-                    let delay = backoff(slot.failures);
-                    slot.retry_at = Some(now + delay);
-                    tracing::warn!(bank = %bank.id, %error, attempt = slot.failures, "feed failed; restarting");
-                    let text = format!(
-                        "The {} feed stopped: {error}. finbox restarts it in {} s (attempt {}).",
-                        profile.name,
-                        delay.as_secs(),
-                        slot.failures
-                    );
-                    let notice = Envelope {
-                        bank: bank.id.clone(),
-                        epoch: bank.epoch,
-                        event: FeedEvent::SystemNotice { at: (cfg.clock)(), text },
-                    };
-                    let _ = tx.send(notice).await;
-                }
-            }
-            if slot.quota == Some(0) {
-                slot.finished = true;
-            }
-        }
-
+        collect_ended(cfg, profile, &bank, slot, tx, now).await;
         // 3. Tell a running feed which cards are frozen.
         if let Some(r) = &slot.running {
             r.control.send_if_modified(|c| {
@@ -379,69 +317,156 @@ async fn reconcile(
             });
             continue;
         }
-
         // 4. Start a feed for a shared bank that has none.
-        if !granted || slot.finished || slot.retry_at.is_some_and(|t| now < t) {
-            continue;
+        if granted && !slot.finished && slot.retry_at.is_none_or(|t| now >= t) {
+            start(cfg, profile, &bank, cursor, frozen, slot, tx, now).await;
         }
-        slot.retry_at = None;
-        let feed = match cfg.registry.build(profile) {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::error!(bank = %bank.id, error = %e, "cannot build feed");
-                slot.finished = true;
-                let _ = tx
-                    .send(Envelope {
-                        bank: bank.id.clone(),
-                        epoch: bank.epoch,
-                        event: FeedEvent::SystemNotice {
-                            at: (cfg.clock)(),
-                            text: format!("The feed cannot start: {e}"),
-                        },
-                    })
-                    .await;
-                continue;
-            }
-        };
-        let (control_tx, control_rx) = watch::channel(BankControl { frozen_accounts: frozen });
-        let cancel = CancellationToken::new();
-        let sink = FeedSink::new(bank.id.clone(), bank.epoch, tx.clone());
-        let mode = match slot.quota {
-            Some(q) => FeedMode::Events(q),
-            None => cfg.mode,
-        };
-        let ctx = FeedContext {
-            bank: bank.id.clone(),
-            cursor,
-            sink: sink.clone(),
-            cancel: cancel.clone(),
-            control: control_rx,
-            mode,
-            clock: cfg.clock.clone(),
-            seed: cfg.seed,
-            utc_offset_secs: cfg.utc_offset_secs,
-        };
-        tracing::info!(bank = %bank.id, ?mode, "starting feed");
-        // Fault injection for the regression test of panic containment: the
-        // first run of the named bank's feed panics.
-        let inject = slot.failures == 0 && std::env::var(FAULT_PANIC_ENV).is_ok_and(|b| b == bank.id.as_str());
-        let handle = tokio::spawn(async move {
-            if inject {
-                panic!("injected feed panic ({FAULT_PANIC_ENV})");
-            }
-            feed.run(ctx).await
-        });
-        slot.running = Some(Running {
-            epoch: bank.epoch,
-            cancel,
-            handle,
-            sink,
-            control: control_tx,
-            started: now,
-            cancelled_at: None,
-            aborted: false,
-        });
     }
+}
+
+/// Cancels a running feed whose bank is no longer ours to feed (or whose
+/// epoch moved on); a feed that has not stopped a second later (hung) is
+/// aborted. The store refuses its events meanwhile, by epoch.
+fn stop_if_unwanted(slot: &mut Slot, bank: &crate::domain::Bank, granted: bool, events_mode: bool, now: Instant) {
+    let Some(r) = &mut slot.running else { return };
+    if granted && r.epoch == bank.epoch {
+        return;
+    }
+    match r.cancelled_at {
+        None => {
+            r.cancel.cancel();
+            r.cancelled_at = Some(now);
+            tracing::info!(bank = %bank.id, granted, "consent or lease changed; stopping feed");
+        }
+        Some(at) if now.duration_since(at) >= STOP_GRACE && !r.handle.is_finished() => r.abort(&bank.id),
+        Some(_) => {}
+    }
+    if events_mode {
+        slot.finished = true;
+    }
+}
+
+/// Takes in a feed that ended: counts what it sent, and after a failure
+/// schedules a restart with back-off and says so in the bank's thread.
+async fn collect_ended(
+    cfg: &SupervisorConfig,
+    profile: &BankProfile,
+    bank: &crate::domain::Bank,
+    slot: &mut Slot,
+    tx: &mpsc::Sender<Envelope>,
+    now: Instant,
+) {
+    if !slot.running.as_ref().is_some_and(|r| r.handle.is_finished()) {
+        return;
+    }
+    let r = slot.running.take().expect("checked");
+    let sent = r.sink.sent();
+    slot.events += sent;
+    if let Some(q) = slot.quota.as_mut() {
+        *q = q.saturating_sub(sent);
+    }
+    let outcome = match r.handle.await {
+        Ok(Ok(exit)) => Ok(exit),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(join) if join.is_panic() => Err(format!("it crashed ({})", panic_text(join))),
+        Err(_) => Ok(FeedExit::Cancelled { events: sent }),
+    };
+    match outcome {
+        Ok(FeedExit::Finished { .. }) => slot.finished = true,
+        Ok(FeedExit::Cancelled { .. }) => {}
+        Err(error) => {
+            if r.started.elapsed() > HEALTHY_AFTER {
+                slot.failures = 0;
+            }
+            slot.failures += 1;
+            let delay = backoff(slot.failures);
+            slot.retry_at = Some(now + delay);
+            tracing::warn!(bank = %bank.id, %error, attempt = slot.failures, "feed failed; restarting");
+            let text = format!(
+                "The {} feed stopped: {error}. finbox restarts it in {} s (attempt {}).",
+                profile.name,
+                delay.as_secs(),
+                slot.failures
+            );
+            notice(cfg, bank, tx, text).await;
+        }
+    }
+    if slot.quota == Some(0) {
+        slot.finished = true;
+    }
+}
+
+/// A notice from finbox in the bank's thread.
+async fn notice(cfg: &SupervisorConfig, bank: &crate::domain::Bank, tx: &mpsc::Sender<Envelope>, text: String) {
+    let envelope = Envelope {
+        bank: bank.id.clone(),
+        epoch: bank.epoch,
+        event: FeedEvent::SystemNotice { at: (cfg.clock)(), text },
+    };
+    let _ = tx.send(envelope).await;
+}
+
+/// Starts the bank's feed from `cursor`, or says in its thread why it
+/// cannot.
+#[allow(clippy::too_many_arguments)]
+async fn start(
+    cfg: &SupervisorConfig,
+    profile: &BankProfile,
+    bank: &crate::domain::Bank,
+    cursor: Option<String>,
+    frozen: std::collections::HashSet<String>,
+    slot: &mut Slot,
+    tx: &mpsc::Sender<Envelope>,
+    now: Instant,
+) {
+    slot.retry_at = None;
+    let feed = match cfg.registry.build(profile) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(bank = %bank.id, error = %e, "cannot build feed");
+            slot.finished = true;
+            notice(cfg, bank, tx, format!("The feed cannot start: {e}")).await;
+            return;
+        }
+    };
+    let (control_tx, control_rx) = watch::channel(BankControl { frozen_accounts: frozen });
+    let cancel = CancellationToken::new();
+    let sink = FeedSink::new(bank.id.clone(), bank.epoch, tx.clone());
+    let mode = match slot.quota {
+        Some(q) => FeedMode::Events(q),
+        None => cfg.mode,
+    };
+    let ctx = FeedContext {
+        bank: bank.id.clone(),
+        cursor,
+        sink: sink.clone(),
+        cancel: cancel.clone(),
+        control: control_rx,
+        mode,
+        clock: cfg.clock.clone(),
+        seed: cfg.seed,
+        utc_offset_secs: cfg.utc_offset_secs,
+    };
+    tracing::info!(bank = %bank.id, ?mode, "starting feed");
+    // Fault injection for the regression test of panic containment: the
+    // first run of the named bank's feed panics.
+    let inject = slot.failures == 0 && std::env::var(FAULT_PANIC_ENV).is_ok_and(|b| b == bank.id.as_str());
+    let handle = tokio::spawn(async move {
+        if inject {
+            panic!("injected feed panic ({FAULT_PANIC_ENV})");
+        }
+        feed.run(ctx).await
+    });
+    slot.running = Some(Running {
+        epoch: bank.epoch,
+        cancel,
+        handle,
+        sink,
+        control: control_tx,
+        started: now,
+        cancelled_at: None,
+        aborted: false,
+    });
 }
 
 fn backoff(failures: u32) -> Duration {

@@ -453,3 +453,16 @@ fn r_lists_the_refused_records_and_scrolls_them() {
     assert_eq!(s.overlay, None);
     assert!(KEYS.iter().any(|k| k.on == "R"), "listed in the help");
 }
+
+#[test]
+fn ctrl_c_quits_from_every_dialog() {
+    let ctrl_c = crossterm::event::KeyEvent::new(KeyCode::Char('c'), crossterm::event::KeyModifiers::CONTROL);
+    for keys in [&[KeyCode::Char('?')][..], &[KeyCode::Char('c')], &[KeyCode::Char('c'), KeyCode::Char('p')]] {
+        let mut s = loaded();
+        press(&mut s, keys);
+        assert!(s.overlay.is_some(), "{keys:?}");
+        let action = finbox::app::handle_key(&s, ctrl_c).unwrap();
+        update(&mut s, action);
+        assert!(s.quit, "Ctrl-C in the dialog of {keys:?}");
+    }
+}

@@ -295,58 +295,9 @@ fn apply_one(
                 report.accounts += 1;
             }
         }
-        FeedEvent::Transaction(t) => {
-            let Some(acct) = account(tx, b, bank, &t.account)? else {
-                return Ok(Err(format!("unknown account {:?}", clean_line(&t.account, 40))));
-            };
-            if let Err(reason) = validate_txn(t, acct, now) {
-                return Ok(Err(reason));
-            }
-            let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
-            match insert_txn(tx, b, bank, acct, t, &merchant)? {
-                None => {
-                    report.replayed_transactions += 1;
-                    b.replayed.insert((bank.clone(), t.external_id.clone()));
-                    match differs_from_stored(tx, bank, acct, t)? {
-                        Some(reason) => refuse(tx, report, env, now, reason, true)?,
-                        None => report.duplicates += 1,
-                    }
-                }
-                Some(txn_id) => {
-                    report.transactions += 1;
-                    let at = t.posted_at.timestamp();
-                    if t.notify && at < shared.since {
-                        // History: summed up in one note, not replayed.
-                        b.history.entry(bank.clone()).or_insert_with(|| Tally::new(shared)).add(at);
-                    } else if t.notify {
-                        let text = transaction_notice(tx, b, acct.id, t, &merchant)?;
-                        NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, t.posted_at, &text)
-                            .txn(txn_id)
-                            .insert(tx)?;
-                        report.messages += 1;
-                    }
-                }
-            }
-        }
+        FeedEvent::Transaction(t) => return apply_txn(tx, b, env, t, shared, now, report),
         FeedEvent::Balance { account: ext, at, balance } => {
-            let Some(acct) = account(tx, b, bank, ext)? else {
-                return Ok(Err(format!("unknown account {:?}", clean_line(ext, 40))));
-            };
-            if balance.currency != acct.currency {
-                return Ok(Err(format!("balance in {} for an account in {}", balance.currency, acct.currency)));
-            }
-            let ext_id = format!("balance:{}:{}", ext, at.timestamp());
-            let label = b.label(tx, acct.id)?;
-            let text = format!("Balance update: {label} is {balance}.");
-            let message = NewMessage::new(bank, Sender::Bank, MessageKind::Balance, *at, &text);
-            if message.external(&ext_id).history_before(shared.since).insert(tx)? {
-                tx.prepare_cached("UPDATE balances SET reported_minor = ?2, reported_at = ?3 WHERE account_id = ?1")?
-                    .execute(params![acct.id, balance.minor, at.timestamp()])?;
-                report.balances_reported += 1;
-                report.messages += 1;
-            } else {
-                report.duplicates += 1;
-            }
+            return apply_balance(tx, b, bank, ext, *at, *balance, shared, report);
         }
         FeedEvent::Message { external_id, at, kind, text } => {
             let text = clean_text(text, MAX_MESSAGE_CHARS);
@@ -361,50 +312,7 @@ fn apply_one(
             }
         }
         FeedEvent::FraudSignal { txn_external_id, at, reason, severity } => {
-            // Overlapping statements replay transactions, and the local
-            // rules see them again: what was stored before raises nothing.
-            if b.replayed.contains(&(bank.clone(), txn_external_id.clone())) {
-                report.duplicates += 1;
-                return Ok(Ok(()));
-            }
-            let row: Option<(i64, i64, i64, String, String)> = tx
-                .prepare_cached(
-                    "SELECT id, account_id, amount_minor, currency, merchant FROM transactions
-                     WHERE bank_id = ?1 AND external_id = ?2",
-                )?
-                .query_row(params![bank.as_str(), txn_external_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
-                .optional()?;
-            let Some((txn_id, account_id, minor, currency, merchant)) = row else {
-                return Ok(Err(format!("no transaction {:?}", clean_line(txn_external_id, 40))));
-            };
-            let reason = clean_line(reason, MAX_NAME_CHARS * 2);
-            let inserted = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO alerts (bank_id, account_id, txn_id, external_id, reason, severity, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )?
-                .execute(params![bank.as_str(), account_id, txn_id, txn_external_id, reason, severity.level(), at.timestamp()])?;
-            if inserted == 0 {
-                report.duplicates += 1;
-                return Ok(Ok(()));
-            }
-            let alert_id = tx.last_insert_rowid();
-            let amount = Money::new(-minor, Currency::new(&currency)?);
-            let card = card_label(tx, account_id)?;
-            let text = format!(
-                "Fraud alert ({severity}): did you make the {amount} charge at {merchant} on {card}? {reason}."
-            );
-            NewMessage::new(bank, Sender::Bank, MessageKind::Fraud, *at, &text)
-                .external(&format!("alert:{alert_id}"))
-                .txn(txn_id)
-                .alert(alert_id)
-                .history_before(shared.since)
-                .insert(tx)?;
-            report.alerts += 1;
-            report.messages += 1;
-            report.new_alerts.push(AlertId(alert_id));
+            return apply_signal(tx, b, bank, txn_external_id, *at, reason, *severity, shared, report);
         }
         FeedEvent::Statement { account: ext, external_id, period_start, period_end, closing } => {
             let Some(acct) = account(tx, b, bank, ext)? else {
@@ -438,6 +346,156 @@ fn apply_one(
         // store unopened is refused rather than half applied.
         FeedEvent::Whole(_) => return Ok(Err("a group of events reached the store unopened".into())),
     }
+    Ok(Ok(()))
+}
+
+/// A transaction: stored once (a replay with other content goes to the
+/// quarantine), announced in the thread unless it is history.
+fn apply_txn(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    env: &Envelope,
+    t: &TxnInfo,
+    shared: Grant,
+    now: DateTime<Utc>,
+    report: &mut BatchReport,
+) -> Result<Result<(), String>> {
+    let bank = &env.bank;
+    let Some(acct) = account(tx, b, bank, &t.account)? else {
+        return Ok(Err(format!("unknown account {:?}", clean_line(&t.account, 40))));
+    };
+    if let Err(reason) = validate_txn(t, acct, now) {
+        return Ok(Err(reason));
+    }
+    let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
+    match insert_txn(tx, b, bank, acct, t, &merchant)? {
+        None => {
+            report.replayed_transactions += 1;
+            b.replayed.insert((bank.clone(), t.external_id.clone()));
+            match differs_from_stored(tx, bank, acct, t)? {
+                Some(reason) => refuse(tx, report, env, now, reason, true)?,
+                None => report.duplicates += 1,
+            }
+        }
+        Some(txn_id) => {
+            report.transactions += 1;
+            let at = t.posted_at.timestamp();
+            if t.notify && at < shared.since {
+                // History: summed up in one note, not replayed.
+                b.history.entry(bank.clone()).or_insert_with(|| Tally::new(shared)).add(at);
+            } else if t.notify {
+                let text = transaction_notice(tx, b, acct.id, t, &merchant)?;
+                NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, t.posted_at, &text)
+                    .txn(txn_id)
+                    .insert(tx)?;
+                report.messages += 1;
+            }
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// A balance the bank reports: kept beside the computed one, and said in
+/// the thread.
+#[allow(clippy::too_many_arguments)]
+fn apply_balance(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    bank: &BankId,
+    ext: &str,
+    at: DateTime<Utc>,
+    balance: Money,
+    shared: Grant,
+    report: &mut BatchReport,
+) -> Result<Result<(), String>> {
+    let at = &at;
+    let Some(acct) = account(tx, b, bank, ext)? else {
+        return Ok(Err(format!("unknown account {:?}", clean_line(ext, 40))));
+    };
+    if balance.currency != acct.currency {
+        return Ok(Err(format!("balance in {} for an account in {}", balance.currency, acct.currency)));
+    }
+    let ext_id = format!("balance:{}:{}", ext, at.timestamp());
+    let label = b.label(tx, acct.id)?;
+    let text = format!("Balance update: {label} is {balance}.");
+    let message = NewMessage::new(bank, Sender::Bank, MessageKind::Balance, *at, &text);
+    if message.external(&ext_id).history_before(shared.since).insert(tx)? {
+        tx.prepare_cached("UPDATE balances SET reported_minor = ?2, reported_at = ?3 WHERE account_id = ?1")?
+            .execute(params![acct.id, balance.minor, at.timestamp()])?;
+        report.balances_reported += 1;
+        report.messages += 1;
+    } else {
+        report.duplicates += 1;
+    }
+    Ok(Ok(()))
+}
+
+/// A fraud signal (the bank's or the local rules'): an alert on the stored
+/// transaction, and a message asking about it. A replayed transaction
+/// raises nothing new.
+#[allow(clippy::too_many_arguments)]
+fn apply_signal(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    bank: &BankId,
+    txn_external_id: &String,
+    at: DateTime<Utc>,
+    reason: &str,
+    severity: crate::domain::Severity,
+    shared: Grant,
+    report: &mut BatchReport,
+) -> Result<Result<(), String>> {
+    let at = &at;
+    // Overlapping statements replay transactions, and the local
+    // rules see them again: what was stored before raises nothing.
+    if b.replayed.contains(&(bank.clone(), txn_external_id.clone())) {
+        report.duplicates += 1;
+        return Ok(Ok(()));
+    }
+    let row: Option<(i64, i64, i64, String, String)> = tx
+        .prepare_cached(
+            "SELECT id, account_id, amount_minor, currency, merchant FROM transactions
+             WHERE bank_id = ?1 AND external_id = ?2",
+        )?
+        .query_row(params![bank.as_str(), txn_external_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()?;
+    let Some((txn_id, account_id, minor, currency, merchant)) = row else {
+        return Ok(Err(format!("no transaction {:?}", clean_line(txn_external_id, 40))));
+    };
+    let reason = clean_line(reason, MAX_NAME_CHARS * 2);
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO alerts (bank_id, account_id, txn_id, external_id, reason, severity, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            bank.as_str(),
+            account_id,
+            txn_id,
+            txn_external_id,
+            reason,
+            severity.level(),
+            at.timestamp()
+        ])?;
+    if inserted == 0 {
+        report.duplicates += 1;
+        return Ok(Ok(()));
+    }
+    let alert_id = tx.last_insert_rowid();
+    let amount = Money::new(-minor, Currency::new(&currency)?);
+    let card = card_label(tx, account_id)?;
+    let text = format!("Fraud alert ({severity}): did you make the {amount} charge at {merchant} on {card}? {reason}.");
+    NewMessage::new(bank, Sender::Bank, MessageKind::Fraud, *at, &text)
+        .external(&format!("alert:{alert_id}"))
+        .txn(txn_id)
+        .alert(alert_id)
+        .history_before(shared.since)
+        .insert(tx)?;
+    report.alerts += 1;
+    report.messages += 1;
+    report.new_alerts.push(AlertId(alert_id));
     Ok(Ok(()))
 }
 

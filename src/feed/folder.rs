@@ -410,37 +410,20 @@ async fn handle(
     let shown = clean_line(name, 80);
     let at = (ctx.clock)();
     let previous = cursor.files.iter().find(|f| f.name == name).cloned();
-    let taken = {
-        let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || {
-            let copy = snapshot(&path)?;
-            let (sha256, size) = crate::import::fingerprint(copy.path())?;
-            let whole = ends_whole(copy.path(), Format::from_extension(&path))?;
-            // What it held when it was imported before, if it only grew since.
-            let grew_from = |before: &Handled| -> bool {
-                before.ok
-                    && before.size < size
-                    && prefix_sha256(copy.path(), before.size).is_ok_and(|h| h == before.sha256)
-            };
-            let grown = previous.as_ref().filter(|b| grew_from(b)).map(|b| b.transactions);
-            std::io::Result::Ok((copy, sha256, size, whole, grown))
-        })
-        .await
-    };
-    let (copy, sha256, size, whole, grown) = match taken {
-        Ok(Ok(t)) => t,
+    let Some(taken) = take(path, previous).await else {
         // Gone or unreadable between listing and reading: try at the next poll.
-        Ok(Err(_)) | Err(_) => return Ok(Outcome::Again),
+        return Ok(Outcome::Again);
     };
     // A statement that does not end as one is taken only once it has long
     // held still (some banks leave out the last newline).
     let quiet = std::fs::metadata(path).ok().and_then(|m| m.modified().ok());
     if !once
-        && !whole
+        && !taken.whole
         && quiet.is_none_or(|m| SystemTime::now().duration_since(m).unwrap_or_default() < SETTLE_UNFINISHED)
     {
         return Ok(Outcome::Again);
     }
+    let Taken { copy, sha256, size, grown, .. } = taken;
     if cursor.files.iter().any(|f| f.name == name && f.size == size && f.sha256 == sha256) {
         return Ok(Outcome::Done);
     }
@@ -451,30 +434,7 @@ async fn handle(
         ctx.sink.send(FeedEvent::Cursor(cursor.to_json())).await?;
         return Ok(Outcome::Done);
     }
-
-    let opts = Options {
-        currency: cfg.currency,
-        home_country: cfg.home_country.clone(),
-        utc_offset_secs: ctx.utc_offset_secs,
-        now: at,
-        account: cfg.account.clone(),
-    };
-    let outcome = {
-        let (cfg, sink, cancel) = (cfg.clone(), ctx.sink.clone(), ctx.cancel.clone());
-        let name = name.to_string();
-        let handle = tokio::runtime::Handle::current();
-        let stop = ctx.cancel.clone();
-        let task = tokio::task::spawn_blocking(move || {
-            let scan = import(&cfg, copy.path(), &name, &opts, &sink, &cancel, &handle);
-            drop(copy);
-            scan
-        });
-        tokio::select! {
-            joined = task => joined.unwrap_or_else(|e| Err(Failure::Feed(FeedError::Other(format!("the import crashed: {e}"))))),
-            _ = stop.cancelled() => Err(Failure::Cancelled),
-        }
-    };
-    let (scan, mut held) = match outcome {
+    let (scan, held) = match read(cfg, ctx, copy, name, at).await {
         Ok(done) => done,
         Err(Failure::Cancelled) => return Ok(Outcome::Cancelled),
         Err(Failure::Feed(e)) => return Err(e),
@@ -493,11 +453,88 @@ async fn handle(
             return Ok(Outcome::Done);
         }
     };
-    // A file that grew since it was imported (a statement downloaded again
-    // with more rows) announces only its new rows: the others were stored
-    // before, under the same ids.
+    announce(ctx, cursor, name, &shown, &scan, held, grown, at).await?;
+    Ok(Outcome::Done)
+}
+
+/// A file taken in: its private copy, what it is, whether it ends whole,
+/// and (when it only grew since it was imported) how many transactions it
+/// had then.
+struct Taken {
+    copy: tempfile::NamedTempFile,
+    sha256: String,
+    size: u64,
+    whole: bool,
+    grown: Option<u64>,
+}
+
+/// Takes a private copy of the file at `path` (on a blocking thread) and
+/// looks at it; `None` when it is gone or unreadable.
+async fn take(path: &Path, previous: Option<Handled>) -> Option<Taken> {
+    let path = path.to_path_buf();
+    let taken = tokio::task::spawn_blocking(move || {
+        let copy = snapshot(&path)?;
+        let (sha256, size) = crate::import::fingerprint(copy.path())?;
+        let whole = ends_whole(copy.path(), Format::from_extension(&path))?;
+        // What it held when it was imported before, if it only grew since.
+        let grew_from = |before: &Handled| -> bool {
+            before.ok && before.size < size && prefix_sha256(copy.path(), before.size).is_ok_and(|h| h == before.sha256)
+        };
+        let grown = previous.as_ref().filter(|b| grew_from(b)).map(|b| b.transactions);
+        std::io::Result::Ok(Taken { copy, sha256, size, whole, grown })
+    })
+    .await;
+    taken.ok().and_then(Result::ok)
+}
+
+/// Reads the copy through the importer on a blocking thread (sending its
+/// events as it goes when it is large), stopping when the feed is told to.
+async fn read(
+    cfg: &Arc<FolderConfig>,
+    ctx: &FeedContext,
+    copy: tempfile::NamedTempFile,
+    name: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(Scan, Option<Vec<FeedEvent>>), Failure> {
+    let opts = Options {
+        currency: cfg.currency,
+        home_country: cfg.home_country.clone(),
+        utc_offset_secs: ctx.utc_offset_secs,
+        now: at,
+        account: cfg.account.clone(),
+    };
+    let (cfg, sink, cancel) = (cfg.clone(), ctx.sink.clone(), ctx.cancel.clone());
+    let name = name.to_string();
+    let handle = tokio::runtime::Handle::current();
+    let task = tokio::task::spawn_blocking(move || {
+        let scan = import(&cfg, copy.path(), &name, &opts, &sink, &cancel, &handle);
+        drop(copy);
+        scan
+    });
+    tokio::select! {
+        joined = task => joined.unwrap_or_else(|e| Err(Failure::Feed(FeedError::Other(format!("the import crashed: {e}"))))),
+        _ = ctx.cancel.cancelled() => Err(Failure::Cancelled),
+    }
+}
+
+/// Says in the thread what arrived and remembers the file: a file that grew
+/// since it was imported (a statement downloaded again with more rows)
+/// announces only its new rows, the others were stored before under the
+/// same ids. A held file goes with its announcement and cursor as one group,
+/// one store transaction.
+#[allow(clippy::too_many_arguments)]
+async fn announce(
+    ctx: &FeedContext,
+    cursor: &mut Cursor,
+    name: &str,
+    shown: &str,
+    scan: &Scan,
+    held: Option<Vec<FeedEvent>>,
+    grown: Option<u64>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), FeedError> {
     let before = grown.unwrap_or(0).min(scan.transactions);
-    let announcement = scan.announcement(&shown, scan.transactions - before, before, at, ctx.utc_offset_secs);
+    let announcement = scan.announcement(shown, scan.transactions - before, before, at, ctx.utc_offset_secs);
     cursor.remember(Handled {
         name: name.to_string(),
         size: scan.size(),
@@ -506,12 +543,10 @@ async fn handle(
         transactions: scan.transactions,
     });
     let remembered = FeedEvent::Cursor(cursor.to_json());
-    match held.as_mut() {
-        // The file, its announcement and the cursor that remembers it: one
-        // transaction.
-        Some(events) => {
+    match held {
+        Some(mut events) => {
             events.extend([announcement, remembered]);
-            ctx.sink.send(FeedEvent::Whole(held.take().unwrap_or_default())).await?;
+            ctx.sink.send(FeedEvent::Whole(events)).await?;
         }
         None => {
             ctx.sink.send(announcement).await?;
@@ -524,7 +559,7 @@ async fn handle(
         transactions = scan.transactions,
         "import feed: file imported"
     );
-    Ok(Outcome::Done)
+    Ok(())
 }
 
 /// A file of up to this many transactions is applied in one store

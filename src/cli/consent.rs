@@ -10,117 +10,123 @@ use super::table::{Align, Table};
 use super::*;
 use crate::domain::*;
 use crate::session::Env;
-use crate::store::{ConsentChange, Direction, PASSPHRASE_ENV, Passphrase};
+use crate::store::{ConsentChange, Direction, PASSPHRASE_ENV, Passphrase, Store};
 
 pub(super) fn consent(env: &Env, c: &ConsentCmd) -> Result<()> {
     let mut store = env.open_store()?;
     match c {
-        ConsentCmd::Grant { bank, all } => {
-            let ids: Vec<BankId> = if *all {
-                store.banks()?.into_iter().map(|b| b.bank.id).collect()
-            } else {
-                vec![bank_id(&store, bank.as_deref().unwrap_or_default())?]
-            };
-            for id in ids {
-                let name = store.bank(id.as_str())?.name;
-                match store.grant_for(&id, env.now, env.settings.consent_validity())? {
-                    ConsentChange::Renewed { until } => {
-                        println!("{name} ({id}) was already shared; renewed: it is shared until {}.", local_date(until))
-                    }
-                    ConsentChange::Granted { until } => println!(
-                        "{name} ({id}) is shared until {}. Its feed delivers when finbox runs (`finbox` or `finbox feed`).",
-                        local_date(until)
-                    ),
-                    other => unreachable!("a grant never yields {other:?}"),
-                }
+        ConsentCmd::Grant { bank, all } => grant(env, &mut store, bank.as_deref(), *all),
+        ConsentCmd::Renew { bank, all } => renew(env, &mut store, bank.as_deref(), *all),
+        ConsentCmd::Revoke { bank, purge } => revoke(env, &mut store, bank, *purge),
+        ConsentCmd::Log(f) => consent_log(&store, f.json),
+    }
+}
+
+fn grant(env: &Env, store: &mut Store, bank: Option<&str>, all: bool) -> Result<()> {
+    let ids: Vec<BankId> = if all {
+        store.banks()?.into_iter().map(|b| b.bank.id).collect()
+    } else {
+        vec![bank_id(store, bank.unwrap_or_default())?]
+    };
+    for id in ids {
+        let name = store.bank(id.as_str())?.name;
+        match store.grant_for(&id, env.now, env.settings.consent_validity())? {
+            ConsentChange::Renewed { until } => {
+                println!("{name} ({id}) was already shared; renewed: it is shared until {}.", local_date(until))
             }
-        }
-        ConsentCmd::Renew { bank, all } => {
-            let ids: Vec<BankId> = if *all {
-                let banks = store.banks()?.into_iter();
-                banks.filter(|b| b.bank.sharing(env.now) != Sharing::NotShared).map(|b| b.bank.id).collect()
-            } else {
-                vec![bank_id(&store, bank.as_deref().unwrap_or_default())?]
-            };
-            if ids.is_empty() {
-                println!(
-                    "No bank is shared, so there is nothing to renew. Share one with `finbox consent grant BANK`."
-                );
-            }
-            for id in ids {
-                let name = store.bank(id.as_str())?.name;
-                match store.renew(&id, env.now, env.settings.consent_validity())? {
-                    ConsentChange::Renewed { until } => {
-                        println!("{name} ({id}) is shared until {}.", local_date(until))
-                    }
-                    ConsentChange::Granted { until } => println!(
-                        "{name} ({id}) is shared again, until {}. Its feed delivers when finbox runs (`finbox` or `finbox feed`).",
-                        local_date(until)
-                    ),
-                    other => unreachable!("a renew never yields {other:?}"),
-                }
-            }
-        }
-        ConsentCmd::Revoke { bank, purge } => {
-            let id = bank_id(&store, bank)?;
-            let name = store.bank(id.as_str())?.name;
-            // A long purge says how far it is, on a terminal.
-            let shown = std::io::stderr().is_terminal();
-            let mut said: Option<Instant> = None;
-            let mut progress = |done: u64, total: u64| {
-                if shown && total > 0 && said.is_none_or(|t| t.elapsed() >= Duration::from_millis(250) || done == total)
-                {
-                    said = Some(Instant::now());
-                    let g = crate::domain::money::group_thousands;
-                    eprint!("\rDeleting what {name} shared: {} of {} records…", g(done), g(total));
-                    if done == total {
-                        eprintln!();
-                    }
-                }
-            };
-            let change = store.revoke_with_progress(&id, *purge, env.now, &mut progress)?;
-            match change {
-                ConsentChange::AlreadyRevoked => println!("{name} ({id}) was not shared; nothing changed."),
-                ConsentChange::Purged { rows, backups_removed } => {
-                    println!(
-                        "{name} ({id}) is no longer shared, and the {rows} records it shared are deleted. The consent log keeps the change."
-                    );
-                    if backups_removed > 0 {
-                        println!(
-                            "The {backups_removed} backup(s) finbox kept before schema upgrades held them too and were removed."
-                        );
-                    }
-                }
-                _ => println!(
-                    "{name} ({id}) is no longer shared; its feed stops within a second. What it shared stays until you purge it (`finbox consent revoke {id} --purge`)."
-                ),
-            }
-        }
-        ConsentCmd::Log(f) => {
-            let log = store.consent_log(None)?;
-            if f.json {
-                return print_json(
-                    log.iter()
-                        .map(|e| json!({"bank": e.bank, "action": e.action.as_str(), "at": e.at.to_rfc3339(), "detail": e.detail}))
-                        .collect(),
-                );
-            }
-            if log.is_empty() {
-                println!("No consent changes yet.");
-                return Ok(());
-            }
-            let mut t = Table::new(&[
-                ("WHEN", Align::Left),
-                ("BANK", Align::Left),
-                ("ACTION", Align::Left),
-                ("DETAIL", Align::Left),
-            ]);
-            for e in &log {
-                t.row(vec![local(e.at), e.bank.to_string(), e.action.to_string(), e.detail.clone()]);
-            }
-            print!("{}", t.render());
+            ConsentChange::Granted { until } => println!(
+                "{name} ({id}) is shared until {}. Its feed delivers when finbox runs (`finbox` or `finbox feed`).",
+                local_date(until)
+            ),
+            other => unreachable!("a grant never yields {other:?}"),
         }
     }
+    Ok(())
+}
+
+fn renew(env: &Env, store: &mut Store, bank: Option<&str>, all: bool) -> Result<()> {
+    let ids: Vec<BankId> = if all {
+        let banks = store.banks()?.into_iter();
+        banks.filter(|b| b.bank.sharing(env.now) != Sharing::NotShared).map(|b| b.bank.id).collect()
+    } else {
+        vec![bank_id(store, bank.unwrap_or_default())?]
+    };
+    if ids.is_empty() {
+        println!("No bank is shared, so there is nothing to renew. Share one with `finbox consent grant BANK`.");
+    }
+    for id in ids {
+        let name = store.bank(id.as_str())?.name;
+        match store.renew(&id, env.now, env.settings.consent_validity())? {
+            ConsentChange::Renewed { until } => {
+                println!("{name} ({id}) is shared until {}.", local_date(until))
+            }
+            ConsentChange::Granted { until } => println!(
+                "{name} ({id}) is shared again, until {}. Its feed delivers when finbox runs (`finbox` or `finbox feed`).",
+                local_date(until)
+            ),
+            other => unreachable!("a renew never yields {other:?}"),
+        }
+    }
+    Ok(())
+}
+
+/// Revoke (and with `purge`, delete what the bank shared, saying how far
+/// it is on a terminal).
+fn revoke(env: &Env, store: &mut Store, bank: &str, purge: bool) -> Result<()> {
+    let id = bank_id(store, bank)?;
+    let name = store.bank(id.as_str())?.name;
+    // A long purge says how far it is, on a terminal.
+    let shown = std::io::stderr().is_terminal();
+    let mut said: Option<Instant> = None;
+    let mut progress = |done: u64, total: u64| {
+        if shown && total > 0 && said.is_none_or(|t| t.elapsed() >= Duration::from_millis(250) || done == total) {
+            said = Some(Instant::now());
+            let g = crate::domain::money::group_thousands;
+            eprint!("\rDeleting what {name} shared: {} of {} records…", g(done), g(total));
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let change = store.revoke_with_progress(&id, purge, env.now, &mut progress)?;
+    match change {
+        ConsentChange::AlreadyRevoked => println!("{name} ({id}) was not shared; nothing changed."),
+        ConsentChange::Purged { rows, backups_removed } => {
+            println!(
+                "{name} ({id}) is no longer shared, and the {rows} records it shared are deleted. The consent log keeps the change."
+            );
+            if backups_removed > 0 {
+                println!(
+                    "The {backups_removed} backup(s) finbox kept before schema upgrades held them too and were removed."
+                );
+            }
+        }
+        _ => println!(
+            "{name} ({id}) is no longer shared; its feed stops within a second. What it shared stays until you purge it (`finbox consent revoke {id} --purge`)."
+        ),
+    }
+    Ok(())
+}
+
+fn consent_log(store: &Store, json: bool) -> Result<()> {
+    let log = store.consent_log(None)?;
+    if json {
+        return print_json(
+            log.iter()
+                .map(|e| json!({"bank": e.bank, "action": e.action.as_str(), "at": e.at.to_rfc3339(), "detail": e.detail}))
+                .collect(),
+        );
+    }
+    if log.is_empty() {
+        println!("No consent changes yet.");
+        return Ok(());
+    }
+    let mut t =
+        Table::new(&[("WHEN", Align::Left), ("BANK", Align::Left), ("ACTION", Align::Left), ("DETAIL", Align::Left)]);
+    for e in &log {
+        t.row(vec![local(e.at), e.bank.to_string(), e.action.to_string(), e.detail.clone()]);
+    }
+    print!("{}", t.render());
     Ok(())
 }
 

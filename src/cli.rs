@@ -40,32 +40,8 @@ pub fn run(cli: Cli) -> Result<()> {
     tracing::debug!(?command, "command");
     match command {
         Command::Encrypt | Command::Decrypt => convert_store(&env, command),
-        Command::Paths => {
-            let s = &env.settings;
-            println!("store      {}", s.db.display());
-            println!(
-                "settings   {}{}",
-                s.config_file.display(),
-                if s.config_file_exists { "" } else { " (not present; defaults apply)" }
-            );
-            println!("profiles   {}", s.banks_dir.display());
-            println!("log        {}", s.log_file.display());
-            Ok(())
-        }
-        Command::CheckConfig => {
-            // Loading the settings checked the file, the profiles, the keys
-            // and the colours already; the layouts are read here.
-            let s = &env.settings;
-            let layouts = crate::import::Layouts::load(crate::config::user_layout_dir().as_deref())?;
-            println!(
-                "Settings are fine: {} ({}), {} bank profiles, CSV layouts: {}.",
-                s.config_file.display(),
-                if s.config_file_exists { "read" } else { "not present; defaults apply" },
-                s.profiles.len(),
-                layouts.names()
-            );
-            Ok(())
-        }
+        Command::Paths => show_paths(&env),
+        Command::CheckConfig => check_config(&env),
         Command::Feed(args) => feed(&env, args, cli.now),
         Command::Banks(f) => banks(&env, f.json),
         Command::Balances(f) => balances(&env, f.json),
@@ -80,56 +56,89 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Messages { bank, limit, json } => messages(&env, bank, *limit, *json),
-        Command::Quarantine(f) => {
-            let store = env.open_store()?;
-            let list = store.quarantine(10_000)?;
-            if f.json {
-                return print_json(
-                    list.iter()
-                        .map(|q| json!({"bank": q.bank, "at": q.at.to_rfc3339(), "record": q.record, "reason": q.reason}))
-                        .collect(),
+        Command::Quarantine(f) => quarantine(&env, f.json),
+        Command::Import(a) => import::run(&env, a),
+        Command::Export { format, bank, output } => export_to(&env, *format, bank.as_deref(), output.as_deref()),
+    }
+}
+
+/// `finbox paths`: where the store, the settings, the profiles and the log are.
+fn show_paths(env: &Env) -> Result<()> {
+    let s = &env.settings;
+    println!("store      {}", s.db.display());
+    println!(
+        "settings   {}{}",
+        s.config_file.display(),
+        if s.config_file_exists { "" } else { " (not present; defaults apply)" }
+    );
+    println!("profiles   {}", s.banks_dir.display());
+    println!("log        {}", s.log_file.display());
+    Ok(())
+}
+
+/// `finbox check-config`.
+fn check_config(env: &Env) -> Result<()> {
+    // Loading the settings checked the file, the profiles, the keys
+    // and the colours already; the layouts are read here.
+    let s = &env.settings;
+    let layouts = crate::import::Layouts::load(crate::config::user_layout_dir().as_deref())?;
+    println!(
+        "Settings are fine: {} ({}), {} bank profiles, CSV layouts: {}.",
+        s.config_file.display(),
+        if s.config_file_exists { "read" } else { "not present; defaults apply" },
+        s.profiles.len(),
+        layouts.names()
+    );
+    Ok(())
+}
+
+/// `finbox quarantine`: the records the store refused, with the reasons.
+fn quarantine(env: &Env, json: bool) -> Result<()> {
+    let store = env.open_store()?;
+    let list = store.quarantine(10_000)?;
+    if json {
+        return print_json(
+            list.iter()
+                .map(|q| json!({"bank": q.bank, "at": q.at.to_rfc3339(), "record": q.record, "reason": q.reason}))
+                .collect(),
+        );
+    }
+    if list.is_empty() {
+        println!("Nothing refused: every record the banks delivered was stored.");
+        return Ok(());
+    }
+    let mut t =
+        Table::new(&[("WHEN", Align::Left), ("BANK", Align::Left), ("RECORD", Align::Left), ("REASON", Align::Left)]);
+    for q in &list {
+        t.row(vec![local(q.at), q.bank.to_string(), q.record.clone(), q.reason.clone()]);
+    }
+    print!("{}", t.render());
+    Ok(())
+}
+
+/// `finbox export`: to a file (written whole, beside it, then renamed) or
+/// to standard output.
+fn export_to(env: &Env, format: export::Format, bank: Option<&str>, output: Option<&std::path::Path>) -> Result<()> {
+    let store = env.open_store()?;
+    let bank = bank.map(|b| bank_id(&store, b)).transpose()?;
+    let n = match output {
+        Some(path) => {
+            if crate::store::is_store_file(&env.settings.db, path) {
+                bail!(
+                    "{} is finbox's own store (or one of its files); nothing was written. Export to another file.",
+                    path.display()
                 );
             }
-            if list.is_empty() {
-                println!("Nothing refused: every record the banks delivered was stored.");
-                return Ok(());
-            }
-            let mut t = Table::new(&[
-                ("WHEN", Align::Left),
-                ("BANK", Align::Left),
-                ("RECORD", Align::Left),
-                ("REASON", Align::Left),
-            ]);
-            for q in &list {
-                t.row(vec![local(q.at), q.bank.to_string(), q.record.clone(), q.reason.clone()]);
-            }
-            print!("{}", t.render());
-            Ok(())
+            export::write_replacing(path, |out| export::export(&store, bank.as_ref(), format, out))?
         }
-        Command::Import(a) => import::run(&env, a),
-        Command::Export { format, bank, output } => {
-            let store = env.open_store()?;
-            let bank = bank.as_deref().map(|b| bank_id(&store, b)).transpose()?;
-            let n = match output {
-                Some(path) => {
-                    if crate::store::is_store_file(&env.settings.db, path) {
-                        bail!(
-                            "{} is finbox's own store (or one of its files); nothing was written. Export to another file.",
-                            path.display()
-                        );
-                    }
-                    export::write_replacing(path, |out| export::export(&store, bank.as_ref(), *format, out))?
-                }
-                None => {
-                    let stdout = std::io::stdout();
-                    let mut out = std::io::BufWriter::new(stdout.lock());
-                    export::export(&store, bank.as_ref(), *format, &mut out)?
-                }
-            };
-            eprintln!("Exported {n} transactions.");
-            Ok(())
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            export::export(&store, bank.as_ref(), format, &mut out)?
         }
-    }
+    };
+    eprintln!("Exported {n} transactions.");
+    Ok(())
 }
 
 /// Validates a bank id given on the command line against the store.

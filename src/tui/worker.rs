@@ -126,30 +126,7 @@ fn apply(
                 }
             })
         }
-        Effect::Grant(banks) => {
-            // A grant on a shared bank renews it.
-            let (mut granted, mut renewed) = (Vec::new(), Vec::new());
-            let mut last_until = None;
-            for b in &banks {
-                match store.grant_for(b, now, cfg.consent_validity)? {
-                    ConsentChange::Granted { until } => {
-                        granted.push(bank_name(store, b));
-                        last_until = Some(until);
-                    }
-                    ConsentChange::Renewed { until } => {
-                        renewed.push(bank_name(store, b));
-                        last_until = Some(until);
-                    }
-                    _ => {}
-                }
-            }
-            let until = last_until.map(|t| when::long_date(t, when::zone(cfg.utc_offset_secs))).unwrap_or_default();
-            Action::Done(match (granted.is_empty(), renewed.is_empty()) {
-                (false, _) => format!("Sharing {} until {until}: history arrives within seconds.", granted.join(", ")),
-                (true, false) => format!("Renewed: {} stays shared until {until}.", renewed.join(", ")),
-                (true, true) => "Nothing to share.".into(),
-            })
-        }
+        Effect::Grant(banks) => grant(store, &banks, now, cfg)?,
         Effect::Renew(bank) => {
             let name = bank_name(store, &bank);
             Action::Done(match store.renew(&bank, now, cfg.consent_validity)? {
@@ -165,34 +142,7 @@ fn apply(
                 _ => format!("{name}: sharing unchanged."),
             })
         }
-        Effect::Revoke { bank, purge } => {
-            let name = bank_name(store, &bank);
-            // A purge of a large bank takes a while: the screen says how far
-            // it is (a few times a second), and the feeds go on meanwhile.
-            let mut said = std::time::Instant::now();
-            let mut progress = |done: u64, total: u64| {
-                if total > 0 && (done == 0 || said.elapsed() >= std::time::Duration::from_millis(250)) {
-                    said = std::time::Instant::now();
-                    let g = crate::domain::money::group_thousands;
-                    let _ = out.send(Action::Progress(format!(
-                        "Deleting what {name} shared: {} of {} records…",
-                        g(done),
-                        g(total)
-                    )));
-                }
-            };
-            let change = store.revoke_with_progress(&bank, purge, now, &mut progress)?;
-            Action::Done(match change {
-                ConsentChange::Purged { rows, backups_removed: 0 } => {
-                    format!("{name} is no longer shared; {rows} records it shared were deleted.")
-                }
-                ConsentChange::Purged { rows, .. } => format!(
-                    "{name} is no longer shared; {rows} records it shared were deleted, and the upgrade backups that held them."
-                ),
-                ConsentChange::AlreadyRevoked => format!("{name} was not shared."),
-                _ => format!("{name} is no longer shared; it delivers nothing more."),
-            })
-        }
+        Effect::Revoke { bank, purge } => revoke(store, &bank, purge, now, out)?,
         Effect::MarkRead(bank) => {
             store.mark_read(&bank)?;
             match load_action(store, Some(&View { bank: Some(bank), ..View::default() }), now) {
@@ -206,6 +156,69 @@ fn apply(
             }
         }
     })
+}
+
+/// Shares the banks (a shared one is renewed) and says until when.
+fn grant(store: &mut Store, banks: &[BankId], now: DateTime<Utc>, cfg: &WorkerConfig) -> Result<Action> {
+    // A grant on a shared bank renews it.
+    let (mut granted, mut renewed) = (Vec::new(), Vec::new());
+    let mut last_until = None;
+    for b in banks {
+        match store.grant_for(b, now, cfg.consent_validity)? {
+            ConsentChange::Granted { until } => {
+                granted.push(bank_name(store, b));
+                last_until = Some(until);
+            }
+            ConsentChange::Renewed { until } => {
+                renewed.push(bank_name(store, b));
+                last_until = Some(until);
+            }
+            _ => {}
+        }
+    }
+    let until = last_until.map(|t| when::long_date(t, when::zone(cfg.utc_offset_secs))).unwrap_or_default();
+    Ok(Action::Done(match (granted.is_empty(), renewed.is_empty()) {
+        (false, _) => format!("Sharing {} until {until}: history arrives within seconds.", granted.join(", ")),
+        (true, false) => format!("Renewed: {} stays shared until {until}.", renewed.join(", ")),
+        (true, true) => "Nothing to share.".into(),
+    }))
+}
+
+/// Revokes (and with `purge` deletes what the bank shared, telling the
+/// screen how far it is).
+fn revoke(
+    store: &mut Store,
+    bank: &BankId,
+    purge: bool,
+    now: DateTime<Utc>,
+    out: &mpsc::UnboundedSender<Action>,
+) -> Result<Action> {
+    let name = bank_name(store, bank);
+    // A purge of a large bank takes a while: the screen says how far
+    // it is (a few times a second), and the feeds go on meanwhile.
+    let mut said = std::time::Instant::now();
+    let mut progress = |done: u64, total: u64| {
+        if total > 0 && (done == 0 || said.elapsed() >= std::time::Duration::from_millis(250)) {
+            said = std::time::Instant::now();
+            let g = crate::domain::money::group_thousands;
+            let _ = out.send(Action::Progress(format!(
+                "Deleting what {name} shared: {} of {} records…",
+                g(done),
+                g(total)
+            )));
+        }
+    };
+    let change = store.revoke_with_progress(bank, purge, now, &mut progress)?;
+    Ok(Action::Done(match change {
+        ConsentChange::Purged { rows, backups_removed: 0 } => {
+            format!("{name} is no longer shared; {rows} records it shared were deleted.")
+        }
+        ConsentChange::Purged { rows, .. } => format!(
+            "{name} is no longer shared; {rows} records it shared were deleted, and the upgrade backups that held them."
+        ),
+        ConsentChange::AlreadyRevoked => format!("{name} was not shared."),
+        _ => format!("{name} is no longer shared; it delivers nothing more."),
+    }))
 }
 
 /// "Feb 21, 2027" in the user's time zone.

@@ -105,33 +105,12 @@ pub async fn run(
     cancel: CancellationToken,
     status: Option<watch::Sender<BTreeMap<BankId, FeedStatus>>>,
 ) -> BTreeMap<BankId, FeedTally> {
-    let mut slots: HashMap<BankId, Slot> = HashMap::new();
     let mut leases: HashMap<BankId, Lease> = HashMap::new();
+    let mut slots = match cfg.mode {
+        FeedMode::Events(n) => quotas(&cfg, &mut reader, &mut leases, n),
+        FeedMode::Live => HashMap::new(),
+    };
     let mut claimed_at: Option<Instant> = None;
-    if let FeedMode::Events(n) = cfg.mode {
-        let now = (cfg.clock)();
-        let shared: Vec<BankId> = match reader.banks() {
-            Ok(b) => b
-                .into_iter()
-                .filter(|s| s.bank.is_shared(now))
-                .map(|s| s.bank.id)
-                .filter(|id| cfg.profiles.iter().any(|p| &p.id == id))
-                .collect(),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read banks");
-                Vec::new()
-            }
-        };
-        // Only the banks no other process feeds take part.
-        claim(&cfg, &mut reader, &shared, &mut leases);
-        let granted: Vec<BankId> = shared.into_iter().filter(|b| leases.get(b) == Some(&Lease::Ours)).collect();
-        let share = n / granted.len().max(1) as u64;
-        let extra = n % granted.len().max(1) as u64;
-        for (i, id) in granted.iter().enumerate() {
-            let quota = share + u64::from((i as u64) < extra);
-            slots.insert(id.clone(), Slot { quota: Some(quota), finished: quota == 0, ..Default::default() });
-        }
-    }
     let mut tick = tokio::time::interval(POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -166,33 +145,82 @@ pub async fn run(
             Err(e) => tracing::warn!(error = %e, "cannot read consent; keeping feeds as they are"),
         }
         if let Some(status) = &status {
-            let map = cfg
-                .profiles
-                .iter()
-                .map(|p| {
-                    let s = match leases.get(&p.id) {
-                        Some(Lease::Elsewhere { pid }) if slots.get(&p.id).is_none_or(|s| s.running.is_none()) => {
-                            FeedStatus::Elsewhere { pid: *pid }
-                        }
-                        _ => slot_status(slots.get(&p.id)),
-                    };
-                    (p.id.clone(), s)
-                })
-                .collect::<BTreeMap<_, _>>();
-            status.send_if_modified(|old| {
-                let changed = *old != map;
-                *old = map;
-                changed
-            });
+            report_status(&cfg, &slots, &leases, status);
         }
         if matches!(cfg.mode, FeedMode::Events(_)) && slots.values().all(|s| s.finished) {
             break;
         }
     }
-    // Stop whatever still runs and wait for it, so its last events are queued
-    // before the caller closes the writer.
-    // A feed that ignores its cancellation (hung on a read that never
-    // returns) is given a second, then aborted: quitting never waits on it.
+    stop_all(&mut slots).await;
+    slots.into_iter().map(|(id, s)| (id, FeedTally { events: s.events, failures: s.failures })).collect()
+}
+
+/// Events mode: `n` events split across the banks shared when it starts
+/// that no other process feeds.
+fn quotas(
+    cfg: &SupervisorConfig,
+    reader: &mut Store,
+    leases: &mut HashMap<BankId, Lease>,
+    n: u64,
+) -> HashMap<BankId, Slot> {
+    let now = (cfg.clock)();
+    let shared: Vec<BankId> = match reader.banks() {
+        Ok(b) => b
+            .into_iter()
+            .filter(|s| s.bank.is_shared(now))
+            .map(|s| s.bank.id)
+            .filter(|id| cfg.profiles.iter().any(|p| &p.id == id))
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read banks");
+            Vec::new()
+        }
+    };
+    claim(cfg, reader, &shared, leases);
+    let granted: Vec<BankId> = shared.into_iter().filter(|b| leases.get(b) == Some(&Lease::Ours)).collect();
+    let share = n / granted.len().max(1) as u64;
+    let extra = n % granted.len().max(1) as u64;
+    let mut slots = HashMap::new();
+    for (i, id) in granted.iter().enumerate() {
+        let quota = share + u64::from((i as u64) < extra);
+        slots.insert(id.clone(), Slot { quota: Some(quota), finished: quota == 0, ..Default::default() });
+    }
+    slots
+}
+
+/// Tells the screen (or `finbox feed`) how each bank's feed is doing, when
+/// that changed.
+fn report_status(
+    cfg: &SupervisorConfig,
+    slots: &HashMap<BankId, Slot>,
+    leases: &HashMap<BankId, Lease>,
+    status: &watch::Sender<BTreeMap<BankId, FeedStatus>>,
+) {
+    let map = cfg
+        .profiles
+        .iter()
+        .map(|p| {
+            let s = match leases.get(&p.id) {
+                Some(Lease::Elsewhere { pid }) if slots.get(&p.id).is_none_or(|s| s.running.is_none()) => {
+                    FeedStatus::Elsewhere { pid: *pid }
+                }
+                _ => slot_status(slots.get(&p.id)),
+            };
+            (p.id.clone(), s)
+        })
+        .collect::<BTreeMap<_, _>>();
+    status.send_if_modified(|old| {
+        let changed = *old != map;
+        *old = map;
+        changed
+    });
+}
+
+/// Stops whatever still runs and waits for it, so its last events are
+/// queued before the caller closes the writer. A feed that ignores its
+/// cancellation (hung on a read that never returns) is given a second, then
+/// aborted: quitting never waits on it.
+async fn stop_all(slots: &mut HashMap<BankId, Slot>) {
     for slot in slots.values_mut() {
         if let Some(r) = slot.running.as_ref() {
             r.cancel.cancel();
@@ -210,7 +238,6 @@ pub async fn run(
             slot.events += r.sink.sent();
         }
     }
-    slots.into_iter().map(|(id, s)| (id, FeedTally { events: s.events, failures: s.failures })).collect()
 }
 
 /// Claims the leases of `wanted` (renewing ours) and lets go of the ones

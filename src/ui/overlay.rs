@@ -34,68 +34,9 @@ pub(crate) fn render_overlay(
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let (title, lines, border) = match overlay {
         Overlay::Help => ("Keys".to_string(), help_lines(state, theme, cols, rows), theme.border_focused),
-        Overlay::Consent { bank } => {
-            let name = bank_name(state, bank);
-            let mut lines = Vec::new();
-            let until = state.banks.iter().find(|b| &b.bank.id == bank).and_then(|b| b.bank.consent_expires_at);
-            if let Some(until) = until {
-                let date = local(until, opts.utc_offset_secs).format("%b %-d, %Y");
-                lines.extend(paragraph(&format!("Shared until {date}."), cols, theme.muted));
-                lines.push(Line::default());
-            }
-            lines.extend(key_lines(
-                &state.keymap.label(Context::Sharing, "revoke"),
-                5,
-                &format!("revoke: {name} delivers nothing more; what it shared stays"),
-                cols,
-                theme,
-            ));
-            lines.extend(key_lines(
-                &state.keymap.label(Context::Sharing, "purge"),
-                5,
-                &format!("revoke and delete everything {name} shared"),
-                cols,
-                theme,
-            ));
-            lines.extend(key_lines(
-                &state.keymap.label(Context::Sharing, "renew"),
-                5,
-                "renew instead: keep sharing, the days counted again from today",
-                cols,
-                theme,
-            ));
-            lines.extend(key_lines("Esc", 5, "cancel", cols, theme));
-            (format!("Stop sharing {name}?"), lines, theme.border_focused)
-        }
-        Overlay::ConfirmPurge { bank } => {
-            let name = bank_name(state, bank);
-            let mut lines = paragraph(
-                &format!(
-                    "Transactions, balances, messages and alerts from {name} are deleted from this computer. \
-                     The consent log keeps a record."
-                ),
-                cols,
-                Style::new(),
-            );
-            lines.push(Line::default());
-            lines.extend(keys(&confirm_keys(state, "delete"), cols, theme));
-            (format!("Delete everything {name} shared?"), lines, theme.alert)
-        }
-        Overlay::ConfirmGrant { bank, renew } => {
-            let name = bank_name(state, bank);
-            let mut lines = paragraph(
-                &format!(
-                    "{name} will send finbox your {SHARES}. It all stays in one file on this computer; you can revoke \
-                     at any time with c, and purge what it sent."
-                ),
-                cols,
-                Style::new(),
-            );
-            lines.push(Line::default());
-            lines.extend(keys(&confirm_keys(state, "share"), cols, theme));
-            let title = if *renew { format!("Share {name} again?") } else { format!("Share {name} with finbox?") };
-            (title, lines, theme.border_focused)
-        }
+        Overlay::Consent { bank } => sharing_lines(state, theme, opts, bank, cols),
+        Overlay::ConfirmPurge { bank } => purge_lines(state, theme, bank, cols),
+        Overlay::ConfirmGrant { bank, renew } => grant_lines(state, theme, bank, *renew, cols),
         Overlay::ConfirmNotMe { alert } => {
             ("Mark as fraud?".to_string(), not_me_lines(state, theme, opts, *alert, cols), theme.border_focused)
         }
@@ -124,6 +65,78 @@ pub(crate) fn render_overlay(
         .padding(Padding::horizontal(1));
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+/// A dialog: its title, its lines and the colour of its border.
+type Dialog = (String, Vec<Line<'static>>, Style);
+
+/// The sharing dialog of a shared bank.
+fn sharing_lines(state: &AppState, theme: &Theme, opts: &RenderOpts, bank: &BankId, cols: usize) -> Dialog {
+    let name = bank_name(state, bank);
+    let mut lines = Vec::new();
+    let until = state.banks.iter().find(|b| &b.bank.id == bank).and_then(|b| b.bank.consent_expires_at);
+    if let Some(until) = until {
+        let date = local(until, opts.utc_offset_secs).format("%b %-d, %Y");
+        lines.extend(paragraph(&format!("Shared until {date}."), cols, theme.muted));
+        lines.push(Line::default());
+    }
+    lines.extend(key_lines(
+        &state.keymap.label(Context::Sharing, "revoke"),
+        5,
+        &format!("revoke: {name} delivers nothing more; what it shared stays"),
+        cols,
+        theme,
+    ));
+    lines.extend(key_lines(
+        &state.keymap.label(Context::Sharing, "purge"),
+        5,
+        &format!("revoke and delete everything {name} shared"),
+        cols,
+        theme,
+    ));
+    lines.extend(key_lines(
+        &state.keymap.label(Context::Sharing, "renew"),
+        5,
+        "renew instead: keep sharing, the days counted again from today",
+        cols,
+        theme,
+    ));
+    lines.extend(key_lines("Esc", 5, "cancel", cols, theme));
+    (format!("Stop sharing {name}?"), lines, theme.border_focused)
+}
+
+/// "Delete everything X shared?"
+fn purge_lines(state: &AppState, theme: &Theme, bank: &BankId, cols: usize) -> Dialog {
+    let name = bank_name(state, bank);
+    let mut lines = paragraph(
+        &format!(
+            "Transactions, balances, messages and alerts from {name} are deleted from this computer. \
+             The consent log keeps a record."
+        ),
+        cols,
+        Style::new(),
+    );
+    lines.push(Line::default());
+    lines.extend(keys(&confirm_keys(state, "delete"), cols, theme));
+    (format!("Delete everything {name} shared?"), lines, theme.alert)
+}
+
+/// "Share X with finbox?", saying what it sends.
+fn grant_lines(state: &AppState, theme: &Theme, bank: &BankId, renew: bool, cols: usize) -> Dialog {
+    let key = state.keymap.label(Context::Global, "consent");
+    let name = bank_name(state, bank);
+    let mut lines = paragraph(
+        &format!(
+            "{name} will send finbox your {SHARES}. It all stays in one file on this computer; you can revoke \
+             at any time with {key}, and purge what it sent."
+        ),
+        cols,
+        Style::new(),
+    );
+    lines.push(Line::default());
+    lines.extend(keys(&confirm_keys(state, "share"), cols, theme));
+    let title = if renew { format!("Share {name} again?") } else { format!("Share {name} with finbox?") };
+    (title, lines, theme.border_focused)
 }
 
 /// What the banks sent that the store refused, newest first, each with its

@@ -71,10 +71,20 @@ pub(super) fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -
         feeds.finish().await
     })?;
     drop(rt);
-    let elapsed = started.elapsed();
+    print_summary(&shared, &tallies, &report, started.elapsed());
+    Ok(())
+}
+
+/// The run's summary: events per bank, then what the store made of them.
+fn print_summary(
+    shared: &[BankSummaryName],
+    tallies: &std::collections::BTreeMap<BankId, supervisor::FeedTally>,
+    report: &crate::store::BatchReport,
+    elapsed: Duration,
+) {
     let mut t = Table::new(&[("BANK", Align::Left), ("EVENTS", Align::Right), ("FEED FAILURES", Align::Right)]);
     let mut total_events = 0;
-    for b in &shared {
+    for b in shared {
         let tally = tallies.get(&b.id).cloned().unwrap_or_default();
         total_events += tally.events;
         t.row(vec![format!("{} ({})", b.name, b.id), tally.events.to_string(), tally.failures.to_string()]);
@@ -97,7 +107,6 @@ pub(super) fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -
     for r in report.rejected.iter().take(10) {
         println!("  rejected {} from {}: {}", r.record, r.bank, r.reason);
     }
-    Ok(())
 }
 
 /// Says (on stderr) which banks another finbox process feeds, and when this

@@ -27,18 +27,11 @@ pub fn init(file: &Path) -> std::io::Result<()> {
     let f = opts.open(file)?;
     // A log someone else made (in a shared folder) would show them what
     // finbox writes: refused, as the store is.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        let owner = f.metadata()?.uid();
-        if owner != me {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::PermissionDenied,
-                format!("it belongs to another user (uid {owner}); finbox logs nothing there"),
-            ));
-        }
+    if let Some(owner) = crate::store::foreign_owner(&f.metadata()?) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("it belongs to another user (uid {owner}); finbox logs nothing there"),
+        ));
     }
     let filter = EnvFilter::try_from_env("FINBOX_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

@@ -175,19 +175,6 @@ impl Feeds {
             .context("the store writer stopped")?;
         Ok((tallies, report))
     }
-
-    /// Stops the feeds, waits (at most `grace`) for the supervisor, then
-    /// lets the writer commit what they queued. The writer's total report.
-    pub async fn stop(
-        self,
-        grace: std::time::Duration,
-    ) -> Result<(std::collections::BTreeMap<BankId, FeedTally>, BatchReport)> {
-        self.cancel.cancel();
-        let tallies = tokio::time::timeout(grace, self.supervisor).await.ok().and_then(|r| r.ok()).unwrap_or_default();
-        let writer = self.writer;
-        let report = tokio::task::spawn_blocking(move || writer.join()).await.context("the store writer crashed")??;
-        Ok((tallies, report))
-    }
 }
 
 /// Starts the store writer on `writer_store` and, on the current tokio

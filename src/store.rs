@@ -645,19 +645,11 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
 /// resolved path where it does not. Path calls only: such a file is never
 /// opened outside SQLite, read as a statement, nor written over.
 pub fn is_store_file(store: &Path, candidate: &Path) -> bool {
-    let name = store.file_name().unwrap_or_default().to_string_lossy().into_owned();
-    let dir = store.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let (dir, name) = folder_and_name(store);
     let mut ours: Vec<PathBuf> =
         ["", "-wal", "-shm", "-journal"].iter().map(|s| dir.join(format!("{name}{s}"))).collect();
-    let backup = format!("{name}.before-v");
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        ours.extend(
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&backup))),
-        );
-    }
+    ours.extend(backups(store));
+    let backup = backup_prefix(store);
     #[cfg(unix)]
     if let Ok(meta) = std::fs::metadata(candidate) {
         use std::os::unix::fs::MetadataExt;
@@ -682,16 +674,28 @@ pub fn is_store_file(store: &Path, candidate: &Path) -> bool {
 /// Refuses a file (when it exists) that is not owned by the user finbox runs
 /// as. A path call.
 pub fn check_owner(file: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(file).ok().and_then(|m| foreign_owner(&m)) {
+        Some(owner) => Err(StoreError::NotOwned { path: file.display().to_string(), owner }),
+        None => Ok(()),
+    }
+}
+
+/// The owner of a file finbox did not make for this user: another user's
+/// uid, or `None` when it is the user's own (always, where there are no
+/// uids). The one ownership test, for the store, the log and watched files.
+pub fn foreign_owner(meta: &std::fs::Metadata) -> Option<u32> {
     #[cfg(unix)]
-    if let Ok(meta) = std::fs::symlink_metadata(file) {
+    {
         use std::os::unix::fs::MetadataExt;
         // SAFETY: geteuid has no preconditions and cannot fail.
         let me = unsafe { libc::geteuid() };
-        if meta.uid() != me {
-            return Err(StoreError::NotOwned { path: file.display().to_string(), owner: meta.uid() });
-        }
+        (meta.uid() != me).then_some(meta.uid())
     }
-    Ok(())
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
 }
 
 /// Removes the backups kept beside the store before schema upgrades
@@ -699,22 +703,38 @@ pub fn check_owner(file: &Path) -> Result<()> {
 /// A purge calls it (they hold what was purged), and so does `finbox encrypt`
 /// (they are as plain as the store was).
 pub fn remove_backups(store: &Path) -> Vec<PathBuf> {
-    let name = store.file_name().unwrap_or_default().to_string_lossy().into_owned();
-    let dir = store.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let prefix = format!("{name}.before-v");
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     let mut removed = Vec::new();
-    for file in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
-        if !file.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&prefix)) {
-            continue;
-        }
+    for file in backups(store) {
         match std::fs::remove_file(&file) {
             Ok(()) => removed.push(file),
             Err(e) => tracing::warn!(file = %file.display(), error = %e, "cannot remove a backup"),
         }
     }
-    removed.sort();
     removed
+}
+
+/// The store's folder and file name.
+fn folder_and_name(store: &Path) -> (&Path, String) {
+    let dir = store.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    (dir, store.file_name().unwrap_or_default().to_string_lossy().into_owned())
+}
+
+/// What the names of the store's upgrade backups start with.
+fn backup_prefix(store: &Path) -> String {
+    format!("{}.before-v", folder_and_name(store).1)
+}
+
+/// The upgrade backups beside the store (`<store>.before-v<N>`, and a
+/// partial one), sorted by name.
+fn backups(store: &Path) -> Vec<PathBuf> {
+    let prefix = backup_prefix(store);
+    let Ok(entries) = std::fs::read_dir(folder_and_name(store).0) else { return Vec::new() };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&prefix)))
+        .collect();
+    found.sort();
+    found
 }
 
 /// Creates a directory (and parents) readable by the owner only.

@@ -210,8 +210,10 @@ async fn main_loop(
     };
     drop(guard);
     if let Some(feeds) = feeds {
-        // The writer drains what the feeds queued, then stops.
-        match tokio::time::timeout(Duration::from_secs(8), feeds.stop(Duration::from_secs(3))).await {
+        // The feeds stop (the supervisor aborts a hung one after a second),
+        // then the writer drains what they queued.
+        feeds.cancel.cancel();
+        match tokio::time::timeout(Duration::from_secs(8), feeds.finish()).await {
             Ok(Err(e)) => tracing::error!(error = %e, "the store writer stopped with an error"),
             Err(_) => tracing::warn!("the store writer did not stop in time"),
             _ => {}

@@ -104,6 +104,10 @@ const CONTEXTS: &[(Context, &str)] = &[
 ];
 
 impl Context {
+    fn is_pane(self) -> bool {
+        matches!(self, Context::Banks | Context::Conversation | Context::Accounts | Context::Alerts)
+    }
+
     pub fn name(self) -> &'static str {
         CONTEXTS.iter().find(|(c, _)| *c == self).map_or("global", |(_, n)| n)
     }
@@ -339,16 +343,13 @@ impl Keymap {
         keys.first().map_or_else(|| "?".to_string(), |k| key_name(*k))
     }
 
-    /// Whether the user moved any of `actions` (in `contexts`).
+    /// Whether the user moved any of `actions` (in `contexts`). Asked for
+    /// every line of the help and the footer at every frame: compared with
+    /// the defaults built once.
     fn remapped(&self, contexts: &[Context], actions: &[&str]) -> bool {
-        let default = Keymap::default();
-        contexts.iter().any(|c| actions.iter().any(|a| self.keys_of(*c, a) != default.keys_of(*c, a)))
-    }
-}
-
-impl Context {
-    fn is_pane(self) -> bool {
-        matches!(self, Context::Banks | Context::Conversation | Context::Accounts | Context::Alerts)
+        static DEFAULT: std::sync::LazyLock<Keymap> = std::sync::LazyLock::new(Keymap::default);
+        self.keys != DEFAULT.keys
+            && contexts.iter().any(|c| actions.iter().any(|a| self.keys_of(*c, a) != DEFAULT.keys_of(*c, a)))
     }
 }
 

@@ -244,19 +244,6 @@ pub struct Total {
 }
 
 impl Total {
-    pub fn zero(currency: Currency) -> Self {
-        Total { minor: 0, currency }
-    }
-
-    /// Adds an amount of the same currency.
-    pub fn add(&mut self, m: Money) -> Result<(), MoneyError> {
-        if m.currency != self.currency {
-            return Err(MoneyError::CurrencyMismatch(self.currency, m.currency));
-        }
-        self.minor += i128::from(m.minor);
-        Ok(())
-    }
-
     /// Sums amounts per currency, in the order each currency first appears.
     pub fn by_currency(amounts: impl IntoIterator<Item = Money>) -> Vec<Total> {
         let mut totals: Vec<Total> = Vec::new();

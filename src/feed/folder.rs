@@ -362,16 +362,12 @@ fn list(folder: &Path, only: Option<Format>) -> std::io::Result<Vec<(String, Pat
     Ok(out)
 }
 
-#[cfg(unix)]
 fn own_single_file(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    meta.nlink() == 1 && meta.uid() == unsafe { libc::geteuid() }
-}
-
-#[cfg(not(unix))]
-fn own_single_file(_meta: &std::fs::Metadata) -> bool {
-    true
+    #[cfg(unix)]
+    let one_name = std::os::unix::fs::MetadataExt::nlink(meta) == 1;
+    #[cfg(not(unix))]
+    let one_name = true;
+    one_name && crate::store::foreign_owner(meta).is_none()
 }
 
 /// How handling one file went.

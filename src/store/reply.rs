@@ -72,7 +72,7 @@ impl Store {
                     };
                     lines.push(format!("• {} {}: {owed}", a.name, a.mask));
                 }
-                for total in sum_by_currency(accounts.iter().map(|a| a.balance))? {
+                for total in Total::by_currency(accounts.iter().map(|a| a.balance)) {
                     lines.push(format!("Net across your accounts: {total}"));
                 }
                 lines.join("\n")
@@ -113,7 +113,7 @@ impl Store {
                 for s in &spend {
                     lines.push(format!("• {}: {} ({} {})", s.category, s.spent, s.count, plural(s.count, "charge")));
                 }
-                for total in sum_by_currency(spend.iter().map(|s| s.spent))? {
+                for total in Total::by_currency(spend.iter().map(|s| s.spent)) {
                     lines.push(format!("Total: {total}"));
                 }
                 lines.join("\n")
@@ -170,10 +170,6 @@ fn freeze_reply(out: super::FreezeOutcome, freeze: bool, mask: &Option<String>) 
     } else {
         format!("Done: your {changed} {} active again.", if out.changed.len() == 1 { "is" } else { "are" })
     }
-}
-
-fn sum_by_currency(amounts: impl Iterator<Item = Money>) -> Result<Vec<Total>> {
-    Ok(Total::by_currency(amounts))
 }
 
 fn plural(n: i64, word: &str) -> String {

@@ -792,3 +792,17 @@ fn the_embedded_theme_is_valid_and_user_theme_keys_overlay_it() {
     let err = Theme::from_toml_table(&s.theme).unwrap_err();
     assert!(err.contains("nope"), "{err}");
 }
+
+#[test]
+fn every_hint_on_the_screen_names_the_users_keys() {
+    let keys: toml::Table = toml::from_str("[global]\nconsent = \"s\"\n[onboarding]\ngrant_all = \"A\"\n").unwrap();
+    let mut s = main_state();
+    s.keymap = finbox::app::keymap::Keymap::with_settings(&keys).unwrap();
+    s.selected_bank = 2; // Citi, not shared
+    let text = screen_text(draw(&s, 80, 24).backend().buffer());
+    assert!(text.contains("s to share Citi") && !text.contains("c to share"), "{text}");
+    s.overlay = Some(Overlay::Onboarding { cursor: 0, picked: vec![false; 4] });
+    let text = screen_text(draw(&s, 120, 36).backend().buffer());
+    assert!(text.contains("(or A,") && text.contains("at any time with s."), "{text}");
+    assert!(text.contains("A share all") && !text.contains("a share all"), "{text}");
+}

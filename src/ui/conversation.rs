@@ -162,12 +162,13 @@ fn compose_line(
             Span::styled("▏", theme.key),
         ]);
     }
+    let key = |a: &str| state.keymap.label(crate::app::keymap::Context::Global, a);
     let hint = if shared {
-        format!("i to write to {name}")
+        format!("{} to write to {name}", key("compose"))
     } else if expired {
-        format!("c to renew {name}")
+        format!("{} to renew {name}", key("consent"))
     } else {
-        format!("c to share {name}")
+        format!("{} to share {name}", key("consent"))
     };
     Line::styled(fit(&hint, cols), theme.muted)
 }

@@ -304,16 +304,22 @@ fn onboarding_lines(
     cols: usize,
     rows: usize,
 ) -> Vec<Line<'static>> {
+    let key = |c: Context, a: &str| state.keymap.label(c, a);
+    let (toggle, submit, all) =
+        (key(Context::Onboarding, "toggle"), key(Context::Onboarding, "submit"), key(Context::Onboarding, "grant-all"));
     let mut intro = paragraph(
-        "Everything finbox receives stays in one file on this computer. Nothing is shared until you tick a \
-         bank and press Enter (or a, for all of them), and you can revoke any bank at any time with c.",
+        &format!(
+            "Everything finbox receives stays in one file on this computer. Nothing is shared until you tick a \
+             bank and press {submit} (or {all}, for all of them), and you can revoke any bank at any time with {}.",
+            key(Context::Global, "consent")
+        ),
         cols,
         Style::new(),
     );
     intro.push(Line::default());
     let mut footer = vec![Line::default()];
     footer.extend(keys(
-        &[("Space", "toggle"), ("Enter", "share selected"), ("a", "share all"), ("Esc", "not now")],
+        &[(toggle, "toggle"), (submit, "share selected"), (all, "share all"), ("Esc".to_string(), "not now")],
         cols,
         theme,
     ));

@@ -139,15 +139,7 @@ async fn a_hung_feed_is_aborted_on_revoke_and_never_holds_up_quitting() {
         Store::open(&db).unwrap(),
         WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone(), holder: None },
     );
-    let cfg = SupervisorConfig {
-        registry,
-        profiles,
-        seed: 1,
-        mode: FeedMode::Live,
-        clock,
-        utc_offset_secs: 0,
-        holder: finbox::feed::lease::this_process(),
-    };
+    let cfg = live(registry, profiles, clock);
     let cancel = CancellationToken::new();
     let task = tokio::spawn(supervisor::run(cfg, Store::open(&db).unwrap(), writer.tx.clone(), cancel.clone(), None));
     let reader = Store::open(&db).unwrap();
@@ -196,15 +188,7 @@ async fn supervisor_contains_panics_restarts_and_stops_on_revoke() {
         Store::open(&db).unwrap(),
         WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone(), holder: None },
     );
-    let cfg = SupervisorConfig {
-        registry,
-        profiles,
-        seed: 1,
-        mode: FeedMode::Live,
-        clock,
-        utc_offset_secs: 0,
-        holder: finbox::feed::lease::this_process(),
-    };
+    let cfg = live(registry, profiles, clock);
     let cancel = CancellationToken::new();
     let task = tokio::spawn(supervisor::run(cfg, Store::open(&db).unwrap(), writer.tx.clone(), cancel.clone(), None));
 
@@ -260,15 +244,7 @@ async fn an_expiring_consent_stops_its_feed_within_a_second() {
         Store::open(&db).unwrap(),
         WriterConfig { home_countries: HashMap::new(), utc_offset_secs: 0, clock: clock.clone(), holder: None },
     );
-    let cfg = SupervisorConfig {
-        registry,
-        profiles,
-        seed: 1,
-        mode: FeedMode::Live,
-        clock,
-        utc_offset_secs: 0,
-        holder: finbox::feed::lease::this_process(),
-    };
+    let cfg = live(registry, profiles, clock);
     let cancel = CancellationToken::new();
     let task = tokio::spawn(supervisor::run(cfg, Store::open(&db).unwrap(), writer.tx.clone(), cancel.clone(), None));
 
@@ -300,4 +276,17 @@ async fn an_expiring_consent_stops_its_feed_within_a_second() {
     task.await.unwrap();
     drop(reader);
     tokio::task::spawn_blocking(move || writer.join()).await.unwrap().unwrap();
+}
+
+/// A live supervisor's settings for these feeds, as one process.
+fn live(registry: FeedRegistry, profiles: Vec<BankProfile>, clock: Clock) -> SupervisorConfig {
+    SupervisorConfig {
+        registry,
+        profiles,
+        seed: 1,
+        mode: FeedMode::Live,
+        clock,
+        utc_offset_secs: 0,
+        holder: finbox::feed::lease::this_process(),
+    }
 }

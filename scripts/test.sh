@@ -18,4 +18,5 @@ if [ -n "$missing" ]; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 
-cargo test --locked "$@"
+# `test-hooks`: the end-to-end tests inject a feed panic into the real binary.
+cargo test --locked --features test-hooks "$@"

@@ -161,8 +161,10 @@ async fn main_loop(
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut signals = Signals::new()?;
-    // For the start-up benchmark: quit once the first complete screen is drawn.
-    let exit_after_first_frame = std::env::var_os("FINBOX_EXIT_AFTER_FIRST_FRAME").is_some();
+    // For the start-up benchmark (a `test-hooks` build only): quit once the
+    // first complete screen is drawn.
+    let exit_after_first_frame =
+        cfg!(feature = "test-hooks") && std::env::var_os("FINBOX_EXIT_AFTER_FIRST_FRAME").is_some();
     let mut dirty = true;
     let result: Result<()> = loop {
         if dirty {

@@ -310,7 +310,9 @@ fn writes_from_another_process_appear_live_and_sigterm_restores_the_terminal() {
 /// A feed that panics must not tear the screen down: ratatui's stock panic
 /// hook restores the terminal for a panic on any thread, which would leave
 /// the app running on a broken screen. Only a UI-thread panic may restore.
+/// The panic is injected by a `test-hooks` build (scripts/test.sh builds one).
 #[test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs `--features test-hooks`, as scripts/test.sh runs")]
 fn a_feed_panic_is_contained_and_the_screen_stays_up() {
     let s = session("panic");
     s.cli(&["consent", "grant", "chase"]);

@@ -475,9 +475,11 @@ async fn start(
         utc_offset_secs: cfg.utc_offset_secs,
     };
     tracing::info!(bank = %bank.id, ?mode, "starting feed");
-    // Fault injection for the regression test of panic containment: the
-    // first run of the named bank's feed panics.
-    let inject = slot.failures == 0 && std::env::var(FAULT_PANIC_ENV).is_ok_and(|b| b == bank.id.as_str());
+    // Fault injection for the regression test of panic containment (a
+    // `test-hooks` build only): the first run of the named bank's feed panics.
+    let inject = cfg!(feature = "test-hooks")
+        && slot.failures == 0
+        && std::env::var(FAULT_PANIC_ENV).is_ok_and(|b| b == bank.id.as_str());
     let handle = tokio::spawn(async move {
         if inject {
             panic!("injected feed panic ({FAULT_PANIC_ENV})");

@@ -143,7 +143,7 @@ fn export_to(env: &Env, format: export::Format, bank: Option<&str>, output: Opti
 
 /// Validates a bank id given on the command line against the store.
 fn bank_id(store: &Store, id: &str) -> Result<BankId> {
-    Ok(store.bank(id)?.id)
+    Ok(store.bank_named(id)?.id)
 }
 
 fn print_json(rows: Vec<serde_json::Value>) -> Result<()> {

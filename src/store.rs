@@ -22,6 +22,7 @@ mod cipher;
 mod import;
 mod ingest;
 mod lease;
+mod message;
 mod query;
 mod reply;
 mod turnstile;

@@ -251,7 +251,7 @@ async fn an_expiring_consent_stops_its_feed_within_a_second() {
     store.sync_banks(&profiles).unwrap();
     // Shared for two seconds (the store keeps whole seconds: 1 to 2 s from now).
     store.grant_for(&bank, Utc::now(), chrono::Duration::seconds(2)).unwrap();
-    let until = store.bank("brief").unwrap().consent_expires_at.expect("an expiry");
+    let until = store.bank(&bank).unwrap().consent_expires_at.expect("an expiry");
     drop(store);
     let mut registry = FeedRegistry::empty();
     registry.register("expiring", |_| Ok(Box::new(Ticking(&EXPIRING_CANCELLED))));
@@ -279,7 +279,7 @@ async fn an_expiring_consent_stops_its_feed_within_a_second() {
     // The store recorded it like a revoke and said so; nothing it sent after
     // the expiry was stored.
     real_sleep(Duration::from_millis(300)).await;
-    let b = reader.bank("brief").unwrap();
+    let b = reader.bank(&bank).unwrap();
     assert_eq!((b.consent, b.sharing(Utc::now())), (ConsentState::Revoked, Sharing::Expired { on: until }));
     let log: Vec<ConsentAction> = reader.consent_log(Some(&bank)).unwrap().iter().map(|e| e.action).collect();
     assert_eq!(log, [ConsentAction::Grant, ConsentAction::Expire]);

@@ -31,7 +31,7 @@ fn store_with(granted: &[&str]) -> Store {
 }
 
 fn epoch(s: &Store, b: &str) -> i64 {
-    s.bank(b).unwrap().epoch
+    s.bank(&bank(b)).unwrap().epoch
 }
 
 fn env(s: &Store, b: &str, event: FeedEvent) -> Envelope {
@@ -203,7 +203,7 @@ fn revoke_with_purge_deletes_everything_shared_and_keeps_the_log() {
     assert!(s.balance_history(AccountId(1), 0).is_err() || s.balance_history(AccountId(1), 0).unwrap().is_empty());
     let log: Vec<ConsentAction> = s.consent_log(Some(&bank("chase"))).unwrap().iter().map(|e| e.action).collect();
     assert_eq!(log, [ConsentAction::Grant, ConsentAction::Revoke, ConsentAction::Purge]);
-    assert_eq!(s.bank("chase").unwrap().consent, ConsentState::Revoked);
+    assert_eq!(s.bank(&bank("chase")).unwrap().consent, ConsentState::Revoked);
 }
 
 /// A transaction the bank would announce, at `at`.
@@ -526,7 +526,7 @@ proptest! {
             match st {
                 Step::Txn { bank: b, acct, ext, minor } => {
                     let b = banks[b];
-                    let granted = s.bank(b).unwrap().consent == ConsentState::Granted;
+                    let granted = s.bank(&bank(b)).unwrap().consent == ConsentState::Granted;
                     let rows_before = s.shared_row_count(&bank(b)).unwrap();
                     let e = env(&s, b, txn(&format!("a{acct}"), &format!("x{ext}"), ext as i64, minor, "Shop"));
                     let r = s.apply_batch(std::slice::from_ref(&e), t0()).unwrap();
@@ -551,7 +551,7 @@ proptest! {
                     let later = t0() + Duration::days(DEFAULT_CONSENT_DAYS + 1);
                     for b in s.expire_due(later).unwrap() {
                         // As a revoke: no longer shared, a new epoch.
-                        prop_assert_eq!(s.bank(b.as_str()).unwrap().consent, ConsentState::Revoked);
+                        prop_assert_eq!(s.bank(&b).unwrap().consent, ConsentState::Revoked);
                     }
                 }
                 Step::Signal { bank: b, ext } => {
@@ -597,7 +597,7 @@ fn a_version_1_store_migrates_and_keeps_its_search_index() {
     let mut s = Store::open(&path).unwrap();
     assert_eq!(s.schema_version().unwrap(), 7);
     // Shared before expiry existed, at an unknown time: 90 days from the upgrade.
-    let until = s.bank("chase").unwrap().consent_expires_at.expect("an expiry");
+    let until = s.bank(&bank("chase")).unwrap().consent_expires_at.expect("an expiry");
     let days = (until - opened).num_seconds() as f64 / 86_400.0;
     assert!((89.99..=90.01).contains(&days), "{days} days");
     let batch = vec![env(&s, "chase", txn("chk", "new", 0, -700, "New Bookshop"))];
@@ -683,7 +683,7 @@ fn an_expired_grant_stops_delivery_like_a_revoke_and_says_so() {
     let change = s.grant_for(&chase, t0(), Duration::days(30)).unwrap();
     let until = t0() + Duration::days(30);
     assert_eq!(change, ConsentChange::Granted { until });
-    assert_eq!(s.bank("chase").unwrap().consent_expires_at, Some(until));
+    assert_eq!(s.bank(&bank("chase")).unwrap().consent_expires_at, Some(until));
     let log = s.consent_log(Some(&chase)).unwrap();
     assert_eq!(log[0].detail, "until 2026-12-20 12:00 UTC");
     let granted = s.messages(&chase, 10, None).unwrap();
@@ -697,7 +697,7 @@ fn an_expired_grant_stops_delivery_like_a_revoke_and_says_so() {
     let late = env(&s, "chase", txn("chk", "late", 0, -100, "Late Shop"));
     let r = s.apply_batch(std::slice::from_ref(&late), day(30)).unwrap();
     assert_eq!((r.dropped_no_consent, r.transactions), (1, 0));
-    assert_eq!(s.bank("chase").unwrap().consent, ConsentState::Granted, "not yet recorded");
+    assert_eq!(s.bank(&bank("chase")).unwrap().consent, ConsentState::Granted, "not yet recorded");
 
     // Recording it ends the grant as a revoke would: a new epoch, the log,
     // a notice in the conversation that says how to renew.
@@ -705,7 +705,7 @@ fn an_expired_grant_stops_delivery_like_a_revoke_and_says_so() {
     assert!(s.expire_due(day(29)).unwrap().is_empty(), "not due yet");
     assert_eq!(s.expire_due(day(31)).unwrap(), std::slice::from_ref(&chase));
     assert!(s.expire_due(day(32)).unwrap().is_empty(), "once");
-    let b = s.bank("chase").unwrap();
+    let b = s.bank(&bank("chase")).unwrap();
     assert_eq!((b.consent, b.epoch), (ConsentState::Revoked, epoch_before + 1));
     assert_eq!(b.sharing(day(31)), Sharing::Expired { on: until });
     assert_eq!(b.consent_changed_at, Some(until), "it ended at its time, not when noticed");
@@ -750,7 +750,7 @@ fn renewing_extends_a_shared_grant_and_shares_an_expired_one_again() {
     // Renewing an expired grant (recorded or not) shares the bank again,
     // under a new epoch.
     assert_eq!(s.renew(&chase, day(50), term).unwrap(), ConsentChange::Granted { until: day(80) });
-    assert_eq!(s.bank("chase").unwrap().sharing(day(50)), Sharing::Shared { until: Some(day(80)) });
+    assert_eq!(s.bank(&bank("chase")).unwrap().sharing(day(50)), Sharing::Shared { until: Some(day(80)) });
     assert_eq!(epoch(&s, "chase"), epoch_before + 2, "one for the expiry, one for the new grant");
     let actions: Vec<ConsentAction> = s.consent_log(Some(&chase)).unwrap().iter().map(|e| e.action).collect();
     use ConsentAction::*;
@@ -773,7 +773,7 @@ fn revoking_an_expired_grant_leaves_it_revoked_not_expired() {
     s.grant_for(&chase, t0(), Duration::days(1)).unwrap();
     let later = t0() + Duration::days(2);
     assert_eq!(s.revoke(&chase, false, later).unwrap(), ConsentChange::AlreadyRevoked);
-    let b = s.bank("chase").unwrap();
+    let b = s.bank(&bank("chase")).unwrap();
     assert_eq!((b.sharing(later), b.consent_expires_at), (Sharing::NotShared, None));
     let actions: Vec<ConsentAction> = s.consent_log(Some(&chase)).unwrap().iter().map(|e| e.action).collect();
     assert_eq!(actions, [ConsentAction::Grant, ConsentAction::Expire], "the expiry is recorded first");
@@ -807,10 +807,10 @@ fn a_version_3_store_gives_shared_banks_90_days_from_the_upgrade() {
     let mut s = Store::open(&path).unwrap();
     assert_eq!(s.schema_version().unwrap(), 7);
     // 90 days from the upgrade, not from the grant (which is long past).
-    let until = s.bank("chase").unwrap().consent_expires_at.unwrap();
+    let until = s.bank(&bank("chase")).unwrap().consent_expires_at.unwrap();
     let expected = chrono::Utc::now() + Duration::days(90);
     assert!((until - expected).num_seconds().abs() < 120, "{until} vs {expected}");
-    assert_eq!(s.bank("citi").unwrap().consent_expires_at, None);
+    assert_eq!(s.bank(&bank("citi")).unwrap().consent_expires_at, None);
     let log: Vec<(String, ConsentAction)> =
         s.consent_log(None).unwrap().into_iter().map(|e| (e.bank.to_string(), e.action)).collect();
     assert_eq!(log.len(), 3, "the log is kept: {log:?}");
@@ -1062,12 +1062,12 @@ fn clock_jumps_never_lengthen_nor_shorten_a_grant() {
     // A renew under a clock a month behind does not shorten a valid grant.
     s.grant_for(&chase, t0(), days(90)).unwrap();
     s.renew(&chase, t0() - days(30), days(90)).unwrap();
-    assert_eq!(s.bank("chase").unwrap().consent_expires_at, Some(t0() + days(90)));
+    assert_eq!(s.bank(&bank("chase")).unwrap().consent_expires_at, Some(t0() + days(90)));
     // A grant made under a clock three years ahead is counted again from now.
     let citi = bank("citi");
     s.grant_for(&citi, t0() + days(3 * 365), days(90)).unwrap();
     s.expire_due(t0()).unwrap();
-    let b = s.bank("citi").unwrap();
+    let b = s.bank(&bank("citi")).unwrap();
     assert_eq!(b.consent_expires_at, Some(t0() + days(90)));
     assert!(b.is_shared(t0()));
     let log = s.consent_log(Some(&citi)).unwrap();

@@ -29,7 +29,7 @@ fn grant(env: &Env, store: &mut Store, bank: Option<&str>, all: bool) -> Result<
         vec![bank_id(store, bank.unwrap_or_default())?]
     };
     for id in ids {
-        let name = store.bank(id.as_str())?.name;
+        let name = store.bank(&id)?.name;
         match store.grant_for(&id, env.now, env.settings.consent_validity())? {
             ConsentChange::Renewed { until } => {
                 println!("{name} ({id}) was already shared; renewed: it is shared until {}.", local_date(until))
@@ -55,7 +55,7 @@ fn renew(env: &Env, store: &mut Store, bank: Option<&str>, all: bool) -> Result<
         println!("No bank is shared, so there is nothing to renew. Share one with `finbox consent grant BANK`.");
     }
     for id in ids {
-        let name = store.bank(id.as_str())?.name;
+        let name = store.bank(&id)?.name;
         match store.renew(&id, env.now, env.settings.consent_validity())? {
             ConsentChange::Renewed { until } => {
                 println!("{name} ({id}) is shared until {}.", local_date(until))
@@ -74,7 +74,7 @@ fn renew(env: &Env, store: &mut Store, bank: Option<&str>, all: bool) -> Result<
 /// it is on a terminal).
 fn revoke(env: &Env, store: &mut Store, bank: &str, purge: bool) -> Result<()> {
     let id = bank_id(store, bank)?;
-    let name = store.bank(id.as_str())?.name;
+    let name = store.bank(&id)?.name;
     // A long purge says how far it is, on a terminal.
     let shown = std::io::stderr().is_terminal();
     let mut said: Option<Instant> = None;

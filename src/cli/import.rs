@@ -82,7 +82,7 @@ pub fn run(env: &Env, args: &ImportArgs) -> Result<()> {
     let statement = Statement::open(&args.file, format, &layouts, args.profile.as_deref())?;
     let file = statement.file_name();
     let (bank, chosen_because) = resolve_bank(&store, args.bank.as_deref(), &statement)?;
-    let bank_name = store.bank(bank.as_str())?.name;
+    let bank_name = store.bank(&bank)?.name;
     // Refused before the file is read further: nothing goes to a bank that
     // is not shared, not even in a dry run.
     let epoch = store.import_epoch(&bank, env.now)?;
@@ -228,7 +228,7 @@ impl Importer<'_, '_> {
     }
 }
 
-fn plural(n: u64, what: &str) -> String {
+fn count_of(n: u64, what: &str) -> String {
     crate::import::count(n, what, &format!("{what}s"))
 }
 
@@ -236,7 +236,7 @@ fn plural(n: u64, what: &str) -> String {
 /// CSV layout's bank) names. Returns why it was chosen, when not by flag.
 fn resolve_bank(store: &Store, explicit: Option<&str>, statement: &Statement) -> Result<(BankId, Option<String>)> {
     if let Some(id) = explicit {
-        return Ok((store.bank(id)?.id, None));
+        return Ok((store.bank_named(id)?.id, None));
     }
     let banks = store.banks()?;
     let ids = banks.iter().map(|b| b.bank.id.as_str()).collect::<Vec<_>>().join(", ");
@@ -333,7 +333,7 @@ fn print_summary(
         println!("  (account •{}: {why}; --account chooses another)", a.account.mask);
     }
     for a in &scan.accounts {
-        let mut line = format!("  {} •{}: {}", a.account.name, a.account.mask, plural(a.transactions, "transaction"));
+        let mut line = format!("  {} •{}: {}", a.account.name, a.account.mask, count_of(a.transactions, "transaction"));
         if let (Some(first), Some(last)) = (a.first, a.last) {
             line.push_str(&format!(", {}", when::span(first, last, when::zone(offset))));
         }
@@ -363,19 +363,19 @@ fn print_summary(
         n => format!("; skipped {} already present ({why})", crate::domain::money::group_thousands(n)),
     };
     if twice > 0 {
-        skipped.push_str(&format!("; {} listed twice in the file, stored once", plural(twice, "transaction")));
+        skipped.push_str(&format!("; {} listed twice in the file, stored once", count_of(twice, "transaction")));
     }
     if dry_run {
-        println!("Dry run: would add {}{skipped}. Nothing was written.", plural(tally.added, "transaction"));
+        println!("Dry run: would add {}{skipped}. Nothing was written.", count_of(tally.added, "transaction"));
         if tally.corrections > 0 {
             println!("{} of those differ from what is stored; the first version would stand.", tally.corrections);
         }
         if tally.alerts > 0 {
-            println!("The fraud rules would raise {}.", plural(tally.alerts, "alert"));
+            println!("The fraud rules would raise {}.", count_of(tally.alerts, "alert"));
         }
         return;
     }
-    println!("Added {}{skipped}.", plural(tally.added, "transaction"));
+    println!("Added {}{skipped}.", count_of(tally.added, "transaction"));
     if tally.corrections > 0 {
         println!(
             "{} of those differ from what is stored (a correction by the bank?): the first version stands; \
@@ -384,7 +384,7 @@ fn print_summary(
         );
     }
     if tally.alerts > 0 {
-        println!("{} raised: see `finbox alerts`.", plural(tally.alerts, "fraud alert"));
+        println!("{} raised: see `finbox alerts`.", count_of(tally.alerts, "fraud alert"));
     }
 }
 

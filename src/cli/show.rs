@@ -210,7 +210,7 @@ pub(super) fn alerts(env: &Env, a: &AlertsArgs) -> Result<()> {
                 println!("Alert {} closed: the {} charge at {} was you.", alert.id, alert.amount.abs(), alert.merchant)
             }
             Verdict::NotMe => {
-                let bank = store.bank(alert.bank.as_str())?.name;
+                let bank = store.bank(&alert.bank)?.name;
                 println!(
                     "Alert {} marked as fraud: the {} charge at {}. Card {card} is frozen; {bank} confirmed it in its conversation.",
                     alert.id,

@@ -60,7 +60,7 @@ pub struct FeedTally {
     pub failures: u32,
 }
 
-struct Running {
+struct RunningFeed {
     epoch: i64,
     cancel: CancellationToken,
     handle: JoinHandle<Result<FeedExit, FeedError>>,
@@ -72,7 +72,7 @@ struct Running {
     aborted: bool,
 }
 
-impl Running {
+impl RunningFeed {
     /// Aborts a feed that ignored its cancellation (hung on a read that
     /// never returns): it is dropped at its next await. Said once.
     fn abort(&mut self, bank: &BankId) {
@@ -86,7 +86,7 @@ impl Running {
 
 #[derive(Default)]
 struct Slot {
-    running: Option<Running>,
+    running: Option<RunningFeed>,
     /// Events mode: how many bank events are still to produce.
     quota: Option<u64>,
     finished: bool,
@@ -486,7 +486,7 @@ async fn start(
         }
         feed.run(ctx).await
     });
-    slot.running = Some(Running {
+    slot.running = Some(RunningFeed {
         epoch: bank.epoch,
         cancel,
         handle,

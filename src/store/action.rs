@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
-use super::ingest::{NewMessage, card_label};
+use super::message::{NewMessage, card_label};
 use super::{Result, Store, StoreError, from_unix};
 use crate::domain::*;
 

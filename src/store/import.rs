@@ -45,6 +45,6 @@ mod tests {
         ));
         store.grant(&bank, Utc::now()).unwrap();
         let epoch = store.import_epoch(&bank, Utc::now()).unwrap();
-        assert_eq!(epoch, store.bank("mybank").unwrap().epoch);
+        assert_eq!(epoch, store.bank(&BankId::new("mybank").unwrap()).unwrap().epoch);
     }
 }

@@ -5,12 +5,30 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, Utc};
-use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
+use rusqlite::{Transaction as SqlTx, params};
 
-use super::{Grant, Result, Store, day_of};
-use crate::domain::event::{AccountInfo, Envelope, FeedEvent, TxnInfo};
-use crate::domain::text::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clean_line, clean_text};
-use crate::domain::{AccountKind, AlertId, BankId, Currency, MessageKind, Money, Sender, when};
+mod account;
+mod alert;
+mod history;
+mod txn;
+
+use super::message::{NewMessage, account_label};
+use super::{Grant, Result, Store};
+use crate::domain::event::{Envelope, FeedEvent};
+use crate::domain::text::{MAX_MESSAGE_CHARS, clean_line, clean_text};
+use crate::domain::{AlertId, BankId, Currency, MessageKind, Money, Sender, when};
+use account::{account, upsert_account, validate_account};
+use alert::apply_signal;
+use history::{Tally, flush_history};
+use txn::{RunningBalance, apply_txn, flush_balances};
+
+/// What became of one record: applied (a harmless replay included), or
+/// refused for a reason, which goes to the quarantine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Applied,
+    Refused(String),
+}
 
 /// A record the store refused, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,21 +83,6 @@ struct AccountRef {
     currency: Currency,
 }
 
-struct Running {
-    currency: Currency,
-    balance: i64,
-    added: i64,
-    /// Balance at the end of each touched day.
-    days: Vec<(i64, i64)>,
-    /// When the opening balance held (see migration 5): transactions
-    /// posted before it move the opening balance, not the balance.
-    history_from: Option<i64>,
-    /// What such transactions moved the opening balance by in this batch.
-    opening_delta: i64,
-    /// History arrived: the account's daily balances are rebuilt.
-    rebuild_days: bool,
-}
-
 /// Per-batch caches and the hot statements, so a batch of thousands of
 /// events does a handful of look-ups instead of one per event.
 struct Batch<'t> {
@@ -88,7 +91,7 @@ struct Batch<'t> {
     /// (bank, account external id) → account; a batch touches a few accounts,
     /// so a short list searched without allocating beats a map.
     accounts: Vec<(BankId, String, Option<AccountRef>)>,
-    running: HashMap<i64, Running>,
+    running: HashMap<i64, RunningBalance>,
     /// "Total Checking •4821" per account id, for notices.
     labels: HashMap<i64, String>,
     insert_txn: rusqlite::CachedStatement<'t>,
@@ -105,31 +108,8 @@ struct Batch<'t> {
 const INSERT_TXN: &str = "INSERT OR IGNORE INTO transactions
        (bank_id, account_id, external_id, posted_at, amount_minor, currency, merchant, category, channel, country)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
 const INSERT_FTS: &str = "INSERT INTO transactions_fts (rowid, merchant, category) VALUES (?1, ?2, ?3)";
-const INSERT_MESSAGE: &str =
-    "INSERT OR IGNORE INTO messages (bank_id, external_id, at, sender, kind, text, txn_id, alert_id, read)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-
-/// Transactions a bank would announce that are history (dated before the
-/// bank was shared), counted for the bank's one history note.
-struct Tally {
-    shared: Grant,
-    count: i64,
-    first: i64,
-    last: i64,
-}
-
-impl Tally {
-    fn new(shared: Grant) -> Tally {
-        Tally { shared, count: 0, first: i64::MAX, last: i64::MIN }
-    }
-
-    fn add(&mut self, at: i64) {
-        self.count += 1;
-        self.first = self.first.min(at);
-        self.last = self.last.max(at);
-    }
-}
 
 impl<'t> Batch<'t> {
     /// "Total Checking •4821", looked up once per account and batch.
@@ -197,7 +177,7 @@ impl BulkWrite<'_> {
                 report.dropped_no_consent += 1;
                 continue;
             };
-            if let Err(reason) = apply_one(tx, &mut b, env, shared, now, report)? {
+            if let Outcome::Refused(reason) = apply_one(tx, &mut b, env, shared, now, report)? {
                 refuse(tx, report, env, now, reason, false)?;
             }
         }
@@ -276,7 +256,7 @@ fn describe(event: &FeedEvent) -> String {
     }
 }
 
-/// `Ok(Err(reason))` rejects the record; `Err` aborts the batch.
+/// `Ok(Outcome::Refused(reason))` quarantines the record; `Err` aborts the batch.
 fn apply_one(
     tx: &SqlTx<'_>,
     b: &mut Batch,
@@ -284,12 +264,12 @@ fn apply_one(
     shared: Grant,
     now: DateTime<Utc>,
     report: &mut BatchReport,
-) -> Result<Result<(), String>> {
+) -> Result<Outcome> {
     let bank = &env.bank;
     match &env.event {
         FeedEvent::Account(info) => {
             if let Err(reason) = validate_account(info) {
-                return Ok(Err(reason));
+                return Ok(Outcome::Refused(reason));
             }
             if upsert_account(tx, b, bank, info, now)? {
                 report.accounts += 1;
@@ -302,7 +282,7 @@ fn apply_one(
         FeedEvent::Message { external_id, at, kind, text } => {
             let text = clean_text(text, MAX_MESSAGE_CHARS);
             if text.is_empty() {
-                return Ok(Err("empty message".into()));
+                return Ok(Outcome::Refused("empty message".into()));
             }
             let message = NewMessage::new(bank, Sender::Bank, *kind, *at, &text);
             if message.external(external_id).history_before(shared.since).insert(tx)? {
@@ -316,7 +296,7 @@ fn apply_one(
         }
         FeedEvent::Statement { account: ext, external_id, period_start, period_end, closing } => {
             let Some(acct) = account(tx, b, bank, ext)? else {
-                return Ok(Err(format!("unknown account {:?}", clean_line(ext, 40))));
+                return Ok(Outcome::Refused(format!("unknown account {:?}", clean_line(ext, 40))));
             };
             let label = b.label(tx, acct.id)?;
             let text = format!(
@@ -344,55 +324,9 @@ fn apply_one(
         }
         // The writer opens a group into its batch; one that reaches the
         // store unopened is refused rather than half applied.
-        FeedEvent::Whole(_) => return Ok(Err("a group of events reached the store unopened".into())),
+        FeedEvent::Whole(_) => return Ok(Outcome::Refused("a group of events reached the store unopened".into())),
     }
-    Ok(Ok(()))
-}
-
-/// A transaction: stored once (a replay with other content goes to the
-/// quarantine), announced in the thread unless it is history.
-fn apply_txn(
-    tx: &SqlTx<'_>,
-    b: &mut Batch,
-    env: &Envelope,
-    t: &TxnInfo,
-    shared: Grant,
-    now: DateTime<Utc>,
-    report: &mut BatchReport,
-) -> Result<Result<(), String>> {
-    let bank = &env.bank;
-    let Some(acct) = account(tx, b, bank, &t.account)? else {
-        return Ok(Err(format!("unknown account {:?}", clean_line(&t.account, 40))));
-    };
-    if let Err(reason) = validate_txn(t, acct, now) {
-        return Ok(Err(reason));
-    }
-    let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
-    match insert_txn(tx, b, bank, acct, t, &merchant)? {
-        None => {
-            report.replayed_transactions += 1;
-            b.replayed.insert((bank.clone(), t.external_id.clone()));
-            match differs_from_stored(tx, bank, acct, t)? {
-                Some(reason) => refuse(tx, report, env, now, reason, true)?,
-                None => report.duplicates += 1,
-            }
-        }
-        Some(txn_id) => {
-            report.transactions += 1;
-            let at = t.posted_at.timestamp();
-            if t.notify && at < shared.since {
-                // History: summed up in one note, not replayed.
-                b.history.entry(bank.clone()).or_insert_with(|| Tally::new(shared)).add(at);
-            } else if t.notify {
-                let text = transaction_notice(tx, b, acct.id, t, &merchant)?;
-                NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, t.posted_at, &text)
-                    .txn(txn_id)
-                    .insert(tx)?;
-                report.messages += 1;
-            }
-        }
-    }
-    Ok(Ok(()))
+    Ok(Outcome::Applied)
 }
 
 /// A balance the bank reports: kept beside the computed one, and said in
@@ -407,13 +341,13 @@ fn apply_balance(
     balance: Money,
     shared: Grant,
     report: &mut BatchReport,
-) -> Result<Result<(), String>> {
+) -> Result<Outcome> {
     let at = &at;
     let Some(acct) = account(tx, b, bank, ext)? else {
-        return Ok(Err(format!("unknown account {:?}", clean_line(ext, 40))));
+        return Ok(Outcome::Refused(format!("unknown account {:?}", clean_line(ext, 40))));
     };
     if balance.currency != acct.currency {
-        return Ok(Err(format!("balance in {} for an account in {}", balance.currency, acct.currency)));
+        return Ok(Outcome::Refused(format!("balance in {} for an account in {}", balance.currency, acct.currency)));
     }
     let ext_id = format!("balance:{}:{}", ext, at.timestamp());
     let label = b.label(tx, acct.id)?;
@@ -427,489 +361,5 @@ fn apply_balance(
     } else {
         report.duplicates += 1;
     }
-    Ok(Ok(()))
-}
-
-/// A fraud signal (the bank's or the local rules'): an alert on the stored
-/// transaction, and a message asking about it. A replayed transaction
-/// raises nothing new.
-#[allow(clippy::too_many_arguments)]
-fn apply_signal(
-    tx: &SqlTx<'_>,
-    b: &mut Batch,
-    bank: &BankId,
-    txn_external_id: &String,
-    at: DateTime<Utc>,
-    reason: &str,
-    severity: crate::domain::Severity,
-    shared: Grant,
-    report: &mut BatchReport,
-) -> Result<Result<(), String>> {
-    let at = &at;
-    // Overlapping statements replay transactions, and the local
-    // rules see them again: what was stored before raises nothing.
-    if b.replayed.contains(&(bank.clone(), txn_external_id.clone())) {
-        report.duplicates += 1;
-        return Ok(Ok(()));
-    }
-    let row: Option<(i64, i64, i64, String, String)> = tx
-        .prepare_cached(
-            "SELECT id, account_id, amount_minor, currency, merchant FROM transactions
-             WHERE bank_id = ?1 AND external_id = ?2",
-        )?
-        .query_row(params![bank.as_str(), txn_external_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .optional()?;
-    let Some((txn_id, account_id, minor, currency, merchant)) = row else {
-        return Ok(Err(format!("no transaction {:?}", clean_line(txn_external_id, 40))));
-    };
-    let reason = clean_line(reason, MAX_NAME_CHARS * 2);
-    let inserted = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO alerts (bank_id, account_id, txn_id, external_id, reason, severity, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![
-            bank.as_str(),
-            account_id,
-            txn_id,
-            txn_external_id,
-            reason,
-            severity.level(),
-            at.timestamp()
-        ])?;
-    if inserted == 0 {
-        report.duplicates += 1;
-        return Ok(Ok(()));
-    }
-    let alert_id = tx.last_insert_rowid();
-    let amount = Money::new(-minor, Currency::new(&currency)?);
-    let card = card_label(tx, account_id)?;
-    let text = format!("Fraud alert ({severity}): did you make the {amount} charge at {merchant} on {card}? {reason}.");
-    NewMessage::new(bank, Sender::Bank, MessageKind::Fraud, *at, &text)
-        .external(&format!("alert:{alert_id}"))
-        .txn(txn_id)
-        .alert(alert_id)
-        .history_before(shared.since)
-        .insert(tx)?;
-    report.alerts += 1;
-    report.messages += 1;
-    report.new_alerts.push(AlertId(alert_id));
-    Ok(Ok(()))
-}
-
-fn validate_account(info: &AccountInfo) -> Result<(), String> {
-    if info.external_id.trim().is_empty() || info.external_id.len() > 64 {
-        return Err("account id must be 1-64 characters".into());
-    }
-    let digits = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(&info.mask) {
-        return Err(format!("account mask {:?} is not 1-4 digits", clean_line(&info.mask, 8)));
-    }
-    if let Some(card) = &info.card_mask
-        && !digits(card)
-    {
-        return Err(format!("card mask {:?} is not 1-4 digits", clean_line(card, 8)));
-    }
-    Ok(())
-}
-
-fn validate_txn(t: &TxnInfo, acct: AccountRef, now: DateTime<Utc>) -> Result<(), String> {
-    if t.external_id.trim().is_empty() || t.external_id.len() > 128 {
-        return Err("transaction id must be 1-128 characters".into());
-    }
-    if t.amount.currency != acct.currency {
-        return Err(format!("amount in {} for an account in {}", t.amount.currency, acct.currency));
-    }
-    if !when::posted_in_range(t.posted_at, now) {
-        return Err(format!("posted date {} is outside 1990-01-01 … today", t.posted_at.format("%Y-%m-%d")));
-    }
-    Ok(())
-}
-
-fn upsert_account(
-    tx: &SqlTx<'_>,
-    b: &mut Batch,
-    bank: &BankId,
-    info: &AccountInfo,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let name = clean_line(&info.name, MAX_NAME_CHARS);
-    let existing: Option<i64> = tx
-        .query_row(
-            "SELECT id FROM accounts WHERE bank_id = ?1 AND external_id = ?2",
-            params![bank.as_str(), info.external_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(id) = existing {
-        tx.execute("UPDATE accounts SET name = ?2, mask = ?3 WHERE id = ?1", params![id, name, info.mask])?;
-        return Ok(false);
-    }
-    tx.execute(
-        "INSERT INTO accounts (bank_id, external_id, name, kind, mask, currency, opening_minor, history_from)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            bank.as_str(),
-            info.external_id,
-            name,
-            info.kind.as_str(),
-            info.mask,
-            info.opening.currency.code(),
-            info.opening.minor,
-            info.history_from.map(|t| t.timestamp())
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
-    tx.execute(
-        "INSERT INTO balances (account_id, currency, balance_minor, updated_at) VALUES (?1, ?2, ?3, ?4)",
-        params![id, info.opening.currency.code(), info.opening.minor, now.timestamp()],
-    )?;
-    if let Some(card) = &info.card_mask {
-        let kind = if info.kind == AccountKind::Credit { "credit" } else { "debit" };
-        tx.execute(
-            "INSERT INTO cards (bank_id, account_id, mask, kind) VALUES (?1, ?2, ?3, ?4)",
-            params![bank.as_str(), id, card, kind],
-        )?;
-    }
-    b.accounts.retain(|(bk, e, _)| !(bk == bank && *e == info.external_id));
-    b.accounts.push((bank.clone(), info.external_id.clone(), Some(AccountRef { id, currency: info.opening.currency })));
-    Ok(true)
-}
-
-fn account(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, ext: &str) -> Result<Option<AccountRef>> {
-    if let Some((_, _, hit)) = b.accounts.iter().find(|(bk, e, _)| bk == bank && e == ext) {
-        return Ok(*hit);
-    }
-    let row: Option<(i64, String)> = tx
-        .prepare_cached("SELECT id, currency FROM accounts WHERE bank_id = ?1 AND external_id = ?2")?
-        .query_row(params![bank.as_str(), ext], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let found = match row {
-        Some((id, cur)) => Some(AccountRef { id, currency: Currency::new(&cur)? }),
-        None => None,
-    };
-    b.accounts.push((bank.clone(), ext.to_string(), found));
-    Ok(found)
-}
-
-/// The rule for a transaction id delivered again with other content (a
-/// bank's correction, a pending charge posted with a tip): **the first
-/// version stands**. Balances, alerts and the conversation were built on it;
-/// the later version is refused into the quarantine with what differs, so
-/// the user sees it, and a replay of it is listed once. Never two rows.
-fn differs_from_stored(tx: &SqlTx<'_>, bank: &BankId, acct: AccountRef, t: &TxnInfo) -> Result<Option<String>> {
-    let stored: Option<(i64, i64, i64, String)> = tx
-        .prepare_cached(
-            "SELECT account_id, posted_at, amount_minor, merchant FROM transactions WHERE bank_id = ?1 AND external_id = ?2",
-        )?
-        .query_row(params![bank.as_str(), t.external_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .optional()?;
-    let Some((account_id, posted_at, amount, merchant)) = stored else { return Ok(None) };
-    let mut diffs = Vec::new();
-    if amount != t.amount.minor {
-        diffs.push(format!("amount {} → {}", Money::new(amount, acct.currency), t.amount));
-    }
-    if posted_at != t.posted_at.timestamp() {
-        diffs.push("posting time".to_string());
-    }
-    if merchant != clean_line(&t.merchant, MAX_NAME_CHARS) {
-        diffs.push("merchant".to_string());
-    }
-    if account_id != acct.id {
-        diffs.push("account".to_string());
-    }
-    Ok((!diffs.is_empty()).then(|| {
-        format!("differs from the stored transaction with this id ({}); the first version stands", diffs.join(", "))
-    }))
-}
-
-/// Inserts a transaction unless its external id is already stored; moves the
-/// running balance. Returns the new row id.
-fn insert_txn(
-    tx: &SqlTx<'_>,
-    b: &mut Batch,
-    bank: &BankId,
-    acct: AccountRef,
-    t: &TxnInfo,
-    merchant: &str,
-) -> Result<Option<i64>> {
-    let category = clean_line(&t.category, 40);
-    let country = clean_line(&t.country, 2).to_ascii_uppercase();
-    let running = running_for(tx, b, acct)?;
-    let history = running.history_from.is_some_and(|h| t.posted_at.timestamp() < h);
-    let overflow = || {
-        super::StoreError::Money(crate::domain::MoneyError::Overflow(format!(
-            "balance of account {} + {}",
-            acct.id, t.amount
-        )))
-    };
-    // History before the opening balance's time: the opening balance
-    // counted it already, so it moves back by it and the balance stays.
-    let (new_balance, opening_delta) = if history {
-        (running.balance, running.opening_delta.checked_sub(t.amount.minor).ok_or_else(overflow)?)
-    } else {
-        (running.balance.checked_add(t.amount.minor).ok_or_else(overflow)?, running.opening_delta)
-    };
-    let n = b.insert_txn.execute(params![
-        bank.as_str(),
-        acct.id,
-        t.external_id,
-        t.posted_at.timestamp(),
-        t.amount.minor,
-        t.amount.currency.code(),
-        merchant,
-        category,
-        t.channel.as_str(),
-        country,
-    ])?;
-    if n == 0 {
-        return Ok(None);
-    }
-    let id = tx.last_insert_rowid();
-    b.insert_fts.execute(params![id, merchant, category])?;
-    let running = b.running.get_mut(&acct.id).expect("loaded above");
-    running.balance = new_balance;
-    running.opening_delta = opening_delta;
-    running.added += 1;
-    if history {
-        running.rebuild_days = true;
-        return Ok(Some(id));
-    }
-    let day = day_of(t.posted_at.timestamp());
-    match running.days.last_mut() {
-        Some((d, bal)) if *d == day => *bal = new_balance,
-        _ => running.days.push((day, new_balance)),
-    }
-    Ok(Some(id))
-}
-
-fn running_for<'a>(tx: &SqlTx<'_>, b: &'a mut Batch, acct: AccountRef) -> Result<&'a mut Running> {
-    use std::collections::hash_map::Entry;
-    match b.running.entry(acct.id) {
-        Entry::Occupied(e) => Ok(e.into_mut()),
-        Entry::Vacant(e) => {
-            let (balance, history_from): (i64, Option<i64>) = tx
-                .prepare_cached(
-                    "SELECT balance_minor, history_from FROM balances JOIN accounts ON accounts.id = account_id
-                     WHERE account_id = ?1",
-                )?
-                .query_row([acct.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(e.insert(Running {
-                currency: acct.currency,
-                balance,
-                added: 0,
-                days: Vec::new(),
-                history_from,
-                opening_delta: 0,
-                rebuild_days: false,
-            }))
-        }
-    }
-}
-
-/// Adds the batch's history to each bank's tally for its grant, and writes
-/// the tally as one note at the moment the bank was shared: "History from
-/// Chase: 211 transaction notices (Aug 31 – Nov 29, 2026) not replayed
-/// here. …". The note is rewritten as more history arrives; a new grant
-/// starts a new one.
-fn flush_history(tx: &SqlTx<'_>, b: &Batch, report: &mut BatchReport) -> Result<()> {
-    for (bank, tally) in &b.history {
-        let (count, first, last): (i64, i64, i64) = tx
-            .prepare_cached(
-                "INSERT INTO history_notices (bank_id, epoch, count, first_at, last_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(bank_id, epoch) DO UPDATE SET count = count + excluded.count,
-                   first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)
-                 RETURNING count, first_at, last_at",
-            )?
-            .query_row(params![bank.as_str(), tally.shared.epoch, tally.count, tally.first, tally.last], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-        let name = super::action::bank_name(tx, bank)?;
-        let span = when::span(super::from_unix(first), super::from_unix(last), b.zone);
-        let what = match count {
-            1 => "1 transaction notice".to_string(),
-            n => format!("{} transaction notices", crate::domain::money::group_thousands(n.unsigned_abs())),
-        };
-        let text = format!(
-            "History from {name}: {what} ({span}) not replayed here. \
-             The transactions are in the account's list and in search."
-        );
-        // The id is in the bank's namespace: a bank message that took it
-        // first is left as it is (only finbox's own note is rewritten).
-        let written = tx
-            .prepare_cached(
-                "INSERT INTO messages (bank_id, external_id, at, sender, kind, text, read)
-             VALUES (?1, ?2, ?3, 'system', ?4, ?5, 1)
-             ON CONFLICT(bank_id, external_id) WHERE external_id IS NOT NULL
-             DO UPDATE SET text = excluded.text WHERE sender = 'system'",
-            )?
-            .execute(params![
-                bank.as_str(),
-                format!("history:{}", tally.shared.epoch),
-                tally.shared.since,
-                MessageKind::Notice.as_str(),
-                text
-            ])?;
-        if written == 0 {
-            continue;
-        }
-        if count == tally.count {
-            // The tally is this batch's alone: the note is new.
-            report.messages += 1;
-        }
-    }
-    Ok(())
-}
-
-fn flush_balances(tx: &SqlTx<'_>, b: &Batch, now: DateTime<Utc>) -> Result<()> {
-    let mut update = tx.prepare_cached(
-        "UPDATE balances SET balance_minor = ?2, txn_count = txn_count + ?3, updated_at = ?4, currency = ?5
-         WHERE account_id = ?1",
-    )?;
-    let mut history = tx.prepare_cached(
-        "INSERT INTO balance_history (account_id, day, balance_minor) VALUES (?1, ?2, ?3)
-         ON CONFLICT(account_id, day) DO UPDATE SET balance_minor = excluded.balance_minor",
-    )?;
-    for (id, r) in &b.running {
-        if r.added == 0 {
-            continue;
-        }
-        update.execute(params![id, r.balance, r.added, now.timestamp(), r.currency.code()])?;
-        if r.opening_delta != 0 {
-            tx.prepare_cached("UPDATE accounts SET opening_minor = opening_minor + ?2 WHERE id = ?1")?
-                .execute(params![id, r.opening_delta])?;
-        }
-        if r.rebuild_days {
-            rebuild_days(tx, *id)?;
-            continue;
-        }
-        for (day, bal) in &r.days {
-            history.execute(params![id, day, bal])?;
-        }
-    }
-    Ok(())
-}
-
-/// Recomputes an account's end-of-day balances from its opening balance and
-/// every transaction: after history arrived, every later day moved. Only
-/// imports of older statements take this path.
-fn rebuild_days(tx: &SqlTx<'_>, account: i64) -> Result<()> {
-    tx.prepare_cached("DELETE FROM balance_history WHERE account_id = ?1")?.execute([account])?;
-    tx.prepare_cached(
-        "INSERT INTO balance_history (account_id, day, balance_minor)
-         SELECT ?1, day, (SELECT opening_minor FROM accounts WHERE id = ?1) + sum(moved) OVER (ORDER BY day)
-         FROM (SELECT posted_at / 86400 AS day, sum(amount_minor) AS moved
-               FROM transactions WHERE account_id = ?1 GROUP BY posted_at / 86400)",
-    )?
-    .execute([account])?;
-    Ok(())
-}
-
-/// A message as one row: bank messages, notices, replies and system notices.
-pub(super) struct NewMessage<'a> {
-    bank: &'a BankId,
-    external_id: Option<&'a str>,
-    at: DateTime<Utc>,
-    sender: Sender,
-    kind: MessageKind,
-    text: &'a str,
-    txn: Option<i64>,
-    alert: Option<i64>,
-    read: bool,
-}
-
-impl<'a> NewMessage<'a> {
-    /// A message for `bank`'s thread. The user's own words and finbox's
-    /// notices arrive read; what the bank says is news, unread, unless it is
-    /// history ([`NewMessage::history_before`]).
-    pub(super) fn new(bank: &'a BankId, sender: Sender, kind: MessageKind, at: DateTime<Utc>, text: &'a str) -> Self {
-        NewMessage {
-            bank,
-            external_id: None,
-            at,
-            sender,
-            kind,
-            text,
-            txn: None,
-            alert: None,
-            read: sender != Sender::Bank,
-        }
-    }
-
-    /// The bank's id for it: delivered again, it is not stored twice.
-    pub(super) fn external(self, id: &'a str) -> Self {
-        NewMessage { external_id: Some(id), ..self }
-    }
-
-    pub(super) fn txn(self, id: i64) -> Self {
-        NewMessage { txn: Some(id), ..self }
-    }
-
-    pub(super) fn alert(self, id: i64) -> Self {
-        NewMessage { alert: Some(id), ..self }
-    }
-
-    /// Dated before the bank was shared (Unix seconds `since`): history a
-    /// backfill delivers, not news; it arrives read.
-    pub(super) fn history_before(self, since: i64) -> Self {
-        NewMessage { read: self.read || self.at.timestamp() < since, ..self }
-    }
-
-    /// Stores it; false when a message with the same external id is
-    /// already stored.
-    pub(super) fn insert(&self, tx: &SqlTx<'_>) -> Result<bool> {
-        let n = tx.prepare_cached(INSERT_MESSAGE)?.execute(params![
-            self.bank.as_str(),
-            self.external_id,
-            self.at.timestamp(),
-            self.sender.as_str(),
-            self.kind.as_str(),
-            self.text,
-            self.txn,
-            self.alert,
-            self.read
-        ])?;
-        Ok(n == 1)
-    }
-}
-
-/// "Total Checking •4821"
-pub(super) fn account_label(tx: &rusqlite::Connection, account_id: i64) -> Result<String> {
-    Ok(tx
-        .prepare_cached("SELECT name, mask FROM accounts WHERE id = ?1")?
-        .query_row([account_id], |r| Ok(format!("{} •{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?)
-}
-
-/// "card •9913" or, for an account without a card, its label.
-pub(super) fn card_label(tx: &rusqlite::Connection, account_id: i64) -> Result<String> {
-    let card: Option<String> = tx
-        .prepare_cached("SELECT mask FROM cards WHERE account_id = ?1")?
-        .query_row([account_id], |r| r.get(0))
-        .optional()?;
-    match card {
-        Some(mask) => Ok(format!("card •{mask}")),
-        None => account_label(tx, account_id),
-    }
-}
-
-fn transaction_notice(tx: &SqlTx<'_>, b: &mut Batch, account_id: i64, t: &TxnInfo, merchant: &str) -> Result<String> {
-    let label = b.label(tx, account_id)?;
-    let amount = t.amount.abs();
-    use crate::domain::Channel;
-    Ok(match (t.channel, t.amount.is_negative()) {
-        (Channel::Transfer, true) => format!("Transfer out: {amount}, {merchant} ({label})."),
-        (Channel::Transfer, false) => format!("Transfer in: {amount}, {merchant} ({label})."),
-        (_, false) => format!("Deposit: {amount} from {merchant} to {label}."),
-        (channel, true) => {
-            let how = match channel {
-                Channel::CardPresent => "Card purchase",
-                Channel::Online => "Online purchase",
-                Channel::Atm => "ATM withdrawal",
-                _ => "Payment",
-            };
-            format!("{how}: {amount} at {merchant} ({label}).")
-        }
-    })
+    Ok(Outcome::Applied)
 }

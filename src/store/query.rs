@@ -162,7 +162,13 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    pub fn bank(&self, id: &str) -> Result<Bank> {
+    pub fn bank(&self, id: &BankId) -> Result<Bank> {
+        self.bank_named(id.as_str())
+    }
+
+    /// The bank a person named (on the command line): an id that is not
+    /// even well formed is as unknown as one that is not in the store.
+    pub fn bank_named(&self, id: &str) -> Result<Bank> {
         let row = self
             .conn
             .prepare_cached(&format!("SELECT {BANK_COLS} FROM banks b WHERE b.id = ?1"))?

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
 use super::action::{bank_name, set_frozen_in};
-use super::ingest::NewMessage;
+use super::message::NewMessage;
 use super::{Result, Store, StoreError};
 use crate::domain::intent::Intent;
 use crate::domain::text::{MAX_MESSAGE_CHARS, clean_text};
@@ -111,7 +111,7 @@ impl Store {
                 }
                 let mut lines = vec![format!("Your spending in {month} so far:")];
                 for s in &spend {
-                    lines.push(format!("• {}: {} ({} {})", s.category, s.spent, s.count, plural(s.count, "charge")));
+                    lines.push(format!("• {}: {} ({} {})", s.category, s.spent, s.count, noun_for(s.count, "charge")));
                 }
                 for total in Total::by_currency(spend.iter().map(|s| s.spent)) {
                     lines.push(format!("Total: {total}"));
@@ -123,7 +123,7 @@ impl Store {
                 if open.is_empty() {
                     return Ok("There are no open fraud alerts on your accounts.".into());
                 }
-                let mut lines = vec![format!("You have {} open {}:", open.len(), plural(open.len() as i64, "alert"))];
+                let mut lines = vec![format!("You have {} open {}:", open.len(), noun_for(open.len() as i64, "alert"))];
                 for a in open.iter().take(5) {
                     lines.push(format!(
                         "• #{} {} at {} ({}): {}",
@@ -172,6 +172,6 @@ fn freeze_reply(out: super::FreezeOutcome, freeze: bool, mask: &Option<String>) 
     }
 }
 
-fn plural(n: i64, word: &str) -> String {
+fn noun_for(n: i64, word: &str) -> String {
     if n == 1 { word.to_string() } else { format!("{word}s") }
 }

@@ -223,7 +223,7 @@ fn revoke(
 
 /// "Feb 21, 2027" in the user's time zone.
 fn bank_name(store: &Store, bank: &BankId) -> String {
-    store.bank(bank.as_str()).map(|b| b.name).unwrap_or_else(|_| bank.to_string())
+    store.bank(bank).map(|b| b.name).unwrap_or_else(|_| bank.to_string())
 }
 
 /// Loads everything the screen shows for `view`: small windows only.

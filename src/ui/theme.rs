@@ -46,7 +46,7 @@ pub struct Theme {
 }
 
 /// The keys a `[theme]` table may set, in the order of the fields.
-const KEYS: &[&str] = &[
+const STYLE_KEYS: &[&str] = &[
     "header",
     "border",
     "border_focused",
@@ -127,9 +127,9 @@ impl Theme {
                     value.as_bool().ok_or_else(|| format!("bank_colors: expected true or false, found {value}"))?;
                 continue;
             }
-            let slot = theme
-                .slot(key)
-                .ok_or_else(|| format!("unknown theme key {key:?} (known keys: {}, bank_colors)", KEYS.join(", ")))?;
+            let slot = theme.slot(key).ok_or_else(|| {
+                format!("unknown theme key {key:?} (known keys: {}, bank_colors)", STYLE_KEYS.join(", "))
+            })?;
             *slot = style_from_value(*slot, value).map_err(|e| format!("{key}: {e}"))?;
         }
         Ok(theme)
@@ -258,7 +258,7 @@ mod tests {
     #[test]
     fn no_color_has_no_colours() {
         let t = Theme::no_color();
-        for key in KEYS {
+        for key in STYLE_KEYS {
             let mut t = t.clone();
             let s = *t.slot(key).unwrap();
             assert_eq!((s.fg, s.bg), (None, None), "{key}");

@@ -1,0 +1,277 @@
+//! Transactions: stored once by the bank's id, the running balance moved
+//! in the same transaction, announced in the thread unless history.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
+
+use super::history::Tally;
+use super::{AccountRef, Batch, BatchReport, Outcome, account::account, refuse};
+use crate::domain::event::{Envelope, TxnInfo};
+use crate::domain::text::{MAX_NAME_CHARS, clean_line};
+use crate::domain::{BankId, Currency, MessageKind, Money, Sender, when};
+use crate::store::message::NewMessage;
+use crate::store::{Grant, Result, day_of};
+
+pub(super) struct RunningBalance {
+    currency: Currency,
+    balance: i64,
+    added: i64,
+    /// Balance at the end of each touched day.
+    days: Vec<(i64, i64)>,
+    /// When the opening balance held (see migration 5): transactions
+    /// posted before it move the opening balance, not the balance.
+    history_from: Option<i64>,
+    /// What such transactions moved the opening balance by in this batch.
+    opening_delta: i64,
+    /// History arrived: the account's daily balances are rebuilt.
+    rebuild_days: bool,
+}
+
+/// A transaction: stored once (a replay with other content goes to the
+/// quarantine), announced in the thread unless it is history.
+pub(super) fn apply_txn(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    env: &Envelope,
+    t: &TxnInfo,
+    shared: Grant,
+    now: DateTime<Utc>,
+    report: &mut BatchReport,
+) -> Result<Outcome> {
+    let bank = &env.bank;
+    let Some(acct) = account(tx, b, bank, &t.account)? else {
+        return Ok(Outcome::Refused(format!("unknown account {:?}", clean_line(&t.account, 40))));
+    };
+    if let Err(reason) = validate_txn(t, acct, now) {
+        return Ok(Outcome::Refused(reason));
+    }
+    let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
+    match insert_txn(tx, b, bank, acct, t, &merchant)? {
+        None => {
+            report.replayed_transactions += 1;
+            b.replayed.insert((bank.clone(), t.external_id.clone()));
+            match differs_from_stored(tx, bank, acct, t)? {
+                Some(reason) => refuse(tx, report, env, now, reason, true)?,
+                None => report.duplicates += 1,
+            }
+        }
+        Some(txn_id) => {
+            report.transactions += 1;
+            let at = t.posted_at.timestamp();
+            if t.notify && at < shared.since {
+                // History: summed up in one note, not replayed.
+                b.history.entry(bank.clone()).or_insert_with(|| Tally::new(shared)).add(at);
+            } else if t.notify {
+                let text = transaction_notice(tx, b, acct.id, t, &merchant)?;
+                NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, t.posted_at, &text)
+                    .txn(txn_id)
+                    .insert(tx)?;
+                report.messages += 1;
+            }
+        }
+    }
+    Ok(Outcome::Applied)
+}
+
+pub(super) fn validate_txn(t: &TxnInfo, acct: AccountRef, now: DateTime<Utc>) -> Result<(), String> {
+    if t.external_id.trim().is_empty() || t.external_id.len() > 128 {
+        return Err("transaction id must be 1-128 characters".into());
+    }
+    if t.amount.currency != acct.currency {
+        return Err(format!("amount in {} for an account in {}", t.amount.currency, acct.currency));
+    }
+    if !when::posted_in_range(t.posted_at, now) {
+        return Err(format!("posted date {} is outside 1990-01-01 … today", t.posted_at.format("%Y-%m-%d")));
+    }
+    Ok(())
+}
+
+/// The rule for a transaction id delivered again with other content (a
+/// bank's correction, a pending charge posted with a tip): **the first
+/// version stands**. Balances, alerts and the conversation were built on it;
+/// the later version is refused into the quarantine with what differs, so
+/// the user sees it, and a replay of it is listed once. Never two rows.
+pub(super) fn differs_from_stored(
+    tx: &SqlTx<'_>,
+    bank: &BankId,
+    acct: AccountRef,
+    t: &TxnInfo,
+) -> Result<Option<String>> {
+    let stored: Option<(i64, i64, i64, String)> = tx
+        .prepare_cached(
+            "SELECT account_id, posted_at, amount_minor, merchant FROM transactions WHERE bank_id = ?1 AND external_id = ?2",
+        )?
+        .query_row(params![bank.as_str(), t.external_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let Some((account_id, posted_at, amount, merchant)) = stored else { return Ok(None) };
+    let mut diffs = Vec::new();
+    if amount != t.amount.minor {
+        diffs.push(format!("amount {} → {}", Money::new(amount, acct.currency), t.amount));
+    }
+    if posted_at != t.posted_at.timestamp() {
+        diffs.push("posting time".to_string());
+    }
+    if merchant != clean_line(&t.merchant, MAX_NAME_CHARS) {
+        diffs.push("merchant".to_string());
+    }
+    if account_id != acct.id {
+        diffs.push("account".to_string());
+    }
+    Ok((!diffs.is_empty()).then(|| {
+        format!("differs from the stored transaction with this id ({}); the first version stands", diffs.join(", "))
+    }))
+}
+
+/// Inserts a transaction unless its external id is already stored; moves the
+/// running balance. Returns the new row id.
+pub(super) fn insert_txn(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    bank: &BankId,
+    acct: AccountRef,
+    t: &TxnInfo,
+    merchant: &str,
+) -> Result<Option<i64>> {
+    let category = clean_line(&t.category, 40);
+    let country = clean_line(&t.country, 2).to_ascii_uppercase();
+    let running = running_for(tx, b, acct)?;
+    let history = running.history_from.is_some_and(|h| t.posted_at.timestamp() < h);
+    let overflow = || {
+        crate::store::StoreError::Money(crate::domain::MoneyError::Overflow(format!(
+            "balance of account {} + {}",
+            acct.id, t.amount
+        )))
+    };
+    // History before the opening balance's time: the opening balance
+    // counted it already, so it moves back by it and the balance stays.
+    let (new_balance, opening_delta) = if history {
+        (running.balance, running.opening_delta.checked_sub(t.amount.minor).ok_or_else(overflow)?)
+    } else {
+        (running.balance.checked_add(t.amount.minor).ok_or_else(overflow)?, running.opening_delta)
+    };
+    let n = b.insert_txn.execute(params![
+        bank.as_str(),
+        acct.id,
+        t.external_id,
+        t.posted_at.timestamp(),
+        t.amount.minor,
+        t.amount.currency.code(),
+        merchant,
+        category,
+        t.channel.as_str(),
+        country,
+    ])?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let id = tx.last_insert_rowid();
+    b.insert_fts.execute(params![id, merchant, category])?;
+    let running = b.running.get_mut(&acct.id).expect("loaded above");
+    running.balance = new_balance;
+    running.opening_delta = opening_delta;
+    running.added += 1;
+    if history {
+        running.rebuild_days = true;
+        return Ok(Some(id));
+    }
+    let day = day_of(t.posted_at.timestamp());
+    match running.days.last_mut() {
+        Some((d, bal)) if *d == day => *bal = new_balance,
+        _ => running.days.push((day, new_balance)),
+    }
+    Ok(Some(id))
+}
+
+pub(super) fn running_for<'a>(tx: &SqlTx<'_>, b: &'a mut Batch, acct: AccountRef) -> Result<&'a mut RunningBalance> {
+    use std::collections::hash_map::Entry;
+    match b.running.entry(acct.id) {
+        Entry::Occupied(e) => Ok(e.into_mut()),
+        Entry::Vacant(e) => {
+            let (balance, history_from): (i64, Option<i64>) = tx
+                .prepare_cached(
+                    "SELECT balance_minor, history_from FROM balances JOIN accounts ON accounts.id = account_id
+                     WHERE account_id = ?1",
+                )?
+                .query_row([acct.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(e.insert(RunningBalance {
+                currency: acct.currency,
+                balance,
+                added: 0,
+                days: Vec::new(),
+                history_from,
+                opening_delta: 0,
+                rebuild_days: false,
+            }))
+        }
+    }
+}
+
+pub(super) fn flush_balances(tx: &SqlTx<'_>, b: &Batch, now: DateTime<Utc>) -> Result<()> {
+    let mut update = tx.prepare_cached(
+        "UPDATE balances SET balance_minor = ?2, txn_count = txn_count + ?3, updated_at = ?4, currency = ?5
+         WHERE account_id = ?1",
+    )?;
+    let mut history = tx.prepare_cached(
+        "INSERT INTO balance_history (account_id, day, balance_minor) VALUES (?1, ?2, ?3)
+         ON CONFLICT(account_id, day) DO UPDATE SET balance_minor = excluded.balance_minor",
+    )?;
+    for (id, r) in &b.running {
+        if r.added == 0 {
+            continue;
+        }
+        update.execute(params![id, r.balance, r.added, now.timestamp(), r.currency.code()])?;
+        if r.opening_delta != 0 {
+            tx.prepare_cached("UPDATE accounts SET opening_minor = opening_minor + ?2 WHERE id = ?1")?
+                .execute(params![id, r.opening_delta])?;
+        }
+        if r.rebuild_days {
+            rebuild_days(tx, *id)?;
+            continue;
+        }
+        for (day, bal) in &r.days {
+            history.execute(params![id, day, bal])?;
+        }
+    }
+    Ok(())
+}
+
+/// Recomputes an account's end-of-day balances from its opening balance and
+/// every transaction: after history arrived, every later day moved. Only
+/// imports of older statements take this path.
+pub(super) fn rebuild_days(tx: &SqlTx<'_>, account: i64) -> Result<()> {
+    tx.prepare_cached("DELETE FROM balance_history WHERE account_id = ?1")?.execute([account])?;
+    tx.prepare_cached(
+        "INSERT INTO balance_history (account_id, day, balance_minor)
+         SELECT ?1, day, (SELECT opening_minor FROM accounts WHERE id = ?1) + sum(moved) OVER (ORDER BY day)
+         FROM (SELECT posted_at / 86400 AS day, sum(amount_minor) AS moved
+               FROM transactions WHERE account_id = ?1 GROUP BY posted_at / 86400)",
+    )?
+    .execute([account])?;
+    Ok(())
+}
+
+pub(super) fn transaction_notice(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    account_id: i64,
+    t: &TxnInfo,
+    merchant: &str,
+) -> Result<String> {
+    let label = b.label(tx, account_id)?;
+    let amount = t.amount.abs();
+    use crate::domain::Channel;
+    Ok(match (t.channel, t.amount.is_negative()) {
+        (Channel::Transfer, true) => format!("Transfer out: {amount}, {merchant} ({label})."),
+        (Channel::Transfer, false) => format!("Transfer in: {amount}, {merchant} ({label})."),
+        (_, false) => format!("Deposit: {amount} from {merchant} to {label}."),
+        (channel, true) => {
+            let how = match channel {
+                Channel::CardPresent => "Card purchase",
+                Channel::Online => "Online purchase",
+                Channel::Atm => "ATM withdrawal",
+                _ => "Payment",
+            };
+            format!("{how}: {amount} at {merchant} ({label}).")
+        }
+    })
+}

@@ -1,0 +1,149 @@
+//! Keys and clicks while a dialog is open: lists (help, refused records),
+//! the sharing dialog, confirmations and the first-run onboarding.
+
+use super::*;
+
+/// Keys while a dialog is open. `None` lets the action through (Quit from
+/// Help, results from the store).
+pub(super) fn update_overlay(s: &mut AppState, action: &Action) -> Option<Vec<Effect>> {
+    let overlay = s.overlay.clone()?;
+    if matches!(
+        action,
+        Action::Loaded(_)
+            | Action::Replied { .. }
+            | Action::Done(_)
+            | Action::Progress(_)
+            | Action::Failed(_)
+            | Action::Feeds(_)
+            | Action::Tick(_)
+    ) {
+        return None;
+    }
+    match overlay {
+        Overlay::Help | Overlay::Refused { .. } => list_dialog(s, overlay, action),
+        Overlay::Consent { bank } => sharing_dialog(s, bank, action),
+        Overlay::ConfirmPurge { .. } | Overlay::ConfirmNotMe { .. } | Overlay::ConfirmGrant { .. } => {
+            confirmation(s, overlay, action)
+        }
+        Overlay::Onboarding { cursor, picked } => onboarding(s, cursor, picked, action),
+    }
+}
+
+/// Help and the refused records: they scroll (the list), close, and let
+/// Quit through.
+fn list_dialog(s: &mut AppState, overlay: Overlay, action: &Action) -> Option<Vec<Effect>> {
+    match (overlay, action) {
+        (_, Action::Quit) => return None,
+        (Overlay::Help, Action::Help | Action::Cancel)
+        | (Overlay::Refused { .. }, Action::Refused | Action::Cancel) => s.overlay = None,
+        (Overlay::Refused { scroll }, Action::Down) => {
+            s.overlay = Some(Overlay::Refused { scroll: (scroll + 1).min(s.refused.len().saturating_sub(1)) })
+        }
+        (Overlay::Refused { scroll }, Action::Up) => {
+            s.overlay = Some(Overlay::Refused { scroll: scroll.saturating_sub(1) })
+        }
+        _ => {}
+    }
+    Some(vec![])
+}
+
+/// The sharing dialog of a shared bank: renew, revoke, or revoke and purge
+/// (which asks again). Quit (Ctrl-C) goes through.
+fn sharing_dialog(s: &mut AppState, bank: BankId, action: &Action) -> Option<Vec<Effect>> {
+    Some(match action {
+        Action::Quit => return None,
+        Action::Cancel => {
+            s.overlay = None;
+            vec![]
+        }
+        Action::Renew => {
+            s.overlay = None;
+            flash(s, format!("Renewing {bank}…"), false);
+            vec![Effect::Renew(bank)]
+        }
+        Action::Revoke => {
+            s.overlay = None;
+            flash(s, format!("Revoking {bank}…"), false);
+            vec![Effect::Revoke { bank, purge: false }]
+        }
+        Action::Purge => {
+            s.overlay = Some(Overlay::ConfirmPurge { bank });
+            vec![]
+        }
+        _ => vec![],
+    })
+}
+
+/// A yes/no question: purge, mark as fraud, share.
+fn confirmation(s: &mut AppState, overlay: Overlay, action: &Action) -> Option<Vec<Effect>> {
+    let confirmed = match (&overlay, action) {
+        // `y` confirms; in the alert queue `y` arrives as ItWasMe.
+        (Overlay::ConfirmNotMe { .. }, Action::Confirm | Action::ItWasMe) | (_, Action::Confirm) => true,
+        (_, Action::Cancel | Action::NotMe) => false,
+        (_, Action::Quit) => return None,
+        _ => return Some(vec![]),
+    };
+    s.overlay = None;
+    if !confirmed {
+        flash(s, "Cancelled.".into(), false);
+        return Some(vec![]);
+    }
+    Some(match overlay {
+        Overlay::ConfirmPurge { bank } => {
+            flash(s, format!("Revoking {bank} and deleting what it shared…"), false);
+            vec![Effect::Revoke { bank, purge: true }]
+        }
+        Overlay::ConfirmNotMe { alert } => vec![Effect::Ack { alert, verdict: Verdict::NotMe }],
+        Overlay::ConfirmGrant { bank, renew } => {
+            let name = s.banks.iter().find(|b| b.bank.id == bank).map_or(bank.to_string(), |b| b.bank.name.clone());
+            if renew {
+                flash(s, format!("Sharing {name} again…"), false);
+                vec![Effect::Renew(bank)]
+            } else {
+                flash(s, format!("Sharing {name}…"), false);
+                vec![Effect::Grant(vec![bank])]
+            }
+        }
+        _ => vec![],
+    })
+}
+
+/// First run: tick banks, share the ticked ones (or all, or none).
+fn onboarding(s: &mut AppState, cursor: usize, mut picked: Vec<bool>, action: &Action) -> Option<Vec<Effect>> {
+    let n = picked.len();
+    let nothing_shared = |s: &mut AppState| {
+        let key = s.keymap.label(crate::app::keymap::Context::Global, "consent");
+        flash(s, format!("Nothing shared. Press {key} on a bank to share it later."), false);
+    };
+    match action {
+        Action::Up => s.overlay = Some(Overlay::Onboarding { cursor: cursor.saturating_sub(1), picked }),
+        Action::Down => s.overlay = Some(Overlay::Onboarding { cursor: (cursor + 1).min(n.saturating_sub(1)), picked }),
+        Action::Toggle => {
+            if let Some(p) = picked.get_mut(cursor) {
+                *p = !*p;
+            }
+            s.overlay = Some(Overlay::Onboarding { cursor, picked });
+        }
+        Action::GrantAll | Action::FocusAlerts => {
+            s.overlay = None;
+            return Some(vec![Effect::Grant(s.banks.iter().map(|b| b.bank.id.clone()).collect())]);
+        }
+        Action::Submit => {
+            s.overlay = None;
+            let chosen: Vec<BankId> =
+                s.banks.iter().zip(&picked).filter(|(_, p)| **p).map(|(b, _)| b.bank.id.clone()).collect();
+            if chosen.is_empty() {
+                nothing_shared(s);
+                return Some(vec![]);
+            }
+            return Some(vec![Effect::Grant(chosen)]);
+        }
+        Action::Cancel => {
+            s.overlay = None;
+            nothing_shared(s);
+        }
+        Action::Quit => return None,
+        _ => {}
+    }
+    Some(vec![])
+}

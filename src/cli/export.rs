@@ -1,7 +1,7 @@
 //! `finbox export`: every transaction, oldest first, streamed as CSV, JSON
 //! or a ledger journal (hledger / ledger), so people can take their data along.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 
@@ -64,90 +64,108 @@ pub fn export(store: &Store, bank: Option<&BankId>, format: Format, out: &mut dy
     let names: HashMap<BankId, String> = store.banks()?.into_iter().map(|b| (b.bank.id, b.bank.name)).collect();
     let accounts: HashMap<AccountId, Account> =
         store.accounts(None)?.into_iter().filter(|a| shared.contains(&a.bank)).map(|a| (a.id, a)).collect();
+    let name_of = |id: &BankId| names.get(id).cloned().unwrap_or_else(|| id.to_string());
+    let mut sink = Sink::open(format, out)?;
     let mut n = 0u64;
-    let mut first = true;
-    let mut opened: HashMap<AccountId, ()> = HashMap::new();
-    let mut sink = match format {
-        Format::Json => {
-            out.write_all(b"[")?;
-            Sink::Json(out)
-        }
-        Format::Csv => {
-            let mut w = Box::new(csv::Writer::from_writer(out));
-            w.write_record(CSV_HEADER)?;
-            Sink::Csv(w)
-        }
-        Format::Ledger => {
-            writeln!(
-                out,
-                "; finbox export. Amounts are in each account's currency; opening balances\n\
-                 ; come from the banks. Check it with: hledger -f FILE balance\n"
-            )?;
-            Sink::Ledger(out)
-        }
-    };
     for id in &shared {
-        let bank_name = names.get(id).map(String::as_str).unwrap_or(id.as_str());
+        let bank_name = name_of(id);
         store.for_each_transaction(Some(id), |t| {
             let Some(account) = accounts.get(&t.account) else { return Ok(()) };
             n += 1;
-            match &mut sink {
-                Sink::Json(out) => {
-                    let obj = json!({
-                        "id": t.id, "bank": t.bank, "account": t.account_external_id, "external_id": t.external_id,
-                        "posted_at": t.posted_at.to_rfc3339(), "amount": t.amount.to_decimal_string(),
-                        "amount_minor": t.amount.minor, "currency": t.amount.currency, "merchant": t.merchant,
-                        "category": t.category, "channel": t.channel.as_str(), "country": t.country,
-                    });
-                    out.write_all(if first { b"\n" } else { b",\n" })?;
-                    serde_json::to_writer(&mut **out, &obj)?;
-                }
-                Sink::Csv(w) => w
-                    .write_record([
-                        t.id.to_string(),
-                        cell(t.bank.as_str()),
-                        cell(&t.account_external_id),
-                        cell(&t.external_id),
-                        t.posted_at.to_rfc3339(),
-                        // Amounts stay numbers.
-                        t.amount.to_decimal_string(),
-                        t.amount.minor.to_string(),
-                        cell(&t.amount.currency.to_string()),
-                        cell(&t.merchant),
-                        cell(&t.category),
-                        cell(&t.channel.to_string()),
-                        cell(&t.country),
-                    ])
-                    .map_err(csv_io)?,
-                Sink::Ledger(out) => {
-                    if opened.insert(t.account, ()).is_none() {
-                        write_opening(*out, bank_name, account, t.posted_at)?;
-                    }
-                    write_ledger_txn(*out, bank_name, account, &t)?;
-                }
-            }
-            first = false;
-            Ok(())
+            sink.write(&bank_name, account, &t)
         })?;
     }
-    match sink {
-        Sink::Json(out) => {
-            out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
-            out.flush()?;
-        }
-        Sink::Csv(mut w) => w.flush()?,
-        Sink::Ledger(out) => {
-            // Accounts with no transactions still have their opening balance.
-            let mut quiet: Vec<&Account> = accounts.values().filter(|a| !opened.contains_key(&a.id)).collect();
-            quiet.sort_by_key(|a| a.id);
-            for a in quiet {
-                let bank_name = names.get(&a.bank).map(String::as_str).unwrap_or(a.bank.as_str());
-                write_opening(out, bank_name, a, Utc::now())?;
-            }
-            out.flush()?;
-        }
-    }
+    sink.close(&accounts, name_of)?;
     Ok(n)
+}
+
+impl<'a> Sink<'a> {
+    /// Starts the document: JSON's `[`, CSV's header, the journal's comment.
+    fn open(format: Format, out: &'a mut dyn Write) -> Result<Sink<'a>> {
+        Ok(match format {
+            Format::Json => {
+                out.write_all(b"[")?;
+                Sink::Json { out, first: true }
+            }
+            Format::Csv => {
+                let mut w = Box::new(csv::Writer::from_writer(out));
+                w.write_record(CSV_HEADER)?;
+                Sink::Csv(w)
+            }
+            Format::Ledger => {
+                writeln!(
+                    out,
+                    "; finbox export. Amounts are in each account's currency; opening balances\n\
+                     ; come from the banks. Check it with: hledger -f FILE balance\n"
+                )?;
+                Sink::Ledger { out, opened: HashSet::new() }
+            }
+        })
+    }
+
+    /// One transaction (for a journal, its account's opening balance first).
+    fn write(&mut self, bank_name: &str, account: &Account, t: &Transaction) -> std::io::Result<()> {
+        match self {
+            Sink::Json { out, first } => {
+                let obj = json!({
+                    "id": t.id, "bank": t.bank, "account": t.account_external_id, "external_id": t.external_id,
+                    "posted_at": t.posted_at.to_rfc3339(), "amount": t.amount.to_decimal_string(),
+                    "amount_minor": t.amount.minor, "currency": t.amount.currency, "merchant": t.merchant,
+                    "category": t.category, "channel": t.channel.as_str(), "country": t.country,
+                });
+                out.write_all(if *first { b"\n" } else { b",\n" })?;
+                serde_json::to_writer(&mut **out, &obj)?;
+                *first = false;
+            }
+            Sink::Csv(w) => w.write_record(csv_row(t)).map_err(csv_io)?,
+            Sink::Ledger { out, opened } => {
+                if opened.insert(t.account) {
+                    write_opening(*out, bank_name, account, t.posted_at)?;
+                }
+                write_ledger_txn(*out, bank_name, account, t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the document (for a journal, the opening balances of accounts
+    /// with no transactions) and flushes it.
+    fn close(self, accounts: &HashMap<AccountId, Account>, name_of: impl Fn(&BankId) -> String) -> Result<()> {
+        match self {
+            Sink::Json { out, first } => {
+                out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+                out.flush()?;
+            }
+            Sink::Csv(mut w) => w.flush()?,
+            Sink::Ledger { out, opened } => {
+                let mut quiet: Vec<&Account> = accounts.values().filter(|a| !opened.contains(&a.id)).collect();
+                quiet.sort_by_key(|a| a.id);
+                for a in quiet {
+                    write_opening(out, &name_of(&a.bank), a, Utc::now())?;
+                }
+                out.flush()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A transaction as a CSV record (text cells defused, amounts numbers).
+fn csv_row(t: &Transaction) -> [String; 12] {
+    [
+        t.id.to_string(),
+        cell(t.bank.as_str()),
+        cell(&t.account_external_id),
+        cell(&t.external_id),
+        t.posted_at.to_rfc3339(),
+        t.amount.to_decimal_string(),
+        t.amount.minor.to_string(),
+        cell(&t.amount.currency.to_string()),
+        cell(&t.merchant),
+        cell(&t.category),
+        cell(&t.channel.to_string()),
+        cell(&t.country),
+    ]
 }
 
 const CSV_HEADER: [&str; 12] = [
@@ -183,8 +201,15 @@ fn csv_io(e: csv::Error) -> std::io::Error {
 
 enum Sink<'a> {
     Csv(Box<csv::Writer<&'a mut dyn Write>>),
-    Json(&'a mut dyn Write),
-    Ledger(&'a mut dyn Write),
+    Json {
+        out: &'a mut dyn Write,
+        first: bool,
+    },
+    /// The accounts whose opening balance is written.
+    Ledger {
+        out: &'a mut dyn Write,
+        opened: HashSet<AccountId>,
+    },
 }
 
 /// A ledger account name: no colons (they separate levels), no runs of

@@ -57,92 +57,96 @@ impl Store {
 
     fn answer(&self, bank: &BankId, intent: &Intent, now: DateTime<Utc>) -> Result<String> {
         let name = bank_name(&self.conn, bank)?;
-        Ok(match intent {
-            Intent::Balance => {
-                let accounts = self.accounts(Some(bank))?;
-                if accounts.is_empty() {
-                    return Ok("You have no accounts with us yet: the first sync is still on its way.".into());
-                }
-                let mut lines = vec!["Here are your balances:".to_string()];
-                for a in &accounts {
-                    let owed = if a.kind == AccountKind::Credit && a.balance.minor < 0 {
-                        format!("{} owed", a.balance.abs())
-                    } else {
-                        a.balance.to_string()
-                    };
-                    lines.push(format!("• {} {}: {owed}", a.name, a.mask));
-                }
-                for total in Total::by_currency(accounts.iter().map(|a| a.balance)) {
-                    lines.push(format!("Net across your accounts: {total}"));
-                }
-                lines.join("\n")
-            }
-            Intent::Recent(n) => {
-                let txns =
-                    self.transactions(&super::TxnFilter { bank: Some(bank.clone()), limit: *n, ..Default::default() })?;
-                if txns.is_empty() {
-                    return Ok("No transactions yet.".into());
-                }
-                let mut lines = vec![format!("Your last {} transactions:", txns.len())];
-                let offset = self.zone;
-                for t in &txns {
-                    lines.push(format!(
-                        "• {} {} {} ({})",
-                        t.posted_at.with_timezone(&offset).format("%b %-d"),
-                        t.merchant,
-                        t.amount,
-                        t.account_external_id
-                    ));
-                }
-                lines.join("\n")
-            }
-            Intent::Spending => {
-                let offset = self.zone;
-                let local = now.with_timezone(&offset);
-                let start = offset
-                    .with_ymd_and_hms(local.year(), local.month(), 1, 0, 0, 0)
-                    .single()
-                    .map(|d| d.with_timezone(&Utc))
-                    .unwrap_or(now);
-                let spend = self.spending_by_category(bank, start)?;
-                let month = local.format("%B");
-                if spend.is_empty() {
-                    return Ok(format!("You haven't spent anything with {name} in {month} yet."));
-                }
-                let mut lines = vec![format!("Your spending in {month} so far:")];
-                for s in &spend {
-                    lines.push(format!("• {}: {} ({} {})", s.category, s.spent, s.count, noun_for(s.count, "charge")));
-                }
-                for total in Total::by_currency(spend.iter().map(|s| s.spent)) {
-                    lines.push(format!("Total: {total}"));
-                }
-                lines.join("\n")
-            }
-            Intent::Alerts => {
-                let open: Vec<FraudAlert> = self.alerts(false, 100)?.into_iter().filter(|a| &a.bank == bank).collect();
-                if open.is_empty() {
-                    return Ok("There are no open fraud alerts on your accounts.".into());
-                }
-                let mut lines = vec![format!("You have {} open {}:", open.len(), noun_for(open.len() as i64, "alert"))];
-                for a in open.iter().take(5) {
-                    lines.push(format!(
-                        "• #{} {} at {} ({}): {}",
-                        a.id,
-                        a.amount.abs(),
-                        a.merchant,
-                        a.severity,
-                        a.reason
-                    ));
-                }
-                lines.push("Answer them in the alert queue.".into());
-                lines.join("\n")
-            }
-            Intent::Help => HELP.to_string(),
-            Intent::Greeting => format!("Hello! This is {name}. {HELP}"),
-            Intent::Thanks => "You're welcome! Anything else?".into(),
-            Intent::Unknown => format!("Sorry, I didn't catch that. {HELP}"),
+        match intent {
+            Intent::Balance => self.answer_balance(bank),
+            Intent::Recent(n) => self.answer_recent(bank, *n),
+            Intent::Spending => self.answer_spending(bank, &name, now),
+            Intent::Alerts => self.answer_alerts(bank),
+            Intent::Help => Ok(HELP.to_string()),
+            Intent::Greeting => Ok(format!("Hello! This is {name}. {HELP}")),
+            Intent::Thanks => Ok("You're welcome! Anything else?".into()),
+            Intent::Unknown => Ok(format!("Sorry, I didn't catch that. {HELP}")),
             Intent::Freeze(_) | Intent::Unfreeze(_) => unreachable!("handled in the write transaction"),
-        })
+        }
+    }
+
+    /// "Here are your balances:", one line per account, the net per currency.
+    fn answer_balance(&self, bank: &BankId) -> Result<String> {
+        let accounts = self.accounts(Some(bank))?;
+        if accounts.is_empty() {
+            return Ok("You have no accounts with us yet: the first sync is still on its way.".into());
+        }
+        let mut lines = vec!["Here are your balances:".to_string()];
+        for a in &accounts {
+            let owed = if a.kind == AccountKind::Credit && a.balance.minor < 0 {
+                format!("{} owed", a.balance.abs())
+            } else {
+                a.balance.to_string()
+            };
+            lines.push(format!("• {} {}: {owed}", a.name, a.mask));
+        }
+        for total in Total::by_currency(accounts.iter().map(|a| a.balance)) {
+            lines.push(format!("Net across your accounts: {total}"));
+        }
+        Ok(lines.join("\n"))
+    }
+
+    /// The last `n` transactions.
+    fn answer_recent(&self, bank: &BankId, n: usize) -> Result<String> {
+        let txns = self.transactions(&super::TxnFilter { bank: Some(bank.clone()), limit: n, ..Default::default() })?;
+        if txns.is_empty() {
+            return Ok("No transactions yet.".into());
+        }
+        let mut lines = vec![format!("Your last {} transactions:", txns.len())];
+        let offset = self.zone;
+        for t in &txns {
+            lines.push(format!(
+                "• {} {} {} ({})",
+                t.posted_at.with_timezone(&offset).format("%b %-d"),
+                t.merchant,
+                t.amount,
+                t.account_external_id
+            ));
+        }
+        Ok(lines.join("\n"))
+    }
+
+    /// This month's spending by category.
+    fn answer_spending(&self, bank: &BankId, name: &str, now: DateTime<Utc>) -> Result<String> {
+        let offset = self.zone;
+        let local = now.with_timezone(&offset);
+        let start = offset
+            .with_ymd_and_hms(local.year(), local.month(), 1, 0, 0, 0)
+            .single()
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or(now);
+        let spend = self.spending_by_category(bank, start)?;
+        let month = local.format("%B");
+        if spend.is_empty() {
+            return Ok(format!("You haven't spent anything with {name} in {month} yet."));
+        }
+        let mut lines = vec![format!("Your spending in {month} so far:")];
+        for s in &spend {
+            lines.push(format!("• {}: {} ({} {})", s.category, s.spent, s.count, noun_for(s.count, "charge")));
+        }
+        for total in Total::by_currency(spend.iter().map(|s| s.spent)) {
+            lines.push(format!("Total: {total}"));
+        }
+        Ok(lines.join("\n"))
+    }
+
+    /// The open fraud alerts, five at most.
+    fn answer_alerts(&self, bank: &BankId) -> Result<String> {
+        let open: Vec<FraudAlert> = self.alerts(false, 100)?.into_iter().filter(|a| &a.bank == bank).collect();
+        if open.is_empty() {
+            return Ok("There are no open fraud alerts on your accounts.".into());
+        }
+        let mut lines = vec![format!("You have {} open {}:", open.len(), noun_for(open.len() as i64, "alert"))];
+        for a in open.iter().take(5) {
+            lines.push(format!("• #{} {} at {} ({}): {}", a.id, a.amount.abs(), a.merchant, a.severity, a.reason));
+        }
+        lines.push("Answer them in the alert queue.".into());
+        Ok(lines.join("\n"))
     }
 }
 

@@ -144,13 +144,10 @@ async fn main_loop(
 
     // Feeds: writer thread + supervisor task, stopped on quit.
     let (status_tx, mut status_rx) = watch::channel(Default::default());
-    let feeds = if no_feeds {
-        drop((writer_store, supervisor_store, status_tx));
-        None
-    } else {
+    let feeds = (!no_feeds).then(|| {
         let clock = crate::feed::system_clock();
-        Some(session::start_feeds(env, writer_store, supervisor_store, FeedMode::Live, clock, Some(status_tx)))
-    };
+        session::start_feeds(env, writer_store, supervisor_store, FeedMode::Live, clock, Some(status_tx))
+    });
 
     let mut state = AppState::new(Utc::now(), !no_feeds);
     state.keymap = keymap;
@@ -199,29 +196,41 @@ async fn main_loop(
         while let Ok(a) = act_rx.try_recv() {
             actions.push(a);
         }
-        for action in actions {
-            let is_tick = matches!(action, Action::Tick(_));
-            for effect in app::update(&mut state, action) {
-                worker.send(effect);
-            }
-            dirty |= !is_tick || state.now.timestamp() % 60 == 0;
-        }
+        dirty |= apply(&mut state, actions, &worker);
         if state.quit {
             break Ok(());
         }
     };
     drop(guard);
     if let Some(feeds) = feeds {
-        // The feeds stop (the supervisor aborts a hung one after a second),
-        // then the writer drains what they queued.
-        feeds.cancel.cancel();
-        match tokio::time::timeout(Duration::from_secs(8), feeds.finish()).await {
-            Ok(Err(e)) => tracing::error!(error = %e, "the store writer stopped with an error"),
-            Err(_) => tracing::warn!("the store writer did not stop in time"),
-            _ => {}
-        }
+        stop_feeds(feeds).await;
     }
     result
+}
+
+/// The feeds stop (the supervisor aborts a hung one after a second), then
+/// the writer drains what they queued; quitting never waits more than 8 s.
+async fn stop_feeds(feeds: session::Feeds) {
+    feeds.cancel.cancel();
+    match tokio::time::timeout(Duration::from_secs(8), feeds.finish()).await {
+        Ok(Err(e)) => tracing::error!(error = %e, "the store writer stopped with an error"),
+        Err(_) => tracing::warn!("the store writer did not stop in time"),
+        _ => {}
+    }
+}
+
+/// Runs the actions through `update`, hands their effects to the worker,
+/// and says whether the screen changed (a tick redraws once a minute).
+fn apply(state: &mut AppState, actions: Vec<Action>, worker: &worker::Worker) -> bool {
+    let mut dirty = false;
+    for action in actions {
+        let is_tick = matches!(action, Action::Tick(_));
+        for effect in app::update(state, action) {
+            worker.send(effect);
+        }
+        dirty |= !is_tick || state.now.timestamp() % 60 == 0;
+    }
+    dirty
 }
 
 fn event_action(state: &AppState, ev: Event, guard: &TerminalGuard) -> Option<Action> {

@@ -58,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0005_history_from.sql"),
     include_str!("../assets/migrations/0006_history_notices.sql"),
     include_str!("../assets/migrations/0007_feed_leases.sql"),
+    include_str!("../assets/migrations/0008_money.sql"),
 ];
 
 /// A bank's grant while it is shared.

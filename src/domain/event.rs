@@ -40,6 +40,14 @@ pub struct TxnInfo {
     pub country: String,
     /// Whether the bank sends a transaction notice to the conversation.
     pub notify: bool,
+    /// A card authorisation the bank has not settled yet; its posted
+    /// version arrives later (same id, or another that matches).
+    #[serde(default)]
+    pub pending: bool,
+    /// The bank says this moves money between the user's own accounts (a
+    /// card payment, a move to savings); finbox pairs it with the other leg.
+    #[serde(default)]
+    pub transfer: bool,
 }
 
 impl TxnInfo {

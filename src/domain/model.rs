@@ -149,6 +149,11 @@ named_enum!(
     }
 );
 named_enum!(
+    /// Whether the bank has settled a transaction: a card authorisation is
+    /// `pending` (it moves the available balance only) until it posts.
+    TxnStatus { Pending => "pending", Posted => "posted" }
+);
+named_enum!(
     /// Who wrote a message in a bank's conversation.
     Sender { Bank => "bank", User => "user", System => "system" }
 );
@@ -328,6 +333,38 @@ pub struct Account {
     /// Last balance the bank itself reported, if any.
     pub reported: Option<Money>,
     pub txn_count: i64,
+    /// What pending authorisations hold (negative: money on hold); the
+    /// available balance is `balance + pending`.
+    pub pending: Money,
+    /// The account's card, if it has one.
+    pub card: Option<CardMark>,
+}
+
+impl Account {
+    /// The ledger balance with pending authorisations counted: what can be
+    /// spent now.
+    pub fn available(&self) -> Money {
+        Money::new(self.balance.minor.saturating_add(self.pending.minor), self.balance.currency)
+    }
+}
+
+/// An account's card as lists show it: `•9913`, and whether it is frozen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardMark {
+    pub mask: String,
+    pub frozen: bool,
+}
+
+/// A transaction between two of the user's own accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransferLeg {
+    /// The pair's id (shared by both legs); `None`: the other side was not
+    /// seen (not shared, not yet arrived, or at a bank finbox does not read).
+    pub id: Option<i64>,
+    /// The other leg's account as lists show it: "Chase Savings •8820".
+    pub other: Option<String>,
+    /// The other leg's transaction.
+    pub other_txn: Option<TxnId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -345,6 +382,30 @@ pub struct Transaction {
     pub channel: Channel,
     /// ISO 3166 alpha-2 country of the merchant.
     pub country: String,
+    pub status: TxnStatus,
+    /// For a posted card transaction that was authorised first: when.
+    pub authorized_at: Option<DateTime<Utc>>,
+    /// The authorised amount, when the posting differs (a tip, a fuel hold).
+    pub authorized: Option<Money>,
+    /// A transfer between the user's own accounts (excluded from spending
+    /// and income).
+    pub transfer: Option<TransferLeg>,
+    /// The credit that reverses this charge (a disputed one).
+    pub reversed_by: Option<TxnId>,
+    /// The charge this credit reverses.
+    pub reverses: Option<TxnId>,
+}
+
+impl Transaction {
+    /// Whether the transaction counts in spending and income: not a paired
+    /// transfer, not a disputed charge or the credit that reverses it.
+    pub fn counts_as_spending_or_income(&self) -> bool {
+        self.transfer.as_ref().is_none_or(|t| t.id.is_none()) && self.reversed_by.is_none() && self.reverses.is_none()
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.status == TxnStatus::Pending
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -100,6 +100,8 @@ pub fn read(
                 category,
                 channel,
                 notify: false,
+                pending: false,
+                transfer: false,
             },
             derived,
             line,

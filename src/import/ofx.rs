@@ -638,6 +638,8 @@ impl<'a> Builder<'a> {
                 channel,
                 country,
                 notify: false,
+                pending: false,
+                transfer: false,
             },
             derived,
             line: f.line,

@@ -70,7 +70,10 @@ fn bank_row(r: &Row<'_>) -> rusqlite::Result<Bank> {
 }
 
 const ACCOUNT_COLS: &str = "a.id, a.bank_id, a.external_id, a.name, a.kind, a.mask, a.currency, a.opening_minor,
-     bal.balance_minor, bal.reported_minor, bal.txn_count";
+     bal.balance_minor, bal.reported_minor, bal.txn_count, bal.pending_minor, c.mask, c.frozen";
+/// Accounts with their balances and card (`a`, `bal`, `c`).
+const ACCOUNT_FROM: &str =
+    "accounts a JOIN balances bal ON bal.account_id = a.id LEFT JOIN cards c ON c.account_id = a.id";
 
 fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     let currency = conv(6, Currency::new(&r.get::<_, String>(6)?))?;
@@ -85,13 +88,24 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
         balance: Money::new(r.get(8)?, currency),
         reported: r.get::<_, Option<i64>>(9)?.map(|m| Money::new(m, currency)),
         txn_count: r.get(10)?,
+        pending: Money::new(r.get(11)?, currency),
+        card: match r.get::<_, Option<String>>(12)? {
+            Some(mask) => Some(CardMark { mask: format!("•{mask}"), frozen: r.get::<_, Option<bool>>(13)? == Some(true) }),
+            None => None,
+        },
     })
 }
 
 const TXN_COLS: &str = "t.id, t.bank_id, t.account_id, a.external_id, t.external_id, t.posted_at, t.amount_minor,
-     t.currency, t.merchant, t.category, t.channel, t.country";
+     t.currency, t.merchant, t.category, t.channel, t.country, t.status, t.authorized_at, t.authorized_minor,
+     t.transfer_kind, t.transfer_id, o.id, oa.name, oa.mask, t.reversed_by, t.reverses";
+/// The other leg of a transfer (`o`, its account `oa`), after the joins
+/// that choose the rows (SQLite keeps the order of LEFT JOINs).
+const TXN_OTHER_LEG: &str = " LEFT JOIN transactions o ON o.transfer_id = t.transfer_id AND o.id <> t.id
+     LEFT JOIN accounts oa ON oa.id = o.account_id";
 
 fn txn_row(r: &Row<'_>) -> rusqlite::Result<Transaction> {
+    let currency = conv(7, Currency::new(&r.get::<_, String>(7)?))?;
     Ok(Transaction {
         id: TxnId(r.get(0)?),
         bank: conv(1, BankId::new(&r.get::<_, String>(1)?))?,
@@ -99,11 +113,27 @@ fn txn_row(r: &Row<'_>) -> rusqlite::Result<Transaction> {
         account_external_id: r.get(3)?,
         external_id: r.get(4)?,
         posted_at: from_unix(r.get(5)?),
-        amount: Money::new(r.get(6)?, conv(7, Currency::new(&r.get::<_, String>(7)?))?),
+        amount: Money::new(r.get(6)?, currency),
         merchant: r.get(8)?,
         category: r.get(9)?,
         channel: conv(10, Channel::parse(&r.get::<_, String>(10)?))?,
         country: r.get(11)?,
+        status: conv(12, TxnStatus::parse(&r.get::<_, String>(12)?))?,
+        authorized_at: r.get::<_, Option<i64>>(13)?.map(from_unix),
+        authorized: r.get::<_, Option<i64>>(14)?.map(|m| Money::new(m, currency)),
+        transfer: match r.get::<_, Option<String>>(15)? {
+            None => None,
+            Some(_) => Some(TransferLeg {
+                id: r.get(16)?,
+                other_txn: r.get::<_, Option<i64>>(17)?.map(TxnId),
+                other: match (r.get::<_, Option<String>>(18)?, r.get::<_, Option<String>>(19)?) {
+                    (Some(name), Some(mask)) => Some(format!("{name} •{mask}")),
+                    _ => None,
+                },
+            }),
+        },
+        reversed_by: r.get::<_, Option<i64>>(20)?.map(TxnId),
+        reverses: r.get::<_, Option<i64>>(21)?.map(TxnId),
     })
 }
 
@@ -180,7 +210,7 @@ impl Store {
     /// Accounts with their balances, of one bank or of all, in bank order.
     pub fn accounts(&self, bank: Option<&BankId>) -> Result<Vec<Account>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ACCOUNT_COLS} FROM accounts a JOIN balances bal ON bal.account_id = a.id
+            "SELECT {ACCOUNT_COLS} FROM {ACCOUNT_FROM}
              JOIN banks b ON b.id = a.bank_id
              WHERE ?1 IS NULL OR a.bank_id = ?1
              ORDER BY b.position, a.id"
@@ -193,7 +223,7 @@ impl Store {
         let row = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {ACCOUNT_COLS} FROM accounts a JOIN balances bal ON bal.account_id = a.id WHERE a.id = ?1"
+                "SELECT {ACCOUNT_COLS} FROM {ACCOUNT_FROM} WHERE a.id = ?1"
             ))?
             .query_row([id.0], account_row)
             .optional()?;
@@ -226,6 +256,7 @@ impl Store {
             wheres.push("transactions_fts MATCH ?");
             args.push(q.into());
         }
+        sql.push_str(TXN_OTHER_LEG);
         if let Some(bank) = &f.bank {
             wheres.push("t.bank_id = ?");
             args.push(bank.as_str().to_string().into());
@@ -268,7 +299,7 @@ impl Store {
         mut f: impl FnMut(Transaction) -> std::io::Result<()>,
     ) -> Result<u64> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {TXN_COLS} FROM transactions t JOIN accounts a ON a.id = t.account_id
+            "SELECT {TXN_COLS} FROM transactions t JOIN accounts a ON a.id = t.account_id {TXN_OTHER_LEG}
              WHERE ?1 IS NULL OR t.bank_id = ?1 ORDER BY t.posted_at, t.id"
         ))?;
         let mut rows = stmt.query([bank.map(BankId::as_str)])?;

@@ -548,6 +548,8 @@ impl Sim {
                             channel,
                             country,
                             notify: minor > 0 || minor.saturating_abs() >= self.p.notify_over,
+                            pending: false,
+                            transfer: false,
                         };
                         (FeedEvent::Transaction(txn), fraud)
                     }

@@ -113,9 +113,9 @@ pub(super) struct Step {
 
 /// A saved state to resume from (the cursor before an undelivered event).
 #[derive(Debug, Clone)]
-pub(super) struct Snapshot(State);
+pub(super) struct SavedState(State);
 
-impl Snapshot {
+impl SavedState {
     pub(super) fn to_json(&self) -> String {
         // A struct of strings and integers always serialises.
         serde_json::to_string(&self.0).unwrap_or_default()
@@ -125,7 +125,7 @@ impl Snapshot {
 /// The simulated bank: profile, generator and state.
 pub(super) struct Sim {
     pub(super) p: SimProfile,
-    pub(super) bank: String,
+    pub(super) bank: BankId,
     /// The user's UTC offset in seconds.
     pub(super) offset: i64,
     pub(super) rng: ChaCha8Rng,
@@ -145,7 +145,7 @@ impl Sim {
         start: i64,
     ) -> (Sim, Vec<AccountInfo>) {
         let offset = if utc_offset_secs.unsigned_abs() < 86_400 { i64::from(utc_offset_secs) } else { 0 };
-        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(seed, bank.as_str()));
+        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(seed, bank));
         let resumed = cursor.and_then(|text| match serde_json::from_str::<State>(text) {
             Ok(st) if st.v == CURSOR_VERSION => Some(st),
             Ok(st) => {
@@ -187,17 +187,17 @@ impl Sim {
                 }
             }
         };
-        (Sim { p, bank: bank.to_string(), offset, rng, st }, linked)
+        (Sim { p, bank: bank.clone(), offset, rng, st }, linked)
     }
 
-    pub(super) fn snapshot(&self) -> Snapshot {
+    pub(super) fn saved(&self) -> SavedState {
         let mut st = self.st.clone();
         st.rng_pos = self.rng.get_word_pos();
-        Snapshot(st)
+        SavedState(st)
     }
 
     pub(super) fn cursor(&self) -> String {
-        self.snapshot().to_json()
+        self.saved().to_json()
     }
 
     /// Never simulate further back than `floor` (live catch-up).
@@ -439,9 +439,9 @@ pub(super) fn weighted(rng: &mut ChaCha8Rng, weights: impl Iterator<Item = u32> 
 
 /// Mixes the user's seed with the bank id (FNV-1a, then a SplitMix64 finaliser)
 /// so that every bank has its own stream, stable across Rust versions.
-pub(super) fn mix_seed(seed: u64, bank: &str) -> u64 {
+pub(super) fn mix_seed(seed: u64, bank: &BankId) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bank.bytes() {
+    for b in bank.as_str().bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }

@@ -49,7 +49,7 @@ pub(super) struct Runner<'a> {
     pub(super) cursor_at: Option<u64>,
 }
 
-pub(super) enum Outcome {
+pub(super) enum StepOutcome {
     Delivered,
     /// Catch-up reached now.
     CaughtUp,
@@ -57,27 +57,27 @@ pub(super) enum Outcome {
 }
 
 impl Runner<'_> {
-    pub(super) async fn step(&mut self, pace: Pace) -> Result<Outcome, FeedError> {
-        let before = self.sim.snapshot();
+    pub(super) async fn step(&mut self, pace: Pace) -> Result<StepOutcome, FeedError> {
+        let before = self.sim.saved();
         let step = {
             let control = self.ctx.control.borrow();
             self.sim.step(now_secs(self.ctx), pace, &control.frozen_accounts)
         };
         let Some(step) = step else {
             return match pace {
-                Pace::CatchUp => Ok(Outcome::CaughtUp),
+                Pace::CatchUp => Ok(StepOutcome::CaughtUp),
                 _ => Err(FeedError::Other("simulated feed stalled".into())),
             };
         };
         if send(self.ctx, step.event).await? == Sent::Cancelled {
             send_final_cursor(self.ctx, before.to_json()).await;
-            return Ok(Outcome::Cancelled);
+            return Ok(StepOutcome::Cancelled);
         }
         self.events += 1;
         if self.events % CURSOR_EVERY == 0 && self.send_cursor().await? == Sent::Cancelled {
-            return Ok(Outcome::Cancelled);
+            return Ok(StepOutcome::Cancelled);
         }
-        Ok(Outcome::Delivered)
+        Ok(StepOutcome::Delivered)
     }
 
     /// Sends the cursor unless it was just sent.
@@ -106,8 +106,8 @@ impl Runner<'_> {
     pub(super) async fn produce(&mut self, n: u64) -> Result<FeedExit, FeedError> {
         while self.events < n {
             match self.step(Pace::Events { remaining: n - self.events }).await? {
-                Outcome::Delivered | Outcome::CaughtUp => {}
-                Outcome::Cancelled => return Ok(FeedExit::Cancelled { events: self.events }),
+                StepOutcome::Delivered | StepOutcome::CaughtUp => {}
+                StepOutcome::Cancelled => return Ok(FeedExit::Cancelled { events: self.events }),
             }
         }
         // Everything asked for was produced; a cancellation now only
@@ -123,8 +123,7 @@ impl Runner<'_> {
             return Ok(FeedExit::Cancelled { events: self.events });
         }
         // Pacing has its own generator so that it does not change the events.
-        let mut pacing =
-            ChaCha8Rng::seed_from_u64(mix_seed(self.ctx.seed, self.ctx.bank.as_str()).rotate_left(17) ^ 0x5eed);
+        let mut pacing = ChaCha8Rng::seed_from_u64(mix_seed(self.ctx.seed, &self.ctx.bank).rotate_left(17) ^ 0x5eed);
         loop {
             let wait = Duration::from_secs(pacing.random_range(every.0..=every.1));
             tokio::select! {
@@ -133,8 +132,8 @@ impl Runner<'_> {
                 _ = tokio::time::sleep(wait) => {}
             }
             match self.step(Pace::Live).await? {
-                Outcome::Delivered | Outcome::CaughtUp => {}
-                Outcome::Cancelled => return Ok(FeedExit::Cancelled { events: self.events }),
+                StepOutcome::Delivered | StepOutcome::CaughtUp => {}
+                StepOutcome::Cancelled => return Ok(FeedExit::Cancelled { events: self.events }),
             }
             // In real time a cursor per event keeps a restart from
             // replaying events that the clock would now place differently.
@@ -150,9 +149,9 @@ impl Runner<'_> {
         self.sim.skip_to(floor);
         loop {
             match self.step(Pace::CatchUp).await? {
-                Outcome::Delivered => {}
-                Outcome::CaughtUp => break,
-                Outcome::Cancelled => return Ok(Sent::Cancelled),
+                StepOutcome::Delivered => {}
+                StepOutcome::CaughtUp => break,
+                StepOutcome::Cancelled => return Ok(Sent::Cancelled),
             }
         }
         self.send_cursor().await

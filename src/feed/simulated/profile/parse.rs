@@ -225,7 +225,9 @@ fn parse_accounts(at: Source, raw: Vec<toml::Value>) -> Result<Vec<SimAccount>, 
 fn parse_account(at: Source, i: usize, value: toml::Value, earlier: &[SimAccount]) -> Result<SimAccount, FeedError> {
     let a: RawAccount = read(value).map_err(|why| at.err(&format!("accounts[{i}]"), why))?;
     let key = |k: &str| format!("accounts[{i}].{k}");
-    if !is_slug(&a.id) {
+    // Account ids follow the bank-id slug rule (both go into statement ids,
+    // `chase-checking-stmt-2025-03`); BankId::new is that rule's one home.
+    if BankId::new(&a.id).is_err() {
         return Err(at.err(&key("id"), format!("{:?} must be 1-32 lowercase letters, digits, '-' or '_'", a.id)));
     }
     if earlier.iter().any(|b| b.id == a.id) {
@@ -472,12 +474,6 @@ fn check_chance(p: f64) -> Result<(), String> {
     } else {
         Err(format!("{p} is not a probability between 0 and 1"))
     }
-}
-
-fn is_slug(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 32
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 fn is_four_digits(s: &str) -> bool {

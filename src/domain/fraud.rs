@@ -96,6 +96,62 @@ impl Window {
             self.recent.pop_front();
         }
     }
+
+    /// Card testing: with `new`, [`CARD_TEST_COUNT`] or more small online
+    /// charges within [`CARD_TEST_WINDOW`], in a burst not flagged yet. Later
+    /// charges of a flagged burst join it without a new suspicion.
+    fn card_testing(&mut self, new: &mut Recent) -> Option<Suspicion> {
+        if !new.small_online {
+            return None;
+        }
+        let burst: Vec<&mut Recent> =
+            self.recent.iter_mut().filter(|r| r.small_online && (r.at - new.at).abs() <= CARD_TEST_WINDOW).collect();
+        let already_flagged = burst.iter().any(|r| r.burst_flagged);
+        let count = burst.len() + 1;
+        if count >= CARD_TEST_COUNT || already_flagged {
+            burst.into_iter().for_each(|r| r.burst_flagged = true);
+            new.burst_flagged = true;
+        }
+        (count >= CARD_TEST_COUNT && !already_flagged).then(|| Suspicion {
+            reason: format!("Card testing: {count} small online charges within 15 minutes"),
+            severity: Severity::High,
+        })
+    }
+
+    /// Duplicate: the same amount at the same merchant as a charge not yet
+    /// paired, less than [`DUPLICATE_WINDOW`] apart; flags the pair.
+    fn duplicate(&mut self, new: &mut Recent) -> Option<Suspicion> {
+        let twin = self.recent.iter_mut().rev().find(|r| {
+            !r.duplicate_flagged
+                && r.minor == new.minor
+                && r.merchant.trim().eq_ignore_ascii_case(new.merchant.trim())
+                && (r.at - new.at).abs() < DUPLICATE_WINDOW
+        })?;
+        twin.duplicate_flagged = true;
+        new.duplicate_flagged = true;
+        Some(Suspicion {
+            reason: format!(
+                "Possible duplicate charge: same amount at the same merchant {}",
+                apart((new.at - twin.at).abs())
+            ),
+            severity: Severity::Low,
+        })
+    }
+}
+
+impl Recent {
+    /// A charge as the window remembers it, not yet part of any incident.
+    fn of(t: &TxnFacts) -> Recent {
+        let small = t.amount.minor.saturating_abs() < SMALL_CHARGE_MAJOR.saturating_mul(t.amount.currency.unit());
+        Recent {
+            at: t.posted_at,
+            minor: t.amount.minor,
+            merchant: t.merchant.to_string(),
+            small_online: t.channel == Channel::Online && small,
+            burst_flagged: false,
+            duplicate_flagged: false,
+        }
+    }
 }
 
 /// Sliding-window fraud rules over all accounts of all banks.
@@ -120,83 +176,33 @@ impl FraudRules {
         if !t.amount.is_negative() {
             return None;
         }
-        let unit = t.amount.currency.unit();
-        let magnitude = t.amount.minor.saturating_abs();
-        let online = t.channel == Channel::Online;
+        // In this order: on equal severity the later one is reported.
         let mut found: Vec<Suspicion> = Vec::new();
-
-        if online && !t.country.is_empty() && !t.country.eq_ignore_ascii_case(home_country) {
-            found.push(Suspicion {
-                reason: format!("Online charge from abroad ({}), card not present", t.country.to_ascii_uppercase()),
-                severity: Severity::Medium,
-            });
-        }
-
-        let local = t.posted_at.checked_add_signed(self.utc_offset).unwrap_or(t.posted_at);
-        if magnitude >= LARGE_CHARGE_MAJOR.saturating_mul(unit) && ODD_HOURS.contains(&local.hour()) {
-            found.push(Suspicion {
-                reason: format!("Large charge ({}) at {}", t.amount.abs(), clock_time(local.hour(), local.minute())),
-                severity: Severity::High,
-            });
-        }
+        found.extend(foreign_card_not_present(t, home_country));
+        found.extend(self.large_at_odd_hour(t));
 
         self.forget_idle(t.posted_at);
         let window = self.accounts.entry((bank.clone(), t.account.to_string())).or_default();
         window.latest = Some(window.latest.map_or(t.posted_at, |l| l.max(t.posted_at)));
         window.prune();
 
-        let mut new = Recent {
-            at: t.posted_at,
-            minor: t.amount.minor,
-            merchant: t.merchant.to_string(),
-            small_online: online && magnitude < SMALL_CHARGE_MAJOR.saturating_mul(unit),
-            burst_flagged: false,
-            duplicate_flagged: false,
-        };
-
-        if new.small_online {
-            let burst: Vec<&mut Recent> = window
-                .recent
-                .iter_mut()
-                .filter(|r| r.small_online && (r.at - t.posted_at).abs() <= CARD_TEST_WINDOW)
-                .collect();
-            let already_flagged = burst.iter().any(|r| r.burst_flagged);
-            let count = burst.len() + 1;
-            if count >= CARD_TEST_COUNT && !already_flagged {
-                found.push(Suspicion {
-                    reason: format!("Card testing: {count} small online charges within 15 minutes"),
-                    severity: Severity::High,
-                });
-            }
-            // Later charges of the same burst join it without a new alert.
-            if count >= CARD_TEST_COUNT || already_flagged {
-                burst.into_iter().for_each(|r| r.burst_flagged = true);
-                new.burst_flagged = true;
-            }
-        }
-
-        let twin = window.recent.iter_mut().rev().find(|r| {
-            !r.duplicate_flagged
-                && r.minor == t.amount.minor
-                && r.merchant.trim().eq_ignore_ascii_case(t.merchant.trim())
-                && (r.at - t.posted_at).abs() < DUPLICATE_WINDOW
-        });
-        if let Some(twin) = twin {
-            twin.duplicate_flagged = true;
-            new.duplicate_flagged = true;
-            found.push(Suspicion {
-                reason: format!(
-                    "Possible duplicate charge: same amount at the same merchant {}",
-                    apart((t.posted_at - twin.at).abs())
-                ),
-                severity: Severity::Low,
-            });
-        }
-
+        let mut new = Recent::of(t);
+        found.extend(window.card_testing(&mut new));
+        found.extend(window.duplicate(&mut new));
         window.recent.push_back(new);
         window.prune();
 
         found.into_iter().max_by_key(|s| s.severity)
+    }
+
+    /// A charge of [`LARGE_CHARGE_MAJOR`] or more at one of the [`ODD_HOURS`] (local time).
+    fn large_at_odd_hour(&self, t: &TxnFacts) -> Option<Suspicion> {
+        let local = t.posted_at.checked_add_signed(self.utc_offset).unwrap_or(t.posted_at);
+        let large = t.amount.minor.saturating_abs() >= LARGE_CHARGE_MAJOR.saturating_mul(t.amount.currency.unit());
+        (large && ODD_HOURS.contains(&local.hour())).then(|| Suspicion {
+            reason: format!("Large charge ({}) at {}", t.amount.abs(), clock_time(local.hour(), local.minute())),
+            severity: Severity::High,
+        })
     }
 
     /// Keeps the number of remembered accounts bounded: once there are too
@@ -212,6 +218,15 @@ impl FraudRules {
             self.accounts.clear();
         }
     }
+}
+
+/// An online charge from a country other than the customer's.
+fn foreign_card_not_present(t: &TxnFacts, home_country: &str) -> Option<Suspicion> {
+    let foreign = !t.country.is_empty() && !t.country.eq_ignore_ascii_case(home_country);
+    (t.channel == Channel::Online && foreign).then(|| Suspicion {
+        reason: format!("Online charge from abroad ({}), card not present", t.country.to_ascii_uppercase()),
+        severity: Severity::Medium,
+    })
 }
 
 /// `3:12 am`, `12:05 am`.

@@ -91,14 +91,18 @@ const CARD_TEST_GAP: (i64, i64) = (MINUTE, 4 * MINUTE);
 const ODD_HOUR_WINDOW: (i64, i64) = (HOUR, 5 * HOUR - MINUTE);
 const DUPLICATE_GAP: (i64, i64) = (MINUTE, 5 * MINUTE);
 
+mod calendar;
 mod engine;
+mod patterns;
 mod profile;
 mod runner;
 #[cfg(test)]
 mod tests;
 
+use calendar::*;
 use engine::*;
+pub use patterns::Pattern;
 #[allow(unused_imports)]
 use profile::*;
-pub use profile::{Pattern, SimProfile, factory, parse_profile};
+pub use profile::{SimProfile, factory, parse_profile};
 use runner::*;

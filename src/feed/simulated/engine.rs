@@ -1,4 +1,5 @@
-//! The simulation itself, synchronous and deterministic: its state (the cursor), the next events, the calendar.
+//! The simulation itself, synchronous and deterministic: its state (the cursor), the next batch of events,
+//! their delivery. When things happen is in `calendar.rs`, the fraud the bank plays in `patterns.rs`.
 
 use super::*;
 
@@ -112,9 +113,9 @@ pub(super) struct Step {
 
 /// A saved state to resume from (the cursor before an undelivered event).
 #[derive(Debug, Clone)]
-pub(super) struct Snapshot(State);
+pub(super) struct SavedState(State);
 
-impl Snapshot {
+impl SavedState {
     pub(super) fn to_json(&self) -> String {
         // A struct of strings and integers always serialises.
         serde_json::to_string(&self.0).unwrap_or_default()
@@ -124,7 +125,7 @@ impl Snapshot {
 /// The simulated bank: profile, generator and state.
 pub(super) struct Sim {
     pub(super) p: SimProfile,
-    pub(super) bank: String,
+    pub(super) bank: BankId,
     /// The user's UTC offset in seconds.
     pub(super) offset: i64,
     pub(super) rng: ChaCha8Rng,
@@ -144,7 +145,7 @@ impl Sim {
         start: i64,
     ) -> (Sim, Vec<AccountInfo>) {
         let offset = if utc_offset_secs.unsigned_abs() < 86_400 { i64::from(utc_offset_secs) } else { 0 };
-        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(seed, bank.as_str()));
+        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(seed, bank));
         let resumed = cursor.and_then(|text| match serde_json::from_str::<State>(text) {
             Ok(st) if st.v == CURSOR_VERSION => Some(st),
             Ok(st) => {
@@ -186,17 +187,17 @@ impl Sim {
                 }
             }
         };
-        (Sim { p, bank: bank.to_string(), offset, rng, st }, linked)
+        (Sim { p, bank: bank.clone(), offset, rng, st }, linked)
     }
 
-    pub(super) fn snapshot(&self) -> Snapshot {
+    pub(super) fn saved(&self) -> SavedState {
         let mut st = self.st.clone();
         st.rng_pos = self.rng.get_word_pos();
-        Snapshot(st)
+        SavedState(st)
     }
 
     pub(super) fn cursor(&self) -> String {
-        self.snapshot().to_json()
+        self.saved().to_json()
     }
 
     /// Never simulate further back than `floor` (live catch-up).
@@ -308,120 +309,6 @@ impl Sim {
         }
     }
 
-    /// A fraud incident starting at about `target`, or `None` when the
-    /// pattern does not fit before `limit`.
-    pub(super) fn fraud(&mut self, base: i64, target: i64, limit: i64) -> Option<Vec<Pending>> {
-        let plan = self.p.fraud.clone()?;
-        let pattern = *plan.patterns.get(self.rng.random_range(0..plan.patterns.len().max(1)))?;
-        let tag = Some(FraudTag { pattern, incident: self.st.incidents });
-        let country = self.p.home_country.clone();
-        let batch = match pattern {
-            Pattern::CardTesting => {
-                let account = self.spending_account();
-                let merchant = plan.tiny[self.rng.random_range(0..plan.tiny.len())].clone();
-                let count = self.rng.random_range(CARD_TEST_COUNT.0..=CARD_TEST_COUNT.1);
-                let mut at = target;
-                let mut batch = Vec::new();
-                for _ in 0..count {
-                    let minor = self.amount(CARD_TEST_AMOUNT);
-                    batch.push(Pending {
-                        at,
-                        item: Item::Txn {
-                            account: account.clone(),
-                            merchant: merchant.clone(),
-                            category: "Shopping".into(),
-                            channel: Channel::Online,
-                            country: country.clone(),
-                            minor: -minor,
-                            fraud: tag,
-                        },
-                    });
-                    at += self.rng.random_range(CARD_TEST_GAP.0..=CARD_TEST_GAP.1);
-                }
-                batch
-            }
-            Pattern::ForeignCnp => {
-                let at = target;
-                let account = self.spending_account();
-                let (merchant, country) = plan.foreign[self.rng.random_range(0..plan.foreign.len())].clone();
-                let minor = self.amount(FOREIGN_AMOUNT);
-                let item = Item::Txn {
-                    account,
-                    merchant,
-                    category: "Shopping".into(),
-                    channel: Channel::Online,
-                    country,
-                    minor: -minor,
-                    fraud: tag,
-                };
-                vec![Pending { at, item }]
-            }
-            Pattern::OddHour => {
-                let at = self.odd_hour(base, limit)?;
-                let account = self.spending_account();
-                let merchant = plan.large[self.rng.random_range(0..plan.large.len())].clone();
-                let minor = self.amount(ODD_HOUR_AMOUNT);
-                let item = Item::Txn {
-                    account,
-                    merchant,
-                    category: "Shopping".into(),
-                    channel: Channel::Online,
-                    country,
-                    minor: -minor,
-                    fraud: tag,
-                };
-                vec![Pending { at, item }]
-            }
-            Pattern::Duplicate => {
-                let first = self.ordinary(target, tag);
-                let mut second = first.clone();
-                second.at += self.rng.random_range(DUPLICATE_GAP.0..=DUPLICATE_GAP.1);
-                vec![first, second]
-            }
-        };
-        self.st.incidents += 1;
-        Some(batch)
-    }
-
-    /// A random time in a small-hours window (01:00–04:59 local) after `base`
-    /// and not after `limit`, if one fits.
-    pub(super) fn odd_hour(&mut self, base: i64, limit: i64) -> Option<i64> {
-        let day = self.local_day(base);
-        for d in day..=day + 1 {
-            let low = self.at_local(d, ODD_HOUR_WINDOW.0).max(base + 1);
-            let high = self.at_local(d, ODD_HOUR_WINDOW.1).min(limit);
-            if low <= high {
-                return Some(self.rng.random_range(low..=high));
-            }
-        }
-        None
-    }
-
-    /// The time of the next ordinary event after `base`: an exponentially
-    /// distributed gap of local daytime (nights are skipped), so that
-    /// `events_per_day` events fall between 07:00 and 22:00 on average.
-    pub(super) fn next_time(&mut self, base: i64) -> i64 {
-        let mean = (DAY_END - DAY_START) as f64 / self.p.events_per_day;
-        let u: f64 = self.rng.random();
-        // `as` saturates; the clamp keeps gaps sensible.
-        let mut gap = ((-(1.0 - u).ln() * mean) as i64).clamp(MIN_GAP, MAX_GAP);
-        let mut t = base;
-        loop {
-            let (day, time) = (self.local_day(t), self.local_time(t));
-            if time < DAY_START {
-                t = self.at_local(day, DAY_START);
-            } else if time >= DAY_END {
-                t = self.at_local(day + 1, DAY_START);
-            }
-            let left_today = DAY_END - self.local_time(t);
-            if gap < left_today {
-                return t + gap;
-            }
-            gap -= left_today;
-            t = self.at_local(self.local_day(t) + 1, DAY_START);
-        }
-    }
-
     /// A random amount in a range given in hundredths of a major unit.
     pub(super) fn amount(&mut self, (low, high): (i64, i64)) -> i64 {
         let (low, high) = (self.p.scaled(low), self.p.scaled(high));
@@ -432,81 +319,6 @@ impl Sim {
         let accounts = &self.p.accounts;
         let i = weighted(&mut self.rng, accounts.iter().map(|a| a.spending));
         accounts[i].id.clone()
-    }
-
-    /// What is scheduled in `(from, to]`: recurring items, weekly balance
-    /// reports and statements, in time order.
-    pub(super) fn scheduled(&self, from: i64, to: i64) -> Vec<Pending> {
-        let mut out = Vec::new();
-        if to <= from {
-            return out;
-        }
-        for day in self.local_day(from)..=self.local_day(to) {
-            let Some(date) = date_of(day) else { continue };
-            let month_days = days_in_month(date);
-            let mut push = |at: i64, item: Item| {
-                if from < at && at <= to {
-                    out.push(Pending { at, item });
-                }
-            };
-            for (i, r) in self.p.recurring.iter().enumerate() {
-                if !r.days.iter().any(|&d| d.min(month_days) == date.day()) {
-                    continue;
-                }
-                let at = self.at_local(day, RECURRING_AT + i as i64 * MINUTE);
-                let minor = match &r.amount {
-                    Amount::Fixed(minor) => *minor,
-                    Amount::CardBalance { card, card_name } => {
-                        let item = Item::Payment {
-                            from: r.account.clone(),
-                            card: card.clone(),
-                            merchant: r.name.clone(),
-                            card_merchant: card_name.clone(),
-                            category: r.category.clone(),
-                            channel: r.channel,
-                        };
-                        push(at, item);
-                        continue;
-                    }
-                };
-                push(
-                    at,
-                    Item::Txn {
-                        account: r.account.clone(),
-                        merchant: r.name.clone(),
-                        category: r.category.clone(),
-                        channel: r.channel,
-                        country: self.p.home_country.clone(),
-                        minor,
-                        fraud: None,
-                    },
-                );
-                if r.is_deposit() {
-                    let account = self.p.account(&r.account).map_or(r.account.as_str(), |a| a.name.as_str());
-                    let text = format!(
-                        "Your direct deposit of {} ({}) arrived in {account}.",
-                        Money::new(minor, self.p.currency),
-                        r.name
-                    );
-                    push(at, Item::Notice { text });
-                }
-            }
-            if date.weekday() == BALANCE_DAY {
-                let at = self.at_local(day, BALANCE_AT);
-                for a in &self.p.accounts {
-                    push(at, Item::Balance { account: a.id.clone() });
-                }
-            }
-            for a in &self.p.accounts {
-                if a.statement_day == date.day() {
-                    let at = self.at_local(day, STATEMENT_AT);
-                    let period_start = previous_month(date, a.statement_day)
-                        .map_or(at - 30 * DAY, |d| self.at_local(day_number(d), STATEMENT_AT));
-                    push(at, Item::Statement { account: a.id.clone(), period_start });
-                }
-            }
-        }
-        out
     }
 
     /// Turns a decided event into a feed event at its time (never before the
@@ -610,22 +422,6 @@ impl Sim {
         self.st.msg_seq += 1;
         FeedEvent::Message { external_id: format!("{}-m{}", self.bank, self.st.msg_seq), at, kind, text }
     }
-
-    pub(super) fn local_day(&self, t: i64) -> i64 {
-        (t + self.offset).div_euclid(DAY)
-    }
-
-    pub(super) fn local_time(&self, t: i64) -> i64 {
-        (t + self.offset).rem_euclid(DAY)
-    }
-
-    pub(super) fn at_local(&self, day: i64, time: i64) -> i64 {
-        day * DAY + time - self.offset
-    }
-
-    pub(super) fn is_small_hours(&self, t: i64) -> bool {
-        SMALL_HOURS.contains(&self.local_time(t))
-    }
 }
 
 /// Picks an index with probability proportional to its weight (the weights
@@ -645,9 +441,9 @@ pub(super) fn weighted(rng: &mut ChaCha8Rng, weights: impl Iterator<Item = u32> 
 
 /// Mixes the user's seed with the bank id (FNV-1a, then a SplitMix64 finaliser)
 /// so that every bank has its own stream, stable across Rust versions.
-pub(super) fn mix_seed(seed: u64, bank: &str) -> u64 {
+pub(super) fn mix_seed(seed: u64, bank: &BankId) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bank.bytes() {
+    for b in bank.as_str().bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -655,30 +451,4 @@ pub(super) fn mix_seed(seed: u64, bank: &str) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-pub(super) fn to_utc(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::UNIX_EPOCH)
-}
-
-/// Days from 0001-01-01 (day 1 in chrono's count) to 1970-01-01.
-pub(super) const UNIX_EPOCH_CE_DAYS: i64 = 719_163;
-
-pub(super) fn date_of(day: i64) -> Option<NaiveDate> {
-    NaiveDate::from_num_days_from_ce_opt(i32::try_from(day + UNIX_EPOCH_CE_DAYS).ok()?)
-}
-
-pub(super) fn day_number(date: NaiveDate) -> i64 {
-    i64::from(date.num_days_from_ce()) - UNIX_EPOCH_CE_DAYS
-}
-
-pub(super) fn days_in_month(date: NaiveDate) -> u32 {
-    let (y, m) = (date.year(), date.month());
-    let next = if m == 12 { NaiveDate::from_ymd_opt(y + 1, 1, 1) } else { NaiveDate::from_ymd_opt(y, m + 1, 1) };
-    next.and_then(|d| d.pred_opt()).map_or(28, |d| d.day())
-}
-
-pub(super) fn previous_month(date: NaiveDate, day: u32) -> Option<NaiveDate> {
-    let (y, m) = if date.month() == 1 { (date.year() - 1, 12) } else { (date.year(), date.month() - 1) };
-    NaiveDate::from_ymd_opt(y, m, day)
 }

@@ -209,6 +209,7 @@ fn profile_errors_name_the_key() {
     let cases = [
         ("colour", Value::from("#ffffff"), "unknown field `colour`"),
         ("accounts[1].mask", Value::from("88x0"), "accounts[1].mask"),
+        ("accounts[0].id", Value::from("Checking"), "accounts[0].id: \"Checking\" must be 1-32 lowercase"),
         ("accounts[0].kind", Value::from("chequing"), "accounts[0].kind"),
         ("accounts[0].opening", Value::from("12.345"), "accounts[0].opening"),
         ("accounts[1].spending", Value::from(2), "needs a card"),
@@ -288,8 +289,9 @@ async fn same_seed_gives_the_same_events_and_another_seed_does_not() {
     let (_, third) = other.run().await;
     assert_ne!(bank_events(&first), bank_events(&third));
     // The bank is mixed into the seed: two banks never share a stream.
-    assert_ne!(mix_seed(42, "chase"), mix_seed(42, "citi"));
-    assert_eq!(mix_seed(42, "chase"), mix_seed(42, "chase"));
+    let (chase, citi) = (BankId::new("chase").unwrap(), BankId::new("citi").unwrap());
+    assert_ne!(mix_seed(42, &chase), mix_seed(42, &citi));
+    assert_eq!(mix_seed(42, &chase), mix_seed(42, &chase));
 }
 
 #[tokio::test]

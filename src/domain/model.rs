@@ -22,12 +22,17 @@ pub struct ParseError {
 #[serde(try_from = "String", into = "String")]
 pub struct BankId(String);
 
+/// A slug: 1-32 lowercase letters, digits, '-' or '_' (bank ids, and the
+/// simulator's account ids, which go into statement ids beside them).
+pub fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 impl BankId {
     pub fn new(s: &str) -> Result<Self, ParseError> {
-        let ok = !s.is_empty()
-            && s.len() <= 32
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if ok {
+        if is_slug(s) {
             Ok(BankId(s.to_string()))
         } else {
             Err(ParseError {

@@ -226,8 +226,8 @@ fn parse_account(at: Source, i: usize, value: toml::Value, earlier: &[SimAccount
     let a: RawAccount = read(value).map_err(|why| at.err(&format!("accounts[{i}]"), why))?;
     let key = |k: &str| format!("accounts[{i}].{k}");
     // Account ids follow the bank-id slug rule (both go into statement ids,
-    // `chase-checking-stmt-2025-03`); BankId::new is that rule's one home.
-    if BankId::new(&a.id).is_err() {
+    // `chase-checking-stmt-2025-03`).
+    if !crate::domain::is_slug(&a.id) {
         return Err(at.err(&key("id"), format!("{:?} must be 1-32 lowercase letters, digits, '-' or '_'", a.id)));
     }
     if earlier.iter().any(|b| b.id == a.id) {

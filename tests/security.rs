@@ -302,6 +302,8 @@ fn events(bank: &BankId, epoch: i64, from: usize, n: usize) -> Vec<Envelope> {
                 channel: Channel::Online,
                 country: "US".into(),
                 notify: false,
+                pending: false,
+                transfer: false,
             }),
         });
     }

@@ -61,6 +61,8 @@ fn txn(acct: &str, ext: &str, minutes: i64, minor: i64, merchant: &str) -> FeedE
         channel: Channel::CardPresent,
         country: "US".into(),
         notify: false,
+        pending: false,
+        transfer: false,
     })
 }
 

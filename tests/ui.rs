@@ -62,6 +62,8 @@ fn account(n: i64, name: &str, kind: AccountKind, mask: &str, balance: i64) -> A
         balance: usd(balance),
         reported: None,
         txn_count: 12,
+        pending: usd(0),
+        card: None,
     }
 }
 
@@ -82,6 +84,12 @@ fn txn(n: i64, posted_at: DateTime<Utc>, merchant: &str, amount: i64) -> Transac
         category: "shopping".to_string(),
         channel: Channel::CardPresent,
         country: "US".to_string(),
+        status: TxnStatus::Posted,
+        authorized_at: None,
+        authorized: None,
+        transfer: None,
+        reversed_by: None,
+        reverses: None,
     }
 }
 

@@ -103,6 +103,41 @@ struct BalFields {
     at: Val,
 }
 
+impl AcctFields {
+    fn set(&mut self, field: &str, v: Val) {
+        match field {
+            "ACCTID" => self.acctid = v,
+            "ACCTTYPE" => self.accttype = v,
+            _ => {}
+        }
+    }
+}
+
+impl TxnFields {
+    fn set(&mut self, field: &str, v: Val) {
+        match field {
+            "TRNTYPE" => self.trntype = v,
+            "DTPOSTED" => self.dtposted = v,
+            "TRNAMT" => self.trnamt = v,
+            "FITID" => self.fitid = v,
+            "NAME" => self.name = v,
+            "MEMO" => self.memo = v,
+            "CHECKNUM" => self.checknum = v,
+            _ => {}
+        }
+    }
+}
+
+impl BalFields {
+    fn set(&mut self, field: &str, v: Val) {
+        match field {
+            "BALAMT" => self.amount = v,
+            "DTASOF" => self.at = v,
+            _ => {}
+        }
+    }
+}
+
 struct Builder<'a> {
     opts: &'a Options,
     version: String,
@@ -143,108 +178,115 @@ impl<'a> Builder<'a> {
         on: &mut dyn FnMut(Record) -> Result<(), Problem>,
     ) -> Result<(), Problem> {
         match node {
-            Node::Header(text) => {
-                for l in text.lines() {
-                    if let Some(v) = l.trim().strip_prefix("VERSION:") {
-                        self.version = dotted(v.trim());
-                    }
+            Node::Header(text) => self.header(&text),
+            Node::Pi(body) => self.processing_instruction(&body),
+            Node::Open(name) => self.open(&name, line),
+            Node::Close(name) => self.close(&name, on)?,
+            Node::Leaf { name, value, context } => self.leaf(&context, &name, value, line)?,
+        }
+        Ok(())
+    }
+
+    /// OFX 1.x header lines: the version.
+    fn header(&mut self, text: &str) {
+        for l in text.lines() {
+            if let Some(v) = l.trim().strip_prefix("VERSION:") {
+                self.version = dotted(v.trim());
+            }
+        }
+    }
+
+    /// `<?xml …?>` or `<?OFX … VERSION="220"?>`: OFX 2.x, and its version.
+    fn processing_instruction(&mut self, body: &str) {
+        if body.starts_with("xml") {
+            self.syntax = "XML";
+        } else if let Some(v) = body.split_whitespace().find_map(|kv| kv.strip_prefix("VERSION=")) {
+            self.syntax = "XML";
+            self.version = dotted(v.trim_matches(['"', '\'']));
+        }
+    }
+
+    /// An aggregate opens: a statement, or an account, transaction or
+    /// balance of one, whose leaves are gathered until it closes.
+    fn open(&mut self, name: &str, line: u64) {
+        match name {
+            "OFX" => self.seen_ofx = true,
+            "STMTRS" | "CCSTMTRS" => {
+                self.statements += 1;
+                self.stmt = Some(Stmt { currency: None, account: None });
+            }
+            "BANKACCTFROM" | "CCACCTFROM" if self.stmt.is_some() && self.txn.is_none() => {
+                self.acct = Some(AcctFields { card: name == "CCACCTFROM", line, acctid: None, accttype: None });
+            }
+            "STMTTRN" if self.stmt.is_some() => self.txn = Some(TxnFields { line, ..Default::default() }),
+            "LEDGERBAL" | "AVAILBAL" if self.stmt.is_some() => {
+                self.bal = Some(BalFields { available: name == "AVAILBAL", line, amount: None, at: None });
+            }
+            _ => {}
+        }
+    }
+
+    /// An aggregate closes: an account, transaction or balance being
+    /// gathered is checked and passed to `on`.
+    fn close(&mut self, name: &str, on: &mut dyn FnMut(Record) -> Result<(), Problem>) -> Result<(), Problem> {
+        match name {
+            "STMTRS" | "CCSTMTRS" => self.stmt = None,
+            "BANKACCTFROM" | "CCACCTFROM" => {
+                if let Some(fields) = self.acct.take() {
+                    let account = self.account(fields)?;
+                    on(Record::Account(account))?;
                 }
             }
-            Node::Pi(body) => {
-                if body.starts_with("xml") {
-                    self.syntax = "XML";
-                } else if let Some(v) = body.split_whitespace().find_map(|kv| kv.strip_prefix("VERSION=")) {
-                    self.syntax = "XML";
-                    self.version = dotted(v.trim_matches(['"', '\'']));
+            "STMTTRN" => {
+                if let Some(fields) = self.txn.take() {
+                    let txn = self.transaction(fields)?;
+                    on(Record::Txn(txn))?;
                 }
             }
-            Node::Open(name) => match name.as_str() {
-                "OFX" => self.seen_ofx = true,
-                "STMTRS" | "CCSTMTRS" => {
-                    self.statements += 1;
-                    self.stmt = Some(Stmt { currency: None, account: None });
-                }
-                "BANKACCTFROM" | "CCACCTFROM" if self.stmt.is_some() && self.txn.is_none() => {
-                    self.acct = Some(AcctFields { card: name == "CCACCTFROM", line, acctid: None, accttype: None });
-                }
-                "STMTTRN" if self.stmt.is_some() => self.txn = Some(TxnFields { line, ..Default::default() }),
-                "LEDGERBAL" | "AVAILBAL" if self.stmt.is_some() => {
-                    self.bal = Some(BalFields { available: name == "AVAILBAL", line, amount: None, at: None });
-                }
-                _ => {}
-            },
-            Node::Close(name) => match name.as_str() {
-                "STMTRS" | "CCSTMTRS" => self.stmt = None,
-                "BANKACCTFROM" | "CCACCTFROM" => {
-                    if let Some(fields) = self.acct.take() {
-                        let account = self.account(fields)?;
-                        on(Record::Account(account))?;
-                    }
-                }
-                "STMTTRN" => {
-                    if let Some(fields) = self.txn.take() {
-                        let txn = self.transaction(fields)?;
-                        on(Record::Txn(txn))?;
-                    }
-                }
-                "LEDGERBAL" | "AVAILBAL" => {
-                    if let Some(fields) = self.bal.take() {
-                        let balance = self.balance(fields)?;
-                        on(Record::Balance(balance))?;
-                    }
-                }
-                _ => {}
-            },
-            Node::Leaf { name, value, context } => {
-                let v = Some((value, line));
-                match (context.as_str(), name.as_str()) {
-                    ("STMTRS" | "CCSTMTRS", "CURDEF") => {
-                        if let Some(stmt) = self.stmt.as_mut() {
-                            let code = v.map(|(c, _)| c).unwrap_or_default();
-                            let currency = Currency::new(&code).map_err(|e| Problem::at(line, e.to_string()))?;
-                            stmt.currency = Some(currency);
-                        }
-                    }
-                    ("BANKACCTFROM" | "CCACCTFROM", field) => {
-                        if let Some(acct) = self.acct.as_mut() {
-                            match field {
-                                "ACCTID" => acct.acctid = v,
-                                "ACCTTYPE" => acct.accttype = v,
-                                _ => {}
-                            }
-                        }
-                    }
-                    ("STMTTRN", field) => {
-                        if let Some(t) = self.txn.as_mut() {
-                            match field {
-                                "TRNTYPE" => t.trntype = v,
-                                "DTPOSTED" => t.dtposted = v,
-                                "TRNAMT" => t.trnamt = v,
-                                "FITID" => t.fitid = v,
-                                "NAME" => t.name = v,
-                                "MEMO" => t.memo = v,
-                                "CHECKNUM" => t.checknum = v,
-                                _ => {}
-                            }
-                        }
-                    }
-                    ("PAYEE", "NAME") => {
-                        if let Some(t) = self.txn.as_mut() {
-                            t.payee = v;
-                        }
-                    }
-                    ("LEDGERBAL" | "AVAILBAL", field) => {
-                        if let Some(b) = self.bal.as_mut() {
-                            match field {
-                                "BALAMT" => b.amount = v,
-                                "DTASOF" => b.at = v,
-                                _ => {}
-                            }
-                        }
-                    }
-                    _ => {}
+            "LEDGERBAL" | "AVAILBAL" => {
+                if let Some(fields) = self.bal.take() {
+                    let balance = self.balance(fields)?;
+                    on(Record::Balance(balance))?;
                 }
             }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A leaf: kept by the statement, account, transaction or balance it is
+    /// in (`context`, the nearest known aggregate).
+    fn leaf(&mut self, context: &str, name: &str, value: String, line: u64) -> Result<(), Problem> {
+        let v = Some((value, line));
+        match (context, name) {
+            ("STMTRS" | "CCSTMTRS", "CURDEF") => {
+                if let Some(stmt) = self.stmt.as_mut() {
+                    let code = v.map(|(c, _)| c).unwrap_or_default();
+                    let currency = Currency::new(&code).map_err(|e| Problem::at(line, e.to_string()))?;
+                    stmt.currency = Some(currency);
+                }
+            }
+            ("BANKACCTFROM" | "CCACCTFROM", field) => {
+                if let Some(acct) = self.acct.as_mut() {
+                    acct.set(field, v);
+                }
+            }
+            ("STMTTRN", field) => {
+                if let Some(t) = self.txn.as_mut() {
+                    t.set(field, v);
+                }
+            }
+            ("PAYEE", "NAME") => {
+                if let Some(t) = self.txn.as_mut() {
+                    t.payee = v;
+                }
+            }
+            ("LEDGERBAL" | "AVAILBAL", field) => {
+                if let Some(b) = self.bal.as_mut() {
+                    b.set(field, v);
+                }
+            }
+            _ => {}
         }
         Ok(())
     }

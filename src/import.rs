@@ -23,6 +23,8 @@
 //! never kept), transactions `account:FITID` or a hash of date, amount,
 //! description and occurrence, so importing a file again, or an overlapping
 //! one, adds nothing twice.
+//!
+//! [`FeedEvent`]: crate::domain::event::FeedEvent
 
 mod amount;
 mod csv;
@@ -32,6 +34,8 @@ mod ident;
 mod infer;
 mod layout;
 mod ofx;
+mod scan;
+mod totals;
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -40,12 +44,14 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
-use crate::domain::event::{AccountInfo, FeedEvent, TxnInfo};
+use crate::domain::event::TxnInfo;
 use crate::domain::text::clean_line;
-use crate::domain::{AccountKind, Currency, MessageKind, Money, when};
+use crate::domain::{AccountKind, Currency, Money};
 use decode::{Charset, DecodeFault, DecodeReader, Hashing, LineLimit};
 pub use ident::given_account;
 pub use layout::{Amounts, Column, CsvLayout, LayoutError, Layouts, Sign};
+pub use scan::{AccountSummary, Scan, count};
+use totals::Totals;
 
 /// How much of a file is looked at to tell its format, layout and bank.
 const HEAD: usize = 64 * 1024;
@@ -424,325 +430,6 @@ struct Pass {
     encoding: &'static str,
     sha256: [u8; 32],
     size: u64,
-}
-
-/// Running totals of the first pass.
-#[derive(Default)]
-struct Totals {
-    accounts: Vec<AccountTotals>,
-    transactions: u64,
-    derived: u64,
-    first: Option<DateTime<Utc>>,
-    last: Option<DateTime<Utc>>,
-    /// The latest posting time so far, in file order.
-    previous: Option<DateTime<Utc>>,
-    /// Some transaction came before an earlier-dated one.
-    unordered: bool,
-    /// Each id the file gives, with the line it is on and what it says: an
-    /// id used twice must say the same thing both times.
-    ids: std::collections::HashMap<String, Said>,
-    /// Transactions the file gives twice, word for word: counted once.
-    repeated: u64,
-}
-
-/// What a transaction with an id says, in little room (a statement may have
-/// a million).
-struct Said {
-    line: u64,
-    amount: Money,
-    posted_at: DateTime<Utc>,
-    /// Of its description and category.
-    text: u64,
-}
-
-impl Said {
-    fn of(t: &StatementTxn) -> Said {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (&t.info.merchant, &t.info.category).hash(&mut h);
-        Said { line: t.line, amount: t.info.amount, posted_at: t.info.posted_at, text: h.finish() }
-    }
-
-    fn same(&self, other: &Said) -> bool {
-        (self.amount, self.posted_at, self.text) == (other.amount, other.posted_at, other.text)
-    }
-}
-
-struct AccountTotals {
-    account: StatementAccount,
-    transactions: u64,
-    sum: i64,
-    first: Option<DateTime<Utc>>,
-    last: Option<DateTime<Utc>>,
-    ledger: Option<(Money, DateTime<Utc>)>,
-    available: Option<(Money, DateTime<Utc>)>,
-}
-
-impl Totals {
-    fn account(&mut self, id: &str) -> Result<&mut AccountTotals, Problem> {
-        self.accounts
-            .iter_mut()
-            .find(|a| a.account.external_id == id)
-            .ok_or_else(|| Problem::Whole(format!("a record of an unknown account {id:?}")))
-    }
-
-    fn add(&mut self, record: Record) -> Result<(), Problem> {
-        match record {
-            Record::Account(a) => match self.accounts.iter().find(|t| t.account.external_id == a.external_id) {
-                Some(t) if t.account.kind != a.kind || t.account.currency != a.currency => {
-                    return Err(Problem::Whole(format!(
-                        "account •{} appears twice, as {} in {} and as {} in {}",
-                        a.mask, t.account.kind, t.account.currency, a.kind, a.currency
-                    )));
-                }
-                Some(_) => {}
-                None => self.accounts.push(AccountTotals {
-                    account: a,
-                    transactions: 0,
-                    sum: 0,
-                    first: None,
-                    last: None,
-                    ledger: None,
-                    available: None,
-                }),
-            },
-            Record::Txn(t) => {
-                if !t.derived {
-                    let said = Said::of(&t);
-                    match self.ids.get(&t.info.external_id) {
-                        Some(first) if first.same(&said) => {
-                            // The same transaction twice (overlapping
-                            // statements in one file): stored once, so
-                            // counted once.
-                            self.repeated += 1;
-                            return Ok(());
-                        }
-                        Some(first) => {
-                            let line = first.line;
-                            return Err(Problem::at(
-                                t.line,
-                                format!(
-                                    "this transaction has the id of the one on line {line} (FITID or id column) \
-                                     but says {} on {} where that one says {} on {}: the file contradicts itself, \
-                                     so nothing of it was imported",
-                                    t.info.amount,
-                                    t.info.posted_at.format("%b %-d, %Y"),
-                                    first.amount,
-                                    first.posted_at.format("%b %-d, %Y"),
-                                ),
-                            ));
-                        }
-                        None => {
-                            self.ids.insert(t.info.external_id.clone(), said);
-                        }
-                    }
-                }
-                let at = t.info.posted_at;
-                let acct = self.account(&t.info.account)?;
-                acct.transactions += 1;
-                acct.sum = acct
-                    .sum
-                    .checked_add(t.info.amount.minor)
-                    .ok_or_else(|| Problem::Whole("the transactions add up to more than finbox can count".into()))?;
-                acct.first = Some(acct.first.map_or(at, |f| f.min(at)));
-                acct.last = Some(acct.last.map_or(at, |l| l.max(at)));
-                self.transactions += 1;
-                self.derived += u64::from(t.derived);
-                self.unordered |= self.previous.is_some_and(|p| at < p);
-                self.previous = Some(at);
-                self.first = Some(self.first.map_or(at, |f| f.min(at)));
-                self.last = Some(self.last.map_or(at, |l| l.max(at)));
-            }
-            Record::Balance(b) => {
-                let acct = self.account(&b.account)?;
-                let slot = if b.available { &mut acct.available } else { &mut acct.ledger };
-                // Several statements of one account: the latest balance counts.
-                if slot.is_none_or(|(_, at)| b.at >= at) {
-                    *slot = Some((b.amount, b.at));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// One account of a scanned statement.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountSummary {
-    pub account: StatementAccount,
-    pub transactions: u64,
-    /// The sum of the statement's transactions.
-    pub sum: Money,
-    pub first: Option<DateTime<Utc>>,
-    pub last: Option<DateTime<Utc>>,
-    /// The ledger balance and when it was struck, if the file gives one.
-    pub ledger: Option<(Money, DateTime<Utc>)>,
-    /// The available balance, if the file gives one (shown, not stored).
-    pub available: Option<(Money, DateTime<Utc>)>,
-    /// What the account opens at if finbox has not seen it before: the
-    /// ledger balance less the statement's transactions, or zero.
-    pub opening: Money,
-}
-
-impl AccountSummary {
-    fn from_totals(t: AccountTotals) -> Result<AccountSummary, Problem> {
-        let currency = t.account.currency;
-        let opening = match t.ledger {
-            Some((ledger, _)) => ledger.minor.checked_sub(t.sum).ok_or_else(|| {
-                Problem::Whole(format!("the opening balance of •{} is more than finbox can count", t.account.mask))
-            })?,
-            None => 0,
-        };
-        Ok(AccountSummary {
-            sum: Money::new(t.sum, currency),
-            opening: Money::new(opening, currency),
-            account: t.account,
-            transactions: t.transactions,
-            first: t.first,
-            last: t.last,
-            ledger: t.ledger,
-            available: t.available,
-        })
-    }
-
-    /// The account as a feed describes it.
-    pub fn info(&self) -> AccountInfo {
-        let a = &self.account;
-        AccountInfo {
-            external_id: a.external_id.clone(),
-            name: a.name.clone(),
-            kind: a.kind,
-            mask: a.mask.clone(),
-            opening: self.opening,
-            card_mask: (a.kind == AccountKind::Credit).then(|| a.mask.clone()),
-            // Only a ledger balance makes the opening balance a fact with a
-            // date; without one it is zero, and every transaction counts.
-            history_from: self.ledger.and(self.first),
-        }
-    }
-}
-
-/// A statement read once and found sound, ready to produce its events.
-#[derive(Debug, Clone)]
-pub struct Scan {
-    statement: Statement,
-    opts: Options,
-    charset: Charset,
-    account: Option<StatementAccount>,
-    /// "OFX 1.02 (SGML)", "CSV, chase-checking layout".
-    pub version: String,
-    /// The encoding the file was read in ("UTF-8", "windows-1252").
-    pub encoding: &'static str,
-    pub accounts: Vec<AccountSummary>,
-    pub transactions: u64,
-    /// Transactions whose id finbox derived (the file gave none).
-    pub derived_ids: u64,
-    /// Transactions the file lists twice, word for word (counted once).
-    pub repeated: u64,
-    pub first: Option<DateTime<Utc>>,
-    pub last: Option<DateTime<Utc>>,
-    /// The file lists transactions out of date order.
-    unordered: bool,
-    sha256: [u8; 32],
-    size: u64,
-}
-
-/// "1 transaction", "1,234 transactions".
-pub fn count(n: u64, one: &str, many: &str) -> String {
-    match n {
-        1 => format!("1 {one}"),
-        n => format!("{} {many}", crate::domain::money::group_thousands(n)),
-    }
-}
-
-impl Scan {
-    pub fn statement(&self) -> &Statement {
-        &self.statement
-    }
-
-    /// SHA-256 of the file's bytes, in hex.
-    pub fn sha256(&self) -> String {
-        ident::hex(&self.sha256)
-    }
-
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    /// "Oct 1 – Oct 31, 2026", the span of the transactions' dates (in the
-    /// zone of `offset_secs`).
-    pub fn period(&self, offset_secs: i32) -> Option<String> {
-        Some(when::span(self.first?, self.last?, when::zone(offset_secs)))
-    }
-
-    /// What the bank's thread says once the file is in: "Imported 1,234
-    /// transactions from statement.ofx (Checking •1234, Oct 1 – Oct 31,
-    /// 2026); 12 were already stored." Its id is the file's content, so the
-    /// same file is announced once, whichever way it was imported.
-    pub fn announcement(&self, file: &str, added: u64, present: u64, at: DateTime<Utc>, offset_secs: i32) -> FeedEvent {
-        let mut details: Vec<String> =
-            self.accounts.iter().map(|a| format!("{} •{}", a.account.name, a.account.mask)).collect();
-        details.extend(self.period(offset_secs));
-        let details = if details.is_empty() { String::new() } else { format!(" ({})", details.join(", ")) };
-        let present = match present {
-            0 => String::new(),
-            n => format!("; {} already stored", count(n, "was", "were")),
-        };
-        let text = format!("Imported {} from {file}{details}{present}.", count(added, "transaction", "transactions"));
-        FeedEvent::Message {
-            external_id: format!("import:{}", &self.sha256()[..16]),
-            at,
-            kind: MessageKind::Statement,
-            text,
-        }
-    }
-
-    /// Reads the file again and passes its events to `on`: every account,
-    /// then every transaction in date order (see [`SORT_MAX`]), then each
-    /// account's ledger balance. Fails, having passed on only part, if the
-    /// file changed since the scan; callers apply the events in one store
-    /// transaction (`finbox import`) or idempotently (the watched folder).
-    pub fn events<E: From<ImportError>>(
-        &self,
-        stop: &dyn Fn() -> bool,
-        mut on: impl FnMut(FeedEvent) -> Result<(), E>,
-    ) -> Result<(), E> {
-        for a in &self.accounts {
-            on(FeedEvent::Account(a.info()))?;
-        }
-        let sort = self.unordered && self.transactions <= SORT_MAX;
-        let mut held: Vec<TxnInfo> = Vec::new();
-        let mut failed = None;
-        let pass = self.statement.pass(self.charset, &self.opts, self.account.as_ref(), stop, &mut |record| {
-            if let Record::Txn(t) = record {
-                if sort {
-                    held.push(t.info);
-                } else if let Err(e) = on(FeedEvent::Transaction(t.info)) {
-                    failed = Some(e);
-                    return Err(Problem::Stopped);
-                }
-            }
-            Ok(())
-        });
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        let pass = pass.map_err(|p| self.statement.error(p))?;
-        if pass.sha256 != self.sha256 {
-            return Err(ImportError::Changed { file: self.statement.shown.clone() }.into());
-        }
-        // Stable: transactions of one moment keep their order in the file.
-        held.sort_by_key(|t| t.posted_at);
-        for t in held {
-            on(FeedEvent::Transaction(t))?;
-        }
-        for a in &self.accounts {
-            if let Some((balance, at)) = a.ledger {
-                on(FeedEvent::Balance { account: a.account.external_id.clone(), at, balance })?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Every `*.toml` file directly in `dir`, sorted by name; none when the

@@ -9,6 +9,7 @@ use std::io::Read;
 use chrono::NaiveDate;
 
 use super::amount;
+use super::date::Posted;
 use super::ident::{self, Occurrences};
 use super::layout::{Amounts, Column, CsvLayout, Sign};
 use super::{Options, Problem, Record, StatementAccount, StatementBalance, StatementTxn, date, infer};
@@ -36,8 +37,7 @@ pub fn read(
     let mut records = 0usize;
     let mut rows = 0u64;
     let mut occurrences = Occurrences::default();
-    // (date, balance) of the first and last rows with a balance.
-    let mut balances: Option<((NaiveDate, Money), (NaiveDate, Money))> = None;
+    let mut balances = Balances::default();
     on(Record::Account(account.clone()))?;
     loop {
         match reader.read_record(&mut record) {
@@ -58,54 +58,13 @@ pub fn read(
             continue;
         }
         let row = Row { record: &record, line, cols, layout };
-        let posted = layout
-            .date_format
-            .parse(row.field(&cols.date), opts.utc_offset_secs)
-            .map_err(|why| Problem::at(line, why))?;
-        date::check_range(posted.at, opts.now).map_err(|why| Problem::at(line, why))?;
-        let amount = row.amount(account)?;
-        let description = match row.field(&cols.description).trim() {
-            "" => NO_DESCRIPTION.to_string(),
-            d => d.to_string(),
-        };
-        let channel = infer::channel(None, &description, amount);
-        let category = match cols.category.as_ref().map(|c| row.field(c).trim()) {
-            Some(c) if !c.is_empty() => c.to_string(),
-            _ => infer::category(channel).to_string(),
-        };
-        let (external_id, derived) = match cols.id.as_ref().map(|c| row.field(c).trim()) {
-            Some(id) if !id.is_empty() => (ident::bank_txn(&account.external_id, id), false),
-            _ => (occurrences.derived_id(&account.external_id, posted.date, amount, &description), true),
-        };
-        if let Some(col) = &cols.balance {
-            let text = row.field(col);
-            if !text.trim().is_empty() {
-                let balance = row.money(text, col, account)?;
-                let this = (posted.date, signed(balance, layout.sign, line)?);
-                balances = Some(match balances {
-                    None => (this, this),
-                    Some((first, _)) => (first, this),
-                });
-            }
+        let posted = row.posted(opts)?;
+        let txn = row.transaction(&posted, account, opts, &mut occurrences)?;
+        if let Some(balance) = row.balance(account)? {
+            balances.see(posted.date, balance);
         }
         rows += 1;
-        on(Record::Txn(StatementTxn {
-            info: TxnInfo {
-                account: account.external_id.clone(),
-                external_id,
-                posted_at: posted.at,
-                amount,
-                country: infer::country(&description, &opts.home_country),
-                merchant: description,
-                category,
-                channel,
-                notify: false,
-                pending: false,
-                transfer: false,
-            },
-            derived,
-            line,
-        }))?;
+        on(Record::Txn(txn))?;
     }
     if columns.is_none() {
         return Err(Problem::Whole(format!("there is no header row (the {} layout expects one)", layout.name)));
@@ -113,25 +72,39 @@ pub fn read(
     if rows == 0 {
         return Err(Problem::Whole("there are no transactions in the file, only a header".into()));
     }
-    // The ledger balance is the newest row's. Which end is newest shows in
-    // the dates; when both ends share a date, it cannot be told.
-    if let Some(((first_date, first), (last_date, last))) = balances {
-        let newest = match first_date.cmp(&last_date) {
-            std::cmp::Ordering::Greater => Some((first_date, first)),
-            std::cmp::Ordering::Less => Some((last_date, last)),
-            std::cmp::Ordering::Equal => None,
-        };
-        if let Some((day, amount)) = newest {
-            let at = date::local_noon(day, opts.utc_offset_secs);
-            on(Record::Balance(StatementBalance {
-                account: account.external_id.clone(),
-                available: false,
-                amount,
-                at,
-            }))?;
-        }
+    if let Some(balance) = balances.ledger(account, opts) {
+        on(Record::Balance(balance))?;
     }
     Ok(format!("CSV, {} layout", layout.name))
+}
+
+/// The dates and balances of the first and last rows with a balance.
+#[derive(Default)]
+struct Balances {
+    ends: Option<((NaiveDate, Money), (NaiveDate, Money))>,
+}
+
+impl Balances {
+    fn see(&mut self, date: NaiveDate, balance: Money) {
+        let this = (date, balance);
+        self.ends = Some(match self.ends {
+            None => (this, this),
+            Some((first, _)) => (first, this),
+        });
+    }
+
+    /// The ledger balance is the newest row's. Which end is newest shows in
+    /// the dates; when both ends share a date, it cannot be told.
+    fn ledger(&self, account: &StatementAccount, opts: &Options) -> Option<StatementBalance> {
+        let ((first_date, first), (last_date, last)) = self.ends?;
+        let (day, amount) = match first_date.cmp(&last_date) {
+            std::cmp::Ordering::Greater => (first_date, first),
+            std::cmp::Ordering::Less => (last_date, last),
+            std::cmp::Ordering::Equal => return None,
+        };
+        let at = date::local_noon(day, opts.utc_offset_secs);
+        Some(StatementBalance { account: account.external_id.clone(), available: false, amount, at })
+    }
 }
 
 /// Column positions, once the header is known.
@@ -209,6 +182,71 @@ struct Row<'a> {
 }
 
 impl Row<'_> {
+    /// The row's date, which must not be in the future.
+    fn posted(&self, opts: &Options) -> Result<Posted, Problem> {
+        let posted = self
+            .layout
+            .date_format
+            .parse(self.field(&self.cols.date), opts.utc_offset_secs)
+            .map_err(|why| Problem::at(self.line, why))?;
+        date::check_range(posted.at, opts.now).map_err(|why| Problem::at(self.line, why))?;
+        Ok(posted)
+    }
+
+    /// The row as a transaction of `account`, dated `posted`.
+    fn transaction(
+        &self,
+        posted: &Posted,
+        account: &StatementAccount,
+        opts: &Options,
+        occurrences: &mut Occurrences,
+    ) -> Result<StatementTxn, Problem> {
+        let cols = self.cols;
+        let amount = self.amount(account)?;
+        let description = match self.field(&cols.description).trim() {
+            "" => NO_DESCRIPTION.to_string(),
+            d => d.to_string(),
+        };
+        let channel = infer::channel(None, &description, amount);
+        let category = match cols.category.as_ref().map(|c| self.field(c).trim()) {
+            Some(c) if !c.is_empty() => c.to_string(),
+            _ => infer::category(channel).to_string(),
+        };
+        let (external_id, derived) = match cols.id.as_ref().map(|c| self.field(c).trim()) {
+            Some(id) if !id.is_empty() => (ident::bank_txn(&account.external_id, id), false),
+            _ => (occurrences.derived_id(&account.external_id, posted.date, amount, &description), true),
+        };
+        Ok(StatementTxn {
+            info: TxnInfo {
+                account: account.external_id.clone(),
+                external_id,
+                posted_at: posted.at,
+                amount,
+                country: infer::country(&description, &opts.home_country),
+                merchant: description,
+                category,
+                channel,
+                notify: false,
+                pending: false,
+                transfer: false,
+            },
+            derived,
+            line: self.line,
+        })
+    }
+
+    /// The running balance the row gives, if the layout has a balance
+    /// column and the row fills it.
+    fn balance(&self, account: &StatementAccount) -> Result<Option<Money>, Problem> {
+        let Some(col) = &self.cols.balance else { return Ok(None) };
+        let text = self.field(col);
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        let balance = self.money(text, col, account)?;
+        signed(balance, self.layout.sign, self.line).map(Some)
+    }
+
     fn field(&self, pos: &Pos) -> &str {
         self.record.get(pos.index).unwrap_or_default()
     }

@@ -163,111 +163,152 @@ pub struct LayoutError {
 impl CsvLayout {
     pub fn parse(name: &str, text: &str, source: &str) -> Result<CsvLayout, LayoutError> {
         let err = |message: String| LayoutError { source_name: source.to_string(), message };
-        let key = |k: &str, why: String| err(format!("{k}: {why}"));
         let raw: RawLayout =
             toml::from_str(text).map_err(|e| err(crate::domain::text::describe_toml_error(&e, text)))?;
-        if raw.about.trim().is_empty() {
-            return Err(key("about", "is empty; say which export this layout reads".into()));
+        raw.check(name, source).map_err(|BadKey { key, why }| err(format!("{key}: {why}")))
+    }
+}
+
+/// A key of a layout file and what is wrong with its value.
+struct BadKey {
+    key: String,
+    why: String,
+}
+
+fn bad(key: impl Into<String>, why: impl Into<String>) -> BadKey {
+    BadKey { key: key.into(), why: why.into() }
+}
+
+impl RawLayout {
+    /// Checks each key in turn (the first fault found is the one reported)
+    /// and builds the layout.
+    fn check(self, name: &str, source: &str) -> Result<CsvLayout, BadKey> {
+        if self.about.trim().is_empty() {
+            return Err(bad("about", "is empty; say which export this layout reads"));
         }
-        if let Some(bank) = &raw.bank
+        if let Some(bank) = &self.bank
             && crate::domain::BankId::new(bank).is_err()
         {
-            return Err(key("bank", format!("{bank:?} is not a bank id (lowercase letters, digits, '-', '_')")));
+            return Err(bad("bank", format!("{bank:?} is not a bank id (lowercase letters, digits, '-', '_')")));
         }
-        let account_kind = AccountKind::parse(&raw.account_kind).map_err(|_| {
-            key("account_kind", format!("{:?} is not one of checking, savings, credit", raw.account_kind))
+        let account_kind = AccountKind::parse(&self.account_kind).map_err(|_| {
+            bad("account_kind", format!("{:?} is not one of checking, savings, credit", self.account_kind))
         })?;
-        let delimiter = match raw.delimiter.as_str() {
-            "tab" | "\t" => b'\t',
-            d if d.len() == 1
-                && d.is_ascii()
-                && !d.bytes().any(|b| b.is_ascii_alphanumeric() || b.is_ascii_control() || b == b'"') =>
-            {
-                d.as_bytes()[0]
-            }
-            d => return Err(key("delimiter", format!("{d:?} must be one character such as \",\", \";\" or \"tab\""))),
-        };
-        if raw.skip_lines > 1000 {
-            return Err(key("skip_lines", format!("{} is more than 1000", raw.skip_lines)));
+        let delimiter = self.delimiter()?;
+        if self.skip_lines > 1000 {
+            return Err(bad("skip_lines", format!("{} is more than 1000", self.skip_lines)));
         }
-        let date_format = DateFormat::new(&raw.date_format).map_err(|why| key("date_format", why))?;
-        let decimal = match raw.decimal.as_str() {
-            "." => '.',
-            "," => ',',
-            d => return Err(key("decimal", format!("{d:?} must be \".\" or \",\""))),
-        };
-        let thousands = match raw.thousands.as_deref() {
-            None => Some(if decimal == '.' { ',' } else { '.' }),
-            Some("") => None,
-            Some(t @ ("," | "." | " " | "'")) => t.chars().next(),
-            Some(t) => {
-                return Err(key("thousands", format!("{t:?} must be \",\", \".\", \" \", \"'\" or \"\" (none)")));
-            }
-        };
-        if thousands == Some(decimal) {
-            return Err(key("thousands", "must differ from decimal".into()));
-        }
-        let sign = match raw.sign.as_str() {
-            "negative-is-out" => Sign::NegativeIsOut,
-            "positive-is-out" => Sign::PositiveIsOut,
-            s => return Err(key("sign", format!("{s:?} must be \"negative-is-out\" or \"positive-is-out\""))),
-        };
+        let date_format = DateFormat::new(&self.date_format).map_err(|why| bad("date_format", why))?;
+        let number = self.number_format()?;
+        let sign = self.sign()?;
         let currency =
-            raw.currency.as_deref().map(Currency::new).transpose().map_err(|e| key("currency", e.to_string()))?;
-
-        let column = |k: &str, c: RawColumn| -> Result<Column, LayoutError> {
-            match c {
-                RawColumn::Name(n) if !n.trim().is_empty() && raw.header => Ok(Column::Name(n.trim().to_string())),
-                RawColumn::Name(n) if !raw.header => Err(key(
-                    &format!("columns.{k}"),
-                    format!("{n:?}: without a header (header = false) columns are numbers, 1 for the first"),
-                )),
-                RawColumn::Name(_) => Err(key(&format!("columns.{k}"), "is empty".into())),
-                RawColumn::Number(i) if (1..=1000).contains(&i) => Ok(Column::Index(i as usize - 1)),
-                RawColumn::Number(i) => {
-                    Err(key(&format!("columns.{k}"), format!("{i} is not a column number (1 is the first)")))
-                }
-            }
-        };
-        let c = raw.columns;
-        let amount = match (c.amount, c.debit, c.credit) {
-            (Some(a), None, None) => Amounts::Signed(column("amount", a)?),
-            (None, Some(d), Some(cr)) => {
-                if sign != Sign::NegativeIsOut {
-                    return Err(key("sign", "applies to a signed amount column, not to debit and credit".into()));
-                }
-                Amounts::Split { debit: column("debit", d)?, credit: column("credit", cr)? }
-            }
-            _ => {
-                return Err(key(
-                    "columns",
-                    "give either amount (one signed column) or both debit and credit, not both".into(),
-                ));
-            }
-        };
-        let columns = Columns {
-            date: column("date", c.date)?,
-            description: column("description", c.description)?,
-            amount,
-            id: c.id.map(|v| column("id", v)).transpose()?,
-            category: c.category.map(|v| column("category", v)).transpose()?,
-            balance: c.balance.map(|v| column("balance", v)).transpose()?,
-        };
+            self.currency.as_deref().map(Currency::new).transpose().map_err(|e| bad("currency", e.to_string()))?;
+        let columns = self.columns.check(self.header, sign)?;
         Ok(CsvLayout {
             name: name.to_string(),
-            about: crate::domain::text::clean_line(&raw.about, 120),
-            bank: raw.bank,
+            about: crate::domain::text::clean_line(&self.about, 120),
+            bank: self.bank,
             account_kind,
             delimiter,
-            skip_lines: raw.skip_lines,
-            header: raw.header,
+            skip_lines: self.skip_lines,
+            header: self.header,
             date_format,
-            number: NumberFormat { decimal, thousands },
+            number,
             sign,
             currency,
             columns,
             source: source.to_string(),
         })
+    }
+
+    /// One printable character, or `tab`.
+    fn delimiter(&self) -> Result<u8, BadKey> {
+        match self.delimiter.as_str() {
+            "tab" | "\t" => Ok(b'\t'),
+            d if d.len() == 1
+                && d.is_ascii()
+                && !d.bytes().any(|b| b.is_ascii_alphanumeric() || b.is_ascii_control() || b == b'"') =>
+            {
+                Ok(d.as_bytes()[0])
+            }
+            d => Err(bad("delimiter", format!("{d:?} must be one character such as \",\", \";\" or \"tab\""))),
+        }
+    }
+
+    /// `decimal` and `thousands` (by default the other of `.` and `,`).
+    fn number_format(&self) -> Result<NumberFormat, BadKey> {
+        let decimal = match self.decimal.as_str() {
+            "." => '.',
+            "," => ',',
+            d => return Err(bad("decimal", format!("{d:?} must be \".\" or \",\""))),
+        };
+        let thousands = match self.thousands.as_deref() {
+            None => Some(if decimal == '.' { ',' } else { '.' }),
+            Some("") => None,
+            Some(t @ ("," | "." | " " | "'")) => t.chars().next(),
+            Some(t) => {
+                return Err(bad("thousands", format!("{t:?} must be \",\", \".\", \" \", \"'\" or \"\" (none)")));
+            }
+        };
+        if thousands == Some(decimal) {
+            return Err(bad("thousands", "must differ from decimal"));
+        }
+        Ok(NumberFormat { decimal, thousands })
+    }
+
+    fn sign(&self) -> Result<Sign, BadKey> {
+        match self.sign.as_str() {
+            "negative-is-out" => Ok(Sign::NegativeIsOut),
+            "positive-is-out" => Ok(Sign::PositiveIsOut),
+            s => Err(bad("sign", format!("{s:?} must be \"negative-is-out\" or \"positive-is-out\""))),
+        }
+    }
+}
+
+impl RawColumns {
+    /// The columns, named (with a header row) or numbered; the amount in
+    /// one signed column, or in debit and credit columns.
+    fn check(self, header: bool, sign: Sign) -> Result<Columns, BadKey> {
+        let amount = match (self.amount, self.debit, self.credit) {
+            (Some(a), None, None) => Amounts::Signed(a.check("amount", header)?),
+            (None, Some(d), Some(cr)) => {
+                if sign != Sign::NegativeIsOut {
+                    return Err(bad("sign", "applies to a signed amount column, not to debit and credit"));
+                }
+                Amounts::Split { debit: d.check("debit", header)?, credit: cr.check("credit", header)? }
+            }
+            _ => {
+                return Err(bad(
+                    "columns",
+                    "give either amount (one signed column) or both debit and credit, not both",
+                ));
+            }
+        };
+        let optional = |k: &str, c: Option<RawColumn>| c.map(|v| v.check(k, header)).transpose();
+        Ok(Columns {
+            date: self.date.check("date", header)?,
+            description: self.description.check("description", header)?,
+            amount,
+            id: optional("id", self.id)?,
+            category: optional("category", self.category)?,
+            balance: optional("balance", self.balance)?,
+        })
+    }
+}
+
+impl RawColumn {
+    /// `columns.<k>`: a header name with a header row, else a column number.
+    fn check(self, k: &str, header: bool) -> Result<Column, BadKey> {
+        let key = format!("columns.{k}");
+        match self {
+            RawColumn::Name(n) if !n.trim().is_empty() && header => Ok(Column::Name(n.trim().to_string())),
+            RawColumn::Name(n) if !header => {
+                Err(bad(key, format!("{n:?}: without a header (header = false) columns are numbers, 1 for the first")))
+            }
+            RawColumn::Name(_) => Err(bad(key, "is empty")),
+            RawColumn::Number(i) if (1..=1000).contains(&i) => Ok(Column::Index(i as usize - 1)),
+            RawColumn::Number(i) => Err(bad(key, format!("{i} is not a column number (1 is the first)"))),
+        }
     }
 }
 

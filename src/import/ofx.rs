@@ -14,8 +14,14 @@
 //! builder that picks out the bank (`<STMTRS>`) and credit-card
 //! (`<CCSTMTRS>`) statements: their account, transactions and balances.
 //! A file that ends inside an element is truncated, and says so.
+//!
+//! The tokenizer is in [`lexer`], the element reader in [`tree`], the
+//! statement builder here.
 
-use std::collections::{HashMap, VecDeque};
+mod lexer;
+mod tree;
+
+use std::collections::HashMap;
 use std::io::BufRead;
 
 use super::amount::{self, NumberFormat};
@@ -23,13 +29,7 @@ use super::ident::{self, Occurrences};
 use super::{Options, Problem, Record, StatementAccount, StatementBalance, StatementTxn, date, infer};
 use crate::domain::event::TxnInfo;
 use crate::domain::{AccountKind, Currency};
-
-/// Longest text between two tags.
-const MAX_TEXT: u64 = 64 * 1024;
-/// Longest tag, processing instruction or declaration.
-const MAX_TAG: u64 = 4 * 1024;
-/// Deepest nesting of elements.
-const MAX_DEPTH: usize = 256;
+use tree::{Node, Tree};
 
 /// Reads a statement, passing each account, transaction and balance to `on`.
 /// Returns the version the file declares: "OFX 1.02 (SGML)", "OFX 2.20 (XML)".
@@ -62,319 +62,8 @@ pub fn org(head: &[u8]) -> Option<String> {
     None
 }
 
-// ---------------------------------------------------------------------------
-// Tokens
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Tok {
-    Open(String),
-    Close(String),
-    /// `<TAG/>`
-    Empty(String),
-    Text(String),
-    /// `<?…?>`, without the question marks.
-    Pi(String),
-}
-
-struct Lexer<R> {
-    r: R,
-    /// The line the reader is on (1-based).
-    line: u64,
-    /// A `<` was read; a tag comes next.
-    in_tag: bool,
-    buf: Vec<u8>,
-}
-
-impl<R: BufRead> Lexer<R> {
-    fn new(r: R) -> Self {
-        Lexer { r, line: 1, in_tag: false, buf: Vec::new() }
-    }
-
-    /// Reads up to and including `delim`, at most `max` bytes. True when the
-    /// delimiter was found.
-    fn read_until(&mut self, delim: u8, max: u64) -> Result<bool, Problem> {
-        self.buf.clear();
-        let mut limited = std::io::Read::take(&mut self.r, max);
-        limited.read_until(delim, &mut self.buf).map_err(Problem::from_io)?;
-        self.line += self.buf.iter().filter(|&&b| b == b'\n').count() as u64;
-        let found = self.buf.last() == Some(&delim);
-        if found {
-            self.buf.pop();
-        }
-        Ok(found)
-    }
-
-    fn next(&mut self) -> Result<Option<(Tok, u64)>, Problem> {
-        loop {
-            if !self.in_tag {
-                let start = self.line;
-                let found = self.read_until(b'<', MAX_TEXT)?;
-                if !found && self.buf.len() as u64 >= MAX_TEXT {
-                    return Err(Problem::at(
-                        start,
-                        "a value runs on for more than 64 KiB: this is not an OFX statement",
-                    ));
-                }
-                self.in_tag = found;
-                let leading = self.buf.iter().take_while(|b| b.is_ascii_whitespace());
-                let text_line = start + leading.filter(|&&b| b == b'\n').count() as u64;
-                let text = String::from_utf8_lossy(&self.buf);
-                let text = text.trim();
-                if !text.is_empty() {
-                    return Ok(Some((Tok::Text(unescape(text)), text_line)));
-                }
-                if !found {
-                    return Ok(None);
-                }
-            }
-            self.in_tag = false;
-            let line = self.line;
-            if !self.read_until(b'>', MAX_TAG)? {
-                return Err(if self.buf.len() as u64 >= MAX_TAG {
-                    Problem::at(line, "a tag runs on for more than 4 KiB: this is not an OFX statement")
-                } else {
-                    Problem::at(line, "the file ends inside a tag: it is truncated")
-                });
-            }
-            let body = String::from_utf8_lossy(&self.buf).into_owned();
-            if body.starts_with("!--") {
-                self.skip_comment(body, line)?;
-                continue;
-            }
-            if body.starts_with('!') {
-                continue; // <!DOCTYPE …>
-            }
-            if let Some(pi) = body.strip_prefix('?') {
-                return Ok(Some((Tok::Pi(pi.trim_end_matches('?').trim().to_string()), line)));
-            }
-            let (close, body) = match body.strip_prefix('/') {
-                Some(rest) => (true, rest),
-                None => (false, body.as_str()),
-            };
-            let (empty, body) = match body.strip_suffix('/') {
-                Some(rest) => (true, rest),
-                None => (false, body),
-            };
-            let name = body.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:".contains(&b)) {
-                let shown = crate::domain::text::clean_line(body, 30);
-                return Err(Problem::at(line, format!("<{shown}> is not an OFX tag")));
-            }
-            let tok = match (close, empty) {
-                (true, _) => Tok::Close(name),
-                (false, true) => Tok::Empty(name),
-                (false, false) => Tok::Open(name),
-            };
-            return Ok(Some((tok, line)));
-        }
-    }
-
-    /// Skips the rest of a comment whose first piece (`!--…`, up to the
-    /// first `>`) was read.
-    fn skip_comment(&mut self, first: String, line: u64) -> Result<(), Problem> {
-        if first.len() >= 5 && first.ends_with("--") {
-            return Ok(());
-        }
-        let mut read = first.len() as u64;
-        loop {
-            if read > MAX_TEXT || !self.read_until(b'>', MAX_TAG)? {
-                return Err(Problem::at(line, "a comment is never closed: the file is truncated"));
-            }
-            read += self.buf.len() as u64 + 1;
-            if self.buf.ends_with(b"--") {
-                return Ok(());
-            }
-        }
-    }
-}
-
-/// Replaces the character references OFX files use.
-fn unescape(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let decoded = rest.get(1..).and_then(|r| r.find(';').filter(|&j| j <= 10)).and_then(|j| {
-            let entity = &rest[1..=j];
-            let c = match entity {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                "nbsp" => Some('\u{a0}'),
-                _ => entity
-                    .strip_prefix("#x")
-                    .or_else(|| entity.strip_prefix("#X"))
-                    .map(|h| u32::from_str_radix(h, 16))
-                    .or_else(|| entity.strip_prefix('#').map(str::parse::<u32>))
-                    .and_then(Result::ok)
-                    .and_then(char::from_u32),
-            }?;
-            Some((c, j + 2))
-        });
-        match decoded {
-            Some((c, len)) => {
-                out.push(c);
-                rest = &rest[len..];
-            }
-            None => {
-                // A bare ampersand, as in "AT&T": kept as written.
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-// ---------------------------------------------------------------------------
-// Elements
-
-/// Aggregates finbox reads, or that hold leaves it must not mistake for the
-/// statement's own (the account a transfer went to, a foreign currency).
-/// Other elements are leaves when text follows them, aggregates otherwise.
-const KNOWN_AGGREGATES: &[&str] = &[
-    "OFX",
-    "SIGNONMSGSRSV1",
-    "SONRS",
-    "STATUS",
-    "FI",
-    "BANKMSGSRSV1",
-    "STMTTRNRS",
-    "STMTRS",
-    "CREDITCARDMSGSRSV1",
-    "CCSTMTTRNRS",
-    "CCSTMTRS",
-    "BANKACCTFROM",
-    "CCACCTFROM",
-    "BANKACCTTO",
-    "CCACCTTO",
-    "BANKTRANLIST",
-    "STMTTRN",
-    "PAYEE",
-    "CURRENCY",
-    "ORIGCURRENCY",
-    "LEDGERBAL",
-    "AVAILBAL",
-    "BALLIST",
-    "BAL",
-    "INVSTMTMSGSRSV1",
-    "INVSTMTTRNRS",
-    "INVSTMTRS",
-];
-
+/// The statements finbox reads: bank and credit-card.
 const STATEMENTS: &[&str] = &["STMTRS", "CCSTMTRS"];
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Node {
-    /// Text before the first element: OFX 1.x header lines.
-    Header(String),
-    Pi(String),
-    Open(String),
-    Close(String),
-    /// A leaf element and its value, with the nearest enclosing aggregate
-    /// that finbox knows.
-    Leaf {
-        name: String,
-        value: String,
-        context: String,
-    },
-}
-
-struct Tree<R> {
-    lex: Lexer<R>,
-    /// Open elements and the lines they opened on.
-    stack: Vec<(String, u64)>,
-    back: Option<(Tok, u64)>,
-    pending: VecDeque<(Node, u64)>,
-    started: bool,
-}
-
-impl<R: BufRead> Tree<R> {
-    fn new(r: R) -> Self {
-        Tree { lex: Lexer::new(r), stack: Vec::new(), back: None, pending: VecDeque::new(), started: false }
-    }
-
-    fn token(&mut self) -> Result<Option<(Tok, u64)>, Problem> {
-        match self.back.take() {
-            Some(t) => Ok(Some(t)),
-            None => self.lex.next(),
-        }
-    }
-
-    fn context(&self) -> String {
-        let known = self.stack.iter().rev().find(|(n, _)| KNOWN_AGGREGATES.contains(&n.as_str()));
-        known.map(|(n, _)| n.clone()).unwrap_or_default()
-    }
-
-    fn push(&mut self, name: String, line: u64) -> Result<(), Problem> {
-        if self.stack.len() >= MAX_DEPTH {
-            return Err(Problem::at(line, format!("elements nest more than {MAX_DEPTH} deep")));
-        }
-        self.stack.push((name, line));
-        Ok(())
-    }
-
-    fn next(&mut self) -> Result<Option<(Node, u64)>, Problem> {
-        loop {
-            if let Some(n) = self.pending.pop_front() {
-                return Ok(Some(n));
-            }
-            let Some((tok, line)) = self.token()? else {
-                return match self.stack.last() {
-                    Some((name, opened)) => Err(Problem::at(
-                        self.lex.line,
-                        format!("the file ends inside <{name}> (opened on line {opened}): it is truncated"),
-                    )),
-                    None => Ok(None),
-                };
-            };
-            match tok {
-                Tok::Text(text) if !self.started => return Ok(Some((Node::Header(text), line))),
-                Tok::Text(_) => {} // stray text between aggregates
-                Tok::Pi(body) => return Ok(Some((Node::Pi(body), line))),
-                Tok::Empty(name) => {
-                    self.started = true;
-                    let context = self.context();
-                    return Ok(Some((Node::Leaf { name, value: String::new(), context }, line)));
-                }
-                Tok::Close(name) => {
-                    if let Some(i) = self.stack.iter().rposition(|(n, _)| *n == name) {
-                        // Closes the element and whatever was left open inside it.
-                        for (n, _) in self.stack.drain(i..).rev() {
-                            self.pending.push_back((Node::Close(n), line));
-                        }
-                    }
-                }
-                Tok::Open(name) => {
-                    self.started = true;
-                    if !KNOWN_AGGREGATES.contains(&name.as_str()) {
-                        match self.token()? {
-                            Some((Tok::Text(value), _)) => {
-                                // A leaf; its end tag (XML) is optional.
-                                match self.token()? {
-                                    Some((Tok::Close(end), _)) if end == name => {}
-                                    other => self.back = other,
-                                }
-                                let context = self.context();
-                                return Ok(Some((Node::Leaf { name, value, context }, line)));
-                            }
-                            other => self.back = other,
-                        }
-                    }
-                    self.push(name.clone(), line)?;
-                    return Ok(Some((Node::Open(name), line)));
-                }
-            }
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Statements
@@ -412,6 +101,41 @@ struct BalFields {
     line: u64,
     amount: Val,
     at: Val,
+}
+
+impl AcctFields {
+    fn set(&mut self, field: &str, v: Val) {
+        match field {
+            "ACCTID" => self.acctid = v,
+            "ACCTTYPE" => self.accttype = v,
+            _ => {}
+        }
+    }
+}
+
+impl TxnFields {
+    fn set(&mut self, field: &str, v: Val) {
+        match field {
+            "TRNTYPE" => self.trntype = v,
+            "DTPOSTED" => self.dtposted = v,
+            "TRNAMT" => self.trnamt = v,
+            "FITID" => self.fitid = v,
+            "NAME" => self.name = v,
+            "MEMO" => self.memo = v,
+            "CHECKNUM" => self.checknum = v,
+            _ => {}
+        }
+    }
+}
+
+impl BalFields {
+    fn set(&mut self, field: &str, v: Val) {
+        match field {
+            "BALAMT" => self.amount = v,
+            "DTASOF" => self.at = v,
+            _ => {}
+        }
+    }
 }
 
 struct Builder<'a> {
@@ -454,108 +178,115 @@ impl<'a> Builder<'a> {
         on: &mut dyn FnMut(Record) -> Result<(), Problem>,
     ) -> Result<(), Problem> {
         match node {
-            Node::Header(text) => {
-                for l in text.lines() {
-                    if let Some(v) = l.trim().strip_prefix("VERSION:") {
-                        self.version = dotted(v.trim());
-                    }
+            Node::Header(text) => self.header(&text),
+            Node::Pi(body) => self.processing_instruction(&body),
+            Node::Open(name) => self.open(&name, line),
+            Node::Close(name) => self.close(&name, on)?,
+            Node::Leaf { name, value, context } => self.leaf(&context, &name, value, line)?,
+        }
+        Ok(())
+    }
+
+    /// OFX 1.x header lines: the version.
+    fn header(&mut self, text: &str) {
+        for l in text.lines() {
+            if let Some(v) = l.trim().strip_prefix("VERSION:") {
+                self.version = dotted(v.trim());
+            }
+        }
+    }
+
+    /// `<?xml …?>` or `<?OFX … VERSION="220"?>`: OFX 2.x, and its version.
+    fn processing_instruction(&mut self, body: &str) {
+        if body.starts_with("xml") {
+            self.syntax = "XML";
+        } else if let Some(v) = body.split_whitespace().find_map(|kv| kv.strip_prefix("VERSION=")) {
+            self.syntax = "XML";
+            self.version = dotted(v.trim_matches(['"', '\'']));
+        }
+    }
+
+    /// An aggregate opens: a statement, or an account, transaction or
+    /// balance of one, whose leaves are gathered until it closes.
+    fn open(&mut self, name: &str, line: u64) {
+        match name {
+            "OFX" => self.seen_ofx = true,
+            "STMTRS" | "CCSTMTRS" => {
+                self.statements += 1;
+                self.stmt = Some(Stmt { currency: None, account: None });
+            }
+            "BANKACCTFROM" | "CCACCTFROM" if self.stmt.is_some() && self.txn.is_none() => {
+                self.acct = Some(AcctFields { card: name == "CCACCTFROM", line, acctid: None, accttype: None });
+            }
+            "STMTTRN" if self.stmt.is_some() => self.txn = Some(TxnFields { line, ..Default::default() }),
+            "LEDGERBAL" | "AVAILBAL" if self.stmt.is_some() => {
+                self.bal = Some(BalFields { available: name == "AVAILBAL", line, amount: None, at: None });
+            }
+            _ => {}
+        }
+    }
+
+    /// An aggregate closes: an account, transaction or balance being
+    /// gathered is checked and passed to `on`.
+    fn close(&mut self, name: &str, on: &mut dyn FnMut(Record) -> Result<(), Problem>) -> Result<(), Problem> {
+        match name {
+            "STMTRS" | "CCSTMTRS" => self.stmt = None,
+            "BANKACCTFROM" | "CCACCTFROM" => {
+                if let Some(fields) = self.acct.take() {
+                    let account = self.account(fields)?;
+                    on(Record::Account(account))?;
                 }
             }
-            Node::Pi(body) => {
-                if body.starts_with("xml") {
-                    self.syntax = "XML";
-                } else if let Some(v) = body.split_whitespace().find_map(|kv| kv.strip_prefix("VERSION=")) {
-                    self.syntax = "XML";
-                    self.version = dotted(v.trim_matches(['"', '\'']));
+            "STMTTRN" => {
+                if let Some(fields) = self.txn.take() {
+                    let txn = self.transaction(fields)?;
+                    on(Record::Txn(txn))?;
                 }
             }
-            Node::Open(name) => match name.as_str() {
-                "OFX" => self.seen_ofx = true,
-                "STMTRS" | "CCSTMTRS" => {
-                    self.statements += 1;
-                    self.stmt = Some(Stmt { currency: None, account: None });
-                }
-                "BANKACCTFROM" | "CCACCTFROM" if self.stmt.is_some() && self.txn.is_none() => {
-                    self.acct = Some(AcctFields { card: name == "CCACCTFROM", line, acctid: None, accttype: None });
-                }
-                "STMTTRN" if self.stmt.is_some() => self.txn = Some(TxnFields { line, ..Default::default() }),
-                "LEDGERBAL" | "AVAILBAL" if self.stmt.is_some() => {
-                    self.bal = Some(BalFields { available: name == "AVAILBAL", line, amount: None, at: None });
-                }
-                _ => {}
-            },
-            Node::Close(name) => match name.as_str() {
-                "STMTRS" | "CCSTMTRS" => self.stmt = None,
-                "BANKACCTFROM" | "CCACCTFROM" => {
-                    if let Some(fields) = self.acct.take() {
-                        let account = self.account(fields)?;
-                        on(Record::Account(account))?;
-                    }
-                }
-                "STMTTRN" => {
-                    if let Some(fields) = self.txn.take() {
-                        let txn = self.transaction(fields)?;
-                        on(Record::Txn(txn))?;
-                    }
-                }
-                "LEDGERBAL" | "AVAILBAL" => {
-                    if let Some(fields) = self.bal.take() {
-                        let balance = self.balance(fields)?;
-                        on(Record::Balance(balance))?;
-                    }
-                }
-                _ => {}
-            },
-            Node::Leaf { name, value, context } => {
-                let v = Some((value, line));
-                match (context.as_str(), name.as_str()) {
-                    ("STMTRS" | "CCSTMTRS", "CURDEF") => {
-                        if let Some(stmt) = self.stmt.as_mut() {
-                            let code = v.map(|(c, _)| c).unwrap_or_default();
-                            let currency = Currency::new(&code).map_err(|e| Problem::at(line, e.to_string()))?;
-                            stmt.currency = Some(currency);
-                        }
-                    }
-                    ("BANKACCTFROM" | "CCACCTFROM", field) => {
-                        if let Some(acct) = self.acct.as_mut() {
-                            match field {
-                                "ACCTID" => acct.acctid = v,
-                                "ACCTTYPE" => acct.accttype = v,
-                                _ => {}
-                            }
-                        }
-                    }
-                    ("STMTTRN", field) => {
-                        if let Some(t) = self.txn.as_mut() {
-                            match field {
-                                "TRNTYPE" => t.trntype = v,
-                                "DTPOSTED" => t.dtposted = v,
-                                "TRNAMT" => t.trnamt = v,
-                                "FITID" => t.fitid = v,
-                                "NAME" => t.name = v,
-                                "MEMO" => t.memo = v,
-                                "CHECKNUM" => t.checknum = v,
-                                _ => {}
-                            }
-                        }
-                    }
-                    ("PAYEE", "NAME") => {
-                        if let Some(t) = self.txn.as_mut() {
-                            t.payee = v;
-                        }
-                    }
-                    ("LEDGERBAL" | "AVAILBAL", field) => {
-                        if let Some(b) = self.bal.as_mut() {
-                            match field {
-                                "BALAMT" => b.amount = v,
-                                "DTASOF" => b.at = v,
-                                _ => {}
-                            }
-                        }
-                    }
-                    _ => {}
+            "LEDGERBAL" | "AVAILBAL" => {
+                if let Some(fields) = self.bal.take() {
+                    let balance = self.balance(fields)?;
+                    on(Record::Balance(balance))?;
                 }
             }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A leaf: kept by the statement, account, transaction or balance it is
+    /// in (`context`, the nearest known aggregate).
+    fn leaf(&mut self, context: &str, name: &str, value: String, line: u64) -> Result<(), Problem> {
+        let v = Some((value, line));
+        match (context, name) {
+            ("STMTRS" | "CCSTMTRS", "CURDEF") => {
+                if let Some(stmt) = self.stmt.as_mut() {
+                    let code = v.map(|(c, _)| c).unwrap_or_default();
+                    let currency = Currency::new(&code).map_err(|e| Problem::at(line, e.to_string()))?;
+                    stmt.currency = Some(currency);
+                }
+            }
+            ("BANKACCTFROM" | "CCACCTFROM", field) => {
+                if let Some(acct) = self.acct.as_mut() {
+                    acct.set(field, v);
+                }
+            }
+            ("STMTTRN", field) => {
+                if let Some(t) = self.txn.as_mut() {
+                    t.set(field, v);
+                }
+            }
+            ("PAYEE", "NAME") => {
+                if let Some(t) = self.txn.as_mut() {
+                    t.payee = v;
+                }
+            }
+            ("LEDGERBAL" | "AVAILBAL", field) => {
+                if let Some(b) = self.bal.as_mut() {
+                    b.set(field, v);
+                }
+            }
+            _ => {}
         }
         Ok(())
     }

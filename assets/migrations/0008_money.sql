@@ -53,3 +53,7 @@ CREATE INDEX disputes_replacement ON disputes(replacement_due_at) WHERE replaced
 -- How much a posting may exceed its authorisation (a tip, a fuel hold) and
 -- still be the same transaction, per bank, in percent (from the profile).
 ALTER TABLE banks ADD COLUMN pending_tolerance_pct INTEGER NOT NULL DEFAULT 30;
+
+-- A transaction's notice is found again when the transaction posts or is
+-- released.
+CREATE INDEX messages_txn ON messages(txn_id) WHERE txn_id IS NOT NULL;

@@ -19,6 +19,7 @@
 
 mod action;
 mod cipher;
+mod dispute;
 mod files;
 mod import;
 mod ingest;
@@ -26,6 +27,7 @@ mod lease;
 mod message;
 mod query;
 mod reply;
+mod transfers;
 mod turnstile;
 pub mod writer;
 
@@ -122,6 +124,9 @@ pub enum StoreError {
     NoConsent(BankId),
     #[error("{0}")]
     Ambiguous(String),
+    /// A change the store refuses, with why (a transfer pair that cannot be).
+    #[error("{0}")]
+    Refused(String),
     #[error("the store holds a value it cannot read: {0}")]
     Corrupt(String),
     #[error("money: {0}")]
@@ -425,15 +430,16 @@ impl Store {
         // Every command starts here: when the banks are listed as the
         // profiles say (nearly always), nothing is written, and no command
         // waits for the write lock just to start.
-        let listed: Vec<(String, String, String, String, i64)> = self
+        type Row = (String, String, String, String, i64, i64);
+        let listed: Vec<Row> = self
             .conn
-            .prepare("SELECT id, name, color, feed_kind, position FROM banks")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .prepare("SELECT id, name, color, feed_kind, position, pending_tolerance_pct FROM banks")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let current = profiles.iter().enumerate().all(|(i, p)| {
-            listed.iter().any(|(id, name, color, feed, pos)| {
-                (id.as_str(), name.as_str(), color.as_str(), feed.as_str(), *pos)
-                    == (p.id.as_str(), p.name, p.color, p.feed_kind, i as i64)
+            listed.iter().any(|(id, name, color, feed, pos, tolerance)| {
+                (id.as_str(), name.as_str(), color.as_str(), feed.as_str(), *pos, *tolerance)
+                    == (p.id.as_str(), p.name, p.color, p.feed_kind, i as i64, p.pending_tolerance_percent)
             })
         });
         if current {
@@ -443,14 +449,18 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut upsert = tx.prepare(
-                "INSERT INTO banks (id, name, color, feed_kind, position) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO banks (id, name, color, feed_kind, position, pending_tolerance_pct)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(id) DO UPDATE SET name = excluded.name, color = excluded.color,
-                     feed_kind = excluded.feed_kind, position = excluded.position
+                     feed_kind = excluded.feed_kind, position = excluded.position,
+                     pending_tolerance_pct = excluded.pending_tolerance_pct
                  WHERE name IS NOT excluded.name OR color IS NOT excluded.color
-                     OR feed_kind IS NOT excluded.feed_kind OR position IS NOT excluded.position",
+                     OR feed_kind IS NOT excluded.feed_kind OR position IS NOT excluded.position
+                     OR pending_tolerance_pct IS NOT excluded.pending_tolerance_pct",
             )?;
             for (i, p) in profiles.iter().enumerate() {
-                upsert.execute(rusqlite::params![p.id.as_str(), p.name, p.color, p.feed_kind, i as i64])?;
+                let tolerance = p.pending_tolerance_percent;
+                upsert.execute(rusqlite::params![p.id.as_str(), p.name, p.color, p.feed_kind, i as i64, tolerance])?;
             }
         }
         tx.commit()?;

@@ -115,7 +115,7 @@ fn the_whole_flow_feed_ack_say_revoke_purge() {
     let id = target["id"].as_i64().unwrap().to_string();
     let bank = target["bank"].as_str().unwrap().to_string();
     let out = h.ok(&["alerts", "ack", &id, "--not-me"]);
-    assert!(out.contains("marked as fraud") && out.contains("frozen"), "{out}");
+    assert!(out.contains("marked as fraud") && out.contains("is locked") && out.contains("credited"), "{out}");
     let all = h.json(&["alerts", "--all", "--json"]);
     let decided = all.iter().find(|a| a["id"].as_i64().unwrap().to_string() == id).unwrap();
     assert_eq!(decided["status"], "fraud");
@@ -124,7 +124,8 @@ fn the_whole_flow_feed_ack_say_revoke_purge() {
     let msgs = h.json(&["messages", &bank, "--limit", "3", "--json"]);
     let last = msgs.last().unwrap();
     assert_eq!(last["from"], "bank");
-    assert!(last["text"].as_str().unwrap().contains("as fraud and frozen"), "{last}");
+    let text = last["text"].as_str().unwrap();
+    assert!(text.contains("locked your card") && text.contains("opened dispute"), "{last}");
     assert!(last["at"].is_string());
 
     // The bank answers from the store: its balance matches `balances`.

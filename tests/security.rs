@@ -188,7 +188,14 @@ fn wind_back_to_v3(db: &std::path::Path, pass: Option<&str>) {
         c.pragma_update(None, "key", p).unwrap();
     }
     c.execute_batch(
-        "ALTER TABLE accounts DROP COLUMN history_from; ALTER TABLE banks DROP COLUMN consent_expires_at;
+        "DROP INDEX transactions_pending; DROP INDEX transactions_transfer_open; DROP INDEX transactions_transfer;
+         DROP INDEX messages_txn; DROP TABLE disputes;
+         ALTER TABLE transactions DROP COLUMN status; ALTER TABLE transactions DROP COLUMN authorized_at;
+         ALTER TABLE transactions DROP COLUMN authorized_minor; ALTER TABLE transactions DROP COLUMN transfer_kind;
+         ALTER TABLE transactions DROP COLUMN transfer_id; ALTER TABLE transactions DROP COLUMN transfer_by;
+         ALTER TABLE transactions DROP COLUMN reverses; ALTER TABLE transactions DROP COLUMN reversed_by;
+         ALTER TABLE balances DROP COLUMN pending_minor; ALTER TABLE banks DROP COLUMN pending_tolerance_pct;
+         ALTER TABLE accounts DROP COLUMN history_from; ALTER TABLE banks DROP COLUMN consent_expires_at;
          DROP TABLE history_notices; DROP TABLE feed_leases; PRAGMA user_version = 3;",
     )
     .unwrap();
@@ -236,7 +243,7 @@ fn a_schema_upgrade_keeps_a_copy_of_the_old_store_first() {
     assert_backup_of_v3(&h.db().with_file_name("finbox.db.before-v4"), None, count);
     let c = rusqlite::Connection::open(h.db()).unwrap();
     let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 7, "migrated to the latest schema");
+    assert_eq!(version, 8, "migrated to the latest schema");
     assert_eq!(h.json(None, &["transactions", "--limit", "100000", "--json"]).len(), count);
 }
 

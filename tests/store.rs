@@ -334,7 +334,28 @@ fn a_decided_alert_never_reopens_and_not_me_freezes_the_card() {
     assert_eq!(decided.status, AlertStatus::Fraud);
     assert!(s.cards(&bank("chase")).unwrap().iter().any(|c| c.mask == "•9913" && c.frozen));
     let last = s.messages(&bank("chase"), 1, None).unwrap().pop().unwrap();
-    assert!(last.text.contains("frozen your card •9913"), "{}", last.text);
+    assert!(last.text.contains("locked your card •9913"), "{}", last.text);
+    // The words and the money agree: a provisional credit reverses the
+    // charge, so the balance is back where it was.
+    assert!(last.text.contains("credited $500.00") && last.text.contains("the balance is $1,000.00 again"));
+    let chk = s.accounts(Some(&bank("chase"))).unwrap().into_iter().find(|a| a.external_id == "chk").unwrap();
+    assert_eq!(chk.balance.minor, 100_000);
+    let rows = s.transactions(&TxnFilter { account: Some(chk.id), limit: 10, ..Default::default() }).unwrap();
+    let charge = rows.iter().find(|t| t.external_id == "t1").unwrap();
+    let credit = rows.iter().find(|t| t.reverses == Some(charge.id)).expect("the provisional credit");
+    assert_eq!((credit.amount.minor, charge.reversed_by), (50_000, Some(credit.id)));
+    assert!(!charge.counts_as_spending_or_income() && !credit.counts_as_spending_or_income());
+    // The replacement card arrives five days later: a new number, unlocked.
+    let later = t0() + Duration::days(5) + Duration::minutes(1);
+    s.apply_batch(&[env(&s, "chase", FeedEvent::Cursor("c".into()))], later).unwrap();
+    let card = s.cards(&bank("chase")).unwrap().into_iter().find(|c| c.account == chk.id).unwrap();
+    assert!(card.mask != "•9913" && !card.frozen, "{card:?}");
+    let last = s.messages(&bank("chase"), 1, None).unwrap().pop().unwrap();
+    assert!(
+        last.text.contains(&format!("Your replacement card {} for Account chk •1234 has arrived", card.mask)),
+        "{}",
+        last.text
+    );
     // The same signal again, and a second verdict, change nothing.
     let again = s.apply_batch(&[env(&s, "chase", sig)], t0()).unwrap();
     assert_eq!((again.alerts, again.duplicates), (0, 1));
@@ -465,7 +486,7 @@ fn the_store_file_is_private_and_reopens_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/f.db");
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 7);
+    assert_eq!(s.schema_version().unwrap(), 8);
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(std::fs::metadata(dir.path().join("sub")).unwrap().permissions().mode() & 0o777, 0o700);
     drop(s);
@@ -597,7 +618,7 @@ fn a_version_1_store_migrates_and_keeps_its_search_index() {
     }
     let opened = Utc::now();
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 7);
+    assert_eq!(s.schema_version().unwrap(), 8);
     // Shared before expiry existed, at an unknown time: 90 days from the upgrade.
     let until = s.bank(&bank("chase")).unwrap().consent_expires_at.expect("an expiry");
     let days = (until - opened).num_seconds() as f64 / 86_400.0;
@@ -807,7 +828,7 @@ fn a_version_3_store_gives_shared_banks_90_days_from_the_upgrade() {
         .unwrap();
     }
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 7);
+    assert_eq!(s.schema_version().unwrap(), 8);
     // 90 days from the upgrade, not from the grant (which is long past).
     let until = s.bank(&bank("chase")).unwrap().consent_expires_at.unwrap();
     let expected = chrono::Utc::now() + Duration::days(90);

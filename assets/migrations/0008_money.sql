@@ -32,8 +32,8 @@ CREATE INDEX transactions_transfer ON transactions(transfer_id) WHERE transfer_i
 -- disputed one (`reverses`), so the balance is restored. A replacement card
 -- with a new number is sent; on `replacement_due_at` it becomes the
 -- account's card and the old one is closed.
-ALTER TABLE transactions ADD COLUMN reverses INTEGER REFERENCES transactions(id);
-ALTER TABLE transactions ADD COLUMN reversed_by INTEGER REFERENCES transactions(id);
+ALTER TABLE transactions ADD COLUMN reverses INTEGER;
+ALTER TABLE transactions ADD COLUMN reversed_by INTEGER;
 CREATE TABLE disputes (
     id                  INTEGER PRIMARY KEY,
     bank_id             TEXT NOT NULL REFERENCES banks(id),

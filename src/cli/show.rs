@@ -204,21 +204,9 @@ pub(super) fn alerts(env: &Env, a: &AlertsArgs) -> Result<()> {
     if let Some(AlertsCmd::Ack { id, it_was_me: _, not_me }) = &a.action {
         let verdict = if *not_me { Verdict::NotMe } else { Verdict::ItWasMe };
         let alert = store.ack_alert(AlertId(*id), verdict, env.now)?;
-        let card = alert.card_mask.clone().unwrap_or_else(|| "its card".into());
-        match verdict {
-            Verdict::ItWasMe => {
-                println!("Alert {} closed: the {} charge at {} was you.", alert.id, alert.amount.abs(), alert.merchant)
-            }
-            Verdict::NotMe => {
-                let bank = store.bank(&alert.bank)?.name;
-                println!(
-                    "Alert {} marked as fraud: the {} charge at {}. Card {card} is frozen; {bank} confirmed it in its conversation.",
-                    alert.id,
-                    alert.amount.abs(),
-                    alert.merchant,
-                )
-            }
-        }
+        let bank = store.bank(&alert.bank)?.name;
+        let case = store.dispute_case(alert.id)?;
+        println!("{}", alert.verdict_summary(verdict, &bank, case.as_deref()));
         return Ok(());
     }
     let list = store.alerts(a.all, 10_000)?;

@@ -27,6 +27,9 @@ pub struct BankProfile {
     /// ISO 3166 alpha-2 country the customer lives in.
     pub home_country: String,
     pub currency: Currency,
+    /// How much a card posting may exceed its authorisation (a tip, a fuel
+    /// hold) and still settle it, in percent.
+    pub pending_tolerance_percent: i64,
     /// The whole file, for the feed kind to read its own table from.
     pub raw: toml::Table,
     /// Where the profile came from (a path, or `embedded:…`).
@@ -45,9 +48,15 @@ struct Common {
     home_country: String,
     #[serde(default = "default_currency")]
     currency: Currency,
+    #[serde(default = "default_tolerance")]
+    pending_tolerance_percent: i64,
 }
 
-const COMMON_KEYS: &[&str] = &["id", "name", "color", "feed", "home_country", "currency"];
+const COMMON_KEYS: &[&str] = &["id", "name", "color", "feed", "home_country", "currency", "pending_tolerance_percent"];
+
+fn default_tolerance() -> i64 {
+    30
+}
 
 fn default_color() -> String {
     "#888888".into()
@@ -96,6 +105,12 @@ impl BankProfile {
                 common.home_country
             )));
         }
+        if !(0..=1000).contains(&common.pending_tolerance_percent) {
+            return Err(err(format!(
+                "pending_tolerance_percent {} is not between 0 and 1000",
+                common.pending_tolerance_percent
+            )));
+        }
         Ok(BankProfile {
             id: common.id,
             name: crate::domain::text::clean_line(&common.name, 40),
@@ -103,6 +118,7 @@ impl BankProfile {
             feed: common.feed,
             home_country: common.home_country,
             currency: common.currency,
+            pending_tolerance_percent: common.pending_tolerance_percent,
             raw,
             source: source.to_string(),
         })
@@ -116,7 +132,13 @@ impl BankProfile {
 
 impl crate::domain::Listed for BankProfile {
     fn listing(&self) -> crate::domain::BankListing<'_> {
-        crate::domain::BankListing { id: &self.id, name: &self.name, color: &self.color, feed_kind: &self.feed }
+        crate::domain::BankListing {
+            id: &self.id,
+            name: &self.name,
+            color: &self.color,
+            feed_kind: &self.feed,
+            pending_tolerance_percent: self.pending_tolerance_percent,
+        }
     }
 }
 

@@ -443,6 +443,34 @@ pub struct FraudAlert {
     pub card_mask: Option<String>,
 }
 
+impl FraudAlert {
+    /// What the user's verdict did, in one sentence (the screen's flash and
+    /// the CLI's answer; the bank's own message has the details).
+    /// `case`: the dispute the bank opened, if it is a bank finbox plays
+    /// (otherwise the user is to call the bank).
+    pub fn verdict_summary(&self, verdict: Verdict, bank_name: &str, case: Option<&str>) -> String {
+        let amount = self.amount.abs();
+        match verdict {
+            Verdict::ItWasMe => format!("Alert {} closed: the {amount} charge at {} was you.", self.id, self.merchant),
+            Verdict::NotMe if case.is_none() => format!(
+                "Alert {} marked as fraud: call {bank_name} to block the card and dispute the {amount} charge at {}; \
+                 finbox cannot do it for you.",
+                self.id, self.merchant
+            ),
+            Verdict::NotMe => {
+                let card = self.card_mask.as_deref().map(|c| format!("card {c} is locked, and ")).unwrap_or_default();
+                format!(
+                    "Alert {} marked as fraud: {card}{bank_name} opened dispute {} and credited the {amount} charge \
+                     at {} back; the details are in its conversation.",
+                    self.id,
+                    case.unwrap_or_default(),
+                    self.merchant
+                )
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Card {
     pub id: CardId,
@@ -501,6 +529,8 @@ pub struct BankListing<'a> {
     pub name: &'a str,
     pub color: &'a str,
     pub feed_kind: &'a str,
+    /// How much a card posting may exceed its authorisation, percent.
+    pub pending_tolerance_percent: i64,
 }
 
 /// Something that lists a bank (a bank profile).

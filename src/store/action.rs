@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
-use super::message::{NewMessage, card_label};
+use super::message::NewMessage;
 use super::{Result, Store, StoreError, from_unix};
 use crate::domain::*;
 
@@ -230,15 +230,7 @@ impl Store {
                     "Thanks for confirming the {amount} charge at {}. We've closed the alert; no further action is needed.",
                     alert.merchant
                 ),
-                Verdict::NotMe => {
-                    let card = card_label(tx, alert.account.0)?;
-                    freeze_account_card(tx, alert.account.0, now)?;
-                    format!(
-                        "We've marked the {amount} charge at {} as fraud and frozen your {card}. You won't be charged for it. \
-                         Further charges on this card will be declined; say \"unfreeze card\" once you have your new card.",
-                        alert.merchant
-                    )
-                }
+                Verdict::NotMe => super::dispute::open(tx, &alert, now)?,
             };
             NewMessage::new(&alert.bank, Sender::Bank, MessageKind::Fraud, now, &text)
                 .txn(alert.txn.0)
@@ -342,14 +334,6 @@ pub(super) fn set_frozen_in(
         out.changed.push(label);
     }
     Ok(out)
-}
-
-fn freeze_account_card(tx: &SqlTx<'_>, account_id: i64, now: DateTime<Utc>) -> Result<()> {
-    tx.execute(
-        "UPDATE cards SET frozen = 1, frozen_at = ?2 WHERE account_id = ?1 AND frozen = 0",
-        params![account_id, now.timestamp()],
-    )?;
-    Ok(())
 }
 
 fn set_consent(

@@ -29,7 +29,7 @@ mod tests {
 
     impl Listed for MyBank {
         fn listing(&self) -> BankListing<'_> {
-            BankListing { id: &self.0, name: "My Bank", color: "", feed_kind: "import" }
+            BankListing { id: &self.0, name: "My Bank", color: "", feed_kind: "import", pending_tolerance_percent: 30 }
         }
     }
 

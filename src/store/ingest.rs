@@ -10,6 +10,8 @@ use rusqlite::{Transaction as SqlTx, params};
 mod account;
 mod alert;
 mod history;
+mod pending;
+mod transfer;
 mod txn;
 
 use super::message::{NewMessage, account_label};
@@ -60,6 +62,14 @@ pub struct BatchReport {
     pub dropped_no_consent: u64,
     pub rejected: Vec<Rejection>,
     pub new_alerts: Vec<AlertId>,
+    /// Authorisations stored pending.
+    pub pending: u64,
+    /// Authorisations that posted (same id or a matching one).
+    pub posted: u64,
+    /// Authorisations whose amount the bank changed before posting.
+    pub pending_adjusted: u64,
+    /// Authorisations that never posted, released.
+    pub released: u64,
 }
 
 impl BatchReport {
@@ -74,6 +84,10 @@ impl BatchReport {
         self.dropped_no_consent += other.dropped_no_consent;
         self.rejected.extend(other.rejected);
         self.new_alerts.extend(other.new_alerts);
+        self.pending += other.pending;
+        self.posted += other.posted;
+        self.pending_adjusted += other.pending_adjusted;
+        self.released += other.released;
     }
 }
 
@@ -103,11 +117,14 @@ struct Batch<'t> {
     replayed: HashSet<(BankId, String)>,
     /// The user's time zone, for dates in notices.
     zone: FixedOffset,
+    /// Each bank's tolerance for a posting over its authorisation, percent.
+    tolerance: HashMap<BankId, i64>,
 }
 
 const INSERT_TXN: &str = "INSERT OR IGNORE INTO transactions
-       (bank_id, account_id, external_id, posted_at, amount_minor, currency, merchant, category, channel, country)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+       (bank_id, account_id, external_id, posted_at, amount_minor, currency, merchant, category, channel, country,
+        status, transfer_kind)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 const INSERT_FTS: &str = "INSERT INTO transactions_fts (rowid, merchant, category) VALUES (?1, ?2, ?3)";
 
@@ -133,7 +150,22 @@ impl<'t> Batch<'t> {
             insert_fts: tx.prepare_cached(INSERT_FTS)?,
             history: HashMap::new(),
             replayed: HashSet::new(),
+            tolerance: HashMap::new(),
         })
+    }
+
+    /// The bank's tolerance for a posting over its authorisation (percent),
+    /// looked up once per bank and batch.
+    fn tolerance(&mut self, tx: &SqlTx<'_>, bank: &BankId) -> Result<i64> {
+        if let Some(t) = self.tolerance.get(bank) {
+            return Ok(*t);
+        }
+        let t: i64 = tx
+            .prepare_cached("SELECT pending_tolerance_pct FROM banks WHERE id = ?1")?
+            .query_row([bank.as_str()], |r| r.get(0))
+            .unwrap_or(pending::DEFAULT_TOLERANCE_PCT);
+        self.tolerance.insert(bank.clone(), t);
+        Ok(t)
     }
 }
 
@@ -181,6 +213,9 @@ impl BulkWrite<'_> {
                 refuse(tx, report, env, now, reason, false)?;
             }
         }
+        pending::release_stale(tx, &mut b, now, report)?;
+        let shared: Vec<BankId> = b.consent.iter().filter(|(_, g)| g.is_some()).map(|(id, _)| id.clone()).collect();
+        report.messages += super::dispute::deliver_due(tx, &shared, now)?;
         flush_balances(tx, &b, now)?;
         flush_history(tx, &b, report)
     }

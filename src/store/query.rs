@@ -90,7 +90,9 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
         txn_count: r.get(10)?,
         pending: Money::new(r.get(11)?, currency),
         card: match r.get::<_, Option<String>>(12)? {
-            Some(mask) => Some(CardMark { mask: format!("•{mask}"), frozen: r.get::<_, Option<bool>>(13)? == Some(true) }),
+            Some(mask) => {
+                Some(CardMark { mask: format!("•{mask}"), frozen: r.get::<_, Option<bool>>(13)? == Some(true) })
+            }
             None => None,
         },
     })
@@ -222,9 +224,7 @@ impl Store {
     pub fn account(&self, id: AccountId) -> Result<Account> {
         let row = self
             .conn
-            .prepare_cached(&format!(
-                "SELECT {ACCOUNT_COLS} FROM {ACCOUNT_FROM} WHERE a.id = ?1"
-            ))?
+            .prepare_cached(&format!("SELECT {ACCOUNT_COLS} FROM {ACCOUNT_FROM} WHERE a.id = ?1"))?
             .query_row([id.0], account_row)
             .optional()?;
         row.ok_or_else(|| StoreError::Ambiguous(format!("no account {id}")))
@@ -530,12 +530,15 @@ impl Store {
     }
 
     /// Money spent (charges) at a bank since `since`, by category, largest first.
+    /// Spending by category since `since`: posted charges, without
+    /// transfers between the user's accounts or disputed charges.
     pub fn spending_by_category(&self, bank: &BankId, since: DateTime<Utc>) -> Result<Vec<CategorySpend>> {
         // sum() (not total()) raises an error on integer overflow instead of
         // silently turning into a float.
         let mut stmt = self.conn.prepare_cached(
             "SELECT category, currency, -sum(amount_minor), count(*) FROM transactions
-             WHERE bank_id = ?1 AND posted_at >= ?2 AND amount_minor < 0
+             WHERE bank_id = ?1 AND posted_at >= ?2 AND amount_minor < 0 AND status = 'posted'
+               AND transfer_id IS NULL AND reversed_by IS NULL AND reverses IS NULL
              GROUP BY category, currency ORDER BY 3 DESC, category",
         )?;
         let rows = stmt.query_map(params![bank.as_str(), since.timestamp()], |r| {

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::app::{Action, ConversationView, Effect, SidebarView, Snapshot, View};
 use crate::app::{HISTORY_DAYS, MAX_WINDOW, REFUSED_WINDOW};
-use crate::domain::{BankId, Money, Verdict, when};
+use crate::domain::{BankId, Money, when};
 use crate::store::{ConsentChange, Result, Store, TxnFilter};
 
 /// How often the worker checks whether the store changed.
@@ -118,13 +118,8 @@ fn apply(
         }
         Effect::Ack { alert, verdict } => {
             let a = store.ack_alert(alert, verdict, now)?;
-            let card = a.card_mask.clone().unwrap_or_else(|| "the card".into());
-            Action::Done(match verdict {
-                Verdict::ItWasMe => format!("Alert closed: the {} charge at {} was you.", a.amount.abs(), a.merchant),
-                Verdict::NotMe => {
-                    format!("Marked as fraud; card {card} is frozen. {} confirmed it.", bank_name(store, &a.bank))
-                }
-            })
+            let case = store.dispute_case(a.id)?;
+            Action::Done(a.verdict_summary(verdict, &bank_name(store, &a.bank), case.as_deref()))
         }
         Effect::Grant(banks) => grant(store, &banks, now, cfg)?,
         Effect::Renew(bank) => {

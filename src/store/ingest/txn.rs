@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
 use super::history::Tally;
+use super::pending::{self, Stored};
+use super::transfer;
 use super::{AccountRef, Batch, BatchReport, Outcome, account::account, refuse};
 use crate::domain::event::{Envelope, TxnInfo};
 use crate::domain::text::{MAX_NAME_CHARS, clean_line};
@@ -13,22 +15,32 @@ use crate::store::message::NewMessage;
 use crate::store::{Grant, Result, day_of};
 
 pub(super) struct RunningBalance {
-    currency: Currency,
-    balance: i64,
-    added: i64,
+    pub(super) currency: Currency,
+    pub(super) balance: i64,
+    pub(super) added: i64,
     /// Balance at the end of each touched day.
-    days: Vec<(i64, i64)>,
+    pub(super) days: Vec<(i64, i64)>,
     /// When the opening balance held (see migration 5): transactions
     /// posted before it move the opening balance, not the balance.
-    history_from: Option<i64>,
+    pub(super) history_from: Option<i64>,
     /// What such transactions moved the opening balance by in this batch.
-    opening_delta: i64,
+    pub(super) opening_delta: i64,
     /// History arrived: the account's daily balances are rebuilt.
-    rebuild_days: bool,
+    pub(super) rebuild_days: bool,
+    /// What pending authorisations moved the available balance by in this
+    /// batch (added, posted, released).
+    pub(super) pending: i64,
+    /// The account has (or may have) pending rows: a posting is matched
+    /// against them. Without any, that look-up is skipped.
+    pub(super) has_pending: bool,
+    /// Something to write back (a posting or a release moves no count).
+    pub(super) changed: bool,
 }
 
 /// A transaction: stored once (a replay with other content goes to the
-/// quarantine), announced in the thread unless it is history.
+/// quarantine), announced in the thread unless it is history. A pending
+/// authorisation is stored as pending; its posting, under the same id or
+/// another that matches, turns that row into the posted one.
 pub(super) fn apply_txn(
     tx: &SqlTx<'_>,
     b: &mut Batch,
@@ -46,17 +58,26 @@ pub(super) fn apply_txn(
         return Ok(Outcome::Refused(reason));
     }
     let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
+    // A posting for an authorisation stored under another id. Only an
+    // account with pending rows looks, and only for an id not yet stored
+    // (a replayed posting must not take another authorisation).
+    if !t.pending
+        && running_for(tx, b, acct)?.has_pending
+        && pending::stored(tx, bank, &t.external_id)?.is_none()
+        && let Some(auth) = pending::matching(tx, b, bank, acct, t, &merchant)?
+    {
+        pending::post(tx, b, bank, acct, &auth, t, &merchant, shared, report)?;
+        return Ok(Outcome::Applied);
+    }
     match insert_txn(tx, b, bank, acct, t, &merchant)? {
-        None => {
-            report.replayed_transactions += 1;
-            b.replayed.insert((bank.clone(), t.external_id.clone()));
-            match differs_from_stored(tx, bank, acct, t)? {
-                Some(reason) => refuse(tx, report, env, now, reason, true)?,
-                None => report.duplicates += 1,
-            }
-        }
+        None => return stored_again(tx, b, env, acct, t, &merchant, shared, now, report),
         Some(txn_id) => {
             report.transactions += 1;
+            if t.pending {
+                report.pending += 1;
+            } else if transfer::kind(t, &merchant).is_some() {
+                transfer::pair(tx, txn_id, acct, t)?;
+            }
             let at = t.posted_at.timestamp();
             if t.notify && at < shared.since {
                 // History: summed up in one note, not replayed.
@@ -67,6 +88,44 @@ pub(super) fn apply_txn(
                     .txn(txn_id)
                     .insert(tx)?;
                 report.messages += 1;
+            }
+        }
+    }
+    Ok(Outcome::Applied)
+}
+
+/// A transaction id stored already: the posting of a stored authorisation,
+/// an authorisation adjusted, a late replay of an authorisation that has
+/// posted, or (posted again) the first version stands.
+#[allow(clippy::too_many_arguments)]
+fn stored_again(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    env: &Envelope,
+    acct: AccountRef,
+    t: &TxnInfo,
+    merchant: &str,
+    shared: Grant,
+    now: DateTime<Utc>,
+    report: &mut BatchReport,
+) -> Result<Outcome> {
+    let bank = &env.bank;
+    let stored: Option<Stored> = pending::stored(tx, bank, &t.external_id)?;
+    match stored {
+        Some(auth) if auth.pending && auth.account == acct.id && !t.pending => {
+            pending::post(tx, b, bank, acct, &auth, t, merchant, shared, report)?;
+        }
+        Some(auth) if auth.pending && auth.account == acct.id && auth.amount != t.amount.minor => {
+            pending::adjust(tx, b, acct, &auth, t)?;
+            report.pending_adjusted += 1;
+        }
+        Some(s) if !s.pending && t.pending => report.duplicates += 1,
+        _ => {
+            report.replayed_transactions += 1;
+            b.replayed.insert((bank.clone(), t.external_id.clone()));
+            match differs_from_stored(tx, bank, acct, t)? {
+                Some(reason) => refuse(tx, report, env, now, reason, true)?,
+                None => report.duplicates += 1,
             }
         }
     }
@@ -135,7 +194,9 @@ pub(super) fn insert_txn(
     let category = clean_line(&t.category, 40);
     let country = clean_line(&t.country, 2).to_ascii_uppercase();
     let running = running_for(tx, b, acct)?;
-    let history = running.history_from.is_some_and(|h| t.posted_at.timestamp() < h);
+    // History before the opening balance's time moves the opening balance;
+    // an authorisation moves neither, only what is available.
+    let history = !t.pending && running.history_from.is_some_and(|h| t.posted_at.timestamp() < h);
     let overflow = || {
         crate::store::StoreError::Money(crate::domain::MoneyError::Overflow(format!(
             "balance of account {} + {}",
@@ -144,7 +205,9 @@ pub(super) fn insert_txn(
     };
     // History before the opening balance's time: the opening balance
     // counted it already, so it moves back by it and the balance stays.
-    let (new_balance, opening_delta) = if history {
+    let (new_balance, opening_delta) = if t.pending {
+        (running.balance, running.opening_delta)
+    } else if history {
         (running.balance, running.opening_delta.checked_sub(t.amount.minor).ok_or_else(overflow)?)
     } else {
         (running.balance.checked_add(t.amount.minor).ok_or_else(overflow)?, running.opening_delta)
@@ -160,6 +223,8 @@ pub(super) fn insert_txn(
         category,
         t.channel.as_str(),
         country,
+        if t.pending { "pending" } else { "posted" },
+        transfer::kind(t, merchant),
     ])?;
     if n == 0 {
         return Ok(None);
@@ -170,6 +235,11 @@ pub(super) fn insert_txn(
     running.balance = new_balance;
     running.opening_delta = opening_delta;
     running.added += 1;
+    if t.pending {
+        running.pending = running.pending.checked_add(t.amount.minor).ok_or_else(overflow)?;
+        running.has_pending = true;
+        return Ok(Some(id));
+    }
     if history {
         running.rebuild_days = true;
         return Ok(Some(id));
@@ -187,12 +257,14 @@ pub(super) fn running_for<'a>(tx: &SqlTx<'_>, b: &'a mut Batch, acct: AccountRef
     match b.running.entry(acct.id) {
         Entry::Occupied(e) => Ok(e.into_mut()),
         Entry::Vacant(e) => {
-            let (balance, history_from): (i64, Option<i64>) = tx
+            let (balance, history_from, has_pending): (i64, Option<i64>, bool) = tx
                 .prepare_cached(
-                    "SELECT balance_minor, history_from FROM balances JOIN accounts ON accounts.id = account_id
+                    "SELECT balance_minor, history_from,
+                            EXISTS (SELECT 1 FROM transactions WHERE account_id = ?1 AND status = 'pending')
+                     FROM balances JOIN accounts ON accounts.id = account_id
                      WHERE account_id = ?1",
                 )?
-                .query_row([acct.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                .query_row([acct.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             Ok(e.insert(RunningBalance {
                 currency: acct.currency,
                 balance,
@@ -201,6 +273,9 @@ pub(super) fn running_for<'a>(tx: &SqlTx<'_>, b: &'a mut Batch, acct: AccountRef
                 history_from,
                 opening_delta: 0,
                 rebuild_days: false,
+                pending: 0,
+                has_pending,
+                changed: false,
             }))
         }
     }
@@ -208,7 +283,8 @@ pub(super) fn running_for<'a>(tx: &SqlTx<'_>, b: &'a mut Batch, acct: AccountRef
 
 pub(super) fn flush_balances(tx: &SqlTx<'_>, b: &Batch, now: DateTime<Utc>) -> Result<()> {
     let mut update = tx.prepare_cached(
-        "UPDATE balances SET balance_minor = ?2, txn_count = txn_count + ?3, updated_at = ?4, currency = ?5
+        "UPDATE balances SET balance_minor = ?2, txn_count = txn_count + ?3, updated_at = ?4, currency = ?5,
+                pending_minor = pending_minor + ?6
          WHERE account_id = ?1",
     )?;
     let mut history = tx.prepare_cached(
@@ -216,10 +292,10 @@ pub(super) fn flush_balances(tx: &SqlTx<'_>, b: &Batch, now: DateTime<Utc>) -> R
          ON CONFLICT(account_id, day) DO UPDATE SET balance_minor = excluded.balance_minor",
     )?;
     for (id, r) in &b.running {
-        if r.added == 0 {
+        if r.added == 0 && !r.changed {
             continue;
         }
-        update.execute(params![id, r.balance, r.added, now.timestamp(), r.currency.code()])?;
+        update.execute(params![id, r.balance, r.added, now.timestamp(), r.currency.code(), r.pending])?;
         if r.opening_delta != 0 {
             tx.prepare_cached("UPDATE accounts SET opening_minor = opening_minor + ?2 WHERE id = ?1")?
                 .execute(params![id, r.opening_delta])?;
@@ -244,7 +320,7 @@ pub(super) fn rebuild_days(tx: &SqlTx<'_>, account: i64) -> Result<()> {
         "INSERT INTO balance_history (account_id, day, balance_minor)
          SELECT ?1, day, (SELECT opening_minor FROM accounts WHERE id = ?1) + sum(moved) OVER (ORDER BY day)
          FROM (SELECT posted_at / 86400 AS day, sum(amount_minor) AS moved
-               FROM transactions WHERE account_id = ?1 GROUP BY posted_at / 86400)",
+               FROM transactions WHERE account_id = ?1 AND status = 'posted' GROUP BY posted_at / 86400)",
     )?
     .execute([account])?;
     Ok(())
@@ -260,6 +336,10 @@ pub(super) fn transaction_notice(
     let label = b.label(tx, account_id)?;
     let amount = t.amount.abs();
     use crate::domain::Channel;
+    if t.pending {
+        let what = if t.amount.is_negative() { "charge" } else { "credit" };
+        return Ok(format!("Pending {what}: {amount} at {merchant} ({label}), authorised; not yet posted."));
+    }
     Ok(match (t.channel, t.amount.is_negative()) {
         (Channel::Transfer, true) => format!("Transfer out: {amount}, {merchant} ({label})."),
         (Channel::Transfer, false) => format!("Transfer in: {amount}, {merchant} ({label})."),

@@ -1,0 +1,292 @@
+//! Pending authorisations. A card authorisation is stored `pending`: it
+//! moves the available balance, not the ledger balance nor the daily
+//! history. When the bank posts it — under the same id, or another id that
+//! matches (same account, the amount within the bank's tolerance, on or
+//! after the authorisation within [`MATCH_WINDOW_DAYS`], a similar
+//! merchant) — that row becomes the posted transaction: never two rows, no
+//! quarantine entry, and its notice in the thread says what posted. One
+//! that never posts is released after [`RELEASE_AFTER_DAYS`], with a note.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
+
+use super::txn::{running_for, transaction_notice};
+use super::{AccountRef, Batch, BatchReport, transfer};
+use crate::domain::event::TxnInfo;
+use crate::domain::text::clean_line;
+use crate::domain::{BankId, Currency, MessageKind, Money, Sender, when};
+use crate::store::message::{NewMessage, account_label};
+use crate::store::{Grant, Result, day_of, from_unix};
+
+/// How long after its authorisation a posting with another id may come.
+pub const MATCH_WINDOW_DAYS: i64 = 10;
+/// An authorisation that has not posted after this long is released.
+pub const RELEASE_AFTER_DAYS: i64 = 14;
+/// An authorisation of at most this much ($1.00) is a hold (a fuel pump's,
+/// a card check): any posted amount may follow it.
+const HOLD_MAX_MINOR: i64 = 100;
+/// The bank's tolerance when its profile sets none: a posting up to 30%
+/// over the authorisation (a tip) is the same transaction.
+pub const DEFAULT_TOLERANCE_PCT: i64 = 30;
+
+/// A stored transaction as the pending rules look at it.
+#[derive(Debug, Clone)]
+pub(super) struct Stored {
+    pub(super) id: i64,
+    pub(super) account: i64,
+    pub(super) pending: bool,
+    pub(super) posted_at: i64,
+    pub(super) amount: i64,
+    pub(super) merchant: String,
+}
+
+const STORED_COLS: &str = "id, account_id, status = 'pending', posted_at, amount_minor, merchant";
+
+fn stored_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+    Ok(Stored {
+        id: r.get(0)?,
+        account: r.get(1)?,
+        pending: r.get(2)?,
+        posted_at: r.get(3)?,
+        amount: r.get(4)?,
+        merchant: r.get(5)?,
+    })
+}
+
+/// The transaction stored under the bank's id, if any.
+pub(super) fn stored(tx: &SqlTx<'_>, bank: &BankId, external_id: &str) -> Result<Option<Stored>> {
+    Ok(tx
+        .prepare_cached(&format!("SELECT {STORED_COLS} FROM transactions WHERE bank_id = ?1 AND external_id = ?2"))?
+        .query_row(params![bank.as_str(), external_id], stored_row)
+        .optional()?)
+}
+
+/// The pending authorisation a posting with a new id settles, if one fits:
+/// the closest in amount, then the oldest.
+pub(super) fn matching(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    bank: &BankId,
+    acct: AccountRef,
+    t: &TxnInfo,
+    merchant: &str,
+) -> Result<Option<Stored>> {
+    let tolerance = b.tolerance(tx, bank)?;
+    let at = t.posted_at.timestamp();
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {STORED_COLS} FROM transactions
+         WHERE account_id = ?1 AND status = 'pending' AND posted_at <= ?2 AND posted_at >= ?3
+         ORDER BY posted_at, id LIMIT 50"
+    ))?;
+    let rows = stmt.query_map(params![acct.id, at, at - MATCH_WINDOW_DAYS * 86_400], stored_row)?;
+    let mut best: Option<Stored> = None;
+    for row in rows {
+        let auth = row?;
+        if !amount_fits(auth.amount, t.amount.minor, tolerance) || !same_merchant(&auth.merchant, merchant) {
+            continue;
+        }
+        let closer = |s: &Stored| (s.amount - t.amount.minor).unsigned_abs();
+        if best.as_ref().is_none_or(|b| closer(&auth) < closer(b)) {
+            best = Some(auth);
+        }
+    }
+    Ok(best)
+}
+
+/// Whether `posted` may settle an authorisation of `auth` (minor units): the
+/// same direction, and no more than `tolerance_pct` over it, or any amount
+/// after a hold. Less than authorised always fits (a hotel's hold).
+pub(crate) fn amount_fits(auth: i64, posted: i64, tolerance_pct: i64) -> bool {
+    if (auth < 0) != (posted < 0) || auth == 0 {
+        return false;
+    }
+    let (a, p) = (auth.unsigned_abs() as i128, posted.unsigned_abs() as i128);
+    a <= HOLD_MAX_MINOR as i128 || p * 100 <= a * (100 + tolerance_pct.max(0) as i128)
+}
+
+/// Whether two merchant names are the same merchant as banks write them
+/// ("SQ *JOE'S PIZZA #12" and "Joe's Pizza"): a shared word of three or
+/// more letters that is not a processor's or a company's filler.
+pub(crate) fn same_merchant(a: &str, b: &str) -> bool {
+    const FILLER: &[&str] = &["the", "inc", "llc", "ltd", "com", "www", "pos", "debit", "purchase", "card", "pending"];
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .map(str::to_lowercase)
+            .filter(|w| {
+                w.chars().count() >= 3 && !FILLER.contains(&w.as_str()) && !w.chars().all(|c| c.is_ascii_digit())
+            })
+            .collect()
+    };
+    let (wa, wb) = (words(a), words(b));
+    wa.iter().any(|w| wb.contains(w))
+}
+
+/// The authorisation `auth` posts as `t`: one row, now posted, keeping when
+/// and how much was authorised; the balances move (available back by the
+/// hold, ledger by the posting) and the notice says what posted.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn post(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    bank: &BankId,
+    acct: AccountRef,
+    auth: &Stored,
+    t: &TxnInfo,
+    merchant: &str,
+    shared: Grant,
+    report: &mut BatchReport,
+) -> Result<()> {
+    let posted_at = t.posted_at.timestamp();
+    tx.prepare_cached(
+        "UPDATE transactions SET external_id = ?2, posted_at = ?3, amount_minor = ?4, merchant = ?5, category = ?6,
+                channel = ?7, country = ?8, status = 'posted', authorized_at = ?9,
+                authorized_minor = CASE WHEN ?10 <> ?4 THEN ?10 END, transfer_kind = ?11
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        auth.id,
+        t.external_id,
+        posted_at,
+        t.amount.minor,
+        merchant,
+        clean_line(&t.category, 40),
+        t.channel.as_str(),
+        clean_line(&t.country, 2).to_ascii_uppercase(),
+        auth.posted_at,
+        auth.amount,
+        transfer::kind(t, merchant),
+    ])?;
+    let r = running_for(tx, b, acct)?;
+    r.pending -= auth.amount;
+    r.balance = r.balance.checked_add(t.amount.minor).ok_or_else(|| overflow(acct, t.amount))?;
+    r.changed = true;
+    let (day, balance) = (day_of(posted_at), r.balance);
+    match r.days.last_mut() {
+        Some((d, bal)) if *d == day => *bal = balance,
+        _ => r.days.push((day, balance)),
+    }
+    report.posted += 1;
+    if transfer::kind(t, merchant).is_some() {
+        transfer::pair(tx, auth.id, acct, t)?;
+    }
+    let note = posting_note(Money::new(auth.amount, acct.currency), t.amount, &t.category);
+    let text = format!("{} {note}", transaction_notice(tx, b, acct.id, t, merchant)?.trim_end_matches('.'));
+    let n = tx
+        .prepare_cached("UPDATE messages SET text = ?2 WHERE txn_id = ?1 AND kind = 'transaction'")?
+        .execute(params![auth.id, text])?;
+    if n == 0 && t.notify && posted_at >= shared.since {
+        NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, t.posted_at, &text).txn(auth.id).insert(tx)?;
+        report.messages += 1;
+    }
+    Ok(())
+}
+
+/// The bank changed an authorisation's amount before posting it (a hold
+/// raised or lowered): the available balance follows.
+pub(super) fn adjust(tx: &SqlTx<'_>, b: &mut Batch, acct: AccountRef, auth: &Stored, t: &TxnInfo) -> Result<()> {
+    tx.prepare_cached("UPDATE transactions SET amount_minor = ?2 WHERE id = ?1")?
+        .execute(params![auth.id, t.amount.minor])?;
+    let r = running_for(tx, b, acct)?;
+    r.pending += t.amount.minor - auth.amount;
+    r.changed = true;
+    Ok(())
+}
+
+/// "— posted: $42.00 → $50.40 with tip."
+pub(crate) fn posting_note(auth: Money, posted: Money, category: &str) -> String {
+    let (a, p) = (auth.abs(), posted.abs());
+    let dining = ["restaurant", "bar", "coffee", "dining", "food"].iter().any(|w| category.to_lowercase().contains(w));
+    if a == p {
+        "— posted as authorised.".to_string()
+    } else if a.minor <= HOLD_MAX_MINOR {
+        format!("— posted: {a} hold → {p}.")
+    } else if p.minor > a.minor && dining {
+        format!("— posted: {a} → {p} with tip.")
+    } else {
+        format!("— posted: {a} → {p}.")
+    }
+}
+
+/// Releases the authorisations of this batch's shared banks that have not
+/// posted within [`RELEASE_AFTER_DAYS`]: the row goes (an alert raised on
+/// one keeps it), the available balance comes back, and the bank says so
+/// unless the authorisation is history.
+pub(super) fn release_stale(tx: &SqlTx<'_>, b: &mut Batch, now: DateTime<Utc>, report: &mut BatchReport) -> Result<()> {
+    let banks: Vec<(BankId, Grant)> = b.consent.iter().filter_map(|(bank, g)| g.map(|g| (bank.clone(), g))).collect();
+    let cutoff = now.timestamp() - RELEASE_AFTER_DAYS * 86_400;
+    for (bank, grant) in banks {
+        let stale: Vec<(Stored, String)> = tx
+            .prepare_cached(&format!(
+                "SELECT {STORED_COLS}, currency FROM transactions t
+                 WHERE bank_id = ?1 AND status = 'pending' AND posted_at < ?2
+                   AND NOT EXISTS (SELECT 1 FROM alerts al WHERE al.txn_id = t.id)"
+            ))?
+            .query_map(params![bank.as_str(), cutoff], |r| Ok((stored_row(r)?, r.get::<_, String>(6)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (s, currency) in stale {
+            let acct = AccountRef { id: s.account, currency: Currency::new(&currency)? };
+            tx.prepare_cached("DELETE FROM transactions WHERE id = ?1")?.execute([s.id])?;
+            tx.prepare_cached("UPDATE messages SET txn_id = NULL WHERE txn_id = ?1")?.execute([s.id])?;
+            let r = running_for(tx, b, acct)?;
+            r.pending -= s.amount;
+            r.added -= 1;
+            r.changed = true;
+            report.released += 1;
+            if s.posted_at >= grant.since {
+                let amount = Money::new(s.amount, acct.currency).abs();
+                let label = account_label(tx, s.account)?;
+                let day = when::long_date(from_unix(s.posted_at), b.zone);
+                let text = format!(
+                    "Released: the {amount} authorisation at {} ({label}) from {day} never posted; \
+                     it no longer holds your available balance.",
+                    s.merchant
+                );
+                NewMessage::new(&bank, Sender::Bank, MessageKind::Transaction, now, &text).insert(tx)?;
+                report.messages += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn overflow(acct: AccountRef, amount: Money) -> crate::store::StoreError {
+    crate::store::StoreError::Money(crate::domain::MoneyError::Overflow(format!(
+        "balance of account {} + {amount}",
+        acct.id
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tip_within_the_tolerance_fits_and_more_does_not() {
+        assert!(amount_fits(-4200, -5040, 30));
+        assert!(amount_fits(-4200, -5460, 30));
+        assert!(!amount_fits(-4200, -5461, 30));
+        // Less than authorised (a hotel's hold), and anything after a $1 hold.
+        assert!(amount_fits(-30_000, -25_000, 30));
+        assert!(amount_fits(-100, -4520, 30));
+        // Never the other direction.
+        assert!(!amount_fits(-4200, 4200, 30));
+        assert!(!amount_fits(0, 0, 30));
+    }
+
+    #[test]
+    fn merchants_match_as_banks_write_them() {
+        assert!(same_merchant("SQ *JOE'S PIZZA #12", "Joe's Pizza"));
+        assert!(same_merchant("Shell Oil 57442", "SHELL SERVICE STATION"));
+        assert!(!same_merchant("Shell Oil", "Exxon Mobil"));
+        assert!(!same_merchant("POS DEBIT 1234", "POS DEBIT 5678"));
+    }
+
+    #[test]
+    fn the_posting_note_says_what_changed() {
+        let usd = |m| Money::new(m, Currency::USD);
+        assert_eq!(posting_note(usd(-4200), usd(-5040), "Restaurants"), "— posted: $42.00 → $50.40 with tip.");
+        assert_eq!(posting_note(usd(-100), usd(-4520), "Fuel"), "— posted: $1.00 hold → $45.20.");
+        assert_eq!(posting_note(usd(-30000), usd(-25000), "Travel"), "— posted: $300.00 → $250.00.");
+        assert_eq!(posting_note(usd(-999), usd(-999), "Coffee"), "— posted as authorised.");
+    }
+}

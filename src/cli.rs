@@ -12,7 +12,7 @@ mod table;
 pub use args::*;
 use consent::{consent, convert_store};
 use feed::feed;
-use show::{alerts, balances, banks, messages, transactions};
+use show::{alerts, balances, banks, messages, transactions, transfers};
 
 use anyhow::{Result, bail};
 use chrono::{DateTime, Local, Utc};
@@ -47,6 +47,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Balances(f) => balances(&env, f.json),
         Command::Transactions(a) => transactions(&env, a),
         Command::Alerts(a) => alerts(&env, a),
+        Command::Transfers(a) => transfers(&env, a),
         Command::Consent(c) => consent(&env, c),
         Command::Say { bank, message } => {
             let mut store = env.open_store()?;
@@ -58,7 +59,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Messages { bank, limit, json } => messages(&env, bank, *limit, *json),
         Command::Quarantine(f) => quarantine(&env, f.json),
         Command::Import(a) => import::run(&env, a),
-        Command::Export { format, bank, output } => export_to(&env, *format, bank.as_deref(), output.as_deref()),
+        Command::Export { format, bank, output, no_pending } => {
+            let opts = export::ExportOpts { pending: !no_pending };
+            export_to(&env, *format, bank.as_deref(), output.as_deref(), opts)
+        }
     }
 }
 
@@ -118,7 +122,13 @@ fn quarantine(env: &Env, json: bool) -> Result<()> {
 
 /// `finbox export`: to a file (written whole, beside it, then renamed) or
 /// to standard output.
-fn export_to(env: &Env, format: export::Format, bank: Option<&str>, output: Option<&std::path::Path>) -> Result<()> {
+fn export_to(
+    env: &Env,
+    format: export::Format,
+    bank: Option<&str>,
+    output: Option<&std::path::Path>,
+    opts: export::ExportOpts,
+) -> Result<()> {
     let store = env.open_store()?;
     let bank = bank.map(|b| bank_id(&store, b)).transpose()?;
     let n = match output {
@@ -129,12 +139,12 @@ fn export_to(env: &Env, format: export::Format, bank: Option<&str>, output: Opti
                     path.display()
                 );
             }
-            export::write_replacing(path, |out| export::export(&store, bank.as_ref(), format, out))?
+            export::write_replacing(path, |out| export::export(&store, bank.as_ref(), format, opts, out))?
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            export::export(&store, bank.as_ref(), format, &mut out)?
+            export::export(&store, bank.as_ref(), format, opts, &mut out)?
         }
     };
     eprintln!("Exported {n} transactions.");

@@ -40,6 +40,9 @@ pub enum Command {
     Transactions(TxnArgs),
     /// Open fraud alerts, most severe and newest first; or `alerts ack`.
     Alerts(AlertsArgs),
+    /// Transfers between your own accounts (left out of spending and
+    /// income); `transfers pair A B` or `transfers unpair ID` by hand.
+    Transfers(TransfersArgs),
     /// Grant, renew or revoke sharing per bank, or show the consent log.
     #[command(subcommand)]
     Consent(ConsentCmd),
@@ -70,6 +73,10 @@ pub enum Command {
         /// Write to this file (created readable by you only) instead of stdout.
         #[arg(long, short, value_name = "PATH")]
         output: Option<PathBuf>,
+        /// Leave pending authorisations out (by default they are in, marked
+        /// pending; a journal marks them `!`).
+        #[arg(long)]
+        no_pending: bool,
     },
     /// Import a bank statement: OFX/QFX (1.x or 2.x) or a CSV export.
     Import(import::ImportArgs),
@@ -137,7 +144,8 @@ pub struct AlertsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AlertsCmd {
-    /// Answer an alert: it was you (legit), or not you (fraud: freezes the card).
+    /// Answer an alert: it was you (legit), or not you (fraud: the card is
+    /// locked and the bank opens a dispute).
     Ack {
         id: i64,
         #[arg(long, conflicts_with = "not_me", required_unless_present = "not_me")]
@@ -145,6 +153,30 @@ pub enum AlertsCmd {
         #[arg(long)]
         not_me: bool,
     },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct TransfersArgs {
+    #[command(subcommand)]
+    pub action: Option<TransfersCmd>,
+    /// Only legs whose other side was not seen.
+    #[arg(long)]
+    pub unmatched: bool,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TransfersCmd {
+    /// Pair two transactions (ids from `finbox transactions`) as one
+    /// transfer: opposite amounts in two of your accounts.
+    Pair { a: i64, b: i64 },
+    /// Undo the transfer a transaction is a leg of; finbox will not pair
+    /// those legs again by itself.
+    Unpair { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

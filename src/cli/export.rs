@@ -8,7 +8,6 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Local, Utc};
 use clap::ValueEnum;
-use serde_json::json;
 
 use crate::domain::{Account, AccountId, AccountKind, BankId, Money, Transaction};
 use crate::store::Store;
@@ -53,7 +52,20 @@ pub enum Format {
 
 /// Writes every transaction of the shared banks (or of `bank`) to `out`.
 /// Returns how many were written.
-pub fn export(store: &Store, bank: Option<&BankId>, format: Format, out: &mut dyn Write) -> Result<u64> {
+/// What an export leaves in or out.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportOpts {
+    /// Pending authorisations too (the journal marks them `!`).
+    pub pending: bool,
+}
+
+pub fn export(
+    store: &Store,
+    bank: Option<&BankId>,
+    format: Format,
+    opts: ExportOpts,
+    out: &mut dyn Write,
+) -> Result<u64> {
     let shared: Vec<BankId> = store
         .banks()?
         .into_iter()
@@ -65,12 +77,15 @@ pub fn export(store: &Store, bank: Option<&BankId>, format: Format, out: &mut dy
     let accounts: HashMap<AccountId, Account> =
         store.accounts(None)?.into_iter().filter(|a| shared.contains(&a.bank)).map(|a| (a.id, a)).collect();
     let name_of = |id: &BankId| names.get(id).cloned().unwrap_or_else(|| id.to_string());
-    let mut sink = Sink::open(format, out)?;
+    let mut sink = Sink::open(format, out, &accounts, &names)?;
     let mut n = 0u64;
     for id in &shared {
         let bank_name = name_of(id);
         store.for_each_transaction(Some(id), |t| {
             let Some(account) = accounts.get(&t.account) else { return Ok(()) };
+            if t.is_pending() && !opts.pending {
+                return Ok(());
+            }
             n += 1;
             sink.write(&bank_name, account, &t)
         })?;
@@ -81,7 +96,12 @@ pub fn export(store: &Store, bank: Option<&BankId>, format: Format, out: &mut dy
 
 impl<'a> Sink<'a> {
     /// Starts the document: JSON's `[`, CSV's header, the journal's comment.
-    fn open(format: Format, out: &'a mut dyn Write) -> Result<Sink<'a>> {
+    fn open(
+        format: Format,
+        out: &'a mut dyn Write,
+        accounts: &'a HashMap<AccountId, Account>,
+        names: &'a HashMap<BankId, String>,
+    ) -> Result<Sink<'a>> {
         Ok(match format {
             Format::Json => {
                 out.write_all(b"[")?;
@@ -98,7 +118,13 @@ impl<'a> Sink<'a> {
                     "; finbox export. Amounts are in each account's currency; opening balances\n\
                      ; come from the banks. Check it with: hledger -f FILE balance\n"
                 )?;
-                Sink::Ledger { out, opened: HashSet::new() }
+                Sink::Ledger {
+                    out,
+                    opened: HashSet::new(),
+                    written: HashSet::new(),
+                    accounts,
+                    names,
+                }
             }
         })
     }
@@ -107,22 +133,31 @@ impl<'a> Sink<'a> {
     fn write(&mut self, bank_name: &str, account: &Account, t: &Transaction) -> std::io::Result<()> {
         match self {
             Sink::Json { out, first } => {
-                let obj = json!({
-                    "id": t.id, "bank": t.bank, "account": t.account_external_id, "external_id": t.external_id,
-                    "posted_at": t.posted_at.to_rfc3339(), "amount": t.amount.to_decimal_string(),
-                    "amount_minor": t.amount.minor, "currency": t.amount.currency, "merchant": t.merchant,
-                    "category": t.category, "channel": t.channel.as_str(), "country": t.country,
-                });
                 out.write_all(if *first { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut **out, &obj)?;
+                serde_json::to_writer(&mut **out, &super::show::txn_json(t))?;
                 *first = false;
             }
             Sink::Csv(w) => w.write_record(csv_row(t)).map_err(csv_io)?,
-            Sink::Ledger { out, opened } => {
+            Sink::Ledger { out, opened, written, accounts, names } => {
                 if opened.insert(t.account) {
                     write_opening(*out, bank_name, account, t.posted_at)?;
                 }
-                write_ledger_txn(*out, bank_name, account, t)?;
+                let pair = t.transfer.as_ref().and_then(|l| Some((l.id?, l.other_account?)));
+                match pair {
+                    // A transfer is one entry between the two accounts,
+                    // written at its first leg.
+                    Some((id, _)) if !written.insert(id) => {}
+                    Some((_, other)) if accounts.contains_key(&other) => {
+                        let o = &accounts[&other];
+                        let o_bank = names.get(&o.bank).map(String::as_str).unwrap_or(o.bank.as_str());
+                        if opened.insert(other) {
+                            write_opening(*out, o_bank, o, t.posted_at)?;
+                        }
+                        write_ledger_transfer(*out, (bank_name, account), t, Some((o_bank, o)))?;
+                    }
+                    Some(_) => write_ledger_transfer(*out, (bank_name, account), t, None)?,
+                    None => write_ledger_txn(*out, bank_name, account, t)?,
+                }
             }
         }
         Ok(())
@@ -137,7 +172,7 @@ impl<'a> Sink<'a> {
                 out.flush()?;
             }
             Sink::Csv(mut w) => w.flush()?,
-            Sink::Ledger { out, opened } => {
+            Sink::Ledger { out, opened, .. } => {
                 let mut quiet: Vec<&Account> = accounts.values().filter(|a| !opened.contains(&a.id)).collect();
                 quiet.sort_by_key(|a| a.id);
                 for a in quiet {
@@ -151,7 +186,7 @@ impl<'a> Sink<'a> {
 }
 
 /// A transaction as a CSV record (text cells defused, amounts numbers).
-fn csv_row(t: &Transaction) -> [String; 12] {
+fn csv_row(t: &Transaction) -> [String; 17] {
     [
         t.id.to_string(),
         cell(t.bank.as_str()),
@@ -165,10 +200,15 @@ fn csv_row(t: &Transaction) -> [String; 12] {
         cell(&t.category),
         cell(&t.channel.to_string()),
         cell(&t.country),
+        t.status.to_string(),
+        t.authorized_at.map(|a| a.to_rfc3339()).unwrap_or_default(),
+        t.transfer.as_ref().and_then(|l| l.id).map(|id| id.to_string()).unwrap_or_default(),
+        t.reverses.map(|id| id.to_string()).unwrap_or_default(),
+        t.reversed_by.map(|id| id.to_string()).unwrap_or_default(),
     ]
 }
 
-const CSV_HEADER: [&str; 12] = [
+const CSV_HEADER: [&str; 17] = [
     "id",
     "bank",
     "account",
@@ -181,6 +221,11 @@ const CSV_HEADER: [&str; 12] = [
     "category",
     "channel",
     "country",
+    "status",
+    "authorized_at",
+    "transfer_id",
+    "reverses",
+    "reversed_by",
 ];
 
 /// A text cell of the CSV export, safe to open in a spreadsheet: one that
@@ -205,10 +250,14 @@ enum Sink<'a> {
         out: &'a mut dyn Write,
         first: bool,
     },
-    /// The accounts whose opening balance is written.
+    /// `opened`: the accounts whose opening balance is written;
+    /// `written`: the transfers written (at their first leg).
     Ledger {
         out: &'a mut dyn Write,
         opened: HashSet<AccountId>,
+        written: HashSet<i64>,
+        accounts: &'a HashMap<AccountId, Account>,
+        names: &'a HashMap<BankId, String>,
     },
 }
 
@@ -256,19 +305,45 @@ fn write_opening(out: &mut dyn Write, bank: &str, a: &Account, at: DateTime<Utc>
 /// after the status, always: a description that itself starts with `(`
 /// ("(ATM) Cash", finbox's own "(no description)") is then read whole,
 /// not taken for a code by hledger and ledger.
+/// A pending authorisation is written with `!` (not yet cleared), so
+/// `hledger balance -C` gives the ledger balance and `hledger balance` the
+/// available one. A disputed charge's credit goes back against the same
+/// expense, so the two net to nothing in the income statement.
 fn write_ledger_txn(out: &mut dyn Write, bank: &str, a: &Account, t: &Transaction) -> std::io::Result<()> {
-    let other = if t.amount.is_negative() { "Expenses" } else { "Income" };
-    let payee = t.merchant.replace('|', "/");
-    let code: String = t.external_id.chars().map(|c| if matches!(c, '(' | ')' | ';') { '-' } else { c }).collect();
+    let other = if t.amount.is_negative() || t.reverses.is_some() { "Expenses" } else { "Income" };
     writeln!(
         out,
-        "{} * ({code}) {payee}  ; id:{}\n    {}  {}\n    {other}:{}\n",
-        date(t.posted_at),
-        t.external_id.replace(';', ","),
+        "{}\n    {}  {}\n    {other}:{}\n",
+        entry_head(t),
         ledger_account(bank, a),
         ledger_amount(t.amount),
         ledger_name(&t.category),
     )
+}
+
+/// The first line of an entry: date, status, the bank's id as the code.
+fn entry_head(t: &Transaction) -> String {
+    let status = if t.is_pending() { '!' } else { '*' };
+    let payee = t.merchant.replace('|', "/");
+    let code: String = t.external_id.chars().map(|c| if matches!(c, '(' | ')' | ';') { '-' } else { c }).collect();
+    format!("{} {status} ({code}) {payee}  ; id:{}", date(t.posted_at), t.external_id.replace(';', ","))
+}
+
+/// A transfer between the user's accounts: one entry, from one account to
+/// the other (`Assets:Chase:Checking` → `Liabilities:Chase:Sapphire`), no
+/// income or expense. When the other account is not in the export (another
+/// bank's, not exported), the other side is `Equity:Transfers`.
+fn write_ledger_transfer(
+    out: &mut dyn Write,
+    (bank, a): (&str, &Account),
+    t: &Transaction,
+    other: Option<(&str, &Account)>,
+) -> std::io::Result<()> {
+    let to = match other {
+        Some((b, o)) => ledger_account(b, o),
+        None => "Equity:Transfers".to_string(),
+    };
+    writeln!(out, "{}\n    {}  {}\n    {to}\n", entry_head(t), ledger_account(bank, a), ledger_amount(t.amount))
 }
 
 #[cfg(test)]

@@ -102,8 +102,11 @@ pub(super) fn balances(env: &Env, json: bool) -> Result<()> {
                     json!({
                         "bank": a.bank, "account": a.external_id, "name": a.name, "kind": a.kind.as_str(),
                         "mask": a.mask, "currency": a.balance.currency, "balance_minor": a.balance.minor,
+                        "available_minor": a.available().minor, "pending_minor": a.pending.minor,
                         "opening_minor": a.opening.minor,
                         "balance": a.balance.to_decimal_string(), "transactions": a.txn_count,
+                        "card": a.card.as_ref().map(|c| c.mask.trim_start_matches('•').to_string()),
+                        "frozen": a.card.as_ref().is_some_and(|c| c.frozen),
                     })
                 })
                 .collect(),
@@ -118,7 +121,10 @@ pub(super) fn balances(env: &Env, json: bool) -> Result<()> {
         ("ACCOUNT", Align::Left),
         ("NAME", Align::Left),
         ("KIND", Align::Left),
+        ("CARD", Align::Left),
+        ("FROZEN", Align::Left),
         ("BALANCE", Align::Right),
+        ("AVAILABLE", Align::Right),
     ]);
     for a in &accounts {
         t.row(vec![
@@ -126,11 +132,17 @@ pub(super) fn balances(env: &Env, json: bool) -> Result<()> {
             a.external_id.clone(),
             format!("{} {}", a.name, a.mask),
             a.kind.to_string(),
+            a.card.as_ref().map(|c| c.mask.clone()).unwrap_or_default(),
+            if a.card.as_ref().is_some_and(|c| c.frozen) { "frozen".into() } else { String::new() },
             a.balance.to_string(),
+            a.available().to_string(),
         ]);
     }
     for total in store.totals()? {
-        t.row(vec!["".into(), "".into(), format!("Total {}", total.currency), "".into(), total.to_string()]);
+        let mut row = vec![String::new(); 8];
+        row[2] = format!("Total {}", total.currency);
+        row[6] = total.to_string();
+        t.row(row);
     }
     print!("{}", t.render());
     Ok(())
@@ -150,15 +162,7 @@ pub(super) fn transactions(env: &Env, a: &TxnArgs) -> Result<()> {
     if a.json {
         return print_json(
             txns.iter()
-                .map(|t| {
-                    json!({
-                        "id": t.id, "bank": t.bank, "account": t.account_external_id, "external_id": t.external_id,
-                        "posted_at": t.posted_at.to_rfc3339(), "amount_minor": t.amount.minor,
-                        "currency": t.amount.currency, "amount": t.amount.to_decimal_string(),
-                        "merchant": t.merchant, "category": t.category, "channel": t.channel.as_str(),
-                        "country": t.country,
-                    })
-                })
+                .map(txn_json)
                 .collect(),
         );
     }
@@ -183,7 +187,93 @@ pub(super) fn transactions(env: &Env, a: &TxnArgs) -> Result<()> {
             x.account_external_id.clone(),
             x.amount.to_string(),
             x.category.clone(),
-            x.merchant.clone(),
+            describe_txn(x),
+        ]);
+    }
+    print!("{}", t.render());
+    Ok(())
+}
+
+/// A transaction as `--json` gives it (and `finbox export --format json`).
+pub(super) fn txn_json(t: &Transaction) -> serde_json::Value {
+    json!({
+        "id": t.id, "bank": t.bank, "account": t.account_external_id, "external_id": t.external_id,
+        "posted_at": t.posted_at.to_rfc3339(), "amount_minor": t.amount.minor,
+        "currency": t.amount.currency, "amount": t.amount.to_decimal_string(),
+        "merchant": t.merchant, "category": t.category, "channel": t.channel.as_str(),
+        "country": t.country, "status": t.status.as_str(),
+        "authorized_at": t.authorized_at.map(|a| a.to_rfc3339()),
+        "authorized_minor": t.authorized.map(|m| m.minor),
+        "transfer_id": t.transfer.as_ref().and_then(|l| l.id),
+        "transfer_to": t.transfer.as_ref().and_then(|l| l.other.clone()),
+        "reverses": t.reverses, "reversed_by": t.reversed_by,
+    })
+}
+
+/// The merchant with what else a list should say: pending, a transfer's
+/// other side, a disputed charge or its credit.
+pub(super) fn describe_txn(t: &Transaction) -> String {
+    let mut s = t.merchant.clone();
+    if let Some(leg) = &t.transfer {
+        let dir = if t.amount.is_negative() { "to" } else { "from" };
+        s = match &leg.other {
+            Some(other) if leg.id.is_some() => format!("⇄ {dir} {other} ({s})"),
+            _ => format!("{s} (transfer, other side not seen)"),
+        };
+    }
+    if t.is_pending() {
+        s = format!("⧗ {s} (pending)");
+    }
+    if t.reversed_by.is_some() {
+        s.push_str(" (disputed: credited back)");
+    }
+    s
+}
+
+pub(super) fn transfers(env: &Env, a: &TransfersArgs) -> Result<()> {
+    match &a.action {
+        Some(TransfersCmd::Pair { a: x, b: y }) => {
+            let mut store = env.open_store()?;
+            let id = store.pair_transfer(TxnId(*x), TxnId(*y))?;
+            println!("Transactions {x} and {y} are one transfer ({id}): left out of spending and income.");
+            return Ok(());
+        }
+        Some(TransfersCmd::Unpair { id }) => {
+            let mut store = env.open_store()?;
+            store.unpair_transfer(TxnId(*id))?;
+            println!("The transfer of transaction {id} is undone: both legs count as spending and income again.");
+            return Ok(());
+        }
+        None => {}
+    }
+    let store = env.open_store()?;
+    let legs = store.transfer_legs(a.unmatched, a.limit.clamp(1, 100_000))?;
+    if a.json {
+        return print_json(legs.iter().map(txn_json).collect());
+    }
+    if legs.is_empty() {
+        println!("{}", if a.unmatched { "No unmatched transfer legs." } else { "No transfers." });
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        ("ID", Align::Right),
+        ("POSTED", Align::Left),
+        ("BANK", Align::Left),
+        ("ACCOUNT", Align::Left),
+        ("AMOUNT", Align::Right),
+        ("TRANSFER", Align::Right),
+        ("WHAT", Align::Left),
+    ]);
+    for x in &legs {
+        let pair = x.transfer.as_ref().and_then(|l| l.id).map(|id| id.to_string()).unwrap_or_else(|| "—".into());
+        t.row(vec![
+            x.id.to_string(),
+            local(x.posted_at),
+            x.bank.to_string(),
+            x.account_external_id.clone(),
+            x.amount.to_string(),
+            pair,
+            describe_txn(x),
         ]);
     }
     print!("{}", t.render());

@@ -368,8 +368,9 @@ pub struct TransferLeg {
     pub id: Option<i64>,
     /// The other leg's account as lists show it: "Chase Savings •8820".
     pub other: Option<String>,
-    /// The other leg's transaction.
+    /// The other leg's transaction and account.
     pub other_txn: Option<TxnId>,
+    pub other_account: Option<AccountId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -225,7 +225,9 @@ pub(crate) fn push_with_rules(
         return;
     }
     let signal = match &env.event {
-        FeedEvent::Transaction(t) if t.posted_at >= since => {
+        // Authorisations are judged when they post (the alert, and a
+        // dispute's credit, need the posted charge).
+        FeedEvent::Transaction(t) if t.posted_at >= since && !t.pending => {
             let home = cfg.home_countries.get(&env.bank).map(String::as_str).unwrap_or("US");
             rules.observe(&env.bank, home, &t.facts()).map(|s| FeedEvent::FraudSignal {
                 txn_external_id: t.external_id.clone(),

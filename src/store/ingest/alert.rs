@@ -32,18 +32,24 @@ pub(super) fn apply_signal(
         report.duplicates += 1;
         return Ok(Outcome::Applied);
     }
-    let row: Option<(i64, i64, i64, String, String)> = tx
+    let row: Option<(i64, i64, i64, String, String, bool)> = tx
         .prepare_cached(
-            "SELECT id, account_id, amount_minor, currency, merchant FROM transactions
+            "SELECT id, account_id, amount_minor, currency, merchant, status = 'pending' FROM transactions
              WHERE bank_id = ?1 AND external_id = ?2",
         )?
         .query_row(params![bank.as_str(), txn_external_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
         })
         .optional()?;
-    let Some((txn_id, account_id, minor, currency, merchant)) = row else {
+    let Some((txn_id, account_id, minor, currency, merchant, pending)) = row else {
         return Ok(Outcome::Refused(format!("no transaction {:?}", clean_line(txn_external_id, 40))));
     };
+    if pending {
+        return Ok(Outcome::Refused(format!(
+            "transaction {:?} is still pending: alerts are raised on posted charges",
+            clean_line(txn_external_id, 40)
+        )));
+    }
     let reason = clean_line(reason, MAX_NAME_CHARS * 2);
     let inserted = tx
         .prepare_cached(

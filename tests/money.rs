@@ -77,8 +77,12 @@ fn linked() -> Store {
 }
 
 fn apply(s: &mut Store, b: &str, txns: Vec<TxnInfo>) -> finbox::store::BatchReport {
+    apply_at(s, b, txns, t0())
+}
+
+fn apply_at(s: &mut Store, b: &str, txns: Vec<TxnInfo>, now: DateTime<Utc>) -> finbox::store::BatchReport {
     let batch: Vec<Envelope> = txns.into_iter().map(|t| env(s, b, FeedEvent::Transaction(t))).collect();
-    s.apply_batch(&batch, t0()).unwrap()
+    s.apply_batch(&batch, now).unwrap()
 }
 
 fn acct(s: &Store, b: &str, ext: &str) -> Account {
@@ -173,11 +177,16 @@ fn an_authorisation_that_never_posts_is_released_with_a_note() {
     let mut s = linked();
     apply(&mut s, "chase", vec![pending(charge("cc", "hotel", 0.0, -30_000, "Hotel Indigo", "Travel"))]);
     assert_eq!(acct(&s, "chase", "cc").pending.minor, -30_000);
-    // 13 days later it still holds; after 14 it is released.
+    // Counted on the bank's time (its newest transaction): 13 days later
+    // it still holds; after 14 it is released.
     let later = |d| t0() - Duration::days(10) + Duration::days(d);
+    let coffee = |d: f64, id: &str| charge("chk", id, d, -450, "Blue Bottle", "Coffee");
+    let r = apply(&mut s, "chase", vec![coffee(13.0, "c13")]);
+    assert_eq!(r.released, 0);
     let nothing: Vec<Envelope> = vec![env(&s, "chase", FeedEvent::Cursor("c".into()))];
-    assert_eq!(s.apply_batch(&nothing, later(13)).unwrap().released, 0);
-    let r = s.apply_batch(&nothing, later(15)).unwrap();
+    assert_eq!(s.apply_batch(&nothing, later(20)).unwrap().released, 0, "the bank's time, not the clock");
+    let batch = vec![env(&s, "chase", FeedEvent::Transaction(coffee(14.5, "c15")))];
+    let r = s.apply_batch(&batch, later(15)).unwrap();
     assert_eq!(r.released, 1);
     assert!(rows(&s, "chase", "cc").is_empty());
     assert_eq!(acct(&s, "chase", "cc").available().minor, -10_000);
@@ -278,7 +287,9 @@ proptest! {
         let mut s = linked();
         let mut auths: Vec<Option<i64>> = vec![None; 6];
         let mut day = 0.0;
-        let mut now = t0();
+        // The clock is far ahead: every step's date is in the past.
+        let now = t0() + Duration::days(3650);
+        let apply = |s: &mut Store, b: &str, txns: Vec<TxnInfo>| apply_at(s, b, txns, now);
         for (i, st) in steps.into_iter().enumerate() {
             day += 0.25;
             match st {
@@ -297,9 +308,9 @@ proptest! {
                     apply(&mut s, "chase", vec![charge("cc", &format!("c{i}"), day, minor, "Hardware Store", "Shopping")]);
                 }
                 Step::Release => {
-                    now += Duration::days(7);
-                    let batch = vec![env(&s, "chase", FeedEvent::Cursor(format!("{i}")))];
-                    s.apply_batch(&batch, now.max(t0() - Duration::days(10) + Duration::days(day as i64 + 15))).unwrap();
+                    // Fifteen days pass at the bank.
+                    day += 15.0;
+                    apply(&mut s, "chase", vec![charge("chk", &format!("later{i}"), day, -100, "Newsstand", "Shopping")]);
                 }
                 Step::NotMe => {
                     let t = rows(&s, "chase", "cc").into_iter().find(|t| !t.is_pending() && t.amount.is_negative() && t.reversed_by.is_none() && t.reverses.is_none());
@@ -307,9 +318,9 @@ proptest! {
                         let batch = vec![env(&s, "chase", FeedEvent::FraudSignal {
                             txn_external_id: t.external_id.clone(), at: t.posted_at, reason: "test".into(), severity: Severity::High,
                         })];
-                        let report = s.apply_batch(&batch, t0()).unwrap();
+                        let report = s.apply_batch(&batch, now).unwrap();
                         if let Some(alert) = report.new_alerts.first() {
-                            s.ack_alert(*alert, Verdict::NotMe, t0()).unwrap();
+                            s.ack_alert(*alert, Verdict::NotMe, now).unwrap();
                         }
                     }
                 }

@@ -138,11 +138,13 @@ fn a_person_acks_an_alert_revokes_a_bank_and_chats() {
     s.start(120, 36, &[]);
     s.wait_for("Fraud alerts");
 
-    // The alert queue: n asks to confirm, y marks fraud and freezes the card.
+    // The alert queue: n asks to confirm, y marks fraud: the card is
+    // locked, and the bank opens a dispute and credits the charge back.
     s.keys(&["a", "n"]);
     s.wait_for("Mark as fraud");
     s.keys(&["y"]);
-    s.wait_for("frozen");
+    let screen = s.wait_for("is locked");
+    assert!(screen.contains("credited"), "{screen}");
     assert!(has_alert_with_status(&s, "fraud"));
 
     // Revoke Citi (bank 3): c opens the dialog, r revokes.
@@ -404,10 +406,15 @@ fn a_long_purge_on_the_screen_shows_its_progress_and_the_feeds_go_on() {
     let s = session("purge");
     s.cli(&["consent", "grant", "--all"]);
     s.cli(&["feed", "--events", "300000"]);
+    // What the other banks delivered: messages and transactions (a posting
+    // updates its authorisation's row and notice: it adds neither).
     let others = |s: &Session| -> usize {
         ["wellsfargo", "citi", "usbank"]
             .iter()
-            .map(|b| s.json(&["messages", b, "--limit", "100000", "--json"]).len())
+            .map(|b| {
+                s.json(&["messages", b, "--limit", "100000", "--json"]).len()
+                    + s.json(&["transactions", "--bank", b, "--limit", "100000", "--json"]).len()
+            })
             .sum()
     };
     s.start(120, 36, &[]);

@@ -118,13 +118,7 @@ impl<'a> Sink<'a> {
                     "; finbox export. Amounts are in each account's currency; opening balances\n\
                      ; come from the banks. Check it with: hledger -f FILE balance\n"
                 )?;
-                Sink::Ledger {
-                    out,
-                    opened: HashSet::new(),
-                    written: HashSet::new(),
-                    accounts,
-                    names,
-                }
+                Sink::Ledger { out, opened: HashSet::new(), written: HashSet::new(), accounts, names }
             }
         })
     }

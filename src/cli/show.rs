@@ -160,11 +160,7 @@ pub(super) fn transactions(env: &Env, a: &TxnArgs) -> Result<()> {
         limit: a.limit.clamp(1, 100_000),
     })?;
     if a.json {
-        return print_json(
-            txns.iter()
-                .map(txn_json)
-                .collect(),
-        );
+        return print_json(txns.iter().map(txn_json).collect());
     }
     if txns.is_empty() {
         println!("No transactions match.");

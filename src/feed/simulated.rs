@@ -82,6 +82,10 @@ const SMALL_HOURS: std::ops::Range<i64> = 0..5 * HOUR;
 /// Amounts of the fraud patterns, in hundredths of a major unit (cents for
 /// USD) and scaled to the profile's currency: 500.00, 0.50–2.99, …
 const ODD_HOUR_LARGE: i64 = 50_000;
+/// The share of card charges authorised first (pending), and of those the
+/// share that never posts (released by the store later).
+const PENDING_CHANCE: f64 = 0.35;
+const NEVER_POSTS: f64 = 0.04;
 const CARD_TEST_AMOUNT: (i64, i64) = (50, 299);
 const FOREIGN_AMOUNT: (i64, i64) = (8_000, 90_000);
 const ODD_HOUR_AMOUNT: (i64, i64) = (60_000, 250_000);

@@ -74,6 +74,10 @@ impl Sim {
                         country: self.p.home_country.clone(),
                         minor,
                         fraud: None,
+                        // The profiles' "Transfer" items move money between
+                        // this person's own accounts.
+                        transfer: r.category == "Transfer",
+                        id: None,
                     },
                 );
                 if r.is_deposit() {

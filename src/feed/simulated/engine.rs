@@ -24,6 +24,29 @@ pub(super) enum Item {
         /// Set on transactions that are part of a fraud pattern.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fraud: Option<FraudTag>,
+        /// A move between this person's own accounts (a card payment, a
+        /// transfer to savings): the feed marks it for finbox to pair.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        transfer: bool,
+        /// The bank's id for it when decided ahead (the posting of an
+        /// authorisation: its id or one of its own); otherwise numbered on
+        /// delivery.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// A card authorisation, pending: it moves no balance here. Its
+    /// posting (if it ever posts) waits in `State::later` once the
+    /// authorisation is delivered (a declined one never posts).
+    Auth {
+        id: String,
+        account: String,
+        merchant: String,
+        category: String,
+        channel: Channel,
+        country: String,
+        minor: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        posting: Option<Box<Pending>>,
     },
     Balance {
         account: String,
@@ -78,6 +101,13 @@ pub(super) struct State {
     pub(super) balances: BTreeMap<String, i64>,
     /// Decided events, in time order.
     pub(super) queue: VecDeque<Pending>,
+    /// Postings of authorisations, decided ahead, queued when their time
+    /// comes (in the order decided).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) later: Vec<Pending>,
+    /// Authorisations made (their ids count up).
+    #[serde(default)]
+    pub(super) auth_seq: u64,
 }
 
 pub(super) mod u128_string {
@@ -184,6 +214,8 @@ impl Sim {
                     rng_pos: 0,
                     balances: p.accounts.iter().map(|a| (a.id.clone(), a.opening)).collect(),
                     queue: VecDeque::new(),
+                    later: Vec::new(),
+                    auth_seq: 0,
                 }
             }
         };
@@ -257,6 +289,10 @@ impl Sim {
         let batch = self.compose(base, target, limit);
         let end = batch.iter().map(|p| p.at).max().unwrap_or(target).clamp(base, now);
         let mut queued = self.scheduled(base, end);
+        let (due, later): (Vec<Pending>, Vec<Pending>) =
+            std::mem::take(&mut self.st.later).into_iter().partition(|p| p.at <= end);
+        self.st.later = later;
+        queued.extend(due);
         queued.extend(batch);
         // Stable: scheduled items come first at equal times.
         queued.sort_by_key(|p| p.at);
@@ -280,7 +316,70 @@ impl Sim {
             let text = self.p.tips[i].clone();
             return vec![Pending { at: target, item: Item::Notice { text } }];
         }
-        vec![self.ordinary(target, None)]
+        let charge = self.ordinary(target, None);
+        vec![self.authorised(charge)]
+    }
+
+    /// Some card charges are authorised first and post a day to three
+    /// later: a meal with a tip added, a fuel pump's $1 hold, the same
+    /// amount otherwise; a few never post. The authorisation is returned;
+    /// its posting (same id or a new one) waits in `later`.
+    pub(super) fn authorised(&mut self, charge: Pending) -> Pending {
+        let Pending { at, item: Item::Txn { account, merchant, category, channel, country, minor, fraud: None, .. } } =
+            &charge
+        else {
+            return charge;
+        };
+        let card = matches!(channel, Channel::CardPresent | Channel::Online);
+        if !card || *minor >= 0 || self.rng.random::<f64>() >= PENDING_CHANCE {
+            return charge;
+        }
+        let kind = category.to_lowercase();
+        let auth = if kind.contains("gas") || kind.contains("fuel") {
+            -self.p.scaled(100)
+        } else if kind.contains("restaurant") || kind.contains("bar") {
+            // The posted amount has the tip: authorised before it.
+            let tip_pct = self.rng.random_range(15..=25);
+            (*minor * 100 / (100 + tip_pct)).min(-1)
+        } else {
+            *minor
+        };
+        self.st.auth_seq += 1;
+        let id = format!("{}-auth-{:06}", self.bank, self.st.auth_seq);
+        let posting = (self.rng.random::<f64>() >= NEVER_POSTS).then(|| {
+            // A day to three later, at the same time of day.
+            let posted_at = at + self.rng.random_range(1..=3) * DAY;
+            let same_id = self.rng.random::<bool>();
+            Box::new(Pending {
+                at: posted_at,
+                item: Item::Txn {
+                    account: account.clone(),
+                    merchant: merchant.clone(),
+                    category: category.clone(),
+                    channel: *channel,
+                    country: country.clone(),
+                    minor: *minor,
+                    fraud: None,
+                    transfer: false,
+                    // Always an id of its own choosing: a posting is never
+                    // declined (the card was fine when it was authorised).
+                    id: Some(if same_id { id.clone() } else { format!("{}-post-{:06}", self.bank, self.st.auth_seq) }),
+                },
+            })
+        });
+        Pending {
+            at: *at,
+            item: Item::Auth {
+                id,
+                account: account.clone(),
+                merchant: merchant.clone(),
+                category: category.clone(),
+                channel: *channel,
+                country: country.clone(),
+                minor: auth,
+                posting,
+            },
+        }
     }
 
     /// An ordinary card charge at `at`.
@@ -305,6 +404,8 @@ impl Sim {
                 country: m.country.clone(),
                 minor: -minor,
                 fraud,
+                transfer: false,
+                id: None,
             },
         }
     }
@@ -330,16 +431,40 @@ impl Sim {
         let when = to_utc(at);
         let currency = self.p.currency;
         let (event, fraud) = match pending.item {
-            Item::Txn { account, merchant, category, channel, country, minor, fraud } => {
+            Item::Auth { id, account, merchant, category, channel, country, minor, posting } => {
+                let acct = self.p.account(&account)?;
+                match (&acct.card_mask, frozen.contains(&account)) {
+                    (Some(card), true) => {
+                        let text = declined(Money::new(minor, currency), &merchant, card);
+                        (self.message(when, MessageKind::Transaction, text), None)
+                    }
+                    _ => {
+                        if let Some(posting) = posting {
+                            self.st.later.push(*posting);
+                        }
+                        let txn = TxnInfo {
+                            account,
+                            external_id: id,
+                            posted_at: when,
+                            amount: Money::new(minor, currency),
+                            merchant,
+                            category,
+                            channel,
+                            country,
+                            notify: minor.saturating_abs() >= self.p.notify_over,
+                            pending: true,
+                            transfer: false,
+                        };
+                        (FeedEvent::Transaction(txn), None)
+                    }
+                }
+            }
+            Item::Txn { account, merchant, category, channel, country, minor, fraud, transfer, id } => {
                 let acct = self.p.account(&account)?;
                 let card_charge = minor < 0 && matches!(channel, Channel::CardPresent | Channel::Online | Channel::Atm);
                 match (&acct.card_mask, card_charge && frozen.contains(&account)) {
-                    (Some(card), true) => {
-                        let text = format!(
-                            "Declined: {} at {merchant} — your card •{card} is frozen. \
-                             Say \"unfreeze card\" to use it again.",
-                            Money::new(minor, currency).abs()
-                        );
+                    (Some(card), true) if id.is_none() => {
+                        let text = declined(Money::new(minor, currency), &merchant, card);
                         (self.message(when, MessageKind::Transaction, text), None)
                     }
                     _ => {
@@ -352,7 +477,7 @@ impl Sim {
                         self.st.seq += 1;
                         let txn = TxnInfo {
                             account,
-                            external_id: format!("{}-{:08}", self.bank, self.st.seq),
+                            external_id: id.unwrap_or_else(|| format!("{}-{:08}", self.bank, self.st.seq)),
                             posted_at: when,
                             amount: Money::new(minor, currency),
                             merchant,
@@ -361,7 +486,7 @@ impl Sim {
                             country,
                             notify: minor > 0 || minor.saturating_abs() >= self.p.notify_over,
                             pending: false,
-                            transfer: false,
+                            transfer,
                         };
                         (FeedEvent::Transaction(txn), fraud)
                     }
@@ -412,6 +537,8 @@ impl Sim {
                 country: country.clone(),
                 minor,
                 fraud: None,
+                transfer: true,
+                id: None,
             },
         };
         self.st.queue.push_front(txn(card, card_merchant, owed));
@@ -426,6 +553,14 @@ impl Sim {
 
 /// Picks an index with probability proportional to its weight (the weights
 /// are validated: at least one is positive, each at most a million).
+/// What the bank says instead of charging a frozen card.
+fn declined(amount: Money, merchant: &str, card: &str) -> String {
+    format!(
+        "Declined: {} at {merchant} — your card •{card} is frozen. Say \"unfreeze card\" to use it again.",
+        amount.abs()
+    )
+}
+
 pub(super) fn weighted(rng: &mut ChaCha8Rng, weights: impl Iterator<Item = u32> + Clone) -> usize {
     let total: u64 = weights.clone().map(u64::from).sum();
     let mut pick = rng.random_range(0..total.max(1));

@@ -70,6 +70,8 @@ impl Sim {
                             country: country.clone(),
                             minor: -minor,
                             fraud: tag,
+                            transfer: false,
+                            id: None,
                         },
                     });
                     at += self.rng.random_range(CARD_TEST_GAP.0..=CARD_TEST_GAP.1);
@@ -89,6 +91,8 @@ impl Sim {
                     country,
                     minor: -minor,
                     fraud: tag,
+                    transfer: false,
+                    id: None,
                 };
                 vec![Pending { at, item }]
             }
@@ -105,6 +109,8 @@ impl Sim {
                     country,
                     minor: -minor,
                     fraud: tag,
+                    transfer: false,
+                    id: None,
                 };
                 vec![Pending { at, item }]
             }

@@ -123,12 +123,23 @@ impl SimProfile {
         self.backfill_days
     }
 
-    /// Bank events per day on average: ordinary ones plus scheduled ones
-    /// (recurring items and their notices, balance reports, statements).
+    /// Bank events per day on average: ordinary ones (with the postings of
+    /// authorised card charges) plus scheduled ones (recurring items and
+    /// their notices, balance reports, statements).
     pub fn daily_rate(&self) -> f64 {
         let recurring: usize = self.recurring.iter().map(|r| r.days.len() * r.events_per_day()).sum();
         let accounts = self.accounts.len() as f64;
-        self.events_per_day + recurring as f64 / MONTH_DAYS + accounts / 7.0 + accounts / MONTH_DAYS
+        let total: u32 = self.merchants.iter().map(|m| m.weight).sum();
+        let card: u32 = self
+            .merchants
+            .iter()
+            .filter(|m| matches!(m.channel, Channel::CardPresent | Channel::Online))
+            .map(|m| m.weight)
+            .sum();
+        // Rather high than low: a history that starts a little late bunches
+        // its last events up to now; one that starts early ends before now.
+        let postings = PENDING_CHANCE * f64::from(card) / f64::from(total.max(1));
+        self.events_per_day * (1.0 + postings) + recurring as f64 / MONTH_DAYS + accounts / 7.0 + accounts / MONTH_DAYS
     }
 
     /// Scales an amount in hundredths of a major unit to the currency.

@@ -211,10 +211,20 @@ pub(crate) fn posting_note(auth: Money, posted: Money, category: &str) -> String
 /// posted within [`RELEASE_AFTER_DAYS`]: the row goes (an alert raised on
 /// one keeps it), the available balance comes back, and the bank says so
 /// unless the authorisation is history.
+///
+/// The days are counted on the bank's own time, its newest transaction
+/// (never past now): a feed that delivers months of history at once must
+/// not release an authorisation whose posting is in its next batch.
 pub(super) fn release_stale(tx: &SqlTx<'_>, b: &mut Batch, now: DateTime<Utc>, report: &mut BatchReport) -> Result<()> {
-    let banks: Vec<(BankId, Grant)> = b.consent.iter().filter_map(|(bank, g)| g.map(|g| (bank.clone(), g))).collect();
-    let cutoff = now.timestamp() - RELEASE_AFTER_DAYS * 86_400;
+    let mut banks: Vec<(BankId, Grant)> =
+        b.consent.iter().filter_map(|(bank, g)| g.map(|g| (bank.clone(), g))).collect();
+    banks.sort_by(|x, y| x.0.cmp(&y.0));
     for (bank, grant) in banks {
+        let newest: Option<i64> = tx
+            .prepare_cached("SELECT max(posted_at) FROM transactions WHERE bank_id = ?1")?
+            .query_row([bank.as_str()], |r| r.get(0))?;
+        let Some(newest) = newest.map(|t| t.min(now.timestamp())) else { continue };
+        let cutoff = newest - RELEASE_AFTER_DAYS * 86_400;
         let stale: Vec<(Stored, String)> = tx
             .prepare_cached(&format!(
                 "SELECT {STORED_COLS}, currency FROM transactions t
@@ -241,7 +251,7 @@ pub(super) fn release_stale(tx: &SqlTx<'_>, b: &mut Batch, now: DateTime<Utc>, r
                      it no longer holds your available balance.",
                     s.merchant
                 );
-                NewMessage::new(&bank, Sender::Bank, MessageKind::Transaction, now, &text).insert(tx)?;
+                NewMessage::new(&bank, Sender::Bank, MessageKind::Transaction, from_unix(newest), &text).insert(tx)?;
                 report.messages += 1;
             }
         }

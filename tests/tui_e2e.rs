@@ -462,8 +462,8 @@ fn a_remapped_key_works_and_the_help_and_footer_show_it() {
     s.keys(&["Escape", "?"]);
     let help = s.wait_for("Keys");
     // The help's line for it names x, not n.
-    let line = help.lines().find(|l| l.contains("not me (freeze card)")).unwrap_or_default();
-    let before = line.split("not me (freeze card)").next().unwrap_or_default();
+    let line = help.lines().find(|l| l.contains("not me (lock card, dispute)")).unwrap_or_default();
+    let before = line.split("not me (lock card, dispute)").next().unwrap_or_default();
     assert!(before.trim_end().ends_with(" x") || before.trim_end().ends_with("│x"), "{help}");
     s.keys(&["Escape", "q"]);
     s.wait_for("[exit 0]");

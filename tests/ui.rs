@@ -814,3 +814,37 @@ fn every_hint_on_the_screen_names_the_users_keys() {
     assert!(text.contains("(or A,") && text.contains("at any time with s."), "{text}");
     assert!(text.contains("A share all") && !text.contains("a share all"), "{text}");
 }
+
+/// Money that means what it says, on screen: each account's card (🔒 when
+/// frozen), a pending authorisation dimmed with ⧗ and no running balance,
+/// what is available beside "Recent", and a transfer named by its other
+/// side.
+#[test]
+fn cards_pending_and_transfers_in_the_sidebar() {
+    let mut s = main_state();
+    s.sidebar.accounts[0].card = Some(CardMark { mask: "•4400".into(), frozen: false });
+    s.sidebar.accounts[0].pending = usd(-4_200);
+    s.sidebar.accounts[1].card = Some(CardMark { mask: "•9913".into(), frozen: true });
+    s.sidebar.transactions[0].status = TxnStatus::Pending;
+    s.sidebar.transactions[0].merchant = "Joe's Pizza".into();
+    s.sidebar.transactions[0].amount = usd(-4_200);
+    s.sidebar.running[0] = None;
+    s.sidebar.transactions[5].transfer = Some(TransferLeg {
+        id: Some(7),
+        other: Some("Chase Savings •1200".into()),
+        other_txn: Some(TxnId(40)),
+        other_account: Some(AccountId(3)),
+    });
+    snap("money_in_the_sidebar", &s);
+    let text = screen_text(draw(&s, 120, 36).backend().buffer());
+    // (A wide symbol's second cell reads as a space here.)
+    assert!(text.contains("•4821 💳 •4400") && text.contains("•9913 🔒"), "{text}");
+    assert!(text.contains("⧗ Joe's Pi") && text.contains("available $12,303.67"), "{text}");
+    assert!(text.contains("⇄ to Chase"), "{text}");
+    // A wider screen says more of it.
+    let wide = screen_text(draw(&s, 200, 50).backend().buffer());
+    assert!(wide.contains("⧗ Joe's Pizza (pending)") && wide.contains("⇄ to Chase Savings •1200"), "{wide}");
+    // The pending row is dimmed.
+    let (x, y) = find(draw(&s, 120, 36).backend().buffer(), "⧗ Joe").unwrap();
+    assert_eq!(draw(&s, 120, 36).backend().buffer()[(x, y)].style().fg, Theme::default().muted.fg);
+}

@@ -56,7 +56,13 @@ pub const KEYS: &[KeyBinding] = &[
     },
     KeyBinding { on: "/", desc: "search transactions", panes: &[Pane::Sidebar], footer: true, actions: &["search"] },
     KeyBinding { on: "y", desc: "it was me", panes: &[Pane::Alerts], footer: true, actions: &["it-was-me"] },
-    KeyBinding { on: "n", desc: "not me (freeze card)", panes: &[Pane::Alerts], footer: true, actions: &["not-me"] },
+    KeyBinding {
+        on: "n",
+        desc: "not me (lock card, dispute)",
+        panes: &[Pane::Alerts],
+        footer: true,
+        actions: &["not-me"],
+    },
     KeyBinding {
         on: "c",
         desc: "sharing & renew",

@@ -183,7 +183,7 @@ pub(super) fn transactions(env: &Env, a: &TxnArgs) -> Result<()> {
             x.account_external_id.clone(),
             x.amount.to_string(),
             x.category.clone(),
-            describe_txn(x),
+            x.label(),
         ]);
     }
     print!("{}", t.render());
@@ -204,26 +204,6 @@ pub(super) fn txn_json(t: &Transaction) -> serde_json::Value {
         "transfer_to": t.transfer.as_ref().and_then(|l| l.other.clone()),
         "reverses": t.reverses, "reversed_by": t.reversed_by,
     })
-}
-
-/// The merchant with what else a list should say: pending, a transfer's
-/// other side, a disputed charge or its credit.
-pub(super) fn describe_txn(t: &Transaction) -> String {
-    let mut s = t.merchant.clone();
-    if let Some(leg) = &t.transfer {
-        let dir = if t.amount.is_negative() { "to" } else { "from" };
-        s = match &leg.other {
-            Some(other) if leg.id.is_some() => format!("⇄ {dir} {other} ({s})"),
-            _ => format!("{s} (transfer, other side not seen)"),
-        };
-    }
-    if t.is_pending() {
-        s = format!("⧗ {s} (pending)");
-    }
-    if t.reversed_by.is_some() {
-        s.push_str(" (disputed: credited back)");
-    }
-    s
 }
 
 pub(super) fn transfers(env: &Env, a: &TransfersArgs) -> Result<()> {
@@ -269,7 +249,7 @@ pub(super) fn transfers(env: &Env, a: &TransfersArgs) -> Result<()> {
             x.account_external_id.clone(),
             x.amount.to_string(),
             pair,
-            describe_txn(x),
+            x.label(),
         ]);
     }
     print!("{}", t.render());

@@ -412,6 +412,27 @@ impl Transaction {
     pub fn is_pending(&self) -> bool {
         self.status == TxnStatus::Pending
     }
+
+    /// The merchant with what else a list should say: pending ("⧗"), a
+    /// transfer's other side ("⇄ to Chase Savings •8820"), a disputed
+    /// charge or its credit.
+    pub fn label(&self) -> String {
+        let mut s = self.merchant.clone();
+        if let Some(leg) = &self.transfer {
+            let dir = if self.amount.is_negative() { "to" } else { "from" };
+            s = match &leg.other {
+                Some(other) if leg.id.is_some() => format!("⇄ {dir} {other}"),
+                _ => format!("{s} (transfer, other side not seen)"),
+            };
+        }
+        if self.is_pending() {
+            s = format!("⧗ {s} (pending)");
+        }
+        if self.reversed_by.is_some() {
+            s.push_str(" (disputed, credited back)");
+        }
+        s
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

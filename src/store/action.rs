@@ -206,8 +206,10 @@ impl Store {
         Ok(ConsentChange::Purged { rows: done as i64, backups_removed: removed.len() })
     }
 
-    /// Records the user's verdict on an open alert. "Not me" also freezes the
-    /// card and the bank confirms in its conversation.
+    /// Records the user's verdict on an open alert. "Not me" at a simulated
+    /// bank also locks the card, opens a dispute with a provisional credit
+    /// and sends a replacement card (see `dispute`); the bank says so in its
+    /// conversation.
     pub fn ack_alert(&mut self, id: AlertId, verdict: Verdict, now: DateTime<Utc>) -> Result<FraudAlert> {
         let alert = self.alert(id)?;
         if alert.status != AlertStatus::Open {

@@ -274,10 +274,16 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
 
 /// The balance after each transaction, newest first, walking back from the
 /// current balance. `None` once the sum would overflow.
+/// The ledger balance after each posted transaction, newest first (a
+/// pending one has none: it moves only what is available).
 fn running_balances(current: Money, txns: &[crate::domain::Transaction]) -> Vec<Option<Money>> {
     let mut out = Vec::with_capacity(txns.len());
     let mut bal = Some(current.minor);
     for t in txns {
+        if t.is_pending() {
+            out.push(None);
+            continue;
+        }
         out.push(bal.map(|b| Money::new(b, current.currency)));
         bal = bal.and_then(|b| b.checked_sub(t.amount.minor));
     }

@@ -276,15 +276,21 @@ fn not_me_lines(state: &AppState, theme: &Theme, opts: &RenderOpts, id: AlertId,
     ];
     lines.extend(paragraph(&a.reason, cols, theme.muted));
     lines.push(Line::default());
-    let freeze = match &card {
-        Some(card) => format!("freezes card {card}"),
-        None => "freezes the card".to_string(),
+    // A simulated bank is the bank here: it locks the card and credits the
+    // charge back; for any other, finbox can only say whom to call.
+    let simulated = state.banks.iter().any(|b| b.bank.id == a.bank && b.bank.feed_kind == "simulated");
+    let what = match (&card, simulated) {
+        (Some(card), true) => format!(
+            "Card {card} is locked (say \"unfreeze card\" to unlock it), and {bank} opens a dispute and credits \
+             the charge back while it investigates."
+        ),
+        (None, true) => format!("{bank} opens a dispute and credits the charge back while it investigates."),
+        (_, false) => format!(
+            "finbox marks the charge as fraud. Call {bank} to block the card and dispute the charge: finbox \
+             cannot do either for you."
+        ),
     };
-    lines.extend(paragraph(
-        &format!("finbox marks the charge as fraud and {freeze}; {bank} confirms in its conversation."),
-        cols,
-        Style::new(),
-    ));
+    lines.extend(paragraph(&what, cols, Style::new()));
     lines.push(Line::default());
     lines.extend(keys(&confirm_keys(state, "confirm"), cols, theme));
     lines

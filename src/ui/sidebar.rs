@@ -86,7 +86,16 @@ fn render_accounts(frame: &mut Frame, area: Rect, state: &AppState, theme: &Them
             let selected = i == s.selected_account;
             let marker = if selected { "▸ " } else { "  " };
             let balance = a.balance.to_string();
-            let mask = clean(&a.mask);
+            // The card: 💳 (its last four when they are not the account's),
+            // 🔒 when it is frozen.
+            let mask = match &a.card {
+                Some(c) => {
+                    let icon = if c.frozen { "🔒" } else { "💳" };
+                    let digits = if c.mask == a.mask { String::new() } else { clean(&c.mask) };
+                    format!("{} {icon}{digits}", clean(&a.mask))
+                }
+                None => clean(&a.mask),
+            };
             let left = cols.saturating_sub(2 + width(&balance) + 1);
             let name = fit(&clean(&a.name), left.saturating_sub(width(&mask) + 1));
             let label = if width(&name) + 1 + width(&mask) <= left { format!("{name} {mask}") } else { name };
@@ -154,7 +163,22 @@ fn render_heading(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme
         }
         (_, Some(search)) => Line::styled(fit(&format!("Search: {}", clean(search)), cols), bold),
         _ if state.sidebar.accounts.is_empty() => return,
-        _ => Line::styled("Recent", bold),
+        _ => {
+            // With authorisations pending, what is available beside it.
+            let available = state
+                .sidebar
+                .account()
+                .filter(|a| a.pending.minor != 0)
+                .map(|a| format!("available {}", a.available()));
+            match available {
+                Some(text) if cols >= 7 + width(&text) => Line::from(vec![
+                    Span::styled("Recent", bold),
+                    Span::raw(" ".repeat(cols - 6 - width(&text))),
+                    Span::styled(text, theme.muted),
+                ]),
+                _ => Line::styled("Recent", bold),
+            }
+        }
     };
     frame.render_widget(line, area);
 }
@@ -196,11 +220,17 @@ fn render_transactions(
         .enumerate()
         .map(|(i, t)| {
             let date = local(t.posted_at, opts.utc_offset_secs).format("%b %d").to_string();
+            // A pending authorisation is dimmed, its amount too.
+            let (what, money) = if t.is_pending() {
+                (theme.muted, theme.muted)
+            } else {
+                (ratatui::style::Style::new(), theme.money(t.amount.minor))
+            };
             let mut spans = vec![
                 Span::styled(format!("{date} "), theme.muted),
-                Span::raw(pad(&clean(&t.merchant), merchant_w)),
+                Span::styled(pad(&clean(&t.label()), merchant_w), what),
                 Span::raw(" "),
-                Span::styled(pad_left(&amounts[i], amount_w), theme.money(t.amount.minor)),
+                Span::styled(pad_left(&amounts[i], amount_w), money),
             ];
             if show_running {
                 let r = running[i].as_deref().unwrap_or("");

@@ -468,3 +468,43 @@ fn a_remapped_key_works_and_the_help_and_footer_show_it() {
     s.keys(&["Escape", "q"]);
     s.wait_for("[exit 0]");
 }
+
+/// A pending authorisation shows on the screen (⧗, dimmed), and when it
+/// posts with another amount and another id (a tip) the same row becomes the
+/// posted one: never two rows. Both arrive from another process, as a
+/// statement import while the screen is open.
+#[test]
+fn a_pending_charge_appears_then_posts_with_a_tip_in_one_row() {
+    let s = session("pending");
+    let import = s.home.path().join("config/finbox/import");
+    std::fs::create_dir_all(&import).unwrap();
+    std::fs::write(
+        import.join("mybank.toml"),
+        "about = \"with a status column\"\naccount_kind = \"credit\"\ndate_format = \"%Y-%m-%d\"\n\
+         [columns]\ndate = \"Date\"\ndescription = \"Description\"\namount = \"Amount\"\nstatus = \"Status\"\nid = \"Id\"\n",
+    )
+    .unwrap();
+    let write = |name: &str, rows: &str| {
+        let path = s.home.path().join(name);
+        std::fs::write(&path, format!("Date,Description,Amount,Status,Id\n{rows}")).unwrap();
+        path.display().to_string()
+    };
+    let first = write("a.csv", "2026-11-27,Shake Shack,-42.00,Pending,A1\n2026-11-26,Trader Joes,-20.00,Posted,B1\n");
+    let second = write("b.csv", "2026-11-28,SHAKE SHACK 1234,-50.40,Posted,A2\n");
+    s.cli(&["consent", "grant", "citi"]);
+    s.start(120, 36, &["--no-feeds"]);
+    s.wait_for("Fraud alerts");
+    s.keys(&["3"]);
+    s.wait_for("Citi — shared");
+    s.cli(&["--now", "2026-11-28T12:00:00Z", "import", &first, "--bank", "citi", "--account", "4242"]);
+    let screen = s.wait_for("⧗ Shake Shack");
+    assert!(screen.contains("available -$62.00"), "{screen}");
+    s.cli(&["--now", "2026-11-29T12:00:00Z", "import", &second, "--bank", "citi", "--account", "4242"]);
+    let screen = s.wait_for("SHAKE SHACK 1234");
+    assert!(!screen.contains("⧗") && !screen.contains("available"), "{screen}");
+    assert_eq!(screen.matches("-$50.40").count(), 1, "{screen}");
+    let rows = screen.lines().filter(|l| l.to_lowercase().contains("shake shack")).count();
+    assert!(!screen.contains("-$42.00") && rows == 1, "one row: {screen}");
+    s.keys(&["q"]);
+    s.wait_for("[exit 0]");
+}

@@ -59,6 +59,9 @@ pub enum FormatArg {
 struct Tally {
     added: u64,
     present: u64,
+    /// Pending authorisations stored, and authorisations the file posted.
+    pending: u64,
+    posted: u64,
     alerts: u64,
     /// Already stored, with other content: the first version stands.
     corrections: u64,
@@ -180,7 +183,14 @@ fn apply(
     }
     let report = if dry_run { bulk.roll_back()? } else { bulk.commit().context("the store refused the import")? };
     let corrections = report.rejected.iter().filter(|r| r.correction).count() as u64;
-    Ok(Tally { added: report.transactions, present: report.replayed_transactions, alerts: report.alerts, corrections })
+    Ok(Tally {
+        added: report.transactions,
+        present: report.replayed_transactions,
+        pending: report.pending,
+        posted: report.posted,
+        alerts: report.alerts,
+        corrections,
+    })
 }
 
 /// Takes a file's events a chunk at a time: runs the fraud rules and applies
@@ -227,6 +237,8 @@ impl Importer<'_, '_> {
         Ok(())
     }
 }
+
+use crate::domain::money::group_thousands;
 
 fn count_of(n: u64, what: &str) -> String {
     crate::import::count(n, what, &format!("{what}s"))
@@ -360,13 +372,21 @@ fn print_summary(
     let twice = scan.repeated.min(tally.present);
     let mut skipped = match tally.present - twice {
         0 => String::new(),
-        n => format!("; skipped {} already present ({why})", crate::domain::money::group_thousands(n)),
+        n => format!("; skipped {} already present ({why})", group_thousands(n)),
     };
     if twice > 0 {
         skipped.push_str(&format!("; {} listed twice in the file, stored once", count_of(twice, "transaction")));
     }
+    let added = match tally.pending {
+        0 => count_of(tally.added, "transaction"),
+        p => format!("{} ({} pending)", count_of(tally.added, "transaction"), group_thousands(p)),
+    };
+    if tally.posted > 0 {
+        let posted = count_of(tally.posted, "pending authorisation");
+        skipped.push_str(&format!("; {posted} posted (the same row, now posted)"));
+    }
     if dry_run {
-        println!("Dry run: would add {}{skipped}. Nothing was written.", count_of(tally.added, "transaction"));
+        println!("Dry run: would add {added}{skipped}. Nothing was written.");
         if tally.corrections > 0 {
             println!("{} of those differ from what is stored; the first version would stand.", tally.corrections);
         }
@@ -375,7 +395,7 @@ fn print_summary(
         }
         return;
     }
-    println!("Added {}{skipped}.", count_of(tally.added, "transaction"));
+    println!("Added {added}{skipped}.");
     if tally.corrections > 0 {
         println!(
             "{} of those differ from what is stored (a correction by the bank?): the first version stands; \

@@ -115,6 +115,7 @@ struct Resolved {
     id: Option<Pos>,
     category: Option<Pos>,
     balance: Option<Pos>,
+    status: Option<Pos>,
 }
 
 /// A column's index and how to name it in messages.
@@ -137,6 +138,7 @@ impl Resolved {
             id: c.id.as_ref().map(&mut find).transpose()?,
             category: c.category.as_ref().map(&mut find).transpose()?,
             balance: c.balance.as_ref().map(&mut find).transpose()?,
+            status: c.status.as_ref().map(&mut find).transpose()?,
         })
     }
 
@@ -227,7 +229,8 @@ impl Row<'_> {
                 category,
                 channel,
                 notify: false,
-                pending: false,
+                // Some banks' exports list authorisations too ("Pending").
+                pending: cols.status.as_ref().is_some_and(|c| self.field(c).trim().eq_ignore_ascii_case("pending")),
                 transfer: false,
             },
             derived,

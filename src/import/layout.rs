@@ -54,6 +54,8 @@ pub struct Columns {
     pub id: Option<Column>,
     pub category: Option<Column>,
     pub balance: Option<Column>,
+    /// "Pending" (any case) in it marks an authorisation not yet posted.
+    pub status: Option<Column>,
 }
 
 impl Columns {
@@ -63,15 +65,22 @@ impl Columns {
             Amounts::Signed(c) => vec![c],
             Amounts::Split { debit, credit } => vec![debit, credit],
         };
-        [Some(&self.date), Some(&self.description), self.id.as_ref(), self.category.as_ref(), self.balance.as_ref()]
-            .into_iter()
-            .flatten()
-            .chain(amount)
-            .filter_map(|c| match c {
-                Column::Name(n) => Some(n.as_str()),
-                Column::Index(_) => None,
-            })
-            .collect()
+        [
+            Some(&self.date),
+            Some(&self.description),
+            self.id.as_ref(),
+            self.category.as_ref(),
+            self.balance.as_ref(),
+            self.status.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(amount)
+        .filter_map(|c| match c {
+            Column::Name(n) => Some(n.as_str()),
+            Column::Index(_) => None,
+        })
+        .collect()
     }
 }
 
@@ -130,6 +139,7 @@ struct RawColumns {
     id: Option<RawColumn>,
     category: Option<RawColumn>,
     balance: Option<RawColumn>,
+    status: Option<RawColumn>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -292,6 +302,7 @@ impl RawColumns {
             id: optional("id", self.id)?,
             category: optional("category", self.category)?,
             balance: optional("balance", self.balance)?,
+            status: optional("status", self.status)?,
         })
     }
 }

@@ -636,3 +636,71 @@ fn a_keys_table_with_a_mistake_is_refused_with_file_line_and_key() {
     let out = h.ok(&["check-config"]);
     assert!(out.contains("Settings are fine") && out.contains("4 bank profiles"), "{out}");
 }
+
+/// hledger reads the journal of a simulated store as the money means: no
+/// transfer between the person's accounts and no card payment is income or
+/// an expense, the cleared balance of every account is finbox's balance to
+/// the cent, and with the pending authorisations (`!`) it is what is
+/// available.
+#[test]
+fn hledger_agrees_with_finbox_and_counts_no_transfer_as_income_or_expense() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "--all"]);
+    h.ok(&["--now", NOW, "feed", "--seed", "5", "--events", "6000"]);
+    let journal = h.dir.path().join("all.journal");
+    h.ok(&["export", "--format", "ledger", "-o", journal.to_str().unwrap()]);
+    let hledger = |args: &[&str]| {
+        let out = Command::new("hledger")
+            .args(["-f", journal.to_str().unwrap()])
+            .args(args)
+            .output()
+            .expect("hledger is needed for this test (scripts/test.sh installs it)");
+        assert!(out.status.success(), "hledger: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let is = hledger(&["incomestatement", "--flat"]);
+    for word in ["Transfer", "Payment", "Thank You"] {
+        assert!(!is.contains(word), "{word} in the income statement:\n{is}");
+    }
+    assert!(is.contains("Income:Income") && is.contains("Expenses:Groceries"), "{is}");
+    // Some legs were paired, and none is left unpaired.
+    let transfers = h.json(&["transfers", "--limit", "100000", "--json"]);
+    assert!(transfers.len() > 20 && transfers.iter().all(|t| t["transfer_id"].is_i64()), "{transfers:?}");
+
+    let minor = |amount: &str| -> i64 {
+        let negative = amount.contains('-');
+        let digits: String = amount.chars().filter(|c| c.is_ascii_digit()).collect();
+        let n: i64 = digits.parse().unwrap();
+        if negative { -n } else { n }
+    };
+    let balances_of = |args: &[&str]| -> std::collections::HashMap<String, i64> {
+        let csv = hledger(&[&["balance", "--flat", "-O", "csv"], args].concat());
+        csv.lines()
+            .skip(1)
+            .filter_map(|l| {
+                let (account, amount) = l.trim_matches('"').split_once("\",\"")?;
+                Some((account.to_string(), minor(amount)))
+            })
+            .collect()
+    };
+    let (cleared, all) = (balances_of(&["-C"]), balances_of(&[]));
+    let names: std::collections::HashMap<String, String> = h
+        .json(&["banks", "--json"])
+        .iter()
+        .map(|b| (b["id"].as_str().unwrap().to_string(), b["name"].as_str().unwrap().to_string()))
+        .collect();
+    let accounts = h.json(&["balances", "--json"]);
+    assert_eq!(accounts.len(), 12);
+    let mut pending = 0;
+    for a in &accounts {
+        let top = if a["kind"] == "credit" { "Liabilities" } else { "Assets" };
+        let digits: String = a["mask"].as_str().unwrap().chars().filter(|c| c.is_ascii_digit()).collect();
+        let name = format!("{top}:{}:{} {digits}", names[a["bank"].as_str().unwrap()], a["name"].as_str().unwrap());
+        let balance = a["balance_minor"].as_i64().unwrap();
+        let available = a["available_minor"].as_i64().unwrap();
+        assert_eq!(cleared.get(&name).copied().unwrap_or(0), balance, "{name}: hledger -C vs finbox balances");
+        assert_eq!(all.get(&name).copied().unwrap_or(0), available, "{name}: hledger vs finbox's available");
+        pending += (balance != available) as usize;
+    }
+    assert!(pending > 0, "the simulated banks left authorisations pending");
+}

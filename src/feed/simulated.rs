@@ -82,6 +82,21 @@ const SMALL_HOURS: std::ops::Range<i64> = 0..5 * HOUR;
 /// Amounts of the fraud patterns, in hundredths of a major unit (cents for
 /// USD) and scaled to the profile's currency: 500.00, 0.50–2.99, …
 const ODD_HOUR_LARGE: i64 = 50_000;
+/// The monthly budget: on this day of the month, at this local time, money
+/// above `BUFFER_MONTHS` of income in the account it arrives in goes to
+/// savings (while they hold less than `SAVINGS_MONTHS` of income) and into
+/// a larger purchase.
+const BUDGET_DAY: u32 = 25;
+const BUDGET_AT: i64 = 9 * HOUR;
+const BUFFER_MONTHS: i64 = 2;
+const SAVINGS_MONTHS: i64 = 6;
+/// What a person with money to spare buys: (category, merchants).
+const BIG_PURCHASES: &[(&str, &[&str])] = &[
+    ("Travel", &["Delta Air Lines", "United Airlines", "Marriott Hotels", "Airbnb", "Expedia"]),
+    ("Home", &["IKEA", "The Home Depot", "Wayfair", "Crate & Barrel"]),
+    ("Shopping", &["Apple Store", "Best Buy", "REI"]),
+];
+
 /// The share of card charges authorised first (pending), and of those the
 /// share that never posts (released by the store later).
 const PENDING_CHANCE: f64 = 0.35;

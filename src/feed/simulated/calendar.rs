@@ -96,6 +96,13 @@ impl Sim {
                     push(at, Item::Balance { account: a.id.clone() });
                 }
             }
+            if date.day() == BUDGET_DAY {
+                let at = self.at_local(day, BUDGET_AT);
+                let paid_into = |a: &&SimAccount| a.kind == AccountKind::Checking && self.p.monthly_income(&a.id) > 0;
+                for a in self.p.accounts.iter().filter(paid_into) {
+                    push(at, Item::Budget { account: a.id.clone() });
+                }
+            }
             for a in &self.p.accounts {
                 if a.statement_day == date.day() {
                     let at = self.at_local(day, STATEMENT_AT);

@@ -59,6 +59,14 @@ pub(super) enum Item {
     Notice {
         text: String,
     },
+    /// The month's look at the account the income arrives in, decided when
+    /// it is delivered: money above a buffer of two months' income goes
+    /// partly to savings (while they are under half a year's income) and
+    /// the rest into a larger purchase — a trip, furniture, a computer — so
+    /// that balances stay in a believable band over decades.
+    Budget {
+        account: String,
+    },
     /// A payment of a card's whole balance, decided when it is delivered:
     /// a transaction leaving `from`, then the same amount arriving on `card`.
     Payment {
@@ -426,6 +434,7 @@ impl Sim {
     /// previous one, never after now). `None` if it no longer applies (its
     /// account left the profile).
     pub(super) fn deliver(&mut self, pending: Pending, now: i64, frozen: &HashSet<String>) -> Option<Step> {
+        let pending = self.decide_budget(pending)?;
         let pending = self.decide_payment(pending)?;
         let at = pending.at.min(now).max(self.st.last_at);
         let when = to_utc(at);
@@ -505,7 +514,7 @@ impl Sim {
             }
             Item::Notice { text } => (self.message(when, MessageKind::Service, text), None),
             // Decided above.
-            Item::Payment { .. } => return None,
+            Item::Payment { .. } | Item::Budget { .. } => return None,
         };
         self.st.last_at = at;
         Some(Step { event, fraud })
@@ -543,6 +552,50 @@ impl Sim {
         };
         self.st.queue.push_front(txn(card, card_merchant, owed));
         Some(txn(from, merchant, -owed))
+    }
+
+    /// Decides the month's budget as it comes (see [`Item::Budget`]):
+    /// returns the first transaction and queues the others right after it.
+    /// `None` when nothing is above the buffer; other items pass through.
+    pub(super) fn decide_budget(&mut self, pending: Pending) -> Option<Pending> {
+        let Pending { at, item: Item::Budget { account } } = pending else {
+            return Some(pending);
+        };
+        let income = self.p.monthly_income(&account);
+        let excess = self.st.balances.get(&account)?.checked_sub(income.checked_mul(BUFFER_MONTHS)?)?;
+        if income <= 0 || excess <= self.p.scaled(10_000) {
+            return None;
+        }
+        let savings = self.p.accounts.iter().find(|a| a.kind == AccountKind::Savings).map(|a| a.id.clone());
+        let saved = savings.as_ref().and_then(|s| self.st.balances.get(s)).copied().unwrap_or(i64::MAX);
+        let to_savings = if saved < income.saturating_mul(SAVINGS_MONTHS) { excess * 3 / 10 } else { 0 };
+        let spend = excess - to_savings;
+        let (category, names) = BIG_PURCHASES[self.rng.random_range(0..BIG_PURCHASES.len())];
+        let merchant = names[self.rng.random_range(0..names.len())].to_string();
+        let country = self.p.home_country.clone();
+        let txn = |account: String, merchant: String, category: &str, channel, minor, transfer| Pending {
+            at,
+            item: Item::Txn {
+                account,
+                merchant,
+                category: category.to_string(),
+                channel,
+                country: country.clone(),
+                minor,
+                fraud: None,
+                transfer,
+                id: None,
+            },
+        };
+        let purchase = txn(account.clone(), merchant, category, Channel::Online, -spend, false);
+        if let (Some(savings), true) = (savings, to_savings > 0) {
+            let name = |id: &str| self.p.account(id).map_or(id.to_string(), |a| a.name.clone());
+            let (to, from) = (format!("Transfer to {}", name(&savings)), format!("Transfer from {}", name(&account)));
+            self.st.queue.push_front(purchase);
+            self.st.queue.push_front(txn(savings, from, "Transfer", Channel::Transfer, to_savings, true));
+            return Some(txn(account, to, "Transfer", Channel::Transfer, -to_savings, true));
+        }
+        Some(purchase)
     }
 
     pub(super) fn message(&mut self, at: DateTime<Utc>, kind: MessageKind, text: String) -> FeedEvent {

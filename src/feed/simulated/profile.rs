@@ -142,6 +142,18 @@ impl SimProfile {
         self.events_per_day * (1.0 + postings) + recurring as f64 / MONTH_DAYS + accounts / 7.0 + accounts / MONTH_DAYS
     }
 
+    /// What arrives in `account` each month from its recurring income.
+    pub(super) fn monthly_income(&self, account: &str) -> i64 {
+        self.recurring
+            .iter()
+            .filter(|r| r.account == account && r.category != "Transfer")
+            .filter_map(|r| match r.amount {
+                Amount::Fixed(minor) if minor > 0 => Some(minor.saturating_mul(r.days.len() as i64)),
+                _ => None,
+            })
+            .fold(0, i64::saturating_add)
+    }
+
     /// Scales an amount in hundredths of a major unit to the currency.
     pub(super) fn scaled(&self, hundredths: i64) -> i64 {
         (hundredths.saturating_mul(self.currency.unit()) / 100).max(1)

@@ -74,7 +74,7 @@ pub(super) fn matching(
     let tolerance = b.tolerance(tx, bank)?;
     let at = t.posted_at.timestamp();
     let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {STORED_COLS} FROM transactions
+        "SELECT {STORED_COLS} FROM transactions INDEXED BY transactions_pending
          WHERE account_id = ?1 AND status = 'pending' AND posted_at <= ?2 AND posted_at >= ?3
          ORDER BY posted_at, id LIMIT 50"
     ))?;
@@ -227,7 +227,7 @@ pub(super) fn release_stale(tx: &SqlTx<'_>, b: &mut Batch, now: DateTime<Utc>, r
         let cutoff = newest - RELEASE_AFTER_DAYS * 86_400;
         let stale: Vec<(Stored, String)> = tx
             .prepare_cached(&format!(
-                "SELECT {STORED_COLS}, currency FROM transactions t
+                "SELECT {STORED_COLS}, currency FROM transactions t INDEXED BY transactions_pending
                  WHERE bank_id = ?1 AND status = 'pending' AND posted_at < ?2
                    AND NOT EXISTS (SELECT 1 FROM alerts al WHERE al.txn_id = t.id)"
             ))?

@@ -55,7 +55,7 @@ pub(super) fn pair(tx: &SqlTx<'_>, txn_id: i64, acct: AccountRef, t: &TxnInfo) -
     let window = PAIR_WINDOW_DAYS * 86_400;
     let other: Option<(i64, String)> = tx
         .prepare_cached(
-            "SELECT id, transfer_kind FROM transactions
+            "SELECT id, transfer_kind FROM transactions INDEXED BY transactions_transfer_open
              WHERE transfer_kind IS NOT NULL AND transfer_id IS NULL AND amount_minor = ?1
                AND posted_at BETWEEN ?2 AND ?3 AND currency = ?4 AND account_id <> ?5 AND id <> ?6
                AND status = 'posted' AND transfer_by IS NOT 'unpaired'

@@ -260,7 +260,8 @@ pub(super) fn running_for<'a>(tx: &SqlTx<'_>, b: &'a mut Batch, acct: AccountRef
             let (balance, history_from, has_pending): (i64, Option<i64>, bool) = tx
                 .prepare_cached(
                     "SELECT balance_minor, history_from,
-                            EXISTS (SELECT 1 FROM transactions WHERE account_id = ?1 AND status = 'pending')
+                            EXISTS (SELECT 1 FROM transactions INDEXED BY transactions_pending
+                                    WHERE account_id = ?1 AND status = 'pending')
                      FROM balances JOIN accounts ON accounts.id = account_id
                      WHERE account_id = ?1",
                 )?

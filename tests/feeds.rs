@@ -307,3 +307,26 @@ fn live(registry: FeedRegistry, profiles: Vec<BankProfile>, clock: Clock) -> Sup
         holder: finbox::feed::lease::this_process(),
     }
 }
+
+static ORPHAN_CANCELLED: AtomicBool = AtomicBool::new(false);
+
+/// When the store writer is gone (it stopped on an error), no feed can
+/// deliver: the supervisor ends instead of restarting the feeds for ever
+/// (`finbox feed` hung, its summary never printed).
+#[tokio::test(start_paused = true)]
+async fn the_supervisor_ends_when_the_store_writer_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let profiles = vec![profile("orphan", "orphan")];
+    let mut store = Store::open(&db).unwrap();
+    store.sync_banks(&profiles).unwrap();
+    store.grant(&BankId::new("orphan").unwrap(), Utc::now()).unwrap();
+    let mut registry = FeedRegistry::empty();
+    registry.register("orphan", |_| Ok(Box::new(Ticking(&ORPHAN_CANCELLED))));
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    drop(rx);
+    let cfg = live(registry, profiles, system_clock());
+    let task = tokio::spawn(supervisor::run(cfg, Store::open(&db).unwrap(), tx, CancellationToken::new(), None));
+    let ended = tokio::time::timeout(Duration::from_secs(30), task).await;
+    assert!(ended.is_ok(), "the supervisor went on without a writer");
+}

@@ -56,4 +56,4 @@ ALTER TABLE banks ADD COLUMN pending_tolerance_pct INTEGER NOT NULL DEFAULT 30;
 
 -- A transaction's notice is found again when the transaction posts or is
 -- released.
-CREATE INDEX messages_txn ON messages(txn_id) WHERE txn_id IS NOT NULL;
+CREATE INDEX messages_txn ON messages(txn_id);

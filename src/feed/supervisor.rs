@@ -118,6 +118,12 @@ pub async fn run(
             _ = cancel.cancelled() => break,
             _ = tick.tick() => {}
         }
+        // Without the store writer no feed can deliver: restarting them
+        // would go on for ever. The run ends, and the writer's error with it.
+        if tx.is_closed() {
+            tracing::error!("the store writer has stopped; stopping the feeds");
+            break;
+        }
         // A grant whose time is up ends here like a revoke: recorded (its
         // epoch moves on) and announced in the bank's conversation.
         let now = (cfg.clock)();

@@ -69,8 +69,12 @@ pub(super) fn pair(tx: &SqlTx<'_>, txn_id: i64, acct: AccountRef, t: &TxnInfo) -
     let Some((other, other_kind)) = other else { return Ok(None) };
     let by = if t.transfer && other_kind == "marked" { "feed" } else { "auto" };
     let id = txn_id.min(other);
-    tx.prepare_cached("UPDATE transactions SET transfer_id = ?1, transfer_by = ?2 WHERE id IN (?3, ?4)")?
-        .execute(params![id, by, txn_id, other])?;
+    // One row at a time, by row id (see `pending::post`: no statement
+    // journal, no flush of the search index).
+    for leg in [txn_id, other] {
+        tx.prepare_cached("UPDATE transactions SET transfer_id = ?1, transfer_by = ?2 WHERE id = ?3")?
+            .execute(params![id, by, leg])?;
+    }
     Ok(Some(id))
 }
 

@@ -58,10 +58,12 @@ pub(super) fn apply_txn(
         return Ok(Outcome::Refused(reason));
     }
     let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
-    // A posting for an authorisation stored under another id. Only an
-    // account with pending rows looks, and only for an id not yet stored
-    // (a replayed posting must not take another authorisation).
+    // A posting for an authorisation stored under another id. Only a card
+    // charge on an account with pending rows looks, and only for an id not
+    // yet stored (a replayed posting must not take another authorisation).
+    let card = matches!(t.channel, crate::domain::Channel::CardPresent | crate::domain::Channel::Online);
     if !t.pending
+        && card
         && running_for(tx, b, acct)?.has_pending
         && pending::stored(tx, bank, &t.external_id)?.is_none()
         && let Some(auth) = pending::matching(tx, b, bank, acct, t, &merchant)?

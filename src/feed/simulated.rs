@@ -100,7 +100,10 @@ const BIG_PURCHASES: &[(&str, &[&str])] = &[
 /// The share of card charges authorised first (pending), and of those the
 /// share that never posts (released by the store later).
 const PENDING_CHANCE: f64 = 0.35;
-const NEVER_POSTS: f64 = 0.04;
+/// At most this many postings wait for their time (live mode has a few
+/// dozen: three days of charges).
+const LATER_MAX: usize = 500;
+const NEVER_POSTS: f64 = 0.01;
 const CARD_TEST_AMOUNT: (i64, i64) = (50, 299);
 const FOREIGN_AMOUNT: (i64, i64) = (8_000, 90_000);
 const ODD_HOUR_AMOUNT: (i64, i64) = (60_000, 250_000);

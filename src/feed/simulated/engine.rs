@@ -339,7 +339,10 @@ impl Sim {
             return charge;
         };
         let card = matches!(channel, Channel::CardPresent | Channel::Online);
-        if !card || *minor >= 0 || self.rng.random::<f64>() >= PENDING_CHANCE {
+        // Events mode piles its last events up at now, and their postings
+        // wait in `later` past it: a bound keeps the state (and the cursor,
+        // saved every few events) small.
+        if !card || *minor >= 0 || self.st.later.len() >= LATER_MAX || self.rng.random::<f64>() >= PENDING_CHANCE {
             return charge;
         }
         let kind = category.to_lowercase();

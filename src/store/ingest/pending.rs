@@ -94,7 +94,10 @@ pub(super) fn matching(
         {
             continue;
         }
-        let closer = |s: &Stored| ((s.amount - t.amount.minor).unsigned_abs(), s.posted_at, s.id);
+        // The same name first (an authorisation usually carries it), then
+        // the closest amount, then the oldest.
+        let closer =
+            |s: &Stored| (s.merchant != merchant, (s.amount - t.amount.minor).unsigned_abs(), s.posted_at, s.id);
         if best.as_ref().is_none_or(|b| closer(&auth) < closer(b)) {
             best = Some(auth);
         }

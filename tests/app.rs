@@ -57,6 +57,7 @@ fn alert(n: i64, bank: &str) -> FraudAlert {
         amount: Money::new(-124_000, Currency::USD),
         posted_at: now(),
         card_mask: Some("•9913".into()),
+        account_label: "Total Checking •4821".into(),
     }
 }
 

@@ -119,6 +119,7 @@ fn alert(
         amount: usd(amount),
         posted_at,
         card_mask: card.map(str::to_string),
+        account_label: "Sapphire Preferred •9913".to_string(),
     }
 }
 

@@ -262,6 +262,7 @@ pub(super) fn alert_json(a: &FraudAlert) -> serde_json::Value {
         "severity": a.severity.as_str(), "status": a.status.as_str(), "created_at": a.created_at.to_rfc3339(),
         "decided_at": a.decided_at.map(|t| t.to_rfc3339()), "merchant": a.merchant,
         "amount_minor": a.amount.minor, "currency": a.amount.currency, "card": a.card_mask,
+        "account_label": a.account_label,
     })
 }
 

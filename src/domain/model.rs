@@ -463,6 +463,8 @@ pub struct FraudAlert {
     pub amount: Money,
     pub posted_at: DateTime<Utc>,
     pub card_mask: Option<String>,
+    /// The account as lists show it: "Sapphire Preferred •7742".
+    pub account_label: String,
 }
 
 impl FraudAlert {

@@ -142,7 +142,7 @@ fn txn_row(r: &Row<'_>) -> rusqlite::Result<Transaction> {
 
 const ALERT_COLS: &str =
     "al.id, al.bank_id, al.account_id, a.external_id, al.txn_id, al.reason, al.severity, al.status,
-     al.created_at, al.decided_at, t.merchant, t.amount_minor, t.currency, t.posted_at, c.mask";
+     al.created_at, al.decided_at, t.merchant, t.amount_minor, t.currency, t.posted_at, c.mask, a.name, a.mask";
 
 fn alert_row(r: &Row<'_>) -> rusqlite::Result<FraudAlert> {
     Ok(FraudAlert {
@@ -160,6 +160,7 @@ fn alert_row(r: &Row<'_>) -> rusqlite::Result<FraudAlert> {
         amount: Money::new(r.get(11)?, conv(12, Currency::new(&r.get::<_, String>(12)?))?),
         posted_at: from_unix(r.get(13)?),
         card_mask: r.get::<_, Option<String>>(14)?.map(|m| format!("•{m}")),
+        account_label: format!("{} •{}", r.get::<_, String>(15)?, r.get::<_, String>(16)?),
     })
 }
 

@@ -75,7 +75,12 @@ impl Row {
         Row {
             when: local(a.posted_at, opts.utc_offset_secs).format("%b %d %H:%M").to_string(),
             bank: clean(bank),
-            card: a.card_mask.as_deref().map(clean).unwrap_or_default(),
+            // The account and its card, as the sidebar names them.
+            card: match a.card_mask.as_deref() {
+                Some(card) if a.account_label.ends_with(card) => format!("{} 💳", clean(&a.account_label)),
+                Some(card) => format!("{} 💳{}", clean(&a.account_label), clean(card)),
+                None => clean(&a.account_label),
+            },
             merchant: clean(&a.merchant),
             amount: a.amount.to_string(),
             amount_minor: a.amount.minor,
@@ -122,7 +127,7 @@ impl Widths {
             severity: 6,
             when: 12,
             bank: max(|r| &r.bank).min(14),
-            card: max(|r| &r.card),
+            card: max(|r| &r.card).min(30),
             merchant: 0,
             amount: max(|r| &r.amount),
             reason: 0,

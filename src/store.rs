@@ -18,6 +18,7 @@
 //! damaged for good (SQLite's "How To Corrupt An SQLite Database File", 2.2).
 
 mod action;
+mod audit;
 mod cipher;
 mod dispute;
 mod files;
@@ -37,7 +38,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use crate::domain::{AlertId, AlertStatus, BankId, BankListing, Listed, MoneyError, ParseError, when};
+use crate::domain::{AlertId, AlertStatus, BankId, MoneyError, ParseError, when};
 
 pub use crate::domain::{BankSummary, Quarantined, UNREAD_CAP};
 pub use action::{ConsentChange, FreezeOutcome};
@@ -419,50 +420,6 @@ impl Store {
             tracing::info!(version = i + 1, "migrated store schema");
         }
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Lists the configured banks in the store: new ones are added with no
-    /// consent; names, colours and order follow the profiles.
-    pub fn sync_banks<P: Listed>(&mut self, profiles: &[P]) -> Result<()> {
-        let profiles: Vec<BankListing<'_>> = profiles.iter().map(Listed::listing).collect();
-        // Every command starts here: when the banks are listed as the
-        // profiles say (nearly always), nothing is written, and no command
-        // waits for the write lock just to start.
-        type Row = (String, String, String, String, i64, i64);
-        let listed: Vec<Row> = self
-            .conn
-            .prepare("SELECT id, name, color, feed_kind, position, pending_tolerance_pct FROM banks")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let current = profiles.iter().enumerate().all(|(i, p)| {
-            listed.iter().any(|(id, name, color, feed, pos, tolerance)| {
-                (id.as_str(), name.as_str(), color.as_str(), feed.as_str(), *pos, *tolerance)
-                    == (p.id.as_str(), p.name, p.color, p.feed_kind, i as i64, p.pending_tolerance_percent)
-            })
-        });
-        if current {
-            return Ok(());
-        }
-        let _turn = self.turnstile.as_ref().map(|t| t.take());
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut upsert = tx.prepare(
-                "INSERT INTO banks (id, name, color, feed_kind, position, pending_tolerance_pct)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, color = excluded.color,
-                     feed_kind = excluded.feed_kind, position = excluded.position,
-                     pending_tolerance_pct = excluded.pending_tolerance_pct
-                 WHERE name IS NOT excluded.name OR color IS NOT excluded.color
-                     OR feed_kind IS NOT excluded.feed_kind OR position IS NOT excluded.position
-                     OR pending_tolerance_pct IS NOT excluded.pending_tolerance_pct",
-            )?;
-            for (i, p) in profiles.iter().enumerate() {
-                let tolerance = p.pending_tolerance_percent;
-                upsert.execute(rusqlite::params![p.id.as_str(), p.name, p.color, p.feed_kind, i as i64, tolerance])?;
-            }
-        }
         tx.commit()?;
         Ok(())
     }

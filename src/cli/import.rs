@@ -238,6 +238,35 @@ impl Importer<'_, '_> {
     }
 }
 
+/// "4 transactions (1 pending)" and "; skipped 2 already present (…)…".
+fn added_and_skipped(scan: &Scan, tally: &Tally) -> (String, String) {
+    let why = match (scan.derived_ids, scan.statement().format()) {
+        (0, Format::Ofx) => "their FITIDs are stored already",
+        (0, Format::Csv) => "their ids are stored already",
+        (d, _) if d == scan.transactions => "the same date, amount and description are stored already",
+        _ => "stored already",
+    };
+    // A transaction the file lists twice is stored once: the second copy is
+    // no news from the store.
+    let twice = scan.repeated.min(tally.present);
+    let mut skipped = match tally.present - twice {
+        0 => String::new(),
+        n => format!("; skipped {} already present ({why})", group_thousands(n)),
+    };
+    if twice > 0 {
+        skipped.push_str(&format!("; {} listed twice in the file, stored once", count_of(twice, "transaction")));
+    }
+    let added = match tally.pending {
+        0 => count_of(tally.added, "transaction"),
+        p => format!("{} ({} pending)", count_of(tally.added, "transaction"), group_thousands(p)),
+    };
+    if tally.posted > 0 {
+        let posted = count_of(tally.posted, "pending authorisation");
+        skipped.push_str(&format!("; {posted} posted (the same row, now posted)"));
+    }
+    (added, skipped)
+}
+
 use crate::domain::money::group_thousands;
 
 fn count_of(n: u64, what: &str) -> String {
@@ -361,30 +390,7 @@ fn print_summary(
         }
         println!("{line}");
     }
-    let why = match (scan.derived_ids, statement.format()) {
-        (0, Format::Ofx) => "their FITIDs are stored already",
-        (0, Format::Csv) => "their ids are stored already",
-        (d, _) if d == scan.transactions => "the same date, amount and description are stored already",
-        _ => "stored already",
-    };
-    // A transaction the file lists twice is stored once: the second copy is
-    // no news from the store.
-    let twice = scan.repeated.min(tally.present);
-    let mut skipped = match tally.present - twice {
-        0 => String::new(),
-        n => format!("; skipped {} already present ({why})", group_thousands(n)),
-    };
-    if twice > 0 {
-        skipped.push_str(&format!("; {} listed twice in the file, stored once", count_of(twice, "transaction")));
-    }
-    let added = match tally.pending {
-        0 => count_of(tally.added, "transaction"),
-        p => format!("{} ({} pending)", count_of(tally.added, "transaction"), group_thousands(p)),
-    };
-    if tally.posted > 0 {
-        let posted = count_of(tally.posted, "pending authorisation");
-        skipped.push_str(&format!("; {posted} posted (the same row, now posted)"));
-    }
+    let (added, skipped) = added_and_skipped(scan, tally);
     if dry_run {
         println!("Dry run: would add {added}{skipped}. Nothing was written.");
         if tally.corrections > 0 {

@@ -115,6 +115,7 @@ const DUPLICATE_GAP: (i64, i64) = (MINUTE, 5 * MINUTE);
 
 mod calendar;
 mod engine;
+mod money;
 mod patterns;
 mod profile;
 mod runner;

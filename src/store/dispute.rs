@@ -74,34 +74,13 @@ pub(super) fn open(tx: &SqlTx<'_>, alert: &FraudAlert, now: DateTime<Utc>) -> Re
         params![charge.account, now.timestamp()],
     )?;
     let case = format!("{}-{:06}", case_prefix(&alert.bank), alert.id.0);
-    let amount = charge.amount.abs();
-    let mut text = String::new();
-    if old_card.is_some() {
-        text.push_str(&format!("We've locked your {card}; say \"unfreeze card\" to unlock it. "));
-    }
     let credit = if charge.posted && charge.amount.is_negative() && !charge.reversed {
-        let credit = post_credit(tx, &charge, &case, now)?;
-        let label = account_label(tx, charge.account)?;
-        let balance: i64 =
-            tx.query_row("SELECT balance_minor FROM balances WHERE account_id = ?1", [charge.account], |r| r.get(0))?;
-        text.push_str(&format!(
-            "We opened dispute {case} for the {amount} charge at {} and credited {amount} to your {label} while we \
-             investigate, so you won't pay for it: the balance is {} again.",
-            charge.merchant,
-            Money::new(balance, charge.amount.currency),
-        ));
-        Some(credit)
+        Some(post_credit(tx, &charge, &case, now)?)
     } else {
-        text.push_str(&format!("We opened dispute {case} for the {amount} charge at {}.", charge.merchant));
         None
     };
     let replacement = old_card.as_deref().map(|old| new_card_mask(old, alert.id.0));
-    if let Some(old) = &old_card {
-        text.push_str(&format!(
-            " A replacement card with a new number is on its way; it replaces card •{old} in about \
-             {REPLACEMENT_DAYS} days, and that card is closed then."
-        ));
-    }
+    let text = words(tx, &charge, &case, &card, old_card.as_deref(), credit.is_some())?;
     tx.execute(
         "INSERT INTO disputes (bank_id, alert_id, txn_id, case_number, opened_at, credit_txn_id, account_id,
                                old_card_mask, new_card_mask, replacement_due_at)
@@ -119,6 +98,43 @@ pub(super) fn open(tx: &SqlTx<'_>, alert: &FraudAlert, now: DateTime<Utc>) -> Re
             replacement.as_ref().map(|_| (now + Duration::days(REPLACEMENT_DAYS)).timestamp()),
         ],
     )?;
+    Ok(text)
+}
+
+/// What the bank says: the lock, the case, the credit and the balance it
+/// restored, the replacement card.
+fn words(
+    tx: &SqlTx<'_>,
+    charge: &Charge,
+    case: &str,
+    card: &str,
+    old_card: Option<&str>,
+    credited: bool,
+) -> Result<String> {
+    let amount = charge.amount.abs();
+    let mut text = String::new();
+    if old_card.is_some() {
+        text.push_str(&format!("We've locked your {card}; say \"unfreeze card\" to unlock it. "));
+    }
+    if credited {
+        let label = account_label(tx, charge.account)?;
+        let balance: i64 =
+            tx.query_row("SELECT balance_minor FROM balances WHERE account_id = ?1", [charge.account], |r| r.get(0))?;
+        text.push_str(&format!(
+            "We opened dispute {case} for the {amount} charge at {} and credited {amount} to your {label} while we \
+             investigate, so you won't pay for it: the balance is {} again.",
+            charge.merchant,
+            Money::new(balance, charge.amount.currency),
+        ));
+    } else {
+        text.push_str(&format!("We opened dispute {case} for the {amount} charge at {}.", charge.merchant));
+    }
+    if let Some(old) = old_card {
+        text.push_str(&format!(
+            " A replacement card with a new number is on its way; it replaces card •{old} in about \
+             {REPLACEMENT_DAYS} days, and that card is closed then."
+        ));
+    }
     Ok(text)
 }
 

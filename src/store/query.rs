@@ -98,15 +98,16 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     })
 }
 
-const TXN_COLS: &str = "t.id, t.bank_id, t.account_id, a.external_id, t.external_id, t.posted_at, t.amount_minor,
+pub(super) const TXN_COLS: &str =
+    "t.id, t.bank_id, t.account_id, a.external_id, t.external_id, t.posted_at, t.amount_minor,
      t.currency, t.merchant, t.category, t.channel, t.country, t.status, t.authorized_at, t.authorized_minor,
      t.transfer_kind, t.transfer_id, o.id, oa.name, oa.mask, t.reversed_by, t.reverses, o.account_id";
 /// The other leg of a transfer (`o`, its account `oa`), after the joins
 /// that choose the rows (SQLite keeps the order of LEFT JOINs).
-const TXN_OTHER_LEG: &str = " LEFT JOIN transactions o ON o.transfer_id = t.transfer_id AND o.id <> t.id
+pub(super) const TXN_OTHER_LEG: &str = " LEFT JOIN transactions o ON o.transfer_id = t.transfer_id AND o.id <> t.id
      LEFT JOIN accounts oa ON oa.id = o.account_id";
 
-fn txn_row(r: &Row<'_>) -> rusqlite::Result<Transaction> {
+pub(super) fn txn_row(r: &Row<'_>) -> rusqlite::Result<Transaction> {
     let currency = conv(7, Currency::new(&r.get::<_, String>(7)?))?;
     Ok(Transaction {
         id: TxnId(r.get(0)?),
@@ -290,18 +291,6 @@ impl Store {
         args.push((f.limit.max(1) as i64).into());
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), txn_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Legs of transfers between the user's accounts, newest first; with
-    /// `unmatched`, only those whose other side was not seen.
-    pub fn transfer_legs(&self, unmatched: bool, limit: usize) -> Result<Vec<Transaction>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {TXN_COLS} FROM transactions t JOIN accounts a ON a.id = t.account_id {TXN_OTHER_LEG}
-             WHERE t.transfer_kind IS NOT NULL AND (?1 = 0 OR t.transfer_id IS NULL)
-             ORDER BY t.posted_at DESC, t.id DESC LIMIT ?2"
-        ))?;
-        let rows = stmt.query_map(params![unmatched, limit.max(1) as i64], txn_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -594,35 +583,6 @@ impl Store {
             balances.push(Money::new(minor, Currency::new(&cur)?));
         }
         Ok(Total::by_currency(balances))
-    }
-
-    /// Accounts whose stored balance differs from opening + the sum of their
-    /// posted transactions (or whose pending total differs from their
-    /// pending rows), as (account, stored, expected). Empty when all agree.
-    /// Reads every transaction: for checks and tests, not for screens.
-    pub fn balance_mismatches(&self) -> Result<Vec<(AccountId, i64, i64)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT a.id, bal.balance_minor,
-                    a.opening_minor + coalesce((SELECT sum(amount_minor) FROM transactions t
-                                                WHERE t.account_id = a.id AND t.status = 'posted'), 0),
-                    bal.pending_minor,
-                    coalesce((SELECT sum(amount_minor) FROM transactions t
-                              WHERE t.account_id = a.id AND t.status = 'pending'), 0),
-                    bal.txn_count, (SELECT count(*) FROM transactions t WHERE t.account_id = a.id)
-             FROM accounts a JOIN balances bal ON bal.account_id = a.id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            let n = |i| r.get::<_, i64>(i);
-            Ok((n(0)?, [n(1)?, n(2)?], [n(3)?, n(4)?], [n(5)?, n(6)?]))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, [stored, expected], [held, pending], [count, real_count]) = row?;
-            if stored != expected || held != pending || count != real_count {
-                out.push((AccountId(id), stored, expected));
-            }
-        }
-        Ok(out)
     }
 
     /// Row counts of what a bank shared, for purge reports and tests.

@@ -3,8 +3,9 @@
 
 use rusqlite::{OptionalExtension, params};
 
+use super::query::{TXN_COLS, TXN_OTHER_LEG, txn_row};
 use super::{Result, Store, StoreError};
-use crate::domain::TxnId;
+use crate::domain::{Transaction, TxnId};
 
 /// A leg as pairing checks it.
 struct Leg {
@@ -81,5 +82,17 @@ impl Store {
             .conn
             .query_row("SELECT case_number FROM disputes WHERE alert_id = ?1", [alert.0], |r| r.get(0))
             .optional()?)
+    }
+
+    /// Legs of transfers between the user's accounts, newest first; with
+    /// `unmatched`, only those whose other side was not seen.
+    pub fn transfer_legs(&self, unmatched: bool, limit: usize) -> Result<Vec<Transaction>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {TXN_COLS} FROM transactions t JOIN accounts a ON a.id = t.account_id {TXN_OTHER_LEG}
+             WHERE t.transfer_kind IS NOT NULL AND (?1 = 0 OR t.transfer_id IS NULL)
+             ORDER BY t.posted_at DESC, t.id DESC LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![unmatched, limit.max(1) as i64], txn_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

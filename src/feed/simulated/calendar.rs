@@ -38,58 +38,12 @@ impl Sim {
         }
         for day in self.local_day(from)..=self.local_day(to) {
             let Some(date) = date_of(day) else { continue };
-            let month_days = days_in_month(date);
             let mut push = |at: i64, item: Item| {
                 if from < at && at <= to {
                     out.push(Pending { at, item });
                 }
             };
-            for (i, r) in self.p.recurring.iter().enumerate() {
-                if !r.days.iter().any(|&d| d.min(month_days) == date.day()) {
-                    continue;
-                }
-                let at = self.at_local(day, RECURRING_AT + i as i64 * MINUTE);
-                let minor = match &r.amount {
-                    Amount::Fixed(minor) => *minor,
-                    Amount::CardBalance { card, card_name } => {
-                        let item = Item::Payment {
-                            from: r.account.clone(),
-                            card: card.clone(),
-                            merchant: r.name.clone(),
-                            card_merchant: card_name.clone(),
-                            category: r.category.clone(),
-                            channel: r.channel,
-                        };
-                        push(at, item);
-                        continue;
-                    }
-                };
-                push(
-                    at,
-                    Item::Txn {
-                        account: r.account.clone(),
-                        merchant: r.name.clone(),
-                        category: r.category.clone(),
-                        channel: r.channel,
-                        country: self.p.home_country.clone(),
-                        minor,
-                        fraud: None,
-                        // The profiles' "Transfer" items move money between
-                        // this person's own accounts.
-                        transfer: r.category == "Transfer",
-                        id: None,
-                    },
-                );
-                if r.is_deposit() {
-                    let account = self.p.account(&r.account).map_or(r.account.as_str(), |a| a.name.as_str());
-                    let text = format!(
-                        "Your direct deposit of {} ({}) arrived in {account}.",
-                        Money::new(minor, self.p.currency),
-                        r.name
-                    );
-                    push(at, Item::Notice { text });
-                }
-            }
+            self.recurring_on(day, date, &mut push);
             if date.weekday() == BALANCE_DAY {
                 let at = self.at_local(day, BALANCE_AT);
                 for a in &self.p.accounts {
@@ -113,6 +67,57 @@ impl Sim {
             }
         }
         out
+    }
+
+    /// The recurring items of one day (with a deposit's notice).
+    fn recurring_on(&self, day: i64, date: NaiveDate, push: &mut impl FnMut(i64, Item)) {
+        let month_days = days_in_month(date);
+        for (i, r) in self.p.recurring.iter().enumerate() {
+            if !r.days.iter().any(|&d| d.min(month_days) == date.day()) {
+                continue;
+            }
+            let at = self.at_local(day, RECURRING_AT + i as i64 * MINUTE);
+            let minor = match &r.amount {
+                Amount::Fixed(minor) => *minor,
+                Amount::CardBalance { card, card_name } => {
+                    let item = Item::Payment {
+                        from: r.account.clone(),
+                        card: card.clone(),
+                        merchant: r.name.clone(),
+                        card_merchant: card_name.clone(),
+                        category: r.category.clone(),
+                        channel: r.channel,
+                    };
+                    push(at, item);
+                    continue;
+                }
+            };
+            push(
+                at,
+                Item::Txn {
+                    account: r.account.clone(),
+                    merchant: r.name.clone(),
+                    category: r.category.clone(),
+                    channel: r.channel,
+                    country: self.p.home_country.clone(),
+                    minor,
+                    fraud: None,
+                    // The profiles' "Transfer" items move money between
+                    // this person's own accounts.
+                    transfer: r.category == "Transfer",
+                    id: None,
+                },
+            );
+            if r.is_deposit() {
+                let account = self.p.account(&r.account).map_or(r.account.as_str(), |a| a.name.as_str());
+                let text = format!(
+                    "Your direct deposit of {} ({}) arrived in {account}.",
+                    Money::new(minor, self.p.currency),
+                    r.name
+                );
+                push(at, Item::Notice { text });
+            }
+        }
     }
 
     pub(super) fn local_day(&self, t: i64) -> i64 {

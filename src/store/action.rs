@@ -53,6 +53,7 @@ fn of_bank(table: &str) -> &'static str {
 /// The tables a bank's shared data lives in, in an order that keeps foreign
 /// keys satisfied while deleting.
 const SHARED_TABLES: &[&str] = &[
+    "disputes",
     "alerts",
     "messages",
     "history_notices",

@@ -588,9 +588,17 @@ impl Store {
     /// Row counts of what a bank shared, for purge reports and tests.
     pub fn shared_row_count(&self, bank: &BankId) -> Result<i64> {
         let mut n = 0;
-        for table in
-            ["transactions", "accounts", "cards", "messages", "history_notices", "alerts", "feed_cursors", "quarantine"]
-        {
+        for table in [
+            "transactions",
+            "accounts",
+            "cards",
+            "messages",
+            "history_notices",
+            "alerts",
+            "disputes",
+            "feed_cursors",
+            "quarantine",
+        ] {
             let c: i64 = self.conn.query_row(
                 &format!("SELECT count(*) FROM {table} WHERE bank_id = ?1"),
                 [bank.as_str()],

@@ -2,7 +2,7 @@
 //! in the same transaction, announced in the thread unless history.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
+use rusqlite::{Transaction as SqlTx, params};
 
 use super::history::Tally;
 use super::pending::{self, Stored};
@@ -122,10 +122,10 @@ fn stored_again(
             report.pending_adjusted += 1;
         }
         Some(s) if !s.pending && t.pending => report.duplicates += 1,
-        _ => {
+        stored => {
             report.replayed_transactions += 1;
             b.replayed.insert((bank.clone(), t.external_id.clone()));
-            match differs_from_stored(tx, bank, acct, t)? {
+            match stored.and_then(|s| differs_from_stored(&s, acct, t, merchant)) {
                 Some(reason) => refuse(tx, report, env, now, reason, true)?,
                 None => report.duplicates += 1,
             }
@@ -148,39 +148,28 @@ pub(super) fn validate_txn(t: &TxnInfo, acct: AccountRef, now: DateTime<Utc>) ->
 }
 
 /// The rule for a transaction id delivered again with other content (a
-/// bank's correction, a pending charge posted with a tip): **the first
-/// version stands**. Balances, alerts and the conversation were built on it;
-/// the later version is refused into the quarantine with what differs, so
-/// the user sees it, and a replay of it is listed once. Never two rows.
-pub(super) fn differs_from_stored(
-    tx: &SqlTx<'_>,
-    bank: &BankId,
-    acct: AccountRef,
-    t: &TxnInfo,
-) -> Result<Option<String>> {
-    let stored: Option<(i64, i64, i64, String)> = tx
-        .prepare_cached(
-            "SELECT account_id, posted_at, amount_minor, merchant FROM transactions WHERE bank_id = ?1 AND external_id = ?2",
-        )?
-        .query_row(params![bank.as_str(), t.external_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .optional()?;
-    let Some((account_id, posted_at, amount, merchant)) = stored else { return Ok(None) };
+/// bank's correction; a pending authorisation that posts is not one, see
+/// `pending`): **the first version stands**. Balances, alerts and the
+/// conversation were built on it; the later version is refused into the
+/// quarantine with what differs, so the user sees it, and a replay of it is
+/// listed once. Never two rows.
+pub(super) fn differs_from_stored(stored: &Stored, acct: AccountRef, t: &TxnInfo, merchant: &str) -> Option<String> {
     let mut diffs = Vec::new();
-    if amount != t.amount.minor {
-        diffs.push(format!("amount {} → {}", Money::new(amount, acct.currency), t.amount));
+    if stored.amount != t.amount.minor {
+        diffs.push(format!("amount {} → {}", Money::new(stored.amount, acct.currency), t.amount));
     }
-    if posted_at != t.posted_at.timestamp() {
+    if stored.posted_at != t.posted_at.timestamp() {
         diffs.push("posting time".to_string());
     }
-    if merchant != clean_line(&t.merchant, MAX_NAME_CHARS) {
+    if stored.merchant != merchant {
         diffs.push("merchant".to_string());
     }
-    if account_id != acct.id {
+    if stored.account != acct.id {
         diffs.push("account".to_string());
     }
-    Ok((!diffs.is_empty()).then(|| {
+    (!diffs.is_empty()).then(|| {
         format!("differs from the stored transaction with this id ({}); the first version stands", diffs.join(", "))
-    }))
+    })
 }
 
 /// Inserts a transaction unless its external id is already stored; moves the

@@ -65,8 +65,8 @@ pub(super) fn apply_txn(
     if !t.pending
         && card
         && running_for(tx, b, acct)?.has_pending
-        && pending::stored(tx, bank, &t.external_id)?.is_none()
         && let Some(auth) = pending::matching(tx, b, bank, acct, t, &merchant)?
+        && pending::stored(tx, bank, &t.external_id)?.is_none()
     {
         pending::post(tx, b, bank, acct, &auth, t, &merchant, shared, report)?;
         return Ok(Outcome::Applied);

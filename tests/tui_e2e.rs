@@ -146,6 +146,17 @@ fn a_person_acks_an_alert_revokes_a_bank_and_chats() {
     let screen = s.wait_for("is locked");
     assert!(screen.contains("credited"), "{screen}");
     assert!(has_alert_with_status(&s, "fraud"));
+    // That bank's thread says the balance is restored, and its sidebar
+    // shows the card locked.
+    let decided = s.json(&["alerts", "--all", "--json"]);
+    let fraud = decided.iter().find(|a| a["status"] == "fraud").unwrap();
+    let position = ["chase", "wellsfargo", "citi", "usbank"].iter().position(|b| fraud["bank"] == *b).unwrap();
+    s.keys(&["Escape", &(position + 1).to_string()]);
+    let screen = s.wait_for("🔒");
+    // (The thread wraps its lines: single words are looked for.)
+    for word in ["locked", "dispute", "credited", "again."] {
+        assert!(screen.contains(word), "{word}: {screen}");
+    }
 
     // Revoke Citi (bank 3): c opens the dialog, r revokes.
     s.keys(&["3", "c"]);

@@ -329,3 +329,18 @@ proptest! {
         }
     }
 }
+
+/// The bank's answer to "balance" agrees with the money: what is pending,
+/// what is available, a locked card.
+#[test]
+fn the_bank_says_what_is_pending_and_available() {
+    let mut s = linked();
+    apply(&mut s, "chase", vec![pending(charge("cc", "a1", 0.0, -4200, "Joe's Pizza", "Restaurants"))]);
+    s.set_frozen(&bank("chase"), Some("7742"), true, t0()).unwrap();
+    let reply = s.say(&bank("chase"), "balance", t0()).unwrap();
+    assert!(
+        reply.contains("Account cc •7742: $100.00 owed ($42.00 pending; available -$142.00), card locked"),
+        "{reply}"
+    );
+    assert!(reply.contains("Account chk •4417: $1,000.00\n"), "{reply}");
+}

@@ -83,7 +83,13 @@ impl Store {
             } else {
                 a.balance.to_string()
             };
-            lines.push(format!("• {} {}: {owed}", a.name, a.mask));
+            // With authorisations pending, what can be spent now too.
+            let pending = match a.pending.minor {
+                0 => String::new(),
+                _ => format!(" ({} pending; available {})", a.pending.abs(), a.available()),
+            };
+            let frozen = if a.card.as_ref().is_some_and(|c| c.frozen) { ", card locked" } else { "" };
+            lines.push(format!("• {} {}: {owed}{pending}{frozen}", a.name, a.mask));
         }
         for total in Total::by_currency(accounts.iter().map(|a| a.balance)) {
             lines.push(format!("Net across your accounts: {total}"));

@@ -166,28 +166,35 @@ pub(super) fn transactions(env: &Env, a: &TxnArgs) -> Result<()> {
         println!("No transactions match.");
         return Ok(());
     }
+    print!("{}", txn_table(&txns, ("CATEGORY", Align::Left, |x| x.category.clone())));
+    Ok(())
+}
+
+/// Transactions as a table, with one column of the command's own after the
+/// amount (the category; a transfer's id); the merchant says the rest.
+fn txn_table(txns: &[Transaction], (title, align, cell): (&str, Align, fn(&Transaction) -> String)) -> String {
     let mut t = Table::new(&[
         ("ID", Align::Right),
         ("POSTED", Align::Left),
         ("BANK", Align::Left),
         ("ACCOUNT", Align::Left),
         ("AMOUNT", Align::Right),
-        ("CATEGORY", Align::Left),
+        (title, align),
         ("MERCHANT", Align::Left),
     ]);
-    for x in &txns {
-        t.row(vec![
+    for x in txns {
+        let row = vec![
             x.id.to_string(),
             local(x.posted_at),
             x.bank.to_string(),
             x.account_external_id.clone(),
             x.amount.to_string(),
-            x.category.clone(),
+            cell(x),
             x.label(),
-        ]);
+        ];
+        t.row(row);
     }
-    print!("{}", t.render());
-    Ok(())
+    t.render()
 }
 
 /// A transaction as `--json` gives it (and `finbox export --format json`).
@@ -231,28 +238,8 @@ pub(super) fn transfers(env: &Env, a: &TransfersArgs) -> Result<()> {
         println!("{}", if a.unmatched { "No unmatched transfer legs." } else { "No transfers." });
         return Ok(());
     }
-    let mut t = Table::new(&[
-        ("ID", Align::Right),
-        ("POSTED", Align::Left),
-        ("BANK", Align::Left),
-        ("ACCOUNT", Align::Left),
-        ("AMOUNT", Align::Right),
-        ("TRANSFER", Align::Right),
-        ("WHAT", Align::Left),
-    ]);
-    for x in &legs {
-        let pair = x.transfer.as_ref().and_then(|l| l.id).map(|id| id.to_string()).unwrap_or_else(|| "—".into());
-        t.row(vec![
-            x.id.to_string(),
-            local(x.posted_at),
-            x.bank.to_string(),
-            x.account_external_id.clone(),
-            x.amount.to_string(),
-            pair,
-            x.label(),
-        ]);
-    }
-    print!("{}", t.render());
+    let pair = |x: &Transaction| x.transfer.as_ref().and_then(|l| l.id).map_or_else(|| "—".into(), |id| id.to_string());
+    print!("{}", txn_table(&legs, ("TRANSFER", Align::Right, pair)));
     Ok(())
 }
 

@@ -62,7 +62,7 @@ fn default_color() -> String {
     "#888888".into()
 }
 fn default_feed() -> String {
-    "simulated".into()
+    crate::domain::SIMULATED_FEED.into()
 }
 fn default_country() -> String {
     "US".into()

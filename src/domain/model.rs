@@ -252,6 +252,11 @@ impl Verdict {
     }
 }
 
+/// The feed kind of the banks finbox simulates. For them finbox plays the
+/// bank (it locks a card, credits a disputed charge); for any other it only
+/// reads what the bank says.
+pub const SIMULATED_FEED: &str = "simulated";
+
 /// A bank as listed in the store, with its sharing state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Bank {
@@ -285,6 +290,11 @@ pub enum Sharing {
 }
 
 impl Bank {
+    /// Whether finbox plays this bank (see [`SIMULATED_FEED`]).
+    pub fn is_simulated(&self) -> bool {
+        self.feed_kind == SIMULATED_FEED
+    }
+
     /// The bank's sharing at `now`. A grant whose end has passed is expired
     /// even before the store has noticed and recorded it.
     pub fn sharing(&self, now: DateTime<Utc>) -> Sharing {

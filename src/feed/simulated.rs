@@ -43,7 +43,7 @@ use super::{
 use crate::domain::{AccountKind, BankId, Channel, Currency, MessageKind, Money};
 
 /// The feed kind's name, as written in `feed = "simulated"`.
-pub const KIND: &str = "simulated";
+pub const KIND: &str = crate::domain::SIMULATED_FEED;
 
 /// A cursor is emitted after this many bank events (and at the end).
 const CURSOR_EVERY: u64 = 64;

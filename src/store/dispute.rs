@@ -16,7 +16,7 @@ use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
 use super::message::{NewMessage, account_label, card_label};
 use super::{Result, day_of};
-use crate::domain::{BankId, Currency, FraudAlert, MessageKind, Money, Sender};
+use crate::domain::{BankId, Currency, FraudAlert, MessageKind, Money, SIMULATED_FEED, Sender};
 
 /// How long a replacement card takes to arrive.
 pub const REPLACEMENT_DAYS: i64 = 5;
@@ -40,7 +40,7 @@ pub(super) fn open(tx: &SqlTx<'_>, alert: &FraudAlert, now: DateTime<Utc>) -> Re
         tx.query_row("SELECT name, feed_kind FROM banks WHERE id = ?1", [alert.bank.as_str()], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
-    if kind != "simulated" {
+    if kind != SIMULATED_FEED {
         return Ok(format!(
             "finbox marked the {} charge at {} as fraud. Call {name} to block the card and dispute the charge: \
              finbox cannot do either for you, and the charge stays in your balance until {name} credits it.",
@@ -57,7 +57,7 @@ pub(super) fn open(tx: &SqlTx<'_>, alert: &FraudAlert, now: DateTime<Utc>) -> Re
             Ok(Charge {
                 id: r.get(0)?,
                 account: r.get(1)?,
-                amount: Money::new(r.get(2)?, Currency::new(&r.get::<_, String>(3)?).unwrap_or(Currency::USD)),
+                amount: Money::new(r.get(2)?, super::query::conv(3, Currency::new(&r.get::<_, String>(3)?))?),
                 merchant: r.get(4)?,
                 category: r.get(5)?,
                 country: r.get(6)?,
@@ -75,7 +75,7 @@ pub(super) fn open(tx: &SqlTx<'_>, alert: &FraudAlert, now: DateTime<Utc>) -> Re
     )?;
     let case = format!("{}-{:06}", case_prefix(&alert.bank), alert.id.0);
     let credit = if charge.posted && charge.amount.is_negative() && !charge.reversed {
-        Some(post_credit(tx, &charge, &case, now)?)
+        Some(post_credit(tx, &alert.bank, &charge, &case, now)?)
     } else {
         None
     };
@@ -140,11 +140,7 @@ fn words(
 
 /// The provisional credit: a posted transaction reversing the charge, in
 /// the same account, now; the balance and today's history move with it.
-fn post_credit(tx: &SqlTx<'_>, charge: &Charge, case: &str, now: DateTime<Utc>) -> Result<i64> {
-    let (bank, currency): (String, String) =
-        tx.query_row("SELECT bank_id, currency FROM transactions WHERE id = ?1", [charge.id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+fn post_credit(tx: &SqlTx<'_>, bank: &BankId, charge: &Charge, case: &str, now: DateTime<Utc>) -> Result<i64> {
     let credit = charge.amount.minor.checked_neg().ok_or_else(|| {
         super::StoreError::Money(crate::domain::MoneyError::Overflow(format!("credit for {}", charge.amount)))
     })?;
@@ -154,12 +150,12 @@ fn post_credit(tx: &SqlTx<'_>, charge: &Charge, case: &str, now: DateTime<Utc>) 
                                    category, channel, country, status, reverses)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'deposit', ?9, 'posted', ?10)",
         params![
-            bank,
+            bank.as_str(),
             charge.account,
             format!("dispute:{case}"),
             now.timestamp(),
             credit,
-            currency,
+            charge.amount.currency.code(),
             merchant,
             charge.category,
             charge.country,

@@ -47,7 +47,7 @@ pub struct CategorySpend {
 
 /// Turns a domain parse error in column `idx` into a rusqlite conversion
 /// error, so rows map straight to domain types.
-fn conv<T, E: std::error::Error + Send + Sync + 'static>(
+pub(super) fn conv<T, E: std::error::Error + Send + Sync + 'static>(
     idx: usize,
     r: std::result::Result<T, E>,
 ) -> rusqlite::Result<T> {

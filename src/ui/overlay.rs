@@ -278,7 +278,7 @@ fn not_me_lines(state: &AppState, theme: &Theme, opts: &RenderOpts, id: AlertId,
     lines.push(Line::default());
     // A simulated bank is the bank here: it locks the card and credits the
     // charge back; for any other, finbox can only say whom to call.
-    let simulated = state.banks.iter().any(|b| b.bank.id == a.bank && b.bank.feed_kind == "simulated");
+    let simulated = state.banks.iter().any(|b| b.bank.id == a.bank && b.bank.is_simulated());
     let what = match (&card, simulated) {
         (Some(card), true) => format!(
             "Card {card} is locked (say \"unfreeze card\" to unlock it), and {bank} opens a dispute and credits \

@@ -55,7 +55,7 @@ struct Common {
 const COMMON_KEYS: &[&str] = &["id", "name", "color", "feed", "home_country", "currency", "pending_tolerance_percent"];
 
 fn default_tolerance() -> i64 {
-    30
+    crate::domain::DEFAULT_PENDING_TOLERANCE_PERCENT
 }
 
 fn default_color() -> String {

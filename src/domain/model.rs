@@ -567,6 +567,17 @@ pub struct BankListing<'a> {
     pub pending_tolerance_percent: i64,
 }
 
+/// How much a card posting may exceed its authorisation and still settle
+/// it, in percent, when a bank's profile does not say.
+pub const DEFAULT_PENDING_TOLERANCE_PERCENT: i64 = 30;
+
+/// Whether charges in `category` take a tip, added between the
+/// authorisation and the posting (restaurants, bars).
+pub fn takes_tips(category: &str) -> bool {
+    let c = category.to_lowercase();
+    ["restaurant", "bar", "dining", "food"].iter().any(|w| c.contains(w))
+}
+
 /// Something that lists a bank (a bank profile).
 pub trait Listed {
     fn listing(&self) -> BankListing<'_>;

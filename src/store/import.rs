@@ -29,7 +29,13 @@ mod tests {
 
     impl Listed for MyBank {
         fn listing(&self) -> BankListing<'_> {
-            BankListing { id: &self.0, name: "My Bank", color: "", feed_kind: "import", pending_tolerance_percent: 30 }
+            BankListing {
+                id: &self.0,
+                name: "My Bank",
+                color: "",
+                feed_kind: "import",
+                pending_tolerance_percent: crate::domain::DEFAULT_PENDING_TOLERANCE_PERCENT,
+            }
         }
     }
 

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, Utc};
-use rusqlite::{Transaction as SqlTx, params};
+use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
 mod account;
 mod alert;
@@ -163,7 +163,8 @@ impl<'t> Batch<'t> {
         let t: i64 = tx
             .prepare_cached("SELECT pending_tolerance_pct FROM banks WHERE id = ?1")?
             .query_row([bank.as_str()], |r| r.get(0))
-            .unwrap_or(pending::DEFAULT_TOLERANCE_PCT);
+            .optional()?
+            .unwrap_or(crate::domain::DEFAULT_PENDING_TOLERANCE_PERCENT);
         self.tolerance.insert(bank.clone(), t);
         Ok(t)
     }

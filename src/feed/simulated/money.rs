@@ -25,7 +25,7 @@ impl Sim {
         let kind = category.to_lowercase();
         let auth = if kind.contains("gas") || kind.contains("fuel") {
             -self.p.scaled(100)
-        } else if kind.contains("restaurant") || kind.contains("bar") {
+        } else if crate::domain::takes_tips(category) {
             // The posted amount has the tip: authorised before it.
             let tip_pct = self.rng.random_range(15..=25);
             (*minor * 100 / (100 + tip_pct)).min(-1)

@@ -25,9 +25,6 @@ pub const RELEASE_AFTER_DAYS: i64 = 14;
 /// An authorisation of at most this much ($1.00) is a hold (a fuel pump's,
 /// a card check): any posted amount may follow it.
 const HOLD_MAX_MINOR: i64 = 100;
-/// The bank's tolerance when its profile sets none: a posting up to 30%
-/// over the authorisation (a tip) is the same transaction.
-pub const DEFAULT_TOLERANCE_PCT: i64 = 30;
 
 /// A stored transaction as the pending rules look at it.
 #[derive(Debug, Clone)]
@@ -227,12 +224,11 @@ pub(super) fn adjust(tx: &SqlTx<'_>, b: &mut Batch, acct: AccountRef, auth: &Sto
 /// "— posted: $42.00 → $50.40 with tip."
 pub(crate) fn posting_note(auth: Money, posted: Money, category: &str) -> String {
     let (a, p) = (auth.abs(), posted.abs());
-    let dining = ["restaurant", "bar", "coffee", "dining", "food"].iter().any(|w| category.to_lowercase().contains(w));
     if a == p {
         "— posted as authorised.".to_string()
     } else if a.minor <= HOLD_MAX_MINOR {
         format!("— posted: {a} hold → {p}.")
-    } else if p.minor > a.minor && dining {
+    } else if p.minor > a.minor && crate::domain::takes_tips(category) {
         format!("— posted: {a} → {p} with tip.")
     } else {
         format!("— posted: {a} → {p}.")

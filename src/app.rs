@@ -2,6 +2,7 @@
 //! main loop turns input and store results into [`Action`]s, `update` changes
 //! the state and returns [`Effect`]s for the main loop to carry out.
 
+pub mod editor;
 pub mod keymap;
 pub mod state;
 pub mod unlock;

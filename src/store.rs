@@ -27,6 +27,7 @@ mod ingest;
 mod lease;
 mod message;
 mod query;
+mod register;
 mod reply;
 mod transfers;
 mod turnstile;
@@ -48,6 +49,7 @@ use files::{create_private_file, make_private};
 pub use ingest::{BatchReport, BulkWrite, Rejection};
 pub use lease::{FeedHolder, LEASE_RENEW, LEASE_STALE, Lease};
 pub use query::{CategorySpend, TxnCursor, TxnFilter};
+pub use register::{CONTEXT, RegisterAt, RegisterWindow, running_balances};
 
 /// `PRAGMA application_id` of a finbox store ("FBOX").
 pub const APPLICATION_ID: i64 = 0x4642_4f58;

@@ -165,10 +165,18 @@ async fn main_loop(
     let mut dirty = true;
     let result: Result<()> = loop {
         if dirty {
-            if let Err(e) = guard.terminal.draw(|f| ui::render(f, &state, &theme, &opts)) {
+            let mut area = None;
+            if let Err(e) = guard.terminal.draw(|f| {
+                ui::render(f, &state, &theme, &opts);
+                area = Some(f.area());
+            }) {
                 break Err(e).context("cannot draw on the terminal");
             }
             dirty = false;
+            // A page (PgUp/PgDn) is what each pane showed.
+            if let Some(pages) = area.and_then(|a| ui::pages(a, &state)).filter(|p| *p != state.pages) {
+                app::update(&mut state, Action::Viewport(pages));
+            }
             if exit_after_first_frame && !state.loading && state.conversation.bank.is_some() {
                 break Ok(());
             }
@@ -202,6 +210,9 @@ async fn main_loop(
         }
     };
     drop(guard);
+    // What the user did last (an answer to an alert) is written before
+    // the process ends.
+    worker.finish();
     if let Some(feeds) = feeds {
         stop_feeds(feeds).await;
     }
@@ -228,7 +239,7 @@ fn apply(state: &mut AppState, actions: Vec<Action>, worker: &worker::Worker) ->
         for effect in app::update(state, action) {
             worker.send(effect);
         }
-        dirty |= !is_tick || state.now.timestamp() % 60 == 0;
+        dirty |= !is_tick || state.now.timestamp() % 60 == 0 || state.ticking();
     }
     dirty
 }

@@ -10,6 +10,7 @@ mod banks;
 mod conversation;
 mod footer;
 mod header;
+mod input;
 mod overlay;
 mod sidebar;
 mod text;
@@ -31,13 +32,16 @@ pub use unlock::render_unlock;
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
 
-/// Width of the bank list column, and on screens at least `WIDE` columns wide.
+/// Width of the bank list column: narrow (and focused) below `ROOMY`
+/// columns, then on screens at least `WIDE` columns wide.
+const LEFT_WIDTH_NARROW: u16 = 14;
 const LEFT_WIDTH: u16 = 20;
-const LEFT_WIDTH_WIDE: u16 = 26;
+const LEFT_WIDTH_WIDE: u16 = 22;
 /// Sidebar width, on `WIDE` screens, and on `WIDER` ones.
-const RIGHT_WIDTH: u16 = 34;
-const RIGHT_WIDTH_WIDE: u16 = 42;
-const RIGHT_WIDTH_WIDER: u16 = 56;
+const RIGHT_WIDTH: u16 = 30;
+const RIGHT_WIDTH_WIDE: u16 = 48;
+const RIGHT_WIDTH_WIDER: u16 = 60;
+const ROOMY: u16 = 100;
 const WIDE: u16 = 120;
 const WIDER: u16 = 170;
 /// The conversation keeps at least this many columns on narrow screens.
@@ -76,19 +80,42 @@ pub(crate) fn layout(area: Rect, state: &AppState) -> Option<Areas> {
     let [header, body, footer] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
 
-    let open = state.open_alerts();
-    let resting = (open.min(ALERT_ROWS) + 2).max(3) as u16;
-    let wanted = if state.focus == Pane::Alerts { resting.max(body.height * 2 / 5) } else { resting };
+    if state.zoom {
+        // The focused pane alone, over the whole body.
+        let none = Rect::new(body.x, body.y, 0, 0);
+        let mut a = Areas { header, footer, banks: none, feeds: none, conversation: none, sidebar: none, alerts: none };
+        match state.focus {
+            Pane::Banks => a.banks = body,
+            Pane::Conversation => a.conversation = body,
+            Pane::Sidebar => a.sidebar = body,
+            Pane::Alerts => a.alerts = body,
+        }
+        return Some(a);
+    }
+
+    // The queue grows while it has focus and something to show.
+    let listed = state.alerts.shown().len();
+    let resting = (listed.min(ALERT_ROWS) + 2).max(3) as u16;
+    let grows = state.focus == Pane::Alerts && listed > ALERT_ROWS;
+    let wanted = if grows { resting.max(body.height * 2 / 5) } else { resting };
     let alerts_height = wanted.min(body.height / 2);
     let [top, alerts] = Layout::vertical([Constraint::Fill(1), Constraint::Length(alerts_height)]).areas(body);
 
-    let left_width = if area.width >= WIDE { LEFT_WIDTH_WIDE } else { LEFT_WIDTH };
+    // Below `ROOMY` columns the bank list is a narrow column (numbers and
+    // short names) until it has focus: the conversation gets the room.
+    let left_width = if area.width >= WIDE {
+        LEFT_WIDTH_WIDE
+    } else if area.width >= ROOMY || state.focus == Pane::Banks {
+        LEFT_WIDTH
+    } else {
+        LEFT_WIDTH_NARROW
+    };
     let right_width = if area.width >= WIDER {
         RIGHT_WIDTH_WIDER
     } else if area.width >= WIDE {
         RIGHT_WIDTH_WIDE
     } else {
-        RIGHT_WIDTH.min(area.width.saturating_sub(LEFT_WIDTH + MIN_CENTRE))
+        RIGHT_WIDTH.min(area.width.saturating_sub(left_width + MIN_CENTRE))
     };
     let (left, conversation, sidebar) = if right_width >= MIN_SIDEBAR {
         let [left, centre, right] =
@@ -109,6 +136,19 @@ pub(crate) fn layout(area: Rect, state: &AppState) -> Option<Areas> {
     Some(Areas { header, footer, banks, feeds, conversation, sidebar, alerts })
 }
 
+/// The rows each list pane shows on a screen of size `area` (a page for
+/// PgUp/PgDn).
+pub fn pages(area: Rect, state: &AppState) -> Option<crate::app::Pages> {
+    let a = layout(area, state)?;
+    let rows = |r: Rect| usize::from(r.height.saturating_sub(2)).max(1);
+    let sidebar = sidebar::layout(sidebar::inner(a.sidebar), state).transactions.height;
+    Some(crate::app::Pages {
+        conversation: rows(a.conversation).saturating_sub(1).max(1),
+        sidebar: usize::from(sidebar).max(1),
+        alerts: rows(a.alerts),
+    })
+}
+
 /// Draws the whole screen for `state`.
 pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, opts: &RenderOpts) {
     let area = frame.area();
@@ -117,15 +157,19 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, opts: &RenderO
         return;
     };
     header::render_header(frame, a.header, state, theme, opts);
-    banks::render_banks(frame, a.banks, state, theme, opts);
-    banks::render_feeds(frame, a.feeds, state, theme);
+    if !a.banks.is_empty() {
+        banks::render_banks(frame, a.banks, state, theme, opts);
+        banks::render_feeds(frame, a.feeds, state, theme);
+    }
     if !a.conversation.is_empty() {
         conversation::render_conversation(frame, a.conversation, state, theme, opts);
     }
     if !a.sidebar.is_empty() {
         sidebar::render_sidebar(frame, a.sidebar, state, theme, opts);
     }
-    alerts::render_alerts(frame, a.alerts, state, theme, opts);
+    if !a.alerts.is_empty() {
+        alerts::render_alerts(frame, a.alerts, state, theme, opts);
+    }
     footer::render_footer(frame, a.footer, state, theme);
     if let Some(o) = &state.overlay {
         overlay::render_overlay(frame, area, state, theme, opts, o);
@@ -157,7 +201,7 @@ pub fn hit_test(area: Rect, state: &AppState, col: u16, row: u16) -> Option<(Pan
     if a.alerts.contains(at) {
         let rows = a.alerts.inner(Margin::new(1, 1));
         let q = &state.alerts;
-        return Some((Pane::Alerts, item_at(rows, at, q.selected, q.items.len())));
+        return Some((Pane::Alerts, item_at(rows, at, q.selected, q.shown().len())));
     }
     None
 }

@@ -130,9 +130,34 @@ fn not_me_asks_first_then_acks_as_fraud() {
     let mut s = loaded();
     assert!(press(&mut s, &[KeyCode::Char('a'), KeyCode::Char('j'), KeyCode::Char('n')]).is_empty());
     assert_eq!(s.overlay, Some(Overlay::ConfirmNotMe { alert: AlertId(8) }));
-    let effects = press(&mut s, &[KeyCode::Char('y')]);
-    assert_eq!(effects, [Effect::Ack { alert: AlertId(8), verdict: Verdict::NotMe }]);
+    // Confirmed, the answer waits out its undo time, then goes.
+    assert!(press(&mut s, &[KeyCode::Char('y')]).is_empty());
     assert_eq!(s.overlay, None);
+    assert!(s.alerts.items.iter().all(|a| a.id != AlertId(8)), "the answered alert leaves the queue");
+    assert!(update(&mut s, Action::Tick(now() + chrono::Duration::seconds(4))).is_empty());
+    let effects = update(&mut s, Action::Tick(now() + chrono::Duration::seconds(5)));
+    assert_eq!(effects, [Effect::Ack { alert: AlertId(8), verdict: Verdict::NotMe }]);
+    assert_eq!(s.alerts.undo, None);
+}
+
+#[test]
+fn u_takes_an_answer_back_within_five_seconds() {
+    let mut s = loaded();
+    press(&mut s, &[KeyCode::Char('a'), KeyCode::Char('j')]);
+    assert!(press(&mut s, &[KeyCode::Char('y')]).is_empty());
+    assert_eq!(s.alerts.undo.as_ref().map(|p| (p.alert.id, p.verdict)), Some((AlertId(8), Verdict::ItWasMe)));
+    update(&mut s, Action::Tick(now() + chrono::Duration::seconds(3)));
+    assert!(press(&mut s, &[KeyCode::Char('u')]).is_empty());
+    assert_eq!(s.alerts.undo, None);
+    assert_eq!(s.alerts.selected_alert().map(|a| a.id), Some(AlertId(8)), "back, and selected");
+    // Nothing goes to the store later either.
+    assert!(update(&mut s, Action::Tick(now() + chrono::Duration::seconds(30))).is_empty());
+    // A second answer sends the first at once; quitting sends the one waiting.
+    assert!(press(&mut s, &[KeyCode::Char('y')]).is_empty());
+    let effects = press(&mut s, &[KeyCode::Char('y')]);
+    assert_eq!(effects, [Effect::Ack { alert: AlertId(8), verdict: Verdict::ItWasMe }]);
+    let effects = press(&mut s, &[KeyCode::Char('q')]);
+    assert_eq!(effects, [Effect::Ack { alert: AlertId(7), verdict: Verdict::ItWasMe }]);
 }
 
 #[test]
@@ -141,7 +166,8 @@ fn not_me_can_be_cancelled_and_it_was_me_needs_no_confirmation() {
     press(&mut s, &[KeyCode::Char('a'), KeyCode::Char('n')]);
     assert!(press(&mut s, &[KeyCode::Esc]).is_empty());
     assert_eq!(s.overlay, None);
-    let effects = press(&mut s, &[KeyCode::Char('y')]);
+    assert!(press(&mut s, &[KeyCode::Char('y')]).is_empty());
+    let effects = update(&mut s, Action::Tick(now() + chrono::Duration::seconds(6)));
     assert_eq!(effects, [Effect::Ack { alert: AlertId(7), verdict: Verdict::ItWasMe }]);
 }
 
@@ -211,7 +237,7 @@ fn a_paste_is_text_for_the_message_and_never_keys() {
     // A huge paste is cut to what a message holds, and the user told.
     update(&mut s, Action::Paste("x".repeat(100_000)));
     let Input::Compose(text) = &s.input else { panic!("{:?}", s.input) };
-    assert_eq!(text.chars().count(), 500);
+    assert_eq!(text.value().chars().count(), 500);
     assert!(s.flash.as_ref().is_some_and(|f| f.text.contains("500")), "{:?}", s.flash);
     // With nothing being typed, a paste does nothing but say so.
     press(&mut s, &[KeyCode::Esc]);
@@ -257,12 +283,31 @@ fn search_filters_and_esc_clears() {
     let mut s = loaded();
     let mut keys = vec![KeyCode::Char('/')];
     keys.extend(chars("whole foods"));
-    keys.push(KeyCode::Enter);
     let effects = press(&mut s, &keys);
-    assert!(matches!(&effects[..], [Effect::Load(v)] if v.search.as_deref() == Some("whole foods")));
-    assert_eq!(s.focus, Pane::Sidebar);
+    // Every change of the query loads its matches: it filters as it is typed.
+    let searched: Vec<Option<&str>> = effects
+        .iter()
+        .map(|e| match e {
+            Effect::Load(v) => v.search.as_deref(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(searched.first().copied().flatten(), Some("w"));
+    assert_eq!(searched.last().copied().flatten(), Some("whole foods"));
+    assert!(!searched.contains(&Some("whole ")), "trailing spaces do not load again");
+    // Enter keeps the filter (already loaded); Esc clears it.
+    assert!(press(&mut s, &[KeyCode::Enter]).is_empty());
+    assert_eq!((s.focus, s.sidebar.search.as_deref()), (Pane::Sidebar, Some("whole foods")));
+    // `/` again edits the query, the cursor at its end; Tab searches every bank.
+    press(&mut s, &[KeyCode::Char('/')]);
+    assert_eq!(s.input.editor().map(|e| (e.value(), e.cursor())), Some(("whole foods", 11)));
+    let effects = press(&mut s, &[KeyCode::Tab]);
+    assert!(matches!(&effects[..], [Effect::Load(v)] if v.search_all && v.search.as_deref() == Some("whole foods")));
+    // A paste into the search is text, and filters too.
+    let effects = update(&mut s, Action::Paste(" market\n".into()));
+    assert!(matches!(&effects[..], [Effect::Load(v)] if v.search.as_deref() == Some("whole foods market")));
     let effects = press(&mut s, &[KeyCode::Esc]);
-    assert!(matches!(&effects[..], [Effect::Load(v)] if v.search.is_none()));
+    assert!(matches!(&effects[..], [Effect::Load(v)] if v.search.is_none() && !v.search_all));
 }
 
 #[test]
@@ -466,4 +511,219 @@ fn ctrl_c_quits_from_every_dialog() {
         update(&mut s, action);
         assert!(s.quit, "Ctrl-C in the dialog of {keys:?}");
     }
+}
+
+fn txn(n: i64) -> Transaction {
+    Transaction {
+        id: TxnId(n),
+        bank: id("chase"),
+        account: AccountId(1),
+        account_external_id: "chk".into(),
+        external_id: format!("t{n}"),
+        posted_at: now() - chrono::Duration::hours(n),
+        amount: Money::new(-1_000 * n, Currency::USD),
+        merchant: format!("Shop {n}"),
+        category: "shopping".into(),
+        channel: Channel::CardPresent,
+        country: "US".into(),
+        status: TxnStatus::Posted,
+        authorized_at: None,
+        authorized: None,
+        transfer: None,
+        reversed_by: None,
+        reverses: None,
+    }
+}
+
+/// A register window of `rows` transactions starting `offset` rows from
+/// the newest, out of `total`, anchored at `anchor`.
+fn register(anchor: Anchor, offset: usize, rows: std::ops::Range<i64>, total: usize) -> SidebarView {
+    let transactions: Vec<Transaction> = rows.map(txn).collect();
+    SidebarView {
+        running: vec![None; transactions.len()],
+        transactions,
+        offset,
+        total,
+        anchor,
+        limit: TXN_WINDOW,
+        ..Default::default()
+    }
+}
+
+fn with_register(s: &mut AppState, sidebar: SidebarView) {
+    let snap = Snapshot {
+        banks: s.banks.clone(),
+        alerts: s.alerts.items.clone(),
+        conversation: s.conversation.clone(),
+        sidebar,
+        ..Default::default()
+    };
+    update(s, Action::Loaded(Box::new(snap)));
+}
+
+#[test]
+fn g_reaches_the_oldest_row_however_far_back() {
+    let mut s = loaded();
+    with_register(&mut s, register(Anchor::Newest, 0, 1..201, 100_000));
+    s.focus = Pane::Sidebar;
+    let effects = press(&mut s, &[KeyCode::Char('G')]);
+    assert!(matches!(&effects[..], [Effect::Load(v)] if v.anchor == Anchor::Oldest), "{effects:?}");
+    // The oldest window arrives: the selection goes to its last row.
+    with_register(
+        &mut s,
+        SidebarView { anchor_row: Some(199), ..register(Anchor::Oldest, 99_800, 99_801..100_001, 100_000) },
+    );
+    assert_eq!(s.sidebar.selected().map(|t| t.id), Some(TxnId(100_000)));
+    assert_eq!(s.sidebar.position(), Some((100_000, 100_000)));
+    // Back up near the window's top: the window moves to the row selected.
+    let effects = press(&mut s, &[KeyCode::PageUp; 20]);
+    let anchors: Vec<Anchor> =
+        effects.iter().filter_map(|e| if let Effect::Load(v) = e { Some(v.anchor) } else { None }).collect();
+    assert!(matches!(anchors.last(), Some(Anchor::At(k)) if k.id < 99_811), "{anchors:?}");
+    // g: the newest again.
+    let effects = press(&mut s, &[KeyCode::Char('g')]);
+    assert!(matches!(&effects[..], [Effect::Load(v)] if v.anchor == Anchor::Newest));
+}
+
+#[test]
+fn pages_move_by_the_panes_height_and_the_window_follows_the_cursor() {
+    let mut s = loaded();
+    with_register(&mut s, register(Anchor::Newest, 0, 1..201, 5_000));
+    s.focus = Pane::Sidebar;
+    update(&mut s, Action::Viewport(Pages { conversation: 10, sidebar: 17, alerts: 4 }));
+    press(&mut s, &[KeyCode::PageDown]);
+    assert_eq!(s.sidebar.selected_txn, 17);
+    assert_eq!(s.sidebar.position(), Some((18, 5_000)));
+    // Near the end of the loaded rows, the next window is asked for from the
+    // selected row (a key, not an offset), and the selection stays on it.
+    let effects = press(&mut s, &[KeyCode::PageDown; 11]);
+    let Some(Effect::Load(v)) = effects.last() else { panic!("{effects:?}") };
+    let Anchor::At(key) = v.anchor else { panic!("{:?}", v.anchor) };
+    let at = s.sidebar.selected().unwrap().id;
+    assert_eq!(key.id, at.0);
+    with_register(&mut s, register(v.anchor, 90, 91..391, 5_000));
+    assert_eq!(s.sidebar.selected().map(|t| t.id), Some(at));
+}
+
+#[test]
+fn a_date_jumps_the_register_and_a_bad_one_is_named() {
+    let mut s = loaded();
+    with_register(&mut s, register(Anchor::Newest, 0, 1..201, 5_000));
+    s.focus = Pane::Sidebar;
+    let mut keys = vec![KeyCode::Char(':')];
+    keys.extend(chars("2025-03"));
+    keys.push(KeyCode::Enter);
+    let effects = press(&mut s, &keys);
+    let want = Utc.with_ymd_and_hms(2025, 4, 1, 0, 0, 0).unwrap();
+    assert!(matches!(&effects[..], [Effect::Load(v)] if v.anchor == Anchor::Before(want)), "{effects:?}");
+    with_register(
+        &mut s,
+        SidebarView { anchor_row: Some(100), ..register(Anchor::Before(want), 3_000, 3_001..3_301, 5_000) },
+    );
+    assert_eq!(s.sidebar.selected().map(|t| t.id), Some(TxnId(3_101)));
+    let mut keys = vec![KeyCode::Char(':')];
+    keys.extend(chars("march"));
+    keys.push(KeyCode::Enter);
+    assert!(press(&mut s, &keys).is_empty());
+    assert!(s.flash.as_ref().is_some_and(|f| f.error && f.text.contains("not a date")), "{:?}", s.flash);
+}
+
+#[test]
+fn enter_on_a_notice_opens_its_transaction_and_its_alert() {
+    let mut s = loaded();
+    let mut notice = message(4, "chase");
+    notice.txn = Some(TxnId(77));
+    notice.alert = Some(AlertId(7));
+    s.conversation.messages.insert(1, notice);
+    s.focus = Pane::Conversation;
+    // k from the end selects the newest message, then older ones.
+    press(&mut s, &[KeyCode::Char('k'), KeyCode::Char('k')]);
+    assert_eq!(s.conversation.selected, Some(MessageId(2)));
+    press(&mut s, &[KeyCode::Char('k')]);
+    assert_eq!(s.conversation.selected, Some(MessageId(4)));
+    let effects = press(&mut s, &[KeyCode::Enter]);
+    assert!(matches!(&effects[..], [Effect::Load(v)] if v.anchor == Anchor::Txn(TxnId(77))), "{effects:?}");
+    assert_eq!(s.focus, Pane::Sidebar);
+    assert_eq!(s.alerts.selected_alert().map(|a| a.id), Some(AlertId(7)));
+    // Enter with nothing selected writes to the bank, as before.
+    let mut s = loaded();
+    s.focus = Pane::Conversation;
+    press(&mut s, &[KeyCode::Enter]);
+    assert!(matches!(s.input, Input::Compose(_)));
+}
+
+#[test]
+fn from_an_alert_to_its_details_and_its_thread() {
+    let mut s = loaded();
+    press(&mut s, &[KeyCode::Char('a'), KeyCode::Char('j'), KeyCode::Enter]);
+    assert_eq!(s.overlay, Some(Overlay::AlertDetail { alert: AlertId(8) }));
+    // t in the details: citi's thread, loaded far enough back to hold it.
+    let effects = press(&mut s, &[KeyCode::Char('t')]);
+    assert_eq!(s.overlay, None);
+    assert_eq!(s.bank_id(), Some(&id("citi")));
+    assert_eq!(s.focus, Pane::Conversation);
+    assert!(matches!(&effects[..], [Effect::Load(v)] if v.thread_at == Some(AlertId(8)) && v.bank == Some(id("citi"))));
+    // The thread arrives with the alert's message selected.
+    let snap = Snapshot {
+        banks: s.banks.clone(),
+        alerts: s.alerts.items.clone(),
+        conversation: ConversationView {
+            bank: Some(id("citi")),
+            messages: (1..=3).map(|n| message(n, "citi")).collect(),
+            selected: Some(MessageId(2)),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    update(&mut s, Action::Loaded(Box::new(snap)));
+    assert_eq!(s.conversation.selected, Some(MessageId(2)));
+}
+
+#[test]
+fn esc_leaves_the_queue_and_answered_alerts_have_their_list() {
+    let mut s = loaded();
+    press(&mut s, &[KeyCode::Char('a')]);
+    let effects = press(&mut s, &[KeyCode::Char('A')]);
+    assert!(matches!(&effects[..], [Effect::Load(v)] if v.answered));
+    assert!(s.alerts.show_answered);
+    // y / n do nothing on answered alerts.
+    assert!(press(&mut s, &[KeyCode::Char('y')]).is_empty());
+    assert_eq!(s.alerts.undo, None);
+    press(&mut s, &[KeyCode::Esc]);
+    assert_eq!(s.focus, Pane::Conversation);
+    assert!(!s.alerts.show_answered);
+}
+
+#[test]
+fn the_line_edits_like_readline_and_recalls_what_was_sent() {
+    let mut s = loaded();
+    let mut sent = message(9, "chase");
+    sent.from = Sender::User;
+    sent.text = "balance".into();
+    s.conversation.messages.push(sent);
+    let ctrl = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+    let mut do_key = |s: &mut AppState, k: KeyEvent| {
+        if let Some(a) = handle_key(s, k) {
+            update(s, a);
+        }
+    };
+    press(&mut s, &[KeyCode::Char('i')]);
+    press(&mut s, &chars("spend last"));
+    do_key(&mut s, ctrl('w'));
+    press(&mut s, &chars("month"));
+    do_key(&mut s, ctrl('a'));
+    press(&mut s, &chars("my "));
+    do_key(&mut s, ctrl('e'));
+    press(&mut s, &[KeyCode::Left, KeyCode::Left]);
+    press(&mut s, &[KeyCode::Delete]);
+    assert_eq!(s.input.editor().map(|e| (e.value(), e.cursor())), Some(("my spend monh", 12)));
+    // ↑ recalls what was sent to this bank; ↓ comes back to the draft.
+    press(&mut s, &[KeyCode::Up]);
+    assert_eq!(s.input.editor().map(|e| e.value()), Some("balance"));
+    press(&mut s, &[KeyCode::Down]);
+    assert_eq!(s.input.editor().map(|e| e.value()), Some("my spend monh"));
+    do_key(&mut s, ctrl('u'));
+    assert_eq!(s.input.editor().map(|e| (e.value(), e.cursor())), Some(("", 0)));
+    do_key(&mut s, ctrl('y'));
+    assert_eq!(s.input.editor().map(|e| e.value()), Some("my spend monh"));
 }

@@ -3,8 +3,34 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::editor::Edit;
 use super::state::{AppState, Input, Overlay, Pane};
 use super::update::Action;
+
+/// Where a key belongs in the help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    Navigation,
+    Conversation,
+    Accounts,
+    Alerts,
+    Sharing,
+}
+
+impl Group {
+    pub const ALL: [Group; 5] =
+        [Group::Navigation, Group::Conversation, Group::Accounts, Group::Alerts, Group::Sharing];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::Navigation => "Navigation",
+            Group::Conversation => "Conversation",
+            Group::Accounts => "Accounts",
+            Group::Alerts => "Fraud alerts",
+            Group::Sharing => "Sharing",
+        }
+    }
+}
 
 /// One line of the key table.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +42,8 @@ pub struct KeyBinding {
     pub panes: &'static [Pane],
     /// Shown in the footer (the help overlay shows every key).
     pub footer: bool,
+    /// Where the help lists it.
+    pub group: Group,
     /// The actions the keys run (as the settings file names them), so that
     /// a remapped key is shown.
     pub actions: &'static [&'static str],
@@ -25,26 +53,71 @@ const ALL: &[Pane] = &[];
 const LISTS: &[Pane] = &[Pane::Banks, Pane::Conversation, Pane::Sidebar, Pane::Alerts];
 
 pub const KEYS: &[KeyBinding] = &[
-    KeyBinding { on: "q", desc: "quit", panes: ALL, footer: true, actions: &["quit"] },
-    KeyBinding { on: "?", desc: "help", panes: ALL, footer: true, actions: &["help"] },
-    KeyBinding { on: "Tab", desc: "next pane", panes: ALL, footer: true, actions: &["focus-next"] },
-    KeyBinding { on: "S-Tab", desc: "previous pane", panes: ALL, footer: false, actions: &["focus-prev"] },
-    KeyBinding { on: "1-9", desc: "select bank", panes: ALL, footer: false, actions: &[] },
+    KeyBinding { on: "q", desc: "quit", panes: ALL, footer: true, group: Group::Navigation, actions: &["quit"] },
+    KeyBinding { on: "?", desc: "help", panes: ALL, footer: true, group: Group::Navigation, actions: &["help"] },
+    KeyBinding {
+        on: "Tab",
+        desc: "next pane",
+        panes: ALL,
+        footer: true,
+        group: Group::Navigation,
+        actions: &["focus-next"],
+    },
+    KeyBinding {
+        on: "S-Tab",
+        desc: "previous pane",
+        panes: ALL,
+        footer: false,
+        group: Group::Navigation,
+        actions: &["focus-prev"],
+    },
+    KeyBinding { on: "1-9", desc: "select bank", panes: ALL, footer: false, group: Group::Navigation, actions: &[] },
     KeyBinding {
         on: "a",
         desc: "fraud alerts",
         panes: &[Pane::Banks, Pane::Conversation, Pane::Sidebar],
         footer: true,
+        group: Group::Alerts,
         actions: &["focus-alerts"],
     },
-    KeyBinding { on: "j/k", desc: "move", panes: LISTS, footer: true, actions: &["down", "up"] },
-    KeyBinding { on: "PgDn/PgUp", desc: "page", panes: LISTS, footer: false, actions: &["page-down", "page-up"] },
-    KeyBinding { on: "g/G", desc: "top/bottom", panes: LISTS, footer: false, actions: &["top", "bottom"] },
+    KeyBinding {
+        on: "j/k",
+        desc: "move",
+        panes: LISTS,
+        footer: true,
+        group: Group::Navigation,
+        actions: &["down", "up"],
+    },
+    KeyBinding {
+        on: "PgDn/PgUp",
+        desc: "page",
+        panes: LISTS,
+        footer: false,
+        group: Group::Navigation,
+        actions: &["page-down", "page-up"],
+    },
+    KeyBinding {
+        on: "g/G",
+        desc: "newest/oldest",
+        panes: LISTS,
+        footer: false,
+        group: Group::Navigation,
+        actions: &["top", "bottom"],
+    },
+    KeyBinding {
+        on: "z",
+        desc: "pane full screen",
+        panes: ALL,
+        footer: false,
+        group: Group::Navigation,
+        actions: &["zoom"],
+    },
     KeyBinding {
         on: "i",
         desc: "write to the bank",
         panes: &[Pane::Banks, Pane::Conversation],
         footer: true,
+        group: Group::Conversation,
         actions: &["compose"],
     },
     KeyBinding {
@@ -52,27 +125,138 @@ pub const KEYS: &[KeyBinding] = &[
         desc: "previous/next account",
         panes: &[Pane::Sidebar],
         footer: true,
+        group: Group::Accounts,
         actions: &["left", "right"],
     },
-    KeyBinding { on: "/", desc: "search transactions", panes: &[Pane::Sidebar], footer: true, actions: &["search"] },
-    KeyBinding { on: "y", desc: "it was me", panes: &[Pane::Alerts], footer: true, actions: &["it-was-me"] },
+    KeyBinding {
+        on: "Enter",
+        desc: "open the notice's transaction",
+        panes: &[Pane::Conversation],
+        footer: false,
+        group: Group::Conversation,
+        actions: &["submit"],
+    },
+    KeyBinding {
+        on: "←/→ Home/End",
+        desc: "move in the line typed (Ctrl-A/E, Alt-B/F too)",
+        panes: &[Pane::Conversation],
+        footer: false,
+        group: Group::Conversation,
+        actions: &[],
+    },
+    KeyBinding {
+        on: "Ctrl-U/K/W",
+        desc: "delete to the start, to the end, a word (Ctrl-Y puts it back)",
+        panes: &[Pane::Conversation],
+        footer: false,
+        group: Group::Conversation,
+        actions: &[],
+    },
+    KeyBinding {
+        on: "↑/↓",
+        desc: "while typing: messages sent before",
+        panes: &[Pane::Conversation],
+        footer: false,
+        group: Group::Conversation,
+        actions: &[],
+    },
+    KeyBinding {
+        on: "/",
+        desc: "search transactions",
+        panes: &[Pane::Sidebar],
+        footer: true,
+        group: Group::Accounts,
+        actions: &["search"],
+    },
+    KeyBinding {
+        on: ":",
+        desc: "jump to a date",
+        panes: &[Pane::Sidebar],
+        footer: false,
+        group: Group::Accounts,
+        actions: &["jump-date"],
+    },
+    KeyBinding {
+        on: "Enter",
+        desc: "alert details",
+        panes: &[Pane::Alerts],
+        footer: false,
+        group: Group::Alerts,
+        actions: &["submit"],
+    },
+    KeyBinding {
+        on: "y",
+        desc: "it was me",
+        panes: &[Pane::Alerts],
+        footer: true,
+        group: Group::Alerts,
+        actions: &["it-was-me"],
+    },
     KeyBinding {
         on: "n",
         desc: "not me (lock card, dispute)",
         panes: &[Pane::Alerts],
         footer: true,
+        group: Group::Alerts,
         actions: &["not-me"],
+    },
+    KeyBinding {
+        on: "u",
+        desc: "undo the answer (5 s)",
+        panes: &[Pane::Alerts],
+        footer: false,
+        group: Group::Alerts,
+        actions: &["undo"],
+    },
+    KeyBinding {
+        on: "A",
+        desc: "answered alerts",
+        panes: &[Pane::Alerts],
+        footer: false,
+        group: Group::Alerts,
+        actions: &["answered"],
+    },
+    KeyBinding {
+        on: "t",
+        desc: "the alert's thread",
+        panes: &[Pane::Alerts],
+        footer: false,
+        group: Group::Alerts,
+        actions: &["thread"],
     },
     KeyBinding {
         on: "c",
         desc: "sharing & renew",
         panes: &[Pane::Banks, Pane::Conversation, Pane::Sidebar],
         footer: true,
+        group: Group::Sharing,
         actions: &["consent"],
     },
-    KeyBinding { on: "R", desc: "refused records", panes: ALL, footer: false, actions: &["refused"] },
-    KeyBinding { on: "Esc", desc: "close, cancel, clear search", panes: ALL, footer: false, actions: &[] },
-    KeyBinding { on: "Ctrl-C", desc: "quit", panes: ALL, footer: false, actions: &[] },
+    KeyBinding {
+        on: "Tab",
+        desc: "while searching: this bank or every bank",
+        panes: &[Pane::Sidebar],
+        footer: false,
+        group: Group::Accounts,
+        actions: &[],
+    },
+    KeyBinding {
+        on: "R",
+        desc: "refused records",
+        panes: ALL,
+        footer: false,
+        group: Group::Sharing,
+        actions: &["refused"],
+    },
+    KeyBinding {
+        on: "Esc",
+        desc: "close, cancel, clear search",
+        panes: ALL,
+        footer: false,
+        group: Group::Navigation,
+        actions: &[],
+    },
+    KeyBinding { on: "Ctrl-C", desc: "quit", panes: ALL, footer: false, group: Group::Navigation, actions: &[] },
 ];
 
 /// The bindings that apply to `pane`, in table order.
@@ -94,6 +278,7 @@ pub enum Context {
     Sharing,
     Confirm,
     Onboarding,
+    AlertDetail,
 }
 
 const CONTEXTS: &[(Context, &str)] = &[
@@ -107,6 +292,7 @@ const CONTEXTS: &[(Context, &str)] = &[
     (Context::Sharing, "sharing"),
     (Context::Confirm, "confirm"),
     (Context::Onboarding, "onboarding"),
+    (Context::AlertDetail, "alert"),
 ];
 
 impl Context {
@@ -140,6 +326,7 @@ impl Context {
                 Context::Confirm
             }
             Overlay::Onboarding { .. } => Context::Onboarding,
+            Overlay::AlertDetail { .. } => Context::AlertDetail,
         }
     }
 }
@@ -168,12 +355,22 @@ const DEFAULT_KEYS: &[(Context, &str, &str)] = &[
     (Context::Global, "Enter", "submit"),
     (Context::Global, "/", "search"),
     (Context::Global, "c", "consent"),
+    (Context::Global, "z", "zoom"),
+    (Context::Global, "u", "undo"),
     (Context::Accounts, "h", "left"),
     (Context::Accounts, "Left", "left"),
     (Context::Accounts, "l", "right"),
     (Context::Accounts, "Right", "right"),
     (Context::Alerts, "y", "it-was-me"),
     (Context::Alerts, "n", "not-me"),
+    (Context::Alerts, "A", "answered"),
+    (Context::Alerts, "t", "thread"),
+    (Context::Accounts, ":", "jump-date"),
+    (Context::AlertDetail, "y", "it-was-me"),
+    (Context::AlertDetail, "n", "not-me"),
+    (Context::AlertDetail, "t", "thread"),
+    (Context::AlertDetail, "Enter", "submit"),
+    (Context::AlertDetail, "q", "quit"),
     (Context::Help, "?", "help"),
     (Context::Help, "q", "quit"),
     (Context::Refused, "R", "refused"),
@@ -382,6 +579,36 @@ impl KeyBinding {
     }
 }
 
+/// A key while a line is being typed: readline's editing keys (fixed, not
+/// remappable: they are what every terminal program does), Enter, Esc,
+/// Tab (this bank / every bank, in a search), and text.
+fn typing_key(key: KeyEvent) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    let edit = match (key.code, ctrl, alt) {
+        (KeyCode::Enter, ..) => return Some(Action::Submit),
+        (KeyCode::Esc, ..) => return Some(Action::Cancel),
+        (KeyCode::Tab, ..) => return Some(Action::SearchScope),
+        (KeyCode::Left, true, _) | (KeyCode::Char('b'), false, true) => Edit::WordLeft,
+        (KeyCode::Right, true, _) | (KeyCode::Char('f'), false, true) => Edit::WordRight,
+        (KeyCode::Left, ..) | (KeyCode::Char('b'), true, _) => Edit::Left,
+        (KeyCode::Right, ..) | (KeyCode::Char('f'), true, _) => Edit::Right,
+        (KeyCode::Home, ..) | (KeyCode::Char('a'), true, _) => Edit::Home,
+        (KeyCode::End, ..) | (KeyCode::Char('e'), true, _) => Edit::End,
+        (KeyCode::Backspace, _, true) | (KeyCode::Char('w'), true, _) => Edit::KillWord,
+        (KeyCode::Backspace, ..) | (KeyCode::Char('h'), true, _) => Edit::Backspace,
+        (KeyCode::Delete, ..) | (KeyCode::Char('d'), true, _) => Edit::Delete,
+        (KeyCode::Char('u'), true, _) => Edit::KillToStart,
+        (KeyCode::Char('k'), true, _) => Edit::KillToEnd,
+        (KeyCode::Char('y'), true, _) => Edit::Yank,
+        (KeyCode::Up, ..) | (KeyCode::Char('p'), true, _) => Edit::Older,
+        (KeyCode::Down, ..) | (KeyCode::Char('n'), true, _) => Edit::Newer,
+        (KeyCode::Char(c), false, false) => return Some(Action::Type(c)),
+        _ => return None,
+    };
+    Some(Action::Edit(edit))
+}
+
 /// Turns a key press into an action, given what is on screen.
 pub fn handle_key(s: &AppState, key: KeyEvent) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
@@ -397,17 +624,8 @@ pub fn handle_key(s: &AppState, key: KeyEvent) -> Option<Action> {
         }
         return s.keymap.action(Context::of_overlay(overlay), key.code);
     }
-    match &s.input {
-        Input::Compose(_) | Input::Search(_) => {
-            return match key.code {
-                KeyCode::Enter => Some(Action::Submit),
-                KeyCode::Esc => Some(Action::Cancel),
-                KeyCode::Backspace => Some(Action::Backspace),
-                KeyCode::Char(c) if !ctrl => Some(Action::Type(c)),
-                _ => None,
-            };
-        }
-        Input::Normal => {}
+    if s.input != Input::Normal {
+        return typing_key(key);
     }
     match key.code {
         KeyCode::Char(c @ '1'..='9') => return Some(Action::SelectBank(c as usize - '1' as usize)),

@@ -10,6 +10,8 @@ use crate::domain::event::FeedStatus;
 use crate::domain::*;
 use crate::domain::{BankSummary, Quarantined};
 
+pub use super::editor::{Edit, Editor};
+
 /// The panes focus cycles through with Tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -74,6 +76,11 @@ pub enum Overlay {
         cursor: usize,
         picked: Vec<bool>,
     },
+    /// One alert in full: the whole reason, the transaction, the account
+    /// and card it is on, and what each answer will do.
+    AlertDetail {
+        alert: AlertId,
+    },
 }
 
 /// What typing does right now.
@@ -82,9 +89,50 @@ pub enum Input {
     /// Keys are commands.
     Normal,
     /// Typing a message to the selected bank.
-    Compose(String),
-    /// Typing a transaction search.
-    Search(String),
+    Compose(Editor),
+    /// Typing a transaction search (the list filters as it changes).
+    Search(Editor),
+    /// Typing a date to jump to in the register (`2025-03`).
+    Jump(Editor),
+}
+
+impl Input {
+    pub fn editor(&self) -> Option<&Editor> {
+        match self {
+            Input::Normal => None,
+            Input::Compose(e) | Input::Search(e) | Input::Jump(e) => Some(e),
+        }
+    }
+}
+
+/// Where the register's window sits in an account's history.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Anchor {
+    /// The latest transactions.
+    #[default]
+    Newest,
+    /// Around a transaction: it and older ones, with a few newer above.
+    At(TxnKey),
+    /// The newest transactions before a moment (a date jumped to).
+    Before(DateTime<Utc>),
+    /// A transaction by id, on whichever account of the bank it is (a
+    /// notice opened from the conversation).
+    Txn(TxnId),
+    /// The oldest transactions.
+    Oldest,
+}
+
+/// A transaction's place in the register's order (posted time, then id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TxnKey {
+    pub posted_at: i64,
+    pub id: i64,
+}
+
+impl From<&Transaction> for TxnKey {
+    fn from(t: &Transaction) -> Self {
+        TxnKey { posted_at: t.posted_at.timestamp(), id: t.id.0 }
+    }
 }
 
 /// The selected bank's conversation window.
@@ -99,6 +147,21 @@ pub struct ConversationView {
     pub pending: Option<String>,
     /// How many messages were asked for (more may exist when `messages` is full).
     pub limit: usize,
+    /// The message the cursor is on: Enter on a notice opens its
+    /// transaction. `None`: the thread's end, nothing selected.
+    pub selected: Option<MessageId>,
+}
+
+impl ConversationView {
+    /// Where the selected message is in `messages`.
+    pub fn selected_index(&self) -> Option<usize> {
+        let id = self.selected?;
+        self.messages.iter().rposition(|m| m.id == id)
+    }
+
+    pub fn selected_message(&self) -> Option<&Message> {
+        self.selected_index().map(|i| &self.messages[i])
+    }
 }
 
 /// The selected bank's accounts, the selected account's recent transactions
@@ -119,11 +182,42 @@ pub struct SidebarView {
     pub history: Vec<i64>,
     /// How many transactions were asked for.
     pub limit: usize,
+    /// Where the window sits (as asked for).
+    pub anchor: Anchor,
+    /// How many of the account's transactions are newer than the window's
+    /// first (0: the window starts at the newest).
+    pub offset: usize,
+    /// The account's transactions, or a search's matches (at most
+    /// [`MATCH_COUNT_MAX`] counted).
+    pub total: usize,
+    /// The row the anchor asked for (a date jumped to, a notice opened).
+    pub anchor_row: Option<usize>,
+    /// The search covers every shared bank, not only the selected one.
+    pub search_all: bool,
+    /// "Checking •4821" (with the bank's name for another bank's account)
+    /// for each account a listed transaction is on.
+    pub labels: BTreeMap<AccountId, String>,
 }
+
+/// A search counts its matches up to this many ("10,000+ matches").
+pub const MATCH_COUNT_MAX: usize = 10_000;
 
 impl SidebarView {
     pub fn account(&self) -> Option<&Account> {
         self.accounts.get(self.selected_account)
+    }
+
+    pub fn selected(&self) -> Option<&Transaction> {
+        self.transactions.get(self.selected_txn)
+    }
+
+    /// The selected row's place among all: (1-based position, of how many).
+    pub fn position(&self) -> Option<(usize, usize)> {
+        if self.transactions.is_empty() {
+            return None;
+        }
+        let at = self.offset + self.selected_txn + 1;
+        Some((at, self.total.max(at)))
     }
 }
 
@@ -132,13 +226,62 @@ impl SidebarView {
 pub struct AlertQueue {
     pub items: Vec<FraudAlert>,
     pub selected: usize,
+    /// The answered alerts are shown instead of the open ones.
+    pub show_answered: bool,
+    /// The latest answered alerts, newest answer first (loaded while shown).
+    pub answered: Vec<FraudAlert>,
+    /// An answer given and not yet sent to the store: `u` takes it back
+    /// until `due`.
+    pub undo: Option<PendingVerdict>,
 }
 
-/// A one-line note in the footer (result of the last action).
+impl AlertQueue {
+    /// The list on screen: the open alerts, or the answered ones.
+    pub fn shown(&self) -> &[FraudAlert] {
+        if self.show_answered { &self.answered } else { &self.items }
+    }
+
+    pub fn selected_alert(&self) -> Option<&FraudAlert> {
+        self.shown().get(self.selected)
+    }
+}
+
+/// An answer to an alert waiting out its undo time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingVerdict {
+    pub alert: FraudAlert,
+    pub verdict: Verdict,
+    pub due: DateTime<Utc>,
+}
+
+/// How long an answer to an alert can be taken back.
+pub const UNDO_SECS: i64 = 5;
+
+/// A one-line note in the footer (result of the last action). The key
+/// hints come back after [`FLASH_SECS`] (twice that for an error).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flash {
     pub text: String,
     pub error: bool,
+    /// Stays until replaced (a long piece of work's progress).
+    pub sticky: bool,
+    pub at: DateTime<Utc>,
+}
+
+pub const FLASH_SECS: i64 = 3;
+
+/// Rows each list pane showed at the last frame: a page for PgUp/PgDn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pages {
+    pub conversation: usize,
+    pub sidebar: usize,
+    pub alerts: usize,
+}
+
+impl Default for Pages {
+    fn default() -> Self {
+        Pages { conversation: 10, sidebar: 10, alerts: 5 }
+    }
 }
 
 /// Everything the store worker loads for the screen in one go.
@@ -155,6 +298,8 @@ pub struct Snapshot {
     pub sidebar: SidebarView,
     /// The latest time the store holds (a transaction's, a grant's).
     pub newest: Option<DateTime<Utc>>,
+    /// The latest answered alerts (when their list is shown).
+    pub answered: Vec<FraudAlert>,
 }
 
 /// Which bank / account / search a snapshot should be loaded for, and how
@@ -170,6 +315,15 @@ pub struct View {
     pub transactions: usize,
     /// The refused records' list is open: load them too.
     pub refused: bool,
+    /// Where the register's window sits.
+    pub anchor: Anchor,
+    /// The search covers every shared bank.
+    pub search_all: bool,
+    /// The answered alerts' list is shown: load it too.
+    pub answered: bool,
+    /// Load the conversation far enough back to hold the message about
+    /// this alert (jumping from the alert to the thread).
+    pub thread_at: Option<AlertId>,
 }
 
 impl Default for View {
@@ -181,6 +335,10 @@ impl Default for View {
             messages: CONVERSATION_WINDOW,
             transactions: TXN_WINDOW,
             refused: false,
+            anchor: Anchor::Newest,
+            search_all: false,
+            answered: false,
+            thread_at: None,
         }
     }
 }
@@ -211,6 +369,14 @@ pub struct AppState {
     /// The latest of them (at most [`REFUSED_WINDOW`]), newest first.
     pub refused: Vec<Quarantined>,
     pub flash: Option<Flash>,
+    /// The focused pane fills the screen (`z`).
+    pub zoom: bool,
+    /// A jump in the register asked for (G, a date, a notice's
+    /// transaction): when its window arrives, the selection goes to the row
+    /// it asked for.
+    pub jump: Option<Anchor>,
+    /// Rows the panes showed at the last frame.
+    pub pages: Pages,
     /// True until the first snapshot arrived.
     pub loading: bool,
     pub quit: bool,
@@ -248,6 +414,9 @@ impl AppState {
             quarantined: 0,
             refused: Vec::new(),
             flash: None,
+            zoom: false,
+            jump: None,
+            pages: Pages::default(),
             loading: true,
             quit: false,
         }
@@ -297,6 +466,16 @@ impl AppState {
             messages: self.conversation.limit.clamp(CONVERSATION_WINDOW, MAX_WINDOW),
             transactions: self.sidebar.limit.clamp(TXN_WINDOW, MAX_WINDOW),
             refused: matches!(self.overlay, Some(Overlay::Refused { .. })),
+            anchor: self.sidebar.anchor,
+            search_all: self.sidebar.search_all,
+            answered: self.alerts.show_answered,
+            thread_at: None,
         }
+    }
+
+    /// Something on screen changes with the clock (a note that goes, an
+    /// answer's undo time): draw at every tick.
+    pub fn ticking(&self) -> bool {
+        self.flash.as_ref().is_some_and(|f| !f.sticky) || self.alerts.undo.is_some()
     }
 }

@@ -6,8 +6,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+mod alerts;
 mod overlay;
+mod register;
+mod typing;
 
+pub use super::editor::INPUT_MAX_CHARS;
 use super::state::*;
 use crate::domain::event::FeedStatus;
 use crate::domain::*;
@@ -51,16 +55,33 @@ pub enum Action {
     /// Space in the onboarding list.
     Toggle,
     GrantAll,
-    /// Enter: send, search, or accept a dialog.
+    /// Enter: send, search, open what is selected, or accept a dialog.
     Submit,
+    /// The focused pane fills the screen, or no longer does.
+    Zoom,
+    /// Type a date to jump to in the register.
+    JumpDate,
+    /// Take back the answer just given to an alert.
+    Undo,
+    /// The answered alerts instead of the open ones (and back).
+    Answered,
+    /// From an alert to its bank's conversation, at the alert's message.
+    Thread,
     #[serde(skip)]
     Type(char),
     /// Text pasted into the terminal (bracketed paste): text for the input
     /// being typed, never keys.
     #[serde(skip)]
     Paste(String),
+    /// A key that edits the line being typed.
     #[serde(skip)]
-    Backspace,
+    Edit(Edit),
+    /// Tab while searching: this bank or every bank.
+    #[serde(skip)]
+    SearchScope,
+    /// The rows each pane showed at the last frame.
+    #[serde(skip)]
+    Viewport(Pages),
     /// A mouse click on a pane's row (`row` counts from the pane's first item).
     #[serde(skip)]
     Click {
@@ -118,7 +139,7 @@ pub enum Effect {
 const PAGE: usize = 10;
 
 pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
-    if !matches!(action, Action::Tick(_) | Action::Loaded(_) | Action::Feeds(_)) {
+    if !matches!(action, Action::Tick(_) | Action::Loaded(_) | Action::Feeds(_) | Action::Viewport(_)) {
         s.flash = None;
     }
     if s.overlay.is_some() {
@@ -129,7 +150,8 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
     match action {
         Action::Quit => {
             s.quit = true;
-            vec![]
+            // An answer waiting out its undo time is the user's answer.
+            alerts::commit_undo(s).into_iter().collect()
         }
         Action::Help => open(s, Overlay::Help),
         // The records are loaded while their list is open, not with every
@@ -145,41 +167,39 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
         Action::SelectBank(i) => select_bank(s, i),
         Action::Up => move_by(s, -1),
         Action::Down => move_by(s, 1),
-        Action::PageUp => move_by(s, -(PAGE as i64)),
-        Action::PageDown => move_by(s, PAGE as i64),
-        Action::Top => move_by(s, i64::MIN / 2),
-        Action::Bottom => move_by(s, i64::MAX / 2),
+        Action::PageUp => move_by(s, -(page(s) as i64)),
+        Action::PageDown => move_by(s, page(s) as i64),
+        Action::Top => top_bottom(s, true),
+        Action::Bottom => top_bottom(s, false),
         Action::Left => next_account(s, false),
         Action::Right => next_account(s, true),
-        Action::Compose => compose(s),
-        Action::Search => {
-            s.focus = Pane::Sidebar;
-            s.input = Input::Search(s.sidebar.search.clone().unwrap_or_default());
-            vec![]
-        }
-        Action::Type(c) => type_char(s, c),
-        Action::Backspace => {
-            if let Input::Compose(t) | Input::Search(t) = &mut s.input {
-                t.pop();
-            }
-            vec![]
-        }
-        Action::Paste(text) => {
-            paste(s, &text);
-            vec![]
-        }
+        Action::Compose => typing::compose(s),
+        Action::Search => typing::search(s),
+        Action::JumpDate => typing::jump(s),
+        Action::Type(c) => typing::type_char(s, c),
+        Action::Edit(e) => typing::edit(s, e),
+        Action::Paste(text) => typing::paste(s, &text),
+        Action::SearchScope => typing::search_scope(s),
         Action::Submit => submit(s),
         Action::Cancel => cancel(s),
         Action::Consent => consent(s),
-        Action::ItWasMe | Action::NotMe if s.focus != Pane::Alerts => vec![],
-        Action::ItWasMe => match s.alerts.items.get(s.alerts.selected) {
-            Some(a) => vec![Effect::Ack { alert: a.id, verdict: Verdict::ItWasMe }],
-            None => vec![],
+        Action::Zoom => {
+            s.zoom = !s.zoom;
+            vec![]
+        }
+        Action::Viewport(pages) => {
+            s.pages = pages;
+            vec![]
+        }
+        Action::ItWasMe | Action::NotMe | Action::Answered | Action::Thread if s.focus != Pane::Alerts => vec![],
+        Action::ItWasMe => alerts::answer(s, Verdict::ItWasMe),
+        Action::NotMe => match s.alerts.selected_alert() {
+            Some(a) if !s.alerts.show_answered => open(s, Overlay::ConfirmNotMe { alert: a.id }),
+            _ => vec![],
         },
-        Action::NotMe => match s.alerts.items.get(s.alerts.selected) {
-            Some(a) => open(s, Overlay::ConfirmNotMe { alert: a.id }),
-            None => vec![],
-        },
+        Action::Undo => alerts::undo(s),
+        Action::Answered => alerts::toggle_answered(s),
+        Action::Thread => alerts::thread(s),
         Action::Click { pane, row } => click(s, pane, row),
         Action::Scroll { pane, down } => scroll(s, pane, down),
         Action::Loaded(snap) => apply_snapshot(s, *snap),
@@ -206,51 +226,9 @@ fn next_account(s: &mut AppState, forward: bool) -> Vec<Effect> {
     let cur = s.sidebar.selected_account;
     s.sidebar.selected_account = if forward { (cur + 1) % n } else { (cur + n - 1) % n };
     s.sidebar.selected_txn = 0;
+    s.sidebar.anchor = Anchor::Newest;
     s.focus = Pane::Sidebar;
     vec![Effect::Load(s.view())]
-}
-
-/// Starts a message to the selected bank, if it is shared (else says how).
-fn compose(s: &mut AppState) -> Vec<Effect> {
-    let Some(b) = s.bank() else { return vec![] };
-    let key = s.keymap.label(crate::app::keymap::Context::Global, "consent");
-    let name = b.bank.name.clone();
-    match b.bank.sharing(s.now) {
-        Sharing::Shared { .. } => {}
-        Sharing::Expired { .. } => {
-            flash(s, format!("Sharing with {name} expired: press {key} to renew it first."), true);
-            return vec![];
-        }
-        Sharing::NotShared => {
-            flash(s, format!("{name} is not shared: press {key} to share it first."), true);
-            return vec![];
-        }
-    }
-    s.focus = Pane::Conversation;
-    s.conversation.scroll = 0;
-    s.input = Input::Compose(String::new());
-    vec![]
-}
-
-fn type_char(s: &mut AppState, c: char) -> Vec<Effect> {
-    match &mut s.input {
-        Input::Compose(t) | Input::Search(t) if t.chars().count() < INPUT_MAX_CHARS && !c.is_control() => t.push(c),
-        _ => {}
-    }
-    vec![]
-}
-
-/// Esc: stop typing, or clear the search.
-fn cancel(s: &mut AppState) -> Vec<Effect> {
-    match std::mem::replace(&mut s.input, Input::Normal) {
-        Input::Compose(_) => vec![],
-        Input::Search(_) | Input::Normal if s.sidebar.search.is_some() => {
-            s.sidebar.search = None;
-            s.sidebar.selected_txn = 0;
-            vec![Effect::Load(s.view())]
-        }
-        _ => vec![],
-    }
 }
 
 /// The sharing key: the sharing dialog for a shared bank; for one that is
@@ -271,7 +249,7 @@ fn click(s: &mut AppState, pane: Pane, row: Option<usize>) -> Vec<Effect> {
     let Some(row) = row else { return vec![] };
     match pane {
         Pane::Banks => select_bank(s, row),
-        Pane::Alerts if row < s.alerts.items.len() => {
+        Pane::Alerts if row < s.alerts.shown().len() => {
             s.alerts.selected = row;
             vec![]
         }
@@ -283,7 +261,14 @@ fn click(s: &mut AppState, pane: Pane, row: Option<usize>) -> Vec<Effect> {
     }
 }
 
+/// The mouse wheel: lines in the conversation, rows in the lists.
 fn scroll(s: &mut AppState, pane: Pane, down: bool) -> Vec<Effect> {
+    if pane == Pane::Conversation {
+        let c = &mut s.conversation;
+        c.selected = None;
+        c.scroll = if down { c.scroll.saturating_sub(3) } else { c.scroll + 3 };
+        return register::grow_conversation(s, !down);
+    }
     let old = s.focus;
     s.focus = pane;
     let effects = move_by(s, if down { 3 } else { -3 });
@@ -308,6 +293,9 @@ fn outcome(s: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Progress(text) => {
             flash(s, text, false);
+            if let Some(f) = &mut s.flash {
+                f.sticky = true;
+            }
             vec![]
         }
         Action::Failed(text) => {
@@ -321,43 +309,65 @@ fn outcome(s: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Tick(now) => {
             s.now = now;
-            vec![]
+            // The key hints come back after a few seconds.
+            if let Some(f) = &s.flash {
+                let secs = if f.error { FLASH_SECS * 2 } else { FLASH_SECS };
+                if !f.sticky && now - f.at >= chrono::Duration::seconds(secs) {
+                    s.flash = None;
+                }
+            }
+            alerts::tick(s)
         }
         // Dialog keys with no dialog open do nothing.
         _ => vec![],
     }
 }
 
-/// The most a message or a search holds.
-pub const INPUT_MAX_CHARS: usize = 500;
-
-/// A paste goes into the message or search being typed, as text: line breaks
-/// and tabs become spaces, other control characters go. What does not fit
-/// is left out, and the user is told; with nothing being typed the paste is
-/// ignored, and the user is told that too. Never keys.
-fn paste(s: &mut AppState, text: &str) {
-    let (Input::Compose(t) | Input::Search(t)) = &mut s.input else {
-        if s.overlay.is_none() {
-            flash(s, "Paste ignored: press i to write to the bank (or / to search) first.".into(), true);
-        }
-        return;
-    };
-    let room = INPUT_MAX_CHARS.saturating_sub(t.chars().count());
-    let mut clean =
-        text.chars().map(|c| if matches!(c, '\n' | '\r' | '\t') { ' ' } else { c }).filter(|c| !c.is_control());
-    let mut taken = 0;
-    for c in clean.by_ref().take(room) {
-        t.push(c);
-        taken += 1;
-    }
-    if clean.next().is_some() {
-        let total = taken + 1 + clean.count();
-        flash(s, format!("Pasted {taken} of {total} characters: a message holds {INPUT_MAX_CHARS}."), true);
-    }
+fn flash(s: &mut AppState, text: String, error: bool) {
+    s.flash = Some(Flash { text, error, sticky: false, at: s.now });
 }
 
-fn flash(s: &mut AppState, text: String, error: bool) {
-    s.flash = Some(Flash { text, error });
+/// The rows a page moves in the focused pane (what it showed last).
+fn page(s: &AppState) -> usize {
+    match s.focus {
+        Pane::Conversation => s.pages.conversation,
+        Pane::Sidebar => s.pages.sidebar,
+        Pane::Alerts => s.pages.alerts,
+        Pane::Banks => PAGE,
+    }
+    .max(1)
+}
+
+/// Esc: stop typing, clear the search, come back from a zoomed pane or a
+/// selected message, or leave the alert queue.
+fn cancel(s: &mut AppState) -> Vec<Effect> {
+    match std::mem::replace(&mut s.input, Input::Normal) {
+        Input::Compose(_) | Input::Jump(_) => vec![],
+        Input::Search(_) | Input::Normal if s.sidebar.search.is_some() => {
+            s.sidebar.search = None;
+            s.sidebar.search_all = false;
+            s.sidebar.selected_txn = 0;
+            vec![Effect::Load(s.view())]
+        }
+        _ if s.zoom => {
+            s.zoom = false;
+            vec![]
+        }
+        _ if s.focus == Pane::Conversation && s.conversation.selected.is_some() => {
+            s.conversation.selected = None;
+            s.conversation.scroll = 0;
+            vec![]
+        }
+        _ if s.focus == Pane::Alerts => {
+            s.focus = Pane::Conversation;
+            if s.alerts.show_answered {
+                s.alerts.show_answered = false;
+                s.alerts.selected = 0;
+            }
+            vec![]
+        }
+        _ => vec![],
+    }
 }
 
 fn select_bank(s: &mut AppState, i: usize) -> Vec<Effect> {
@@ -383,61 +393,51 @@ fn move_by(s: &mut AppState, delta: i64) -> Vec<Effect> {
             let i = clamp_move(s.selected_bank, delta, s.banks.len());
             select_bank(s, i)
         }
-        Pane::Conversation => {
-            // Scrolling up (k, PgUp) goes back in time; the view clamps.
-            let c = &mut s.conversation;
-            c.scroll = (c.scroll as i64).saturating_sub(delta).clamp(0, 1 << 30) as usize;
-            // Every message takes at least a line: scrolled this far up, the
-            // oldest loaded one is near, so load an older window if there is one.
-            let full = c.messages.len() >= c.limit.max(CONVERSATION_WINDOW);
-            if delta < 0 && full && c.scroll >= c.messages.len().saturating_sub(PAGE * 2) && c.limit < MAX_WINDOW {
-                c.limit = c.limit.max(CONVERSATION_WINDOW) + CONVERSATION_WINDOW;
-                return vec![Effect::Load(s.view())];
-            }
-            vec![]
-        }
-        Pane::Sidebar => {
-            let sb = &mut s.sidebar;
-            sb.selected_txn = clamp_move(sb.selected_txn, delta, sb.transactions.len());
-            let full = sb.transactions.len() >= sb.limit.max(TXN_WINDOW);
-            if delta > 0 && full && sb.selected_txn + PAGE >= sb.transactions.len() && sb.limit < MAX_WINDOW {
-                sb.limit = sb.limit.max(TXN_WINDOW) + TXN_WINDOW;
-                return vec![Effect::Load(s.view())];
-            }
-            vec![]
-        }
+        Pane::Conversation => register::move_in_conversation(s, delta),
+        Pane::Sidebar => register::move_in_register(s, delta),
         Pane::Alerts => {
-            s.alerts.selected = clamp_move(s.alerts.selected, delta, s.alerts.items.len());
+            s.alerts.selected = clamp_move(s.alerts.selected, delta, s.alerts.shown().len());
             vec![]
         }
     }
 }
 
+/// g / G: the first or last row; in the register, the newest or the
+/// oldest transaction of the account, however far back.
+fn top_bottom(s: &mut AppState, top: bool) -> Vec<Effect> {
+    match s.focus {
+        Pane::Sidebar => register::ends(s, top),
+        Pane::Conversation if top => register::oldest_message(s),
+        Pane::Conversation => {
+            s.conversation.selected = None;
+            s.conversation.scroll = 0;
+            vec![]
+        }
+        _ => move_by(s, if top { i64::MIN / 2 } else { i64::MAX / 2 }),
+    }
+}
+
+/// Enter: send or search what was typed; otherwise open what is selected
+/// (a notice's transaction, an alert's details) or start a message.
 fn submit(s: &mut AppState) -> Vec<Effect> {
     match std::mem::replace(&mut s.input, Input::Normal) {
-        Input::Compose(text) => {
-            let text = text.trim().to_string();
-            let Some(bank) = s.bank_id().cloned() else { return vec![] };
-            if text.is_empty() {
-                return vec![];
-            }
-            s.conversation.pending = Some(text.clone());
-            s.conversation.scroll = 0;
-            vec![Effect::Say { bank, text }]
-        }
-        Input::Search(text) => {
-            let text = text.trim().to_string();
-            s.sidebar.search = (!text.is_empty()).then_some(text);
-            s.sidebar.selected_txn = 0;
-            vec![Effect::Load(s.view())]
-        }
+        Input::Compose(text) => typing::send(s, text.value()),
+        Input::Search(text) => typing::search_done(s, text.value()),
+        Input::Jump(text) => typing::jump_to(s, text.value()),
         Input::Normal => match s.focus {
-            Pane::Conversation => update(s, Action::Compose),
+            Pane::Conversation => match s.conversation.selected_message().and_then(|m| m.txn.map(|t| (t, m.alert))) {
+                Some((txn, alert)) => register::open_txn(s, txn, alert),
+                None => update(s, Action::Compose),
+            },
             Pane::Banks => {
                 s.focus = Pane::Conversation;
                 vec![]
             }
-            _ => vec![],
+            Pane::Alerts => match s.alerts.selected_alert() {
+                Some(a) => open(s, Overlay::AlertDetail { alert: a.id }),
+                None => vec![],
+            },
+            Pane::Sidebar => vec![],
         },
     }
 }
@@ -458,26 +458,12 @@ fn apply_snapshot(s: &mut AppState, snap: Snapshot) -> Vec<Effect> {
     s.newest = snap.newest;
     s.quarantined = snap.quarantined;
     s.refused = snap.refused;
-
-    let alert_id = s.alerts.items.get(s.alerts.selected).map(|a| a.id);
-    s.alerts.items = snap.alerts;
-    s.alerts.selected = alert_id
-        .and_then(|id| s.alerts.items.iter().position(|a| a.id == id))
-        .unwrap_or(s.alerts.selected)
-        .min(s.alerts.items.len().saturating_sub(1));
+    alerts::apply(s, snap.alerts, snap.answered);
 
     // A snapshot for another bank than the one now selected is stale.
     if snap.conversation.bank.as_ref() == s.bank_id() {
-        let same = s.conversation.bank == snap.conversation.bank;
-        let (scroll, pending) = (s.conversation.scroll, s.conversation.pending.take());
-        s.conversation = snap.conversation;
-        if same {
-            s.conversation.scroll = scroll;
-            s.conversation.pending = pending;
-        }
-        let txn = s.sidebar.selected_txn;
-        s.sidebar = snap.sidebar;
-        s.sidebar.selected_txn = txn.min(s.sidebar.transactions.len().saturating_sub(1));
+        register::apply_conversation(s, snap.conversation);
+        register::apply_register(s, snap.sidebar);
     }
 
     let mut effects = Vec::new();

@@ -141,11 +141,11 @@ pub(super) fn txn_row(r: &Row<'_>) -> rusqlite::Result<Transaction> {
     })
 }
 
-const ALERT_COLS: &str =
+pub(super) const ALERT_COLS: &str =
     "al.id, al.bank_id, al.account_id, a.external_id, al.txn_id, al.reason, al.severity, al.status,
      al.created_at, al.decided_at, t.merchant, t.amount_minor, t.currency, t.posted_at, c.mask, a.name, a.mask";
 
-fn alert_row(r: &Row<'_>) -> rusqlite::Result<FraudAlert> {
+pub(super) fn alert_row(r: &Row<'_>) -> rusqlite::Result<FraudAlert> {
     Ok(FraudAlert {
         id: AlertId(r.get(0)?),
         bank: conv(1, BankId::new(&r.get::<_, String>(1)?))?,
@@ -165,14 +165,14 @@ fn alert_row(r: &Row<'_>) -> rusqlite::Result<FraudAlert> {
     })
 }
 
-const ALERT_FROM: &str = "FROM alerts al
+pub(super) const ALERT_FROM: &str = "FROM alerts al
      JOIN transactions t ON t.id = al.txn_id
      JOIN accounts a ON a.id = al.account_id
      LEFT JOIN cards c ON c.account_id = al.account_id";
 
 /// Turns user words into an FTS5 query: each word a quoted prefix term, all
 /// required. Quotes are doubled so no FTS syntax can be injected.
-fn fts_query(text: &str) -> Option<String> {
+pub(super) fn fts_query(text: &str) -> Option<String> {
     let terms: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
         .filter(|w| !w.is_empty())

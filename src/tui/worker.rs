@@ -10,16 +10,19 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use crate::app::{Action, ConversationView, Effect, SidebarView, Snapshot, View};
-use crate::app::{HISTORY_DAYS, MAX_WINDOW, REFUSED_WINDOW};
-use crate::domain::{BankId, Money, when};
-use crate::store::{ConsentChange, Result, Store, TxnFilter};
+use std::collections::BTreeMap;
+
+use crate::app::{Action, Anchor, ConversationView, Effect, SidebarView, Snapshot, View};
+use crate::app::{CONVERSATION_WINDOW, HISTORY_DAYS, MATCH_COUNT_MAX, MAX_WINDOW, REFUSED_WINDOW};
+use crate::domain::{AccountId, BankId, when};
+use crate::store::{ConsentChange, RegisterAt, Result, Store, TxnFilter};
 
 /// How often the worker checks whether the store changed.
 pub const WATCH: Duration = Duration::from_millis(200);
 
 pub struct Worker {
     tx: std_mpsc::Sender<Effect>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 /// What the worker needs from the settings.
@@ -34,15 +37,28 @@ impl Worker {
     /// Starts the worker on `store`; results come back as actions on `out`.
     pub fn spawn(store: Store, cfg: WorkerConfig, out: mpsc::UnboundedSender<Action>) -> Worker {
         let (tx, rx) = std_mpsc::channel();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("finbox-ui-store".into())
             .spawn(move || run(store, cfg, rx, out))
             .expect("spawning the store worker");
-        Worker { tx }
+        Worker { tx, thread }
     }
 
     pub fn send(&self, effect: Effect) {
         let _ = self.tx.send(effect);
+    }
+
+    /// Carries out what was sent, then stops; waits at most 3 s (a purge
+    /// under way goes on in its own transaction, committed or not).
+    pub fn finish(self) {
+        drop(self.tx);
+        let start = std::time::Instant::now();
+        while !self.thread.is_finished() && start.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if self.thread.is_finished() && self.thread.join().is_err() {
+            tracing::error!("the store worker panicked");
+        }
     }
 }
 
@@ -229,63 +245,99 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
     let quarantined = store.quarantine_count()?;
     let refused = if view.refused && quarantined > 0 { store.quarantine(REFUSED_WINDOW)? } else { Vec::new() };
     let alerts = store.alerts(false, 200)?;
+    let answered = if view.answered { store.answered_alerts(200)? } else { Vec::new() };
     let bank = view.bank.clone().or_else(|| banks.first().map(|b| b.bank.id.clone()));
     let Some(bank) = bank else {
-        return Ok(Snapshot { banks, totals, alerts, quarantined, refused, newest, ..Default::default() });
+        return Ok(Snapshot { banks, totals, alerts, answered, quarantined, refused, newest, ..Default::default() });
     };
-    let (message_limit, txn_limit) = (view.messages.clamp(1, MAX_WINDOW), view.transactions.clamp(1, MAX_WINDOW));
-    let messages = store.messages(&bank, message_limit, None)?;
-    let accounts = store.accounts(Some(&bank))?;
-    let selected_account = view
-        .account
+    let conversation = load_conversation(store, view, &bank)?;
+    let sidebar = load_sidebar(store, view, &bank, now)?;
+    Ok(Snapshot { banks, totals, newest, quarantined, refused, alerts, answered, conversation, sidebar })
+}
+
+/// The thread's latest messages; far enough back to hold the message about
+/// `view.thread_at` when the user jumps there from an alert.
+fn load_conversation(store: &Store, view: &View, bank: &BankId) -> Result<ConversationView> {
+    let mut limit = view.messages.clamp(1, MAX_WINDOW);
+    let mut selected = None;
+    if let Some((id, newer)) = view.thread_at.map(|a| store.alert_message(bank, a)).transpose()?.flatten() {
+        limit = limit.max((newer + 1 + CONVERSATION_WINDOW / 2).min(MAX_WINDOW));
+        selected = Some(id);
+    }
+    let messages = store.messages(bank, limit, None)?;
+    let selected = selected.filter(|id| messages.iter().any(|m| m.id == *id));
+    Ok(ConversationView { bank: Some(bank.clone()), messages, scroll: 0, pending: None, limit, selected })
+}
+
+/// The bank's accounts, the selected account's register window (or a
+/// search's matches) and its balance history.
+fn load_sidebar(store: &Store, view: &View, bank: &BankId, now: DateTime<Utc>) -> Result<SidebarView> {
+    let limit = view.transactions.clamp(1, MAX_WINDOW);
+    let accounts = store.accounts(Some(bank))?;
+    // A notice's transaction is shown on its own account.
+    let txn_account = match view.anchor {
+        Anchor::Txn(id) if view.search.is_none() => store.transaction(id).ok().map(|t| t.account),
+        _ => None,
+    };
+    let selected_account = txn_account
+        .or(view.account)
         .and_then(|id| accounts.iter().position(|a| a.id == id))
         .unwrap_or(0)
         .min(accounts.len().saturating_sub(1));
-    let mut sidebar =
-        SidebarView { selected_account, search: view.search.clone(), limit: txn_limit, ..Default::default() };
-    if let Some(account) = accounts.get(selected_account) {
-        let filter = match &view.search {
-            Some(q) => {
-                TxnFilter { bank: Some(bank.clone()), search: Some(q.clone()), limit: txn_limit, ..Default::default() }
-            }
-            None => TxnFilter { account: Some(account.id), limit: txn_limit, ..Default::default() },
-        };
+    let mut sidebar = SidebarView {
+        selected_account,
+        search: view.search.clone(),
+        search_all: view.search_all,
+        anchor: view.anchor,
+        limit,
+        ..Default::default()
+    };
+    let Some(account) = accounts.get(selected_account) else { return Ok(sidebar) };
+    if let Some(q) = &view.search {
+        let scope = (!view.search_all).then(|| bank.clone());
+        let filter = TxnFilter { bank: scope, search: Some(q.clone()), limit, ..Default::default() };
         sidebar.transactions = store.transactions(&filter)?;
-        sidebar.running = if view.search.is_none() {
-            running_balances(account.balance, &sidebar.transactions)
-        } else {
-            vec![None; sidebar.transactions.len()]
+        sidebar.running = vec![None; sidebar.transactions.len()];
+        sidebar.total = store.count_matches(&filter, MATCH_COUNT_MAX + 1)?;
+        sidebar.labels = account_labels(store, bank, view.search_all)?;
+    } else {
+        let at = match view.anchor {
+            Anchor::Newest => RegisterAt::Newest,
+            Anchor::Oldest => RegisterAt::Oldest,
+            Anchor::Before(t) => RegisterAt::Before(t),
+            Anchor::At(k) => RegisterAt::At { posted_at: k.posted_at, id: k.id },
+            Anchor::Txn(id) => match store.transaction(id) {
+                Ok(t) => RegisterAt::At { posted_at: t.posted_at.timestamp(), id: t.id.0 },
+                Err(_) => RegisterAt::Newest,
+            },
         };
-        let today = now.timestamp().div_euclid(86_400);
-        sidebar.history = store.daily_balances(account.id, today - HISTORY_DAYS + 1, today)?;
+        let w = store.register(account, at, limit)?;
+        sidebar.transactions = w.rows;
+        sidebar.running = w.running;
+        sidebar.offset = w.offset;
+        sidebar.anchor_row = w.anchor_row;
+        sidebar.total = account.txn_count.max(0) as usize;
     }
+    let today = now.timestamp().div_euclid(86_400);
+    sidebar.history = store.daily_balances(account.id, today - HISTORY_DAYS + 1, today)?;
     sidebar.accounts = accounts;
-    Ok(Snapshot {
-        banks,
-        totals,
-        newest,
-        quarantined,
-        refused,
-        alerts,
-        conversation: ConversationView { bank: Some(bank), messages, scroll: 0, pending: None, limit: message_limit },
-        sidebar,
-    })
+    Ok(sidebar)
 }
 
-/// The balance after each transaction, newest first, walking back from the
-/// current balance. `None` once the sum would overflow.
-/// The ledger balance after each posted transaction, newest first (a
-/// pending one has none: it moves only what is available).
-fn running_balances(current: Money, txns: &[crate::domain::Transaction]) -> Vec<Option<Money>> {
-    let mut out = Vec::with_capacity(txns.len());
-    let mut bal = Some(current.minor);
-    for t in txns {
-        if t.is_pending() {
-            out.push(None);
-            continue;
-        }
-        out.push(bal.map(|b| Money::new(b, current.currency)));
-        bal = bal.and_then(|b| b.checked_sub(t.amount.minor));
-    }
-    out
+/// "Checking •4821" for every account a search may list (with the bank's
+/// name for other banks' accounts).
+fn account_labels(store: &Store, bank: &BankId, all: bool) -> Result<BTreeMap<AccountId, String>> {
+    let accounts = store.accounts(if all { None } else { Some(bank) })?;
+    let names: BTreeMap<BankId, String> = store.banks()?.into_iter().map(|b| (b.bank.id, b.bank.name)).collect();
+    Ok(accounts
+        .into_iter()
+        .map(|a| {
+            let label = if &a.bank == bank {
+                format!("{} {}", a.name, a.mask)
+            } else {
+                format!("{} {} {}", names.get(&a.bank).map_or(a.bank.as_str(), String::as_str), a.name, a.mask)
+            };
+            (a.id, label)
+        })
+        .collect())
 }

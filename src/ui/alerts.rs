@@ -8,38 +8,57 @@ use ratatui::widgets::{List, ListItem, ListState};
 
 use super::text::{clean, local, pad, pad_left, width};
 use super::{RenderOpts, Theme, list_offset, pane_block};
+use crate::app::keymap::Context;
 use crate::app::{AppState, Pane};
-use crate::domain::{FraudAlert, Severity};
+use crate::domain::money::group_thousands;
+use crate::domain::{AlertStatus, FraudAlert, Severity, Verdict};
 
 const GAP: usize = 2;
 
 pub(crate) fn render_alerts(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, opts: &RenderOpts) {
     let focused = state.focus == Pane::Alerts;
     let q = &state.alerts;
-    let title = Line::from(vec![
-        Span::raw(" Fraud alerts "),
-        if q.items.is_empty() {
-            Span::raw("(none open) ")
-        } else {
-            Span::styled(format!("({} open) ", q.items.len()), theme.alert)
-        },
-    ]);
-    frame.render_widget(pane_block(title, focused, theme), area);
+    let shown = q.shown();
+    let g = |n: usize| group_thousands(n as u64);
+    let mut title = vec![Span::raw(" Fraud alerts ")];
+    if q.show_answered {
+        title.push(Span::styled(format!("· answered ({}) ", g(shown.len())), theme.muted));
+    } else if q.items.is_empty() {
+        title.push(Span::raw("(none open) "));
+    } else {
+        title.push(Span::styled(format!("({} open) ", g(q.items.len())), theme.alert));
+    }
+    let mut block = pane_block(Line::from(title), focused, theme);
+    if focused && !shown.is_empty() {
+        let at = format!(" {} of {} ", g(q.selected.min(shown.len() - 1) + 1), g(shown.len()));
+        block = block.title(Line::styled(at, theme.muted).right_aligned());
+    }
+    if let Some(p) = &q.undo {
+        let left = (p.due - state.now).num_seconds().max(0);
+        let what = if p.verdict == Verdict::ItWasMe { "it was me" } else { "not me" };
+        let key = state.keymap.label(Context::Global, "undo");
+        let text =
+            format!(" “{what}” for {} at {}: {key} undoes ({left} s) ", p.alert.amount.abs(), clean(&p.alert.merchant));
+        block = block.title_bottom(Line::styled(text, theme.key).left_aligned());
+    }
+    frame.render_widget(block, area);
     let inner = area.inner(Margin::new(1, 1));
     if inner.is_empty() {
         return;
     }
-    if q.items.is_empty() {
-        frame.render_widget(Line::styled("No open fraud alerts", theme.muted), inner);
+    if shown.is_empty() {
+        let note = if q.show_answered { "No answered alerts yet" } else { "No open fraud alerts" };
+        frame.render_widget(Line::styled(note, theme.muted), inner);
         return;
     }
-    let rows: Vec<Row> = q.items.iter().map(|a| Row::new(a, state, opts)).collect();
+    let rows: Vec<Row> = shown.iter().map(|a| Row::new(a, state, opts)).collect();
     let widths = Widths::fit(&rows, inner.width.into());
     let items: Vec<ListItem> =
-        q.items.iter().zip(&rows).map(|(a, r)| ListItem::new(r.line(a.severity, &widths, theme))).collect();
+        shown.iter().zip(&rows).map(|(a, r)| ListItem::new(r.line(a.severity, &widths, theme))).collect();
     let offset = list_offset(q.selected, items.len(), inner.height);
     let mut list_state = ListState::default().with_offset(offset).with_selected(focused.then_some(q.selected));
-    frame.render_stateful_widget(List::new(items).highlight_style(theme.selected), inner, &mut list_state);
+    let list = List::new(items).highlight_style(theme.selected.add_modifier(Modifier::REVERSED));
+    frame.render_stateful_widget(list, inner, &mut list_state);
 }
 
 pub(crate) fn severity_label(s: Severity) -> &'static str {
@@ -84,7 +103,11 @@ impl Row {
             merchant: clean(&a.merchant),
             amount: a.amount.to_string(),
             amount_minor: a.amount.minor,
-            reason: clean(&a.reason),
+            reason: match a.status {
+                AlertStatus::Open => clean(&a.reason),
+                AlertStatus::Legit => format!("it was me · {}", clean(&a.reason)),
+                AlertStatus::Fraud => format!("not me · {}", clean(&a.reason)),
+            },
         }
     }
 

@@ -9,6 +9,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use super::input::input_line;
 use super::text::{clean, fit, local, pad, width, wrap_text};
 use super::{RenderOpts, Theme, pane_block};
 use crate::app::{AppState, Input, Pane};
@@ -78,10 +79,26 @@ pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppStat
         // Only the lines on screen (plus the ones scrolled past) are wrapped,
         // from the newest message back: a long thread costs what a short one does.
         let height = usize::from(thread.height);
-        let (lines, more) =
-            tail_lines(state, theme, opts, usize::from(thread.width), height.saturating_add(view.scroll));
+        let selected = view.selected_index();
+        let (lines, more, marked) =
+            tail_lines(state, theme, opts, usize::from(thread.width), height.saturating_add(view.scroll), selected);
         let max_scroll = lines.len().saturating_sub(height);
-        let scroll = view.scroll.min(max_scroll);
+        // A selected message is kept in view: where it is when that needs
+        // no scrolling, else at the bottom edge (its start, if taller).
+        let scroll = match marked {
+            Some((start, h)) => {
+                let below = lines.len() - start - h;
+                if below + h <= height {
+                    0
+                } else if h <= height {
+                    below
+                } else {
+                    below + h - height
+                }
+            }
+            None => view.scroll,
+        }
+        .min(max_scroll);
         let end = lines.len() - scroll;
         let start = end.saturating_sub(height);
         let mut shown: Vec<Line> = vec![Line::default(); height - (end - start)];
@@ -92,10 +109,19 @@ pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppStat
         if start > 0 || more {
             block = block.title_bottom(Line::styled(" ↑ older ", theme.muted).left_aligned());
         }
+        if focused && view.selected_message().is_some_and(|m| m.txn.is_some()) && state.input == Input::Normal {
+            let key = state.keymap.label(crate::app::keymap::Context::Global, "submit");
+            block = block.title_bottom(Line::styled(format!(" {key}: its transaction "), theme.key).centered());
+        }
         frame.render_widget(block, area);
         frame.render_widget(Paragraph::new(shown), thread);
     }
     frame.render_widget(compose_line(state, theme, &name, shared, expired, usize::from(compose.width)), compose);
+    if let Input::Compose(e) = &state.input {
+        // The terminal's cursor where the typing goes.
+        let (_, col) = input_line(Span::raw("> "), e, Style::new(), usize::from(compose.width).saturating_sub(2));
+        frame.set_cursor_position((compose.x + (col as u16).min(compose.width.saturating_sub(1)), compose.y));
+    }
 }
 
 /// "Sharing expired on Nov 18. Press c to renew." or, within the warning
@@ -138,29 +164,8 @@ fn compose_line(
     expired: bool,
     cols: usize,
 ) -> Line<'static> {
-    if let Input::Compose(text) = &state.input {
-        let text: String = text.chars().filter(|c| !c.is_control()).collect();
-        let room = cols.saturating_sub(3);
-        // Keep the end of a long draft (where the cursor is) in view.
-        let shown = if width(&text) > room {
-            let mut tail: Vec<char> = Vec::new();
-            let mut used = 1;
-            for c in text.chars().rev() {
-                used += width(c.encode_utf8(&mut [0; 4]));
-                if used > room {
-                    break;
-                }
-                tail.push(c);
-            }
-            format!("…{}", tail.into_iter().rev().collect::<String>())
-        } else {
-            text
-        };
-        return Line::from(vec![
-            Span::styled("> ", theme.key),
-            Span::styled(shown, theme.user_message),
-            Span::styled("▏", theme.key),
-        ]);
+    if let Input::Compose(e) = &state.input {
+        return input_line(Span::styled("> ", theme.key), e, theme.user_message, cols.saturating_sub(2)).0;
     }
     let key = |a: &str| state.keymap.label(crate::app::keymap::Context::Global, a);
     let hint = if shared {
@@ -175,13 +180,16 @@ fn compose_line(
 
 /// The thread's last `need` screen lines, oldest first, wrapped to `cols`
 /// from the newest message back; `true` when older lines exist above them.
+/// With a `selected` message (its index), lines go back far enough to hold
+/// it and `need` more, and its lines are marked: where they start, how many.
 fn tail_lines(
     state: &AppState,
     theme: &Theme,
     opts: &RenderOpts,
     cols: usize,
     need: usize,
-) -> (Vec<Line<'static>>, bool) {
+    selected: Option<usize>,
+) -> (Vec<Line<'static>>, bool, Option<(usize, usize)>) {
     let view = &state.conversation;
     let date_of = |at| local(at, opts.utc_offset_secs).date_naive();
     let separator = |date: NaiveDate| {
@@ -205,13 +213,21 @@ fn tail_lines(
         blocks.push(block);
     }
     let mut more = false;
+    // (lines after the selected message's, its height) once it is reached.
+    let mut mark: Option<(usize, usize)> = None;
+    let mut need = need;
     for (i, m) in view.messages.iter().enumerate().rev() {
-        if count >= need {
+        if count >= need && selected.is_none_or(|s| i < s) {
             more = true;
             break;
         }
         let at = local(m.at, opts.utc_offset_secs);
         let mut block = message_lines(state, theme, m, &at.format("%H:%M").to_string(), cols);
+        if selected == Some(i) {
+            block = block.into_iter().map(|l| l.patch_style(theme.selected)).collect();
+            mark = Some((count, block.len()));
+            need = need.max(count + block.len() + need);
+        }
         let before = i.checked_sub(1).map(|j| date_of(view.messages[j].at));
         if before != Some(at.date_naive()) {
             block.insert(0, separator(at.date_naive()));
@@ -224,7 +240,8 @@ fn tail_lines(
         lines.drain(..lines.len() - need);
         more = true;
     }
-    (lines, more)
+    let marked = mark.and_then(|(after, h)| lines.len().checked_sub(after + h).map(|start| (start, h)));
+    (lines, more, marked)
 }
 
 fn message_lines(state: &AppState, theme: &Theme, m: &Message, time: &str, cols: usize) -> Vec<Line<'static>> {

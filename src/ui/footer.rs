@@ -46,6 +46,12 @@ fn footer_keys(state: &AppState) -> Vec<(String, &'static str)> {
             Overlay::ConfirmPurge { .. } => vec![(key(Context::Confirm, "confirm"), "delete"), cancel("cancel")],
             Overlay::ConfirmNotMe { .. } => vec![(key(Context::Confirm, "confirm"), "confirm"), cancel("cancel")],
             Overlay::ConfirmGrant { .. } => vec![(key(Context::Confirm, "confirm"), "share"), cancel("cancel")],
+            Overlay::AlertDetail { .. } => vec![
+                (key(Context::AlertDetail, "it-was-me"), "it was me"),
+                (key(Context::AlertDetail, "not-me"), "not me"),
+                (key(Context::AlertDetail, "thread"), "thread"),
+                esc("close"),
+            ],
             Overlay::Onboarding { .. } => vec![
                 (key(Context::Onboarding, "toggle"), "toggle"),
                 (key(Context::Onboarding, "submit"), "share selected"),
@@ -55,8 +61,14 @@ fn footer_keys(state: &AppState) -> Vec<(String, &'static str)> {
         };
     }
     match state.input {
-        Input::Compose(_) => vec![("Enter".into(), "send"), esc("cancel")],
-        Input::Search(_) => vec![("Enter".into(), "search"), esc("clear")],
+        Input::Compose(_) => vec![("Enter".into(), "send"), esc("cancel"), ("↑/↓".into(), "sent before")],
+        Input::Search(_) => vec![
+            ("Enter".into(), "done"),
+            esc("clear"),
+            ("Tab".into(), if state.sidebar.search_all { "this bank only" } else { "all banks" }),
+            ("↑/↓".into(), "matches"),
+        ],
+        Input::Jump(_) => vec![("Enter".into(), "go"), esc("cancel")],
         // Help first (it lists everything), then the pane's own keys, then
         // the keys that work everywhere: a narrow footer still shows what is
         // special about this pane.
@@ -70,7 +82,12 @@ fn footer_keys(state: &AppState) -> Vec<(String, &'static str)> {
             // it all).
             let sharing = if state.wants_renew() { "renew sharing" } else { "sharing" };
             let desc = |k: &KeyBinding| if k.actions == ["consent"] { sharing } else { k.desc };
-            help.into_iter().chain(own).chain(global).map(|k| (k.label(km), desc(k))).collect()
+            let mut keys: Vec<(String, &'static str)> =
+                help.into_iter().chain(own).chain(global).map(|k| (k.label(km), desc(k))).collect();
+            if state.alerts.undo.is_some() {
+                keys.insert(0, (key(Context::Global, "undo"), "undo the answer"));
+            }
+            keys
         }
     }
 }

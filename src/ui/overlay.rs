@@ -11,8 +11,11 @@ use super::alerts::{severity_label, severity_style};
 use super::text::{clean, fit, local, pad, width, wrap_text};
 use super::{RenderOpts, Theme};
 use crate::app::keymap::Context;
-use crate::app::{AppState, KEYS, Overlay};
-use crate::domain::{AlertId, BankId};
+use crate::app::{AppState, Overlay};
+use crate::domain::{AlertId, BankId, FraudAlert};
+
+mod alert;
+mod help;
 
 /// Largest dialog, in columns and rows.
 const MAX_WIDTH: u16 = 72;
@@ -33,7 +36,8 @@ pub(crate) fn render_overlay(
     let rows = usize::from(area.height.min(MAX_HEIGHT).saturating_sub(2));
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let (title, lines, border) = match overlay {
-        Overlay::Help => ("Keys".to_string(), help_lines(state, theme, cols, rows), theme.border_focused),
+        Overlay::Help => ("Keys".to_string(), help::help_lines(state, theme, cols, rows), theme.border_focused),
+        Overlay::AlertDetail { alert } => alert::detail(state, theme, opts, *alert, cols),
         Overlay::Consent { bank } => sharing_lines(state, theme, opts, bank, cols),
         Overlay::ConfirmPurge { bank } => purge_lines(state, theme, bank, cols),
         Overlay::ConfirmGrant { bank, renew } => grant_lines(state, theme, bank, *renew, cols),
@@ -173,11 +177,11 @@ fn refused_lines(
     lines
 }
 
-fn bank_name(state: &AppState, id: &BankId) -> String {
+pub(super) fn bank_name(state: &AppState, id: &BankId) -> String {
     clean(state.banks.iter().find(|b| &b.bank.id == id).map_or(id.as_str(), |b| &b.bank.name))
 }
 
-fn paragraph(text: &str, cols: usize, style: Style) -> Vec<Line<'static>> {
+pub(super) fn paragraph(text: &str, cols: usize, style: Style) -> Vec<Line<'static>> {
     wrap_text(text, cols, cols).into_iter().map(|l| Line::styled(l, style)).collect()
 }
 
@@ -195,7 +199,7 @@ fn key_lines(key: &str, key_cols: usize, desc: &str, cols: usize, theme: &Theme)
 }
 
 /// "y delete   n/Esc cancel", on as many lines as `cols` needs.
-fn keys<K: AsRef<str>>(pairs: &[(K, &str)], cols: usize, theme: &Theme) -> Vec<Line<'static>> {
+pub(super) fn keys<K: AsRef<str>>(pairs: &[(K, &str)], cols: usize, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     let mut spans: Vec<Span<'static>> = Vec::new();
     let mut used = 0;
@@ -215,41 +219,6 @@ fn keys<K: AsRef<str>>(pairs: &[(K, &str)], cols: usize, theme: &Theme) -> Vec<L
         used += w;
     }
     lines.push(Line::from(spans));
-    lines
-}
-
-/// Every key; in two columns when one does not fit the screen.
-fn help_lines(state: &AppState, theme: &Theme, cols: usize, rows: usize) -> Vec<Line<'static>> {
-    // The keys as the user has them (the settings file may move them).
-    let labels: Vec<String> = KEYS.iter().map(|k| k.label(&state.keymap)).collect();
-    let key_cols = labels.iter().map(|l| width(l)).max().unwrap_or(0) + 2;
-    let closing = Line::styled("Esc or ? closes", theme.muted);
-    let mut lines: Vec<Line> = Vec::new();
-    if KEYS.len() + 2 <= rows || cols < 2 * (key_cols + 12) + 2 {
-        for (k, label) in KEYS.iter().zip(&labels) {
-            lines.push(Line::from(vec![
-                Span::styled(pad(label, key_cols), theme.key),
-                Span::raw(fit(k.desc, cols.saturating_sub(key_cols))),
-            ]));
-        }
-    } else {
-        let half = KEYS.len().div_ceil(2);
-        let col_w = (cols - 2) / 2;
-        for i in 0..half {
-            let mut spans = Vec::new();
-            for (j, at) in [i, i + half].into_iter().enumerate() {
-                let (Some(k), Some(label)) = (KEYS.get(at), labels.get(at)) else { continue };
-                if j > 0 {
-                    spans.push(Span::raw("  "));
-                }
-                spans.push(Span::styled(pad(label, key_cols), theme.key));
-                spans.push(Span::raw(pad(k.desc, col_w - key_cols)));
-            }
-            lines.push(Line::from(spans));
-        }
-    }
-    lines.push(Line::default());
-    lines.push(closing);
     lines
 }
 
@@ -276,10 +245,20 @@ fn not_me_lines(state: &AppState, theme: &Theme, opts: &RenderOpts, id: AlertId,
     ];
     lines.extend(paragraph(&a.reason, cols, theme.muted));
     lines.push(Line::default());
-    // A simulated bank is the bank here: it locks the card and credits the
-    // charge back; for any other, finbox can only say whom to call.
+    lines.extend(paragraph(&not_me_does(state, a), cols, Style::new()));
+    lines.push(Line::default());
+    lines.extend(keys(&confirm_keys(state, "confirm"), cols, theme));
+    lines
+}
+
+/// What "not me" does for this alert's bank. A simulated bank is the bank
+/// here: it locks the card and credits the charge back; for any other,
+/// finbox can only say whom to call.
+pub(super) fn not_me_does(state: &AppState, a: &FraudAlert) -> String {
+    let bank = bank_name(state, &a.bank);
+    let card = a.card_mask.as_deref().map(clean);
     let simulated = state.banks.iter().any(|b| b.bank.id == a.bank && b.bank.is_simulated());
-    let what = match (&card, simulated) {
+    match (&card, simulated) {
         (Some(card), true) => format!(
             "Card {card} is locked (say \"unfreeze card\" to unlock it), and {bank} opens a dispute and credits \
              the charge back while it investigates."
@@ -289,11 +268,7 @@ fn not_me_lines(state: &AppState, theme: &Theme, opts: &RenderOpts, id: AlertId,
             "finbox marks the charge as fraud. Call {bank} to block the card and dispute the charge: finbox \
              cannot do either for you."
         ),
-    };
-    lines.extend(paragraph(&what, cols, Style::new()));
-    lines.push(Line::default());
-    lines.extend(keys(&confirm_keys(state, "confirm"), cols, theme));
-    lines
+    }
 }
 
 /// "y delete   n/Esc cancel", with the user's keys for a confirmation.

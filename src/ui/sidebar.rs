@@ -1,15 +1,18 @@
 //! The sidebar: the bank's accounts, the selected account's balance chart and
 //! its recent transactions (or a search's matches).
 
+use chrono::Datelike;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph, Sparkline};
 
+use super::input::render_input;
 use super::text::{clean, fit, local, pad, pad_left, width};
 use super::{RenderOpts, Theme, list_offset, pane_block};
-use crate::app::{AppState, Input, Pane};
+use crate::app::{AppState, Input, MATCH_COUNT_MAX, Pane};
+use crate::domain::money::group_thousands;
 use crate::domain::{Currency, Money};
 
 /// Rows of the balance chart.
@@ -42,7 +45,8 @@ pub(crate) fn layout(inner: Rect, state: &AppState) -> SidebarAreas {
     } else if s.history.is_empty() {
         1
     } else {
-        1 + CHART_ROWS
+        // The label, the bars and the date axis.
+        1 + CHART_ROWS + 1
     };
     let chart_rows = if accounts + chart_rows + 1 + 3 <= inner.height { chart_rows } else { 0 };
     let [accounts, chart_label, chart, heading, transactions] = Layout::vertical([
@@ -65,7 +69,7 @@ pub(crate) fn render_sidebar(frame: &mut Frame, area: Rect, state: &AppState, th
     }
     let a = layout(inner, state);
     render_accounts(frame, a.accounts, state, theme);
-    render_chart(frame, a.chart_label, a.chart, state, theme);
+    render_chart(frame, a.chart_label, a.chart, state, theme, opts);
     render_heading(frame, a.heading, state, theme);
     render_transactions(frame, a.transactions, state, theme, opts, focused);
 }
@@ -115,7 +119,7 @@ fn render_accounts(frame: &mut Frame, area: Rect, state: &AppState, theme: &Them
     frame.render_widget(Paragraph::new(lines).scroll((skip as u16, 0)), area);
 }
 
-fn render_chart(frame: &mut Frame, label: Rect, chart: Rect, state: &AppState, theme: &Theme) {
+fn render_chart(frame: &mut Frame, label: Rect, chart: Rect, state: &AppState, theme: &Theme, opts: &RenderOpts) {
     let s = &state.sidebar;
     if label.is_empty() {
         return;
@@ -131,14 +135,30 @@ fn render_chart(frame: &mut Frame, label: Rect, chart: Rect, state: &AppState, t
     if chart.is_empty() {
         return;
     }
-    // Shift so the lowest balance is the baseline; a flat history is a flat line.
+    let [bars, axis] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(chart);
+    // Shift so the lowest balance is the baseline, drawn as the lowest bar
+    // (not a blank column); a flat history is a flat line.
     let range = max.abs_diff(min);
-    let data: Vec<u64> = resample(&s.history, chart.width.into())
+    let floor = (range / (u64::from(bars.height.max(1)) * 8)).max(1);
+    let data: Vec<u64> = resample(&s.history, bars.width.into())
         .into_iter()
-        .map(|v| if range == 0 { 1 } else { v.abs_diff(min) })
+        .map(|v| if range == 0 { 1 } else { v.abs_diff(min) + floor })
         .collect();
-    let top = if range == 0 { 2 } else { range };
-    frame.render_widget(Sparkline::default().data(&data).max(top).style(theme.chart), chart);
+    let top = if range == 0 { 2 } else { range + floor };
+    frame.render_widget(Sparkline::default().data(&data).max(top).style(theme.chart), bars);
+    // The date axis: the first day, the middle one and today.
+    let today = local(state.now, opts.utc_offset_secs).date_naive();
+    let first = today - chrono::Duration::days(days as i64 - 1);
+    let mid = first + chrono::Duration::days(days as i64 / 2);
+    let cols = usize::from(axis.width);
+    let (a, m, z) = (first.format("%b %-d").to_string(), mid.format("%b %-d").to_string(), "today".to_string());
+    let mut text = pad(&a, cols);
+    if width(&a) + width(&m) + width(&z) + 4 <= cols {
+        let at = cols / 2 - width(&m) / 2;
+        text = format!("{}{}", pad(&a, at), m);
+    }
+    let text = format!("{}{}", pad(&text, cols.saturating_sub(width(&z))), z);
+    frame.render_widget(Line::styled(fit(&text, cols), theme.muted), axis);
 }
 
 /// At most `cols` points: the last value of each of `cols` equal buckets.
@@ -151,36 +171,57 @@ fn resample(values: &[i64], cols: usize) -> Vec<i64> {
 
 fn render_heading(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let bold = theme.bank_message.add_modifier(Modifier::BOLD);
+    let s = &state.sidebar;
     let cols = usize::from(area.width);
-    let line = match (&state.input, &state.sidebar.search) {
-        (Input::Search(text), _) => {
-            let text: String = text.chars().filter(|c| !c.is_control()).collect();
-            Line::from(vec![
-                Span::styled("/", theme.key),
-                Span::raw(fit(&text, cols.saturating_sub(2))),
-                Span::styled("▏", theme.key),
-            ])
+    let g = |n: usize| group_thousands(n as u64);
+    // What sits at the right: a search's count, the register's position.
+    let right = match (&state.input, &s.search) {
+        (Input::Search(_), _) | (_, Some(_)) => {
+            let more = if s.total > MATCH_COUNT_MAX { "+" } else { "" };
+            let n = s.total.min(MATCH_COUNT_MAX);
+            let scope = if s.search_all { " · all banks" } else { "" };
+            Some(format!("{}{more} {}{scope}", g(n), if n == 1 && more.is_empty() { "match" } else { "matches" }))
         }
-        (_, Some(search)) => Line::styled(fit(&format!("Search: {}", clean(search)), cols), bold),
-        _ if state.sidebar.accounts.is_empty() => return,
-        _ => {
+        _ => s.position().map(|(at, of)| format!("{} of {}", g(at), g(of))),
+    };
+    let right = right.filter(|r| width(r) + 8 <= cols).unwrap_or_default();
+    let room = cols.saturating_sub(width(&right) + usize::from(!right.is_empty()));
+    match &state.input {
+        Input::Search(e) | Input::Jump(e) => {
+            let prefix = if matches!(state.input, Input::Jump(_)) { "Go to date: " } else { "/" };
+            let left = Rect { width: room as u16, ..area };
+            render_input(frame, left, Span::styled(prefix, theme.key), e, ratatui::style::Style::new());
+            render_right(frame, area, &right, theme);
+            return;
+        }
+        _ => {}
+    }
+    let left = match &s.search {
+        Some(search) => Line::styled(fit(&format!("Search: {}", clean(search)), room), bold),
+        None if s.accounts.is_empty() => return,
+        None => {
             // With authorisations pending, what is available beside it.
-            let available = state
-                .sidebar
-                .account()
-                .filter(|a| a.pending.minor != 0)
-                .map(|a| format!("available {}", a.available()));
+            let available =
+                s.account().filter(|a| a.pending.minor != 0).map(|a| format!(" · available {}", a.available()));
+            let title = if s.offset == 0 { "Recent" } else { "Register" };
             match available {
-                Some(text) if cols >= 7 + width(&text) => Line::from(vec![
-                    Span::styled("Recent", bold),
-                    Span::raw(" ".repeat(cols - 6 - width(&text))),
-                    Span::styled(text, theme.muted),
-                ]),
-                _ => Line::styled("Recent", bold),
+                Some(text) if width(title) + width(&text) <= room => {
+                    Line::from(vec![Span::styled(title, bold), Span::styled(text, theme.muted)])
+                }
+                _ => Line::styled(title, bold),
             }
         }
     };
-    frame.render_widget(line, area);
+    frame.render_widget(left, area);
+    render_right(frame, area, &right, theme);
+}
+
+fn render_right(frame: &mut Frame, area: Rect, text: &str, theme: &Theme) {
+    let w = width(text) as u16;
+    if w == 0 || w > area.width {
+        return;
+    }
+    frame.render_widget(Line::styled(text.to_string(), theme.muted), Rect { x: area.right() - w, width: w, ..area });
 }
 
 fn render_transactions(
@@ -210,16 +251,35 @@ fn render_transactions(
         (0..s.transactions.len()).map(|i| s.running.get(i).copied().flatten().map(|m| m.to_string())).collect();
     let amount_w = amounts.iter().map(|a| width(a)).max().unwrap_or(0);
     let running_w = running.iter().flatten().map(|r| width(r)).max().unwrap_or(0);
-    let show_running = running_w > 0 && cols >= RUNNING_FROM;
-    let fixed = 7 + amount_w + 1 + if show_running { running_w + 2 } else { 0 };
-    let merchant_w = cols.saturating_sub(fixed);
+    // The running balance where the merchant keeps a readable width.
+    let show_running = running_w > 0 && cols >= RUNNING_FROM && cols.saturating_sub(19 + amount_w + running_w) >= 14;
+    // The year where it is not this year's.
+    let this_year = local(state.now, opts.utc_offset_secs).year();
+    let dates: Vec<String> = s
+        .transactions
+        .iter()
+        .map(|t| {
+            let d = local(t.posted_at, opts.utc_offset_secs);
+            if d.year() == this_year { d.format("%b %d").to_string() } else { d.format("%b %d %Y").to_string() }
+        })
+        .collect();
+    let date_w = dates.iter().map(|d| width(d)).max().unwrap_or(0);
+    // A search says which account each match is on.
+    let accounts: Vec<String> = if s.search.is_some() {
+        s.transactions.iter().map(|t| s.labels.get(&t.account).map(|l| clean(l)).unwrap_or_default()).collect()
+    } else {
+        Vec::new()
+    };
+    let fixed = date_w + 1 + amount_w + 1 + if show_running { running_w + 2 } else { 0 };
+    let account_w = accounts.iter().map(|a| width(a)).max().unwrap_or(0).min(cols.saturating_sub(fixed) / 3);
+    let account_w = if account_w >= 6 { account_w } else { 0 };
+    let merchant_w = cols.saturating_sub(fixed + if account_w > 0 { account_w + 1 } else { 0 });
 
     let items: Vec<ListItem> = s
         .transactions
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let date = local(t.posted_at, opts.utc_offset_secs).format("%b %d").to_string();
             // A pending authorisation is dimmed, its amount too.
             let (what, money) = if t.is_pending() {
                 (theme.muted, theme.muted)
@@ -227,11 +287,14 @@ fn render_transactions(
                 (ratatui::style::Style::new(), theme.money(t.amount.minor))
             };
             let mut spans = vec![
-                Span::styled(format!("{date} "), theme.muted),
+                Span::styled(format!("{} ", pad(&dates[i], date_w)), theme.muted),
                 Span::styled(pad(&clean(&t.label()), merchant_w), what),
                 Span::raw(" "),
-                Span::styled(pad_left(&amounts[i], amount_w), money),
             ];
+            if account_w > 0 {
+                spans.push(Span::styled(format!("{} ", pad(&fit(&accounts[i], account_w), account_w)), theme.muted));
+            }
+            spans.push(Span::styled(pad_left(&amounts[i], amount_w), money));
             if show_running {
                 let r = running[i].as_deref().unwrap_or("");
                 spans.push(Span::styled(format!("  {}", pad_left(r, running_w)), theme.muted));

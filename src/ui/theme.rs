@@ -72,7 +72,7 @@ impl Default for Theme {
             header: s.fg(Color::White).bg(Color::Indexed(236)),
             border: s.fg(Color::DarkGray),
             border_focused: s.fg(Color::Cyan),
-            selected: s.bg(Color::Indexed(238)).add_modifier(Modifier::BOLD),
+            selected: s.add_modifier(Modifier::REVERSED | Modifier::BOLD),
             bank_message: s,
             user_message: s.fg(Color::LightBlue),
             system_notice: s.fg(Color::DarkGray).add_modifier(Modifier::ITALIC),

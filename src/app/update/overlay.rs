@@ -16,6 +16,7 @@ pub(super) fn update_overlay(s: &mut AppState, action: &Action) -> Option<Vec<Ef
             | Action::Failed(_)
             | Action::Feeds(_)
             | Action::Tick(_)
+            | Action::Viewport(_)
     ) {
         return None;
     }
@@ -26,6 +27,7 @@ pub(super) fn update_overlay(s: &mut AppState, action: &Action) -> Option<Vec<Ef
             confirmation(s, overlay, action)
         }
         Overlay::Onboarding { cursor, picked } => onboarding(s, cursor, picked, action),
+        Overlay::AlertDetail { alert } => alert_detail(s, alert, action),
     }
 }
 
@@ -93,7 +95,7 @@ fn confirmation(s: &mut AppState, overlay: Overlay, action: &Action) -> Option<V
             flash(s, format!("Revoking {bank} and deleting what it shared…"), false);
             vec![Effect::Revoke { bank, purge: true }]
         }
-        Overlay::ConfirmNotMe { alert } => vec![Effect::Ack { alert, verdict: Verdict::NotMe }],
+        Overlay::ConfirmNotMe { alert } => super::alerts::answer_alert(s, alert, Verdict::NotMe),
         Overlay::ConfirmGrant { bank, renew } => {
             let name = s.banks.iter().find(|b| b.bank.id == bank).map_or(bank.to_string(), |b| b.bank.name.clone());
             if renew {
@@ -146,4 +148,29 @@ fn onboarding(s: &mut AppState, cursor: usize, mut picked: Vec<bool>, action: &A
         _ => {}
     }
     Some(vec![])
+}
+
+/// One alert in full: y / n answer it from here (n asks first), t goes to
+/// its thread, Enter or Esc close.
+fn alert_detail(s: &mut AppState, alert: AlertId, action: &Action) -> Option<Vec<Effect>> {
+    Some(match action {
+        Action::Quit => return None,
+        Action::Cancel | Action::Submit => {
+            s.overlay = None;
+            vec![]
+        }
+        Action::ItWasMe => {
+            s.overlay = None;
+            super::alerts::answer_alert(s, alert, Verdict::ItWasMe)
+        }
+        Action::NotMe => {
+            s.overlay = Some(Overlay::ConfirmNotMe { alert });
+            vec![]
+        }
+        Action::Thread => {
+            s.overlay = None;
+            super::alerts::thread(s)
+        }
+        _ => vec![],
+    })
 }

@@ -390,6 +390,62 @@ fn keyset_pages_cover_every_transaction_once_newest_first() {
 }
 
 #[test]
+fn the_register_reaches_any_row_with_its_running_balance_and_place() {
+    use finbox::store::RegisterAt;
+    let mut s = linked("chase");
+    // Three days of rows, several a day, equal times among them, one pending.
+    let mut batch: Vec<Envelope> =
+        (0..600).map(|i| env(&s, "chase", txn("chk", &format!("t{i}"), i * 7 / 2, -100 - i, "Shop"))).collect();
+    if let FeedEvent::Transaction(t) = &mut batch[300].event {
+        t.pending = true;
+        t.merchant = "Grand Hotel".into();
+    }
+    s.apply_batch(&batch, t0()).unwrap();
+    let account = s.accounts(Some(&bank("chase"))).unwrap().into_iter().find(|a| a.external_id == "chk").unwrap();
+    // The whole register at once, from the newest: the truth to compare with.
+    let all = s.register(&account, RegisterAt::Newest, 1_000).unwrap();
+    assert_eq!((all.rows.len(), all.offset), (600, 0));
+    let at = |i: usize| RegisterAt::At { posted_at: all.rows[i].posted_at.timestamp(), id: all.rows[i].id.0 };
+    for (place, i) in [(at(450), 450usize), (at(299), 299), (at(301), 301), (at(599), 599)] {
+        let w = s.register(&account, place, 50).unwrap();
+        let first = i.saturating_sub(finbox::store::CONTEXT);
+        assert_eq!(w.offset, first, "rows newer than the window's first");
+        assert_eq!(w.anchor_row, Some(i - first));
+        assert_eq!(w.rows[i - first].id, all.rows[i].id);
+        assert_eq!(&w.running[..], &all.running[first..first + w.rows.len()], "running balances at row {i}");
+    }
+    let oldest = s.register(&account, RegisterAt::Oldest, 40).unwrap();
+    assert_eq!((oldest.offset, oldest.anchor_row), (560, Some(39)));
+    assert_eq!(oldest.rows.last().map(|t| t.id), all.rows.last().map(|t| t.id));
+    assert_eq!(&oldest.running[..], &all.running[560..]);
+    assert_eq!(oldest.running.last().copied().flatten(), Some(usd(100_000 - 100 - 0)), "opening plus the first");
+    // A date: the newest row before it, with newer ones above.
+    let cut = all.rows[200].posted_at + Duration::seconds(1);
+    let w = s.register(&account, RegisterAt::Before(cut), 50).unwrap();
+    let row = w.anchor_row.unwrap();
+    assert!(w.rows[row].posted_at < cut && (row == 0 || w.rows[row - 1].posted_at >= cut));
+    // Before any row: the oldest ones, the last selected.
+    let w = s.register(&account, RegisterAt::Before(t0() - Duration::days(400)), 50).unwrap();
+    assert_eq!(w.rows.last().map(|t| t.id), all.rows.last().map(|t| t.id));
+    assert_eq!(w.anchor_row, Some(w.rows.len() - 1));
+}
+
+#[test]
+fn a_search_counts_its_matches_up_to_a_cap() {
+    let mut s = linked("chase");
+    let batch: Vec<Envelope> = (0..37)
+        .map(|i| env(&s, "chase", txn("chk", &format!("t{i}"), i, -100, if i % 2 == 0 { "Shell Oil" } else { "Shelby's" })))
+        .collect();
+    s.apply_batch(&batch, t0()).unwrap();
+    let f = |q: &str| TxnFilter { bank: Some(bank("chase")), search: Some(q.into()), limit: 10, ..Default::default() };
+    assert_eq!(s.count_matches(&f("shell"), 1_000).unwrap(), 19);
+    assert_eq!(s.count_matches(&f("shel"), 1_000).unwrap(), 37);
+    assert_eq!(s.count_matches(&f("shel"), 10).unwrap(), 10);
+    assert_eq!(s.count_matches(&TxnFilter { bank: None, ..f("shel") }, 1_000).unwrap(), 37);
+    assert_eq!(s.count_matches(&TxnFilter { bank: Some(bank("citi")), ..f("shel") }, 1_000).unwrap(), 0);
+}
+
+#[test]
 fn search_finds_merchants_by_word_prefix() {
     let mut s = linked("chase");
     let batch = vec![

@@ -45,7 +45,7 @@ const ROOMY: u16 = 100;
 const WIDE: u16 = 120;
 const WIDER: u16 = 170;
 /// The conversation keeps at least this many columns on narrow screens.
-const MIN_CENTRE: u16 = 24;
+const MIN_CENTRE: u16 = 28;
 /// Narrower than this, the sidebar takes the conversation's place while it
 /// has focus instead of getting a column of its own.
 const MIN_SIDEBAR: u16 = 26;

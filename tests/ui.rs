@@ -3,7 +3,7 @@
 //! carries meaning.
 
 use chrono::{DateTime, TimeZone, Utc};
-use finbox::app::{AlertQueue, AppState, ConversationView, Flash, Input, Overlay, Pane, SidebarView};
+use finbox::app::{AlertQueue, AppState, ConversationView, Flash, Input, Overlay, Pane, PendingVerdict, SidebarView};
 use finbox::domain::*;
 use finbox::feed::supervisor::FeedStatus;
 use finbox::store::{BankSummary, Quarantined};
@@ -12,7 +12,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Color;
+use ratatui::style::{Color, Modifier};
 
 // ---------------------------------------------------------------- fixtures
 
@@ -178,6 +178,7 @@ fn main_state() -> AppState {
         scroll: 0,
         limit: 300,
         pending: None,
+        selected: None,
     };
     let history: Vec<i64> = (0..90)
         .map(|d: i64| 1_000_000 + ((d * 37) % 23) * 9_000 + d * 2_500 - if d % 14 == 0 { 80_000 } else { 0 })
@@ -216,6 +217,7 @@ fn main_state() -> AppState {
         search: None,
         history,
         limit: 200,
+        ..Default::default()
     };
     s.alerts = AlertQueue {
         items: vec![
@@ -242,6 +244,7 @@ fn main_state() -> AppState {
             alert(3, "chase", Severity::Low, at(18, 7, 5), "Gas Station 88", -100, None, "Small test charge"),
         ],
         selected: 0,
+        ..Default::default()
     };
     s
 }
@@ -421,7 +424,7 @@ fn alert_queue_focused() {
 #[test]
 fn composing() {
     let mut s = main_state();
-    s.input = Input::Compose("Please freeze card •9913 now".to_string());
+    s.input = Input::Compose("Please freeze card •9913 now".to_string().into());
     s.conversation.pending = Some("Is the Electro-Mart charge still pending?".to_string());
     snap("composing", &s);
 }
@@ -430,9 +433,121 @@ fn composing() {
 fn searching_transactions() {
     let mut s = main_state();
     s.focus = Pane::Sidebar;
-    s.input = Input::Search("shell".to_string());
+    s.input = Input::Search("shell".to_string().into());
     s.sidebar.selected_txn = 9;
     snap("searching", &s);
+}
+
+/// A search's matches across every bank, counted, each on its account.
+fn search_state() -> AppState {
+    let mut s = main_state();
+    s.focus = Pane::Sidebar;
+    s.input = Input::Search("shell".into());
+    s.sidebar.search = Some("shell".into());
+    s.sidebar.search_all = true;
+    s.sidebar.total = 37;
+    let mut rows: Vec<Transaction> = s.sidebar.transactions.iter().take(4).cloned().collect();
+    for (i, t) in rows.iter_mut().enumerate() {
+        t.merchant = format!("Shell Oil {}", 5732 + i);
+        t.account = AccountId(1 + (i as i64 % 2) * 7);
+    }
+    s.sidebar.running = vec![None; rows.len()];
+    s.sidebar.transactions = rows;
+    s.sidebar.labels.insert(AccountId(1), "Total Checking •4821".into());
+    s.sidebar.labels.insert(AccountId(8), "Citi Double Cash •0314".into());
+    s.sidebar.selected_txn = 1;
+    s
+}
+
+fn snap_sizes(name: &str, state: &AppState, sizes: &[(u16, u16)]) {
+    for (w, h) in sizes {
+        let t = draw(state, *w, *h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), t.backend());
+    }
+}
+
+#[test]
+fn search_with_its_count_and_accounts() {
+    let s = search_state();
+    snap_sizes("search_count", &s, &[(80, 24), (200, 60)]);
+    let text = screen_text(draw(&s, 200, 60).backend().buffer());
+    assert!(text.contains("37 matches · all banks"), "{text}");
+    assert!(text.contains("Citi Double Cash •0314"), "{text}");
+    // The cursor is the terminal's, at the end of the query.
+    let mut t = draw(&s, 200, 60);
+    let at = t.get_cursor_position().unwrap();
+    let (x, y) = find(t.backend().buffer(), "/shell").unwrap();
+    assert_eq!((at.x, at.y), (x + 6, y));
+}
+
+#[test]
+fn register_full_screen_with_its_position() {
+    let mut s = main_state();
+    s.focus = Pane::Sidebar;
+    s.zoom = true;
+    s.sidebar.offset = 1_193;
+    s.sidebar.total = 96_026;
+    s.sidebar.selected_txn = 8;
+    s.sidebar.offset = 1_195;
+    // A row from another year says its year.
+    s.sidebar.transactions[9].posted_at = Utc.with_ymd_and_hms(2025, 3, 14, 9, 30, 0).unwrap();
+    snap_sizes("register_zoomed", &s, &[(80, 24), (200, 60)]);
+    let text = screen_text(draw(&s, 200, 60).backend().buffer());
+    assert!(text.contains("1,204 of 96,026"), "{text}");
+    assert!(text.contains("Mar 14 2025"), "{text}");
+    assert!(!text.contains("Fraud alerts"), "the register alone: {text}");
+}
+
+#[test]
+fn alert_detail_says_what_each_answer_does() {
+    let mut s = main_state();
+    s.focus = Pane::Alerts;
+    s.overlay = Some(Overlay::AlertDetail { alert: AlertId(1) });
+    snap_sizes("alert_detail", &s, &[(80, 24), (200, 60)]);
+    let text = screen_text(draw(&s, 200, 60).backend().buffer());
+    for want in ["Large charge at 3:12 am", "Electro-Mart Kyiv", "-$1,240.00", "y   It was me", "n   Not me"] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+}
+
+#[test]
+fn answered_alerts_and_the_undo_line() {
+    let mut s = main_state();
+    s.focus = Pane::Alerts;
+    s.alerts.show_answered = true;
+    let mut done = s.alerts.items[1].clone();
+    done.status = AlertStatus::Legit;
+    done.decided_at = Some(now());
+    let mut fraud = s.alerts.items[2].clone();
+    fraud.status = AlertStatus::Fraud;
+    s.alerts.answered = vec![done, fraud];
+    s.alerts.selected = 1;
+    let held = s.alerts.items.remove(0);
+    s.alerts.undo =
+        Some(PendingVerdict { alert: held, verdict: Verdict::ItWasMe, due: now() + chrono::Duration::seconds(4) });
+    snap_sizes("answered_alerts", &s, &[(80, 24), (200, 60)]);
+    let t = draw(&s, 200, 60);
+    let buf = t.backend().buffer();
+    let text = screen_text(buf);
+    assert!(text.contains("answered (2)") && text.contains("2 of 2"), "{text}");
+    assert!(text.contains("u undoes (4 s)"), "{text}");
+    // The selected row is in reverse video.
+    let (x, y) = find(buf, "not me ·").unwrap();
+    assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn help_is_grouped_by_pane() {
+    let mut s = main_state();
+    s.overlay = Some(Overlay::Help);
+    snap_sizes("help_grouped", &s, &[(80, 24), (200, 60)]);
+    let text = screen_text(draw(&s, 200, 60).backend().buffer());
+    let at = |w: &str| text.find(w).unwrap_or_else(|| panic!("{w}: {text}"));
+    assert!(at("Navigation") < at("Conversation"));
+    for group in ["Accounts", "Fraud alerts", "Sharing"] {
+        at(group);
+    }
+    assert!(text.contains("jump to a date") && text.contains("undo the answer"), "{text}");
 }
 
 #[test]
@@ -442,7 +557,7 @@ fn bank_not_shared() {
     s.focus = Pane::Banks;
     s.conversation = ConversationView { bank: Some(id("citi")), ..Default::default() };
     s.sidebar = SidebarView::default();
-    s.flash = Some(Flash { text: "Citi: sharing revoked".to_string(), error: false });
+    s.flash = Some(Flash { text: "Citi: sharing revoked".to_string(), error: false, sticky: false, at: now() });
     snap("not_shared", &s);
 }
 
@@ -452,7 +567,12 @@ fn empty_shared_bank_with_an_error() {
     s.selected_bank = 1;
     s.conversation = ConversationView { bank: Some(id("wellsfargo")), ..Default::default() };
     s.sidebar = SidebarView::default();
-    s.flash = Some(Flash { text: "could not send: the store is busy; try again".to_string(), error: true });
+    s.flash = Some(Flash {
+        text: "could not send: the store is busy; try again".to_string(),
+        error: true,
+        sticky: false,
+        at: now(),
+    });
     let t = draw(&s, 80, 24);
     insta::assert_snapshot!("empty_shared_80x24", t.backend());
     let (x, y) = find(t.backend().buffer(), "could not send").unwrap();
@@ -491,8 +611,9 @@ fn expired_consent() {
     assert!(text.contains("Chase — expired"), "{text}");
     assert!(text.contains("c to renew Chase"), "{text}");
     assert!(text.contains("c renew sharing"), "the footer offers renew: {text}");
-    // "expired" in the bank list, and the banner, are warnings (yellow).
-    let (x, y) = find(buf, "Chase  expired").unwrap();
+    // "expired" in the bank list ("!" in its narrow column), and the
+    // banner, are warnings (yellow).
+    let (x, y) = find(buf, "Chase  !").unwrap();
     assert_eq!((y, buf[(x + 7, y)].fg), (2, Color::Yellow));
     let (x, y) = find(buf, "Sharing expired on Nov").unwrap();
     assert_eq!(buf[(x, y)].fg, Color::Yellow);
@@ -564,7 +685,7 @@ fn narrow_screens_show_the_accounts_in_place_of_the_conversation() {
     let t = draw(&s, 64, 20);
     insta::assert_snapshot!("sidebar_narrow_64x20", t.backend());
     let buf = t.backend().buffer();
-    let (x, y) = find(buf, "Shell Oil").unwrap();
+    let (x, y) = find(buf, "Shell").unwrap();
     assert_eq!(hit_test(Rect::new(0, 0, 64, 20), &s, x, y), Some((Pane::Sidebar, Some(2))));
     assert!(find(buf, "i to write").is_none());
 }
@@ -595,7 +716,7 @@ fn every_size_and_overlay_renders() {
     }
     let mut s = main_state();
     s.focus = Pane::Alerts;
-    s.input = Input::Compose("x".repeat(300));
+    s.input = Input::Compose("x".repeat(300).into());
     s.conversation.scroll = usize::MAX;
     s.sidebar.selected_txn = usize::MAX;
     s.sidebar.selected_account = 7;
@@ -645,7 +766,7 @@ fn no_color_theme_uses_no_colour() {
     let mut s = main_state();
     s.focus = Pane::Alerts;
     s.overlay = Some(Overlay::ConfirmPurge { bank: id("chase") });
-    s.flash = Some(Flash { text: "failed".into(), error: true });
+    s.flash = Some(Flash { text: "failed".into(), error: true, sticky: false, at: now() });
     states.push(s);
     let mut s = main_state();
     s.overlay = Some(Overlay::Onboarding { cursor: 0, picked: vec![true; 4] });
@@ -681,8 +802,8 @@ fn control_characters_never_reach_a_cell() {
     s.alerts.items[0].merchant = hostile.to_string();
     s.alerts.items[0].reason = hostile.to_string();
     s.alerts.items[0].card_mask = Some("\u{1b}[5m•9913".to_string());
-    s.flash = Some(Flash { text: hostile.to_string(), error: true });
-    s.input = Input::Compose(hostile.to_string());
+    s.flash = Some(Flash { text: hostile.to_string(), error: true, sticky: false, at: now() });
+    s.input = Input::Compose(hostile.to_string().into());
     let mut variants = vec![s.clone()];
     for overlay in [
         Overlay::Consent { bank: id("chase") },
@@ -695,7 +816,7 @@ fn control_characters_never_reach_a_cell() {
         variants.push(v);
     }
     let mut v = s.clone();
-    v.input = Input::Search(hostile.to_string());
+    v.input = Input::Search(hostile.to_string().into());
     v.flash = None;
     variants.push(v);
     for v in &variants {
@@ -724,14 +845,14 @@ fn clicks_map_to_panes_and_rows() {
     let t = draw(&s, 80, 24);
     let buf = t.backend().buffer();
 
-    let (x, y) = find(buf, "Wells Fargo").unwrap();
+    let (x, y) = find(buf, "2 ● Well").unwrap();
     assert_eq!(hit_test(area, &s, x, y), Some((Pane::Banks, Some(1))));
     // The bank list's border is the pane, but no row.
     assert_eq!(hit_test(area, &s, 0, 1), Some((Pane::Banks, None)));
 
     let (x, y) = find(buf, "Netflix").unwrap();
     assert_eq!(hit_test(area, &s, x, y), Some((Pane::Sidebar, Some(4))));
-    let (x, y) = find(buf, "Total Check").unwrap();
+    let (x, y) = find(buf, "Total Ch").unwrap();
     assert_eq!(hit_test(area, &s, x, y), Some((Pane::Sidebar, None)));
 
     let (x, y) = find(buf, "QuickPay").unwrap();

@@ -137,8 +137,8 @@ pub const KEYS: &[KeyBinding] = &[
         actions: &["submit"],
     },
     KeyBinding {
-        on: "←/→ Home/End",
-        desc: "move in the line typed (Ctrl-A/E, Alt-B/F too)",
+        on: "Home/End",
+        desc: "start/end of the line typed (Ctrl-A/E; ←/→, Alt-B/F move)",
         panes: &[Pane::Conversation],
         footer: false,
         group: Group::Conversation,

@@ -216,7 +216,7 @@ impl SidebarView {
         if self.transactions.is_empty() {
             return None;
         }
-        let at = self.offset + self.selected_txn + 1;
+        let at = self.offset.saturating_add(self.selected_txn).saturating_add(1);
         Some((at, self.total.max(at)))
     }
 }

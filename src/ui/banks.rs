@@ -24,6 +24,9 @@ pub(crate) fn render_banks(frame: &mut Frame, area: Rect, state: &AppState, them
         return;
     }
     let cols = usize::from(inner.width);
+    // A narrow column keeps the names: the badges shrink to the alerts (or
+    // unread messages), and "off" is the dimmed name alone.
+    let compact = cols < 16;
     let items: Vec<ListItem> = state
         .banks
         .iter()
@@ -34,9 +37,19 @@ pub(crate) fn render_banks(frame: &mut Frame, area: Rect, state: &AppState, them
             let key = if i < 9 { format!("{} ", i + 1) } else { "  ".to_string() };
             let mut right: Vec<Span> = Vec::new();
             if let Sharing::Expired { .. } = sharing {
-                right.push(Span::styled("expired", theme.warning));
+                right.push(Span::styled(if compact { "!" } else { "expired" }, theme.warning));
             } else if !shared {
-                right.push(Span::styled("(off)", theme.muted));
+                if !compact {
+                    right.push(Span::styled("(off)", theme.muted));
+                }
+            } else if compact {
+                if let Some(days) = b.bank.renew_soon(state.now, crate::domain::when::zone(opts.utc_offset_secs)) {
+                    right.push(Span::styled(format!("↻{days}d"), theme.warning));
+                } else if b.open_alerts > 0 {
+                    right.push(Span::styled(format!("⚠{}", b.open_alerts), theme.alert));
+                } else if b.unread > 0 {
+                    right.push(Span::raw(b.unread.min(99).to_string()));
+                }
             } else {
                 // Days left, when the grant ends within the warning window.
                 if let Some(days) = b.bank.renew_soon(state.now, crate::domain::when::zone(opts.utc_offset_secs)) {

@@ -45,8 +45,8 @@ pub(crate) fn layout(inner: Rect, state: &AppState) -> SidebarAreas {
     } else if s.history.is_empty() {
         1
     } else {
-        // The label, the bars and the date axis.
-        1 + CHART_ROWS + 1
+        // The label, the bars (fewer on a short screen) and the date axis.
+        1 + if inner.height >= 26 { CHART_ROWS } else { CHART_ROWS / 2 } + 1
     };
     let chart_rows = if accounts + chart_rows + 1 + 3 <= inner.height { chart_rows } else { 0 };
     let [accounts, chart_label, chart, heading, transactions] = Layout::vertical([
@@ -174,17 +174,19 @@ fn render_heading(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme
     let s = &state.sidebar;
     let cols = usize::from(area.width);
     let g = |n: usize| group_thousands(n as u64);
-    // What sits at the right: a search's count, the register's position.
-    let right = match (&state.input, &s.search) {
+    // What sits at the right: a search's count, the register's position;
+    // in the longest form that leaves the left part 8 columns.
+    let forms: Vec<String> = match (&state.input, &s.search) {
         (Input::Search(_), _) | (_, Some(_)) => {
             let more = if s.total > MATCH_COUNT_MAX { "+" } else { "" };
             let n = s.total.min(MATCH_COUNT_MAX);
+            let count = format!("{}{more} {}", g(n), if n == 1 && more.is_empty() { "match" } else { "matches" });
             let scope = if s.search_all { " · all banks" } else { "" };
-            Some(format!("{}{more} {}{scope}", g(n), if n == 1 && more.is_empty() { "match" } else { "matches" }))
+            vec![format!("{count}{scope}"), count, format!("{}{more}", g(n))]
         }
-        _ => s.position().map(|(at, of)| format!("{} of {}", g(at), g(of))),
+        _ => s.position().map(|(at, of)| vec![format!("{} of {}", g(at), g(of)), g(at)]).unwrap_or_default(),
     };
-    let right = right.filter(|r| width(r) + 8 <= cols).unwrap_or_default();
+    let right = forms.into_iter().find(|r| width(r) + 8 <= cols).unwrap_or_default();
     let room = cols.saturating_sub(width(&right) + usize::from(!right.is_empty()));
     match &state.input {
         Input::Search(e) | Input::Jump(e) => {
@@ -271,7 +273,8 @@ fn render_transactions(
         Vec::new()
     };
     let fixed = date_w + 1 + amount_w + 1 + if show_running { running_w + 2 } else { 0 };
-    let account_w = accounts.iter().map(|a| width(a)).max().unwrap_or(0).min(cols.saturating_sub(fixed) / 3);
+    // The account takes what the merchant (at least 14 columns) leaves.
+    let account_w = accounts.iter().map(|a| width(a)).max().unwrap_or(0).min(cols.saturating_sub(fixed + 15));
     let account_w = if account_w >= 6 { account_w } else { 0 };
     let merchant_w = cols.saturating_sub(fixed + if account_w > 0 { account_w + 1 } else { 0 });
 

@@ -13,7 +13,7 @@ use crate::app::{AppState, KEYS};
 pub(super) fn help_lines(state: &AppState, theme: &Theme, cols: usize, rows: usize) -> Vec<Line<'static>> {
     // The keys as the user has them (the settings file may move them).
     let labels: Vec<String> = KEYS.iter().map(|k| k.label(&state.keymap)).collect();
-    let key_cols = labels.iter().map(|l| width(l)).max().unwrap_or(0).min(14) + 2;
+    let key_cols = labels.iter().map(|l| width(l)).max().unwrap_or(0).min(11) + 2;
     let head = Style::new().add_modifier(Modifier::BOLD);
     // Each group: its title, then its keys.
     let blocks: Vec<Vec<(String, String, bool)>> = Group::ALL
@@ -38,7 +38,7 @@ pub(super) fn help_lines(state: &AppState, theme: &Theme, cols: usize, rows: usi
         ]
     };
     let mut lines: Vec<Line> = Vec::new();
-    if total + 1 <= rows || col_w < key_cols + 12 {
+    if total < rows || col_w < key_cols + 12 {
         for (i, b) in blocks.iter().enumerate() {
             if i > 0 {
                 lines.push(Line::default());

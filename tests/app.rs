@@ -702,7 +702,7 @@ fn the_line_edits_like_readline_and_recalls_what_was_sent() {
     sent.text = "balance".into();
     s.conversation.messages.push(sent);
     let ctrl = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
-    let mut do_key = |s: &mut AppState, k: KeyEvent| {
+    let do_key = |s: &mut AppState, k: KeyEvent| {
         if let Some(a) = handle_key(s, k) {
             update(s, a);
         }

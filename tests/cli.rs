@@ -704,3 +704,13 @@ fn hledger_agrees_with_finbox_and_counts_no_transfer_as_income_or_expense() {
     }
     assert!(pending > 0, "the simulated banks left authorisations pending");
 }
+
+#[test]
+fn an_ack_without_a_verdict_is_a_usage_error_naming_both_flags() {
+    let h = Home::new();
+    let out = h.cmd(&["alerts", "ack", "3"]).assert().code(2).get_output().clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--it-was-me") && err.contains("--not-me"), "{err}");
+    assert!(err.contains("Usage: finbox alerts ack"), "{err}");
+    assert!(out.stdout.is_empty());
+}

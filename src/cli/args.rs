@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use super::{export, import};
 
@@ -148,7 +148,7 @@ pub enum AlertsCmd {
     /// locked and the bank opens a dispute).
     Ack {
         id: i64,
-        #[arg(long, conflicts_with = "not_me", required_unless_present = "not_me")]
+        #[arg(long, conflicts_with = "not_me")]
         it_was_me: bool,
         #[arg(long)]
         not_me: bool,
@@ -205,6 +205,37 @@ pub enum ConsentCmd {
     },
     /// Every consent change, oldest first.
     Log(JsonFlag),
+}
+
+impl Cli {
+    /// The command line as clap reads it, plus the checks clap cannot say
+    /// well itself; a mistake ends the process with a usage error (status 2).
+    pub fn parse_checked() -> Cli {
+        let cli = Cli::parse();
+        if let Err(e) = cli.check() {
+            e.exit();
+        }
+        cli
+    }
+
+    /// `alerts ack ID` with neither verdict names both flags (clap's own
+    /// error for a required flag would name one).
+    fn check(&self) -> Result<(), clap::Error> {
+        if let Some(Command::Alerts(AlertsArgs {
+            action: Some(AlertsCmd::Ack { it_was_me: false, not_me: false, .. }),
+            ..
+        })) = &self.command
+        {
+            let mut cli = Cli::command();
+            cli.build();
+            let ack = cli.find_subcommand_mut("alerts").and_then(|a| a.find_subcommand_mut("ack"));
+            return Err(ack.expect("`alerts ack` is a subcommand").error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "say which: --it-was-me (you made the charge) or --not-me (fraud: the card is locked)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {

@@ -161,6 +161,12 @@ fn print_json(rows: Vec<serde_json::Value>) -> Result<()> {
     Ok(())
 }
 
+/// What a listing prints for `--limit 0`: nothing (no header either), or
+/// an empty JSON array.
+fn print_none(json: bool) -> Result<()> {
+    if json { print_json(Vec::new()) } else { Ok(()) }
+}
+
 fn local(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
 }

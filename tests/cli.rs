@@ -714,3 +714,16 @@ fn an_ack_without_a_verdict_is_a_usage_error_naming_both_flags() {
     assert!(err.contains("Usage: finbox alerts ack"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn a_limit_of_zero_prints_nothing() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "--all"]);
+    h.ok(&["--now", NOW, "feed", "--seed", "3", "--events", "600"]);
+    for command in [&["transactions"][..], &["transfers"], &["messages", "chase"]] {
+        let run = |extra: &[&str]| h.ok(&[command, extra].concat());
+        assert!(!run(&["--limit", "1"]).is_empty(), "{command:?}");
+        assert_eq!(run(&["--limit", "0"]), "", "{command:?}: no rows and no header");
+        assert_eq!(run(&["--limit", "0", "--json"]).trim(), "[]", "{command:?}");
+    }
+}

@@ -2,6 +2,7 @@
 //! headless feed runner.
 
 mod args;
+mod bank;
 mod consent;
 mod export;
 mod feed;
@@ -10,6 +11,7 @@ mod show;
 mod table;
 
 pub use args::*;
+use bank::bank_id;
 use consent::{consent, convert_store};
 use feed::feed;
 use show::{alerts, balances, banks, messages, transactions, transfers};
@@ -19,9 +21,7 @@ use chrono::{DateTime, Local, Utc};
 use serde_json::json;
 
 use crate::config::Overrides;
-use crate::domain::*;
 use crate::session::Env;
-use crate::store::Store;
 use table::{Align, Table};
 
 /// Runs a subcommand; `None` is the terminal interface.
@@ -149,11 +149,6 @@ fn export_to(
     };
     eprintln!("Exported {n} transactions.");
     Ok(())
-}
-
-/// Validates a bank id given on the command line against the store.
-fn bank_id(store: &Store, id: &str) -> Result<BankId> {
-    Ok(store.bank_named(id)?.id)
 }
 
 fn print_json(rows: Vec<serde_json::Value>) -> Result<()> {

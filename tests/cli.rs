@@ -727,3 +727,28 @@ fn a_limit_of_zero_prints_nothing() {
         assert_eq!(run(&["--limit", "0", "--json"]).trim(), "[]", "{command:?}");
     }
 }
+
+#[test]
+fn bank_ids_are_read_in_any_case_and_a_near_miss_names_the_bank_meant() {
+    let h = Home::new();
+    assert!(h.ok(&["consent", "grant", "CHASE"]).contains("Chase (chase) is shared"));
+    assert!(h.ok(&["say", "Chase", "balance"]).contains("no accounts with us yet"));
+    assert!(h.ok(&["messages", "cHaSe"]).contains("[") && h.ok(&["consent", "renew", "Chase"]).contains("Chase"));
+    h.ok(&["transactions", "--bank", "Chase"]);
+    h.cmd(&["export", "--bank", "CHASE"]).assert().success();
+    let csv = h.dir.path().join("a.csv");
+    std::fs::write(&csv, "Date,Description,Amount\n2026-11-02,Coffee,-3.50\n").unwrap();
+    let args = ["--now", NOW, "import", csv.to_str().unwrap(), "--bank", "Chase", "--account", "5555"];
+    assert!(h.ok(&args).contains("Added 1 transaction"), "import --bank Chase");
+    for (typed, meant) in
+        [("chse", "`chase`"), ("Wells Fargo", "`wellsfargo`"), ("usbnk", "`usbank`"), ("c", "`chase` or `citi`")]
+    {
+        let err = h.fail(&["say", typed, "hi"]);
+        assert!(err.contains(&format!("no bank \"{typed}\"; did you mean {meant}?")), "{err}");
+    }
+    let err = h.fail(&["import", csv.to_str().unwrap(), "--bank", "chasse", "--account", "5555"]);
+    assert!(err.contains("did you mean `chase`?"), "{err}");
+    let err = h.fail(&["consent", "revoke", "monzo"]);
+    assert!(err.contains("no bank \"monzo\"; `finbox banks` lists the bank ids"), "{err}");
+    assert!(h.ok(&["consent", "revoke", "CHASE"]).contains("Chase (chase) is no longer shared"));
+}

@@ -277,7 +277,7 @@ fn count_of(n: u64, what: &str) -> String {
 /// CSV layout's bank) names. Returns why it was chosen, when not by flag.
 fn resolve_bank(store: &Store, explicit: Option<&str>, statement: &Statement) -> Result<(BankId, Option<String>)> {
     if let Some(id) = explicit {
-        return Ok((store.bank_named(id)?.id, None));
+        return Ok((super::bank_id(store, id)?, None));
     }
     let banks = store.banks()?;
     let ids = banks.iter().map(|b| b.bank.id.as_str()).collect::<Vec<_>>().join(", ");

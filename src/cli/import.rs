@@ -51,7 +51,9 @@ pub struct ImportArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
+    /// OFX or QFX, 1.x (SGML) or 2.x (XML).
     Ofx,
+    /// A bank's CSV export, read through a layout (--profile).
     Csv,
 }
 

@@ -31,7 +31,12 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => None,
     };
     let env = Env::load(&Overrides { db: cli.db.clone(), config: cli.config.clone(), seed }, cli.now)?;
-    if let Err(e) = crate::logging::init(&env.settings.log_file) {
+    // The log goes beside the store: a command that makes no store leaves
+    // nothing (no folder, no log) where there is none.
+    let makes_store = cli.command.as_ref().is_none_or(Command::makes_store);
+    if (makes_store || env.settings.db.try_exists().unwrap_or(true))
+        && let Err(e) = crate::logging::init(&env.settings.log_file)
+    {
         eprintln!("finbox: warning: cannot write the log {}: {e}", env.settings.log_file.display());
     }
     let Some(command) = &cli.command else {

@@ -97,6 +97,20 @@ pub enum Command {
     CheckConfig,
 }
 
+impl Command {
+    /// Whether the command may make the store where there is none: sharing
+    /// a bank, running the feeds, importing a statement (not a dry run).
+    /// The others need one there (`Env::open_store`). The screen (no
+    /// command) makes one too.
+    pub fn makes_store(&self) -> bool {
+        match self {
+            Command::Consent(ConsentCmd::Grant { .. }) | Command::Feed(_) => true,
+            Command::Import(a) => !a.dry_run,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct JsonFlag {
     /// Print one JSON array instead of a table.

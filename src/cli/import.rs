@@ -78,7 +78,8 @@ pub fn run(env: &Env, args: &ImportArgs) -> Result<()> {
             args.file.display()
         );
     }
-    let mut store = env.open_store()?;
+    // A dry run writes nothing, not even a new store.
+    let mut store = if args.dry_run { env.open_store()? } else { env.open_or_create_store()? };
     let layouts = Layouts::load(crate::config::user_layout_dir().as_deref())?;
     let format = args.format.map(|f| match f {
         FormatArg::Ofx => Format::Ofx,

@@ -808,3 +808,22 @@ fn a_read_of_a_missing_store_says_so_and_creates_nothing() {
         assert!(db.exists(), "{made_by:?}");
     }
 }
+
+#[test]
+fn bank_replies_name_accounts_as_the_screen_does_never_by_internal_id() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "--all"]);
+    h.ok(&["--now", NOW, "feed", "--seed", "3", "--events", "600"]);
+    let accounts = h.json(&["balances", "--json"]);
+    for bank in ["chase", "wellsfargo", "citi", "usbank"] {
+        let mut replies = String::new();
+        for ask in ["last 20", "balance", "spending", "alerts", "freeze card", "unfreeze card"] {
+            replies += &h.ok(&["--now", NOW, "say", bank, ask]);
+        }
+        assert!(replies.contains(" •"), "{replies}");
+        for a in accounts.iter().filter(|a| a["bank"] == bank) {
+            let id = a["account"].as_str().unwrap();
+            assert!(!replies.contains(&format!("({id})")), "{bank}: {id} shown in\n{replies}");
+        }
+    }
+}

@@ -201,9 +201,8 @@ impl Store {
         self.bank_named(id.as_str())
     }
 
-    /// The bank a person named (on the command line, in any case: ids are
-    /// lowercase, `Chase` is `chase`): an id that is not even well formed is
-    /// as unknown as one that is not in the store.
+    /// The bank a person named, in any case (`Chase` is `chase`): an id that
+    /// is not even well formed is as unknown as one that is not in the store.
     pub fn bank_named(&self, id: &str) -> Result<Bank> {
         let row = self
             .conn

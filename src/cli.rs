@@ -2,6 +2,7 @@
 //! headless feed runner.
 
 mod args;
+mod bank;
 mod consent;
 mod export;
 mod feed;
@@ -10,6 +11,7 @@ mod show;
 mod table;
 
 pub use args::*;
+use bank::bank_id;
 use consent::{consent, convert_store};
 use feed::feed;
 use show::{alerts, balances, banks, messages, transactions, transfers};
@@ -19,9 +21,7 @@ use chrono::{DateTime, Local, Utc};
 use serde_json::json;
 
 use crate::config::Overrides;
-use crate::domain::*;
 use crate::session::Env;
-use crate::store::Store;
 use table::{Align, Table};
 
 /// Runs a subcommand; `None` is the terminal interface.
@@ -31,7 +31,12 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => None,
     };
     let env = Env::load(&Overrides { db: cli.db.clone(), config: cli.config.clone(), seed }, cli.now)?;
-    if let Err(e) = crate::logging::init(&env.settings.log_file) {
+    // The log goes beside the store: a command that makes no store leaves
+    // nothing (no folder, no log) where there is none.
+    let makes_store = cli.command.as_ref().is_none_or(Command::makes_store);
+    if (makes_store || env.settings.db.try_exists().unwrap_or(true))
+        && let Err(e) = crate::logging::init(&env.settings.log_file)
+    {
         eprintln!("finbox: warning: cannot write the log {}: {e}", env.settings.log_file.display());
     }
     let Some(command) = &cli.command else {
@@ -151,14 +156,15 @@ fn export_to(
     Ok(())
 }
 
-/// Validates a bank id given on the command line against the store.
-fn bank_id(store: &Store, id: &str) -> Result<BankId> {
-    Ok(store.bank_named(id)?.id)
-}
-
 fn print_json(rows: Vec<serde_json::Value>) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(&rows)?);
     Ok(())
+}
+
+/// What a listing prints for `--limit 0`: nothing (no header either), or
+/// an empty JSON array.
+fn print_none(json: bool) -> Result<()> {
+    if json { print_json(Vec::new()) } else { Ok(()) }
 }
 
 fn local(t: DateTime<Utc>) -> String {

@@ -1,9 +1,7 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = finbox::cli::Cli::parse();
+    let cli = finbox::cli::Cli::parse_checked();
     match finbox::cli::run(cli) {
         // Ended by SIGTERM / SIGHUP: the terminal is restored; exit as shells expect.
         Ok(()) => match finbox::session::exit_signal() {

@@ -88,16 +88,38 @@ impl Env {
         }
     }
 
-    /// Opens the store and lists the configured banks in it; an encrypted
-    /// store without `FINBOX_PASSPHRASE` asks for it on the terminal.
+    /// Opens the store, which must be there: a command that only reads (or
+    /// changes what is there) makes no store, no file and no folder where
+    /// there is none, and says so. See [`Env::open_or_create_store`].
     pub fn open_store(&self) -> Result<Store> {
+        let db = &self.settings.db;
+        // An error (a folder we may not look into) is the open's to report.
+        if !db.try_exists().unwrap_or(true) {
+            let ids: Vec<&str> = self.settings.profiles.iter().map(|p| p.id.as_str()).collect();
+            bail!(
+                "no store at {} (it is made by `finbox consent grant`, `finbox feed` or `finbox import`); nothing \
+                 was created. Check --db (or FINBOX_DB), or start one by sharing a bank: `finbox consent grant \
+                 BANK` ({}) or `finbox consent grant --all`.",
+                db.display(),
+                ids.join(", ")
+            );
+        }
+        self.open_or_create_store()
+    }
+
+    /// Opens the store, making it (and its folder) when there is none, and
+    /// lists the configured banks in it: for the commands that put data in
+    /// it (`consent grant`, `feed`, `import`). An encrypted store without
+    /// `FINBOX_PASSPHRASE` asks for it on the terminal.
+    pub fn open_or_create_store(&self) -> Result<Store> {
         let opened = self.open_store_asking(|refused| {
             if std::io::stdin().is_terminal() { self.unlock_on_terminal().map(Some) } else { Err(refused.into()) }
         })?;
         opened.context("no passphrase given; nothing was opened")
     }
 
-    /// Opens the store as [`Env::open_store`] does, but an encrypted store
+    /// Opens the store as [`Env::open_or_create_store`] does (the screen,
+    /// too, starts a store where there is none), but an encrypted store
     /// without `FINBOX_PASSPHRASE` is handed to `ask` (with the refusal) to
     /// be unlocked; `None` when the user gave up.
     pub fn open_store_asking(&self, ask: impl FnOnce(StoreError) -> Result<Option<Store>>) -> Result<Option<Store>> {

@@ -47,6 +47,14 @@ const NOW: &str = "2026-11-20T15:00:00Z";
 #[test]
 fn a_new_user_sees_four_unshared_banks() {
     let h = Home::new();
+    // Before anything is shared there is no store; the error names the banks.
+    let err = h.fail(&["banks"]);
+    for id in ["chase", "wellsfargo", "citi", "usbank"] {
+        assert!(err.contains(id), "{err}");
+    }
+    assert!(err.contains("finbox consent grant --all") && !h.db().exists(), "{err}");
+    h.ok(&["consent", "grant", "chase"]);
+    h.ok(&["consent", "revoke", "chase"]);
     let out = h.ok(&["banks"]);
     for name in ["Chase", "Wells Fargo", "Citi", "U.S. Bank"] {
         assert!(out.contains(name), "{out}");
@@ -185,6 +193,7 @@ fn feeding_without_consent_is_refused_clearly() {
 #[test]
 fn errors_are_clear_and_never_panics() {
     let h = Home::new();
+    h.ok(&["consent", "grant", "chase"]);
     let err = h.fail(&["say", "monzo", "hi"]);
     assert!(err.contains("no bank \"monzo\""), "{err}");
     let err = h.fail(&["consent", "grant", "nope"]);
@@ -295,7 +304,7 @@ fn export_streams_every_transaction_in_three_formats() {
 fn a_world_readable_store_is_reported_and_made_private() {
     use std::os::unix::fs::PermissionsExt;
     let h = Home::new();
-    h.ok(&["banks"]);
+    h.ok(&["consent", "grant", "chase"]);
     std::fs::set_permissions(h.db(), std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = h.cmd(&["banks"]).assert().success().get_output().clone();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -306,7 +315,7 @@ fn a_world_readable_store_is_reported_and_made_private() {
 #[test]
 fn a_store_locked_by_another_writer_gives_a_clear_message() {
     let h = Home::new();
-    h.ok(&["banks"]);
+    h.ok(&["consent", "grant", "citi"]);
     let c = rusqlite::Connection::open(h.db()).unwrap();
     c.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let err = h.fail(&["consent", "grant", "chase"]);
@@ -330,6 +339,7 @@ fn the_log_holds_no_amounts_account_numbers_or_message_text() {
 #[test]
 fn quarantine_starts_empty_and_lists_as_json() {
     let h = Home::new();
+    h.ok(&["consent", "grant", "chase"]);
     assert!(h.ok(&["quarantine"]).contains("Nothing refused"));
     assert!(h.json(&["quarantine", "--json"]).is_empty());
 }
@@ -703,4 +713,117 @@ fn hledger_agrees_with_finbox_and_counts_no_transfer_as_income_or_expense() {
         pending += (balance != available) as usize;
     }
     assert!(pending > 0, "the simulated banks left authorisations pending");
+}
+
+#[test]
+fn an_ack_without_a_verdict_is_a_usage_error_naming_both_flags() {
+    let h = Home::new();
+    let out = h.cmd(&["alerts", "ack", "3"]).assert().code(2).get_output().clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--it-was-me") && err.contains("--not-me"), "{err}");
+    assert!(err.contains("Usage: finbox alerts ack"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_limit_of_zero_prints_nothing() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "--all"]);
+    h.ok(&["--now", NOW, "feed", "--seed", "3", "--events", "600"]);
+    for command in [&["transactions"][..], &["transfers"], &["messages", "chase"]] {
+        let run = |extra: &[&str]| h.ok(&[command, extra].concat());
+        assert!(!run(&["--limit", "1"]).is_empty(), "{command:?}");
+        assert_eq!(run(&["--limit", "0"]), "", "{command:?}: no rows and no header");
+        assert_eq!(run(&["--limit", "0", "--json"]).trim(), "[]", "{command:?}");
+    }
+}
+
+#[test]
+fn bank_ids_are_read_in_any_case_and_a_near_miss_names_the_bank_meant() {
+    let h = Home::new();
+    assert!(h.ok(&["consent", "grant", "CHASE"]).contains("Chase (chase) is shared"));
+    assert!(h.ok(&["say", "Chase", "balance"]).contains("no accounts with us yet"));
+    assert!(h.ok(&["messages", "cHaSe"]).contains("[") && h.ok(&["consent", "renew", "Chase"]).contains("Chase"));
+    h.ok(&["transactions", "--bank", "Chase"]);
+    h.cmd(&["export", "--bank", "CHASE"]).assert().success();
+    let csv = h.dir.path().join("a.csv");
+    std::fs::write(&csv, "Date,Description,Amount\n2026-11-02,Coffee,-3.50\n").unwrap();
+    let args = ["--now", NOW, "import", csv.to_str().unwrap(), "--bank", "Chase", "--account", "5555"];
+    assert!(h.ok(&args).contains("Added 1 transaction"), "import --bank Chase");
+    for (typed, meant) in
+        [("chse", "`chase`"), ("Wells Fargo", "`wellsfargo`"), ("usbnk", "`usbank`"), ("c", "`chase` or `citi`")]
+    {
+        let err = h.fail(&["say", typed, "hi"]);
+        assert!(err.contains(&format!("no bank \"{typed}\"; did you mean {meant}?")), "{err}");
+    }
+    let err = h.fail(&["import", csv.to_str().unwrap(), "--bank", "chasse", "--account", "5555"]);
+    assert!(err.contains("did you mean `chase`?"), "{err}");
+    let err = h.fail(&["consent", "revoke", "monzo"]);
+    assert!(err.contains("no bank \"monzo\"; `finbox banks` lists the bank ids"), "{err}");
+    assert!(h.ok(&["consent", "revoke", "CHASE"]).contains("Chase (chase) is no longer shared"));
+}
+
+#[test]
+fn a_read_of_a_missing_store_says_so_and_creates_nothing() {
+    let h = Home::new();
+    let folder = h.dir.path().join("typo");
+    let db = folder.join("finbox.db");
+    let at = db.to_str().unwrap();
+    let csv = h.dir.path().join("a.csv");
+    std::fs::write(&csv, "Date,Description,Amount\n2026-11-02,Coffee,-3.50\n").unwrap();
+    let dry_run = ["import", csv.to_str().unwrap(), "--bank", "chase", "--account", "5555", "--dry-run"];
+    let out = h.dir.path().join("out.csv");
+    let export = ["export", "-o", out.to_str().unwrap()];
+    for args in [
+        &["balances"][..],
+        &["banks", "--json"],
+        &["transactions"],
+        &["alerts"],
+        &["export"],
+        &export,
+        &["transfers"],
+        &["messages", "chase"],
+        &["quarantine"],
+        &["consent", "log"],
+        &["consent", "renew", "--all"],
+        &["consent", "revoke", "chase"],
+        &["say", "chase", "balance"],
+        &["alerts", "ack", "1", "--it-was-me"],
+        &dry_run,
+    ] {
+        let err = h.fail(&[&["--db", at][..], args].concat());
+        assert!(err.contains(&format!("no store at {at}")) && err.contains("finbox consent grant"), "{args:?}: {err}");
+        assert!(!folder.exists() && !out.exists(), "{args:?} created something");
+    }
+    // Commands that put data in the store make it.
+    h.ok(&["--db", at, "consent", "grant", "chase"]);
+    assert!(db.exists());
+    for made_by in
+        [&["--now", NOW, "feed", "--events", "10"][..], &["import", csv.to_str().unwrap(), "--bank", "chase"]]
+    {
+        let db = h.dir.path().join(format!("{}.db", made_by.len()));
+        let at = db.to_str().unwrap();
+        // No bank is shared in a new store, so these refuse, but the store is there.
+        h.fail(&[&["--db", at][..], made_by].concat());
+        assert!(db.exists(), "{made_by:?}");
+    }
+}
+
+#[test]
+fn bank_replies_name_accounts_as_the_screen_does_never_by_internal_id() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "--all"]);
+    h.ok(&["--now", NOW, "feed", "--seed", "3", "--events", "600"]);
+    let accounts = h.json(&["balances", "--json"]);
+    for bank in ["chase", "wellsfargo", "citi", "usbank"] {
+        let mut replies = String::new();
+        for ask in ["last 20", "balance", "spending", "alerts", "freeze card", "unfreeze card"] {
+            replies += &h.ok(&["--now", NOW, "say", bank, ask]);
+        }
+        assert!(replies.contains(" •"), "{replies}");
+        for a in accounts.iter().filter(|a| a["bank"] == bank) {
+            let id = a["account"].as_str().unwrap();
+            assert!(!replies.contains(&format!("({id})")), "{bank}: {id} shown in\n{replies}");
+        }
+    }
 }

@@ -486,6 +486,9 @@ fn the_bank_answers_from_the_store() {
     let reply = s.say(&b, "recent", t0()).unwrap();
     assert!(reply.starts_with("Your last 2 transactions"), "{reply}");
     assert!(reply.find("Netflix").unwrap() < reply.find("Whole Foods").unwrap(), "newest first: {reply}");
+    // Accounts named as the screen names them, never by the feed's ids.
+    assert!(reply.contains("Whole Foods Market -$123.45 (Account chk •1234)"), "{reply}");
+    assert!(!reply.contains("(chk)") && !reply.contains("(cc)"), "{reply}");
     // Both were 30 days ago, i.e. in October; nothing in November yet.
     let reply = s.say(&b, "spending", t0()).unwrap();
     assert!(reply.contains("haven't spent anything"), "{reply}");

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use super::{export, import};
 
@@ -56,15 +56,18 @@ pub enum Command {
     },
     /// A bank's conversation, oldest first.
     Messages {
+        /// The bank id (`finbox banks` lists them).
         bank: String,
-        /// How many of the latest messages.
+        /// How many of the latest messages (0 prints none).
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Print one JSON array instead of lines.
         #[arg(long)]
         json: bool,
     },
     /// Every transaction, oldest first, as CSV, JSON or a ledger journal.
     Export {
+        /// What to write.
         #[arg(long, value_enum, default_value = "csv")]
         format: export::Format,
         /// Only this bank.
@@ -94,6 +97,20 @@ pub enum Command {
     CheckConfig,
 }
 
+impl Command {
+    /// Whether the command may make the store where there is none: sharing
+    /// a bank, running the feeds, importing a statement (not a dry run).
+    /// The others need one there (`Env::open_store`). The screen (no
+    /// command) makes one too.
+    pub fn makes_store(&self) -> bool {
+        match self {
+            Command::Consent(ConsentCmd::Grant { .. }) | Command::Feed(_) => true,
+            Command::Import(a) => !a.dry_run,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct JsonFlag {
     /// Print one JSON array instead of a table.
@@ -116,6 +133,7 @@ pub struct FeedArgs {
 
 #[derive(Debug, Args)]
 pub struct TxnArgs {
+    /// Only this bank (an id as `finbox banks` lists it).
     #[arg(long)]
     pub bank: Option<String>,
     /// An account id as `finbox balances` shows it.
@@ -124,8 +142,10 @@ pub struct TxnArgs {
     /// Words to find in the merchant or category.
     #[arg(long)]
     pub search: Option<String>,
+    /// How many, newest first (0 prints none).
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Print one JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
 }
@@ -138,6 +158,7 @@ pub struct AlertsArgs {
     /// Include decided alerts.
     #[arg(long)]
     pub all: bool,
+    /// Print one JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
 }
@@ -147,9 +168,14 @@ pub enum AlertsCmd {
     /// Answer an alert: it was you (legit), or not you (fraud: the card is
     /// locked and the bank opens a dispute).
     Ack {
+        /// The alert's id (`finbox alerts` lists them).
         id: i64,
-        #[arg(long, conflicts_with = "not_me", required_unless_present = "not_me")]
+        /// You made the charge: the alert is closed as legitimate.
+        #[arg(long, conflicts_with = "not_me")]
         it_was_me: bool,
+        /// You did not: fraud. At a simulated bank the card is locked, a
+        /// dispute opened and the charge credited back; elsewhere finbox
+        /// records it and says to call the bank.
         #[arg(long)]
         not_me: bool,
     },
@@ -163,8 +189,10 @@ pub struct TransfersArgs {
     /// Only legs whose other side was not seen.
     #[arg(long)]
     pub unmatched: bool,
+    /// How many legs, newest first (0 prints none).
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Print one JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
 }
@@ -173,10 +201,18 @@ pub struct TransfersArgs {
 pub enum TransfersCmd {
     /// Pair two transactions (ids from `finbox transactions`) as one
     /// transfer: opposite amounts in two of your accounts.
-    Pair { a: i64, b: i64 },
+    Pair {
+        /// One leg: a transaction id.
+        a: i64,
+        /// The other leg: the opposite amount, in another of your accounts.
+        b: i64,
+    },
     /// Undo the transfer a transaction is a leg of; finbox will not pair
     /// those legs again by itself.
-    Unpair { id: i64 },
+    Unpair {
+        /// Either leg's transaction id.
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,22 +220,29 @@ pub enum ConsentCmd {
     /// Start sharing a bank (or every bank) with finbox, for `[consent] days`
     /// (90 by default); on a shared bank, renew it.
     Grant {
+        /// The bank id (`finbox banks` lists them).
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         bank: Option<String>,
+        /// Every configured bank.
         #[arg(long)]
         all: bool,
     },
     /// Extend sharing of a shared bank (or share again one whose consent
     /// expired) for another `[consent] days`; --all: every such bank.
     Renew {
+        /// The bank id (`finbox banks` lists them).
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         bank: Option<String>,
+        /// Every bank that is shared, or whose consent expired.
         #[arg(long)]
         all: bool,
     },
     /// Stop sharing a bank; --purge also deletes everything it shared.
     Revoke {
+        /// The bank id (`finbox banks` lists them).
         bank: String,
+        /// Also delete everything the bank shared (the consent log keeps
+        /// the change).
         #[arg(long)]
         purge: bool,
     },
@@ -207,6 +250,81 @@ pub enum ConsentCmd {
     Log(JsonFlag),
 }
 
+impl Cli {
+    /// The command line as clap reads it, plus the checks clap cannot say
+    /// well itself; a mistake ends the process with a usage error (status 2).
+    pub fn parse_checked() -> Cli {
+        let cli = Cli::parse();
+        if let Err(e) = cli.check() {
+            e.exit();
+        }
+        cli
+    }
+
+    /// `alerts ack ID` with neither verdict names both flags (clap's own
+    /// error for a required flag would name one).
+    fn check(&self) -> Result<(), clap::Error> {
+        if let Some(Command::Alerts(AlertsArgs {
+            action: Some(AlertsCmd::Ack { it_was_me: false, not_me: false, .. }),
+            ..
+        })) = &self.command
+        {
+            let mut cli = Cli::command();
+            cli.build();
+            let ack = cli.find_subcommand_mut("alerts").and_then(|a| a.find_subcommand_mut("ack"));
+            return Err(ack.expect("`alerts ack` is a subcommand").error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "say which: --it-was-me (you made the charge) or --not-me (fraud: the card is locked)",
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s).map(|d| d.to_utc()).map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command and every argument of `cmd` and below with no help
+    /// text, as "finbox alerts ack --it-was-me"; clap's own help and
+    /// version are left out.
+    fn undescribed(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        let path = format!("{path} {}", cmd.get_name()).trim().to_string();
+        if cmd.get_about().is_none() && cmd.get_long_about().is_none() {
+            out.push(path.clone());
+        }
+        for arg in cmd.get_arguments().filter(|a| !matches!(a.get_id().as_str(), "help" | "version")) {
+            let name = arg.get_long().map_or_else(|| arg.get_id().to_string(), |l| format!("--{l}"));
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                out.push(format!("{path} {name}"));
+            }
+            // A value's own words (`--format ledger`), when it takes one of a few.
+            if arg.get_action().takes_values() {
+                for value in arg.get_possible_values().iter().filter(|v| !v.is_hide_set() && v.get_help().is_none()) {
+                    out.push(format!("{path} {name} {}", value.get_name()));
+                }
+            }
+        }
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            undescribed(sub, &path, out);
+        }
+    }
+
+    #[test]
+    fn every_command_argument_and_value_has_help() {
+        let mut cli = Cli::command();
+        cli.build();
+        let mut missing = Vec::new();
+        undescribed(&cli, "", &mut missing);
+        assert!(missing.is_empty(), "no help text:\n{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn clap_accepts_the_command_line() {
+        Cli::command().debug_assert();
+    }
 }

@@ -13,7 +13,11 @@ use crate::session::Env;
 use crate::store::{ConsentChange, Direction, PASSPHRASE_ENV, Passphrase, Store};
 
 pub(super) fn consent(env: &Env, c: &ConsentCmd) -> Result<()> {
-    let mut store = env.open_store()?;
+    // Sharing a bank is what starts a store; the rest needs one there.
+    let mut store = match c {
+        ConsentCmd::Grant { .. } => env.open_or_create_store()?,
+        _ => env.open_store()?,
+    };
     match c {
         ConsentCmd::Grant { bank, all } => grant(env, &mut store, bank.as_deref(), *all),
         ConsentCmd::Renew { bank, all } => renew(env, &mut store, bank.as_deref(), *all),

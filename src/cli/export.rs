@@ -44,7 +44,9 @@ pub fn write_replacing<T>(path: &Path, write: impl FnOnce(&mut dyn Write) -> Res
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// One row per transaction, under a header row.
     Csv,
+    /// One JSON array, as `finbox transactions --json` gives them.
     Json,
     /// The hledger / ledger journal format.
     Ledger,

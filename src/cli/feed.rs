@@ -15,7 +15,7 @@ use crate::session::{self, Env, Signals};
 
 pub(super) fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -> Result<()> {
     let s = &env.settings;
-    let store = env.open_store()?;
+    let store = env.open_or_create_store()?;
     let shared: Vec<BankSummaryName> = store
         .banks()?
         .into_iter()

@@ -51,7 +51,9 @@ pub struct ImportArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
+    /// OFX or QFX, 1.x (SGML) or 2.x (XML).
     Ofx,
+    /// A bank's CSV export, read through a layout (--profile).
     Csv,
 }
 
@@ -76,7 +78,8 @@ pub fn run(env: &Env, args: &ImportArgs) -> Result<()> {
             args.file.display()
         );
     }
-    let mut store = env.open_store()?;
+    // A dry run writes nothing, not even a new store.
+    let mut store = if args.dry_run { env.open_store()? } else { env.open_or_create_store()? };
     let layouts = Layouts::load(crate::config::user_layout_dir().as_deref())?;
     let format = args.format.map(|f| match f {
         FormatArg::Ofx => Format::Ofx,
@@ -277,7 +280,7 @@ fn count_of(n: u64, what: &str) -> String {
 /// CSV layout's bank) names. Returns why it was chosen, when not by flag.
 fn resolve_bank(store: &Store, explicit: Option<&str>, statement: &Statement) -> Result<(BankId, Option<String>)> {
     if let Some(id) = explicit {
-        return Ok((store.bank_named(id)?.id, None));
+        return Ok((super::bank_id(store, id)?, None));
     }
     let banks = store.banks()?;
     let ids = banks.iter().map(|b| b.bank.id.as_str()).collect::<Vec<_>>().join(", ");

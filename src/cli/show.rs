@@ -152,6 +152,9 @@ pub(super) fn transactions(env: &Env, a: &TxnArgs) -> Result<()> {
     let store = env.open_store()?;
     let bank = a.bank.as_deref().map(|b| bank_id(&store, b)).transpose()?;
     let account = a.account.as_deref().map(|k| store.find_account(bank.as_ref(), k)).transpose()?;
+    if a.limit == 0 {
+        return print_none(a.json);
+    }
     let txns = store.transactions(&TxnFilter {
         bank,
         account: account.map(|a| a.id),
@@ -230,6 +233,9 @@ pub(super) fn transfers(env: &Env, a: &TransfersArgs) -> Result<()> {
         None => {}
     }
     let store = env.open_store()?;
+    if a.limit == 0 {
+        return print_none(a.json);
+    }
     let legs = store.transfer_legs(a.unmatched, a.limit.clamp(1, 100_000))?;
     if a.json {
         return print_json(legs.iter().map(txn_json).collect());
@@ -305,6 +311,10 @@ pub(super) fn alerts(env: &Env, a: &AlertsArgs) -> Result<()> {
 pub(super) fn messages(env: &Env, bank: &str, limit: usize, json: bool) -> Result<()> {
     let mut store = env.open_store()?;
     let id = bank_id(&store, bank)?;
+    if limit == 0 {
+        // Nothing shown, so nothing is marked read.
+        return print_none(json);
+    }
     let msgs = store.messages(&id, limit.clamp(1, 100_000), None)?;
     if json {
         return print_json(

@@ -201,13 +201,13 @@ impl Store {
         self.bank_named(id.as_str())
     }
 
-    /// The bank a person named (on the command line): an id that is not
-    /// even well formed is as unknown as one that is not in the store.
+    /// The bank a person named, in any case (`Chase` is `chase`): an id that
+    /// is not even well formed is as unknown as one that is not in the store.
     pub fn bank_named(&self, id: &str) -> Result<Bank> {
         let row = self
             .conn
             .prepare_cached(&format!("SELECT {BANK_COLS} FROM banks b WHERE b.id = ?1"))?
-            .query_row([id], bank_row)
+            .query_row([id.to_lowercase()], bank_row)
             .optional()?;
         row.ok_or_else(|| StoreError::UnknownBank(id.to_string()))
     }

@@ -103,6 +103,10 @@ impl Store {
         if txns.is_empty() {
             return Ok("No transactions yet.".into());
         }
+        // Accounts named as the screen names them ("Active Cash •9051"),
+        // never by the feed's id for them.
+        let names: std::collections::HashMap<AccountId, String> =
+            self.accounts(Some(bank))?.into_iter().map(|a| (a.id, format!("{} {}", a.name, a.mask))).collect();
         let mut lines = vec![format!("Your last {} transactions:", txns.len())];
         let offset = self.zone;
         for t in &txns {
@@ -111,7 +115,7 @@ impl Store {
                 t.posted_at.with_timezone(&offset).format("%b %-d"),
                 t.merchant,
                 t.amount,
-                t.account_external_id
+                names.get(&t.account).map_or("an account", String::as_str)
             ));
         }
         Ok(lines.join("\n"))

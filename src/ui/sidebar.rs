@@ -91,18 +91,28 @@ fn render_accounts(frame: &mut Frame, area: Rect, state: &AppState, theme: &Them
             let marker = if selected { "▸ " } else { "  " };
             let balance = a.balance.to_string();
             // The card: 💳 (its last four when they are not the account's),
-            // 🔒 when it is frozen.
-            let mask = match &a.card {
-                Some(c) => {
-                    let icon = if c.frozen { "🔒" } else { "💳" };
-                    let digits = if c.mask == a.mask { String::new() } else { clean(&c.mask) };
-                    format!("{} {icon}{digits}", clean(&a.mask))
-                }
-                None => clean(&a.mask),
+            // 🔒 when it is frozen. Narrow, the marks shrink before the name.
+            let card = a.card.as_ref().map(|c| {
+                let icon = if c.frozen { "🔒" } else { "💳" };
+                let digits = if c.mask == a.mask { String::new() } else { clean(&c.mask) };
+                (icon, digits)
+            });
+            let forms: Vec<String> = match &card {
+                Some((icon, digits)) => vec![
+                    format!("{} {icon}{digits}", clean(&a.mask)),
+                    format!("{} {icon}", clean(&a.mask)),
+                    (*icon).to_string(),
+                ],
+                None => vec![clean(&a.mask)],
             };
             let left = cols.saturating_sub(2 + width(&balance) + 1);
-            let name = fit(&clean(&a.name), left.saturating_sub(width(&mask) + 1));
-            let label = if width(&name) + 1 + width(&mask) <= left { format!("{name} {mask}") } else { name };
+            let name = clean(&a.name);
+            let want = width(&name).min(10);
+            let label = forms
+                .iter()
+                .find(|m| width(m) + 1 + want <= left)
+                .map(|m| format!("{} {m}", fit(&name, left - width(m) - 1)))
+                .unwrap_or_else(|| fit(&name, left));
             let name_style =
                 if selected { theme.bank_message.add_modifier(Modifier::BOLD) } else { theme.bank_message };
             let money = if a.balance.is_negative() { theme.money_negative } else { theme.bank_message };

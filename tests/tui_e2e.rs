@@ -519,3 +519,113 @@ fn a_pending_charge_appears_then_posts_with_a_tip_in_one_row() {
     s.keys(&["q"]);
     s.wait_for("[exit 0]");
 }
+
+/// Pastes `text` into the pane as a terminal would (bracketed paste).
+fn paste(s: &Session, text: &str) {
+    let buffer = format!("{}-paste", s.name);
+    assert!(Command::new("tmux").args(["set-buffer", "-b", &buffer, text]).status().unwrap().success());
+    let ok = Command::new("tmux").args(["paste-buffer", "-p", "-d", "-b", &buffer, "-t", &s.name]).status().unwrap();
+    assert!(ok.success());
+}
+
+/// A search filters as it is typed (here, pasted), counts its matches and
+/// names the account of each; the count is the store's.
+#[test]
+fn a_pasted_search_filters_and_shows_its_count() {
+    let s = session("search");
+    s.cli(&["consent", "grant", "chase"]);
+    s.cli(&["--now", "2026-11-20T15:00:00Z", "feed", "--seed", "11", "--events", "3000"]);
+    let want = s.json(&["transactions", "--bank", "chase", "--search", "coffee", "--limit", "100000", "--json"]).len();
+    assert!(want > 1, "the history should hold coffee");
+    s.start(120, 36, &["--no-feeds"]);
+    s.wait_for("Chase — shared");
+    s.keys(&["/"]);
+    s.wait_for("Tab all banks");
+    paste(&s, "coffee");
+    let screen = s.wait_for(&format!("{want} matches"));
+    // Each match says its account; the query stays being typed.
+    assert!(screen.contains("/coffee") && screen.contains("Checking"), "{screen}");
+    // Enter keeps the filter; `/` edits it again, Esc clears it.
+    s.keys(&["Enter", "/", "BSpace", "BSpace", "BSpace"]);
+    s.wait_for("/cof ");
+    s.keys(&["Escape"]);
+    s.wait_for("1 of ");
+    s.keys(&["q"]);
+    s.wait_for("[exit 0]");
+}
+
+/// G in the register walks to the oldest transaction of a 100,000-row
+/// account (keyset windows, not a longer list), with its running balance.
+#[test]
+fn g_reaches_the_oldest_row_of_a_hundred_thousand() {
+    let s = session("register");
+    let import = s.home.path().join("config/finbox/import");
+    std::fs::create_dir_all(&import).unwrap();
+    std::fs::write(
+        import.join("plain.toml"),
+        "about = \"plain\"\naccount_kind = \"checking\"\ndate_format = \"%Y-%m-%d\"\n\
+         [columns]\ndate = \"Date\"\ndescription = \"Description\"\namount = \"Amount\"\nid = \"Id\"\n",
+    )
+    .unwrap();
+    let mut csv = String::from("Date,Description,Amount,Id\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2010, 1, 1).unwrap();
+    for i in 0..100_000 {
+        let day = start + chrono::Duration::days(i / 20);
+        let what = if i == 0 { "Oldest Coffee Cart".to_string() } else { format!("Shop {i}") };
+        csv.push_str(&format!("{day},{what},-1.00,r{i}\n"));
+    }
+    let file = s.home.path().join("big.csv");
+    std::fs::write(&file, csv).unwrap();
+    s.cli(&["consent", "grant", "citi"]);
+    s.cli(&["import", &file.display().to_string(), "--bank", "citi", "--account", "5555"]);
+    s.start(120, 36, &["--no-feeds"]);
+    s.wait_for("Fraud alerts");
+    s.keys(&["3"]);
+    s.wait_for("1 of 100,000");
+    s.keys(&["Tab", "G", "z"]);
+    let screen = s.wait_for("100,000 of 100,000");
+    // Full screen: the oldest row, its year shown, and the balance after
+    // it: -$1.00.
+    let row = screen.lines().find(|l| l.contains("Oldest Coffee")).unwrap_or_else(|| panic!("{screen}"));
+    let words: Vec<&str> = row.trim_matches('│').split_whitespace().collect();
+    assert!(row.contains("Jan 01 2010") && words.ends_with(&["-$1.00", "-$1.00"]), "{row}");
+    // Up a page and back down: the window follows.
+    s.keys(&["PageUp", "PageUp"]);
+    let screen = s.wait_for("Register");
+    assert!(!screen.contains("100,000 of 100,000"), "{screen}");
+    s.keys(&["q"]);
+    s.wait_for("[exit 0]");
+}
+
+/// y answers an alert, u within five seconds takes it back: the store never
+/// hears of it. Then from an alert to its thread (t), and Enter on its
+/// message opens its transaction in the accounts pane.
+#[test]
+fn u_undoes_an_answer_and_a_notice_opens_its_transaction() {
+    let s = session("undo");
+    s.cli(&["consent", "grant", "--all"]);
+    s.cli(&["--now", "2026-11-20T15:00:00Z", "feed", "--seed", "11", "--events", "4000"]);
+    let open = s.json(&["alerts", "--json"]);
+    assert!(!open.is_empty(), "the history should hold open alerts");
+    s.start(120, 36, &["--no-feeds"]);
+    s.wait_for("Fraud alerts");
+    s.keys(&["a", "y"]);
+    s.wait_for("u undoes");
+    s.keys(&["u"]);
+    s.wait_for("Answer taken back");
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(s.json(&["alerts", "--json"]).len(), open.len(), "the answer was taken back");
+    assert!(!has_alert_with_status(&s, "legit"));
+
+    // The selected alert's thread, at its message; Enter opens the charge.
+    let first = &open[0];
+    let merchant = first["merchant"].as_str().unwrap().to_string();
+    s.keys(&["t"]);
+    s.wait_for("Enter: its transaction");
+    s.keys(&["Enter"]);
+    let screen = s.wait_for("Register");
+    let row = screen.lines().find(|l| l.contains(&merchant[..merchant.len().min(10)]));
+    assert!(row.is_some(), "{merchant}: {screen}");
+    s.keys(&["q"]);
+    s.wait_for("[exit 0]");
+}

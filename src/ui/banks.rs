@@ -104,7 +104,8 @@ pub(crate) fn render_feeds(frame: &mut Frame, area: Rect, state: &AppState, them
     let inner = area.inner(Margin::new(1, 1));
     frame.render_widget(pane_block(Line::from(" Feeds "), false, theme), area);
     if !state.feeds_enabled {
-        let lines = vec![Line::styled("off (--no-feeds)", theme.muted)];
+        let text = if inner.width >= 16 { "off (--no-feeds)" } else { "off" };
+        let lines = vec![Line::styled(text, theme.muted)];
         frame.render_widget(Paragraph::new(lines), inner);
         return;
     }

@@ -20,6 +20,8 @@ mod help;
 /// Largest dialog, in columns and rows.
 const MAX_WIDTH: u16 = 72;
 const MAX_HEIGHT: u16 = 22;
+/// The help's widest.
+const HELP_WIDTH: u16 = 104;
 /// What a bank delivers once shared.
 const SHARES: &str = "accounts, balances, card transactions, fraud alerts, messages";
 
@@ -31,12 +33,16 @@ pub(crate) fn render_overlay(
     opts: &RenderOpts,
     overlay: &Overlay,
 ) {
-    // Border and one column of padding on each side.
-    let cols = usize::from(area.width.min(MAX_WIDTH).saturating_sub(4));
-    let rows = usize::from(area.height.min(MAX_HEIGHT).saturating_sub(2));
+    // Border and one column of padding on each side. The help may use
+    // more of the screen than a dialog.
+    let (max_w, max_h) = if *overlay == Overlay::Help { (HELP_WIDTH, area.height) } else { (MAX_WIDTH, MAX_HEIGHT) };
+    let cols = usize::from(area.width.min(max_w).saturating_sub(4));
+    let rows = usize::from(area.height.min(max_h).saturating_sub(2));
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let (title, lines, border) = match overlay {
-        Overlay::Help => ("Keys".to_string(), help::help_lines(state, theme, cols, rows), theme.border_focused),
+        Overlay::Help => {
+            ("Keys — Esc or ? closes".to_string(), help::help_lines(state, theme, cols, rows), theme.border_focused)
+        }
         Overlay::AlertDetail { alert } => alert::detail(state, theme, opts, *alert, cols),
         Overlay::Consent { bank } => sharing_lines(state, theme, opts, bank, cols),
         Overlay::ConfirmPurge { bank } => purge_lines(state, theme, bank, cols),
@@ -55,7 +61,7 @@ pub(crate) fn render_overlay(
             theme.border_focused,
         ),
     };
-    let height = (lines.len() + 2).min(usize::from(area.height.min(MAX_HEIGHT))) as u16;
+    let height = (lines.len() + 2).min(usize::from(area.height.min(max_h))) as u16;
     let width = (cols + 4) as u16;
     let rect = Rect::new(
         area.x + (area.width - width.min(area.width)) / 2,

@@ -72,8 +72,6 @@ pub(super) fn help_lines(state: &AppState, theme: &Theme, cols: usize, rows: usi
             lines.push(Line::from(spans));
         }
     }
-    lines.push(Line::default());
-    lines.push(Line::styled("Esc or ? closes", theme.muted));
     lines
 }
 

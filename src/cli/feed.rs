@@ -83,26 +83,28 @@ fn print_summary(
     elapsed: Duration,
 ) {
     let mut t = Table::new(&[("BANK", Align::Left), ("EVENTS", Align::Right), ("FEED FAILURES", Align::Right)]);
+    let g = crate::domain::money::group_thousands;
     let mut total_events = 0;
     for b in shared {
         let tally = tallies.get(&b.id).cloned().unwrap_or_default();
         total_events += tally.events;
-        t.row(vec![format!("{} ({})", b.name, b.id), tally.events.to_string(), tally.failures.to_string()]);
+        t.row(vec![format!("{} ({})", b.name, b.id), g(tally.events as u64), g(tally.failures as u64)]);
     }
     print!("{}", t.render());
     let secs = elapsed.as_secs_f64().max(1e-9);
     println!(
-        "\n{total_events} events in {:.1} s ({:.0} events/s): {} new transactions, {} messages, {} fraud alerts, {} new accounts; \
+        "\n{} events in {:.1} s ({} events/s): {} new transactions, {} messages, {} fraud alerts, {} new accounts; \
          {} already stored, {} dropped (not shared), {} rejected.",
+        g(total_events as u64),
         secs,
-        total_events as f64 / secs,
-        report.transactions,
-        report.messages,
-        report.alerts,
-        report.accounts,
-        report.duplicates,
-        report.dropped_no_consent,
-        report.rejected.len()
+        g((total_events as f64 / secs) as u64),
+        g(report.transactions as u64),
+        g(report.messages as u64),
+        g(report.alerts as u64),
+        g(report.accounts as u64),
+        g(report.duplicates as u64),
+        g(report.dropped_no_consent as u64),
+        g(report.rejected.len() as u64)
     );
     for r in report.rejected.iter().take(10) {
         println!("  rejected {} from {}: {}", r.record, r.bank, r.reason);

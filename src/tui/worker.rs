@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use crate::app::{Action, Anchor, ConversationView, Effect, SidebarView, Snapshot, View};
 use crate::app::{CONVERSATION_WINDOW, HISTORY_DAYS, MATCH_COUNT_MAX, MAX_WINDOW, REFUSED_WINDOW};
+use crate::domain::money::group_thousands;
 use crate::domain::{AccountId, BankId, when};
 use crate::store::{ConsentChange, RegisterAt, Result, Store, TxnFilter};
 
@@ -222,10 +223,11 @@ fn revoke(
     let change = store.revoke_with_progress(bank, purge, now, &mut progress)?;
     Ok(Action::Done(match change {
         ConsentChange::Purged { rows, backups_removed: 0 } => {
-            format!("{name} is no longer shared; {rows} records it shared were deleted.")
+            format!("{name} is no longer shared; {} records it shared were deleted.", group_thousands(rows.max(0) as u64))
         }
         ConsentChange::Purged { rows, .. } => format!(
-            "{name} is no longer shared; {rows} records it shared were deleted, and the upgrade backups that held them."
+            "{name} is no longer shared; {} records it shared were deleted, and the upgrade backups that held them.",
+            group_thousands(rows.max(0) as u64)
         ),
         ConsentChange::AlreadyRevoked => format!("{name} was not shared."),
         _ => format!("{name} is no longer shared; it delivers nothing more."),

@@ -10,6 +10,7 @@ use super::text::{clean, local, width};
 use super::{RenderOpts, Theme};
 use crate::app::AppState;
 use crate::domain::event::FeedStatus;
+use crate::domain::money::group_thousands;
 
 pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, opts: &RenderOpts) {
     let clock = local(state.now, opts.utc_offset_secs).format("%H:%M").to_string();
@@ -24,7 +25,8 @@ pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, the
         2,
         vec![vec![if open > 0 {
             let s = if open == 1 { "" } else { "s" };
-            Span::styled(format!("⚠ {open} open alert{s}"), theme.alert.add_modifier(Modifier::BOLD))
+            let n = group_thousands(open as u64);
+            Span::styled(format!("⚠ {n} open alert{s}"), theme.alert.add_modifier(Modifier::BOLD))
         } else {
             Span::raw("no open alerts")
         }]],
@@ -45,7 +47,7 @@ pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, the
         ));
     }
     if state.quarantined > 0 {
-        let n = state.quarantined;
+        let n = group_thousands(state.quarantined.unsigned_abs());
         parts.push((
             4,
             vec![

@@ -51,7 +51,7 @@ pub(crate) fn render_overlay(
             ("Mark as fraud?".to_string(), not_me_lines(state, theme, opts, *alert, cols), theme.border_focused)
         }
         Overlay::Refused { scroll } => (
-            format!("Refused records ({})", state.quarantined),
+            format!("Refused records ({})", crate::domain::money::group_thousands(state.quarantined.unsigned_abs())),
             refused_lines(state, theme, opts, *scroll, cols, rows),
             theme.warning,
         ),

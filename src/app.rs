@@ -3,6 +3,7 @@
 //! the state and returns [`Effect`]s for the main loop to carry out.
 
 pub mod keymap;
+pub mod notify;
 pub mod state;
 pub mod unlock;
 pub mod update;

@@ -2,6 +2,7 @@
 //! restores it when the UI thread panics (a panic in a feed task is contained
 //! and must not tear the screen down), and SIGTERM / SIGHUP quit cleanly.
 
+mod notify;
 mod unlock;
 mod worker;
 
@@ -137,6 +138,8 @@ async fn main_loop(
     supervisor_store: Store,
 ) -> Result<()> {
     let s = &env.settings;
+    let notifier = notify::Notifier::new(&s.notify)
+        .map_err(|e| anyhow::anyhow!("config file {}: {e}", s.config_file.display()))?;
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Action>();
     let worker_cfg =
         worker::WorkerConfig { utc_offset_secs: env.utc_offset_secs, consent_validity: s.consent_validity() };
@@ -151,6 +154,7 @@ async fn main_loop(
 
     let mut state = AppState::new(Utc::now(), !no_feeds);
     state.keymap = keymap;
+    state.notify = app::notify::Notify::new(s.notify.bell, notifier.is_set());
     let opts = RenderOpts { utc_offset_secs: env.utc_offset_secs };
     worker.send(Effect::Load(state.view()));
 
@@ -196,7 +200,8 @@ async fn main_loop(
         while let Ok(a) = act_rx.try_recv() {
             actions.push(a);
         }
-        dirty |= apply(&mut state, actions, &worker);
+        let out = Outlets { worker: &worker, notifier: &notifier, terminal: guard.terminal.backend_mut() };
+        dirty |= apply(&mut state, actions, out);
         if state.quit {
             break Ok(());
         }
@@ -219,16 +224,30 @@ async fn stop_feeds(feeds: session::Feeds) {
     }
 }
 
-/// Runs the actions through `update`, hands their effects to the worker,
-/// and says whether the screen changed (a tick redraws once a minute).
-fn apply(state: &mut AppState, actions: Vec<Action>, worker: &worker::Worker) -> bool {
+/// Where effects go: the bell to the terminal, the notify command to its
+/// thread, everything else to the store worker.
+struct Outlets<'a, W: Write> {
+    worker: &'a worker::Worker,
+    notifier: &'a notify::Notifier,
+    terminal: &'a mut W,
+}
+
+/// Runs the actions through `update`, carries out their effects, and says
+/// whether the screen changed.
+fn apply<W: Write>(state: &mut AppState, actions: Vec<Action>, out: Outlets<'_, W>) -> bool {
     let mut dirty = false;
     for action in actions {
         let is_tick = matches!(action, Action::Tick(_));
+        let notice = state.new_alert_notice().is_some();
         for effect in app::update(state, action) {
-            worker.send(effect);
+            match effect {
+                Effect::Bell => notify::ring(out.terminal),
+                Effect::Notify { title, body } => out.notifier.run(&title, &body),
+                other => out.worker.send(other),
+            }
         }
-        dirty |= !is_tick || state.now.timestamp() % 60 == 0;
+        // A tick redraws when the minute turns or a new-alert notice's time ran out.
+        dirty |= !is_tick || state.now.timestamp() % 60 == 0 || notice != state.new_alert_notice().is_some();
     }
     dirty
 }

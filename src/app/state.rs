@@ -211,6 +211,8 @@ pub struct AppState {
     /// The latest of them (at most [`REFUSED_WINDOW`]), newest first.
     pub refused: Vec<Quarantined>,
     pub flash: Option<Flash>,
+    /// Bell and command settings, and the new-HIGH-alert notice.
+    pub notify: crate::app::notify::Notify,
     /// True until the first snapshot arrived.
     pub loading: bool,
     pub quit: bool,
@@ -248,6 +250,7 @@ impl AppState {
             quarantined: 0,
             refused: Vec::new(),
             flash: None,
+            notify: Default::default(),
             loading: true,
             quit: false,
         }

@@ -74,17 +74,18 @@ fn run(mut store: Store, cfg: WorkerConfig, rx: std_mpsc::Receiver<Effect>, out:
                 }
                 load_action(&store, view.as_ref(), now)
             }
-            Some(effect) => {
-                let result = apply(&mut store, effect, now, &cfg, &out);
-                Some(result.unwrap_or_else(|e| Action::Failed(e.to_string())))
-            }
-            None => {
+            // The bell and the notify command are the screen's own: never sent here.
+            None | Some(Effect::Bell | Effect::Notify { .. }) => {
                 let v = store.data_version().unwrap_or(version);
                 if v == version && !expired {
                     continue;
                 }
                 version = v;
                 load_action(&store, view.as_ref(), now)
+            }
+            Some(effect) => {
+                let result = apply(&mut store, effect, now, &cfg, &out);
+                Some(result.unwrap_or_else(|e| Action::Failed(e.to_string())))
             }
         };
         if let Some(action) = action {
@@ -111,7 +112,7 @@ fn apply(
     out: &mpsc::UnboundedSender<Action>,
 ) -> Result<Action> {
     Ok(match effect {
-        Effect::Load(_) => unreachable!("handled by the caller"),
+        Effect::Load(_) | Effect::Bell | Effect::Notify { .. } => unreachable!("handled by the caller"),
         Effect::Say { bank, text } => {
             store.say(&bank, &text, now)?;
             Action::Replied { bank }

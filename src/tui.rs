@@ -138,8 +138,7 @@ async fn main_loop(
     supervisor_store: Store,
 ) -> Result<()> {
     let s = &env.settings;
-    let notifier = notify::Notifier::new(&s.notify)
-        .map_err(|e| anyhow::anyhow!("config file {}: {e}", s.config_file.display()))?;
+    let notifier = notify::Notifier::new(s)?;
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Action>();
     let worker_cfg =
         worker::WorkerConfig { utc_offset_secs: env.utc_offset_secs, consent_validity: s.consent_validity() };
@@ -162,10 +161,7 @@ async fn main_loop(
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut signals = Signals::new()?;
-    // For the start-up benchmark (a `test-hooks` build only): quit once the
-    // first complete screen is drawn.
-    let exit_after_first_frame =
-        cfg!(feature = "test-hooks") && std::env::var_os("FINBOX_EXIT_AFTER_FIRST_FRAME").is_some();
+    let exit_after_first_frame = exit_after_first_frame();
     let mut dirty = true;
     let result: Result<()> = loop {
         if dirty {
@@ -200,8 +196,7 @@ async fn main_loop(
         while let Ok(a) = act_rx.try_recv() {
             actions.push(a);
         }
-        let out = Outlets { worker: &worker, notifier: &notifier, terminal: guard.terminal.backend_mut() };
-        dirty |= apply(&mut state, actions, out);
+        dirty |= apply(&mut state, actions, &worker, &notifier, guard.terminal.backend_mut());
         if state.quit {
             break Ok(());
         }
@@ -224,26 +219,31 @@ async fn stop_feeds(feeds: session::Feeds) {
     }
 }
 
-/// Where effects go: the bell to the terminal, the notify command to its
-/// thread, everything else to the store worker.
-struct Outlets<'a, W: Write> {
-    worker: &'a worker::Worker,
-    notifier: &'a notify::Notifier,
-    terminal: &'a mut W,
+/// For the start-up benchmark (a `test-hooks` build only): quit once the
+/// first complete screen is drawn.
+fn exit_after_first_frame() -> bool {
+    cfg!(feature = "test-hooks") && std::env::var_os("FINBOX_EXIT_AFTER_FIRST_FRAME").is_some()
 }
 
-/// Runs the actions through `update`, carries out their effects, and says
-/// whether the screen changed.
-fn apply<W: Write>(state: &mut AppState, actions: Vec<Action>, out: Outlets<'_, W>) -> bool {
+/// Runs the actions through `update`, carries out their effects (the bell
+/// to the terminal, the notify command to its thread, the rest to the store
+/// worker), and says whether the screen changed.
+fn apply(
+    state: &mut AppState,
+    actions: Vec<Action>,
+    worker: &worker::Worker,
+    notifier: &notify::Notifier,
+    terminal: &mut impl Write,
+) -> bool {
     let mut dirty = false;
     for action in actions {
         let is_tick = matches!(action, Action::Tick(_));
         let notice = state.new_alert_notice().is_some();
         for effect in app::update(state, action) {
             match effect {
-                Effect::Bell => notify::ring(out.terminal),
-                Effect::Notify { title, body } => out.notifier.run(&title, &body),
-                other => out.worker.send(other),
+                Effect::Bell => notify::ring(terminal),
+                Effect::Notify { title, body } => notifier.run(&title, &body),
+                other => worker.send(other),
             }
         }
         // A tick redraws when the minute turns or a new-alert notice's time ran out.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, anyhow};
 use crossterm::style::Print;
 
-use crate::config::NotifySettings;
+use crate::config::{NotifySettings, Settings};
 use crate::domain::text::clean_line;
 
 /// The longest title or body handed to the command, in characters.
@@ -36,8 +36,15 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    pub fn new(settings: &NotifySettings) -> Result<Notifier> {
-        let Some(line) = &settings.command else { return Ok(Notifier::default()) };
+    /// The settings' command (checked when they were read: a mistake here
+    /// names the file all the same).
+    pub fn new(settings: &Settings) -> Result<Notifier> {
+        Notifier::from_settings(&settings.notify)
+            .map_err(|e| anyhow!("config file {}: {e}", settings.config_file.display()))
+    }
+
+    fn from_settings(notify: &NotifySettings) -> Result<Notifier> {
+        let Some(line) = &notify.command else { return Ok(Notifier::default()) };
         let words =
             shell_words::split(line).map_err(|e| anyhow!("[notify] command cannot be split into words: {e}"))?;
         Ok(Notifier { words: (!words.is_empty()).then_some(words) })
@@ -130,10 +137,11 @@ mod tests {
 
     #[test]
     fn the_command_line_is_split_as_a_shell_would_but_not_run_by_one() {
-        let n = Notifier::new(&NotifySettings { bell: true, command: Some("'my notifier' -t {title}".into()) });
+        let n =
+            Notifier::from_settings(&NotifySettings { bell: true, command: Some("'my notifier' -t {title}".into()) });
         assert_eq!(n.unwrap().words, Some(words("'my notifier' -t {title}")));
-        assert!(!Notifier::new(&NotifySettings { bell: true, command: None }).unwrap().is_set());
-        assert!(Notifier::new(&NotifySettings { bell: true, command: Some("a 'b".into()) }).is_err());
+        assert!(!Notifier::from_settings(&NotifySettings { bell: true, command: None }).unwrap().is_set());
+        assert!(Notifier::from_settings(&NotifySettings { bell: true, command: Some("a 'b".into()) }).is_err());
     }
 
     #[test]

@@ -216,6 +216,7 @@ mod tests {
 
     #[test]
     fn the_notice_goes_when_the_queue_has_focus_or_after_a_minute() {
+        assert!(text(&draw(&state(), 120)).contains("new HIGH"));
         let mut s = state();
         s.focus = Pane::Alerts;
         assert!(!text(&draw(&s, 120)).contains("new HIGH"));

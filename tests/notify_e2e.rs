@@ -112,8 +112,16 @@ impl Tmux {
 }
 
 impl Drop for Tmux {
+    /// Stops the test's tmux server and removes its socket.
     fn drop(&mut self) {
+        let socket = Command::new("tmux").args(["-L", &self.name, "display-message", "-p", "#{socket_path}"]).output();
         let _ = Command::new("tmux").args(["-L", &self.name, "kill-server"]).status();
+        if let Ok(out) = socket {
+            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if path.ends_with(&self.name) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod editor;
 pub mod keymap;
+pub mod notify;
 pub mod state;
 pub mod unlock;
 pub mod update;

@@ -37,6 +37,7 @@ struct FileSettings {
     consent: Option<ConsentFile>,
     /// `[keys.<context>] <action> = "<key>"`: the screen's keys, remapped.
     keys: Option<toml::Table>,
+    notify: Option<NotifyFile>,
 }
 
 /// `[consent]`: how long a grant lasts unless renewed.
@@ -44,6 +45,14 @@ struct FileSettings {
 #[serde(deny_unknown_fields)]
 struct ConsentFile {
     days: Option<toml::Spanned<i64>>,
+}
+
+/// `[notify]`: what a new HIGH alert does besides showing in the header.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotifyFile {
+    bell: Option<bool>,
+    command: Option<toml::Spanned<String>>,
 }
 
 /// The range `[consent] days` must lie in: a day to ten years.
@@ -66,6 +75,10 @@ impl FileSettings {
                 days: over.consent.and_then(|c| c.days).or(self.consent.and_then(|c| c.days)),
             }),
             keys: over.keys.or(self.keys),
+            notify: {
+                let (base, top) = (self.notify.unwrap_or_default(), over.notify.unwrap_or_default());
+                Some(NotifyFile { bell: top.bell.or(base.bell), command: top.command.or(base.command) })
+            },
         }
     }
 
@@ -82,6 +95,18 @@ impl FileSettings {
                     days.get_ref(),
                     CONSENT_DAYS.start(),
                     CONSENT_DAYS.end()
+                ),
+            });
+        }
+        if let Some(command) = self.notify.as_ref().and_then(|n| n.command.as_ref())
+            && let Err(why) = shell_words::split(command.get_ref())
+        {
+            let (line, column) = line_column(text, command.span().start);
+            return Err(ConfigError::Parse {
+                path: path.to_string(),
+                message: format!(
+                    "line {line}, column {column}: [notify] command cannot be split into words ({why}): \
+                     quote a word with spaces as a shell would, e.g. command = \"notify-send finbox '{{title}}'\""
                 ),
             });
         }
@@ -130,6 +155,19 @@ pub struct Settings {
     pub keys: toml::Table,
     /// How many days a grant (or a renew) lasts: `[consent] days`.
     pub consent_days: i64,
+    /// `[notify]`: the bell and the command a new HIGH alert sets off.
+    pub notify: NotifySettings,
+}
+
+/// What a new HIGH alert does besides showing in the header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifySettings {
+    /// Ring the terminal's bell.
+    pub bell: bool,
+    /// A program and its arguments, split into words as a shell would but
+    /// never run by one; `{title}` and `{body}` in a word are replaced.
+    /// `None` when empty.
+    pub command: Option<String>,
 }
 
 impl Settings {
@@ -161,6 +199,11 @@ impl Settings {
             .as_ref()
             .and_then(|c| c.days.as_ref())
             .map_or(crate::domain::DEFAULT_CONSENT_DAYS, |d| *d.get_ref());
+        let notify = merged.notify.unwrap_or_default();
+        let notify = NotifySettings {
+            bell: notify.bell.unwrap_or(true),
+            command: notify.command.map(toml::Spanned::into_inner).filter(|c| !c.trim().is_empty()),
+        };
         let base = config_file.parent().map(Path::to_path_buf).unwrap_or_default();
         let relative = |s: &str| {
             let p = PathBuf::from(s);
@@ -190,6 +233,7 @@ impl Settings {
             theme: merged.theme.unwrap_or_default(),
             keys: merged.keys.unwrap_or_default(),
             consent_days,
+            notify,
         })
     }
 
@@ -284,6 +328,45 @@ mod tests {
         assert!(err.contains("unknown field `dayz`") && err.contains("line 2"), "{err}");
         let err = with("[consent]\ndays = \"ninety\"\n").unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn notify_rings_the_bell_by_default_and_the_file_sets_a_command() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = dirs(tmp.path());
+        let s = Settings::resolve(&d, &Overrides::default()).unwrap();
+        assert_eq!(s.notify, NotifySettings { bell: true, command: None });
+        let path = tmp.path().join("c.toml");
+        let with = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Settings::resolve(&d, &Overrides { config: Some(path.clone()), ..Default::default() })
+        };
+        let s = with("[notify]\nbell = false\ncommand = \"notify-send finbox {title}\"\n").unwrap();
+        assert_eq!(s.notify, NotifySettings { bell: false, command: Some("notify-send finbox {title}".into()) });
+        let s = with("[notify]\ncommand = \"\"\n").unwrap();
+        assert_eq!(s.notify, NotifySettings { bell: true, command: None }, "empty: no command");
+    }
+
+    #[test]
+    fn notify_mistakes_name_the_file_and_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = dirs(tmp.path());
+        let path = tmp.path().join("c.toml");
+        let with = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Settings::resolve(&d, &Overrides { config: Some(path.clone()), ..Default::default() })
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let err = with("seed = 1\n[notify]\nbel = false\n");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("unknown field `bel`") && err.contains("line 3"), "{err}");
+        let err = with("[notify]\nbell = \"yes\"\n");
+        assert!(err.contains("line 2"), "{err}");
+        let err = with("[notify]\ncommand = \"notify-send 'finbox {title}\"\n");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("[notify] command") && err.contains("line 2, column 11"), "{err}");
     }
 
     #[test]

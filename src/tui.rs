@@ -2,6 +2,7 @@
 //! restores it when the UI thread panics (a panic in a feed task is contained
 //! and must not tear the screen down), and SIGTERM / SIGHUP quit cleanly.
 
+mod notify;
 mod unlock;
 mod worker;
 
@@ -137,6 +138,7 @@ async fn main_loop(
     supervisor_store: Store,
 ) -> Result<()> {
     let s = &env.settings;
+    let notifier = notify::Notifier::new(s)?;
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Action>();
     let worker_cfg =
         worker::WorkerConfig { utc_offset_secs: env.utc_offset_secs, consent_validity: s.consent_validity() };
@@ -151,6 +153,7 @@ async fn main_loop(
 
     let mut state = AppState::new(Utc::now(), !no_feeds);
     state.keymap = keymap;
+    state.notify = app::notify::Notify::new(s.notify.bell, notifier.is_set());
     let opts = RenderOpts { utc_offset_secs: env.utc_offset_secs };
     worker.send(Effect::Load(state.view()));
 
@@ -158,10 +161,7 @@ async fn main_loop(
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut signals = Signals::new()?;
-    // For the start-up benchmark (a `test-hooks` build only): quit once the
-    // first complete screen is drawn.
-    let exit_after_first_frame =
-        cfg!(feature = "test-hooks") && std::env::var_os("FINBOX_EXIT_AFTER_FIRST_FRAME").is_some();
+    let exit_after_first_frame = exit_after_first_frame();
     let mut dirty = true;
     let result: Result<()> = loop {
         if dirty {
@@ -204,7 +204,7 @@ async fn main_loop(
         while let Ok(a) = act_rx.try_recv() {
             actions.push(a);
         }
-        dirty |= apply(&mut state, actions, &worker);
+        dirty |= apply(&mut state, actions, &worker, &notifier, guard.terminal.backend_mut());
         if state.quit {
             break Ok(());
         }
@@ -230,16 +230,39 @@ async fn stop_feeds(feeds: session::Feeds) {
     }
 }
 
-/// Runs the actions through `update`, hands their effects to the worker,
-/// and says whether the screen changed (a tick redraws once a minute).
-fn apply(state: &mut AppState, actions: Vec<Action>, worker: &worker::Worker) -> bool {
+/// For the start-up benchmark (a `test-hooks` build only): quit once the
+/// first complete screen is drawn.
+fn exit_after_first_frame() -> bool {
+    cfg!(feature = "test-hooks") && std::env::var_os("FINBOX_EXIT_AFTER_FIRST_FRAME").is_some()
+}
+
+/// Runs the actions through `update`, carries out their effects (the bell
+/// to the terminal, the notify command to its thread, the rest to the store
+/// worker), and says whether the screen changed.
+fn apply(
+    state: &mut AppState,
+    actions: Vec<Action>,
+    worker: &worker::Worker,
+    notifier: &notify::Notifier,
+    terminal: &mut impl Write,
+) -> bool {
     let mut dirty = false;
     for action in actions {
         let is_tick = matches!(action, Action::Tick(_));
+        let notice = state.new_alert_notice().is_some();
         for effect in app::update(state, action) {
-            worker.send(effect);
+            match effect {
+                Effect::Bell => notify::ring(terminal),
+                Effect::Notify { title, body } => notifier.run(&title, &body),
+                other => worker.send(other),
+            }
         }
-        dirty |= !is_tick || state.now.timestamp() % 60 == 0 || state.ticking();
+        // A tick redraws when the minute turns, a note or an answer's undo
+        // time runs, or a new-alert notice's time ran out.
+        dirty |= !is_tick
+            || state.now.timestamp() % 60 == 0
+            || state.ticking()
+            || notice != state.new_alert_notice().is_some();
     }
     dirty
 }

@@ -377,6 +377,8 @@ pub struct AppState {
     pub jump: Option<Anchor>,
     /// Rows the panes showed at the last frame.
     pub pages: Pages,
+    /// Bell and command settings, and the new-HIGH-alert notice.
+    pub notify: crate::app::notify::Notify,
     /// True until the first snapshot arrived.
     pub loading: bool,
     pub quit: bool,
@@ -417,6 +419,7 @@ impl AppState {
             zoom: false,
             jump: None,
             pages: Pages::default(),
+            notify: Default::default(),
             loading: true,
             quit: false,
         }

@@ -134,11 +134,19 @@ pub enum Effect {
         purge: bool,
     },
     MarkRead(BankId),
+    /// Ring the terminal's bell (a new HIGH alert).
+    Bell,
+    /// Run the settings' `[notify] command` for a new HIGH alert.
+    Notify {
+        title: String,
+        body: String,
+    },
 }
 
 const PAGE: usize = 10;
 
 pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
+    super::notify::observe(s, &action);
     if !matches!(action, Action::Tick(_) | Action::Loaded(_) | Action::Feeds(_) | Action::Viewport(_)) {
         s.flash = None;
     }
@@ -466,7 +474,7 @@ fn apply_snapshot(s: &mut AppState, snap: Snapshot) -> Vec<Effect> {
         register::apply_register(s, snap.sidebar);
     }
 
-    let mut effects = Vec::new();
+    let mut effects = super::notify::on_snapshot(s, first);
     // Only for someone who never shared (or revoked everything): expired
     // grants are renewed, not onboarded.
     if first

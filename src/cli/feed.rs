@@ -88,22 +88,22 @@ fn print_summary(
     for b in shared {
         let tally = tallies.get(&b.id).cloned().unwrap_or_default();
         total_events += tally.events;
-        t.row(vec![format!("{} ({})", b.name, b.id), g(tally.events as u64), g(tally.failures as u64)]);
+        t.row(vec![format!("{} ({})", b.name, b.id), g(tally.events), g(tally.failures as u64)]);
     }
     print!("{}", t.render());
     let secs = elapsed.as_secs_f64().max(1e-9);
     println!(
         "\n{} events in {:.1} s ({} events/s): {} new transactions, {} messages, {} fraud alerts, {} new accounts; \
          {} already stored, {} dropped (not shared), {} rejected.",
-        g(total_events as u64),
+        g(total_events),
         secs,
         g((total_events as f64 / secs) as u64),
-        g(report.transactions as u64),
-        g(report.messages as u64),
-        g(report.alerts as u64),
-        g(report.accounts as u64),
-        g(report.duplicates as u64),
-        g(report.dropped_no_consent as u64),
+        g(report.transactions),
+        g(report.messages),
+        g(report.alerts),
+        g(report.accounts),
+        g(report.duplicates),
+        g(report.dropped_no_consent),
         g(report.rejected.len() as u64)
     );
     for r in report.rejected.iter().take(10) {

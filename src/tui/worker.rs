@@ -91,17 +91,18 @@ fn run(mut store: Store, cfg: WorkerConfig, rx: std_mpsc::Receiver<Effect>, out:
                 }
                 load_action(&store, view.as_ref(), now)
             }
-            Some(effect) => {
-                let result = apply(&mut store, effect, now, &cfg, &out);
-                Some(result.unwrap_or_else(|e| Action::Failed(e.to_string())))
-            }
-            None => {
+            // The bell and the notify command are the screen's own: never sent here.
+            None | Some(Effect::Bell | Effect::Notify { .. }) => {
                 let v = store.data_version().unwrap_or(version);
                 if v == version && !expired {
                     continue;
                 }
                 version = v;
                 load_action(&store, view.as_ref(), now)
+            }
+            Some(effect) => {
+                let result = apply(&mut store, effect, now, &cfg, &out);
+                Some(result.unwrap_or_else(|e| Action::Failed(e.to_string())))
             }
         };
         if let Some(action) = action {
@@ -128,7 +129,7 @@ fn apply(
     out: &mpsc::UnboundedSender<Action>,
 ) -> Result<Action> {
     Ok(match effect {
-        Effect::Load(_) => unreachable!("handled by the caller"),
+        Effect::Load(_) | Effect::Bell | Effect::Notify { .. } => unreachable!("handled by the caller"),
         Effect::Say { bank, text } => {
             store.say(&bank, &text, now)?;
             Action::Replied { bank }
@@ -223,7 +224,10 @@ fn revoke(
     let change = store.revoke_with_progress(bank, purge, now, &mut progress)?;
     Ok(Action::Done(match change {
         ConsentChange::Purged { rows, backups_removed: 0 } => {
-            format!("{name} is no longer shared; {} records it shared were deleted.", group_thousands(rows.max(0) as u64))
+            format!(
+                "{name} is no longer shared; {} records it shared were deleted.",
+                group_thousands(rows.max(0) as u64)
+            )
         }
         ConsentChange::Purged { rows, .. } => format!(
             "{name} is no longer shared; {} records it shared were deleted, and the upgrade backups that held them.",

@@ -9,6 +9,7 @@ use ratatui::widgets::Paragraph;
 use super::text::{clean, local, width};
 use super::{RenderOpts, Theme};
 use crate::app::AppState;
+use crate::app::notify::NewAlert;
 use crate::domain::event::FeedStatus;
 use crate::domain::money::group_thousands;
 
@@ -31,6 +32,9 @@ pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, the
             Span::raw("no open alerts")
         }]],
     ));
+    if let Some(n) = state.new_alert_notice() {
+        parts.push((2, new_alert_forms(n, theme)));
+    }
     if !state.totals.is_empty() {
         let totals: Vec<String> = state.totals.iter().map(ToString::to_string).collect();
         parts.push((1, vec![vec![Span::raw(format!("Total {}", totals.join(" · ")))]]));
@@ -83,6 +87,22 @@ pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, the
     frame.render_widget(Span::raw(clock), Rect { x: area.right() - w, width: w, ..area });
 }
 
+/// A new HIGH alert, whichever pane has focus, in three lengths:
+/// "⚠ new HIGH alert: $1,240.00 at Electro-Mart on Chase •4821 (+1 more)",
+/// without the bank and card, and "⚠ new HIGH alert".
+fn new_alert_forms(n: &NewAlert, theme: &Theme) -> Vec<Vec<Span<'static>>> {
+    let style = theme.alert.add_modifier(Modifier::BOLD);
+    let more = n.more_text();
+    [
+        format!("⚠ new HIGH alert: {}{more}", n.summary()),
+        format!("⚠ new HIGH alert: {} at {}{more}", n.amount, n.merchant),
+        format!("⚠ new HIGH alert{more}"),
+    ]
+    .into_iter()
+    .map(|text| vec![Span::styled(clean(&text), style)])
+    .collect()
+}
+
 /// "feeds: 2 live", "feeds off", and which banks are restarting (or, short,
 /// how many).
 fn feed_summary(state: &AppState, theme: &Theme, short: bool) -> Vec<Span<'static>> {
@@ -115,4 +135,95 @@ fn feed_summary(state: &AppState, theme: &Theme, short: bool) -> Vec<Span<'stati
         }
     }
     spans
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::app::Pane;
+    use crate::domain::*;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 0).unwrap()
+    }
+
+    /// Two open alerts, feeds on, the banks pane focused, and a new HIGH
+    /// alert that arrived a moment ago.
+    fn state() -> AppState {
+        let mut s = AppState::new(now(), true);
+        s.loading = false;
+        s.focus = Pane::Banks;
+        s.totals = Total::by_currency([Money::new(3_681_357, Currency::USD)]);
+        s.feeds.insert(BankId::new("chase").unwrap(), FeedStatus::Running);
+        s.alerts.items = vec![alert(1), alert(2)];
+        s.notify.new_alert = Some(NewAlert {
+            id: AlertId(2),
+            amount: Money::new(124_000, Currency::USD),
+            merchant: "Electro-Mart".into(),
+            place: "Chase •4821".into(),
+            reason: "Large charge ($1,240.00) at 3:12 am".into(),
+            more: 0,
+            at: now() - chrono::Duration::seconds(5),
+        });
+        s
+    }
+
+    fn alert(n: i64) -> FraudAlert {
+        FraudAlert {
+            id: AlertId(n),
+            bank: BankId::new("chase").unwrap(),
+            account: AccountId(1),
+            account_external_id: "chk".into(),
+            txn: TxnId(n),
+            reason: "Large charge".into(),
+            severity: Severity::High,
+            status: AlertStatus::Open,
+            created_at: now(),
+            decided_at: None,
+            merchant: "Electro-Mart".into(),
+            amount: Money::new(-124_000, Currency::USD),
+            posted_at: now(),
+            card_mask: Some("•4821".into()),
+            account_label: "Total Checking •1234".into(),
+        }
+    }
+
+    fn draw(state: &AppState, width: u16) -> Terminal<TestBackend> {
+        let mut t = Terminal::new(TestBackend::new(width, 1)).unwrap();
+        let opts = RenderOpts { utc_offset_secs: 0 };
+        t.draw(|f| render_header(f, f.area(), state, &Theme::default(), &opts)).unwrap();
+        t
+    }
+
+    fn text(t: &Terminal<TestBackend>) -> String {
+        t.backend().buffer().content().iter().map(|c| c.symbol()).collect()
+    }
+
+    #[test]
+    fn a_new_alert_shows_in_the_header_in_the_alert_style() {
+        for width in [80, 120] {
+            let t = draw(&state(), width);
+            insta::assert_snapshot!(format!("header_new_alert_{width}"), t.backend());
+            let row = text(&t);
+            let x = row.chars().collect::<Vec<_>>().windows(5).position(|w| w.iter().collect::<String>() == "⚠ new");
+            let cell = &t.backend().buffer().content()[x.expect("the notice is shown")];
+            assert_eq!(cell.fg, Theme::default().alert.fg.unwrap(), "in the alert colour");
+        }
+        assert!(text(&draw(&state(), 120)).contains("on Chase •4821"), "the long form at 120 columns");
+    }
+
+    #[test]
+    fn the_notice_goes_when_the_queue_has_focus_or_after_a_minute() {
+        assert!(text(&draw(&state(), 120)).contains("new HIGH"));
+        let mut s = state();
+        s.focus = Pane::Alerts;
+        assert!(!text(&draw(&s, 120)).contains("new HIGH"));
+        let mut s = state();
+        s.now += chrono::Duration::seconds(60);
+        assert!(!text(&draw(&s, 120)).contains("new HIGH"));
+    }
 }

@@ -151,8 +151,7 @@ async fn main_loop(
         session::start_feeds(env, writer_store, supervisor_store, FeedMode::Live, clock, Some(status_tx))
     });
 
-    let mut state = AppState::new(Utc::now(), !no_feeds);
-    state.keymap = keymap;
+    let mut state = AppState { keymap, ..AppState::new(Utc::now(), !no_feeds) };
     state.notify = app::notify::Notify::new(s.notify.bell, notifier.is_set());
     let opts = RenderOpts { utc_offset_secs: env.utc_offset_secs };
     worker.send(Effect::Load(state.view()));
@@ -165,18 +164,10 @@ async fn main_loop(
     let mut dirty = true;
     let result: Result<()> = loop {
         if dirty {
-            let mut area = None;
-            if let Err(e) = guard.terminal.draw(|f| {
-                ui::render(f, &state, &theme, &opts);
-                area = Some(f.area());
-            }) {
-                break Err(e).context("cannot draw on the terminal");
+            if let Err(e) = draw(&mut guard, &mut state, &theme, &opts) {
+                break Err(e);
             }
             dirty = false;
-            // A page (PgUp/PgDn) is what each pane showed.
-            if let Some(pages) = area.and_then(|a| ui::pages(a, &state)).filter(|p| *p != state.pages) {
-                app::update(&mut state, Action::Viewport(pages));
-            }
             if exit_after_first_frame && !state.loading && state.conversation.bank.is_some() {
                 break Ok(());
             }
@@ -201,9 +192,7 @@ async fn main_loop(
             }
         }
         // Drain whatever else is queued, then draw once.
-        while let Ok(a) = act_rx.try_recv() {
-            actions.push(a);
-        }
+        actions.extend(std::iter::from_fn(|| act_rx.try_recv().ok()));
         dirty |= apply(&mut state, actions, &worker, &notifier, guard.terminal.backend_mut());
         if state.quit {
             break Ok(());
@@ -217,6 +206,23 @@ async fn main_loop(
         stop_feeds(feeds).await;
     }
     result
+}
+
+/// Draws the screen; then tells the state how many rows each pane showed
+/// (a page for PgUp/PgDn).
+fn draw(guard: &mut TerminalGuard, state: &mut AppState, theme: &Theme, opts: &RenderOpts) -> Result<()> {
+    let mut area = None;
+    guard
+        .terminal
+        .draw(|f| {
+            ui::render(f, state, theme, opts);
+            area = Some(f.area());
+        })
+        .context("cannot draw on the terminal")?;
+    if let Some(pages) = area.and_then(|a| ui::pages(a, state)).filter(|p| *p != state.pages) {
+        app::update(state, Action::Viewport(pages));
+    }
+    Ok(())
 }
 
 /// The feeds stop (the supervisor aborts a hung one after a second), then

@@ -35,43 +35,7 @@ pub(crate) fn render_banks(frame: &mut Frame, area: Rect, state: &AppState, them
             let sharing = b.bank.sharing(state.now);
             let shared = matches!(sharing, Sharing::Shared { .. });
             let key = if i < 9 { format!("{} ", i + 1) } else { "  ".to_string() };
-            let mut right: Vec<Span> = Vec::new();
-            if let Sharing::Expired { .. } = sharing {
-                right.push(Span::styled(if compact { "!" } else { "expired" }, theme.warning));
-            } else if !shared {
-                if !compact {
-                    right.push(Span::styled("(off)", theme.muted));
-                }
-            } else if compact {
-                if let Some(days) = b.bank.renew_soon(state.now, crate::domain::when::zone(opts.utc_offset_secs)) {
-                    right.push(Span::styled(format!("↻{days}d"), theme.warning));
-                } else if b.open_alerts > 0 {
-                    right.push(Span::styled(format!("⚠{}", b.open_alerts), theme.alert));
-                } else if b.unread > 0 {
-                    right.push(Span::raw(b.unread.min(99).to_string()));
-                }
-            } else {
-                // Days left, when the grant ends within the warning window.
-                if let Some(days) = b.bank.renew_soon(state.now, crate::domain::when::zone(opts.utc_offset_secs)) {
-                    right.push(Span::styled(format!("↻{days}d"), theme.warning));
-                }
-                if b.unread > 0 {
-                    if !right.is_empty() {
-                        right.push(Span::raw(" "));
-                    }
-                    right.push(Span::raw(if b.unread >= crate::domain::UNREAD_CAP {
-                        "999+".to_string()
-                    } else {
-                        b.unread.to_string()
-                    }));
-                }
-                if b.open_alerts > 0 {
-                    if !right.is_empty() {
-                        right.push(Span::raw(" "));
-                    }
-                    right.push(Span::styled(format!("⚠{}", b.open_alerts), theme.alert));
-                }
-            }
+            let right = badges(state, b, compact, theme, opts);
             let right_w: usize = right.iter().map(|s| width(&s.content)).sum();
             let name_w = cols.saturating_sub(width(&key) + 2 + right_w + usize::from(right_w > 0));
             let name_style = if shared { theme.bank_message } else { theme.muted };
@@ -91,6 +55,58 @@ pub(crate) fn render_banks(frame: &mut Frame, area: Rect, state: &AppState, them
     let offset = list_offset(state.selected_bank, items.len(), inner.height);
     let mut list_state = ListState::default().with_offset(offset).with_selected(Some(state.selected_bank));
     frame.render_stateful_widget(List::new(items).highlight_style(theme.selected), inner, &mut list_state);
+}
+
+/// What the bank list says beside a bank's name: expired, off, days left to
+/// renew, unread messages, open alerts (in a narrow column, the one that
+/// matters most).
+fn badges(
+    state: &AppState,
+    b: &crate::domain::BankSummary,
+    compact: bool,
+    theme: &Theme,
+    opts: &RenderOpts,
+) -> Vec<Span<'static>> {
+    let sharing = b.bank.sharing(state.now);
+    let shared = matches!(sharing, Sharing::Shared { .. });
+    let mut right: Vec<Span> = Vec::new();
+    if let Sharing::Expired { .. } = sharing {
+        right.push(Span::styled(if compact { "!" } else { "expired" }, theme.warning));
+    } else if !shared {
+        if !compact {
+            right.push(Span::styled("(off)", theme.muted));
+        }
+    } else if compact {
+        if let Some(days) = b.bank.renew_soon(state.now, crate::domain::when::zone(opts.utc_offset_secs)) {
+            right.push(Span::styled(format!("↻{days}d"), theme.warning));
+        } else if b.open_alerts > 0 {
+            right.push(Span::styled(format!("⚠{}", b.open_alerts), theme.alert));
+        } else if b.unread > 0 {
+            right.push(Span::raw(b.unread.min(99).to_string()));
+        }
+    } else {
+        // Days left, when the grant ends within the warning window.
+        if let Some(days) = b.bank.renew_soon(state.now, crate::domain::when::zone(opts.utc_offset_secs)) {
+            right.push(Span::styled(format!("↻{days}d"), theme.warning));
+        }
+        if b.unread > 0 {
+            if !right.is_empty() {
+                right.push(Span::raw(" "));
+            }
+            right.push(Span::raw(if b.unread >= crate::domain::UNREAD_CAP {
+                "999+".to_string()
+            } else {
+                b.unread.to_string()
+            }));
+        }
+        if b.open_alerts > 0 {
+            if !right.is_empty() {
+                right.push(Span::raw(" "));
+            }
+            right.push(Span::styled(format!("⚠{}", b.open_alerts), theme.alert));
+        }
+    }
+    right
 }
 
 /// One row per bank: live, done, restarting, fed by another process (its

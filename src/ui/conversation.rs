@@ -7,7 +7,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::input::input_line;
 use super::text::{clean, fit, local, pad, width, wrap_text};
@@ -31,7 +31,7 @@ pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppStat
         }
         None => " Conversation ".to_string(),
     };
-    let mut block = pane_block(Line::from(title), focused, theme);
+    let block = pane_block(Line::from(title), focused, theme);
     let inner = area.inner(Margin::new(1, 1));
     if inner.is_empty() {
         frame.render_widget(block, area);
@@ -76,45 +76,7 @@ pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppStat
         frame.render_widget(block, area);
         frame.render_widget(para, thread.inner(Margin::new(1, 1)));
     } else {
-        // Only the lines on screen (plus the ones scrolled past) are wrapped,
-        // from the newest message back: a long thread costs what a short one does.
-        let height = usize::from(thread.height);
-        let selected = view.selected_index();
-        let (lines, more, marked) =
-            tail_lines(state, theme, opts, usize::from(thread.width), height.saturating_add(view.scroll), selected);
-        let max_scroll = lines.len().saturating_sub(height);
-        // A selected message is kept in view: where it is when that needs
-        // no scrolling, else at the bottom edge (its start, if taller).
-        let scroll = match marked {
-            Some((start, h)) => {
-                let below = lines.len() - start - h;
-                if below + h <= height {
-                    0
-                } else if h <= height {
-                    below
-                } else {
-                    below + h - height
-                }
-            }
-            None => view.scroll,
-        }
-        .min(max_scroll);
-        let end = lines.len() - scroll;
-        let start = end.saturating_sub(height);
-        let mut shown: Vec<Line> = vec![Line::default(); height - (end - start)];
-        shown.extend(lines[start..end].iter().cloned());
-        if scroll > 0 {
-            block = block.title_bottom(Line::styled(format!(" ↓ {scroll} more "), theme.muted).right_aligned());
-        }
-        if start > 0 || more {
-            block = block.title_bottom(Line::styled(" ↑ older ", theme.muted).left_aligned());
-        }
-        if focused && view.selected_message().is_some_and(|m| m.txn.is_some()) && state.input == Input::Normal {
-            let key = state.keymap.label(crate::app::keymap::Context::Global, "submit");
-            block = block.title_bottom(Line::styled(format!(" {key}: its transaction "), theme.key).centered());
-        }
-        frame.render_widget(block, area);
-        frame.render_widget(Paragraph::new(shown), thread);
+        render_thread(frame, area, thread, block, state, theme, opts);
     }
     frame.render_widget(compose_line(state, theme, &name, shared, expired, usize::from(compose.width)), compose);
     if let Input::Compose(e) = &state.input {
@@ -122,6 +84,61 @@ pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppStat
         let (_, col) = input_line(Span::raw("> "), e, Style::new(), usize::from(compose.width).saturating_sub(2));
         frame.set_cursor_position((compose.x + (col as u16).min(compose.width.saturating_sub(1)), compose.y));
     }
+}
+
+/// The thread's lines that fit `thread`, bottom-anchored, scrolled (or
+/// moved to keep the selected message in view), with the pane's frame
+/// saying what lies above and below.
+fn render_thread(
+    frame: &mut Frame,
+    area: Rect,
+    thread: Rect,
+    mut block: Block<'static>,
+    state: &AppState,
+    theme: &Theme,
+    opts: &RenderOpts,
+) {
+    let view = &state.conversation;
+    let focused = state.focus == Pane::Conversation;
+    // Only the lines on screen (plus the ones scrolled past) are wrapped,
+    // from the newest message back: a long thread costs what a short one does.
+    let height = usize::from(thread.height);
+    let selected = view.selected_index();
+    let (lines, more, marked) =
+        tail_lines(state, theme, opts, usize::from(thread.width), height.saturating_add(view.scroll), selected);
+    let max_scroll = lines.len().saturating_sub(height);
+    // A selected message is kept in view: where it is when that needs
+    // no scrolling, else at the bottom edge (its start, if taller).
+    let scroll = match marked {
+        Some((start, h)) => {
+            let below = lines.len() - start - h;
+            if below + h <= height {
+                0
+            } else if h <= height {
+                below
+            } else {
+                below + h - height
+            }
+        }
+        None => view.scroll,
+    }
+    .min(max_scroll);
+    let end = lines.len() - scroll;
+    let start = end.saturating_sub(height);
+    let mut shown: Vec<Line> = vec![Line::default(); height - (end - start)];
+    shown.extend(lines[start..end].iter().cloned());
+    if scroll > 0 {
+        block = block.title_bottom(Line::styled(format!(" ↓ {scroll} more "), theme.muted).right_aligned());
+    }
+    if start > 0 || more {
+        block = block.title_bottom(Line::styled(" ↑ older ", theme.muted).left_aligned());
+    }
+    if focused && view.selected_message().is_some_and(|m| m.txn.is_some()) && state.input == Input::Normal {
+        let key = state.keymap.label(crate::app::keymap::Context::Global, "submit");
+        block = block.title_bottom(Line::styled(format!(" {key}: its transaction "), theme.key).centered());
+    }
+    frame.render_widget(block, area);
+    frame.render_widget(Paragraph::new(shown), thread);
 }
 
 /// "Sharing expired on Nov 18. Press c to renew." or, within the warning

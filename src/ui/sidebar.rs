@@ -265,16 +265,7 @@ fn render_transactions(
     let running_w = running.iter().flatten().map(|r| width(r)).max().unwrap_or(0);
     // The running balance where the merchant keeps a readable width.
     let show_running = running_w > 0 && cols >= RUNNING_FROM && cols.saturating_sub(19 + amount_w + running_w) >= 14;
-    // The year where it is not this year's.
-    let this_year = local(state.now, opts.utc_offset_secs).year();
-    let dates: Vec<String> = s
-        .transactions
-        .iter()
-        .map(|t| {
-            let d = local(t.posted_at, opts.utc_offset_secs);
-            if d.year() == this_year { d.format("%b %d").to_string() } else { d.format("%b %d %Y").to_string() }
-        })
-        .collect();
+    let dates = row_dates(state, opts);
     let date_w = dates.iter().map(|d| width(d)).max().unwrap_or(0);
     // A search says which account each match is on.
     let accounts: Vec<String> = if s.search.is_some() {
@@ -319,6 +310,20 @@ fn render_transactions(
     let selected = focused.then_some(s.selected_txn);
     let mut list_state = ListState::default().with_offset(offset).with_selected(selected);
     frame.render_stateful_widget(List::new(items).highlight_style(theme.selected), area, &mut list_state);
+}
+
+/// Each row's date, with the year where it is not this year's.
+fn row_dates(state: &AppState, opts: &RenderOpts) -> Vec<String> {
+    let this_year = local(state.now, opts.utc_offset_secs).year();
+    state
+        .sidebar
+        .transactions
+        .iter()
+        .map(|t| {
+            let d = local(t.posted_at, opts.utc_offset_secs);
+            if d.year() == this_year { d.format("%b %d").to_string() } else { d.format("%b %d %Y").to_string() }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -970,3 +970,14 @@ fn cards_pending_and_transfers_in_the_sidebar() {
     let (x, y) = find(draw(&s, 120, 36).backend().buffer(), "⧗ Joe").unwrap();
     assert_eq!(draw(&s, 120, 36).backend().buffer()[(x, y)].style().fg, Theme::default().muted.fg);
 }
+
+#[test]
+fn an_empty_focused_queue_stays_small() {
+    let mut s = main_state();
+    s.focus = Pane::Alerts;
+    s.alerts.items.clear();
+    let text = screen_text(draw(&s, 120, 36).backend().buffer());
+    let queue: Vec<&str> = text.lines().skip_while(|l| !l.contains("Fraud alerts")).collect();
+    assert_eq!(queue.len(), 1 + 1 + 1 + 1, "title, note, bottom, footer: {text}");
+    assert!(queue[1].contains("No open fraud alerts"), "{text}");
+}

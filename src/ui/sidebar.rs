@@ -263,10 +263,11 @@ fn render_transactions(
         (0..s.transactions.len()).map(|i| s.running.get(i).copied().flatten().map(|m| m.to_string())).collect();
     let amount_w = amounts.iter().map(|a| width(a)).max().unwrap_or(0);
     let running_w = running.iter().flatten().map(|r| width(r)).max().unwrap_or(0);
-    // The running balance where the merchant keeps a readable width.
-    let show_running = running_w > 0 && cols >= RUNNING_FROM && cols.saturating_sub(19 + amount_w + running_w) >= 14;
     let dates = row_dates(state, opts);
     let date_w = dates.iter().map(|d| width(d)).max().unwrap_or(0);
+    // The running balance where the merchant keeps a readable width.
+    let show_running =
+        running_w > 0 && cols >= RUNNING_FROM && cols.saturating_sub(date_w + 1 + amount_w + 1 + running_w + 2) >= 14;
     // A search says which account each match is on.
     let accounts: Vec<String> = if s.search.is_some() {
         s.transactions.iter().map(|t| s.labels.get(&t.account).map(|l| clean(l)).unwrap_or_default()).collect()

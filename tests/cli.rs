@@ -73,7 +73,7 @@ fn the_whole_flow_feed_ack_say_revoke_purge() {
     let h = Home::new();
     h.ok(&["consent", "grant", "--all"]);
     let summary = h.ok(&["--now", NOW, "feed", "--seed", "7", "--events", "3000"]);
-    assert!(summary.contains("3000 events"), "{summary}");
+    assert!(summary.contains("3,000 events"), "{summary}");
 
     let balances = h.json(&["balances", "--json"]);
     assert!(balances.len() >= 8, "{balances:?}");

@@ -246,6 +246,7 @@ fn ingest(path: &Path, events: u64) -> (u64, Duration) {
         clock,
         utc_offset_secs: 0,
         holder: finbox::feed::lease::this_process(),
+        ledger: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let reader = Store::open(path).unwrap();

@@ -7,6 +7,7 @@ mod consent;
 mod export;
 mod feed;
 mod import;
+mod link;
 mod show;
 mod table;
 
@@ -64,6 +65,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Messages { bank, limit, json } => messages(&env, bank, *limit, *json),
         Command::Quarantine(f) => quarantine(&env, f.json),
         Command::Import(a) => import::run(&env, a),
+        Command::Link(a) => link::link(&env, a),
+        Command::Unlink { .. } => link::unlink(&env),
+        Command::Sync { bank } => link::sync(&env, bank.as_deref()),
         Command::Export { format, bank, output, no_pending } => {
             let opts = export::ExportOpts { pending: !no_pending };
             export_to(&env, *format, bank.as_deref(), output.as_deref(), opts)

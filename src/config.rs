@@ -38,7 +38,22 @@ struct FileSettings {
     /// `[keys.<context>] <action> = "<key>"`: the screen's keys, remapped.
     keys: Option<toml::Table>,
     notify: Option<NotifyFile>,
+    simplefin: Option<SimplefinFile>,
 }
+
+/// `[simplefin]`: how the SimpleFIN Bridge feed polls.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimplefinFile {
+    budget: Option<toml::Spanned<i64>>,
+    interval_hours: Option<toml::Spanned<i64>>,
+}
+
+/// The range of `[simplefin] budget`: the bridge allows about 24 requests a
+/// day, warns, then disables the token.
+pub const SIMPLEFIN_BUDGET: std::ops::RangeInclusive<i64> = 1..=24;
+/// The range of `[simplefin] interval_hours`.
+pub const SIMPLEFIN_INTERVAL_HOURS: std::ops::RangeInclusive<i64> = 1..=24;
 
 /// `[consent]`: how long a grant lasts unless renewed.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -79,11 +94,42 @@ impl FileSettings {
                 let (base, top) = (self.notify.unwrap_or_default(), over.notify.unwrap_or_default());
                 Some(NotifyFile { bell: top.bell.or(base.bell), command: top.command.or(base.command) })
             },
+            simplefin: {
+                let (base, top) = (self.simplefin.unwrap_or_default(), over.simplefin.unwrap_or_default());
+                Some(SimplefinFile {
+                    budget: top.budget.or(base.budget),
+                    interval_hours: top.interval_hours.or(base.interval_hours),
+                })
+            },
         }
     }
 
     /// Values out of range, named by key and place in `text` (the file's).
     fn check(&self, path: &str, text: &str) -> Result<(), ConfigError> {
+        let sf = self.simplefin.as_ref();
+        let ranged = [
+            ("[simplefin] budget", sf.and_then(|s| s.budget.as_ref()), SIMPLEFIN_BUDGET, "requests a day"),
+            (
+                "[simplefin] interval_hours",
+                sf.and_then(|s| s.interval_hours.as_ref()),
+                SIMPLEFIN_INTERVAL_HOURS,
+                "hours",
+            ),
+        ];
+        for (key, value, range, unit) in ranged {
+            if let Some(v) = value.filter(|v| !range.contains(v.get_ref())) {
+                let (line, column) = line_column(text, v.span().start);
+                return Err(ConfigError::Parse {
+                    path: path.to_string(),
+                    message: format!(
+                        "line {line}, column {column}: {key} = {} is out of range: {} to {} {unit}",
+                        v.get_ref(),
+                        range.start(),
+                        range.end()
+                    ),
+                });
+            }
+        }
         if let Some(days) = self.consent.as_ref().and_then(|c| c.days.as_ref())
             && !CONSENT_DAYS.contains(days.get_ref())
         {
@@ -157,6 +203,9 @@ pub struct Settings {
     pub consent_days: i64,
     /// `[notify]`: the bell and the command a new HIGH alert sets off.
     pub notify: NotifySettings,
+    /// `[simplefin]`: requests a day, and hours between two syncs.
+    pub simplefin_budget: u32,
+    pub simplefin_interval_hours: u32,
 }
 
 /// What a new HIGH alert does besides showing in the header.
@@ -204,6 +253,9 @@ impl Settings {
             bell: notify.bell.unwrap_or(true),
             command: notify.command.map(toml::Spanned::into_inner).filter(|c| !c.trim().is_empty()),
         };
+        let sf = merged.simplefin.unwrap_or_default();
+        let simplefin_budget = sf.budget.map_or(20, |b| *b.get_ref()) as u32;
+        let simplefin_interval_hours = sf.interval_hours.map_or(6, |h| *h.get_ref()) as u32;
         let base = config_file.parent().map(Path::to_path_buf).unwrap_or_default();
         let relative = |s: &str| {
             let p = PathBuf::from(s);
@@ -234,12 +286,23 @@ impl Settings {
             keys: merged.keys.unwrap_or_default(),
             consent_days,
             notify,
+            simplefin_budget,
+            simplefin_interval_hours,
         })
     }
 
     /// How long a grant or a renew lasts.
     pub fn consent_validity(&self) -> chrono::Duration {
         chrono::Duration::days(self.consent_days)
+    }
+
+    /// How the SimpleFIN feed polls: `[simplefin]`, and the HTTP defaults.
+    pub fn simplefin_sync(&self) -> crate::feed::simplefin::SyncConfig {
+        crate::feed::simplefin::SyncConfig {
+            budget: self.simplefin_budget,
+            interval: std::time::Duration::from_secs(u64::from(self.simplefin_interval_hours) * 3600),
+            ..Default::default()
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod folder;
 pub mod lease;
 pub use crate::config::profile;
+pub mod simplefin;
 pub mod simulated;
 pub mod supervisor;
 pub use crate::store::writer;
@@ -86,6 +87,9 @@ pub struct FeedContext {
     pub seed: u64,
     /// The user's UTC offset in seconds, for time-of-day behaviour.
     pub utc_offset_secs: i32,
+    /// For feeds that keep more than a cursor (SimpleFIN: its credential,
+    /// its request budget): a store connection of their own.
+    pub ledger: Option<simplefin::Ledger>,
 }
 
 /// How a feed ended without error.
@@ -136,6 +140,7 @@ impl Default for FeedRegistry {
         r.register(folder::KIND, folder::factory);
         r.register(folder::OFX_KIND, folder::factory);
         r.register(folder::CSV_KIND, folder::factory);
+        r.register(simplefin::KIND, simplefin::factory);
         r
     }
 }

@@ -31,7 +31,7 @@ mod csv;
 mod date;
 mod decode;
 mod ident;
-mod infer;
+pub mod infer;
 mod layout;
 mod ofx;
 mod scan;

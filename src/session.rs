@@ -11,6 +11,8 @@ use chrono::{DateTime, Local, TimeZone, Utc};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+pub mod simplefin;
+
 use crate::config::{Dirs, Overrides, Settings};
 use crate::domain::BankId;
 use crate::domain::event::{Clock, FeedStatus};
@@ -213,6 +215,12 @@ pub fn start_feeds(
 ) -> Feeds {
     let s = &env.settings;
     let holder = crate::feed::lease::this_process();
+    // SimpleFIN feeds keep their credential and request budget in the
+    // store, through a connection of their own.
+    let ledger = writer_store.reopen().ok().map(|st| crate::feed::simplefin::Ledger {
+        store: std::sync::Arc::new(std::sync::Mutex::new(st)),
+        sync: s.simplefin_sync(),
+    });
     let writer = Writer::spawn(
         writer_store,
         WriterConfig {
@@ -230,6 +238,7 @@ pub fn start_feeds(
         clock,
         utc_offset_secs: env.utc_offset_secs,
         holder,
+        ledger,
     };
     let cancel = CancellationToken::new();
     let supervisor = tokio::spawn(supervisor::run(cfg, reader, writer.tx.clone(), cancel.clone(), status));

@@ -29,6 +29,7 @@ mod message;
 mod query;
 mod register;
 mod reply;
+mod simplefin;
 mod transfers;
 mod turnstile;
 pub mod writer;
@@ -50,6 +51,7 @@ pub use ingest::{BatchReport, BulkWrite, Rejection};
 pub use lease::{FeedHolder, LEASE_RENEW, LEASE_STALE, Lease};
 pub use query::{CategorySpend, TxnCursor, TxnFilter};
 pub use register::{CONTEXT, RegisterAt, RegisterWindow, running_balances};
+pub use simplefin::{Connection as SimplefinConnection, Link as SimplefinLink, SIMPLEFIN_FEED};
 
 /// `PRAGMA application_id` of a finbox store ("FBOX").
 pub const APPLICATION_ID: i64 = 0x4642_4f58;
@@ -64,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0006_history_notices.sql"),
     include_str!("../assets/migrations/0007_feed_leases.sql"),
     include_str!("../assets/migrations/0008_money.sql"),
+    include_str!("../assets/migrations/0009_simplefin.sql"),
 ];
 
 /// A bank's grant while it is shared.

@@ -305,6 +305,7 @@ fn live(registry: FeedRegistry, profiles: Vec<BankProfile>, clock: Clock) -> Sup
         clock,
         utc_offset_secs: 0,
         holder: finbox::feed::lease::this_process(),
+        ledger: None,
     }
 }
 

@@ -490,6 +490,7 @@ fn start(db: &Path, profile: &BankProfile) -> Running {
         clock: fixed_clock(),
         utc_offset_secs: 0,
         holder,
+        ledger: None,
     };
     let cancel = CancellationToken::new();
     let task = tokio::spawn(supervisor::run(cfg, Store::open(db).unwrap(), writer.tx.clone(), cancel.clone(), None));

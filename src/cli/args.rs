@@ -95,6 +95,42 @@ pub enum Command {
     /// Check the settings file (keys and colours included), the bank
     /// profiles and the CSV layouts, then exit: 0 when all is well.
     CheckConfig,
+    /// Link real banks through SimpleFIN Bridge: reads the setup token from
+    /// the terminal (not shown), from stdin or from --token-file (never
+    /// from the command line), claims access once and lists the banks
+    /// found, each not shared until you grant it.
+    Link(LinkArgs),
+    /// Forget the SimpleFIN access kept in the store (the banks and what
+    /// they shared stay).
+    Unlink {
+        /// The service: simplefin.
+        #[arg(value_enum)]
+        service: Service,
+    },
+    /// Ask linked real banks for what is new, now (within the day's request
+    /// budget).
+    Sync {
+        /// Only this bank (by default every shared SimpleFIN bank).
+        bank: Option<String>,
+    },
+}
+
+/// Services finbox links real banks through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Service {
+    /// SimpleFIN Bridge (simplefin.org).
+    Simplefin,
+}
+
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The service: simplefin.
+    #[arg(value_enum)]
+    pub service: Service,
+    /// Read the setup token from this file (readable by you only, ideally)
+    /// instead of the terminal or stdin.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
 }
 
 impl Command {
@@ -104,7 +140,7 @@ impl Command {
     /// command) makes one too.
     pub fn makes_store(&self) -> bool {
         match self {
-            Command::Consent(ConsentCmd::Grant { .. }) | Command::Feed(_) => true,
+            Command::Consent(ConsentCmd::Grant { .. }) | Command::Feed(_) | Command::Link(_) => true,
             Command::Import(a) => !a.dry_run,
             _ => false,
         }

@@ -81,6 +81,22 @@ pub struct ProfileError {
 }
 
 impl BankProfile {
+    /// The profile of a bank the store made when the user linked it (a
+    /// SimpleFIN connection): no file, the defaults.
+    pub fn linked(id: &BankId, name: &str, color: &str, feed: &str) -> BankProfile {
+        BankProfile {
+            id: id.clone(),
+            name: name.to_string(),
+            color: color.to_string(),
+            feed: feed.to_string(),
+            home_country: "US".into(),
+            currency: Currency::USD,
+            pending_tolerance_percent: crate::domain::DEFAULT_PENDING_TOLERANCE_PERCENT,
+            raw: toml::Table::new(),
+            source: "linked".into(),
+        }
+    }
+
     pub fn parse(text: &str, source: &str) -> Result<Self, ProfileError> {
         let err = |message: String| ProfileError { source_name: source.to_string(), message };
         let raw: toml::Table =

@@ -51,6 +51,8 @@ pub struct SupervisorConfig {
     pub utc_offset_secs: i32,
     /// This process, as other processes see it in the feed leases.
     pub holder: FeedHolder,
+    /// What SimpleFIN feeds keep in the store, and how they poll.
+    pub ledger: Option<super::simplefin::Ledger>,
 }
 
 /// Per-bank outcome of a supervisor run.
@@ -327,7 +329,17 @@ async fn reconcile(
     for BankState { bank, cursor, frozen, shared, lease } in banks {
         // Runs here only while shared and this process holds its lease.
         let granted = shared && lease == Some(Lease::Ours);
-        let Some(profile) = cfg.profiles.iter().find(|p| p.id == bank.id) else { continue };
+        // A bank linked through SimpleFIN has no profile file: the store
+        // made it when the user linked it.
+        let linked;
+        let profile = match cfg.profiles.iter().find(|p| p.id == bank.id) {
+            Some(p) => p,
+            None if bank.feed_kind == super::simplefin::KIND => {
+                linked = BankProfile::linked(&bank.id, &bank.name, &bank.color, &bank.feed_kind);
+                &linked
+            }
+            None => continue,
+        };
         if !granted && !slots.contains_key(&bank.id) {
             continue;
         }
@@ -479,6 +491,7 @@ async fn start(
         clock: cfg.clock.clone(),
         seed: cfg.seed,
         utc_offset_secs: cfg.utc_offset_secs,
+        ledger: cfg.ledger.clone(),
     };
     tracing::info!(bank = %bank.id, ?mode, "starting feed");
     // Fault injection for the regression test of panic containment (a

@@ -58,6 +58,7 @@ impl Setup {
             clock,
             seed: self.seed,
             utc_offset_secs: OFFSET,
+            ledger: None,
         };
         (ctx, cancel)
     }

@@ -140,8 +140,11 @@ async fn main_loop(
     let s = &env.settings;
     let notifier = notify::Notifier::new(s)?;
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Action>();
-    let worker_cfg =
-        worker::WorkerConfig { utc_offset_secs: env.utc_offset_secs, consent_validity: s.consent_validity() };
+    let worker_cfg = worker::WorkerConfig {
+        utc_offset_secs: env.utc_offset_secs,
+        consent_validity: s.consent_validity(),
+        simplefin: s.simplefin_sync(),
+    };
     let worker = worker::Worker::spawn(worker_store, worker_cfg, act_tx.clone());
 
     // Feeds: writer thread + supervisor task, stopped on quit.
@@ -153,6 +156,7 @@ async fn main_loop(
 
     let mut state = AppState { keymap, ..AppState::new(Utc::now(), !no_feeds) };
     state.notify = app::notify::Notify::new(s.notify.bell, notifier.is_set());
+    state.simplefin_budget = (s.simplefin_budget, s.simplefin_interval_hours);
     let opts = RenderOpts { utc_offset_secs: env.utc_offset_secs };
     worker.send(Effect::Load(state.view()));
 

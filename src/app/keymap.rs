@@ -103,6 +103,7 @@ const DEFAULT_KEYS: &[(Context, &str, &str)] = &[
     (Context::Global, "c", "consent"),
     (Context::Global, "z", "zoom"),
     (Context::Global, "u", "undo"),
+    (Context::Global, "S", "sync-now"),
     (Context::Accounts, "h", "left"),
     (Context::Accounts, "Left", "left"),
     (Context::Accounts, "l", "right"),

@@ -300,6 +300,17 @@ pub struct Snapshot {
     pub newest: Option<DateTime<Utc>>,
     /// The latest answered alerts (when their list is shown).
     pub answered: Vec<FraudAlert>,
+    /// Banks linked through SimpleFIN, and today's requests.
+    pub simplefin: Option<SimplefinStatus>,
+}
+
+/// How the banks linked through SimpleFIN sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimplefinStatus {
+    /// Each linked bank: its last good sync, and the last error since.
+    pub links: Vec<(BankId, Option<DateTime<Utc>>, Option<String>)>,
+    /// Requests made in the last 24 hours, across every process.
+    pub used: u32,
 }
 
 /// Which bank / account / search a snapshot should be loaded for, and how
@@ -371,6 +382,10 @@ pub struct AppState {
     pub flash: Option<Flash>,
     /// The focused pane fills the screen (`z`).
     pub zoom: bool,
+    /// Banks linked through SimpleFIN, and today's requests.
+    pub simplefin: Option<SimplefinStatus>,
+    /// `[simplefin]`: requests a day, and hours between syncs.
+    pub simplefin_budget: (u32, u32),
     /// A jump in the register asked for (G, a date, a notice's
     /// transaction): when its window arrives, the selection goes to the row
     /// it asked for.
@@ -417,6 +432,8 @@ impl AppState {
             refused: Vec::new(),
             flash: None,
             zoom: false,
+            simplefin: None,
+            simplefin_budget: (20, 6),
             jump: None,
             pages: Pages::default(),
             notify: Default::default(),

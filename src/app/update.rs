@@ -67,6 +67,8 @@ pub enum Action {
     Answered,
     /// From an alert to its bank's conversation, at the alert's message.
     Thread,
+    /// Ask the selected bank (linked through SimpleFIN) for what is new now.
+    SyncNow,
     #[serde(skip)]
     Type(char),
     /// Text pasted into the terminal (bracketed paste): text for the input
@@ -134,6 +136,8 @@ pub enum Effect {
         purge: bool,
     },
     MarkRead(BankId),
+    /// Ask a linked bank for what is new now.
+    Sync(BankId),
     /// Ring the terminal's bell (a new HIGH alert).
     Bell,
     /// Run the settings' `[notify] command` for a new HIGH alert.
@@ -208,6 +212,7 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Undo => alerts::undo(s),
         Action::Answered => alerts::toggle_answered(s),
         Action::Thread => alerts::thread(s),
+        Action::SyncNow => sync_now(s),
         Action::Click { pane, row } => click(s, pane, row),
         Action::Scroll { pane, down } => scroll(s, pane, down),
         Action::Loaded(snap) => apply_snapshot(s, *snap),
@@ -329,6 +334,28 @@ fn outcome(s: &mut AppState, action: Action) -> Vec<Effect> {
         // Dialog keys with no dialog open do nothing.
         _ => vec![],
     }
+}
+
+/// S: the selected bank, if linked through SimpleFIN and shared, is asked
+/// now (the store worker does it; the day's budget still holds).
+fn sync_now(s: &mut AppState) -> Vec<Effect> {
+    let Some(b) = s.bank() else { return vec![] };
+    let (id, name) = (b.bank.id.clone(), b.bank.name.clone());
+    if b.bank.feed_kind != SIMPLEFIN_FEED {
+        flash(
+            s,
+            format!("{name} is simulated here: its feed runs by itself (S syncs banks linked through SimpleFIN)."),
+            true,
+        );
+        return vec![];
+    }
+    if !b.bank.is_shared(s.now) {
+        let key = s.keymap.label(crate::app::keymap::Context::Global, "consent");
+        flash(s, format!("{name} is not shared: press {key} to share it first."), true);
+        return vec![];
+    }
+    flash(s, format!("Asking {name} for what is new…"), false);
+    vec![Effect::Sync(id)]
 }
 
 fn flash(s: &mut AppState, text: String, error: bool) {
@@ -466,6 +493,7 @@ fn apply_snapshot(s: &mut AppState, snap: Snapshot) -> Vec<Effect> {
     s.newest = snap.newest;
     s.quarantined = snap.quarantined;
     s.refused = snap.refused;
+    s.simplefin = snap.simplefin;
     alerts::apply(s, snap.alerts, snap.answered);
 
     // A snapshot for another bank than the one now selected is stale.

@@ -257,6 +257,9 @@ impl Verdict {
 /// reads what the bank says.
 pub const SIMULATED_FEED: &str = "simulated";
 
+/// The feed kind of a real bank reached through SimpleFIN Bridge.
+pub const SIMPLEFIN_FEED: &str = "simplefin";
+
 /// A bank as listed in the store, with its sharing state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Bank {

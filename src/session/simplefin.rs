@@ -7,11 +7,10 @@ use std::cell::RefCell;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
-use crate::config::Settings;
 use crate::domain::BankId;
 use crate::domain::event::Envelope;
 use crate::feed::simplefin::http::{self, AccessUrl, AccountsQuery, SetupToken};
-use crate::feed::simplefin::{FeedState, SyncOutcome, protocol, sync_once};
+use crate::feed::simplefin::{FeedState, SyncConfig, SyncOutcome, protocol, sync_once};
 use crate::store::{SimplefinConnection, Store};
 
 /// Colours of linked banks, in turn.
@@ -28,8 +27,7 @@ pub struct Linked {
 /// Claims the setup token's Access URL (once: the bridge refuses a second
 /// claim), keeps it, and makes one unshared bank per connection the bridge
 /// lists. The listing is one request of the day's budget.
-pub fn link(store: &mut Store, settings: &Settings, token: &str, now: DateTime<Utc>) -> Result<(String, Vec<Linked>)> {
-    let cfg = settings.simplefin_sync();
+pub fn link(store: &mut Store, cfg: &SyncConfig, token: &str, now: DateTime<Utc>) -> Result<(String, Vec<Linked>)> {
     let token = SetupToken::parse(token)?;
     let access = http::claim(&token, &cfg.http)?;
     store.save_simplefin_access(access.expose(), now)?;
@@ -86,16 +84,15 @@ pub enum SyncReport {
 }
 
 /// Syncs a linked, shared bank now and stores what it sent.
-pub fn sync_now(store: &mut Store, settings: &Settings, bank: &BankId, now: DateTime<Utc>) -> Result<SyncReport> {
+pub fn sync_now(store: &mut Store, cfg: &SyncConfig, bank: &BankId, now: DateTime<Utc>) -> Result<SyncReport> {
     let b = store.bank(bank)?;
     if !b.is_shared(now) {
         return Ok(SyncReport::NotShared);
     }
     let state = FeedState::from_cursor(store.feed_cursor(bank)?.as_deref());
-    let cfg = settings.simplefin_sync();
     let outcome = {
         let cell = RefCell::new(&mut *store);
-        sync_once(&cell, bank, &state, &cfg, now)
+        sync_once(&cell, bank, &state, cfg, now)
     };
     Ok(match outcome {
         SyncOutcome::Synced { events, transactions, accounts, left } => {

@@ -10,8 +10,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use super::{Result, Store, StoreError};
 use crate::domain::BankId;
 
-/// The feed kind of a bank reached through SimpleFIN.
-pub const SIMPLEFIN_FEED: &str = "simplefin";
+pub use crate::domain::SIMPLEFIN_FEED;
 
 /// A connection as the bridge lists it, to be a finbox bank.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use std::collections::BTreeMap;
 
-use crate::app::{Action, Anchor, ConversationView, Effect, SidebarView, Snapshot, View};
+use crate::app::{Action, Anchor, ConversationView, Effect, SidebarView, SimplefinStatus, Snapshot, View};
 use crate::app::{CONVERSATION_WINDOW, HISTORY_DAYS, MATCH_COUNT_MAX, MAX_WINDOW, REFUSED_WINDOW};
 use crate::domain::money::group_thousands;
 use crate::domain::{AccountId, BankId, when};
@@ -27,11 +27,13 @@ pub struct Worker {
 }
 
 /// What the worker needs from the settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WorkerConfig {
     pub utc_offset_secs: i32,
     /// How long a grant or a renew lasts.
     pub consent_validity: chrono::Duration,
+    /// How SimpleFIN banks sync (a sync now, the Feeds pane's figures).
+    pub simplefin: crate::feed::simplefin::SyncConfig,
 }
 
 impl Worker {
@@ -156,6 +158,7 @@ fn apply(
             })
         }
         Effect::Revoke { bank, purge } => revoke(store, &bank, purge, now, out)?,
+        Effect::Sync(bank) => sync_now(store, &bank, now, cfg)?,
         Effect::MarkRead(bank) => {
             store.mark_read(&bank)?;
             match load_action(store, Some(&View { bank: Some(bank), ..View::default() }), now) {
@@ -168,6 +171,25 @@ fn apply(
                 None => Action::Tick(now),
             }
         }
+    })
+}
+
+/// A linked bank asked for what is new, now, and what it said.
+fn sync_now(store: &mut Store, bank: &BankId, now: DateTime<Utc>, cfg: &WorkerConfig) -> Result<Action> {
+    use crate::session::simplefin::SyncReport;
+    let name = bank_name(store, bank);
+    let report = match crate::session::simplefin::sync_now(store, &cfg.simplefin, bank, now) {
+        Ok(r) => r,
+        Err(e) => return Ok(Action::Failed(format!("{name}: {e}"))),
+    };
+    Ok(match report {
+        SyncReport::Synced { transactions, accounts, left } => Action::Done(format!(
+            "{name} synced: {transactions} transactions over {accounts} accounts; {left} requests left today."
+        )),
+        SyncReport::Spent { .. } => Action::Failed(format!("{name}: today's SimpleFIN requests are spent.")),
+        SyncReport::NotShared => Action::Failed(format!("{name} is not shared: nothing is asked.")),
+        SyncReport::NotLinked => Action::Failed(format!("{name} is not linked: run `finbox link simplefin`.")),
+        SyncReport::Failed(why) => Action::Failed(format!("{name}: the sync failed: {why}")),
     })
 }
 
@@ -243,6 +265,10 @@ fn bank_name(store: &Store, bank: &BankId) -> String {
     store.bank(bank).map(|b| b.name).unwrap_or_else(|_| bank.to_string())
 }
 
+/// Requests are counted against this to say how many were used today; the
+/// settings' budget says how many that leaves (the app knows it).
+const SIMPLEFIN_BUDGET_SHOWN: u32 = 1_000;
+
 /// Loads everything the screen shows for `view`: small windows only.
 pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> {
     let banks = store.banks()?;
@@ -258,7 +284,17 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
     };
     let conversation = load_conversation(store, view, &bank)?;
     let sidebar = load_sidebar(store, view, &bank, now)?;
-    Ok(Snapshot { banks, totals, newest, quarantined, refused, alerts, answered, conversation, sidebar })
+    let links = store.simplefin_links()?;
+    let simplefin = if links.is_empty() {
+        None
+    } else {
+        let (left, _) = store.simplefin_budget(now, SIMPLEFIN_BUDGET_SHOWN)?;
+        Some(SimplefinStatus {
+            links: links.into_iter().map(|l| (l.bank, l.last_ok, l.last_error)).collect(),
+            used: SIMPLEFIN_BUDGET_SHOWN - left,
+        })
+    };
+    Ok(Snapshot { banks, totals, newest, quarantined, refused, alerts, answered, conversation, sidebar, simplefin })
 }
 
 /// The thread's latest messages; far enough back to hold the message about

@@ -113,7 +113,8 @@ fn badges(
 /// pid) or off.
 pub(crate) fn render_feeds(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     // All banks or none: a partial list would read as "the others are off".
-    let rows = if state.feeds_enabled { state.banks.len() } else { 1 };
+    let budget_line = usize::from(state.simplefin.is_some());
+    let rows = if state.feeds_enabled { state.banks.len() + budget_line } else { 1 };
     if usize::from(area.height) < rows + 2 || state.banks.is_empty() {
         return;
     }
@@ -126,18 +127,11 @@ pub(crate) fn render_feeds(frame: &mut Frame, area: Rect, state: &AppState, them
         return;
     }
     let cols = usize::from(inner.width);
-    let lines: Vec<Line> = state
+    let mut lines: Vec<Line> = state
         .banks
         .iter()
         .map(|b| {
-            let (status, style) = match state.feeds.get(&b.bank.id) {
-                Some(FeedStatus::Running) => ("live".to_string(), theme.money_positive),
-                Some(FeedStatus::Finished) => ("done".to_string(), theme.muted),
-                Some(FeedStatus::Restarting { attempt, .. }) => (format!("retry {attempt}"), theme.warning),
-                // Another finbox process feeds it: its pid says which.
-                Some(FeedStatus::Elsewhere { pid }) => (format!("pid {pid}"), theme.muted),
-                Some(FeedStatus::Off) | None => ("off".to_string(), theme.muted),
-            };
+            let (status, style) = feed_status(state, &b.bank.id, theme);
             let status = fit(&status, cols.saturating_sub(2));
             let name_w = cols.saturating_sub(width(&status) + 1);
             Line::from(vec![
@@ -147,5 +141,35 @@ pub(crate) fn render_feeds(frame: &mut Frame, area: Rect, state: &AppState, them
             ])
         })
         .collect();
+    if let Some(sf) = &state.simplefin {
+        let (budget, _) = state.simplefin_budget;
+        let left = budget.saturating_sub(sf.used);
+        let text = if cols >= 24 {
+            format!("SimpleFIN: {left} of {budget} left today")
+        } else {
+            format!("{left}/{budget} left")
+        };
+        lines.push(Line::styled(fit(&text, cols), if left == 0 { theme.warning } else { theme.muted }));
+    }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A bank's feed, in a word or two: live, done, retrying, fed elsewhere,
+/// off; for a bank linked through SimpleFIN, when it last synced (or that
+/// its last sync failed).
+fn feed_status(state: &AppState, bank: &crate::domain::BankId, theme: &Theme) -> (String, ratatui::style::Style) {
+    let link = state.simplefin.as_ref().and_then(|s| s.links.iter().find(|(b, _, _)| b == bank));
+    match (state.feeds.get(bank), link) {
+        (Some(FeedStatus::Running), Some((_, _, Some(_)))) => ("sync failed".to_string(), theme.warning),
+        (Some(FeedStatus::Running), Some((_, Some(at), None))) => {
+            (format!("synced {}", at.format("%H:%M")), theme.money_positive)
+        }
+        (Some(FeedStatus::Running), Some((_, None, None))) => ("first sync".to_string(), theme.money_positive),
+        (Some(FeedStatus::Running), None) => ("live".to_string(), theme.money_positive),
+        (Some(FeedStatus::Finished), _) => ("done".to_string(), theme.muted),
+        (Some(FeedStatus::Restarting { attempt, .. }), _) => (format!("retry {attempt}"), theme.warning),
+        // Another finbox process feeds it: its pid says which.
+        (Some(FeedStatus::Elsewhere { pid }), _) => (format!("pid {pid}"), theme.muted),
+        (Some(FeedStatus::Off) | None, _) => ("off".to_string(), theme.muted),
+    }
 }

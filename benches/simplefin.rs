@@ -18,7 +18,8 @@ const ACCOUNTS: usize = 10;
 const PER_ACCOUNT: usize = 300;
 
 fn answer(now: i64) -> Vec<u8> {
-    let merchants = ["WHOLE FOODS #10234", "SHELL OIL 5732", "NETFLIX.COM", "UBER *TRIP", "PAYROLL ACME", "CVS/PHARMACY"];
+    let merchants =
+        ["WHOLE FOODS #10234", "SHELL OIL 5732", "NETFLIX.COM", "UBER *TRIP", "PAYROLL ACME", "CVS/PHARMACY"];
     let mut accounts = Vec::new();
     for a in 0..ACCOUNTS {
         let mut txns = Vec::new();
@@ -48,7 +49,14 @@ fn answer(now: i64) -> Vec<u8> {
 }
 
 /// (parse, map, store) for one answer.
-fn apply(store: &mut Store, bank: &BankId, epoch: i64, body: &[u8], known: &BTreeSet<String>, now: DateTime<Utc>) -> [Duration; 3] {
+fn apply(
+    store: &mut Store,
+    bank: &BankId,
+    epoch: i64,
+    body: &[u8],
+    known: &BTreeSet<String>,
+    now: DateTime<Utc>,
+) -> [Duration; 3] {
     let t0 = Instant::now();
     let set = protocol::parse(body).unwrap();
     let t1 = Instant::now();

@@ -295,15 +295,6 @@ impl Settings {
     pub fn consent_validity(&self) -> chrono::Duration {
         chrono::Duration::days(self.consent_days)
     }
-
-    /// How the SimpleFIN feed polls: `[simplefin]`, and the HTTP defaults.
-    pub fn simplefin_sync(&self) -> crate::feed::simplefin::SyncConfig {
-        crate::feed::simplefin::SyncConfig {
-            budget: self.simplefin_budget,
-            interval: std::time::Duration::from_secs(u64::from(self.simplefin_interval_hours) * 3600),
-            ..Default::default()
-        }
-    }
 }
 
 /// Where the user's own CSV layouts live: `<config dir>/import`.

@@ -219,7 +219,7 @@ pub fn start_feeds(
     // store, through a connection of their own.
     let ledger = writer_store.reopen().ok().map(|st| crate::feed::simplefin::Ledger {
         store: std::sync::Arc::new(std::sync::Mutex::new(st)),
-        sync: s.simplefin_sync(),
+        sync: crate::session::simplefin::sync_config(s),
     });
     let writer = Writer::spawn(
         writer_store,

@@ -143,7 +143,7 @@ async fn main_loop(
     let worker_cfg = worker::WorkerConfig {
         utc_offset_secs: env.utc_offset_secs,
         consent_validity: s.consent_validity(),
-        simplefin: s.simplefin_sync(),
+        simplefin: crate::session::simplefin::sync_config(s),
     };
     let worker = worker::Worker::spawn(worker_store, worker_cfg, act_tx.clone());
 

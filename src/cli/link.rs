@@ -21,7 +21,7 @@ const TOKEN_MAX: u64 = 4096;
 pub(super) fn link(env: &Env, args: &LinkArgs) -> Result<()> {
     let token = read_token(args)?;
     let mut store = env.open_or_create_store()?;
-    let (host, linked) = simplefin::link(&mut store, &env.settings.simplefin_sync(), &token, env.now)?;
+    let (host, linked) = simplefin::link(&mut store, &simplefin::sync_config(&env.settings), &token, env.now)?;
     let n = linked.len();
     println!("Linked through SimpleFIN Bridge ({host}): {n} connection{}.", if n == 1 { "" } else { "s" });
     for l in &linked {
@@ -96,7 +96,7 @@ pub(super) fn sync(env: &Env, bank: Option<&str>) -> Result<()> {
         if bank.feed_kind != SIMPLEFIN_FEED {
             bail!("{} is not a bank linked through SimpleFIN; `finbox sync` asks those only", bank.name);
         }
-        let said = match simplefin::sync_now(&mut store, &env.settings.simplefin_sync(), &b, env.now)? {
+        let said = match simplefin::sync_now(&mut store, &simplefin::sync_config(&env.settings), &b, env.now)? {
             SyncReport::Synced { transactions, accounts, left } => format!(
                 "{transactions} transaction{} over {accounts} account{} ({left} request{} left today)",
                 if transactions == 1 { "" } else { "s" },

@@ -7,11 +7,21 @@ use std::cell::RefCell;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
+use crate::config::Settings;
 use crate::domain::BankId;
 use crate::domain::event::Envelope;
 use crate::feed::simplefin::http::{self, AccessUrl, AccountsQuery, SetupToken};
 use crate::feed::simplefin::{FeedState, SyncConfig, SyncOutcome, protocol, sync_once};
 use crate::store::{SimplefinConnection, Store};
+
+/// How the SimpleFIN feed polls: `[simplefin]`, and the HTTP defaults.
+pub fn sync_config(s: &Settings) -> SyncConfig {
+    SyncConfig {
+        budget: s.simplefin_budget,
+        interval: std::time::Duration::from_secs(u64::from(s.simplefin_interval_hours) * 3600),
+        ..Default::default()
+    }
+}
 
 /// Colours of linked banks, in turn.
 const COLORS: &[&str] = &["#2e8b57", "#6a5acd", "#cd853f", "#4682b4", "#b22222", "#20b2aa"];

@@ -547,7 +547,7 @@ fn the_store_file_is_private_and_reopens_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/f.db");
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 8);
+    assert_eq!(s.schema_version().unwrap(), 9);
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(std::fs::metadata(dir.path().join("sub")).unwrap().permissions().mode() & 0o777, 0o700);
     drop(s);
@@ -679,7 +679,7 @@ fn a_version_1_store_migrates_and_keeps_its_search_index() {
     }
     let opened = Utc::now();
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 8);
+    assert_eq!(s.schema_version().unwrap(), 9);
     // Shared before expiry existed, at an unknown time: 90 days from the upgrade.
     let until = s.bank(&bank("chase")).unwrap().consent_expires_at.expect("an expiry");
     let days = (until - opened).num_seconds() as f64 / 86_400.0;
@@ -889,7 +889,7 @@ fn a_version_3_store_gives_shared_banks_90_days_from_the_upgrade() {
         .unwrap();
     }
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 8);
+    assert_eq!(s.schema_version().unwrap(), 9);
     // 90 days from the upgrade, not from the grant (which is long past).
     let until = s.bank(&bank("chase")).unwrap().consent_expires_at.unwrap();
     let expected = chrono::Utc::now() + Duration::days(90);

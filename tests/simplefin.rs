@@ -36,7 +36,8 @@ impl Home {
 
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args, "");
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let said = || format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{args:?}: {}", said());
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -162,7 +163,7 @@ fn a_sync_stores_pending_and_posted_and_a_posting_replaces_its_pending_row() {
     assert_eq!(shake.len(), 1, "{shake:?}");
     assert_eq!((shake[0]["status"].as_str(), shake[0]["amount_minor"].as_i64()), (Some("posted"), Some(-5_040)));
     // The later sync asked from ten days before the first one, with pending.
-    let last = h.bridge.requests().into_iter().filter(|r| r.path.ends_with("/accounts")).last().unwrap();
+    let last = h.bridge.requests().into_iter().rfind(|r| r.path.ends_with("/accounts")).unwrap();
     let q = |k: &str| last.query.iter().filter(|(n, _)| n == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
     assert_eq!(q("pending"), ["1"]);
     assert_eq!(q("version"), ["2"]);
@@ -219,8 +220,12 @@ fn the_daily_budget_holds_across_processes() {
     let outs: Vec<Output> = runs.into_iter().map(|r| r.join().unwrap()).collect();
     let synced = outs.iter().filter(|o| o.status.success()).count();
     assert_eq!(synced, 2, "three a day: the listing and two syncs");
-    let spent = outs.iter().filter(|o| String::from_utf8_lossy(&o.stdout).contains("spent")).count();
-    assert_eq!(spent, 2);
+    let said: Vec<String> = outs
+        .iter()
+        .map(|o| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+        .collect();
+    let spent = said.iter().filter(|s| s.contains("spent")).count();
+    assert_eq!(spent, 2, "{said:?}");
     let asked = h.bridge.requests().into_iter().filter(|r| r.path.ends_with("/accounts")).count();
     assert_eq!(asked, 3);
 }

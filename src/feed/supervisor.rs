@@ -139,7 +139,7 @@ pub async fn run(
                     let events_mode = matches!(cfg.mode, FeedMode::Events(_));
                     let wanted: Vec<BankId> = banks
                         .iter()
-                        .filter(|b| b.shared && cfg.profiles.iter().any(|p| p.id == b.bank.id))
+                        .filter(|b| b.shared && has_feed(&cfg, &b.bank))
                         .filter(|b| !events_mode || slots.contains_key(&b.bank.id))
                         .map(|b| b.bank.id.clone())
                         .collect();
@@ -161,6 +161,12 @@ pub async fn run(
     }
     stop_all(&mut slots).await;
     slots.into_iter().map(|(id, s)| (id, FeedTally { events: s.events, failures: s.failures })).collect()
+}
+
+/// Whether a feed can run for `bank`: it has a profile, or the store made
+/// it when the user linked it (SimpleFIN).
+fn has_feed(cfg: &SupervisorConfig, bank: &crate::domain::Bank) -> bool {
+    bank.feed_kind == super::simplefin::KIND || cfg.profiles.iter().any(|p| p.id == bank.id)
 }
 
 /// Events mode: `n` events split across the banks shared when it starts
@@ -204,17 +210,18 @@ fn report_status(
     leases: &HashMap<BankId, Lease>,
     status: &watch::Sender<BTreeMap<BankId, FeedStatus>>,
 ) {
-    let map = cfg
-        .profiles
-        .iter()
-        .map(|p| {
-            let s = match leases.get(&p.id) {
-                Some(Lease::Elsewhere { pid }) if slots.get(&p.id).is_none_or(|s| s.running.is_none()) => {
+    // The profiles' banks, and the linked ones (which have slots of their own).
+    let ids: std::collections::BTreeSet<&BankId> = cfg.profiles.iter().map(|p| &p.id).chain(slots.keys()).collect();
+    let map = ids
+        .into_iter()
+        .map(|id| {
+            let s = match leases.get(id) {
+                Some(Lease::Elsewhere { pid }) if slots.get(id).is_none_or(|s| s.running.is_none()) => {
                     FeedStatus::Elsewhere { pid: *pid }
                 }
-                _ => slot_status(slots.get(&p.id)),
+                _ => slot_status(slots.get(id)),
             };
-            (p.id.clone(), s)
+            (id.clone(), s)
         })
         .collect::<BTreeMap<_, _>>();
     status.send_if_modified(|old| {

@@ -177,12 +177,12 @@ impl Store {
 
     /// How a sync of `bank` went (`error`: None for a success).
     pub fn record_simplefin_sync(&mut self, bank: &BankId, now: DateTime<Utc>, error: Option<&str>) -> Result<()> {
-        let sql = if error.is_none() {
-            "UPDATE simplefin_links SET last_try = ?2, last_ok = ?2, last_error = NULL WHERE bank_id = ?1"
-        } else {
-            "UPDATE simplefin_links SET last_try = ?2, last_error = ?3 WHERE bank_id = ?1"
-        };
-        let n = self.conn.execute(sql, params![bank.as_str(), now.timestamp(), error])?;
+        let n = self.conn.execute(
+            "UPDATE simplefin_links SET last_try = ?2, last_error = ?3,
+                    last_ok = CASE WHEN ?3 IS NULL THEN ?2 ELSE last_ok END
+             WHERE bank_id = ?1",
+            params![bank.as_str(), now.timestamp(), error],
+        )?;
         if n == 0 {
             return Err(StoreError::Refused(format!("{bank} is not linked through SimpleFIN")));
         }

@@ -22,3 +22,4 @@ pub fn finbox(home: &Path, extra: &[(&str, &str)], args: &[&str]) -> std::proces
         .args(args);
     c
 }
+pub mod simplefin;

@@ -91,11 +91,12 @@ fn account_events(a: &Account, input: &MapInput<'_>) -> Result<(Vec<FeedEvent>, 
     let mut events = Vec::with_capacity(txns.len() + 2);
     if !input.known.contains(&a.id) {
         let opening = i64::try_from(i128::from(balance.minor) - posted_sum).map_err(|_| "its amounts overflow")?;
+        let mask = mask(a);
         events.push(FeedEvent::Account(AccountInfo {
             external_id: a.id.clone(),
-            name: a.name.clone(),
+            name: name_without(&a.name, &mask),
             kind: kind(&a.name),
-            mask: mask(a),
+            mask,
             opening: Money::new(opening, currency),
             card_mask: None,
             history_from: Some(input.window_start),
@@ -153,6 +154,20 @@ fn kind(name: &str) -> AccountKind {
     }
 }
 
+/// "Everyday Checking (4821)" is "Everyday Checking" beside its `•4821`.
+fn name_without(name: &str, mask: &str) -> String {
+    let trimmed = name.trim_end();
+    for tail in [format!("({mask})"), format!("...{mask}"), format!("-{mask}"), format!("x{mask}"), mask.to_string()] {
+        if !mask.is_empty()
+            && let Some(rest) = trimmed.strip_suffix(&tail)
+            && !rest.trim().is_empty()
+        {
+            return rest.trim_end().trim_end_matches(['-', '·']).trim_end().to_string();
+        }
+    }
+    trimmed.to_string()
+}
+
 /// The last four digits the bridge shows (in the name, else the id), or
 /// none.
 fn mask(a: &Account) -> String {
@@ -203,7 +218,10 @@ mod tests {
         };
         // Opening + posted transactions = the bridge's balance; the pending one is not counted.
         assert_eq!(info.opening, Money::new(100_010 + 1_234 - 250_000, Currency::USD));
-        assert_eq!((info.mask.as_str(), info.kind), ("4821", AccountKind::Checking));
+        assert_eq!(
+            (info.name.as_str(), info.mask.as_str(), info.kind),
+            ("Everyday Checking", "4821", AccountKind::Checking)
+        );
         let txns: Vec<&TxnInfo> =
             m.events.iter().filter_map(|e| if let FeedEvent::Transaction(t) = e { Some(t) } else { None }).collect();
         assert_eq!(txns[0].external_id, "A1/t1");

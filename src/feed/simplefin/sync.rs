@@ -126,7 +126,10 @@ pub fn sync_once<S: StoreLock>(
     now: DateTime<Utc>,
 ) -> SyncOutcome {
     let lock = || store.store();
-    let (access, accounts, conn_id, left) = match prepare(&mut lock(), bank, cfg, now) {
+    // (The store is let go before the next take: a guard held through the
+    // match would deadlock the mutex.)
+    let prepared = prepare(&mut lock(), bank, cfg, now);
+    let (access, accounts, conn_id, left) = match prepared {
         Ok(Prepared::Ready { access, accounts, conn_id, left }) => (access, accounts, conn_id, left),
         Ok(Prepared::NotLinked) => return SyncOutcome::NotLinked,
         Ok(Prepared::Spent) => {

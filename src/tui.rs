@@ -140,12 +140,7 @@ async fn main_loop(
     let s = &env.settings;
     let notifier = notify::Notifier::new(s)?;
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Action>();
-    let worker_cfg = worker::WorkerConfig {
-        utc_offset_secs: env.utc_offset_secs,
-        consent_validity: s.consent_validity(),
-        simplefin: crate::session::simplefin::sync_config(s),
-    };
-    let worker = worker::Worker::spawn(worker_store, worker_cfg, act_tx.clone());
+    let worker = worker::Worker::spawn(worker_store, worker::WorkerConfig::of(env), act_tx.clone());
 
     // Feeds: writer thread + supervisor task, stopped on quit.
     let (status_tx, mut status_rx) = watch::channel(Default::default());

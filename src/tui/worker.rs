@@ -36,6 +36,16 @@ pub struct WorkerConfig {
     pub simplefin: crate::feed::simplefin::SyncConfig,
 }
 
+impl WorkerConfig {
+    pub fn of(env: &crate::session::Env) -> WorkerConfig {
+        WorkerConfig {
+            utc_offset_secs: env.utc_offset_secs,
+            consent_validity: env.settings.consent_validity(),
+            simplefin: crate::session::simplefin::sync_config(&env.settings),
+        }
+    }
+}
+
 impl Worker {
     /// Starts the worker on `store`; results come back as actions on `out`.
     pub fn spawn(store: Store, cfg: WorkerConfig, out: mpsc::UnboundedSender<Action>) -> Worker {

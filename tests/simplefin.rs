@@ -321,4 +321,43 @@ fn on_the_screen_a_linked_bank_is_shared_synced_and_revoked() {
     let capture = screen();
     assert!(!capture.contains(&h.bridge.password()));
     keys(&["q"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let log = std::fs::read_to_string(log_path(home)).unwrap_or_default();
+    assert!(!log.contains(&h.bridge.password()), "the password is in the screen's log");
+}
+
+/// The client itself against the bridge: a slow answer is a timeout, an
+/// untrusted certificate is refused (no data), and no error holds the
+/// password.
+#[test]
+fn a_slow_bridge_times_out_and_an_untrusted_one_is_refused() {
+    use finbox::feed::simplefin::http::{
+        AccessUrl, AccountsQuery, HttpConfig, HttpError, SetupToken, claim, get_accounts,
+    };
+    let h = Home::new();
+    h.bridge.set_accounts(accounts(now(), vec![]));
+    let trusted = HttpConfig {
+        read_timeout: std::time::Duration::from_secs(1),
+        extra_roots: Some(h.bridge.ca_file()),
+        ..HttpConfig::default()
+    };
+    let access = claim(&SetupToken::parse(&h.bridge.setup_token(), &trusted).unwrap(), &trusted).unwrap();
+    assert!(get_accounts(&access, &AccountsQuery::default(), &trusted).is_ok());
+    h.bridge.set_delay(std::time::Duration::from_secs(3));
+    let slow = get_accounts(&access, &AccountsQuery::default(), &trusted).unwrap_err();
+    assert!(matches!(slow, HttpError::Timeout), "{slow:?}");
+    h.bridge.set_delay(std::time::Duration::ZERO);
+    // Without the bridge's authority: refused, whatever the answer would be.
+    let untrusted = HttpConfig { extra_roots: None, ..trusted.clone() };
+    let refused = get_accounts(&access, &AccountsQuery::default(), &untrusted).unwrap_err();
+    assert!(matches!(refused, HttpError::Network(_)), "{refused:?}");
+    let again = AccessUrl::parse(access.expose(), &trusted).unwrap();
+    for e in [
+        slow,
+        refused,
+        claim(&SetupToken::parse(&h.bridge.setup_token(), &untrusted).unwrap(), &untrusted).unwrap_err(),
+    ] {
+        let shown = format!("{e} {e:?} {again} {again:?}");
+        assert!(!shown.contains(&h.bridge.password()), "{shown}");
+    }
 }

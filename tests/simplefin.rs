@@ -341,7 +341,7 @@ fn a_slow_bridge_times_out_and_an_untrusted_one_is_refused() {
         extra_roots: Some(h.bridge.ca_file()),
         ..HttpConfig::default()
     };
-    let access = claim(&SetupToken::parse(&h.bridge.setup_token(), &trusted).unwrap(), &trusted).unwrap();
+    let access = claim(&SetupToken::parse(&h.bridge.setup_token()).unwrap(), &trusted).unwrap();
     assert!(get_accounts(&access, &AccountsQuery::default(), &trusted).is_ok());
     h.bridge.set_delay(std::time::Duration::from_secs(3));
     let slow = get_accounts(&access, &AccountsQuery::default(), &trusted).unwrap_err();
@@ -352,11 +352,7 @@ fn a_slow_bridge_times_out_and_an_untrusted_one_is_refused() {
     let refused = get_accounts(&access, &AccountsQuery::default(), &untrusted).unwrap_err();
     assert!(matches!(refused, HttpError::Network(_)), "{refused:?}");
     let again = AccessUrl::parse(access.expose(), &trusted).unwrap();
-    for e in [
-        slow,
-        refused,
-        claim(&SetupToken::parse(&h.bridge.setup_token(), &untrusted).unwrap(), &untrusted).unwrap_err(),
-    ] {
+    for e in [slow, refused, claim(&SetupToken::parse(&h.bridge.setup_token()).unwrap(), &untrusted).unwrap_err()] {
         let shown = format!("{e} {e:?} {again} {again:?}");
         assert!(!shown.contains(&h.bridge.password()), "{shown}");
     }

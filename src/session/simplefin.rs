@@ -38,7 +38,7 @@ pub struct Linked {
 /// claim), keeps it, and makes one unshared bank per connection the bridge
 /// lists. The listing is one request of the day's budget.
 pub fn link(store: &mut Store, cfg: &SyncConfig, token: &str, now: DateTime<Utc>) -> Result<(String, Vec<Linked>)> {
-    let token = SetupToken::parse(token, &cfg.http)?;
+    let token = SetupToken::parse(token)?;
     let access = http::claim(&token, &cfg.http)?;
     store.save_simplefin_access(access.expose(), now)?;
     let host = access.host().to_string();

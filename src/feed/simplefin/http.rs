@@ -1,45 +1,78 @@
-//! The SimpleFIN Bridge's two requests, blocking (a feed runs them off the
-//! async runtime): the claim of an Access URL with a setup token, and
-//! `GET /accounts`. HTTPS only, certificates checked against the system's
-//! roots (and `SSL_CERT_FILE` / `SSL_CERT_DIR`, as curl reads them), no
-//! redirects (the credentials go to their own host only), timeouts and a
-//! cap on the answer's size. The credentials travel in an `Authorization`
-//! header, never in the URL asked, and no error or log line holds them.
+//! A small blocking HTTPS client for the SimpleFIN Bridge: claim a setup
+//! token once for an Access URL, then fetch the Account Set with the Access
+//! URL's credentials. Async callers run it in `tokio::task::spawn_blocking`.
+//!
+//! Rules kept here: HTTPS only (plain http only to this machine, and only
+//! when [`HttpConfig::allow_loopback_http`] says so); certificates checked
+//! against the platform's roots (`SSL_CERT_FILE` / `SSL_CERT_DIR` honoured);
+//! no redirects followed, so the credentials go to their own host only; the
+//! credentials travel in an `Authorization` header, never in the request
+//! URL; no error, log line or `Debug` output holds the password, the user
+//! name or the setup token; a body larger than [`HttpConfig::max_body`] is
+//! refused without being buffered.
 
-use std::sync::Arc;
+mod url;
+
+use std::fmt;
+use std::io::Read;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use base64::Engine;
-use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use ureq::http::{HeaderValue, Response, header};
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::{Agent, Body};
 
-/// A setup token: Base64 of a claim URL, usable once. A secret.
-pub struct SetupToken {
-    claim: String,
+use self::url::{Scheme, Target};
+
+/// What can go wrong talking to a bridge. No variant holds a secret: texts
+/// from elsewhere are scrubbed first.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("refused {0}: SimpleFIN is only spoken over https")]
+    NotHttps(String),
+    #[error("the SimpleFIN setup token is not valid: {0}; copy it again from the bridge")]
+    BadToken(String),
+    #[error("the SimpleFIN access URL is not valid: {0}")]
+    BadUrl(String),
+    #[error(
+        "the setup token was already used or does not exist; if you did not use it, it may be \
+         compromised: disable it at the bridge"
+    )]
+    TokenUsed,
+    #[error("the SimpleFIN bridge wants payment (HTTP 402): check your subscription at the bridge")]
+    PaymentRequired,
+    #[error(
+        "the SimpleFIN bridge refused the access URL (HTTP 403): access was revoked; link the bank \
+         again with a new setup token"
+    )]
+    AccessRevoked,
+    #[error("the SimpleFIN bridge answered HTTP {0}")]
+    Status(u16),
+    #[error("the SimpleFIN bridge's answer is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("the SimpleFIN bridge did not answer in time")]
+    Timeout,
+    #[error("could not talk to the SimpleFIN bridge: {0}")]
+    Network(String),
 }
 
-/// An Access URL, `https://user:pass@host/path`: a key to every linked
-/// bank. Shown only as [`AccessUrl::redacted`].
-#[derive(Clone)]
-pub struct AccessUrl {
-    url: String,
-    /// The URL without its credentials.
-    root: String,
-    host: String,
-    user: String,
-    pass: String,
-}
-
-#[derive(Debug, Clone)]
+/// How the client talks to a bridge.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
+    /// Time to open the connection (TCP and TLS).
     pub connect_timeout: Duration,
-    /// For the whole exchange, answer included.
+    /// Time for the whole exchange, the last body byte included.
     pub read_timeout: Duration,
+    /// The largest body taken; a larger one is [`HttpError::TooLarge`].
     pub max_body: usize,
-    /// Lets `http://` through to 127.0.0.1 / ::1 / localhost only: for
-    /// tests, never set by a normal build.
+    /// Allows `http://` to 127.0.0.1, ::1 and localhost. For tests only.
     pub allow_loopback_http: bool,
-    /// A certificate authority to trust besides the system's (PEM file).
-    pub extra_roots: Option<std::path::PathBuf>,
+    /// A PEM file of certificate authorities trusted besides the platform's.
+    /// For tests only (a real bridge has a public certificate).
+    pub extra_roots: Option<PathBuf>,
 }
 
 impl Default for HttpConfig {
@@ -47,324 +80,340 @@ impl Default for HttpConfig {
         HttpConfig {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
-            max_body: 4 * 1024 * 1024,
+            max_body: 4 << 20,
             allow_loopback_http: false,
             extra_roots: None,
         }
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum HttpError {
-    #[error("refused {0}: SimpleFIN is spoken over https only")]
-    NotHttps(String),
-    #[error("that is not a SimpleFIN setup token ({0}); copy the whole token from the bridge")]
-    BadToken(String),
-    #[error("not a SimpleFIN URL: {0}")]
-    BadUrl(String),
-    #[error(
-        "the bridge refused the setup token: it was used already or does not exist. If you did not use it, it \
-         may be compromised: disable it at the bridge and make a new one"
-    )]
-    TokenUsed,
-    #[error("the bridge wants payment (402): renew your SimpleFIN subscription")]
-    PaymentRequired,
-    #[error("the bridge refused finbox's access (403): it was revoked or disabled")]
-    AccessRevoked,
-    #[error("the bridge answered {0}")]
-    Status(u16),
-    #[error("the bridge's answer is larger than {} MB; refused", limit / (1024 * 1024))]
-    TooLarge { limit: usize },
-    #[error("the bridge did not answer in time")]
-    Timeout,
-    #[error("cannot reach the bridge: {0}")]
-    Network(String),
+/// A setup token: Base64 of a one-time claim URL. Whoever holds it can claim
+/// the access, so it is never shown: `Debug` and `Display` print the claim
+/// URL with its last segment hidden.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SetupToken {
+    target: Target,
+    /// The token as given, blanks removed (only to scrub texts).
+    text: String,
 }
 
-impl std::fmt::Debug for SetupToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SetupToken(***)")
+impl SetupToken {
+    /// Decodes a pasted token: blanks ignored, standard or URL-safe Base64,
+    /// padding optional; it must decode to an https claim URL (plain http
+    /// only to this machine, and [`claim`] still wants the switch for that).
+    pub fn parse(text: &str) -> Result<Self, HttpError> {
+        let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        if text.is_empty() {
+            return Err(HttpError::BadToken("it is empty".into()));
+        }
+        let bytes = decode_base64(&text).ok_or_else(|| HttpError::BadToken("it is not Base64".into()))?;
+        let claim_url =
+            String::from_utf8(bytes).map_err(|_| HttpError::BadToken("it does not decode to a URL".into()))?;
+        let (target, userinfo) = url::split(claim_url.trim())
+            .map_err(|m| HttpError::BadToken(format!("its claim URL is not valid: {m}")))?;
+        if userinfo.is_some() {
+            return Err(HttpError::BadToken("its claim URL carries a user name".into()));
+        }
+        if target.path.is_empty() {
+            return Err(HttpError::BadToken("its claim URL has no path".into()));
+        }
+        let token = SetupToken { target, text };
+        if token.target.scheme == Scheme::Http && !token.target.is_loopback() {
+            return Err(HttpError::NotHttps(token.redacted()));
+        }
+        Ok(token)
+    }
+
+    /// The claim URL's host.
+    pub fn host(&self) -> &str {
+        &self.target.host
+    }
+
+    /// The claim URL with its last path segment (the secret) as `***`.
+    pub fn redacted(&self) -> String {
+        let dir = self.target.path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        format!("{}{dir}/***", self.target.origin())
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        let last = self.target.path.rsplit('/').next().unwrap_or_default();
+        vec![self.text.as_str(), last]
     }
 }
 
-impl std::fmt::Debug for AccessUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AccessUrl({})", self.redacted())
+impl fmt::Debug for SetupToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SetupToken({})", self.redacted())
     }
 }
 
-impl std::fmt::Display for AccessUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for SetupToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.redacted())
     }
 }
 
-impl SetupToken {
-    /// A token as pasted: Base64 (padding optional) of an https claim URL.
-    pub fn parse(text: &str, cfg: &HttpConfig) -> Result<SetupToken, HttpError> {
-        let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-        let engine = base64::engine::GeneralPurpose::new(
-            &base64::alphabet::STANDARD,
-            base64::engine::GeneralPurposeConfig::new()
-                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-        );
-        let bytes = engine.decode(&text).map_err(|_| HttpError::BadToken("it is not Base64".into()))?;
-        let claim = String::from_utf8(bytes).map_err(|_| HttpError::BadToken("it does not hold a URL".into()))?;
-        let (_, host, _) = split_url(&claim).ok_or_else(|| HttpError::BadToken("it does not hold a URL".into()))?;
-        check_scheme(&claim, &host, cfg)
-            .map_err(|_| HttpError::NotHttps(format!("the token's claim URL at {host}")))?;
-        Ok(SetupToken { claim })
-    }
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let config = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    [alphabet::STANDARD, alphabet::URL_SAFE]
+        .iter()
+        .find_map(|alphabet| GeneralPurpose::new(alphabet, config).decode(text).ok())
+}
+
+/// The Access URL a claim returns: `https://user:pass@host/path`. It is a
+/// password: keep it as safe as the data ([`AccessUrl::expose`] gives it for
+/// storing). `Debug` and `Display` print [`AccessUrl::redacted`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessUrl {
+    text: String,
+    target: Target,
+    /// Raw (as in the URL) and decoded user and password.
+    raw_user: String,
+    raw_pass: String,
+    user: String,
+    pass: String,
 }
 
 impl AccessUrl {
-    pub fn parse(text: &str, cfg: &HttpConfig) -> Result<AccessUrl, HttpError> {
-        let url = text.trim().trim_end_matches('/').to_string();
-        let (scheme, host, rest) =
-            split_url(&url).ok_or_else(|| HttpError::BadUrl("the bridge's answer is not an Access URL".into()))?;
-        let (auth, hostport) = match host.rsplit_once('@') {
-            Some((a, h)) => (a.to_string(), h.to_string()),
-            None => return Err(HttpError::BadUrl("the Access URL holds no credentials".into())),
+    /// Checks an Access URL: https (plain http only to this machine and with
+    /// the switch), a user and a password, a host, no query.
+    pub fn parse(text: &str, cfg: &HttpConfig) -> Result<Self, HttpError> {
+        let text = text.trim();
+        let (target, userinfo) = url::split(text).map_err(HttpError::BadUrl)?;
+        let (raw_user, raw_pass) = userinfo
+            .and_then(|u| u.split_once(':'))
+            .filter(|(u, p)| !u.is_empty() && !p.is_empty())
+            .ok_or_else(|| HttpError::BadUrl("it has no user name and password".into()))?;
+        let access = AccessUrl {
+            text: text.to_string(),
+            user: url::percent_decode(raw_user).map_err(HttpError::BadUrl)?,
+            pass: url::percent_decode(raw_pass).map_err(HttpError::BadUrl)?,
+            raw_user: raw_user.to_string(),
+            raw_pass: raw_pass.to_string(),
+            target,
         };
-        let (user, pass) = auth.split_once(':').unwrap_or((&auth, ""));
-        let decode = |s: &str| percent_decode(s);
-        let plain_host = hostport.split(':').next().unwrap_or(&hostport).trim_matches(['[', ']']).to_string();
-        check_scheme(&url, &plain_host, cfg)
-            .map_err(|_| HttpError::NotHttps(format!("the Access URL at {hostport}")))?;
-        Ok(AccessUrl {
-            root: format!("{scheme}://{hostport}{rest}"),
-            host: hostport,
-            user: decode(user),
-            pass: decode(pass),
-            url,
-        })
+        check_scheme(&access.target, cfg, || access.redacted())?;
+        Ok(access)
     }
 
-    /// The URL itself, to keep in the store. Never print it.
+    /// The whole URL, credentials included: for the store, nothing else.
     pub fn expose(&self) -> &str {
-        &self.url
+        &self.text
     }
 
+    /// The bridge's host name (lower-case, without the port).
     pub fn host(&self) -> &str {
-        &self.host
+        &self.target.host
     }
 
-    /// `https://***@host/path`.
+    /// `https://***@host[:port]/path`.
     pub fn redacted(&self) -> String {
-        redact(&self.url)
+        let origin = self.target.origin();
+        let (scheme, rest) = origin.split_once("://").unwrap_or(("https", &origin));
+        format!("{scheme}://***@{rest}{}", self.target.path)
+    }
+
+    /// `text` with this URL's user name and password taken out (for error
+    /// texts that may have seen them).
+    pub fn scrub(&self, text: &str) -> String {
+        url::scrub(text, &self.secrets())
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        vec![&self.text, &self.raw_pass, &self.pass, &self.raw_user, &self.user]
     }
 }
 
-/// (scheme, authority, the rest) of `scheme://authority/rest`.
-fn split_url(url: &str) -> Option<(String, String, String)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    (!authority.is_empty()).then(|| (scheme.to_ascii_lowercase(), authority.to_string(), path.to_string()))
-}
-
-fn check_scheme(url: &str, host: &str, cfg: &HttpConfig) -> Result<(), ()> {
-    let lower = url.to_ascii_lowercase();
-    let loopback = matches!(host, "127.0.0.1" | "::1" | "localhost")
-        || host.starts_with("127.0.0.1:")
-        || host.starts_with("localhost:");
-    if lower.starts_with("https://") || (lower.starts_with("http://") && cfg.allow_loopback_http && loopback) {
-        Ok(())
-    } else {
-        Err(())
+impl fmt::Debug for AccessUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccessUrl({})", self.redacted())
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Some(b) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
+impl fmt::Display for AccessUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Any `scheme://user:pass@host` in `text` as `scheme://***@host`.
-pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        let end = tail.find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'').unwrap_or(tail.len());
-        match tail[..end].rfind('@') {
-            Some(at) => {
-                out.push_str("***");
-                out.push_str(&tail[at..end]);
-            }
-            None => out.push_str(&tail[..end]),
-        }
-        rest = &tail[end..];
+fn check_scheme(target: &Target, cfg: &HttpConfig, redacted: impl FnOnce() -> String) -> Result<(), HttpError> {
+    match target.scheme {
+        Scheme::Https => Ok(()),
+        Scheme::Http if cfg.allow_loopback_http && target.is_loopback() => Ok(()),
+        Scheme::Http => Err(HttpError::NotHttps(redacted())),
     }
-    out.push_str(rest);
-    out
 }
 
-/// The query of `GET /accounts`.
+/// Trades a setup token for the Access URL (`POST` to the claim URL). A
+/// token works once: a 403 is [`HttpError::TokenUsed`].
+pub fn claim(token: &SetupToken, cfg: &HttpConfig) -> Result<AccessUrl, HttpError> {
+    check_scheme(&token.target, cfg, || token.redacted())?;
+    let fail = |e| from_ureq(e, &token.secrets(), &token.redacted());
+    tracing::debug!(url = %token.redacted(), "simplefin: claiming a setup token");
+    let agent = agent(cfg, &token.target)?;
+    let url = format!("{}{}", token.target.origin(), token.target.path);
+    let response = agent.post(&url).header(header::ACCEPT, "text/plain").send_empty().map_err(fail)?;
+    match response.status().as_u16() {
+        200 => {}
+        402 => return Err(HttpError::PaymentRequired),
+        403 => return Err(HttpError::TokenUsed),
+        status => return Err(HttpError::Status(status)),
+    }
+    let body = read_capped(response, cfg.max_body).map_err(|e| e.map_ureq(fail))?;
+    let text = String::from_utf8(body).map_err(|_| HttpError::BadUrl("the claim's answer is not text".into()))?;
+    AccessUrl::parse(text.trim(), cfg)
+}
+
+/// What to ask `/accounts` for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountsQuery {
-    /// Unix seconds, inclusive.
+    /// Transactions posted at or after this Unix time.
     pub start: Option<i64>,
-    /// Unix seconds, exclusive.
+    /// Transactions posted before this Unix time.
     pub end: Option<i64>,
+    /// Include pending transactions.
     pub pending: bool,
-    /// Only these accounts (all, when empty).
+    /// Only these accounts (all when empty).
     pub accounts: Vec<String>,
+    /// Balances only, no transactions.
     pub balances_only: bool,
 }
 
-/// Claims the token's Access URL (the bridge answers it once).
-pub fn claim(token: &SetupToken, cfg: &HttpConfig) -> Result<AccessUrl, HttpError> {
-    let agent = agent(cfg)?;
-    let resp = agent.post(&token.claim).send_empty().map_err(|e| transport(e, cfg))?;
-    match resp.status().as_u16() {
-        200 => {}
-        403 => return Err(HttpError::TokenUsed),
-        s => return Err(HttpError::Status(s)),
+impl AccountsQuery {
+    /// The query string sent (always with `version=2`).
+    pub fn to_query(&self) -> String {
+        let mut pairs = vec!["version=2".to_string()];
+        pairs.extend(self.start.map(|s| format!("start-date={s}")));
+        pairs.extend(self.end.map(|e| format!("end-date={e}")));
+        if self.pending {
+            pairs.push("pending=1".into());
+        }
+        pairs.extend(self.accounts.iter().map(|a| format!("account={}", url::encode_query(a))));
+        if self.balances_only {
+            pairs.push("balances-only=1".into());
+        }
+        pairs.join("&")
     }
-    let body = read_body(resp, cfg)?;
-    let text = String::from_utf8(body).map_err(|_| HttpError::BadUrl("the claim's answer is not text".into()))?;
-    AccessUrl::parse(&text, cfg)
 }
 
-/// `GET /accounts` (protocol version 2): the answer's bytes.
+/// Fetches the Account Set (`GET {access}/accounts`, HTTP Basic auth) and
+/// returns its bytes, at most [`HttpConfig::max_body`] of them.
 pub fn get_accounts(access: &AccessUrl, q: &AccountsQuery, cfg: &HttpConfig) -> Result<Vec<u8>, HttpError> {
-    let agent = agent(cfg)?;
-    let mut req = agent.get(format!("{}/accounts", access.root)).query("version", "2");
-    if let Some(s) = q.start {
-        req = req.query("start-date", s.to_string());
-    }
-    if let Some(e) = q.end {
-        req = req.query("end-date", e.to_string());
-    }
-    if q.pending {
-        req = req.query("pending", "1");
-    }
-    if q.balances_only {
-        req = req.query("balances-only", "1");
-    }
-    for a in &q.accounts {
-        req = req.query("account", a);
-    }
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", access.user, access.pass));
-    tracing::debug!(url = %access.redacted(), "asking the bridge for accounts");
-    let resp = req.header("Authorization", format!("Basic {basic}")).call().map_err(|e| transport(e, cfg))?;
-    match resp.status().as_u16() {
-        200 => read_body(resp, cfg),
+    check_scheme(&access.target, cfg, || access.redacted())?;
+    let fail = |e| from_ureq(e, &access.secrets(), &format!("{}/accounts", access.redacted()));
+    tracing::debug!(url = %access.redacted(), accounts = q.accounts.len(), "simplefin: GET accounts");
+    let agent = agent(cfg, &access.target)?;
+    let url = format!("{}{}/accounts?{}", access.target.origin(), access.target.path, q.to_query());
+    let response = agent
+        .get(&url)
+        .header(header::AUTHORIZATION, basic_auth(&access.user, &access.pass))
+        .header(header::ACCEPT, "application/json")
+        .call()
+        .map_err(fail)?;
+    match response.status().as_u16() {
+        200 => read_capped(response, cfg.max_body).map_err(|e| e.map_ureq(fail)),
         402 => Err(HttpError::PaymentRequired),
-        403 | 401 => Err(HttpError::AccessRevoked),
-        s => Err(HttpError::Status(s)),
+        403 => Err(HttpError::AccessRevoked),
+        status => Err(HttpError::Status(status)),
     }
 }
 
-fn read_body(resp: ureq::http::Response<ureq::Body>, cfg: &HttpConfig) -> Result<Vec<u8>, HttpError> {
-    let limit = cfg.max_body as u64;
-    resp.into_body().with_config().limit(limit).read_to_vec().map_err(|e| match e {
-        ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge { limit: cfg.max_body },
-        e => transport(e, cfg),
-    })
+fn basic_auth(user: &str, pass: &str) -> HeaderValue {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).expect("Base64 is a valid header value");
+    value.set_sensitive(true);
+    value
 }
 
-fn transport(e: ureq::Error, cfg: &HttpConfig) -> HttpError {
-    match e {
-        ureq::Error::Timeout(_) => HttpError::Timeout,
-        ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge { limit: cfg.max_body },
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => HttpError::Timeout,
-        e => HttpError::Network(redact(&e.to_string())),
-    }
-}
-
-fn agent(cfg: &HttpConfig) -> Result<ureq::Agent, HttpError> {
-    let tls = TlsConfig::builder().root_certs(roots(cfg)?).build();
-    let config = ureq::Agent::config_builder()
+/// One agent per exchange: nothing pooled, nothing shared between bridges.
+fn agent(cfg: &HttpConfig, target: &Target) -> Result<Agent, HttpError> {
+    let tls = match target.scheme {
+        Scheme::Https => TlsConfig::builder().root_certs(root_certs(cfg)?).build(),
+        Scheme::Http => TlsConfig::default(), // never used: no TLS to loopback http
+    };
+    let proxy = if target.is_loopback() { None } else { ureq::Proxy::try_from_env() };
+    let config = Agent::config_builder()
+        .https_only(target.scheme == Scheme::Https)
+        .http_status_as_error(false)
+        .max_redirects(0)
         .timeout_connect(Some(cfg.connect_timeout))
         .timeout_global(Some(cfg.read_timeout))
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .https_only(!cfg.allow_loopback_http)
+        .proxy(proxy)
+        .user_agent(concat!("finbox/", env!("CARGO_PKG_VERSION")))
         .tls_config(tls)
         .build();
-    Ok(config.into())
+    Ok(config.new_agent())
 }
 
-/// The system's roots (honouring `SSL_CERT_FILE` and `SSL_CERT_DIR`), and
-/// the configured extra authority.
-fn roots(cfg: &HttpConfig) -> Result<RootCerts, HttpError> {
-    let found = rustls_native_certs::load_native_certs();
-    let mut certs: Vec<Certificate<'static>> =
-        found.certs.iter().map(|c| Certificate::from_der(c).to_owned()).collect();
+/// The platform's roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` first, as curl
+/// does), plus [`HttpConfig::extra_roots`].
+fn root_certs(cfg: &HttpConfig) -> Result<RootCerts, HttpError> {
+    let native = rustls_native_certs::load_native_certs();
+    if !native.errors.is_empty() {
+        tracing::debug!(errors = native.errors.len(), "simplefin: some platform root certificates did not load");
+    }
+    let mut roots: Vec<Certificate<'static>> =
+        native.certs.iter().map(|der| Certificate::from_der(der.as_ref()).to_owned()).collect();
     if let Some(path) = &cfg.extra_roots {
-        let pem =
-            std::fs::read(path).map_err(|e| HttpError::Network(format!("cannot read {}: {e}", path.display())))?;
+        let pem = std::fs::read(path)
+            .map_err(|e| HttpError::Network(format!("reading certificates from {}: {e}", path.display())))?;
         for item in ureq::tls::parse_pem(&pem) {
-            if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
-                certs.push(c.to_owned());
+            match item {
+                Ok(PemItem::Certificate(cert)) => roots.push(cert),
+                Ok(_) => {}
+                Err(e) => return Err(HttpError::Network(format!("certificates in {}: {e}", path.display()))),
             }
         }
     }
-    if certs.is_empty() {
-        return Err(HttpError::Network("no trusted certificate authorities found (see SSL_CERT_FILE)".into()));
+    if roots.is_empty() {
+        return Err(HttpError::Network("no trusted root certificates found on this machine".into()));
     }
-    Ok(RootCerts::Specific(Arc::new(certs)))
+    Ok(RootCerts::from(roots))
+}
+
+/// Why reading a body stopped: too large, or a transport error still to be
+/// mapped (and scrubbed) by the caller.
+enum ReadError {
+    TooLarge(usize),
+    Ureq(ureq::Error),
+}
+
+impl ReadError {
+    fn map_ureq(self, f: impl FnOnce(ureq::Error) -> HttpError) -> HttpError {
+        match self {
+            ReadError::TooLarge(limit) => HttpError::TooLarge { limit },
+            ReadError::Ureq(e) => f(e),
+        }
+    }
+}
+
+/// Reads at most `limit + 1` bytes: more than `limit` is refused.
+fn read_capped(mut response: Response<Body>, limit: usize) -> Result<Vec<u8>, ReadError> {
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX);
+    if response.body().content_length().is_some_and(|len| len > cap) {
+        return Err(ReadError::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    let mut reader = response.body_mut().as_reader().take(cap.saturating_add(1));
+    reader.read_to_end(&mut body).map_err(|e| ReadError::Ureq(ureq::Error::from(e)))?;
+    if body.len() > limit {
+        return Err(ReadError::TooLarge(limit));
+    }
+    Ok(body)
+}
+
+/// Maps a transport error; its text is scrubbed of `secrets` and any URL's
+/// user info, and names `what` (a redacted URL).
+fn from_ureq(e: ureq::Error, secrets: &[&str], what: &str) -> HttpError {
+    match e {
+        ureq::Error::Timeout(_) => HttpError::Timeout,
+        ureq::Error::Io(io) if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
+            HttpError::Timeout
+        }
+        ureq::Error::StatusCode(status) => HttpError::Status(status),
+        other => HttpError::Network(url::scrub(&format!("{what}: {other}"), secrets)),
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_redacted_everywhere() {
-        let cfg = HttpConfig::default();
-        let a = AccessUrl::parse("https://user123:pass456@bridge.simplefin.org/simplefin\n", &cfg).unwrap();
-        assert_eq!(a.redacted(), "https://***@bridge.simplefin.org/simplefin");
-        assert_eq!(a.host(), "bridge.simplefin.org");
-        for shown in [format!("{a}"), format!("{a:?}")] {
-            assert!(!shown.contains("pass456") && !shown.contains("user123"), "{shown}");
-        }
-        assert_eq!(
-            redact("error sending to https://u:p@h.example/x: refused (also http://a:b@c)"),
-            "error sending to https://***@h.example/x: refused (also http://***@c)"
-        );
-    }
-
-    #[test]
-    fn only_https_unless_a_test_allows_loopback() {
-        let cfg = HttpConfig::default();
-        let err = AccessUrl::parse("http://u:p@bridge.example/simplefin", &cfg).unwrap_err();
-        assert!(matches!(err, HttpError::NotHttps(_)) && !err.to_string().contains(":p@"), "{err}");
-        let loose = HttpConfig { allow_loopback_http: true, ..HttpConfig::default() };
-        assert!(AccessUrl::parse("http://u:p@127.0.0.1:8080/s", &loose).is_ok());
-        assert!(AccessUrl::parse("http://u:p@bridge.example/s", &loose).is_err());
-        assert!(matches!(AccessUrl::parse("https://bridge.example/s", &cfg), Err(HttpError::BadUrl(_))));
-    }
-
-    #[test]
-    fn tokens_decode_to_https_claim_urls() {
-        let cfg = HttpConfig::default();
-        // The protocol's demo token.
-        let t =
-            SetupToken::parse("aHR0cHM6Ly9icmlkZ2Uuc2ltcGxlZmluLm9yZy9zaW1wbGVmaW4vY2xhaW0vZGVtbw==\n", &cfg).unwrap();
-        assert_eq!(t.claim, "https://bridge.simplefin.org/simplefin/claim/demo");
-        assert_eq!(format!("{t:?}"), "SetupToken(***)");
-        let http = base64::engine::general_purpose::STANDARD.encode("http://bridge.example/claim/x");
-        assert!(matches!(SetupToken::parse(&http, &cfg), Err(HttpError::NotHttps(_))));
-        assert!(matches!(SetupToken::parse("not base64!", &cfg), Err(HttpError::BadToken(_))));
-    }
-}
+mod tests;

@@ -11,6 +11,7 @@ mod conversation;
 mod footer;
 mod header;
 mod input;
+mod mask;
 mod overlay;
 mod sidebar;
 mod text;
@@ -173,6 +174,9 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, opts: &RenderO
     footer::render_footer(frame, a.footer, state, theme);
     if let Some(o) = &state.overlay {
         overlay::render_overlay(frame, area, state, theme, opts, o);
+    }
+    if state.masked {
+        mask::figures(frame.buffer_mut());
     }
 }
 

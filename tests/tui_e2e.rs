@@ -629,3 +629,33 @@ fn u_undoes_an_answer_and_a_notice_opens_its_transaction() {
     s.keys(&["q"]);
     s.wait_for("[exit 0]");
 }
+
+/// `m` masks every amount on the screen (no `$` followed by a digit is
+/// left, in any pane), says so in the header, and `m` again unmasks.
+#[test]
+fn m_masks_every_amount_and_unmasks() {
+    let s = session("mask");
+    s.cli(&["consent", "grant", "--all"]);
+    s.cli(&["--now", "2026-11-20T15:00:00Z", "feed", "--seed", "11", "--events", "3000"]);
+    s.start(120, 36, &["--no-feeds"]);
+    let before = s.wait_for("Fraud alerts");
+    let figure = |screen: &str| {
+        screen
+            .char_indices()
+            .any(|(i, c)| c == '$' && screen[i + 1..].chars().next().is_some_and(|d| d.is_ascii_digit()))
+    };
+    assert!(figure(&before), "{before}");
+    s.keys(&["m"]);
+    let masked = s.wait_for("masked");
+    assert!(!figure(&masked), "{masked}");
+    // New events and redraws keep it: move around, open the alert queue.
+    s.keys(&["Tab", "j", "a"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let moved = s.screen();
+    assert!(!figure(&moved) && moved.contains("masked"), "{moved}");
+    s.keys(&["m"]);
+    let shown = s.wait_for("Unmasked");
+    assert!(figure(&shown), "{shown}");
+    s.keys(&["q"]);
+    s.wait_for("[exit 0]");
+}

@@ -981,3 +981,24 @@ fn an_empty_focused_queue_stays_small() {
     assert_eq!(queue.len(), 1 + 1 + 1 + 1, "title, note, bottom, footer: {text}");
     assert!(queue[1].contains("No open fraud alerts"), "{text}");
 }
+
+#[test]
+fn the_privacy_mask_hides_figures_and_merchants_everywhere() {
+    let mut s = main_state();
+    s.masked = true;
+    s.focus = Pane::Alerts;
+    snap_sizes("masked", &s, &[(80, 24), (200, 60)]);
+    for (w, h) in [(80, 24), (120, 36), (200, 60)] {
+        let text = screen_text(draw(&s, w, h).backend().buffer());
+        let figure = text.char_indices().any(|(i, c)| {
+            matches!(c, '$' | '•') && text[i + c.len_utf8()..].chars().next().is_some_and(|d| d.is_ascii_digit())
+        });
+        assert!(!figure, "a figure is left at {w}x{h}:\n{text}");
+        for merchant in ["Shell Oil", "Electro-Mart", "Netflix", "QuickPay"] {
+            assert!(!text.contains(merchant), "{merchant} at {w}x{h}:\n{text}");
+        }
+        assert!(text.contains("masked"), "{text}");
+    }
+    s.masked = false;
+    assert!(screen_text(draw(&s, 120, 36).backend().buffer()).contains("$12,345.67"));
+}

@@ -104,6 +104,7 @@ const DEFAULT_KEYS: &[(Context, &str, &str)] = &[
     (Context::Global, "z", "zoom"),
     (Context::Global, "u", "undo"),
     (Context::Global, "S", "sync-now"),
+    (Context::Global, "m", "mask"),
     (Context::Accounts, "h", "left"),
     (Context::Accounts, "Left", "left"),
     (Context::Accounts, "l", "right"),

@@ -382,6 +382,8 @@ pub struct AppState {
     pub flash: Option<Flash>,
     /// The focused pane fills the screen (`z`).
     pub zoom: bool,
+    /// Amounts, numbers and merchants are masked (`m`), for screen sharing.
+    pub masked: bool,
     /// Banks linked through SimpleFIN, and today's requests.
     pub simplefin: Option<SimplefinStatus>,
     /// `[simplefin]`: requests a day, and hours between syncs.
@@ -432,6 +434,7 @@ impl AppState {
             refused: Vec::new(),
             flash: None,
             zoom: false,
+            masked: false,
             simplefin: None,
             simplefin_budget: (20, 6),
             jump: None,

@@ -69,6 +69,8 @@ pub enum Action {
     Thread,
     /// Ask the selected bank (linked through SimpleFIN) for what is new now.
     SyncNow,
+    /// The privacy mask on or off.
+    Mask,
     #[serde(skip)]
     Type(char),
     /// Text pasted into the terminal (bracketed paste): text for the input
@@ -213,6 +215,12 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Answered => alerts::toggle_answered(s),
         Action::Thread => alerts::thread(s),
         Action::SyncNow => sync_now(s),
+        Action::Mask => {
+            s.masked = !s.masked;
+            let said = if s.masked { "Masked: amounts, numbers and merchants are hidden." } else { "Unmasked." };
+            flash(s, said.into(), false);
+            vec![]
+        }
         Action::Click { pane, row } => click(s, pane, row),
         Action::Scroll { pane, down } => scroll(s, pane, down),
         Action::Loaded(snap) => apply_snapshot(s, *snap),

@@ -37,8 +37,11 @@ pub(crate) fn render_alerts(frame: &mut Frame, area: Rect, state: &AppState, the
         let left = (p.due - state.now).num_seconds().max(0);
         let what = if p.verdict == Verdict::ItWasMe { "it was me" } else { "not me" };
         let key = state.keymap.label(Context::Global, "undo");
-        let text =
-            format!(" “{what}” for {} at {}: {key} undoes ({left} s) ", p.alert.amount.abs(), clean(&p.alert.merchant));
+        let text = format!(
+            " “{what}” for {} at {}: {key} undoes ({left} s) ",
+            p.alert.amount.abs(),
+            clean(&super::mask::name(state, &p.alert.merchant))
+        );
         block = block.title_bottom(Line::styled(text, theme.key).left_aligned());
     }
     frame.render_widget(block, area);
@@ -100,7 +103,7 @@ impl Row {
                 Some(card) => format!("{} 💳{}", clean(&a.account_label), clean(card)),
                 None => clean(&a.account_label),
             },
-            merchant: clean(&a.merchant),
+            merchant: clean(&super::mask::name(state, &a.merchant)),
             amount: a.amount.to_string(),
             amount_minor: a.amount.minor,
             reason: match a.status {

@@ -263,6 +263,13 @@ fn tail_lines(
 
 fn message_lines(state: &AppState, theme: &Theme, m: &Message, time: &str, cols: usize) -> Vec<Line<'static>> {
     let fraud = m.kind == MessageKind::Fraud;
+    let masked;
+    let m = if state.masked {
+        masked = Message { text: super::mask::names(state, &m.text), ..m.clone() };
+        &masked
+    } else {
+        m
+    };
     match m.from {
         Sender::Bank => {
             let bank = state.banks.iter().find(|b| b.bank.id == m.bank);

@@ -15,7 +15,8 @@ pub(crate) fn render_footer(frame: &mut Frame, area: Rect, state: &AppState, the
     let line = match &state.flash {
         Some(flash) => {
             let style = if flash.error { theme.flash_error } else { theme.flash };
-            Line::from(vec![Span::raw(" "), Span::styled(fit(&clean(&flash.text), room), style)])
+            let text = super::mask::names(state, &flash.text);
+            Line::from(vec![Span::raw(" "), Span::styled(fit(&clean(&text), room), style)])
         }
         None => keys_line(&footer_keys(state), room, theme),
     };

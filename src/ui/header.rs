@@ -35,6 +35,10 @@ pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, the
     if let Some(n) = state.new_alert_notice() {
         parts.push((2, new_alert_forms(n, theme)));
     }
+    if state.masked {
+        // Said first after the name: a screenshot shows it is masked.
+        parts.push((0, vec![vec![Span::styled("▒ masked", theme.warning.add_modifier(Modifier::BOLD))]]));
+    }
     if !state.totals.is_empty() {
         let totals: Vec<String> = state.totals.iter().map(ToString::to_string).collect();
         parts.push((1, vec![vec![Span::raw(format!("Total {}", totals.join(" · ")))]]));

@@ -240,7 +240,10 @@ fn not_me_lines(state: &AppState, theme: &Theme, opts: &RenderOpts, id: AlertId,
     let when = local(a.posted_at, opts.utc_offset_secs).format("%b %d %H:%M");
     let mut lines = vec![
         Line::from(vec![
-            Span::styled(fit(&clean(&a.merchant), cols.saturating_sub(16)), Style::new().add_modifier(Modifier::BOLD)),
+            Span::styled(
+                fit(&clean(&super::mask::name(state, &a.merchant)), cols.saturating_sub(16)),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
             Span::raw("  "),
             Span::styled(a.amount.to_string(), theme.money(a.amount.minor)),
         ]),

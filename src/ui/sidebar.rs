@@ -146,6 +146,11 @@ fn render_chart(frame: &mut Frame, label: Rect, chart: Rect, state: &AppState, t
         return;
     }
     let [bars, axis] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(chart);
+    if state.masked {
+        // The curve's shape tells what the figures would.
+        frame.render_widget(Line::styled("(masked)", theme.muted), bars);
+        return;
+    }
     // Shift so the lowest balance is the baseline, drawn as the lowest bar
     // (not a blank column); a flat history is a flat line.
     let range = max.abs_diff(min);
@@ -293,7 +298,7 @@ fn render_transactions(
             };
             let mut spans = vec![
                 Span::styled(format!("{} ", pad(&dates[i], date_w)), theme.muted),
-                Span::styled(pad(&clean(&t.label()), merchant_w), what),
+                Span::styled(pad(&clean(&super::mask::names(state, &t.label())), merchant_w), what),
                 Span::raw(" "),
             ];
             if account_w > 0 {

@@ -191,7 +191,9 @@ fn prepare(s: &mut Store, bank: &BankId, cfg: &SyncConfig, now: DateTime<Utc>) -
     };
     let access = AccessUrl::parse(&url, &cfg.http)?;
     Ok(match s.claim_simplefin_request(bank, now, cfg.budget)? {
-        Some(left) => Prepared::Ready { access: Box::new(access), accounts: link.accounts, conn_id: link.conn_id, left },
+        Some(left) => {
+            Prepared::Ready { access: Box::new(access), accounts: link.accounts, conn_id: link.conn_id, left }
+        }
         None => Prepared::Spent,
     })
 }

@@ -26,7 +26,7 @@ pub(super) fn detail(state: &AppState, theme: &Theme, opts: &RenderOpts, id: Ale
     let at = |t| local(t, opts.utc_offset_secs).format("%a %b %-d, %Y %H:%M").to_string();
     let mut lines = vec![
         Line::from(vec![
-            Span::styled(fit(&clean(&a.merchant), cols.saturating_sub(16)), bold),
+            Span::styled(fit(&clean(&super::super::mask::name(state, &a.merchant)), cols.saturating_sub(16)), bold),
             Span::raw("  "),
             Span::styled(a.amount.to_string(), theme.money(a.amount.minor)),
         ]),

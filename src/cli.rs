@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let env = Env::load(&Overrides { db: cli.db.clone(), config: cli.config.clone(), seed }, cli.now)?;
     // The log goes beside the store: a command that makes no store leaves
     // nothing (no folder, no log) where there is none.
+    table::MASK.store(cli.mask, std::sync::atomic::Ordering::Relaxed);
     let makes_store = cli.command.as_ref().is_none_or(Command::makes_store);
     if (makes_store || env.settings.db.try_exists().unwrap_or(true))
         && let Err(e) = crate::logging::init(&env.settings.log_file)
@@ -41,7 +42,7 @@ pub fn run(cli: Cli) -> Result<()> {
         eprintln!("finbox: warning: cannot write the log {}: {e}", env.settings.log_file.display());
     }
     let Some(command) = &cli.command else {
-        return crate::tui::run(&env, cli.no_feeds);
+        return crate::tui::run(&env, cli.no_feeds, cli.mask);
     };
     tracing::debug!(?command, "command");
     match command {
@@ -59,7 +60,8 @@ pub fn run(cli: Cli) -> Result<()> {
             let mut store = env.open_store()?;
             let bank = bank_id(&store, bank)?;
             let reply = store.say(&bank, &message.join(" "), env.now)?;
-            println!("{}", crate::domain::text::clean_text(&reply, 10_000));
+            let reply = crate::domain::text::clean_text(&reply, 10_000);
+            println!("{}", if table::masked() { crate::domain::text::mask_figures(&reply) } else { reply });
             Ok(())
         }
         Command::Messages { bank, limit, json } => messages(&env, bank, *limit, *json),
@@ -160,7 +162,42 @@ fn export_to(
     Ok(())
 }
 
+/// `--mask` on JSON: figures (`*_minor`) become null, amounts, numbers and
+/// names placeholders.
+fn mask_json(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    const NAMES: &[&str] = &["merchant", "transfer_to", "text", "reason"];
+    const FIGURES: &[&str] = &["amount", "balance", "mask", "card", "account_label", "name"];
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::Number(_) if k.ends_with("_minor") => Value::Null,
+                        Value::String(s) if NAMES.contains(&k.as_str()) => {
+                            Value::String(if k == "merchant" || k == "transfer_to" {
+                                crate::domain::text::mask_name(&s)
+                            } else {
+                                crate::domain::text::mask_figures(&s)
+                            })
+                        }
+                        Value::String(s) if FIGURES.contains(&k.as_str()) => {
+                            let s = if k == "amount" || k == "balance" { format!("${s}") } else { s };
+                            Value::String(crate::domain::text::mask_figures(&s).trim_start_matches('$').to_string())
+                        }
+                        v => mask_json(v),
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(mask_json).collect()),
+        v => v,
+    }
+}
+
 fn print_json(rows: Vec<serde_json::Value>) -> Result<()> {
+    let rows: Vec<serde_json::Value> = if table::masked() { rows.into_iter().map(mask_json).collect() } else { rows };
     println!("{}", serde_json::to_string_pretty(&rows)?);
     Ok(())
 }

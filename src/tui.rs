@@ -101,7 +101,7 @@ fn install_panic_hook() {
 }
 
 /// Runs the terminal interface until the user quits.
-pub fn run(env: &Env, no_feeds: bool) -> Result<()> {
+pub fn run(env: &Env, no_feeds: bool, masked: bool) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("finbox's screen needs a terminal. For scripts, use the commands: `finbox --help`.");
     }
@@ -115,7 +115,8 @@ pub fn run(env: &Env, no_feeds: bool) -> Result<()> {
         Theme::from_toml_table(&s.theme)
             .map_err(|e| anyhow::anyhow!("config file {}: [theme] {e}", s.config_file.display()))?
     };
-    let keymap = session::keymap(s)?;
+    // The state the screen starts in: the user's keys, `--mask`.
+    let start = AppState { keymap: session::keymap(s)?, masked, ..AppState::new(Utc::now(), !no_feeds) };
     // Open everything that can fail before the terminal is taken over. An
     // encrypted store without FINBOX_PASSPHRASE asks for it first, on a
     // screen of its own.
@@ -123,7 +124,7 @@ pub fn run(env: &Env, no_feeds: bool) -> Result<()> {
     let worker_store = writer_store.reopen()?;
     let supervisor_store = writer_store.reopen()?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let result = rt.block_on(main_loop(env, theme, keymap, no_feeds, writer_store, worker_store, supervisor_store));
+    let result = rt.block_on(main_loop(env, theme, start, writer_store, worker_store, supervisor_store));
     rt.shutdown_timeout(Duration::from_secs(2));
     result
 }
@@ -131,8 +132,7 @@ pub fn run(env: &Env, no_feeds: bool) -> Result<()> {
 async fn main_loop(
     env: &Env,
     theme: Theme,
-    keymap: app::keymap::Keymap,
-    no_feeds: bool,
+    start: AppState,
     writer_store: Store,
     worker_store: Store,
     supervisor_store: Store,
@@ -144,12 +144,12 @@ async fn main_loop(
 
     // Feeds: writer thread + supervisor task, stopped on quit.
     let (status_tx, mut status_rx) = watch::channel(Default::default());
-    let feeds = (!no_feeds).then(|| {
+    let feeds = start.feeds_enabled.then(|| {
         let clock = crate::feed::system_clock();
         session::start_feeds(env, writer_store, supervisor_store, FeedMode::Live, clock, Some(status_tx))
     });
 
-    let mut state = AppState { keymap, ..AppState::new(Utc::now(), !no_feeds) };
+    let mut state = start;
     state.notify = app::notify::Notify::new(s.notify.bell, notifier.is_set());
     state.simplefin_budget = (s.simplefin_budget, s.simplefin_interval_hours);
     let opts = RenderOpts { utc_offset_secs: env.utc_offset_secs };

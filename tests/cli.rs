@@ -827,3 +827,28 @@ fn bank_replies_name_accounts_as_the_screen_does_never_by_internal_id() {
         }
     }
 }
+
+#[test]
+fn mask_hides_figures_and_merchants_in_what_is_printed() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "--all"]);
+    h.ok(&["--now", NOW, "feed", "--seed", "7", "--events", "1500"]);
+    let figure =
+        |s: &str| s.char_indices().any(|(i, c)| c == '$' && s[i + 1..].starts_with(|d: char| d.is_ascii_digit()));
+    let plain = h.ok(&["transactions", "--limit", "30"]);
+    assert!(figure(&plain));
+    let merchant = h.json(&["transactions", "--limit", "1", "--json"])[0]["merchant"].as_str().unwrap().to_string();
+    for args in [
+        vec!["--mask", "transactions", "--limit", "30"],
+        vec!["--mask", "balances"],
+        vec!["--mask", "messages", "chase", "--limit", "50"],
+        vec!["--mask", "say", "chase", "balance"],
+        vec!["transactions", "--limit", "30", "--json", "--mask"],
+        vec!["balances", "--json", "--mask"],
+    ] {
+        let out = h.ok(&args);
+        assert!(!figure(&out), "{args:?}: {out}");
+        assert!(!out.contains(&merchant), "{args:?} shows {merchant}: {out}");
+        assert!(!out.contains("\"balance_minor\": 1") && !out.contains("\"amount_minor\": -"), "{args:?}: {out}");
+    }
+}

@@ -21,6 +21,10 @@ pub struct Cli {
     /// Pretend it is this time (RFC 3339), for reproducible scripts and tests.
     #[arg(long, global = true, env = "FINBOX_NOW", hide = true, value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,
+    /// Hide amounts, balances, account and card numbers and merchants in
+    /// what is printed (for sharing a screen or a paste).
+    #[arg(long, global = true)]
+    pub mask: bool,
     /// With no command: open the screen without running the bank feeds.
     #[arg(long)]
     pub no_feeds: bool,

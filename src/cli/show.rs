@@ -337,6 +337,7 @@ pub(super) fn messages(env: &Env, bank: &str, limit: usize, json: bool) -> Resul
             Sender::System => "finbox",
         };
         let text = crate::domain::text::clean_text(&m.text, 10_000).replace('\n', "\n    ");
+        let text = if super::table::masked() { crate::domain::text::mask_figures(&text) } else { text };
         println!("[{}] {who}: {text}", local(m.at));
         // The store keeps no commands in its text: how to answer an alert
         // is added here.

@@ -3,7 +3,17 @@
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::domain::text::clean_line;
+use crate::domain::text::{clean_line, mask_figures, mask_name};
+
+/// `--mask`: every table and JSON array printed hides figures and names.
+pub(super) static MASK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub(super) fn masked() -> bool {
+    MASK.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The columns whose cells are names (masked whole under `--mask`).
+const NAME_COLUMNS: &[&str] = &["MERCHANT"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
@@ -22,7 +32,17 @@ impl Table {
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells.into_iter().map(|c| clean_line(&c, 200)).collect());
+        let mask = masked();
+        let row = cells.into_iter().enumerate().map(|(i, c)| {
+            let c = clean_line(&c, 200);
+            match self.headers.get(i) {
+                Some((h, _)) if mask && NAME_COLUMNS.contains(&h.as_str()) => mask_name(&c),
+                _ if mask => mask_figures(&c),
+                _ => c,
+            }
+        });
+        let row = row.collect();
+        self.rows.push(row);
     }
 
     pub fn render(&self) -> String {

@@ -10,6 +10,30 @@ pub const MAX_MESSAGE_CHARS: usize = 2000;
 
 /// Cleans a single-line field (merchant, account name): line breaks and tabs
 /// become spaces, runs of spaces collapse, and the result is capped.
+/// The privacy mask for text: every figure after a currency sign or a `•`
+/// (amounts, balances, `•4821`) as `•`s of the same width.
+pub fn mask_figures(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut masking = false;
+    for c in text.chars() {
+        if matches!(c, '$' | '€' | '£' | '¥' | '•') {
+            masking = true;
+            out.push(c);
+        } else if masking && c.is_ascii_digit() {
+            out.push('•');
+        } else {
+            masking = masking && matches!(c, ',' | '.' | '-');
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A name under the privacy mask: `░` for each character but spaces.
+pub fn mask_name(text: &str) -> String {
+    text.chars().map(|c| if c.is_whitespace() { c } else { '░' }).collect()
+}
+
 pub fn clean_line(raw: &str, max_chars: usize) -> String {
     // Most text is already clean: printable ASCII, single spaces, within the
     // cap. It is copied as it is (the same result the long way gives).

@@ -9,8 +9,10 @@ pub mod fraud;
 pub mod intent;
 pub mod model;
 pub mod money;
+pub mod scope;
 pub mod text;
 pub mod when;
 
 pub use model::*;
 pub use money::{Currency, Money, MoneyError, Total};
+pub use scope::{Scope, Scopes};

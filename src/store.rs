@@ -29,6 +29,7 @@ mod message;
 mod query;
 mod register;
 mod reply;
+mod scopes;
 mod simplefin;
 mod transfers;
 mod turnstile;
@@ -51,12 +52,16 @@ pub use ingest::{BatchReport, BulkWrite, Rejection};
 pub use lease::{FeedHolder, LEASE_RENEW, LEASE_STALE, Lease};
 pub use query::{CategorySpend, TxnCursor, TxnFilter};
 pub use register::{CONTEXT, RegisterAt, RegisterWindow, running_balances};
+pub use scopes::ScopeChange;
 pub use simplefin::{Connection as SimplefinConnection, Link as SimplefinLink, SIMPLEFIN_FEED};
 
 /// `PRAGMA application_id` of a finbox store ("FBOX").
 pub const APPLICATION_ID: i64 = 0x4642_4f58;
 
 /// The schema migrations, in order; the store's `user_version` is how many ran.
+/// The schema version this finbox writes: how many migrations there are.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
 const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0001_init.sql"),
     include_str!("../assets/migrations/0002_fts_insert_in_code.sql"),
@@ -67,6 +72,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0007_feed_leases.sql"),
     include_str!("../assets/migrations/0008_money.sql"),
     include_str!("../assets/migrations/0009_simplefin.sql"),
+    include_str!("../assets/migrations/0011_scopes.sql"),
 ];
 
 /// A bank's grant while it is shared.
@@ -77,6 +83,8 @@ pub(crate) struct Grant {
     pub epoch: i64,
     /// When it was shared (Unix seconds): what is dated earlier is history.
     pub since: i64,
+    /// What it may share.
+    pub scopes: crate::domain::Scopes,
 }
 
 /// How long a writer waits for another writer before giving up.
@@ -521,15 +529,17 @@ impl Store {
     /// expired). The one test of consent, for feeds, imports and the user's
     /// own actions alike.
     fn grant_of(conn: &Connection, bank: &BankId, now: DateTime<Utc>) -> Result<Option<Grant>> {
-        let row: Option<(bool, i64, i64)> = conn
+        let row: Option<(bool, i64, i64, String)> = conn
             .prepare_cached(
-                "SELECT consent = 'granted' AND coalesce(consent_expires_at > ?2, 1), epoch, coalesce(consent_at, 0)
+                "SELECT consent = 'granted' AND coalesce(consent_expires_at > ?2, 1), epoch, coalesce(consent_at, 0),
+                        scopes
                  FROM banks WHERE id = ?1",
             )?
-            .query_row(params![bank.as_str(), now.timestamp()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row(params![bank.as_str(), now.timestamp()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .optional()?;
-        let (granted, epoch, since) = row.ok_or_else(|| StoreError::UnknownBank(bank.to_string()))?;
-        Ok(granted.then_some(Grant { epoch, since }))
+        let (granted, epoch, since, scopes) = row.ok_or_else(|| StoreError::UnknownBank(bank.to_string()))?;
+        let scopes = crate::domain::Scopes::parse(&scopes).map_err(StoreError::Corrupt)?;
+        Ok(granted.then_some(Grant { epoch, since, scopes }))
     }
 }
 

@@ -852,3 +852,28 @@ fn mask_hides_figures_and_merchants_in_what_is_printed() {
         assert!(!out.contains("\"balance_minor\": 1") && !out.contains("\"amount_minor\": -"), "{args:?}: {out}");
     }
 }
+
+#[test]
+fn the_simulated_offers_arrive_only_once_offers_are_shared() {
+    let h = Home::new();
+    let out = h.ok(&["consent", "grant", "chase"]);
+    assert!(out.contains("shares balances, transactions, messages, alerts until"), "{out}");
+    h.ok(&["--now", NOW, "feed", "--seed", "3", "--events", "6000"]);
+    let offers = |h: &Home| {
+        h.json(&["messages", "chase", "--limit", "100000", "--json"])
+            .iter()
+            .filter(|m| m["kind"] == "offer" || m["text"].as_str().unwrap_or_default().contains("Chase Offers"))
+            .count()
+    };
+    assert_eq!(offers(&h), 0, "offers are off by default");
+    let out = h.ok(&["consent", "scopes", "chase", "balances,transactions,messages,alerts,offers"]);
+    assert!(out.contains("now shares balances, transactions, messages, alerts, offers"), "{out}");
+    h.ok(&["feed", "--seed", "4", "--events", "6000"]);
+    assert!(offers(&h) > 0, "offers arrive once shared");
+    // Narrowed again with --delete: none is left.
+    let out = h.ok(&["consent", "scopes", "chase", "balances,transactions,messages,alerts", "--delete"]);
+    assert!(out.contains("Deleted"), "{out}");
+    assert_eq!(offers(&h), 0);
+    let err = h.fail(&["consent", "scopes", "chase", "balance"]);
+    assert!(err.contains("known: balances, transactions"), "{err}");
+}

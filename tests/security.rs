@@ -188,7 +188,14 @@ fn wind_back_to_v3(db: &std::path::Path, pass: Option<&str>) {
         c.pragma_update(None, "key", p).unwrap();
     }
     c.execute_batch(
-        "DROP TABLE simplefin_requests; DROP TABLE simplefin_links; DROP TABLE simplefin_access;
+        "ALTER TABLE banks DROP COLUMN scopes;
+         CREATE TABLE consent_log_v3 (id INTEGER PRIMARY KEY, bank_id TEXT NOT NULL REFERENCES banks(id),
+             action TEXT NOT NULL CHECK (action IN ('grant', 'renew', 'revoke', 'purge', 'expire')), at INTEGER NOT NULL,
+             detail TEXT NOT NULL DEFAULT '') STRICT;
+         INSERT INTO consent_log_v3 SELECT id, bank_id, action, at, detail FROM consent_log;
+         DROP TABLE consent_log; ALTER TABLE consent_log_v3 RENAME TO consent_log;
+         CREATE INDEX consent_log_bank ON consent_log(bank_id, at, id);
+         DROP TABLE simplefin_requests; DROP TABLE simplefin_links; DROP TABLE simplefin_access;
          DROP INDEX transactions_pending; DROP INDEX transactions_transfer_open; DROP INDEX transactions_transfer;
          DROP INDEX messages_txn; DROP TABLE disputes;
          ALTER TABLE transactions DROP COLUMN status; ALTER TABLE transactions DROP COLUMN authorized_at;
@@ -244,7 +251,7 @@ fn a_schema_upgrade_keeps_a_copy_of_the_old_store_first() {
     assert_backup_of_v3(&h.db().with_file_name("finbox.db.before-v4"), None, count);
     let c = rusqlite::Connection::open(h.db()).unwrap();
     let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 9, "migrated to the latest schema");
+    assert_eq!(version, finbox::store::SCHEMA_VERSION, "migrated to the latest schema");
     assert_eq!(h.json(None, &["transactions", "--limit", "100000", "--json"]).len(), count);
 }
 

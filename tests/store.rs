@@ -547,7 +547,7 @@ fn the_store_file_is_private_and_reopens_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/f.db");
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 9);
+    assert_eq!(s.schema_version().unwrap(), finbox::store::SCHEMA_VERSION);
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(std::fs::metadata(dir.path().join("sub")).unwrap().permissions().mode() & 0o777, 0o700);
     drop(s);
@@ -679,7 +679,7 @@ fn a_version_1_store_migrates_and_keeps_its_search_index() {
     }
     let opened = Utc::now();
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 9);
+    assert_eq!(s.schema_version().unwrap(), finbox::store::SCHEMA_VERSION);
     // Shared before expiry existed, at an unknown time: 90 days from the upgrade.
     let until = s.bank(&bank("chase")).unwrap().consent_expires_at.expect("an expiry");
     let days = (until - opened).num_seconds() as f64 / 86_400.0;
@@ -889,7 +889,7 @@ fn a_version_3_store_gives_shared_banks_90_days_from_the_upgrade() {
         .unwrap();
     }
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 9);
+    assert_eq!(s.schema_version().unwrap(), finbox::store::SCHEMA_VERSION);
     // 90 days from the upgrade, not from the grant (which is long past).
     let until = s.bank(&bank("chase")).unwrap().consent_expires_at.unwrap();
     let expected = chrono::Utc::now() + Duration::days(90);
@@ -1192,5 +1192,77 @@ fn the_store_keeps_no_key_names_in_what_it_writes() {
         for key in ["press ", "y = ", "n = ", "(a)", "`c`", "finbox alerts ack", "finbox consent"] {
             assert!(!lower.contains(key), "stored text names a key or command ({key:?}): {t}");
         }
+    }
+}
+
+#[test]
+fn events_outside_the_granted_scopes_are_not_stored() {
+    use finbox::domain::{Scope, Scopes};
+    let msg = |ext: &str, kind: MessageKind| FeedEvent::Message {
+        external_id: ext.into(),
+        at: t0(),
+        kind,
+        text: format!("message {ext}"),
+    };
+    for scope in [Scope::Balances, Scope::Transactions, Scope::Messages, Scope::Alerts, Scope::Offers] {
+        let mut s = linked("chase");
+        let all_but = Scopes::all().with(scope, false);
+        s.set_scopes(&bank("chase"), all_but, false, t0()).unwrap();
+        let events = vec![
+            txn("chk", "t1", 10, -500, "Shop"),
+            FeedEvent::Balance { account: "chk".into(), at: t0(), balance: usd(99_500) },
+            msg("m1", MessageKind::Text),
+            msg("o1", MessageKind::Offer),
+        ];
+        let batch: Vec<Envelope> = events.into_iter().map(|e| env(&s, "chase", e)).collect();
+        let report = s.apply_batch(&batch, t0()).unwrap();
+        assert_eq!(report.out_of_scope, u64::from(scope != Scope::Alerts), "{scope:?}: {report:?}");
+        let signal = FeedEvent::FraudSignal {
+            txn_external_id: "t1".into(),
+            at: t0(),
+            reason: "odd".into(),
+            severity: Severity::High,
+        };
+        let report = s.apply_batch(&[env(&s, "chase", signal)], t0()).unwrap();
+        let alerts = s.alerts(true, 10).unwrap().len();
+        let texts: Vec<String> = s.messages(&bank("chase"), 50, None).unwrap().into_iter().map(|m| m.text).collect();
+        let txns = s.transactions(&TxnFilter { bank: Some(bank("chase")), limit: 10, ..Default::default() }).unwrap();
+        let reported = s.accounts(Some(&bank("chase"))).unwrap().iter().any(|a| a.reported.is_some());
+        match scope {
+            Scope::Transactions => assert!(txns.is_empty()),
+            Scope::Balances => assert!(!reported),
+            Scope::Messages => assert!(!texts.iter().any(|t| t == "message m1"), "{texts:?}"),
+            Scope::Offers => assert!(!texts.iter().any(|t| t == "message o1"), "{texts:?}"),
+            Scope::Alerts => assert_eq!((alerts, report.out_of_scope), (0, 1)),
+        }
+        if scope != Scope::Transactions {
+            assert_eq!(txns.len(), 1, "{scope:?}: the others are stored");
+        }
+    }
+}
+
+#[test]
+fn narrowing_with_delete_leaves_no_row_of_that_kind() {
+    use finbox::domain::{Scope, Scopes};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.db");
+    let mut s = Store::open(&path).unwrap();
+    s.sync_banks(&profile::load_all(None).unwrap()).unwrap();
+    s.grant_for(&bank("chase"), t0() - Duration::days(100), Duration::days(3650)).unwrap();
+    s.apply_batch(&[env(&s, "chase", account("chk", 100_000, Some("9913")))], t0()).unwrap();
+    let batch: Vec<Envelope> =
+        (0..50).map(|i| env(&s, "chase", txn("chk", &format!("t{i}"), i, -100 - i, "Zanzibarquux Bistro"))).collect();
+    s.apply_batch(&batch, t0()).unwrap();
+    let change = s.set_scopes(&bank("chase"), Scopes::all().with(Scope::Transactions, false), true, t0()).unwrap();
+    assert!(change.deleted >= 50, "{change:?}");
+    let f = TxnFilter { search: Some("zanzibarquux".into()), limit: 10, ..Default::default() };
+    assert_eq!(s.count_matches(&f, 100).unwrap(), 0);
+    let account = s.accounts(Some(&bank("chase"))).unwrap().remove(0);
+    assert_eq!((account.balance, account.txn_count), (usd(100_000), 0), "the balance is the opening again");
+    drop(s);
+    for file in ["f.db", "f.db-wal", "f.db-shm"] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes).to_lowercase();
+        assert!(!text.contains("zanzibarquux"), "{file} still holds the merchant");
     }
 }

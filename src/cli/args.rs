@@ -266,6 +266,22 @@ pub enum ConsentCmd {
         /// Every configured bank.
         #[arg(long)]
         all: bool,
+        /// What it may share: balances, transactions, messages, alerts,
+        /// offers (or all), comma-separated. Default: what it shares now
+        /// (at first everything but offers).
+        #[arg(long, value_name = "LIST")]
+        scopes: Option<String>,
+    },
+    /// Set what a bank may share (balances, transactions, messages, alerts,
+    /// offers); what it stored under a scope taken away stays unless --delete.
+    Scopes {
+        /// The bank id (`finbox banks` lists them).
+        bank: String,
+        /// The scopes, comma-separated (or all); none: print them.
+        list: Option<String>,
+        /// Delete what was stored under the scopes taken away.
+        #[arg(long)]
+        delete: bool,
     },
     /// Extend sharing of a shared bank (or share again one whose consent
     /// expired) for another `[consent] days`; --all: every such bank.

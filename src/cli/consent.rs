@@ -19,14 +19,18 @@ pub(super) fn consent(env: &Env, c: &ConsentCmd) -> Result<()> {
         _ => env.open_store()?,
     };
     match c {
-        ConsentCmd::Grant { bank, all } => grant(env, &mut store, bank.as_deref(), *all),
+        ConsentCmd::Grant { bank, all, scopes } => {
+            let scopes = scopes.as_deref().map(Scopes::parse).transpose().map_err(anyhow::Error::msg)?;
+            grant(env, &mut store, bank.as_deref(), *all, scopes)
+        }
+        ConsentCmd::Scopes { bank, list, delete } => set_scopes(env, &mut store, bank, list.as_deref(), *delete),
         ConsentCmd::Renew { bank, all } => renew(env, &mut store, bank.as_deref(), *all),
         ConsentCmd::Revoke { bank, purge } => revoke(env, &mut store, bank, *purge),
         ConsentCmd::Log(f) => consent_log(&store, f.json),
     }
 }
 
-fn grant(env: &Env, store: &mut Store, bank: Option<&str>, all: bool) -> Result<()> {
+fn grant(env: &Env, store: &mut Store, bank: Option<&str>, all: bool, scopes: Option<Scopes>) -> Result<()> {
     let ids: Vec<BankId> = if all {
         store.banks()?.into_iter().map(|b| b.bank.id).collect()
     } else {
@@ -34,15 +38,48 @@ fn grant(env: &Env, store: &mut Store, bank: Option<&str>, all: bool) -> Result<
     };
     for id in ids {
         let name = store.bank(&id)?.name;
+        if let Some(scopes) = scopes {
+            store.set_scopes(&id, scopes, false, env.now)?;
+        }
+        let shares = store.scopes(&id)?;
         match store.grant_for(&id, env.now, env.settings.consent_validity())? {
             ConsentChange::Renewed { until } => {
                 println!("{name} ({id}) was already shared; renewed: it is shared until {}.", local_date(until))
             }
             ConsentChange::Granted { until } => println!(
-                "{name} ({id}) is shared until {}. Its feed delivers when finbox runs (`finbox` or `finbox feed`).",
+                "{name} ({id}) shares {shares} until {}. Its feed delivers when finbox runs (`finbox` or `finbox feed`).",
                 local_date(until)
             ),
             other => unreachable!("a grant never yields {other:?}"),
+        }
+    }
+    Ok(())
+}
+
+/// Prints a bank's scopes, or sets them (deleting what the scopes taken
+/// away stored, with `delete`).
+fn set_scopes(env: &Env, store: &mut Store, bank: &str, list: Option<&str>, delete: bool) -> Result<()> {
+    let id = bank_id(store, bank)?;
+    let name = store.bank(&id)?.name;
+    let Some(list) = list else {
+        let now = store.scopes(&id)?;
+        println!("{name} ({id}) may share: {now}.");
+        let off: Vec<&str> = Scope::ALL.iter().filter(|s| !now.contains(**s)).map(|s| s.name()).collect();
+        if !off.is_empty() {
+            println!("Not shared: {}. `finbox consent scopes {id} LIST` changes it.", off.join(", "));
+        }
+        return Ok(());
+    };
+    let scopes = Scopes::parse(list).map_err(anyhow::Error::msg)?;
+    let change = store.set_scopes(&id, scopes, delete, env.now)?;
+    let removed = change.before.removed_in(change.after);
+    println!("{name} ({id}) now shares {}.", change.after);
+    if !removed.is_empty() {
+        let what = Scopes::of(&removed);
+        if delete {
+            println!("Deleted {} records it shared under {what}.", change.deleted);
+        } else {
+            println!("What it shared under {what} stays; `finbox consent scopes {id} {list} --delete` deletes it.");
         }
     }
     Ok(())

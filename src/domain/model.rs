@@ -172,6 +172,7 @@ named_enum!(
         Fraud => "fraud",
         Service => "service",
         Notice => "notice",
+        Offer => "offer",
     }
 );
 named_enum!(
@@ -190,6 +191,7 @@ named_enum!(
         Revoke => "revoke",
         Purge => "purge",
         Expire => "expire",
+        Scopes => "scopes",
     }
 );
 named_enum!(

@@ -288,7 +288,7 @@ impl Store {
     /// to nothing. Other connections read on meanwhile; writers wait (the
     /// feed writer waits its turn and carries on). A rebuild that cannot run
     /// now is logged: the rows are gone either way.
-    fn rebuild_after_purge(&mut self) {
+    pub(super) fn rebuild_after_purge(&mut self) {
         if self.path.is_none() {
             return;
         }
@@ -469,7 +469,13 @@ fn until_detail(t: DateTime<Utc>) -> String {
     format!("until {}", t.format("%Y-%m-%d %H:%M UTC"))
 }
 
-fn log(tx: &SqlTx<'_>, bank: &BankId, action: ConsentAction, now: DateTime<Utc>, detail: &str) -> Result<()> {
+pub(super) fn log(
+    tx: &SqlTx<'_>,
+    bank: &BankId,
+    action: ConsentAction,
+    now: DateTime<Utc>,
+    detail: &str,
+) -> Result<()> {
     tx.execute(
         "INSERT INTO consent_log (bank_id, action, at, detail) VALUES (?1, ?2, ?3, ?4)",
         params![bank.as_str(), action.as_str(), now.timestamp(), detail],

@@ -60,6 +60,8 @@ pub struct BatchReport {
     /// Events for a bank that is not shared (or from a feed started under an
     /// older consent), dropped unwritten.
     pub dropped_no_consent: u64,
+    /// Events of a scope the bank does not share (offers, say): not stored.
+    pub out_of_scope: u64,
     pub rejected: Vec<Rejection>,
     pub new_alerts: Vec<AlertId>,
     /// Authorisations stored pending.
@@ -82,6 +84,7 @@ impl BatchReport {
         self.alerts += other.alerts;
         self.balances_reported += other.balances_reported;
         self.dropped_no_consent += other.dropped_no_consent;
+        self.out_of_scope += other.out_of_scope;
         self.rejected.extend(other.rejected);
         self.new_alerts.extend(other.new_alerts);
         self.pending += other.pending;
@@ -210,6 +213,10 @@ impl BulkWrite<'_> {
                 report.dropped_no_consent += 1;
                 continue;
             };
+            if crate::domain::Scope::of(&env.event).is_some_and(|s| !shared.scopes.contains(s)) {
+                report.out_of_scope += 1;
+                continue;
+            }
             if let Outcome::Refused(reason) = apply_one(tx, &mut b, env, shared, now, report)? {
                 refuse(tx, report, env, now, reason, false)?;
             }

@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// A tip that starts with this is marketing from the bank: it arrives as an
+/// offer, kept only when the user granted the `offers` scope.
+pub const OFFER_MARK: &str = "offer:";
+
 /// Something decided but not yet delivered, at its planned time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Pending {
@@ -55,7 +59,7 @@ pub(super) enum Item {
         account: String,
         period_start: i64,
     },
-    /// A service message from the bank.
+    /// A service message from the bank (an offer, marked [`OFFER_MARK`]).
     Notice {
         text: String,
     },
@@ -423,7 +427,11 @@ impl Sim {
                 let period_start = to_utc(period_start.min(at));
                 (FeedEvent::Statement { account, external_id, period_start, period_end: when, closing }, None)
             }
-            Item::Notice { text } => (self.message(when, MessageKind::Service, text), None),
+            // A tip the profile marks `offer:` is marketing: the `offers` scope.
+            Item::Notice { text } => match text.strip_prefix(OFFER_MARK) {
+                Some(offer) => (self.message(when, MessageKind::Offer, offer.trim_start().to_string()), None),
+                None => (self.message(when, MessageKind::Service, text), None),
+            },
             // Decided above.
             Item::Payment { .. } | Item::Budget { .. } => return None,
         };

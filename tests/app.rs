@@ -26,6 +26,7 @@ fn bank(slug: &str, shared: bool) -> BankSummary {
             consent_changed_at: None,
             consent_expires_at: None,
             epoch: 1,
+            scopes: Default::default(),
         },
         accounts: 1,
         unread: 0,

@@ -43,6 +43,7 @@ fn bank(slug: &str, name: &str, color: &str, shared: bool, unread: i64, open_ale
             consent_changed_at: None,
             consent_expires_at: None,
             epoch: 1,
+            scopes: Default::default(),
         },
         accounts: 3,
         unread,

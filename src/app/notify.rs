@@ -164,6 +164,7 @@ mod tests {
                 consent_changed_at: None,
                 consent_expires_at: None,
                 epoch: 1,
+                scopes: Default::default(),
             },
             accounts: 1,
             unread: 0,

@@ -276,6 +276,8 @@ pub struct Bank {
     pub consent_expires_at: Option<DateTime<Utc>>,
     /// Bumped on every consent change so that events from a stale feed are dropped.
     pub epoch: i64,
+    /// What it may share (or would, once shared).
+    pub scopes: super::Scopes,
 }
 
 /// How long a grant lasts unless renewed, when the settings do not say.
@@ -605,6 +607,7 @@ mod tests {
             consent_changed_at: None,
             consent_expires_at: expires.map(|d| now + Duration::days(d)),
             epoch: 1,
+            scopes: Default::default(),
         };
         let until = now + Duration::days(30);
         assert_eq!(bank(ConsentState::Granted, Some(30)).sharing(now), Sharing::Shared { until: Some(until) });

@@ -125,6 +125,13 @@ impl Scopes {
     }
 }
 
+impl serde::Serialize for Scopes {
+    /// As a list of names: `["balances", "transactions"]`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter().map(Scope::name))
+    }
+}
+
 impl fmt::Display for Scopes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_empty() {

@@ -54,7 +54,8 @@ pub(super) fn conv<T, E: std::error::Error + Send + Sync + 'static>(
     r.map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
 }
 
-const BANK_COLS: &str = "b.id, b.name, b.color, b.feed_kind, b.consent, b.consent_at, b.epoch, b.consent_expires_at";
+const BANK_COLS: &str =
+    "b.id, b.name, b.color, b.feed_kind, b.consent, b.consent_at, b.epoch, b.consent_expires_at, b.scopes";
 
 fn bank_row(r: &Row<'_>) -> rusqlite::Result<Bank> {
     Ok(Bank {
@@ -66,6 +67,7 @@ fn bank_row(r: &Row<'_>) -> rusqlite::Result<Bank> {
         consent_changed_at: r.get::<_, Option<i64>>(5)?.map(from_unix),
         epoch: r.get(6)?,
         consent_expires_at: r.get::<_, Option<i64>>(7)?.map(from_unix),
+        scopes: conv(8, Scopes::parse(&r.get::<_, String>(8)?).map_err(StoreError::Corrupt))?,
     })
 }
 

@@ -188,7 +188,7 @@ fn wind_back_to_v3(db: &std::path::Path, pass: Option<&str>) {
         c.pragma_update(None, "key", p).unwrap();
     }
     c.execute_batch(
-        "DROP TABLE simplefin_requests; DROP TABLE simplefin_links; DROP TABLE simplefin_access;
+        "DROP TABLE chain; DROP TABLE chain_head; DROP TABLE simplefin_requests; DROP TABLE simplefin_links; DROP TABLE simplefin_access;
          DROP INDEX transactions_pending; DROP INDEX transactions_transfer_open; DROP INDEX transactions_transfer;
          DROP INDEX messages_txn; DROP TABLE disputes;
          ALTER TABLE transactions DROP COLUMN status; ALTER TABLE transactions DROP COLUMN authorized_at;
@@ -244,7 +244,7 @@ fn a_schema_upgrade_keeps_a_copy_of_the_old_store_first() {
     assert_backup_of_v3(&h.db().with_file_name("finbox.db.before-v4"), None, count);
     let c = rusqlite::Connection::open(h.db()).unwrap();
     let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 9, "migrated to the latest schema");
+    assert_eq!(version, 10, "migrated to the latest schema");
     assert_eq!(h.json(None, &["transactions", "--limit", "100000", "--json"]).len(), count);
 }
 

@@ -50,6 +50,13 @@ pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, the
             ],
         ));
     }
+    if state.chain_broken.is_some() {
+        let long = "⚠ consent log changed (finbox consent verify)";
+        parts.push((
+            3,
+            vec![vec![Span::styled(long, theme.warning)], vec![Span::styled("⚠ log changed", theme.warning)]],
+        ));
+    }
     if state.quarantined > 0 {
         let n = group_thousands(state.quarantined.unsigned_abs());
         parts.push((

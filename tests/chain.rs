@@ -224,6 +224,9 @@ fn the_anchor_and_what_finbox_writes_after_an_edit_keep_the_break_visible() {
     let (mut s, report) = tampered(&original, dir.path(), &sql);
     assert_broken(&report, n, Breach::Removed, &sql);
     assert_eq!(s.chain_warning(), Some(format!("entry {n}")));
+    // What the screen loads says so too.
+    let snap = finbox::tui::load(&s, &finbox::app::View::default(), t0()).unwrap();
+    assert_eq!(snap.chain_broken, Some(format!("entry {n}")));
     s.grant(&bank("citi"), t0() + Duration::days(1)).unwrap();
     s.set_frozen(&bank("citi"), None, true, t0() + Duration::days(1)).unwrap();
     assert_broken(&s.verify_chain().unwrap(), n, Breach::Removed, "after finbox wrote on");
@@ -236,6 +239,8 @@ fn the_anchor_and_what_finbox_writes_after_an_edit_keep_the_break_visible() {
     // Untouched, it is whole, and finbox's own appends keep it so.
     let (mut s, report) = tampered(&original, dir.path(), "SELECT 1");
     assert!(matches!(report, ChainReport::Ok { entries, .. } if entries as i64 == n), "{report:?}");
+    let snap = finbox::tui::load(&s, &finbox::app::View::default(), t0()).unwrap();
+    assert_eq!(snap.chain_broken, None);
     s.grant(&bank("chase"), t0() + Duration::days(2)).unwrap();
     s.revoke(&bank("chase"), true, t0() + Duration::days(2)).unwrap();
     assert!(matches!(s.verify_chain().unwrap(), ChainReport::Ok { entries, .. } if entries as i64 == n + 3));

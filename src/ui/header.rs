@@ -35,6 +35,14 @@ pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, the
     if let Some(n) = state.new_alert_notice() {
         parts.push((2, new_alert_forms(n, theme)));
     }
+    // A log changed behind finbox's back matters more than the totals.
+    if state.chain_broken.is_some() {
+        let long = "⚠ consent log changed (finbox consent verify)";
+        parts.push((
+            2,
+            vec![vec![Span::styled(long, theme.warning)], vec![Span::styled("⚠ log changed", theme.warning)]],
+        ));
+    }
     if !state.totals.is_empty() {
         let totals: Vec<String> = state.totals.iter().map(ToString::to_string).collect();
         parts.push((1, vec![vec![Span::raw(format!("Total {}", totals.join(" · ")))]]));
@@ -48,13 +56,6 @@ pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, the
                 vec![Span::styled(format!("⚠ clock behind the store ({date})"), theme.warning)],
                 vec![Span::styled("⚠ clock behind".to_string(), theme.warning)],
             ],
-        ));
-    }
-    if state.chain_broken.is_some() {
-        let long = "⚠ consent log changed (finbox consent verify)";
-        parts.push((
-            3,
-            vec![vec![Span::styled(long, theme.warning)], vec![Span::styled("⚠ log changed", theme.warning)]],
         ));
     }
     if state.quarantined > 0 {

@@ -412,6 +412,33 @@ mod tests {
         assert_eq!(a, link(Some("ab"), "c", "d").digest());
     }
 
+    /// An entry edited and its hash computed anew (with this program's
+    /// recipe) is found by the entry after it, which no longer follows it.
+    #[test]
+    fn an_entry_whose_hash_was_computed_anew_is_found_by_the_next() {
+        let mut s = Store::open_in_memory().unwrap();
+        let b = BankId::new("chase").unwrap();
+        s.write(|tx| {
+            for i in 0..3 {
+                append(tx, from_unix(i), Some(&b), ChainKind::Grant, &format!("until {i}"))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert!(matches!(s.verify_chain().unwrap(), ChainReport::Ok { entries: 4, .. }));
+        let mut l = s.conn.query_row(&format!("{COLUMNS} WHERE seq = 2"), [], read_link).unwrap();
+        l.entry.detail = "until forever".into();
+        l.hash = l.digest();
+        s.conn
+            .execute("UPDATE chain SET detail = ?1, hash = ?2 WHERE seq = 2", params![l.entry.detail, l.hash])
+            .unwrap();
+        let report = s.verify_chain().unwrap();
+        assert!(
+            matches!(&report, ChainReport::Broken { at_seq: 2, why: Breach::Rewritten, entry: Some(e) } if e.detail == "until forever"),
+            "{report:?}"
+        );
+    }
+
     #[test]
     fn every_kind_has_its_own_name() {
         let names: std::collections::HashSet<_> = ChainKind::ALL.iter().map(|k| k.as_str()).collect();

@@ -3,6 +3,8 @@
 //! removal or a swap of any one row (made with the `sqlite3` shell, as
 //! someone without finbox would) is found at the right entry.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -244,4 +246,31 @@ fn the_anchor_and_what_finbox_writes_after_an_edit_keep_the_break_visible() {
     s.grant(&bank("chase"), t0() + Duration::days(2)).unwrap();
     s.revoke(&bank("chase"), true, t0() + Duration::days(2)).unwrap();
     assert!(matches!(s.verify_chain().unwrap(), ChainReport::Ok { entries, .. } if entries as i64 == n + 3));
+}
+
+/// Two processes deciding at once (each a `finbox consent` command in a
+/// loop) append in turn, inside their own write transactions: the chain
+/// stays whole and holds every change.
+#[test]
+fn two_processes_appending_at_once_keep_the_chain_whole() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = common::finbox(home.path(), &[], args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["consent", "grant", "--all"]);
+    std::thread::scope(|scope| {
+        for b in ["chase", "citi"] {
+            scope.spawn(move || {
+                for _ in 0..12 {
+                    run(&["consent", "revoke", b]);
+                    run(&["consent", "grant", b]);
+                }
+            });
+        }
+    });
+    let s = Store::open(&common::store_path(home.path())).unwrap();
+    let report = s.verify_chain().unwrap();
+    // The start, four grants, then 2 × 12 × (revoke, grant).
+    assert!(matches!(report, ChainReport::Ok { entries: 53, .. }), "{report:?}");
 }

@@ -342,7 +342,11 @@ impl Store {
     /// Walks the whole chain (reads every entry: a few milliseconds for
     /// 10,000) and says where it first breaks, if it does.
     pub fn verify_chain(&self) -> Result<ChainReport> {
-        let mut stmt = self.conn.prepare(&format!("{COLUMNS} ORDER BY seq"))?;
+        // One read transaction, so that the walk and the head are of the
+        // same moment: an entry another process appends meanwhile is not
+        // taken for one added behind finbox's back.
+        let snapshot = self.conn.unchecked_transaction()?;
+        let mut stmt = snapshot.prepare(&format!("{COLUMNS} ORDER BY seq"))?;
         let mut rows = stmt.query([])?;
         let mut walk = Walk::default();
         while let Some(row) = rows.next()? {
@@ -350,7 +354,7 @@ impl Store {
                 return Ok(broken);
             }
         }
-        walk.finish(read_head(&self.conn)?, &self.conn)
+        walk.finish(read_head(&snapshot)?, &snapshot)
     }
 
     /// For the screen: where the chain breaks ("entry 17"), or `None`.

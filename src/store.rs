@@ -19,6 +19,7 @@
 
 mod action;
 mod audit;
+mod chain;
 mod cipher;
 mod dispute;
 mod files;
@@ -45,6 +46,7 @@ use crate::domain::{AlertId, AlertStatus, BankId, MoneyError, ParseError, when};
 
 pub use crate::domain::{BankSummary, Quarantined, UNREAD_CAP};
 pub use action::{ConsentChange, FreezeOutcome};
+pub use chain::{Breach, ChainEntry, ChainKind, ChainReport};
 pub use cipher::{Direction, FileKind, PASSPHRASE_ENV, Passphrase, check_convertible, convert, file_kind};
 pub use files::{check_owner, create_private_dir, foreign_owner, is_store_file, remove_backups};
 use files::{create_private_file, make_private};
@@ -72,6 +74,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0007_feed_leases.sql"),
     include_str!("../assets/migrations/0008_money.sql"),
     include_str!("../assets/migrations/0009_simplefin.sql"),
+    include_str!("../assets/migrations/0010_chain.sql"),
     include_str!("../assets/migrations/0011_scopes.sql"),
 ];
 
@@ -188,6 +191,8 @@ pub struct Store {
     /// The user's time zone, for the dates in finbox's own notices (UTC
     /// until told otherwise).
     zone: chrono::FixedOffset,
+    /// The screen's last check of the tamper-evident log.
+    chain_checked: chain::Checked,
 }
 
 impl Store {
@@ -269,6 +274,7 @@ impl Store {
             turnstile: turnstile::Turnstile::open(path),
             key: key.cloned(),
             zone: when::zone(0),
+            chain_checked: Default::default(),
         };
         store.prepare(&shown)?;
         // Only now that the file is known to be ours: make it and its
@@ -323,6 +329,7 @@ impl Store {
             turnstile: None,
             key: None,
             zone: when::zone(0),
+            chain_checked: Default::default(),
         };
         store.prepare(":memory:")?;
         Ok(store)
@@ -429,6 +436,9 @@ impl Store {
         let from: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
             tx.execute_batch(sql)?;
+            if i + 1 == chain::SCHEMA {
+                chain::start(&tx)?;
+            }
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tracing::info!(version = i + 1, "migrated store schema");
         }

@@ -857,7 +857,7 @@ fn mask_hides_figures_and_merchants_in_what_is_printed() {
 fn the_simulated_offers_arrive_only_once_offers_are_shared() {
     let h = Home::new();
     let out = h.ok(&["consent", "grant", "chase"]);
-    assert!(out.contains("shares balances, transactions, messages, alerts until"), "{out}");
+    assert!(out.contains("It shares balances, transactions, messages, alerts;"), "{out}");
     h.ok(&["--now", NOW, "feed", "--seed", "3", "--events", "6000"]);
     let offers = |h: &Home| {
         h.json(&["messages", "chase", "--limit", "100000", "--json"])
@@ -876,4 +876,29 @@ fn the_simulated_offers_arrive_only_once_offers_are_shared() {
     assert_eq!(offers(&h), 0);
     let err = h.fail(&["consent", "scopes", "chase", "balance"]);
     assert!(err.contains("known: balances, transactions"), "{err}");
+}
+
+/// `consent verify`: whole (status 0), then, after the revoke's entry was
+/// edited with sqlite3, the entry named (status 1).
+#[test]
+fn consent_verify_says_whether_the_log_is_whole_and_where_it_was_changed() {
+    let h = Home::new();
+    h.ok(&["--now", NOW, "consent", "grant", "chase"]);
+    h.ok(&["--now", NOW, "consent", "grant", "citi"]);
+    h.ok(&["--now", NOW, "consent", "revoke", "citi"]);
+    let out = h.ok(&["consent", "verify"]);
+    assert!(out.starts_with("The log is whole: 4 entries, from "), "{out}");
+    let edit = std::process::Command::new("sqlite3")
+        .args([&h.db().display().to_string(), "UPDATE chain SET detail = 'nothing happened' WHERE seq = 4"])
+        .status()
+        .expect("sqlite3 is needed for this test (apt-get install sqlite3)");
+    assert!(edit.success());
+    let out = h.cmd(&["consent", "verify"]).assert().code(1).get_output().clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("The log was changed at entry 4 (revoke citi, 2026-11-20 15:00: nothing happened): its content does not match its hash."),
+        "{err}"
+    );
+    // The log as it is listed stays readable.
+    h.ok(&["consent", "log"]);
 }

@@ -195,7 +195,7 @@ fn wind_back_to_v3(db: &std::path::Path, pass: Option<&str>) {
          INSERT INTO consent_log_v3 SELECT id, bank_id, action, at, detail FROM consent_log;
          DROP TABLE consent_log; ALTER TABLE consent_log_v3 RENAME TO consent_log;
          CREATE INDEX consent_log_bank ON consent_log(bank_id, at, id);
-         DROP TABLE simplefin_requests; DROP TABLE simplefin_links; DROP TABLE simplefin_access;
+         DROP TABLE chain; DROP TABLE chain_head; DROP TABLE simplefin_requests; DROP TABLE simplefin_links; DROP TABLE simplefin_access;
          DROP INDEX transactions_pending; DROP INDEX transactions_transfer_open; DROP INDEX transactions_transfer;
          DROP INDEX messages_txn; DROP TABLE disputes;
          ALTER TABLE transactions DROP COLUMN status; ALTER TABLE transactions DROP COLUMN authorized_at;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use finbox::domain::*;
 use finbox::feed::{AccountInfo, Envelope, FeedEvent, TxnInfo, profile};
-use finbox::store::{ConsentChange, Store, StoreError, TxnFilter};
+use finbox::store::{ChainReport, ConsentChange, Store, StoreError, TxnFilter};
 use proptest::prelude::*;
 
 fn t0() -> DateTime<Utc> {
@@ -653,6 +653,8 @@ proptest! {
                 }
             }
             prop_assert!(s.balance_mismatches().unwrap().is_empty());
+            let whole = matches!(s.verify_chain().unwrap(), ChainReport::Ok { .. });
+            prop_assert!(whole, "the chain breaks");
             for (id, status) in &decided {
                 if let Ok(a) = s.alert(*id) { prop_assert_eq!(a.status, *status); }
             }
@@ -898,11 +900,18 @@ fn a_version_3_store_gives_shared_banks_90_days_from_the_upgrade() {
     let log: Vec<(String, ConsentAction)> =
         s.consent_log(None).unwrap().into_iter().map(|e| (e.bank.to_string(), e.action)).collect();
     assert_eq!(log.len(), 3, "the log is kept: {log:?}");
+    // The tamper-evident log starts from the consent log as it stood.
+    let chained: Vec<(Option<String>, String)> =
+        s.chain_entries().unwrap().into_iter().map(|e| (e.bank, e.kind)).collect();
+    let some = |b: &str| Some(b.to_string());
+    let expected = [(some("chase"), "grant"), (some("citi"), "grant"), (some("citi"), "revoke"), (None, "start")];
+    assert_eq!(chained, expected.map(|(b, k)| (b, k.to_string())));
     // The rebuilt log takes the new entries.
     s.renew(&bank("chase"), t0() + Duration::days(1), Duration::days(90)).unwrap();
     assert_eq!(s.expire_due(t0() + Duration::days(365)).unwrap(), [bank("chase")]);
     let actions: Vec<ConsentAction> = s.consent_log(Some(&bank("chase"))).unwrap().iter().map(|e| e.action).collect();
     assert_eq!(actions, [ConsentAction::Grant, ConsentAction::Renew, ConsentAction::Expire]);
+    assert!(matches!(s.verify_chain().unwrap(), ChainReport::Ok { entries: 6, .. }));
     assert_eq!(s.quick_check().unwrap(), "ok");
 }
 

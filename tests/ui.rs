@@ -910,6 +910,21 @@ fn the_header_says_when_the_clock_is_behind_the_store() {
 }
 
 #[test]
+fn the_header_warns_in_the_warning_colour_when_the_log_was_changed() {
+    let mut s = main_state();
+    let text = screen_text(draw(&s, 200, 60).backend().buffer());
+    assert!(!text.contains("log changed"), "{text}");
+    s.chain_broken = Some("entry 17".into());
+    let terminal = draw(&s, 200, 60);
+    let buf = terminal.backend().buffer();
+    let (x, y) = find(buf, "⚠ consent log changed (finbox consent verify)").expect("the long form");
+    assert_eq!(y, 0, "in the header");
+    assert_eq!(buf[(x, y)].fg, Theme::default().warning.fg.unwrap());
+    let text = screen_text(draw(&s, 80, 24).backend().buffer());
+    assert!(text.contains("log changed"), "{text}");
+}
+
+#[test]
 fn the_embedded_theme_is_valid_and_user_theme_keys_overlay_it() {
     use finbox::config::{Dirs, Overrides, Settings};
     let tmp = tempfile::tempdir().unwrap();

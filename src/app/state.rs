@@ -302,6 +302,8 @@ pub struct Snapshot {
     pub answered: Vec<FraudAlert>,
     /// Banks linked through SimpleFIN, and today's requests.
     pub simplefin: Option<SimplefinStatus>,
+    /// Where the tamper-evident log breaks ("entry 17"), if it does.
+    pub chain_broken: Option<String>,
 }
 
 /// How the banks linked through SimpleFIN sync.
@@ -377,6 +379,8 @@ pub struct AppState {
     pub feeds_enabled: bool,
     /// Records the store refused, for the header.
     pub quarantined: i64,
+    /// Where the tamper-evident log breaks: the header warns.
+    pub chain_broken: Option<String>,
     /// The latest of them (at most [`REFUSED_WINDOW`]), newest first.
     pub refused: Vec<Quarantined>,
     pub flash: Option<Flash>,
@@ -431,6 +435,7 @@ impl AppState {
             feeds: BTreeMap::new(),
             feeds_enabled,
             quarantined: 0,
+            chain_broken: None,
             refused: Vec::new(),
             flash: None,
             zoom: false,

@@ -500,6 +500,7 @@ fn apply_snapshot(s: &mut AppState, snap: Snapshot) -> Vec<Effect> {
     s.totals = snap.totals;
     s.newest = snap.newest;
     s.quarantined = snap.quarantined;
+    s.chain_broken = snap.chain_broken;
     s.refused = snap.refused;
     s.simplefin = snap.simplefin;
     alerts::apply(s, snap.alerts, snap.answered);

@@ -304,6 +304,9 @@ pub enum ConsentCmd {
     },
     /// Every consent change, oldest first.
     Log(JsonFlag),
+    /// Check the tamper-evident log (consent changes, alert verdicts, card
+    /// locks): exit 0 if it is whole, 1 naming the first entry changed.
+    Verify,
 }
 
 impl Cli {

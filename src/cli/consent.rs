@@ -8,9 +8,10 @@ use std::io::IsTerminal;
 
 use super::table::{Align, Table};
 use super::*;
+use crate::domain::text;
 use crate::domain::*;
 use crate::session::Env;
-use crate::store::{ConsentChange, Direction, PASSPHRASE_ENV, Passphrase, Store};
+use crate::store::{ChainReport, ConsentChange, Direction, PASSPHRASE_ENV, Passphrase, Store};
 
 pub(super) fn consent(env: &Env, c: &ConsentCmd) -> Result<()> {
     // Sharing a bank is what starts a store; the rest needs one there.
@@ -27,6 +28,38 @@ pub(super) fn consent(env: &Env, c: &ConsentCmd) -> Result<()> {
         ConsentCmd::Renew { bank, all } => renew(env, &mut store, bank.as_deref(), *all),
         ConsentCmd::Revoke { bank, purge } => revoke(env, &mut store, bank, *purge),
         ConsentCmd::Log(f) => consent_log(&store, f.json),
+        ConsentCmd::Verify => verify(&store),
+    }
+}
+
+/// `finbox consent verify`: walks the hash chain; a break is an error
+/// (status 1) naming the first entry changed.
+fn verify(store: &Store) -> Result<()> {
+    match store.verify_chain()? {
+        ChainReport::Ok { entries, first, last } => {
+            let n = crate::domain::money::group_thousands(entries);
+            let s = if entries == 1 { "y" } else { "ies" };
+            match (first, last) {
+                (Some(a), Some(b)) => {
+                    println!("The log is whole: {n} entr{s}, from {} to {}.", local_date(a), local_date(b))
+                }
+                _ => println!("The log is whole: {n} entr{s}."),
+            }
+            Ok(())
+        }
+        ChainReport::Broken { at_seq, why, entry } => {
+            let what = entry.map(|e| {
+                let bank = e.bank.map(|b| format!(" {b}")).unwrap_or_default();
+                let detail = if e.detail.is_empty() { String::new() } else { format!(": {}", e.detail) };
+                let text = format!("{}{bank}, {}{detail}", e.kind, local(e.at));
+                format!(" ({})", text::clean_line(&text, 80))
+            });
+            bail!(
+                "The log was changed at entry {at_seq}{}: {why}. finbox did not write this: \
+                 if you did not edit the store yourself, keep a copy of it and restore a backup.",
+                what.unwrap_or_default()
+            )
+        }
     }
 }
 
@@ -47,7 +80,8 @@ fn grant(env: &Env, store: &mut Store, bank: Option<&str>, all: bool, scopes: Op
                 println!("{name} ({id}) was already shared; renewed: it is shared until {}.", local_date(until))
             }
             ConsentChange::Granted { until } => println!(
-                "{name} ({id}) shares {shares} until {}. Its feed delivers when finbox runs (`finbox` or `finbox feed`).",
+                "{name} ({id}) is shared until {}. It shares {shares}; its feed delivers when finbox runs (`finbox` or \
+                 `finbox feed`).",
                 local_date(until)
             ),
             other => unreachable!("a grant never yields {other:?}"),

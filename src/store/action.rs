@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
+use super::chain::{self, ChainKind};
 use super::message::NewMessage;
 use super::{Result, Store, StoreError, from_unix};
 use crate::domain::*;
@@ -227,6 +228,11 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::AlertDecided(id, AlertStatus::Fraud));
             }
+            let said = match verdict {
+                Verdict::ItWasMe => "it was me",
+                Verdict::NotMe => "not me",
+            };
+            chain::append(tx, now, Some(&alert.bank), ChainKind::Verdict, &format!("alert {}: {said}", id.0))?;
             let amount = alert.amount.abs();
             let text = match verdict {
                 Verdict::ItWasMe => format!(
@@ -334,6 +340,8 @@ pub(super) fn set_frozen_in(
             "UPDATE cards SET frozen = ?2, frozen_at = ?3 WHERE id = ?1",
             params![id, frozen, frozen.then_some(now.timestamp())],
         )?;
+        let (kind, done) = if frozen { (ChainKind::CardLock, "locked") } else { (ChainKind::CardUnlock, "unlocked") };
+        chain::append(tx, now, Some(bank), kind, &format!("{label} {done}"))?;
         out.changed.push(label);
     }
     Ok(out)
@@ -469,6 +477,7 @@ fn until_detail(t: DateTime<Utc>) -> String {
     format!("until {}", t.format("%Y-%m-%d %H:%M UTC"))
 }
 
+/// A consent log entry, and its link in the tamper-evident chain.
 pub(super) fn log(
     tx: &SqlTx<'_>,
     bank: &BankId,
@@ -480,7 +489,7 @@ pub(super) fn log(
         "INSERT INTO consent_log (bank_id, action, at, detail) VALUES (?1, ?2, ?3, ?4)",
         params![bank.as_str(), action.as_str(), now.timestamp(), detail],
     )?;
-    Ok(())
+    chain::append(tx, now, Some(bank), ChainKind::of_consent(action), detail)
 }
 
 pub(super) fn bank_name(tx: &rusqlite::Connection, bank: &BankId) -> Result<String> {

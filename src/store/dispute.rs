@@ -14,6 +14,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
+use super::chain::{self, ChainKind};
 use super::message::{NewMessage, account_label, card_label};
 use super::{Result, day_of};
 use crate::domain::{BankId, Currency, FraudAlert, MessageKind, Money, SIMULATED_FEED, Sender};
@@ -69,10 +70,14 @@ pub(super) fn open(tx: &SqlTx<'_>, alert: &FraudAlert, now: DateTime<Utc>) -> Re
     let old_card: Option<String> =
         tx.query_row("SELECT mask FROM cards WHERE account_id = ?1", [charge.account], |r| r.get(0)).optional()?;
     let card = card_label(tx, charge.account)?;
-    tx.execute(
+    let locked = tx.execute(
         "UPDATE cards SET frozen = 1, frozen_at = ?2 WHERE account_id = ?1 AND frozen = 0",
         params![charge.account, now.timestamp()],
     )?;
+    if locked > 0 {
+        let detail = format!("{card} locked (alert {})", alert.id.0);
+        chain::append(tx, now, Some(&alert.bank), ChainKind::CardLock, &detail)?;
+    }
     let case = format!("{}-{:06}", case_prefix(&alert.bank), alert.id.0);
     let credit = if charge.posted && charge.amount.is_negative() && !charge.reversed {
         Some(post_credit(tx, &alert.bank, &charge, &case, now)?)
@@ -200,6 +205,8 @@ pub(super) fn deliver_due(tx: &SqlTx<'_>, banks: &[BankId], now: DateTime<Utc>) 
                 params![account, new],
             )?;
             tx.execute("UPDATE disputes SET replaced_at = ?2 WHERE id = ?1", params![id, now.timestamp()])?;
+            let detail = format!("replacement card •{new} active; card •{old} closed");
+            chain::append(tx, now, Some(bank), ChainKind::CardUnlock, &detail)?;
             let label = account_label(tx, account)?;
             let text = format!(
                 "Your replacement card •{new} for {label} has arrived and is active. The card •{old} is closed."

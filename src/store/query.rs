@@ -194,7 +194,7 @@ impl Store {
              FROM banks b ORDER BY b.position, b.id"
         ))?;
         let rows = stmt.query_map([UNREAD_CAP], |r| {
-            Ok(BankSummary { bank: bank_row(r)?, accounts: r.get(8)?, unread: r.get(9)?, open_alerts: r.get(10)? })
+            Ok(BankSummary { bank: bank_row(r)?, accounts: r.get(9)?, unread: r.get(10)?, open_alerts: r.get(11)? })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -285,12 +285,24 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
     let totals = store.totals()?;
     let newest = store.newest_time()?;
     let quarantined = store.quarantine_count()?;
+    let chain_broken = store.chain_warning();
     let refused = if view.refused && quarantined > 0 { store.quarantine(REFUSED_WINDOW)? } else { Vec::new() };
     let alerts = store.alerts(false, 200)?;
     let answered = if view.answered { store.answered_alerts(200)? } else { Vec::new() };
     let bank = view.bank.clone().or_else(|| banks.first().map(|b| b.bank.id.clone()));
     let Some(bank) = bank else {
-        return Ok(Snapshot { banks, totals, alerts, answered, quarantined, refused, newest, ..Default::default() });
+        let snap = Snapshot {
+            banks,
+            totals,
+            alerts,
+            answered,
+            quarantined,
+            refused,
+            newest,
+            chain_broken,
+            ..Default::default()
+        };
+        return Ok(snap);
     };
     let conversation = load_conversation(store, view, &bank)?;
     let sidebar = load_sidebar(store, view, &bank, now)?;
@@ -304,7 +316,19 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
             used: SIMPLEFIN_BUDGET_SHOWN - left,
         })
     };
-    Ok(Snapshot { banks, totals, newest, quarantined, refused, alerts, answered, conversation, sidebar, simplefin })
+    Ok(Snapshot {
+        banks,
+        totals,
+        newest,
+        quarantined,
+        refused,
+        alerts,
+        answered,
+        conversation,
+        sidebar,
+        simplefin,
+        chain_broken,
+    })
 }
 
 /// The thread's latest messages; far enough back to hold the message about

@@ -39,6 +39,14 @@ pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, the
         // Said first after the name: a screenshot shows it is masked.
         parts.push((0, vec![vec![Span::styled("▒ masked", theme.warning.add_modifier(Modifier::BOLD))]]));
     }
+    // A log changed behind finbox's back matters more than the totals.
+    if state.chain_broken.is_some() {
+        let long = "⚠ consent log changed (finbox consent verify)";
+        parts.push((
+            2,
+            vec![vec![Span::styled(long, theme.warning)], vec![Span::styled("⚠ log changed", theme.warning)]],
+        ));
+    }
     if !state.totals.is_empty() {
         let totals: Vec<String> = state.totals.iter().map(ToString::to_string).collect();
         parts.push((1, vec![vec![Span::raw(format!("Total {}", totals.join(" · ")))]]));

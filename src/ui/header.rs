@@ -19,7 +19,6 @@ pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, the
 
     // In order of importance, each in its long and short forms: what does
     // not fit is shortened, or left out.
-    type Part = (usize, Vec<Vec<Span<'static>>>);
     let mut parts: Vec<Part> = vec![(0, vec![vec![Span::styled("finbox", bold)]])];
     let open = state.open_alerts();
     parts.push((
@@ -32,21 +31,7 @@ pub(crate) fn render_header(frame: &mut Frame, area: Rect, state: &AppState, the
             Span::raw("no open alerts")
         }]],
     ));
-    if let Some(n) = state.new_alert_notice() {
-        parts.push((2, new_alert_forms(n, theme)));
-    }
-    if state.masked {
-        // Said first after the name: a screenshot shows it is masked.
-        parts.push((0, vec![vec![Span::styled("▒ masked", theme.warning.add_modifier(Modifier::BOLD))]]));
-    }
-    // A log changed behind finbox's back matters more than the totals.
-    if state.chain_broken.is_some() {
-        let long = "⚠ consent log changed (finbox consent verify)";
-        parts.push((
-            2,
-            vec![vec![Span::styled(long, theme.warning)], vec![Span::styled("⚠ log changed", theme.warning)]],
-        ));
-    }
+    parts.extend(notices(state, theme));
     if !state.totals.is_empty() {
         let totals: Vec<String> = state.totals.iter().map(ToString::to_string).collect();
         parts.push((1, vec![vec![Span::raw(format!("Total {}", totals.join(" · ")))]]));
@@ -113,6 +98,32 @@ fn new_alert_forms(n: &NewAlert, theme: &Theme) -> Vec<Vec<Span<'static>>> {
     .into_iter()
     .map(|text| vec![Span::styled(clean(&text), style)])
     .collect()
+}
+
+/// A part of the header: its rank (lower is kept first), and its forms,
+/// longest first.
+type Part = (usize, Vec<Vec<Span<'static>>>);
+
+/// What the header must say when it holds: a new HIGH alert, the privacy
+/// mask, a consent log changed behind finbox's back.
+fn notices(state: &AppState, theme: &Theme) -> Vec<Part> {
+    let mut parts: Vec<Part> = Vec::new();
+    if let Some(n) = state.new_alert_notice() {
+        parts.push((2, new_alert_forms(n, theme)));
+    }
+    if state.masked {
+        // Said first after the name: a screenshot shows it is masked.
+        parts.push((0, vec![vec![Span::styled("▒ masked", theme.warning.add_modifier(Modifier::BOLD))]]));
+    }
+    // A log changed behind finbox's back matters more than the totals.
+    if state.chain_broken.is_some() {
+        let long = "⚠ consent log changed (finbox consent verify)";
+        parts.push((
+            2,
+            vec![vec![Span::styled(long, theme.warning)], vec![Span::styled("⚠ log changed", theme.warning)]],
+        ));
+    }
+    parts
 }
 
 /// "feeds: 2 live", "feeds off", and which banks are restarting (or, short,

@@ -184,7 +184,7 @@ fn y_and_n_do_nothing_outside_the_alert_queue() {
 fn consent_dialog_revokes_or_purges_after_confirmation() {
     let mut s = loaded();
     press(&mut s, &[KeyCode::Char('c')]);
-    assert_eq!(s.overlay, Some(Overlay::Consent { bank: id("chase") }));
+    assert_eq!(s.overlay, Some(Overlay::Consent { bank: id("chase"), cursor: 0, scopes: Scopes::default() }));
     assert_eq!(press(&mut s, &[KeyCode::Char('r')]), [Effect::Revoke { bank: id("chase"), purge: false }]);
 
     press(&mut s, &[KeyCode::Char('c'), KeyCode::Char('p')]);
@@ -416,7 +416,7 @@ fn scrolling_past_the_loaded_messages_loads_an_older_window() {
 fn the_consent_dialog_renews_with_n() {
     let mut s = loaded();
     press(&mut s, &[KeyCode::Char('c')]);
-    assert_eq!(s.overlay, Some(Overlay::Consent { bank: id("chase") }));
+    assert_eq!(s.overlay, Some(Overlay::Consent { bank: id("chase"), cursor: 0, scopes: Scopes::default() }));
     assert_eq!(press(&mut s, &[KeyCode::Char('n')]), [Effect::Renew(id("chase"))]);
     assert_eq!(s.overlay, None);
     assert!(s.flash.as_ref().is_some_and(|f| f.text.contains("Renewing")), "{:?}", s.flash);
@@ -727,4 +727,36 @@ fn the_line_edits_like_readline_and_recalls_what_was_sent() {
     assert_eq!(s.input.editor().map(|e| (e.value(), e.cursor())), Some(("", 0)));
     do_key(&mut s, ctrl('y'));
     assert_eq!(s.input.editor().map(|e| e.value()), Some("my spend monh"));
+}
+
+#[test]
+fn the_sharing_dialog_toggles_scopes_and_asks_before_deleting() {
+    let mut s = loaded();
+    press(&mut s, &[KeyCode::Char('c')]);
+    // Offers on (the fifth), messages off (the third).
+    press(
+        &mut s,
+        &[KeyCode::Down, KeyCode::Down, KeyCode::Char(' '), KeyCode::Down, KeyCode::Down, KeyCode::Char(' ')],
+    );
+    let want = Scopes::parse("balances,transactions,alerts,offers").unwrap();
+    assert!(matches!(&s.overlay, Some(Overlay::Consent { scopes, .. }) if *scopes == want), "{:?}", s.overlay);
+    // Messages taken away: Enter asks what to do with what they stored.
+    assert!(press(&mut s, &[KeyCode::Enter]).is_empty());
+    assert_eq!(s.overlay, Some(Overlay::ConfirmNarrow { bank: id("chase"), scopes: want }));
+    let effects = press(&mut s, &[KeyCode::Char('y')]);
+    assert_eq!(effects, [Effect::SetScopes { bank: id("chase"), scopes: want, delete: true }]);
+    // k keeps it; Esc changes nothing.
+    press(&mut s, &[KeyCode::Char('c'), KeyCode::Down, KeyCode::Char(' '), KeyCode::Enter]);
+    let effects = press(&mut s, &[KeyCode::Char('k')]);
+    assert!(matches!(&effects[..], [Effect::SetScopes { delete: false, .. }]), "{effects:?}");
+    press(&mut s, &[KeyCode::Char('c'), KeyCode::Down, KeyCode::Char(' '), KeyCode::Enter]);
+    assert!(press(&mut s, &[KeyCode::Esc]).is_empty());
+    assert_eq!(s.overlay, None);
+    // Only adding one applies at once.
+    press(&mut s, &[KeyCode::Char('c'), KeyCode::Up, KeyCode::Up, KeyCode::Up, KeyCode::Up]);
+    press(&mut s, &[KeyCode::Down, KeyCode::Down, KeyCode::Down, KeyCode::Down, KeyCode::Char(' ')]);
+    let effects = press(&mut s, &[KeyCode::Enter]);
+    assert!(
+        matches!(&effects[..], [Effect::SetScopes { delete: false, scopes, .. }] if scopes.contains(Scope::Offers))
+    );
 }

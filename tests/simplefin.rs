@@ -311,7 +311,7 @@ fn on_the_screen_a_linked_bank_is_shared_synced_and_revoked() {
     let asked = || h.bridge.requests().into_iter().filter(|r| r.path.ends_with("/accounts")).count();
     let before = asked();
     keys(&["c"]);
-    wait_for("Stop sharing");
+    wait_for("Sharing My Bank - Jill: what");
     keys(&["r"]);
     wait_for("no longer shared");
     keys(&["S"]);

@@ -160,7 +160,7 @@ fn a_person_acks_an_alert_revokes_a_bank_and_chats() {
 
     // Revoke Citi (bank 3): c opens the dialog, r revokes.
     s.keys(&["3", "c"]);
-    s.wait_for("Stop sharing Citi");
+    s.wait_for("Sharing Citi: what");
     s.keys(&["r"]);
     s.wait_for("no longer shared");
 
@@ -432,7 +432,7 @@ fn a_long_purge_on_the_screen_shows_its_progress_and_the_feeds_go_on() {
     s.wait_for("feeds: 4 live");
     let before = others(&s);
     s.keys(&["1", "c"]);
-    s.wait_for("Stop sharing Chase");
+    s.wait_for("Sharing Chase: what");
     s.keys(&["p"]);
     s.wait_for("Delete everything Chase shared?");
     s.keys(&["y"]);

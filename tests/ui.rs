@@ -368,7 +368,7 @@ fn refused_records() {
 #[test]
 fn consent_dialog() {
     let mut s = main_state();
-    s.overlay = Some(Overlay::Consent { bank: id("chase") });
+    s.overlay = Some(Overlay::Consent { bank: id("chase"), cursor: 0, scopes: Scopes::default() });
     snap("consent", &s);
 }
 
@@ -633,7 +633,7 @@ fn expiring_soon_banner_and_consent_dialog_offer_renew() {
     insta::assert_snapshot!("expiring_soon_80x24", t.backend());
     let text = screen_text(t.backend().buffer());
     assert!(text.contains("Sharing ends in 3 days") && text.contains("(Nov 23)"), "{text}");
-    s.overlay = Some(Overlay::Consent { bank: id("wellsfargo") });
+    s.overlay = Some(Overlay::Consent { bank: id("wellsfargo"), cursor: 0, scopes: Scopes::default() });
     let text = screen_text(draw(&s, 80, 24).backend().buffer());
     assert!(text.contains("Shared until Nov 23, 2026.") && text.contains("n    renew"), "{text}");
     assert!(text.contains("p revoke and delete  n renew  Esc cancel"), "the footer: {text}");
@@ -706,7 +706,7 @@ fn every_size_and_overlay_renders() {
     let mut states = vec![main_state(), AppState::new(now(), true)];
     for overlay in [
         Overlay::Help,
-        Overlay::Consent { bank: id("chase") },
+        Overlay::Consent { bank: id("chase"), cursor: 0, scopes: Scopes::default() },
         Overlay::ConfirmPurge { bank: id("nosuchbank") },
         Overlay::ConfirmNotMe { alert: AlertId(99) },
         Overlay::Onboarding { cursor: 7, picked: vec![] },
@@ -807,7 +807,7 @@ fn control_characters_never_reach_a_cell() {
     s.input = Input::Compose(hostile.to_string().into());
     let mut variants = vec![s.clone()];
     for overlay in [
-        Overlay::Consent { bank: id("chase") },
+        Overlay::Consent { bank: id("chase"), cursor: 0, scopes: Scopes::default() },
         Overlay::ConfirmPurge { bank: id("chase") },
         Overlay::ConfirmNotMe { alert: AlertId(1) },
         Overlay::Onboarding { cursor: 0, picked: vec![true; 4] },

@@ -25,6 +25,7 @@ pub enum Context {
     Confirm,
     Onboarding,
     AlertDetail,
+    Narrow,
 }
 
 const CONTEXTS: &[(Context, &str)] = &[
@@ -39,6 +40,7 @@ const CONTEXTS: &[(Context, &str)] = &[
     (Context::Confirm, "confirm"),
     (Context::Onboarding, "onboarding"),
     (Context::AlertDetail, "alert"),
+    (Context::Narrow, "narrow"),
 ];
 
 impl Context {
@@ -73,6 +75,7 @@ impl Context {
             }
             Overlay::Onboarding { .. } => Context::Onboarding,
             Overlay::AlertDetail { .. } => Context::AlertDetail,
+            Overlay::ConfirmNarrow { .. } => Context::Narrow,
         }
     }
 }
@@ -130,6 +133,14 @@ const DEFAULT_KEYS: &[(Context, &str, &str)] = &[
     (Context::Sharing, "n", "renew"),
     (Context::Sharing, "r", "revoke"),
     (Context::Sharing, "p", "purge"),
+    (Context::Sharing, "j", "down"),
+    (Context::Sharing, "Down", "down"),
+    (Context::Sharing, "k", "up"),
+    (Context::Sharing, "Up", "up"),
+    (Context::Sharing, "Space", "toggle"),
+    (Context::Sharing, "Enter", "submit"),
+    (Context::Narrow, "y", "confirm"),
+    (Context::Narrow, "k", "keep"),
     (Context::Confirm, "y", "confirm"),
     (Context::Confirm, "n", "cancel"),
     (Context::Onboarding, "j", "down"),

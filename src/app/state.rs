@@ -49,9 +49,19 @@ impl Pane {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     Help,
-    /// Consent dialog for a shared bank: n renew, r revoke, p purge, Esc cancel.
+    /// Consent dialog for a shared bank: what it shares, scope by scope
+    /// (j/k, Space toggles, Enter applies), n renew, r revoke, p purge, Esc
+    /// cancel.
     Consent {
         bank: BankId,
+        cursor: usize,
+        /// The scopes as the user is setting them.
+        scopes: Scopes,
+    },
+    /// Scopes taken away: delete what was stored under them, or keep it?
+    ConfirmNarrow {
+        bank: BankId,
+        scopes: Scopes,
     },
     /// "Delete everything this bank shared?" y / Esc.
     ConfirmPurge {

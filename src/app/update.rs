@@ -52,8 +52,10 @@ pub enum Action {
     Purge,
     /// `n` in the consent dialog: keep sharing for another term.
     Renew,
-    /// Space in the onboarding list.
+    /// Space in the onboarding list and the sharing dialog.
     Toggle,
+    /// Keep what the scopes taken away stored (`k` when narrowing).
+    Keep,
     GrantAll,
     /// Enter: send, search, open what is selected, or accept a dialog.
     Submit,
@@ -140,6 +142,13 @@ pub enum Effect {
     MarkRead(BankId),
     /// Ask a linked bank for what is new now.
     Sync(BankId),
+    /// What a bank may share from now on (and whether to delete what the
+    /// scopes taken away stored).
+    SetScopes {
+        bank: BankId,
+        scopes: Scopes,
+        delete: bool,
+    },
     /// Ring the terminal's bell (a new HIGH alert).
     Bell,
     /// Run the settings' `[notify] command` for a new HIGH alert.
@@ -258,7 +267,7 @@ fn consent(s: &mut AppState) -> Vec<Effect> {
     let Some(b) = s.bank() else { return vec![] };
     let bank = b.bank.id.clone();
     let overlay = match b.bank.sharing(s.now) {
-        Sharing::Shared { .. } => Overlay::Consent { bank },
+        Sharing::Shared { .. } => Overlay::Consent { bank, cursor: 0, scopes: b.bank.scopes },
         Sharing::Expired { .. } => Overlay::ConfirmGrant { bank, renew: true },
         Sharing::NotShared => Overlay::ConfirmGrant { bank, renew: false },
     };

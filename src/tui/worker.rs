@@ -169,6 +169,15 @@ fn apply(
         }
         Effect::Revoke { bank, purge } => revoke(store, &bank, purge, now, out)?,
         Effect::Sync(bank) => sync_now(store, &bank, now, cfg)?,
+        Effect::SetScopes { bank, scopes, delete } => {
+            let name = bank_name(store, &bank);
+            let change = store.set_scopes(&bank, scopes, delete, now)?;
+            Action::Done(if delete && change.deleted > 0 {
+                format!("{name} now shares {}; {} records it stored were deleted.", change.after, change.deleted)
+            } else {
+                format!("{name} now shares {}.", change.after)
+            })
+        }
         Effect::MarkRead(bank) => {
             store.mark_read(&bank)?;
             match load_action(store, Some(&View { bank: Some(bank), ..View::default() }), now) {

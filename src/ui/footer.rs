@@ -38,7 +38,14 @@ fn footer_keys(state: &AppState) -> Vec<(String, &'static str)> {
                     esc("close"),
                 ]
             }
+            Overlay::ConfirmNarrow { .. } => vec![
+                (key(Context::Narrow, "confirm"), "delete it"),
+                (key(Context::Narrow, "keep"), "keep it"),
+                esc("change nothing"),
+            ],
             Overlay::Consent { .. } => vec![
+                ("Space".into(), "toggle"),
+                ("Enter".into(), "apply"),
                 (key(Context::Sharing, "revoke"), "revoke"),
                 (key(Context::Sharing, "purge"), "revoke and delete"),
                 (key(Context::Sharing, "renew"), "renew"),

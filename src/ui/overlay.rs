@@ -12,7 +12,7 @@ use super::text::{clean, fit, local, pad, width, wrap_text};
 use super::{RenderOpts, Theme};
 use crate::app::keymap::Context;
 use crate::app::{AppState, Overlay};
-use crate::domain::{AlertId, BankId, FraudAlert};
+use crate::domain::{AlertId, BankId, FraudAlert, Scope, Scopes};
 
 mod alert;
 mod help;
@@ -44,7 +44,8 @@ pub(crate) fn render_overlay(
             ("Keys — Esc or ? closes".to_string(), help::help_lines(state, theme, cols, rows), theme.border_focused)
         }
         Overlay::AlertDetail { alert } => alert::detail(state, theme, opts, *alert, cols),
-        Overlay::Consent { bank } => sharing_lines(state, theme, opts, bank, cols),
+        Overlay::Consent { bank, cursor, scopes } => sharing_lines(state, theme, opts, (bank, *cursor, *scopes), cols),
+        Overlay::ConfirmNarrow { bank, scopes } => narrow_lines(state, theme, bank, *scopes, cols),
         Overlay::ConfirmPurge { bank } => purge_lines(state, theme, bank, cols),
         Overlay::ConfirmGrant { bank, renew } => grant_lines(state, theme, bank, *renew, cols),
         Overlay::ConfirmNotMe { alert } => {
@@ -81,15 +82,32 @@ pub(crate) fn render_overlay(
 type Dialog = (String, Vec<Line<'static>>, Style);
 
 /// The sharing dialog of a shared bank.
-fn sharing_lines(state: &AppState, theme: &Theme, opts: &RenderOpts, bank: &BankId, cols: usize) -> Dialog {
+fn sharing_lines(
+    state: &AppState,
+    theme: &Theme,
+    opts: &RenderOpts,
+    (bank, cursor, scopes): (&BankId, usize, Scopes),
+    cols: usize,
+) -> Dialog {
     let name = bank_name(state, bank);
     let mut lines = Vec::new();
-    let until = state.banks.iter().find(|b| &b.bank.id == bank).and_then(|b| b.bank.consent_expires_at);
-    if let Some(until) = until {
+    let current = state.banks.iter().find(|b| &b.bank.id == bank).map(|b| &b.bank);
+    if let Some(until) = current.and_then(|b| b.consent_expires_at) {
         let date = local(until, opts.utc_offset_secs).format("%b %-d, %Y");
-        lines.extend(paragraph(&format!("Shared until {date}."), cols, theme.muted));
-        lines.push(Line::default());
+        lines.extend(paragraph(&format!("Shared until {date}. What it shares:"), cols, theme.muted));
     }
+    // The scopes, each on or off: Space toggles, Enter applies.
+    for (i, scope) in Scope::ALL.iter().enumerate() {
+        let mark = if scopes.contains(*scope) { "[x] " } else { "[ ] " };
+        let changed = current.is_some_and(|b| b.scopes.contains(*scope) != scopes.contains(*scope));
+        let text = format!("{mark}{:<13}{}{}", scope.name(), scope.about(), if changed { " *" } else { "" });
+        let style = if i == cursor { theme.selected } else { Style::new() };
+        let lead = if i == cursor { "▸ " } else { "  " };
+        lines.push(
+            Line::from(vec![Span::styled(lead, theme.key), Span::raw(fit(&text, cols.saturating_sub(2)))]).style(style),
+        );
+    }
+    lines.push(Line::default());
     lines.extend(key_lines(
         &state.keymap.label(Context::Sharing, "revoke"),
         5,
@@ -112,7 +130,30 @@ fn sharing_lines(state: &AppState, theme: &Theme, opts: &RenderOpts, bank: &Bank
         theme,
     ));
     lines.extend(key_lines("Esc", 5, "cancel", cols, theme));
-    (format!("Stop sharing {name}?"), lines, theme.border_focused)
+    (format!("Sharing {name}: what, and for how long"), lines, theme.border_focused)
+}
+
+/// "Delete what X stored under messages?" y delete, k keep, Esc nothing.
+fn narrow_lines(state: &AppState, theme: &Theme, bank: &BankId, scopes: Scopes, cols: usize) -> Dialog {
+    let name = bank_name(state, bank);
+    let before = state.banks.iter().find(|b| &b.bank.id == bank).map_or(Scopes::default(), |b| b.bank.scopes);
+    let removed = Scopes::of(&before.removed_in(scopes));
+    let mut lines = paragraph(
+        &format!(
+            "{name} will share {scopes}, and no longer {removed}. What it stored under {removed} can be deleted \
+             now (it leaves no copy in the file), or kept."
+        ),
+        cols,
+        Style::new(),
+    );
+    lines.push(Line::default());
+    let key = |a: &str| state.keymap.label(Context::Narrow, a);
+    lines.extend(keys(
+        &[(key("confirm"), "delete it"), (key("keep"), "keep it"), ("Esc".into(), "change nothing")],
+        cols,
+        theme,
+    ));
+    (format!("Delete what {name} stored under {removed}?"), lines, theme.alert)
 }
 
 /// "Delete everything X shared?"

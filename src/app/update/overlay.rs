@@ -22,7 +22,8 @@ pub(super) fn update_overlay(s: &mut AppState, action: &Action) -> Option<Vec<Ef
     }
     match overlay {
         Overlay::Help | Overlay::Refused { .. } => list_dialog(s, overlay, action),
-        Overlay::Consent { bank } => sharing_dialog(s, bank, action),
+        Overlay::Consent { bank, cursor, scopes } => sharing_dialog(s, bank, cursor, scopes, action),
+        Overlay::ConfirmNarrow { bank, scopes } => narrow(s, bank, scopes, action),
         Overlay::ConfirmPurge { .. } | Overlay::ConfirmNotMe { .. } | Overlay::ConfirmGrant { .. } => {
             confirmation(s, overlay, action)
         }
@@ -51,9 +52,42 @@ fn list_dialog(s: &mut AppState, overlay: Overlay, action: &Action) -> Option<Ve
 
 /// The sharing dialog of a shared bank: renew, revoke, or revoke and purge
 /// (which asks again). Quit (Ctrl-C) goes through.
-fn sharing_dialog(s: &mut AppState, bank: BankId, action: &Action) -> Option<Vec<Effect>> {
+fn sharing_dialog(
+    s: &mut AppState,
+    bank: BankId,
+    cursor: usize,
+    scopes: Scopes,
+    action: &Action,
+) -> Option<Vec<Effect>> {
+    let n = Scope::ALL.len();
     Some(match action {
         Action::Quit => return None,
+        Action::Up | Action::Down => {
+            let cursor = if *action == Action::Up { cursor.saturating_sub(1) } else { (cursor + 1).min(n - 1) };
+            s.overlay = Some(Overlay::Consent { bank, cursor, scopes });
+            vec![]
+        }
+        Action::Toggle => {
+            let scope = Scope::ALL[cursor.min(n - 1)];
+            let scopes = scopes.with(scope, !scopes.contains(scope));
+            s.overlay = Some(Overlay::Consent { bank, cursor, scopes });
+            vec![]
+        }
+        // Enter applies the scopes; taking any away asks about what they stored.
+        Action::Submit => {
+            let before = s.banks.iter().find(|b| b.bank.id == bank).map_or(Scopes::default(), |b| b.bank.scopes);
+            if scopes == before {
+                s.overlay = None;
+                return Some(vec![]);
+            }
+            if before.removed_in(scopes).is_empty() {
+                s.overlay = None;
+                flash(s, format!("{bank} now shares {scopes}."), false);
+                return Some(vec![Effect::SetScopes { bank, scopes, delete: false }]);
+            }
+            s.overlay = Some(Overlay::ConfirmNarrow { bank, scopes });
+            vec![]
+        }
         Action::Cancel => {
             s.overlay = None;
             vec![]
@@ -74,6 +108,26 @@ fn sharing_dialog(s: &mut AppState, bank: BankId, action: &Action) -> Option<Vec
         }
         _ => vec![],
     })
+}
+
+/// Scopes taken away: `y` deletes what they stored, `n` keeps it; either
+/// way the new scopes apply. Esc changes nothing.
+fn narrow(s: &mut AppState, bank: BankId, scopes: Scopes, action: &Action) -> Option<Vec<Effect>> {
+    let delete = match action {
+        Action::Confirm => true,
+        Action::Keep => false,
+        Action::Cancel => {
+            s.overlay = None;
+            flash(s, "Nothing changed.".into(), false);
+            return Some(vec![]);
+        }
+        Action::Quit => return None,
+        _ => return Some(vec![]),
+    };
+    s.overlay = None;
+    let said = if delete { "and deleting what the others stored" } else { "keeping what the others stored" };
+    flash(s, format!("{bank} now shares {scopes}, {said}…"), false);
+    Some(vec![Effect::SetScopes { bank, scopes, delete }])
 }
 
 /// A yes/no question: purge, mark as fraud, share.

@@ -8,6 +8,7 @@ mod export;
 mod feed;
 mod import;
 mod link;
+mod receipt;
 mod show;
 mod table;
 

@@ -902,3 +902,27 @@ fn consent_verify_says_whether_the_log_is_whole_and_where_it_was_changed() {
     // The log as it is listed stays readable.
     h.ok(&["consent", "log"]);
 }
+
+#[test]
+fn a_consent_receipt_names_the_parties_scopes_and_terms() {
+    let h = Home::new();
+    h.ok(&["--now", NOW, "consent", "grant", "chase", "--scopes", "balances,transactions"]);
+    h.ok(&["--now", NOW, "feed", "--seed", "5", "--events", "800"]);
+    let out = h.ok(&["--now", NOW, "consent", "show", "chase", "--json"]);
+    let r: Value = serde_json::from_str(&out).unwrap();
+    for key in ["id", "parties", "purpose", "scopes", "accounts", "created", "expires", "lookback", "status"] {
+        assert!(r.get(key).is_some(), "{key}: {r}");
+    }
+    assert_eq!(r["status"], "active");
+    assert_eq!(r["scopes"], serde_json::json!(["balances", "transactions"]));
+    assert_eq!(r["expires"]["duration"], "P90D");
+    assert!(r["purpose"].as_str().unwrap().contains("Nothing leaves this machine"));
+    assert_eq!(r["parties"].as_array().unwrap().len(), 2, "the bank and finbox, no third party");
+    assert!(r["accounts"].as_array().unwrap().iter().any(|a| a.as_str().unwrap().contains('•')));
+    assert!(r["lookback"].as_str().is_some_and(|l| l.starts_with('P') && l.ends_with('D')), "{r}");
+    let text = h.ok(&["--now", NOW, "consent", "show", "chase"]);
+    assert!(text.contains("status    active") && text.contains("scopes    balances, transactions"), "{text}");
+    h.ok(&["--now", NOW, "consent", "revoke", "chase"]);
+    let r: Value = serde_json::from_str(&h.ok(&["--now", NOW, "consent", "show", "chase", "--json"])).unwrap();
+    assert_eq!(r["status"], "revoked");
+}

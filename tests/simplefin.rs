@@ -170,6 +170,10 @@ fn a_sync_stores_pending_and_posted_and_a_posting_replaces_its_pending_row() {
     let start: i64 = q("start-date")[0].parse().unwrap();
     assert!((t - 10 * 86_400 - 120..=t - 10 * 86_400 + 120).contains(&start), "{start} vs {t}");
     assert_eq!(q("account"), ["ACT-1", "ACT-2"]);
+    // The receipt names the bridge as a party, with the requests made.
+    let r: Value = serde_json::from_str(&h.ok(&["consent", "show", "mybank", "--json"])).unwrap();
+    let bridge = r["parties"].as_array().unwrap().iter().find(|p| p["role"] == "data access platform").unwrap();
+    assert!(bridge["name"].as_str().unwrap().contains("127.0.0.1") && bridge["requests_24h"] == 2, "{r}");
 }
 
 #[test]

@@ -304,6 +304,15 @@ pub enum ConsentCmd {
     },
     /// Every consent change, oldest first.
     Log(JsonFlag),
+    /// A bank's consent receipt: who shares what with whom, why, for how
+    /// long, how far back, and what left this machine.
+    Show {
+        /// The bank id (`finbox banks` lists them).
+        bank: String,
+        /// Print one JSON object instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the tamper-evident log (consent changes, alert verdicts, card
     /// locks): exit 0 if it is whole, 1 naming the first entry changed.
     Verify,

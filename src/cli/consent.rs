@@ -28,6 +28,7 @@ pub(super) fn consent(env: &Env, c: &ConsentCmd) -> Result<()> {
         ConsentCmd::Renew { bank, all } => renew(env, &mut store, bank.as_deref(), *all),
         ConsentCmd::Revoke { bank, purge } => revoke(env, &mut store, bank, *purge),
         ConsentCmd::Log(f) => consent_log(&store, f.json),
+        ConsentCmd::Show { bank, json } => super::receipt::show(env, &store, bank, *json),
         ConsentCmd::Verify => verify(&store),
     }
 }

@@ -175,6 +175,26 @@ impl Store {
         Ok((left, oldest.map(|t| super::from_unix(t + BUDGET_WINDOW_SECS))))
     }
 
+    /// Requests made for `bank` in the last 24 hours, and the latest.
+    pub fn simplefin_requests(&self, bank: &BankId, now: DateTime<Utc>) -> Result<(u32, Option<DateTime<Utc>>)> {
+        let (n, last): (i64, Option<i64>) = self.conn.query_row(
+            "SELECT count(*), max(at) FROM simplefin_requests WHERE bank_id = ?1 AND at > ?2",
+            params![bank.as_str(), now.timestamp() - BUDGET_WINDOW_SECS],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((n as u32, last.map(super::from_unix)))
+    }
+
+    /// The oldest transaction a bank shared: how far back its history goes.
+    pub fn oldest_transaction(&self, bank: &BankId) -> Result<Option<DateTime<Utc>>> {
+        let t: Option<i64> = self.conn.query_row(
+            "SELECT min(posted_at) FROM transactions WHERE bank_id = ?1",
+            [bank.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(t.map(super::from_unix))
+    }
+
     /// How a sync of `bank` went (`error`: None for a success).
     pub fn record_simplefin_sync(&mut self, bank: &BankId, now: DateTime<Utc>, error: Option<&str>) -> Result<()> {
         let n = self.conn.execute(

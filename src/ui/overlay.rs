@@ -130,6 +130,7 @@ fn sharing_lines(
         theme,
     ));
     lines.extend(key_lines("Esc", 5, "cancel", cols, theme));
+    lines.extend(paragraph(&format!("Its receipt: finbox consent show {bank}"), cols, theme.muted));
     (format!("Sharing {name}: what, and for how long"), lines, theme.border_focused)
 }
 

@@ -659,3 +659,35 @@ fn m_masks_every_amount_and_unmasks() {
     s.keys(&["q"]);
     s.wait_for("[exit 0]");
 }
+
+/// The sharing dialog toggles scopes: offers on (applied at once), then
+/// messages off, which asks first and deletes what they stored.
+#[test]
+fn scopes_are_toggled_in_the_sharing_dialog() {
+    let s = session("scopes");
+    s.cli(&["consent", "grant", "chase"]);
+    s.cli(&["--now", "2026-11-20T15:00:00Z", "feed", "--seed", "11", "--events", "3000"]);
+    s.start(120, 36, &["--no-feeds"]);
+    s.wait_for("Chase — shared");
+    s.keys(&["c"]);
+    s.wait_for("[ ] offers");
+    s.keys(&["Down", "Down", "Down", "Down", "Space"]);
+    s.wait_for("[x] offers");
+    s.keys(&["Enter"]);
+    s.wait_for("now shares balances, transactions, messages, alerts, offers");
+    assert!(
+        s.cli(&["consent", "scopes", "chase"]).contains("may share: balances, transactions, messages, alerts, offers")
+    );
+    s.keys(&["c"]);
+    s.wait_for("[x] offers");
+    s.keys(&["Down", "Down", "Space", "Enter"]);
+    s.wait_for("Delete what Chase stored under messages?");
+    s.keys(&["y"]);
+    s.wait_for("records it stored were deleted");
+    let out = s.cli(&["consent", "scopes", "chase"]);
+    assert!(out.contains("Not shared: messages"), "{out}");
+    let msgs = s.json(&["messages", "chase", "--limit", "100000", "--json"]);
+    assert!(!msgs.iter().any(|m| m["from"] == "bank" && (m["kind"] == "service" || m["kind"] == "text")), "{msgs:?}");
+    s.keys(&["q"]);
+    s.wait_for("[exit 0]");
+}

@@ -28,6 +28,7 @@ mod ingest;
 mod lease;
 mod message;
 mod query;
+mod receipt;
 mod register;
 mod reply;
 mod scopes;

@@ -150,7 +150,14 @@ fn the_whole_flow_feed_ack_say_revoke_purge() {
     assert!(out.contains("deleted"), "{out}");
     assert!(h.json(&["transactions", "--bank", "citi", "--json"]).is_empty());
     assert!(h.json(&["balances", "--json"]).iter().all(|b| b["bank"] != "citi"));
-    assert!(h.json(&["messages", "citi", "--json"]).is_empty());
+    // Only the deletion receipt is left in Citi's thread.
+    let left = h.json(&["messages", "citi", "--json"]);
+    assert!(left.len() == 1 && left[0]["kind"] == "receipt", "{left:?}");
+    let receipt = left[0]["text"].as_str().unwrap();
+    assert!(
+        receipt.contains("Deletion receipt") && receipt.contains("transactions") && receipt.contains("SHA-256"),
+        "{receipt}"
+    );
     let log = h.json(&["consent", "log", "--json"]);
     let actions: Vec<String> =
         log.iter().map(|e| format!("{}:{}", e["bank"].as_str().unwrap(), e["action"].as_str().unwrap())).collect();

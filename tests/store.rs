@@ -1275,3 +1275,28 @@ fn narrowing_with_delete_leaves_no_row_of_that_kind() {
         assert!(!text.contains("zanzibarquux"), "{file} still holds the merchant");
     }
 }
+
+#[test]
+fn a_purge_leaves_a_receipt_whose_digest_is_of_what_was_deleted() {
+    let purge = |extra: bool| {
+        let mut s = linked("chase");
+        let mut events: Vec<FeedEvent> = (0..20).map(|i| txn("chk", &format!("t{i}"), i, -100 - i, "Shop")).collect();
+        if extra {
+            events.push(txn("chk", "t99", 99, -1, "Shop"));
+        }
+        let batch: Vec<Envelope> = events.into_iter().map(|e| env(&s, "chase", e)).collect();
+        s.apply_batch(&batch, t0()).unwrap();
+        s.revoke(&bank("chase"), true, t0()).unwrap();
+        let log = s.consent_log(Some(&bank("chase"))).unwrap();
+        let detail = log.iter().find(|e| e.action == ConsentAction::Purge).unwrap().detail.clone();
+        let digest = detail.split("sha256 ").nth(1).unwrap().to_string();
+        let thread = s.messages(&bank("chase"), 10, None).unwrap();
+        assert!(thread.len() == 1 && thread[0].text.contains(&digest), "{thread:?}");
+        assert!(detail.contains("20 transactions") || detail.contains("21 transactions"), "{detail}");
+        digest
+    };
+    let (a, b, c) = (purge(false), purge(false), purge(true));
+    assert_eq!(a.len(), 64);
+    assert_eq!(a, b, "the same records, the same digest");
+    assert_ne!(a, c, "one record more, another digest");
+}

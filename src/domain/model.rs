@@ -173,6 +173,7 @@ named_enum!(
         Service => "service",
         Notice => "notice",
         Offer => "offer",
+        Receipt => "receipt",
     }
 );
 named_enum!(

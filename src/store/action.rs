@@ -165,6 +165,33 @@ impl Store {
         if !purge {
             return Ok(if granted { ConsentChange::Revoked } else { ConsentChange::AlreadyRevoked });
         }
+        // What is about to go, for the deletion receipt.
+        let digest = self.shared_digest(bank, SHARED_TABLES, of_bank)?;
+        let (done, parts) = self.delete_shared(bank, progress)?;
+        let what = if parts.is_empty() { "nothing stored".to_string() } else { parts.join(", ") };
+        let detail = format!("deleted {what}; sha256 {digest}");
+        // The purge's own checkpoint follows the rebuild. The receipt is
+        // posted in the (now empty) thread, and kept in the log.
+        let zone = self.zone;
+        self.decide_then("PASSIVE", |tx| {
+            log(tx, bank, ConsentAction::Purge, now, &detail)?;
+            let name = bank_name(tx, bank)?;
+            let text = format!(
+                "Deletion receipt: on {} finbox deleted what {name} shared: {what}. SHA-256 of the deleted \
+                 records: {digest}. The consent log keeps this receipt (`finbox consent log`).",
+                when::long_date(now, zone)
+            );
+            NewMessage::new(bank, Sender::System, MessageKind::Receipt, now, &text).insert(tx)?;
+            Ok(())
+        })?;
+        self.rebuild_after_purge();
+        let removed = self.path.as_deref().map(super::remove_backups).unwrap_or_default();
+        Ok(ConsentChange::Purged { rows: done as i64, backups_removed: removed.len() })
+    }
+
+    /// Deletes a bank's rows table by table, in chunks (so other writers
+    /// get their turn), saying how far it is: how many, and per table.
+    fn delete_shared(&mut self, bank: &BankId, progress: &mut dyn FnMut(u64, u64)) -> Result<(u64, Vec<String>)> {
         let mut total = 0u64;
         for table in SHARED_TABLES {
             let n: i64 = self.conn.query_row(
@@ -175,8 +202,6 @@ impl Store {
             total += n as u64;
         }
         progress(0, total);
-        // What is about to go, for the deletion receipt.
-        let digest = self.shared_digest(bank, SHARED_TABLES, of_bank)?;
         let mut done = 0u64;
         let mut parts = Vec::new();
         for table in SHARED_TABLES {
@@ -201,25 +226,7 @@ impl Store {
                 parts.push(format!("{n_table} {}", table.replace('_', " ")));
             }
         }
-        let what = if parts.is_empty() { "nothing stored".to_string() } else { parts.join(", ") };
-        let detail = format!("deleted {what}; sha256 {digest}");
-        // The purge's own checkpoint follows the rebuild. The receipt is
-        // posted in the (now empty) thread, and kept in the log.
-        let zone = self.zone;
-        self.decide_then("PASSIVE", |tx| {
-            log(tx, bank, ConsentAction::Purge, now, &detail)?;
-            let name = bank_name(tx, bank)?;
-            let text = format!(
-                "Deletion receipt: on {} finbox deleted what {name} shared: {what}. SHA-256 of the deleted \
-                 records: {digest}. The consent log keeps this receipt (`finbox consent log`).",
-                when::long_date(now, zone)
-            );
-            NewMessage::new(bank, Sender::System, MessageKind::Receipt, now, &text).insert(tx)?;
-            Ok(())
-        })?;
-        self.rebuild_after_purge();
-        let removed = self.path.as_deref().map(super::remove_backups).unwrap_or_default();
-        Ok(ConsentChange::Purged { rows: done as i64, backups_removed: removed.len() })
+        Ok((done, parts))
     }
 
     /// Records the user's verdict on an open alert. "Not me" at a simulated

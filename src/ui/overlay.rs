@@ -130,8 +130,29 @@ fn sharing_lines(
         theme,
     ));
     lines.extend(key_lines("Esc", 5, "cancel", cols, theme));
-    lines.extend(paragraph(&format!("Its receipt: finbox consent show {bank}"), cols, theme.muted));
+    if let Some(b) = current {
+        lines.push(Line::default());
+        lines.extend(paragraph(&receipt_line(b, opts), cols, theme.muted));
+    }
     (format!("Sharing {name}: what, and for how long"), lines, theme.border_focused)
+}
+
+/// The grant's receipt in a sentence (all of it: `finbox consent show`).
+fn receipt_line(b: &crate::domain::Bank, opts: &RenderOpts) -> String {
+    let date = |t| local(t, opts.utc_offset_secs).format("%b %-d, %Y").to_string();
+    let path = if b.feed_kind == crate::domain::SIMPLEFIN_FEED {
+        format!("{} → SimpleFIN Bridge → finbox on this machine", clean(&b.name))
+    } else {
+        format!("{} → finbox on this machine, nothing leaves it", clean(&b.name))
+    };
+    let term = match (b.consent_changed_at, b.consent_expires_at) {
+        (Some(c), Some(e)) => format!("; granted {}, until {} ({} days)", date(c), date(e), (e - c).num_days()),
+        _ => String::new(),
+    };
+    format!(
+        "Receipt {}-{}: {path}, to show it to you here{term}. In full: finbox consent show {}.",
+        b.id, b.epoch, b.id
+    )
 }
 
 /// "Delete what X stored under messages?" y delete, k keep, Esc nothing.

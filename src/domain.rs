@@ -4,6 +4,7 @@
 //! identifiers, exact money, the records a bank shares, text cleaning for
 //! untrusted input, the local fraud rules and the intents of a chat message.
 
+pub mod ask;
 pub mod event;
 pub mod fraud;
 pub mod intent;

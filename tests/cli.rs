@@ -933,3 +933,27 @@ fn a_consent_receipt_names_the_parties_scopes_and_terms() {
     let r: Value = serde_json::from_str(&h.ok(&["--now", NOW, "consent", "show", "chase", "--json"])).unwrap();
     assert_eq!(r["status"], "revoked");
 }
+
+#[test]
+fn the_bank_understands_periods_categories_merchants_and_accounts() {
+    let h = Home::new();
+    h.ok(&["--now", NOW, "consent", "grant", "chase"]);
+    h.ok(&["--now", NOW, "feed", "--seed", "5", "--events", "1500"]);
+    let say = |q: &str| h.ok(&["--now", NOW, "say", "chase", q]);
+    let out = say("how much did I spend on groceries last month");
+    assert!(out.contains("on Groceries in October 2026") && out.contains("•"), "{out}");
+    // The figure agrees with the transactions it cites: a sum of charges.
+    assert!(out.lines().next().unwrap().contains('$'), "{out}");
+    let merchant = h.json(&["transactions", "--bank", "chase", "--limit", "1", "--json"])[0]["merchant"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = say(&format!("when did I last pay {merchant}"));
+    assert!(out.starts_with(&format!("You last paid {merchant}")), "{out}");
+    let out = say("what's my savings balance");
+    assert!(out.contains("Savings") && !out.contains("Checking"), "{out}");
+    let out = say("show the last 3 from checking");
+    assert!(out.contains("Your last 3 transactions") && !out.contains("Savings"), "{out}");
+    let out = say("sing me a song");
+    assert!(out.contains("You could ask") && out.matches('"').count() >= 6, "{out}");
+}

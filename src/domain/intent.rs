@@ -14,6 +14,10 @@ pub enum Intent {
     Unfreeze(Option<String>),
     /// Open fraud alerts of this bank.
     Alerts,
+    /// When a merchant was last paid.
+    LastPaid,
+    /// The nearest ATMs and branches.
+    Atm,
     Help,
     Greeting,
     Thanks,

@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
+mod ask;
+
 use super::action::{bank_name, set_frozen_in};
 use super::message::NewMessage;
 use super::{Result, Store, StoreError};
@@ -29,11 +31,14 @@ impl Store {
         if text.is_empty() {
             return Err(StoreError::Ambiguous("say what? the message is empty".into()));
         }
-        let intent = Intent::parse(&text);
+        let vocab = self.vocab(bank)?;
+        let today = now.with_timezone(&self.zone).date_naive();
+        let ask = crate::domain::ask::Ask::understand(&text, &vocab, today);
+        let intent = ask.intent.clone();
         // Read-only answers are computed before the write transaction.
         let answer = match &intent {
             Intent::Freeze(_) | Intent::Unfreeze(_) => None,
-            other => Some(self.answer(bank, other, now)?),
+            _ => Some(self.answer(bank, &ask, &vocab, now)?),
         };
         let decision = matches!(intent, Intent::Freeze(_) | Intent::Unfreeze(_));
         let body = |tx: &rusqlite::Transaction<'_>| {
@@ -55,24 +60,45 @@ impl Store {
         if decision { self.decide(body) } else { self.write(body) }
     }
 
-    fn answer(&self, bank: &BankId, intent: &Intent, now: DateTime<Utc>) -> Result<String> {
+    fn answer(
+        &self,
+        bank: &BankId,
+        ask: &crate::domain::ask::Ask,
+        vocab: &crate::domain::ask::Vocab,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
         let name = bank_name(&self.conn, bank)?;
-        match intent {
-            Intent::Balance => self.answer_balance(bank),
-            Intent::Recent(n) => self.answer_recent(bank, *n),
+        let today = now.with_timezone(&self.zone).date_naive();
+        let account = ask.account.and_then(|i| vocab.accounts.get(i)).map(|(_, mask)| mask.as_str());
+        let targeted = ask.period.is_some() || ask.category.is_some() || ask.merchant.is_some() || account.is_some();
+        match &ask.intent {
+            Intent::Balance => self.answer_balance(bank, account),
+            Intent::Recent(n) => self.answer_recent(bank, *n, account),
+            Intent::Spending if targeted => self.answer_spending_for(bank, ask, vocab, today),
             Intent::Spending => self.answer_spending(bank, &name, now),
+            Intent::LastPaid => match &ask.merchant {
+                Some(m) => self.answer_last_paid(bank, m),
+                None => Ok(self.suggestions(vocab)),
+            },
+            Intent::Atm => Ok(format!(
+                "finbox has no list of {name}'s ATMs and branches yet, and looks nothing up online: the bank's app \
+                 or website can tell you the nearest."
+            )),
             Intent::Alerts => self.answer_alerts(bank),
             Intent::Help => Ok(HELP.to_string()),
             Intent::Greeting => Ok(format!("Hello! This is {name}. {HELP}")),
             Intent::Thanks => Ok("You're welcome! Anything else?".into()),
-            Intent::Unknown => Ok(format!("Sorry, I didn't catch that. {HELP}")),
+            Intent::Unknown => Ok(self.suggestions(vocab)),
             Intent::Freeze(_) | Intent::Unfreeze(_) => unreachable!("handled in the write transaction"),
         }
     }
 
     /// "Here are your balances:", one line per account, the net per currency.
-    fn answer_balance(&self, bank: &BankId) -> Result<String> {
-        let accounts = self.accounts(Some(bank))?;
+    fn answer_balance(&self, bank: &BankId, only: Option<&str>) -> Result<String> {
+        let mut accounts = self.accounts(Some(bank))?;
+        if let Some(mask) = only {
+            accounts.retain(|a| a.mask.ends_with(mask));
+        }
         if accounts.is_empty() {
             return Ok("You have no accounts with us yet: the first sync is still on its way.".into());
         }
@@ -98,8 +124,15 @@ impl Store {
     }
 
     /// The last `n` transactions.
-    fn answer_recent(&self, bank: &BankId, n: usize) -> Result<String> {
-        let txns = self.transactions(&super::TxnFilter { bank: Some(bank.clone()), limit: n, ..Default::default() })?;
+    fn answer_recent(&self, bank: &BankId, n: usize, only: Option<&str>) -> Result<String> {
+        let account = only.and_then(|m| self.accounts(Some(bank)).ok()?.into_iter().find(|a| a.mask.ends_with(m)));
+        let filter = super::TxnFilter {
+            bank: Some(bank.clone()),
+            account: account.map(|a| a.id),
+            limit: n,
+            ..Default::default()
+        };
+        let txns = self.transactions(&filter)?;
         if txns.is_empty() {
             return Ok("No transactions yet.".into());
         }

@@ -39,6 +39,14 @@ struct FileSettings {
     keys: Option<toml::Table>,
     notify: Option<NotifyFile>,
     simplefin: Option<SimplefinFile>,
+    location: Option<LocationFile>,
+}
+
+/// `[location]`: where the user is, for "nearest atm".
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocationFile {
+    near: Option<toml::Spanned<String>>,
 }
 
 /// `[simplefin]`: how the SimpleFIN Bridge feed polls.
@@ -94,6 +102,7 @@ impl FileSettings {
                 let (base, top) = (self.notify.unwrap_or_default(), over.notify.unwrap_or_default());
                 Some(NotifyFile { bell: top.bell.or(base.bell), command: top.command.or(base.command) })
             },
+            location: over.location.or(self.location),
             simplefin: {
                 let (base, top) = (self.simplefin.unwrap_or_default(), over.simplefin.unwrap_or_default());
                 Some(SimplefinFile {
@@ -106,6 +115,15 @@ impl FileSettings {
 
     /// Values out of range, named by key and place in `text` (the file's).
     fn check(&self, path: &str, text: &str) -> Result<(), ConfigError> {
+        if let Some(near) = self.location.as_ref().and_then(|l| l.near.as_ref())
+            && let Err(why) = crate::domain::atm::Place::parse(near.get_ref())
+        {
+            let (line, column) = line_column(text, near.span().start);
+            return Err(ConfigError::Parse {
+                path: path.to_string(),
+                message: format!("line {line}, column {column}: [location] near: {why}"),
+            });
+        }
         let sf = self.simplefin.as_ref();
         let ranged = [
             ("[simplefin] budget", sf.and_then(|s| s.budget.as_ref()), SIMPLEFIN_BUDGET, "requests a day"),
@@ -206,6 +224,8 @@ pub struct Settings {
     /// `[simplefin]`: requests a day, and hours between two syncs.
     pub simplefin_budget: u32,
     pub simplefin_interval_hours: u32,
+    /// `[location] near`: where the user is (checked), for "nearest atm".
+    pub near: Option<crate::domain::atm::Place>,
 }
 
 /// What a new HIGH alert does besides showing in the header.
@@ -253,6 +273,11 @@ impl Settings {
             bell: notify.bell.unwrap_or(true),
             command: notify.command.map(toml::Spanned::into_inner).filter(|c| !c.trim().is_empty()),
         };
+        let near = merged
+            .location
+            .as_ref()
+            .and_then(|l| l.near.as_ref())
+            .and_then(|n| crate::domain::atm::Place::parse(n.get_ref()).ok());
         let sf = merged.simplefin.unwrap_or_default();
         let simplefin_budget = sf.budget.map_or(20, |b| *b.get_ref()) as u32;
         let simplefin_interval_hours = sf.interval_hours.map_or(6, |h| *h.get_ref()) as u32;
@@ -288,6 +313,7 @@ impl Settings {
             notify,
             simplefin_budget,
             simplefin_interval_hours,
+            near,
         })
     }
 

@@ -5,6 +5,7 @@
 //! untrusted input, the local fraud rules and the intents of a chat message.
 
 pub mod ask;
+pub mod atm;
 pub mod event;
 pub mod fraud;
 pub mod intent;

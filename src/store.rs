@@ -55,6 +55,7 @@ pub use ingest::{BatchReport, BulkWrite, Rejection};
 pub use lease::{FeedHolder, LEASE_RENEW, LEASE_STALE, Lease};
 pub use query::{CategorySpend, TxnCursor, TxnFilter};
 pub use register::{CONTEXT, RegisterAt, RegisterWindow, running_balances};
+pub use reply::Bot as BankBot;
 pub use scopes::ScopeChange;
 pub use simplefin::{Connection as SimplefinConnection, Link as SimplefinLink, SIMPLEFIN_FEED};
 
@@ -194,6 +195,8 @@ pub struct Store {
     zone: chrono::FixedOffset,
     /// The screen's last check of the tamper-evident log.
     chain_checked: chain::Checked,
+    /// The bank bot's ATMs and the user's place.
+    bot: reply::Bot,
 }
 
 impl Store {
@@ -276,6 +279,7 @@ impl Store {
             key: key.cloned(),
             zone: when::zone(0),
             chain_checked: Default::default(),
+            bot: Default::default(),
         };
         store.prepare(&shown)?;
         // Only now that the file is known to be ours: make it and its
@@ -289,7 +293,9 @@ impl Store {
         match &self.path {
             // Not through `open_keyed`: this process holds the store open,
             // and its kind is known.
-            Some(path) => Ok(Store { zone: self.zone, ..Store::connect(path, self.key.as_ref())? }),
+            Some(path) => {
+                Ok(Store { zone: self.zone, bot: self.bot.clone(), ..Store::connect(path, self.key.as_ref())? })
+            }
             None => Err(StoreError::Convert("an in-memory store cannot be reopened".into())),
         }
     }
@@ -331,6 +337,7 @@ impl Store {
             key: None,
             zone: when::zone(0),
             chain_checked: Default::default(),
+            bot: Default::default(),
         };
         store.prepare(":memory:")?;
         Ok(store)

@@ -957,3 +957,24 @@ fn the_bank_understands_periods_categories_merchants_and_accounts() {
     let out = say("sing me a song");
     assert!(out.contains("You could ask") && out.matches('"').count() >= 6, "{out}");
 }
+
+#[test]
+fn the_nearest_atm_comes_from_the_profile_and_the_location_setting() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "wellsfargo"]);
+    let out = h.ok(&["say", "wellsfargo", "nearest atm"]);
+    assert!(out.contains("[location] near"), "no place set: it says how: {out}");
+    let config = h.dir.path().join("config/finbox/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "[location]\nnear = \"94158\"\n").unwrap();
+    let out = h.ok(&["say", "wellsfargo", "nearest atm"]);
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with('•')).collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].contains("Wells Fargo Mission Bay") && lines[0].contains("mi, no fee"), "{out}");
+    let miles: Vec<f64> =
+        lines.iter().map(|l| l.split(" — ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap()).collect();
+    assert!(miles.windows(2).all(|w| w[0] <= w[1]), "nearest first: {miles:?}");
+    std::fs::write(&config, "[location]\nnear = \"somewhere\"\n").unwrap();
+    let err = h.fail(&["say", "wellsfargo", "nearest atm"]);
+    assert!(err.contains("[location] near") && err.contains("line 2"), "{err}");
+}

@@ -34,6 +34,8 @@ pub struct BankProfile {
     pub raw: toml::Table,
     /// Where the profile came from (a path, or `embedded:…`).
     pub source: String,
+    /// `[[atms]]`: the bank's ATMs and branches, for "nearest atm".
+    pub atms: Vec<crate::domain::atm::Atm>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,7 +54,8 @@ struct Common {
     pending_tolerance_percent: i64,
 }
 
-const COMMON_KEYS: &[&str] = &["id", "name", "color", "feed", "home_country", "currency", "pending_tolerance_percent"];
+const COMMON_KEYS: &[&str] =
+    &["id", "name", "color", "feed", "home_country", "currency", "pending_tolerance_percent", "atms"];
 
 fn default_tolerance() -> i64 {
     crate::domain::DEFAULT_PENDING_TOLERANCE_PERCENT
@@ -94,6 +97,7 @@ impl BankProfile {
             pending_tolerance_percent: crate::domain::DEFAULT_PENDING_TOLERANCE_PERCENT,
             raw: toml::Table::new(),
             source: "linked".into(),
+            atms: Vec::new(),
         }
     }
 
@@ -135,6 +139,12 @@ impl BankProfile {
             home_country: common.home_country,
             currency: common.currency,
             pending_tolerance_percent: common.pending_tolerance_percent,
+            atms: match raw.get("atms") {
+                Some(v) => {
+                    v.clone().try_into().map_err(|e: toml::de::Error| err(format!("[[atms]]: {}", e.message())))?
+                }
+                None => Vec::new(),
+            },
             raw,
             source: source.to_string(),
         })

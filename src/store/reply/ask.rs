@@ -10,10 +10,42 @@ use super::super::{Result, Store};
 use crate::domain::ask::{Ask, Period, Vocab};
 use crate::domain::*;
 
+/// What the bank bot knows besides the store: each bank's ATMs and
+/// branches (from its profile) and where the user says they are.
+#[derive(Debug, Clone, Default)]
+pub struct Bot {
+    pub atms: std::collections::HashMap<BankId, Vec<crate::domain::atm::Atm>>,
+    pub near: Option<crate::domain::atm::Place>,
+}
+
 /// How many rows an answer lists (the rest are counted).
 const CITED: usize = 3;
 
 impl Store {
+    /// Tells the bank bot the ATMs and where the user is.
+    pub fn set_bot(&mut self, bot: Bot) {
+        self.bot = bot;
+    }
+
+    /// The three nearest ATMs or branches, with distance and fees.
+    pub(in crate::store) fn answer_atm(&self, bank: &BankId, name: &str) -> String {
+        let atms = self.bot.atms.get(bank).map(Vec::as_slice).unwrap_or_default();
+        if atms.is_empty() {
+            return format!("finbox has no list of {name}'s ATMs and branches, and looks nothing up online.");
+        }
+        let Some(here) = self.bot.near else {
+            return "Where are you? Set it in the settings, e.g. [location] near = \"40.7411,-73.9897\" (or a ZIP \
+                    code): nothing is looked up online."
+                .into();
+        };
+        let mut lines = vec![format!("The nearest {name} ATMs and branches:")];
+        for (a, miles) in crate::domain::atm::nearest(atms, here, 3) {
+            let fee = if a.fee_free { "no fee" } else { "a fee may apply" };
+            lines.push(format!("• {}, {} — {miles:.1} mi, {fee}", a.name, a.address));
+        }
+        lines.join("\n")
+    }
+
     /// The categories, merchants and accounts the bank's recent history
     /// holds, for the grammar to recognise.
     pub(in crate::store) fn vocab(&self, bank: &BankId) -> Result<Vocab> {

@@ -4,18 +4,22 @@
 mod args;
 mod bank;
 mod consent;
+mod exit;
 mod export;
 mod feed;
 mod import;
 mod link;
 mod receipt;
+mod shell;
 mod show;
 mod table;
 
 pub use args::*;
 use bank::bank_id;
 use consent::{consent, convert_store};
+pub use exit::Status;
 use feed::feed;
+pub use shell::Shell;
 use show::{alerts, balances, banks, messages, transactions, transfers};
 
 use anyhow::{Result, bail};
@@ -28,6 +32,12 @@ use table::{Align, Table};
 
 /// Runs a subcommand; `None` is the terminal interface.
 pub fn run(cli: Cli) -> Result<()> {
+    // Made from the command line alone: no settings, no store, no log.
+    match &cli.command {
+        Some(Command::Completions { shell }) => return shell::completions(*shell, &mut std::io::stdout().lock()),
+        Some(Command::Man) => return shell::man(&mut std::io::stdout().lock()),
+        _ => {}
+    }
     let seed = match &cli.command {
         Some(Command::Feed(a)) => a.seed,
         _ => None,
@@ -71,6 +81,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Link(a) => link::link(&env, a),
         Command::Unlink { .. } => link::unlink(&env),
         Command::Sync { bank } => link::sync(&env, bank.as_deref()),
+        Command::Completions { .. } | Command::Man => Ok(()),
         Command::Export { format, bank, output, no_pending } => {
             let opts = export::ExportOpts { pending: !no_pending };
             export_to(&env, *format, bank.as_deref(), output.as_deref(), opts)

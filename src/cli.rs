@@ -9,6 +9,7 @@ mod export;
 mod feed;
 mod import;
 mod link;
+mod progress;
 mod receipt;
 mod shell;
 mod show;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> Result<()> {
     // The log goes beside the store: a command that makes no store leaves
     // nothing (no folder, no log) where there is none.
     table::MASK.store(cli.mask, std::sync::atomic::Ordering::Relaxed);
+    progress::QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     let makes_store = cli.command.as_ref().is_none_or(Command::makes_store);
     if (makes_store || env.settings.db.try_exists().unwrap_or(true))
         && let Err(e) = crate::logging::init(&env.settings.log_file)

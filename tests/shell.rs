@@ -106,3 +106,48 @@ fn exit_statuses_say_what_went_wrong() {
     assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(code(&pass, &["banks"]), Some(0));
 }
+
+/// `finbox feed` with stderr a terminal (`script` gives it one): its
+/// output, the summary included.
+fn feed_in_a_terminal(home: &std::path::Path, flags: &str) -> Option<String> {
+    let bin = assert_cmd::cargo::cargo_bin!("finbox");
+    let run = format!("stty cols 120; {} feed --events 30000 {flags}", bin.display());
+    let mut c = Command::new("script");
+    c.args(["-qec", &run, "/dev/null"]);
+    for (k, v) in common::finbox(home, &[], &[]).get_envs() {
+        c.env(k, v.unwrap());
+    }
+    let out = c.env("TERM", "xterm-256color").stdin(Stdio::null()).output().ok()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn a_feed_shows_its_progress_on_a_terminal_and_nothing_when_piped() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    assert!(finbox(h, &[], &["consent", "grant", "--all"]).status.success());
+    let Some(screen) = feed_in_a_terminal(h, "") else {
+        eprintln!("script(1) is not installed: the terminal half is skipped");
+        return;
+    };
+    // The bar is redrawn in place: at least two different counts, with the
+    // rate and the transactions so far; then the summary as ever.
+    let mut counts: Vec<&str> = screen
+        .split(['\r', '\n'])
+        .filter(|l| l.contains("/30,000 events (") && l.contains("new transactions"))
+        .map(|l| l.trim_start_matches(|c: char| !c.is_ascii_digit()))
+        .collect();
+    counts.dedup();
+    assert!(counts.len() >= 2, "no progress line updated twice:\n{screen}");
+    assert!(screen.contains("30,000 events in"), "{screen}");
+
+    // --quiet on a terminal, and a pipe: the summary only.
+    let quiet = feed_in_a_terminal(h, "--quiet").unwrap();
+    assert!(!quiet.contains("/30,000 events") && quiet.contains("30,000 events in"), "{quiet}");
+    let out = finbox(h, &[], &["feed", "--events", "30000"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains('\r') && !err.contains('\x1b') && !err.contains("/30,000"), "{err:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("30,000 events in"));
+}

@@ -107,11 +107,11 @@ fn exit_statuses_say_what_went_wrong() {
     assert_eq!(code(&pass, &["banks"]), Some(0));
 }
 
-/// `finbox feed` with stderr a terminal (`script` gives it one): its
-/// output, the summary included.
-fn feed_in_a_terminal(home: &std::path::Path, flags: &str) -> Option<String> {
+/// `finbox ARGS` with stderr a terminal (`script` gives it one): its
+/// output, the summary included; None without script(1).
+fn in_a_terminal(home: &std::path::Path, args: &str) -> Option<String> {
     let bin = assert_cmd::cargo::cargo_bin!("finbox");
-    let run = format!("stty cols 120; {} feed --events 30000 {flags}", bin.display());
+    let run = format!("stty cols 120; {} {args}", bin.display());
     let mut c = Command::new("script");
     c.args(["-qec", &run, "/dev/null"]);
     for (k, v) in common::finbox(home, &[], &[]).get_envs() {
@@ -127,7 +127,7 @@ fn a_feed_shows_its_progress_on_a_terminal_and_nothing_when_piped() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     assert!(finbox(h, &[], &["consent", "grant", "--all"]).status.success());
-    let Some(screen) = feed_in_a_terminal(h, "") else {
+    let Some(screen) = in_a_terminal(h, "feed --events 30000") else {
         eprintln!("script(1) is not installed: the terminal half is skipped");
         return;
     };
@@ -143,11 +143,36 @@ fn a_feed_shows_its_progress_on_a_terminal_and_nothing_when_piped() {
     assert!(screen.contains("30,000 events in"), "{screen}");
 
     // --quiet on a terminal, and a pipe: the summary only.
-    let quiet = feed_in_a_terminal(h, "--quiet").unwrap();
+    let quiet = in_a_terminal(h, "feed --events 30000 --quiet").unwrap();
     assert!(!quiet.contains("/30,000 events") && quiet.contains("30,000 events in"), "{quiet}");
     let out = finbox(h, &[], &["feed", "--events", "30000"]);
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains('\r') && !err.contains('\x1b') && !err.contains("/30,000"), "{err:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("30,000 events in"));
+}
+
+#[test]
+fn an_import_shows_its_progress_on_a_terminal_and_nothing_when_piped() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    assert!(finbox(h, &[], &["consent", "grant", "chase"]).status.success());
+    let mut text = String::from("Date,Description,Amount\n");
+    for i in 0..40_000u32 {
+        text.push_str(&format!("2026-01-{:02},MERCHANT {},-{}.{:02}\n", 1 + i % 28, i % 97, 1 + i % 50, i % 100));
+    }
+    std::fs::write(h.join("big.csv"), text).unwrap();
+    let file = h.join("big.csv").display().to_string();
+    let Some(screen) = in_a_terminal(h, &format!("import {file} --bank chase --account 7777 --dry-run")) else {
+        return;
+    };
+    let mut counts: Vec<&str> = screen.split(['\r', '\n']).filter(|l| l.contains("/40,000 transactions")).collect();
+    counts.dedup();
+    assert!(counts.len() >= 2 && screen.contains("records read"), "no progress:\n{screen}");
+    assert!(screen.contains("Dry run: would add 40,000 transactions"), "{screen}");
+    let out = finbox(h, &[], &["import", &file, "--bank", "chase", "--account", "7777"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains('\r') && !err.contains('\x1b') && !err.contains("/40,000"), "{err:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Added 40,000 transactions"));
 }

@@ -4,18 +4,23 @@
 mod args;
 mod bank;
 mod consent;
+mod exit;
 mod export;
 mod feed;
 mod import;
 mod link;
+mod progress;
 mod receipt;
+mod shell;
 mod show;
 mod table;
 
 pub use args::*;
 use bank::bank_id;
 use consent::{consent, convert_store};
+pub use exit::Status;
 use feed::feed;
+pub use shell::Shell;
 use show::{alerts, balances, banks, messages, transactions, transfers};
 
 use anyhow::{Result, bail};
@@ -28,6 +33,12 @@ use table::{Align, Table};
 
 /// Runs a subcommand; `None` is the terminal interface.
 pub fn run(cli: Cli) -> Result<()> {
+    // Made from the command line alone: no settings, no store, no log.
+    match &cli.command {
+        Some(Command::Completions { shell }) => return shell::completions(*shell, &mut std::io::stdout().lock()),
+        Some(Command::Man) => return shell::man(&mut std::io::stdout().lock()),
+        _ => {}
+    }
     let seed = match &cli.command {
         Some(Command::Feed(a)) => a.seed,
         _ => None,
@@ -36,6 +47,7 @@ pub fn run(cli: Cli) -> Result<()> {
     // The log goes beside the store: a command that makes no store leaves
     // nothing (no folder, no log) where there is none.
     table::MASK.store(cli.mask, std::sync::atomic::Ordering::Relaxed);
+    progress::QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     let makes_store = cli.command.as_ref().is_none_or(Command::makes_store);
     if (makes_store || env.settings.db.try_exists().unwrap_or(true))
         && let Err(e) = crate::logging::init(&env.settings.log_file)
@@ -71,6 +83,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Link(a) => link::link(&env, a),
         Command::Unlink { .. } => link::unlink(&env),
         Command::Sync { bank } => link::sync(&env, bank.as_deref()),
+        Command::Completions { .. } | Command::Man => Ok(()),
         Command::Export { format, bank, output, no_pending } => {
             let opts = export::ExportOpts { pending: !no_pending };
             export_to(&env, *format, bank.as_deref(), output.as_deref(), opts)

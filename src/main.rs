@@ -29,7 +29,8 @@ fn main() -> ExitCode {
             // cell): no control or escape character reaches the terminal.
             let clean: Vec<String> = msg.lines().map(|l| finbox::domain::text::clean_line(l, 4000)).collect();
             eprintln!("{}", clean.join("\n"));
-            ExitCode::FAILURE
+            // Documented and stable: `finbox man`, EXIT STATUS.
+            ExitCode::from(finbox::cli::Status::of(&e) as u8)
         }
     }
 }

@@ -25,6 +25,9 @@ pub struct Cli {
     /// what is printed (for sharing a screen or a paste).
     #[arg(long, global = true)]
     pub mask: bool,
+    /// No progress bars on the terminal (summaries and errors still print).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     /// With no command: open the screen without running the bank feeds.
     #[arg(long)]
     pub no_feeds: bool,
@@ -117,6 +120,15 @@ pub enum Command {
         /// Only this bank (by default every shared SimpleFIN bank).
         bank: Option<String>,
     },
+    /// Print a shell completion script: `source <(finbox completions bash)`,
+    /// or save it where your shell looks (see `finbox man`).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: super::shell::Shell,
+    },
+    /// Print the manual page (roff): `finbox man | man -l -`.
+    Man,
 }
 
 /// Services finbox links real banks through.

@@ -50,6 +50,8 @@ pub(super) fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -
     let (tallies, report) = rt.block_on(async move {
         let (status_tx, status_rx) = tokio::sync::watch::channel(Default::default());
         let feeds = session::start_feeds(env, store, reader, mode, clock, Some(status_tx));
+        let bar = super::progress::bar(args.events, "events");
+        let progress = super::progress::follow_writer(bar.clone(), feeds.writer.progress());
         tokio::spawn(say_where_banks_are_fed(status_rx, names));
         // Ctrl-C, SIGTERM or SIGHUP stop the feeds like the end of
         // `--duration`: what was produced is committed, the summary printed,
@@ -68,7 +70,10 @@ pub(super) fn feed(env: &Env, args: &FeedArgs, cli_now: Option<DateTime<Utc>>) -
             }
             stopper.cancel();
         });
-        feeds.finish().await
+        let done = feeds.finish().await;
+        progress.abort();
+        bar.finish_and_clear();
+        done
     })?;
     drop(rt);
     print_summary(&shared, &tallies, &report, started.elapsed());

@@ -107,7 +107,14 @@ pub fn run(env: &Env, args: &ImportArgs) -> Result<()> {
         now: env.now,
         account,
     };
-    let scan = statement.scan(&opts, &|| false)?;
+    // Progress on a terminal: the records read, then those stored.
+    let reading = super::progress::bar(None, "records read");
+    let scan = statement.scan(&opts, &|| {
+        reading.inc(1);
+        false
+    });
+    reading.finish_and_clear();
+    let scan = scan?;
 
     // Accounts the store holds already keep their opening balance; one in
     // another currency would reject every transaction, so it stops here.
@@ -162,9 +169,11 @@ fn apply(
         since: now - chrono::Duration::days(ALERT_WINDOW_DAYS),
         pending: Vec::with_capacity(CHUNK),
         batch: Vec::new(),
+        progress: super::progress::bar(Some(scan.transactions), "transactions"),
     };
-    scan.events(&|| false, |event| importer.take(event))?;
-    importer.flush()?;
+    let read = scan.events(&|| false, |event| importer.take(event)).and_then(|()| importer.flush());
+    importer.progress.finish_and_clear();
+    read?;
     let added = importer.bulk.report().transactions;
     if added > 0 {
         let present = importer.bulk.report().replayed_transactions;
@@ -208,10 +217,15 @@ struct Importer<'a, 's> {
     since: DateTime<Utc>,
     pending: Vec<FeedEvent>,
     batch: Vec<Envelope>,
+    /// Counts the file's transactions as they are taken.
+    progress: indicatif::ProgressBar,
 }
 
 impl Importer<'_, '_> {
     fn take(&mut self, event: FeedEvent) -> Result<()> {
+        if matches!(event, FeedEvent::Transaction(_)) {
+            self.progress.inc(1);
+        }
         self.pending.push(event);
         if self.pending.len() >= CHUNK {
             self.flush()?;

@@ -3,6 +3,7 @@
 //! events to the store in batches (one `BEGIN IMMEDIATE` transaction each).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -45,6 +46,17 @@ pub struct WriterConfig {
 pub struct Writer {
     pub tx: mpsc::Sender<Envelope>,
     handle: JoinHandle<Result<BatchReport, StoreError>>,
+    progress: std::sync::Arc<WriterProgress>,
+}
+
+/// What the writer committed so far, for a progress display to poll.
+#[derive(Debug, Default)]
+pub struct WriterProgress {
+    /// Events the feeds sent that were committed (stored, duplicates,
+    /// dropped and rejected alike).
+    pub events: AtomicU64,
+    /// New transactions stored.
+    pub transactions: AtomicU64,
 }
 
 impl Writer {
@@ -52,11 +64,18 @@ impl Writer {
     /// from `PRAGMA data_version`, which also sees other processes'.)
     pub fn spawn(store: Store, cfg: WriterConfig) -> Writer {
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let progress = std::sync::Arc::new(WriterProgress::default());
+        let counts = progress.clone();
         let handle = std::thread::Builder::new()
             .name("finbox-writer".into())
-            .spawn(move || run(store, cfg, rx))
+            .spawn(move || run(store, cfg, rx, &counts))
             .expect("spawning the writer thread");
-        Writer { tx, handle }
+        Writer { tx, handle, progress }
+    }
+
+    /// The writer's running counts (updated after each committed batch).
+    pub fn progress(&self) -> std::sync::Arc<WriterProgress> {
+        self.progress.clone()
     }
 
     /// Waits for the writer to drain and stop (all senders must be dropped).
@@ -66,7 +85,12 @@ impl Writer {
     }
 }
 
-fn run(mut store: Store, cfg: WriterConfig, mut rx: mpsc::Receiver<Envelope>) -> Result<BatchReport, StoreError> {
+fn run(
+    mut store: Store,
+    cfg: WriterConfig,
+    mut rx: mpsc::Receiver<Envelope>,
+    progress: &WriterProgress,
+) -> Result<BatchReport, StoreError> {
     if let Err(e) =
         store.set_cache_kib(WRITER_CACHE_KIB).and_then(|_| store.set_autocheckpoint(WRITER_CHECKPOINT_PAGES))
     {
@@ -81,10 +105,15 @@ fn run(mut store: Store, cfg: WriterConfig, mut rx: mpsc::Receiver<Envelope>) ->
     while let Some(first) = rx.blocking_recv() {
         batch.clear();
         let since = (cfg.clock)() - chrono::Duration::days(ALERT_WINDOW_DAYS);
+        // Counted as the feeds count them (`FeedSink::sent`).
+        let mut received = first.event.bank_events();
         push_with_rules(&mut batch, first, &mut rules, &cfg, since);
         while batch.len() < limit {
             match rx.try_recv() {
-                Ok(env) => push_with_rules(&mut batch, env, &mut rules, &cfg, since),
+                Ok(env) => {
+                    received += env.event.bank_events();
+                    push_with_rules(&mut batch, env, &mut rules, &cfg, since)
+                }
                 Err(_) => break,
             }
         }
@@ -103,6 +132,8 @@ fn run(mut store: Store, cfg: WriterConfig, mut rx: mpsc::Receiver<Envelope>) ->
         if !report.rejected.is_empty() {
             tracing::warn!(count = report.rejected.len(), "feed records rejected");
         }
+        progress.events.fetch_add(received, Ordering::Relaxed);
+        progress.transactions.fetch_add(report.transactions, Ordering::Relaxed);
         total.merge(report);
     }
     drop(checkpointer);

@@ -176,3 +176,32 @@ fn an_import_shows_its_progress_on_a_terminal_and_nothing_when_piped() {
     assert!(!err.contains('\r') && !err.contains('\x1b') && !err.contains("/40,000"), "{err:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("Added 40,000 transactions"));
 }
+
+#[test]
+fn an_export_and_a_purge_show_their_progress_on_a_terminal() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    assert!(finbox(h, &[], &["consent", "grant", "--all"]).status.success());
+    assert!(finbox(h, &[], &["feed", "--events", "60000"]).status.success());
+    let out = h.join("all.csv").display().to_string();
+    let Some(screen) = in_a_terminal(h, &format!("export --format csv -o {out}")) else {
+        eprintln!("script(1) is not installed: skipped");
+        return;
+    };
+    // The bar: "1,000/42,316 transactions".
+    let bar = |l: &str| {
+        l.split_whitespace().collect::<Vec<_>>().windows(2).any(|w| {
+            w[1] == "transactions"
+                && w[0].split_once('/').is_some_and(|(a, b)| {
+                    [a, b].iter().all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == ','))
+                })
+        })
+    };
+    assert!(screen.split(['\r', '\n']).any(bar), "no export progress:\n{screen}");
+    let purge = in_a_terminal(h, "consent revoke chase --purge").unwrap();
+    assert!(purge.contains("records deleted") && purge.contains("is no longer shared"), "{purge}");
+    // Piped: the summary alone.
+    let piped = finbox(h, &[], &["consent", "revoke", "citi", "--purge"]);
+    let err = String::from_utf8_lossy(&piped.stderr);
+    assert!(!err.contains('\r') && !err.contains("records deleted"), "{err:?}");
+}

@@ -1,7 +1,5 @@
 //! `finbox consent …` and `finbox encrypt` / `decrypt`: sharing, and the store's encryption.
 
-use std::time::{Duration, Instant};
-
 use anyhow::{Result, bail};
 use serde_json::json;
 use std::io::IsTerminal;
@@ -151,20 +149,16 @@ fn renew(env: &Env, store: &mut Store, bank: Option<&str>, all: bool) -> Result<
 fn revoke(env: &Env, store: &mut Store, bank: &str, purge: bool) -> Result<()> {
     let id = bank_id(store, bank)?;
     let name = store.bank(&id)?.name;
-    // A long purge says how far it is, on a terminal.
-    let shown = std::io::stderr().is_terminal();
-    let mut said: Option<Instant> = None;
+    // A long purge says how far it is (a bar on a terminal, unless --quiet).
+    let mut bar: Option<indicatif::ProgressBar> = None;
     let mut progress = |done: u64, total: u64| {
-        if shown && total > 0 && said.is_none_or(|t| t.elapsed() >= Duration::from_millis(250) || done == total) {
-            said = Some(Instant::now());
-            let g = crate::domain::money::group_thousands;
-            eprint!("\rDeleting what {name} shared: {} of {} records…", g(done), g(total));
-            if done == total {
-                eprintln!();
-            }
-        }
+        let b = bar.get_or_insert_with(|| super::progress::bar(Some(total), "records deleted"));
+        b.set_position(done);
     };
     let change = store.revoke_with_progress(&id, purge, env.now, &mut progress)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     match change {
         ConsentChange::AlreadyRevoked => println!("{name} ({id}) was not shared; nothing changed."),
         ConsentChange::Purged { rows, backups_removed } => {

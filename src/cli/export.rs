@@ -80,6 +80,8 @@ pub fn export(
         store.accounts(None)?.into_iter().filter(|a| shared.contains(&a.bank)).map(|a| (a.id, a)).collect();
     let name_of = |id: &BankId| names.get(id).cloned().unwrap_or_else(|| id.to_string());
     let mut sink = Sink::open(format, out, &accounts, &names)?;
+    let total: u64 = accounts.values().map(|a| a.txn_count.max(0) as u64).sum();
+    let bar = super::progress::bar(Some(total), "transactions");
     let mut n = 0u64;
     for id in &shared {
         let bank_name = name_of(id);
@@ -89,9 +91,13 @@ pub fn export(
                 return Ok(());
             }
             n += 1;
+            if n % 1000 == 0 {
+                bar.set_position(n);
+            }
             sink.write(&bank_name, account, &t)
         })?;
     }
+    bar.finish_and_clear();
     sink.close(&accounts, name_of)?;
     Ok(n)
 }

@@ -205,3 +205,27 @@ fn an_export_and_a_purge_show_their_progress_on_a_terminal() {
     let err = String::from_utf8_lossy(&piped.stderr);
     assert!(!err.contains('\r') && !err.contains("records deleted"), "{err:?}");
 }
+
+#[test]
+fn encrypting_shows_a_spinner_on_a_terminal_and_nothing_when_piped() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    assert!(finbox(h, &[], &["consent", "grant", "chase"]).status.success());
+    assert!(finbox(h, &[], &["feed", "--events", "5000"]).status.success());
+    let pass = [("FINBOX_PASSPHRASE", "correct horse battery")];
+    let bin = assert_cmd::cargo::cargo_bin!("finbox");
+    let mut c = Command::new("script");
+    c.args(["-qec", &format!("stty cols 120; {} encrypt", bin.display()), "/dev/null"]);
+    for (k, v) in common::finbox(h, &pass, &[]).get_envs() {
+        c.env(k, v.unwrap());
+    }
+    let Ok(enc) = c.env("TERM", "xterm-256color").stdin(Stdio::null()).output() else {
+        eprintln!("script(1) is not installed: skipped");
+        return;
+    };
+    let screen = String::from_utf8_lossy(&enc.stdout);
+    assert!(screen.contains("encrypting the store"), "{screen}");
+    let piped = finbox(h, &pass, &["decrypt"]);
+    assert!(piped.status.success(), "{}", String::from_utf8_lossy(&piped.stderr));
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains("decrypting the store"));
+}

@@ -222,7 +222,13 @@ pub(super) fn convert_store(env: &Env, command: &Command) -> Result<()> {
         (None, Direction::Decrypt) => Passphrase::new(rpassword::prompt_password("Passphrase: ")?)
             .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?,
     };
-    let rows = crate::store::convert(db, direction, &pass)?;
+    // SQLCipher copies the store in one statement: a spinner with the time
+    // it has taken, since no count of pages is reported along the way.
+    let what = if direction == Direction::Encrypt { "encrypting" } else { "decrypting" };
+    let spin = super::progress::spinner(&format!("{what} the store (copying every page, then checking the copy)"));
+    let rows = crate::store::convert(db, direction, &pass);
+    spin.finish_and_clear();
+    let rows = rows?;
     if direction == Direction::Encrypt {
         for file in crate::store::remove_backups(db) {
             println!("Removed {}: a backup from before a schema upgrade, not encrypted.", file.display());

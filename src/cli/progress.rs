@@ -32,6 +32,22 @@ pub(super) fn bar(len: Option<u64>, unit: &str) -> ProgressBar {
     bar
 }
 
+/// A spinner with the time taken, for work that says nothing of its
+/// progress; hidden when stderr is not a terminal or with `--quiet`.
+pub(super) fn spinner(what: &str) -> ProgressBar {
+    if QUIET.load(Ordering::Relaxed) || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(TICK);
+    bar
+}
+
 /// Follows the store writer's counts on `bar` until the returned task is
 /// aborted: events committed, their rate, new transactions so far.
 pub(super) fn follow_writer(bar: ProgressBar, counts: Arc<WriterProgress>) -> tokio::task::JoinHandle<()> {

@@ -66,6 +66,7 @@ fn apply(
         window_start: now - chrono::Duration::days(90),
         backfill: known.is_empty(),
         country: "US",
+        now,
     };
     let mapped = map(&set, &input);
     assert_eq!(mapped.transactions, ACCOUNTS * PER_ACCOUNT);

@@ -163,16 +163,15 @@ impl Store {
         Ok(())
     }
 
-    /// Requests left in the budget now, and when the oldest counted one
-    /// frees its place.
-    pub fn simplefin_budget(&self, now: DateTime<Utc>, budget: u32) -> Result<(u32, Option<DateTime<Utc>>)> {
+    /// Requests made in the last 24 hours, across every process, and when
+    /// the oldest of them frees its place.
+    pub fn simplefin_used(&self, now: DateTime<Utc>) -> Result<(u32, Option<DateTime<Utc>>)> {
         let since = now.timestamp() - BUDGET_WINDOW_SECS;
         let (used, oldest): (i64, Option<i64>) =
             self.conn.query_row("SELECT count(*), min(at) FROM simplefin_requests WHERE at > ?1", [since], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?;
-        let left = i64::from(budget).saturating_sub(used).max(0) as u32;
-        Ok((left, oldest.map(|t| super::from_unix(t + BUDGET_WINDOW_SECS))))
+        Ok((used.max(0) as u32, oldest.map(|t| super::from_unix(t + BUDGET_WINDOW_SECS))))
     }
 
     /// Requests made for `bank` in the last 24 hours, and the latest.
@@ -271,7 +270,7 @@ mod tests {
         assert_eq!(s.claim_simplefin_request(&bank, t, 2).unwrap(), Some(0));
         assert_eq!(s.claim_simplefin_request(&bank, t, 2).unwrap(), None);
         s.refund_simplefin_request(&bank, t).unwrap();
-        assert_eq!(s.simplefin_budget(t, 2).unwrap().0, 1);
+        assert_eq!(s.simplefin_used(t).unwrap().0, 1);
         let later = t + chrono::Duration::seconds(BUDGET_WINDOW_SECS + 1);
         assert_eq!(s.claim_simplefin_request(&bank, later, 2).unwrap(), Some(1));
     }

@@ -284,10 +284,6 @@ fn bank_name(store: &Store, bank: &BankId) -> String {
     store.bank(bank).map(|b| b.name).unwrap_or_else(|_| bank.to_string())
 }
 
-/// Requests are counted against this to say how many were used today; the
-/// settings' budget says how many that leaves (the app knows it).
-const SIMPLEFIN_BUDGET_SHOWN: u32 = 1_000;
-
 /// Loads everything the screen shows for `view`: small windows only.
 pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> {
     let banks = store.banks()?;
@@ -319,11 +315,8 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
     let simplefin = if links.is_empty() {
         None
     } else {
-        let (left, _) = store.simplefin_budget(now, SIMPLEFIN_BUDGET_SHOWN)?;
-        Some(SimplefinStatus {
-            links: links.into_iter().map(|l| (l.bank, l.last_ok, l.last_error)).collect(),
-            used: SIMPLEFIN_BUDGET_SHOWN - left,
-        })
+        let (used, _) = store.simplefin_used(now)?;
+        Some(SimplefinStatus { links: links.into_iter().map(|l| (l.bank, l.last_ok, l.last_error)).collect(), used })
     };
     Ok(Snapshot {
         banks,
@@ -359,11 +352,12 @@ fn load_conversation(store: &Store, view: &View, bank: &BankId) -> Result<Conver
 fn load_sidebar(store: &Store, view: &View, bank: &BankId, now: DateTime<Utc>) -> Result<SidebarView> {
     let limit = view.transactions.clamp(1, MAX_WINDOW);
     let accounts = store.accounts(Some(bank))?;
-    // A notice's transaction is shown on its own account.
-    let txn_account = match view.anchor {
-        Anchor::Txn(id) if view.search.is_none() => store.transaction(id).ok().map(|t| t.account),
+    // A notice's transaction is shown on its own account (read once).
+    let anchored = match view.anchor {
+        Anchor::Txn(id) if view.search.is_none() => store.transaction(id).ok(),
         _ => None,
     };
+    let txn_account = anchored.as_ref().map(|t| t.account);
     let selected_account = txn_account
         .or(view.account)
         .and_then(|id| accounts.iter().position(|a| a.id == id))
@@ -391,9 +385,9 @@ fn load_sidebar(store: &Store, view: &View, bank: &BankId, now: DateTime<Utc>) -
             Anchor::Oldest => RegisterAt::Oldest,
             Anchor::Before(t) => RegisterAt::Before(t),
             Anchor::At(k) => RegisterAt::At { posted_at: k.posted_at, id: k.id },
-            Anchor::Txn(id) => match store.transaction(id) {
-                Ok(t) => RegisterAt::At { posted_at: t.posted_at.timestamp(), id: t.id.0 },
-                Err(_) => RegisterAt::Newest,
+            Anchor::Txn(_) => match &anchored {
+                Some(t) => RegisterAt::At { posted_at: t.posted_at.timestamp(), id: t.id.0 },
+                None => RegisterAt::Newest,
             },
         };
         let w = store.register(account, at, limit)?;

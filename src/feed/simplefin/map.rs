@@ -26,6 +26,8 @@ pub struct MapInput<'a> {
     pub backfill: bool,
     /// The customer's country, for the fraud rules.
     pub country: &'a str,
+    /// When the answer arrived: the time of the notices it gives rise to.
+    pub now: DateTime<Utc>,
 }
 
 /// The events of one answer, and the accounts it held.
@@ -46,7 +48,7 @@ pub fn map(set: &AccountSet, input: &MapInput<'_>) -> Mapped {
             (None, None) => true,
         };
         if mine {
-            out.events.push(notice(format!("The bridge says: {} ({})", e.msg, e.code)));
+            out.events.push(notice(input.now, format!("The bridge says: {} ({})", e.msg, e.code)));
         }
     }
     for a in set.accounts.iter().filter(|a| ours(a)) {
@@ -56,14 +58,14 @@ pub fn map(set: &AccountSet, input: &MapInput<'_>) -> Mapped {
                 out.transactions += txns;
                 out.accounts.insert(a.id.clone());
             }
-            Err(why) => out.events.push(notice(format!("{}: {why}; nothing of it was kept.", a.name))),
+            Err(why) => out.events.push(notice(input.now, format!("{}: {why}; nothing of it was kept.", a.name))),
         }
     }
     out
 }
 
-fn notice(text: String) -> FeedEvent {
-    FeedEvent::SystemNotice { at: Utc::now(), text }
+fn notice(at: DateTime<Utc>, text: String) -> FeedEvent {
+    FeedEvent::SystemNotice { at, text }
 }
 
 /// One account's events: its description (first time), its transactions,
@@ -209,7 +211,14 @@ mod tests {
     fn an_answer_becomes_exact_events_for_its_connection_only() {
         let known = BTreeSet::new();
         let start = DateTime::from_timestamp(1763000000, 0).unwrap();
-        let input = MapInput { conn_id: "CON-1", known: &known, window_start: start, backfill: true, country: "US" };
+        let input = MapInput {
+            conn_id: "CON-1",
+            known: &known,
+            window_start: start,
+            backfill: true,
+            country: "US",
+            now: start,
+        };
         let m = map(&set(), &input);
         assert_eq!(m.accounts, BTreeSet::from(["A1".to_string()]));
         assert_eq!(m.transactions, 3);
@@ -247,8 +256,14 @@ mod tests {
         let mut s = set();
         s.accounts[0].transactions[0].amount = "12.345".into();
         let known = BTreeSet::new();
-        let input =
-            MapInput { conn_id: "CON-1", known: &known, window_start: Utc::now(), backfill: true, country: "US" };
+        let input = MapInput {
+            conn_id: "CON-1",
+            known: &known,
+            window_start: Utc::now(),
+            backfill: true,
+            country: "US",
+            now: Utc::now(),
+        };
         let m = map(&s, &input);
         assert!(!m.accounts.contains("A1"));
         assert!(m.events.iter().any(|e| matches!(e, FeedEvent::SystemNotice { text, .. } if text.contains("12.345"))));

@@ -133,7 +133,7 @@ pub fn sync_once<S: StoreLock>(
         Ok(Prepared::Ready { access, accounts, conn_id, left }) => (access, accounts, conn_id, left),
         Ok(Prepared::NotLinked) => return SyncOutcome::NotLinked,
         Ok(Prepared::Spent) => {
-            let until = lock().simplefin_budget(now, cfg.budget).ok().and_then(|(_, t)| t);
+            let until = lock().simplefin_used(now).ok().and_then(|(_, t)| t);
             return SyncOutcome::BudgetSpent { until };
         }
         Err(e) => return SyncOutcome::Failed(e),
@@ -165,6 +165,7 @@ pub fn sync_once<S: StoreLock>(
         window_start,
         backfill: state.last_ok.is_none(),
         country: "US",
+        now,
     };
     let mapped = map(&set, &input);
     let mut next = state.clone();

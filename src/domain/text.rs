@@ -10,23 +10,45 @@ pub const MAX_MESSAGE_CHARS: usize = 2000;
 
 /// Cleans a single-line field (merchant, account name): line breaks and tabs
 /// become spaces, runs of spaces collapse, and the result is capped.
-/// The privacy mask for text: every figure after a currency sign or a `•`
-/// (amounts, balances, `•4821`) as `•`s of the same width.
-pub fn mask_figures(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut masking = false;
-    for c in text.chars() {
+/// The privacy mask's rule, one character at a time: the digits of every
+/// figure after a currency sign or a `•` (amounts, balances, `•4821`) are
+/// hidden; separators inside a figure keep it going. The screen applies it
+/// to its cells, the command line to its text.
+#[derive(Debug, Default)]
+pub struct FigureMask {
+    in_figure: bool,
+}
+
+impl FigureMask {
+    /// Whether `c`, the next character of a line, is hidden.
+    pub fn hides(&mut self, c: char) -> bool {
         if matches!(c, '$' | '€' | '£' | '¥' | '•') {
-            masking = true;
-            out.push(c);
-        } else if masking && c.is_ascii_digit() {
-            out.push('•');
-        } else {
-            masking = masking && matches!(c, ',' | '.' | '-');
-            out.push(c);
+            self.in_figure = true;
+            return false;
         }
+        if self.in_figure && c.is_ascii_digit() {
+            return true;
+        }
+        self.in_figure = self.in_figure && matches!(c, ',' | '.' | '-');
+        false
     }
-    out
+}
+
+/// `text` under the privacy mask: hidden digits as `•`, the same width.
+pub fn mask_figures(text: &str) -> String {
+    let mut mask = FigureMask::default();
+    text.chars()
+        .map(|c| {
+            if c == '\n' {
+                mask = FigureMask::default();
+                c
+            } else if mask.hides(c) {
+                '•'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// A name under the privacy mask: `░` for each character but spaces.

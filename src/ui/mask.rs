@@ -8,6 +8,7 @@
 use ratatui::buffer::Buffer;
 
 use crate::app::AppState;
+use crate::domain::text::FigureMask;
 
 /// The placeholder for a masked letter of a name.
 const NAME: char = '░';
@@ -52,21 +53,18 @@ fn placeholder(s: &str) -> String {
 pub(crate) fn figures(buf: &mut Buffer) {
     let area = buf.area;
     for y in area.top()..area.bottom() {
-        let mut masking = false;
+        let mut mask = FigureMask::default();
         for x in area.left()..area.right() {
             let cell = &mut buf[(x, y)];
-            let sym = cell.symbol();
-            let c = sym.chars().next().unwrap_or(' ');
-            if matches!(c, '$' | '€' | '£' | '¥' | '•') {
-                masking = true;
-                continue;
-            }
-            if masking && c.is_ascii_digit() {
+            // A cell of several characters (a cluster) is never a digit.
+            let mut chars = cell.symbol().chars();
+            let c = match (chars.next(), chars.next()) {
+                (Some(c), None) => c,
+                _ => ' ',
+            };
+            if mask.hides(c) {
                 cell.set_symbol("•");
-                continue;
             }
-            // Separators inside a figure keep it going; anything else ends it.
-            masking = masking && matches!(c, ',' | '.' | '-') && sym.len() == 1;
         }
     }
 }

@@ -298,7 +298,7 @@ fn render_transactions(
             };
             let mut spans = vec![
                 Span::styled(format!("{} ", pad(&dates[i], date_w)), theme.muted),
-                Span::styled(pad(&clean(&super::mask::names(state, &t.label())), merchant_w), what),
+                Span::styled(pad(&clean(&label(state, t)), merchant_w), what),
                 Span::raw(" "),
             ];
             if account_w > 0 {
@@ -316,6 +316,15 @@ fn render_transactions(
     let selected = focused.then_some(s.selected_txn);
     let mut list_state = ListState::default().with_offset(offset).with_selected(selected);
     frame.render_stateful_widget(List::new(items).highlight_style(theme.selected), area, &mut list_state);
+}
+
+/// A row's label; under the privacy mask, with its merchant hidden.
+fn label(state: &AppState, t: &crate::domain::Transaction) -> String {
+    if state.masked {
+        crate::domain::Transaction { merchant: super::mask::name(state, &t.merchant), ..t.clone() }.label()
+    } else {
+        t.label()
+    }
 }
 
 /// Each row's date, with the year where it is not this year's.

@@ -310,7 +310,7 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
         return Ok(snap);
     };
     let conversation = load_conversation(store, view, &bank)?;
-    let sidebar = load_sidebar(store, view, &bank, now)?;
+    let sidebar = load_sidebar(store, view, (&bank, &banks), now)?;
     let links = store.simplefin_links()?;
     let simplefin = if links.is_empty() {
         None
@@ -349,7 +349,12 @@ fn load_conversation(store: &Store, view: &View, bank: &BankId) -> Result<Conver
 
 /// The bank's accounts, the selected account's register window (or a
 /// search's matches) and its balance history.
-fn load_sidebar(store: &Store, view: &View, bank: &BankId, now: DateTime<Utc>) -> Result<SidebarView> {
+fn load_sidebar(
+    store: &Store,
+    view: &View,
+    (bank, banks): (&BankId, &[crate::domain::BankSummary]),
+    now: DateTime<Utc>,
+) -> Result<SidebarView> {
     let limit = view.transactions.clamp(1, MAX_WINDOW);
     let accounts = store.accounts(Some(bank))?;
     // A notice's transaction is shown on its own account (read once).
@@ -378,7 +383,7 @@ fn load_sidebar(store: &Store, view: &View, bank: &BankId, now: DateTime<Utc>) -
         sidebar.transactions = store.transactions(&filter)?;
         sidebar.running = vec![None; sidebar.transactions.len()];
         sidebar.total = store.count_matches(&filter, MATCH_COUNT_MAX + 1)?;
-        sidebar.labels = account_labels(store, bank, view.search_all)?;
+        sidebar.labels = account_labels(store, banks, bank, view.search_all)?;
     } else {
         let at = match view.anchor {
             Anchor::Newest => RegisterAt::Newest,
@@ -405,16 +410,21 @@ fn load_sidebar(store: &Store, view: &View, bank: &BankId, now: DateTime<Utc>) -
 
 /// "Checking •4821" for every account a search may list (with the bank's
 /// name for other banks' accounts).
-fn account_labels(store: &Store, bank: &BankId, all: bool) -> Result<BTreeMap<AccountId, String>> {
+fn account_labels(
+    store: &Store,
+    banks: &[crate::domain::BankSummary],
+    bank: &BankId,
+    all: bool,
+) -> Result<BTreeMap<AccountId, String>> {
     let accounts = store.accounts(if all { None } else { Some(bank) })?;
-    let names: BTreeMap<BankId, String> = store.banks()?.into_iter().map(|b| (b.bank.id, b.bank.name)).collect();
+    let names: BTreeMap<&BankId, &str> = banks.iter().map(|b| (&b.bank.id, b.bank.name.as_str())).collect();
     Ok(accounts
         .into_iter()
         .map(|a| {
             let label = if &a.bank == bank {
                 format!("{} {}", a.name, a.mask)
             } else {
-                format!("{} {} {}", names.get(&a.bank).map_or(a.bank.as_str(), String::as_str), a.name, a.mask)
+                format!("{} {} {}", names.get(&a.bank).copied().unwrap_or(a.bank.as_str()), a.name, a.mask)
             };
             (a.id, label)
         })

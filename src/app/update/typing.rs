@@ -118,8 +118,15 @@ fn sent_messages(s: &AppState) -> Vec<String> {
 /// A search filters as it is typed.
 fn refilter(s: &mut AppState) -> Vec<Effect> {
     let Input::Search(e) = &s.input else { return vec![] };
-    let text = e.value().trim().to_string();
-    let search = (!text.is_empty()).then_some(text);
+    let text = e.value().to_string();
+    search_for(s, &text)
+}
+
+/// The search the register lists (none for blank text); loads its matches
+/// when it changed.
+fn search_for(s: &mut AppState, text: &str) -> Vec<Effect> {
+    let text = text.trim();
+    let search = (!text.is_empty()).then(|| text.to_string());
     if search == s.sidebar.search {
         return vec![];
     }
@@ -143,14 +150,7 @@ pub(super) fn send(s: &mut AppState, text: &str) -> Vec<Effect> {
 
 /// Enter on a search: typing ends, the filter stays.
 pub(super) fn search_done(s: &mut AppState, text: &str) -> Vec<Effect> {
-    let text = text.trim().to_string();
-    let search = (!text.is_empty()).then_some(text);
-    if search == s.sidebar.search {
-        return vec![];
-    }
-    s.sidebar.search = search;
-    s.sidebar.selected_txn = 0;
-    vec![Effect::Load(s.view())]
+    search_for(s, text)
 }
 
 /// Enter on a date: the register's newest transaction on or before the

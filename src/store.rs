@@ -54,7 +54,7 @@ use files::{create_private_file, make_private};
 pub use ingest::{BatchReport, BulkWrite, Rejection};
 pub use lease::{FeedHolder, LEASE_RENEW, LEASE_STALE, Lease};
 pub use query::{CategorySpend, TxnCursor, TxnFilter};
-pub use register::{CONTEXT, RegisterAt, RegisterWindow, running_balances};
+pub use register::{CONTEXT, RegisterAt, RegisterWindow};
 pub use reply::Bot as BankBot;
 pub use scopes::ScopeChange;
 pub use simplefin::{Connection as SimplefinConnection, Link as SimplefinLink, SIMPLEFIN_FEED};

@@ -78,10 +78,6 @@ impl Editor {
         self.buf.cursor()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.value().is_empty()
-    }
-
     fn room(&self) -> usize {
         INPUT_MAX_CHARS.saturating_sub(self.value().chars().count())
     }

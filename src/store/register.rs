@@ -203,7 +203,7 @@ impl Store {
 /// The ledger balance after each posted transaction, newest first, walking
 /// back from the balance after the first (a pending one has none: it moves
 /// only what is available). `None` once the sum would overflow.
-pub fn running_balances(after_first: Money, txns: &[Transaction]) -> Vec<Option<Money>> {
+fn running_balances(after_first: Money, txns: &[Transaction]) -> Vec<Option<Money>> {
     let mut out = Vec::with_capacity(txns.len());
     let mut bal = Some(after_first.minor);
     for t in txns {

@@ -8,6 +8,7 @@ pub mod ask;
 pub mod atm;
 pub mod event;
 pub mod fraud;
+pub mod insight;
 pub mod intent;
 pub mod model;
 pub mod money;

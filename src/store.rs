@@ -25,6 +25,7 @@ mod dispute;
 mod files;
 mod import;
 mod ingest;
+mod insights;
 mod lease;
 mod message;
 mod query;
@@ -78,6 +79,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0009_simplefin.sql"),
     include_str!("../assets/migrations/0010_chain.sql"),
     include_str!("../assets/migrations/0011_scopes.sql"),
+    include_str!("../assets/migrations/0012_insights.sql"),
 ];
 
 /// A bank's grant while it is shared.

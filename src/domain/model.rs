@@ -174,6 +174,19 @@ named_enum!(
         Notice => "notice",
         Offer => "offer",
         Receipt => "receipt",
+        Purchase => "purchase",
+        Insight => "insight",
+    }
+);
+named_enum!(
+    /// What finbox noticed across the banks (see `domain::insight`).
+    InsightKind {
+        PriceUp => "price_up",
+        NewSubscription => "new_subscription",
+        Duplicate => "duplicate",
+        Refund => "refund",
+        LowBalance => "low_balance",
+        Monthly => "monthly",
     }
 );
 named_enum!(

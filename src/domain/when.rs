@@ -33,6 +33,11 @@ pub fn long_date(t: DateTime<Utc>, zone: FixedOffset) -> String {
     t.with_timezone(&zone).format("%b %-d, %Y").to_string()
 }
 
+/// "Nov 3".
+pub fn short_date(t: DateTime<Utc>, zone: FixedOffset) -> String {
+    t.with_timezone(&zone).format("%b %-d").to_string()
+}
+
 /// "Oct 1 – Oct 31, 2026", "Dec 1, 2025 – Jan 1, 2026", or one day
 /// "Nov 3, 2026".
 pub fn span(first: DateTime<Utc>, last: DateTime<Utc>, zone: FixedOffset) -> String {

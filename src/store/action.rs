@@ -46,7 +46,13 @@ pub const PURGE_CHUNK: i64 = 2000;
 /// The condition that picks a bank's rows (`?1`) in one of [`SHARED_TABLES`].
 fn of_bank(table: &str) -> &'static str {
     match table {
-        "balance_history" | "balances" => "account_id IN (SELECT id FROM accounts WHERE bank_id = ?1)",
+        "balance_history" | "balances" | "merchant_track" => {
+            "account_id IN (SELECT id FROM accounts WHERE bank_id = ?1)"
+        }
+        // An insight about any of the bank's rows goes with them, and so
+        // do its links to other banks' rows.
+        "insights" => "id IN (SELECT insight_id FROM insight_rows WHERE bank_id = ?1)",
+        "insight_rows" => "bank_id = ?1 OR insight_id NOT IN (SELECT id FROM insights)",
         _ => "bank_id = ?1",
     }
 }
@@ -58,9 +64,13 @@ const SHARED_TABLES: &[&str] = &[
     "alerts",
     "messages",
     "history_notices",
+    "insights",
+    "insight_rows",
+    "receipt_items",
     "transactions",
     "balance_history",
     "balances",
+    "merchant_track",
     "cards",
     "accounts",
     "feed_cursors",

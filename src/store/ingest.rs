@@ -72,6 +72,8 @@ pub struct BatchReport {
     pub pending_adjusted: u64,
     /// Authorisations that never posted, released.
     pub released: u64,
+    /// Insights finbox posted in its own thread.
+    pub insights: u64,
 }
 
 impl BatchReport {
@@ -91,6 +93,7 @@ impl BatchReport {
         self.posted += other.posted;
         self.pending_adjusted += other.pending_adjusted;
         self.released += other.released;
+        self.insights += other.insights;
     }
 }
 
@@ -122,6 +125,8 @@ struct Batch<'t> {
     zone: FixedOffset,
     /// Each bank's tolerance for a posting over its authorisation, percent.
     tolerance: HashMap<BankId, i64>,
+    /// Transactions posted in this batch, for the insight pass.
+    fresh: Vec<super::insights::Fresh>,
 }
 
 const INSERT_TXN: &str = "INSERT OR IGNORE INTO transactions
@@ -142,6 +147,23 @@ impl<'t> Batch<'t> {
         Ok(l)
     }
 
+    /// A transaction posted (not a transfer): weighed by the insight pass
+    /// at the batch's end.
+    fn observe(&mut self, bank: &BankId, acct: AccountRef, txn: i64, t: &crate::domain::event::TxnInfo, merchant: &str) {
+        let category = clean_line(&t.category, 40);
+        if super::insights::Fresh::counts(&category, false) {
+            self.fresh.push(super::insights::Fresh {
+                txn,
+                bank: bank.clone(),
+                account: acct.id,
+                at: t.posted_at.timestamp(),
+                amount: t.amount,
+                merchant: merchant.to_string(),
+                category,
+            });
+        }
+    }
+
     fn new(tx: &'t SqlTx<'_>, zone: FixedOffset) -> Result<Batch<'t>> {
         Ok(Batch {
             zone,
@@ -154,6 +176,7 @@ impl<'t> Batch<'t> {
             history: HashMap::new(),
             replayed: HashSet::new(),
             tolerance: HashMap::new(),
+            fresh: Vec::new(),
         })
     }
 
@@ -225,6 +248,7 @@ impl BulkWrite<'_> {
         let shared: Vec<BankId> = b.consent.iter().filter(|(_, g)| g.is_some()).map(|(id, _)| id.clone()).collect();
         report.messages += super::dispute::deliver_due(tx, &shared, now)?;
         flush_balances(tx, &b, now)?;
+        report.insights += super::insights::observe(tx, &mut b.fresh, now, self.zone)?;
         flush_history(tx, &b, report)
     }
 

@@ -28,6 +28,10 @@ fn deletions(scope: Scope) -> &'static [&'static str] {
             "DELETE FROM messages WHERE bank_id = ?1 AND (txn_id IS NOT NULL OR kind IN ('transaction', 'fraud'))",
             "DELETE FROM alerts WHERE bank_id = ?1",
             "DELETE FROM history_notices WHERE bank_id = ?1",
+            "DELETE FROM insights WHERE id IN (SELECT insight_id FROM insight_rows WHERE bank_id = ?1)",
+            "DELETE FROM insight_rows WHERE bank_id = ?1 OR insight_id NOT IN (SELECT id FROM insights)",
+            "DELETE FROM merchant_track WHERE account_id IN (SELECT id FROM accounts WHERE bank_id = ?1)",
+            "DELETE FROM receipt_items WHERE bank_id = ?1",
             "DELETE FROM transactions WHERE bank_id = ?1",
             "DELETE FROM balance_history WHERE account_id IN (SELECT id FROM accounts WHERE bank_id = ?1)",
             "UPDATE balances SET balance_minor = (SELECT opening_minor FROM accounts a WHERE a.id = account_id),
@@ -40,7 +44,10 @@ fn deletions(scope: Scope) -> &'static [&'static str] {
              WHERE account_id IN (SELECT id FROM accounts WHERE bank_id = ?1)",
         ],
         Scope::Messages => {
-            &["DELETE FROM messages WHERE bank_id = ?1 AND sender = 'bank' AND kind IN ('text', 'service')"]
+            &[
+                "DELETE FROM messages WHERE bank_id = ?1 AND sender = 'bank' AND kind IN ('text', 'service', 'purchase')",
+                "DELETE FROM receipt_items WHERE bank_id = ?1",
+            ]
         }
         Scope::Alerts => &[
             "DELETE FROM disputes WHERE bank_id = ?1",

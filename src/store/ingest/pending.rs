@@ -191,6 +191,8 @@ pub(super) fn post(
     report.posted += 1;
     if transfer::kind(t, merchant).is_some() {
         transfer::pair(tx, auth.id, acct, t)?;
+    } else {
+        b.observe(bank, acct, auth.id, t, merchant);
     }
     let note = posting_note(Money::new(auth.amount, acct.currency), t.amount, &t.category);
     let text = format!("{} {note}", transaction_notice(tx, b, acct.id, t, merchant)?.trim_end_matches('.'));

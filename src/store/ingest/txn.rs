@@ -79,6 +79,8 @@ pub(super) fn apply_txn(
                 report.pending += 1;
             } else if transfer::kind(t, &merchant).is_some() {
                 transfer::pair(tx, txn_id, acct, t)?;
+            } else {
+                b.observe(bank, acct, txn_id, t, &merchant);
             }
             let at = t.posted_at.timestamp();
             if t.notify && at < shared.since {

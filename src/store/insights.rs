@@ -1,0 +1,285 @@
+//! Insights across banks: the pass that runs at the end of every write
+//! batch over the transactions it posted (never a rescan), what it keeps
+//! per merchant and account (`merchant_track`), and the thread finbox
+//! posts them in. Each insight is posted once (by its key), linked to its
+//! transactions; transfers, reversals, pending rows and what a rule hides
+//! never count.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
+
+mod outlook;
+
+use super::query::{TXN_COLS, TXN_OTHER_LEG, txn_row};
+use super::{Result, Store};
+use crate::domain::insight::{self, DUPLICATE_DAYS, Finding, Insight, NEWS_DAYS, Seen, Track};
+use crate::domain::{BankId, InsightKind, Money, Transaction, TxnId, when};
+
+const DAY: i64 = 86_400;
+
+/// A transaction a batch posted, as the pass needs it.
+#[derive(Debug, Clone)]
+pub(super) struct Fresh {
+    pub txn: i64,
+    pub bank: BankId,
+    pub account: i64,
+    pub at: i64,
+    pub amount: Money,
+    pub merchant: String,
+    pub category: String,
+}
+
+impl Fresh {
+    /// Whether a posted transaction is one insights weigh: not a transfer
+    /// (by the bank's word, its text or its category).
+    pub(super) fn counts(category: &str, transfer: bool) -> bool {
+        let c = category.to_ascii_lowercase();
+        !transfer && c != "transfer" && c != "credit card payment"
+    }
+
+    fn income(&self) -> bool {
+        matches!(self.category.to_ascii_lowercase().as_str(), "income" | "interest" | "salary" | "payroll")
+    }
+}
+
+/// Per-pass caches: labels of accounts ("Citi •0314").
+struct Pass<'t, 'c> {
+    tx: &'t SqlTx<'c>,
+    now: i64,
+    zone: FixedOffset,
+    labels: HashMap<i64, String>,
+    posted: u64,
+}
+
+impl Pass<'_, '_> {
+    fn label(&mut self, account: i64) -> Result<String> {
+        if let Some(l) = self.labels.get(&account) {
+            return Ok(l.clone());
+        }
+        let l: String = self.tx.prepare_cached(
+            "SELECT b.name || ' •' || a.mask FROM accounts a JOIN banks b ON b.id = a.bank_id WHERE a.id = ?1",
+        )?
+        .query_row([account], |r| r.get(0))?;
+        self.labels.insert(account, l.clone());
+        Ok(l)
+    }
+
+    fn date(&self, at: i64) -> String {
+        when::short_date(DateTime::from_timestamp(at, 0).unwrap_or_default(), self.zone)
+    }
+
+    /// Posts an insight unless one with its key was posted; links its rows.
+    fn post(&mut self, kind: InsightKind, key: &str, at: i64, text: &str, rows: &[(i64, &BankId)]) -> Result<bool> {
+        let n = self
+            .tx
+            .prepare_cached("INSERT OR IGNORE INTO insights (key, kind, at, text) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![key, kind.as_str(), at, text])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let id = self.tx.last_insert_rowid();
+        let mut link = self
+            .tx
+            .prepare_cached("INSERT OR IGNORE INTO insight_rows (insight_id, txn_id, bank_id) VALUES (?1, ?2, ?3)")?;
+        for (txn, bank) in rows {
+            link.execute(params![id, txn, bank.as_str()])?;
+        }
+        self.posted += 1;
+        Ok(true)
+    }
+}
+
+/// Weighs what a batch posted: merchant by merchant and account, against
+/// what was remembered, then the outlook of the checking accounts it
+/// touched and, once the data has moved past a month, that month's summary.
+/// Returns how many insights were posted.
+pub(super) fn observe(tx: &SqlTx<'_>, fresh: &mut [Fresh], now: DateTime<Utc>, zone: FixedOffset) -> Result<u64> {
+    if fresh.is_empty() {
+        return Ok(0);
+    }
+    let mut pass = Pass { tx, now: now.timestamp(), zone, labels: HashMap::new(), posted: 0 };
+    let mut keyed: Vec<(String, &Fresh)> = fresh.iter().map(|f| (insight::merchant_key(&f.merchant), f)).collect();
+    keyed.sort_by(|a, b| (&a.0, a.1.account, a.1.at, a.1.txn).cmp(&(&b.0, b.1.account, b.1.at, b.1.txn)));
+    for group in keyed.chunk_by(|a, b| a.0 == b.0 && a.1.account == b.1.account) {
+        weigh_group(&mut pass, &group[0].0, group)?;
+    }
+    outlook::outlooks(&mut pass, fresh)?;
+    outlook::month_summary(&mut pass, fresh)?;
+    Ok(pass.posted)
+}
+
+/// One merchant on one account: each transaction weighed in date order,
+/// checked against the merchant's last charge on the user's other accounts,
+/// and what it leaves remembered.
+fn weigh_group(pass: &mut Pass, key: &str, group: &[(String, &Fresh)]) -> Result<()> {
+    let account = group[0].1.account;
+    let mut track = load_track(pass.tx, key, account)?;
+    let others = if group.iter().any(|(_, f)| f.amount.minor < 0) { others(pass.tx, key, account)? } else { vec![] };
+    for (_, f) in group {
+        let seen = Seen { txn: f.txn, at: f.at, minor: f.amount.minor, income: f.income() };
+        let (finding, next) = insight::weigh(track, seen);
+        let news = f.at >= pass.now - NEWS_DAYS * DAY;
+        if news {
+            if let Some(finding) = finding {
+                announce(pass, key, f, finding)?;
+            }
+            if f.amount.minor < 0 {
+                for (other, t) in &others {
+                    if t.last_minor == f.amount.minor && (t.last_at - f.at).abs() <= DUPLICATE_DAYS * DAY {
+                        duplicate(pass, f, *other, t)?;
+                    }
+                }
+            }
+        }
+        track = next.or(track);
+    }
+    if let Some(t) = track {
+        save_track(pass.tx, key, account, t)?;
+    }
+    Ok(())
+}
+
+fn announce(pass: &mut Pass, key: &str, f: &Fresh, finding: Finding) -> Result<()> {
+    let label = pass.label(f.account)?;
+    let amount = Money::new(f.amount.minor.abs(), f.amount.currency);
+    let (kind, text, prev) = match finding {
+        Finding::PriceUp { before, prev_txn } => {
+            let before = Money::new(before.abs(), f.amount.currency);
+            (InsightKind::PriceUp, format!("{} went up: {before} → {amount} on {label}.", f.merchant), Some(prev_txn))
+        }
+        Finding::NewSubscription { prev_txn, first_at } => (
+            InsightKind::NewSubscription,
+            format!(
+                "New subscription: {}, {amount} a month on {label} (first charged {}).",
+                f.merchant,
+                pass.date(first_at)
+            ),
+            Some(prev_txn),
+        ),
+        Finding::Refund => {
+            (InsightKind::Refund, format!("Refund arrived: {amount} from {} on {label}.", f.merchant), None)
+        }
+    };
+    let key = format!("{}:{key}:{}:{}", kind.as_str(), f.account, f.txn);
+    let mut rows = vec![(f.txn, &f.bank)];
+    if let Some(p) = prev {
+        rows.insert(0, (p, &f.bank));
+    }
+    pass.post(kind, &key, f.at, &text, &rows)?;
+    Ok(())
+}
+
+/// The same amount at the same merchant on two of the user's accounts
+/// within [`DUPLICATE_DAYS`]: a likely duplicate.
+fn duplicate(pass: &mut Pass, f: &Fresh, other: i64, t: &Track) -> Result<()> {
+    let other_bank: String =
+        pass.tx.prepare_cached("SELECT bank_id FROM accounts WHERE id = ?1")?.query_row([other], |r| r.get(0))?;
+    let other_bank = BankId::new(&other_bank).map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
+    let (a, b) = (pass.label(other)?, pass.label(f.account)?);
+    let amount = Money::new(f.amount.minor.abs(), f.amount.currency);
+    let text = format!(
+        "Possible duplicate: {} {amount} on {a} ({}) and on {b} ({}).",
+        f.merchant,
+        pass.date(t.last_at),
+        pass.date(f.at)
+    );
+    let key = format!("duplicate:{}:{}", t.last_txn.min(f.txn), t.last_txn.max(f.txn));
+    pass.post(InsightKind::Duplicate, &key, f.at, &text, &[(t.last_txn, &other_bank), (f.txn, &f.bank)])?;
+    Ok(())
+}
+
+fn load_track(tx: &SqlTx<'_>, key: &str, account: i64) -> Result<Option<Track>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT last_txn, last_at, last_minor, first_at, charges, streak, period FROM merchant_track
+             WHERE merchant_key = ?1 AND account_id = ?2",
+        )?
+        .query_row(params![key, account], track_row)
+        .optional()?)
+}
+
+fn track_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Track> {
+    Ok(Track {
+        last_txn: r.get(0)?,
+        last_at: r.get(1)?,
+        last_minor: r.get(2)?,
+        first_at: r.get(3)?,
+        charges: r.get(4)?,
+        streak: r.get(5)?,
+        period: r.get(6)?,
+    })
+}
+
+/// The merchant's last charge on each of the user's other accounts.
+fn others(tx: &SqlTx<'_>, key: &str, account: i64) -> Result<Vec<(i64, Track)>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT last_txn, last_at, last_minor, first_at, charges, streak, period, account_id FROM merchant_track
+         WHERE merchant_key = ?1 AND account_id <> ?2",
+    )?;
+    let rows = stmt.query_map(params![key, account], |r| Ok((r.get(7)?, track_row(r)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn save_track(tx: &SqlTx<'_>, key: &str, account: i64, t: Track) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO merchant_track (merchant_key, account_id, last_txn, last_at, last_minor, first_at, charges, streak, period)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(merchant_key, account_id) DO UPDATE SET last_txn = excluded.last_txn, last_at = excluded.last_at,
+            last_minor = excluded.last_minor, charges = excluded.charges, streak = excluded.streak,
+            period = excluded.period",
+    )?
+    .execute(params![key, account, t.last_txn, t.last_at, t.last_minor, t.first_at, t.charges, t.streak, t.period])?;
+    Ok(())
+}
+
+impl Store {
+    /// The latest insights, newest first, each with its transactions.
+    pub fn insights(&self, limit: usize) -> Result<Vec<Insight>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, kind, at, text, read FROM insights ORDER BY at DESC, id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(Insight {
+                id: r.get(0)?,
+                kind: super::query::conv(1, InsightKind::parse(&r.get::<_, String>(1)?))?,
+                at: super::from_unix(r.get(2)?),
+                text: r.get(3)?,
+                read: r.get(4)?,
+                transactions: Vec::new(),
+            })
+        })?;
+        let mut out: Vec<Insight> = rows.collect::<rusqlite::Result<_>>()?;
+        let mut txns = self.conn.prepare_cached(
+            "SELECT r.txn_id FROM insight_rows r JOIN transactions t ON t.id = r.txn_id
+             WHERE r.insight_id = ?1 ORDER BY t.posted_at, t.id",
+        )?;
+        for i in &mut out {
+            i.transactions = txns.query_map([i.id], |r| Ok(TxnId(r.get(0)?)))?.collect::<rusqlite::Result<_>>()?;
+        }
+        Ok(out)
+    }
+
+    /// An insight's transactions, newest first.
+    pub fn insight_transactions(&self, id: i64) -> Result<Vec<Transaction>> {
+        let sql = format!(
+            "SELECT {TXN_COLS} FROM insight_rows r JOIN transactions t ON t.id = r.txn_id
+             JOIN accounts a ON a.id = t.account_id {TXN_OTHER_LEG}
+             WHERE r.insight_id = ?1 ORDER BY t.posted_at DESC, t.id DESC"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([id], txn_row)?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Insights not yet seen in finbox's thread.
+    pub fn insights_unread(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM insights WHERE read = 0", [], |r| r.get(0))?)
+    }
+
+    /// Marks every insight seen.
+    pub fn mark_insights_read(&mut self) -> Result<()> {
+        self.write(|tx| Ok(tx.execute("UPDATE insights SET read = 1 WHERE read = 0", []).map(|_| ())?))
+    }
+}

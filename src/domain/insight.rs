@@ -92,10 +92,16 @@ pub fn weigh(track: Option<Track>, seen: Seen) -> (Option<Finding>, Option<Track
     }
     let gap = seen.at - t.last_at;
     let monthly = MONTHLY_DAYS.contains(&gap.div_euclid(DAY));
-    let streak = if monthly { t.streak + 1 } else { 0 };
+    let regular = monthly || matches!(gap.div_euclid(DAY), 6..=8 | 13..=15);
+    let same_beat = t.period == 0 || (gap - t.period).abs() <= 3 * DAY;
+    let streak = match (regular, same_beat) {
+        (true, true) => t.streak + 1,
+        (true, false) => 1,
+        _ => 0,
+    };
     let finding = if !monthly || seen.minor >= 0 || t.last_minor >= 0 {
         None
-    } else if t.streak >= 1 && seen.minor < t.last_minor {
+    } else if t.streak >= 1 && is_monthly(t.period) && seen.minor < t.last_minor {
         Some(Finding::PriceUp { before: t.last_minor, prev_txn: t.last_txn })
     } else if streak == 1 && t.charges == 1 && close(seen.minor, t.last_minor) {
         Some(Finding::NewSubscription { prev_txn: t.last_txn, first_at: t.first_at })
@@ -109,9 +115,20 @@ pub fn weigh(track: Option<Track>, seen: Seen) -> (Option<Finding>, Option<Track
         first_at: t.first_at,
         charges: t.charges + 1,
         streak,
-        period: if monthly { gap } else { t.period },
+        period: if regular { gap } else { t.period },
     };
     (finding, Some(next))
+}
+
+/// A period of about a month.
+pub fn is_monthly(period: i64) -> bool {
+    MONTHLY_DAYS.contains(&period.div_euclid(DAY))
+}
+
+/// Whether a remembered merchant is a bill or a paycheck the outlook
+/// projects: charged monthly, or paid in weekly or every two weeks.
+pub fn projected(streak: i64, period: i64, minor: i64) -> bool {
+    streak >= 1 && (is_monthly(period) || (minor > 0 && matches!(period.div_euclid(DAY), 6..=8 | 13..=15)))
 }
 
 /// Within a tenth of each other: the same subscription billed again.

@@ -142,6 +142,17 @@ fn weigh_group(pass: &mut Pass, key: &str, group: &[(String, &Fresh)]) -> Result
 }
 
 fn announce(pass: &mut Pass, key: &str, f: &Fresh, finding: Finding) -> Result<()> {
+    // New only against a history that came before it: the first months of
+    // an account hold every bill for the first time.
+    if let Finding::NewSubscription { first_at, .. } = finding {
+        let since: Option<i64> = pass
+            .tx
+            .prepare_cached("SELECT min(posted_at) FROM transactions WHERE account_id = ?1")?
+            .query_row([f.account], |r| r.get(0))?;
+        if since.is_none_or(|s| first_at < s + NEWS_DAYS * DAY) {
+            return Ok(());
+        }
+    }
     let label = pass.label(f.account)?;
     let amount = Money::new(f.amount.minor.abs(), f.amount.currency);
     let (kind, text, prev) = match finding {

@@ -44,8 +44,11 @@ fn outlook(pass: &mut Pass, account: i64) -> Result<()> {
     let rows = stmt.query_map(params![account, pass.now - 45 * DAY], |r| {
         Ok(((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?), (r.get::<_, i64>(4)?, r.get::<_, String>(5)?)))
     })?;
-    let (items, links): (Vec<(String, i64, i64, i64)>, Vec<(i64, String)>) =
-        rows.collect::<rusqlite::Result<Vec<_>>>()?.into_iter().unzip();
+    let (items, links): (Vec<(String, i64, i64, i64)>, Vec<(i64, String)>) = rows
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|((_, _, minor, period), _)| insight::projected(1, *period, *minor))
+        .unzip();
     drop(stmt);
     let expected = insight::project(&items, pass.now);
     let Some((low, due)) = insight::lowest(balance, &expected) else { return Ok(()) };

@@ -48,8 +48,15 @@ fn main() {
             let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
         }
         eprintln!("building the {label} store (once; --rebuild to redo)…");
-        let (txns, took) = ingest(&path, events);
+        let (txns, took, insight) = ingest(&path, events);
         let rate = txns as f64 / took.as_secs_f64();
+        let share = insight.as_secs_f64() / took.as_secs_f64();
+        rows.push(Row {
+            what: "insight pass (recurring, duplicates, refunds, outlook, monthly) within that ingest".into(),
+            figure: format!("{:.2} s of {:.1} s = {:.1}%", insight.as_secs_f64(), took.as_secs_f64(), share * 100.0),
+            target: "< 5% of ingest".into(),
+            ok: Some(share < 0.05),
+        });
         rows.push(Row {
             what: format!("ingest: finbox feed --events {events} (sim + rules + store)"),
             figure: format!("{txns} txns in {:.1} s = {:.0} txns/s", took.as_secs_f64(), rate),
@@ -223,7 +230,7 @@ fn timed(n: usize, f: &mut dyn FnMut()) -> (Duration, Duration) {
 }
 
 /// The whole ingest pipeline, as `finbox feed --events N` runs it.
-fn ingest(path: &Path, events: u64) -> (u64, Duration) {
+fn ingest(path: &Path, events: u64) -> (u64, Duration, Duration) {
     let profiles = profile::load_all(None).unwrap();
     let mut store = Store::open(path).unwrap();
     store.sync_banks(&profiles).unwrap();
@@ -253,7 +260,7 @@ fn ingest(path: &Path, events: u64) -> (u64, Duration) {
     let tx = writer.tx.clone();
     rt.block_on(supervisor::run(cfg, reader, tx, CancellationToken::new(), None));
     let report = writer.join().unwrap();
-    (report.transactions, start.elapsed())
+    (report.transactions, start.elapsed(), report.insight_time)
 }
 
 /// A fresh store with finbox's schema, opened as plain rusqlite (none of

@@ -74,6 +74,8 @@ pub struct BatchReport {
     pub released: u64,
     /// Insights finbox posted in its own thread.
     pub insights: u64,
+    /// Time the insight pass took (for the benchmark's share of ingest).
+    pub insight_time: std::time::Duration,
 }
 
 impl BatchReport {
@@ -94,6 +96,7 @@ impl BatchReport {
         self.pending_adjusted += other.pending_adjusted;
         self.released += other.released;
         self.insights += other.insights;
+        self.insight_time += other.insight_time;
     }
 }
 
@@ -248,7 +251,9 @@ impl BulkWrite<'_> {
         let shared: Vec<BankId> = b.consent.iter().filter(|(_, g)| g.is_some()).map(|(id, _)| id.clone()).collect();
         report.messages += super::dispute::deliver_due(tx, &shared, now)?;
         flush_balances(tx, &b, now)?;
+        let started = std::time::Instant::now();
         report.insights += super::insights::observe(tx, &mut b.fresh, now, self.zone)?;
+        report.insight_time += started.elapsed();
         flush_history(tx, &b, report)
     }
 

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
+use rusqlite::{Transaction as SqlTx, params};
 
 mod outlook;
 
@@ -115,8 +115,9 @@ pub(super) fn observe(tx: &SqlTx<'_>, fresh: &mut [Fresh], now: DateTime<Utc>, z
 /// and what it leaves remembered.
 fn weigh_group(pass: &mut Pass, key: &str, group: &[(String, &Fresh)]) -> Result<()> {
     let account = group[0].1.account;
-    let mut track = load_track(pass.tx, key, account)?;
-    let others = if group.iter().any(|(_, f)| f.amount.minor < 0) { others(pass.tx, key, account)? } else { vec![] };
+    let (mine, others): (Vec<(i64, Track)>, Vec<(i64, Track)>) =
+        tracks(pass.tx, key)?.into_iter().partition(|(a, _)| *a == account);
+    let mut track = mine.first().map(|(_, t)| *t);
     for (_, f) in group {
         let seen = Seen { txn: f.txn, at: f.at, minor: f.amount.minor, income: f.income() };
         let (finding, next) = insight::weigh(track, seen);
@@ -201,16 +202,6 @@ fn duplicate(pass: &mut Pass, f: &Fresh, other: i64, t: &Track) -> Result<()> {
     Ok(())
 }
 
-fn load_track(tx: &SqlTx<'_>, key: &str, account: i64) -> Result<Option<Track>> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT last_txn, last_at, last_minor, first_at, charges, streak, period FROM merchant_track
-             WHERE merchant_key = ?1 AND account_id = ?2",
-        )?
-        .query_row(params![key, account], track_row)
-        .optional()?)
-}
-
 fn track_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Track> {
     Ok(Track {
         last_txn: r.get(0)?,
@@ -223,13 +214,13 @@ fn track_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Track> {
     })
 }
 
-/// The merchant's last charge on each of the user's other accounts.
-fn others(tx: &SqlTx<'_>, key: &str, account: i64) -> Result<Vec<(i64, Track)>> {
+/// What is remembered of the merchant on each of the user's accounts.
+fn tracks(tx: &SqlTx<'_>, key: &str) -> Result<Vec<(i64, Track)>> {
     let mut stmt = tx.prepare_cached(
         "SELECT last_txn, last_at, last_minor, first_at, charges, streak, period, account_id FROM merchant_track
-         WHERE merchant_key = ?1 AND account_id <> ?2",
+         WHERE merchant_key = ?1",
     )?;
-    let rows = stmt.query_map(params![key, account], |r| Ok((r.get(7)?, track_row(r)?)))?;
+    let rows = stmt.query_map([key], |r| Ok((r.get(7)?, track_row(r)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

@@ -8,6 +8,7 @@ mod exit;
 mod export;
 mod feed;
 mod import;
+mod insights;
 mod link;
 mod progress;
 mod receipt;
@@ -79,6 +80,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Messages { bank, limit, json } => messages(&env, bank, *limit, *json),
         Command::Quarantine(f) => quarantine(&env, f.json),
+        Command::Insights { json, limit } => insights::insights(&env, *json, *limit),
         Command::Import(a) => import::run(&env, a),
         Command::Link(a) => link::link(&env, a),
         Command::Unlink { .. } => link::unlink(&env),

@@ -25,7 +25,8 @@ CREATE INDEX insight_rows_bank ON insight_rows(bank_id);
 
 -- What the insight pass remembers per merchant and account, so that each
 -- new transaction is weighed against the last one (not by rescanning).
--- `streak`: charges in a row about a month apart; `period`: the last gap.
+-- `streak`: charges in a row at a regular beat; `period`: the last gap;
+-- `steady`: charges in a row of the same amount.
 CREATE TABLE merchant_track (
     id            INTEGER PRIMARY KEY,
     merchant_key  TEXT NOT NULL,
@@ -37,6 +38,7 @@ CREATE TABLE merchant_track (
     charges       INTEGER NOT NULL,
     streak        INTEGER NOT NULL,
     period        INTEGER NOT NULL DEFAULT 0,
+    steady        INTEGER NOT NULL DEFAULT 0,
     UNIQUE (merchant_key, account_id)
 ) STRICT;
 CREATE INDEX merchant_track_account ON merchant_track(account_id);

@@ -92,6 +92,17 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Records a feed delivered that finbox refused, with the reasons.
     Quarantine(JsonFlag),
+    /// What finbox noticed across every bank: recurring charges that went
+    /// up, new subscriptions, likely duplicates, refunds, a low balance
+    /// ahead, monthly summaries.
+    Insights {
+        /// Print one JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// How many, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Encrypt the store in place (SQLCipher). The passphrase comes from
     /// FINBOX_PASSPHRASE, or is asked for twice on the terminal.
     Encrypt,

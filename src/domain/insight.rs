@@ -47,6 +47,8 @@ pub struct Track {
     pub streak: i64,
     /// The last gap between charges, seconds.
     pub period: i64,
+    /// Charges in a row of the same amount as the one before.
+    pub steady: i64,
 }
 
 /// A new posted transaction, as the pass weighs it.
@@ -84,6 +86,7 @@ pub fn weigh(track: Option<Track>, seen: Seen) -> (Option<Finding>, Option<Track
             charges: 1,
             streak: 0,
             period: 0,
+            steady: 0,
         };
         return (None, Some(first));
     };
@@ -101,7 +104,7 @@ pub fn weigh(track: Option<Track>, seen: Seen) -> (Option<Finding>, Option<Track
     };
     let finding = if !monthly || seen.minor >= 0 || t.last_minor >= 0 {
         None
-    } else if t.streak >= 1 && is_monthly(t.period) && seen.minor < t.last_minor {
+    } else if t.streak >= 1 && t.steady >= 1 && is_monthly(t.period) && seen.minor < t.last_minor {
         Some(Finding::PriceUp { before: t.last_minor, prev_txn: t.last_txn })
     } else if streak == 1 && t.charges == 1 && close(seen.minor, t.last_minor) {
         Some(Finding::NewSubscription { prev_txn: t.last_txn, first_at: t.first_at })
@@ -116,6 +119,7 @@ pub fn weigh(track: Option<Track>, seen: Seen) -> (Option<Finding>, Option<Track
         charges: t.charges + 1,
         streak,
         period: if regular { gap } else { t.period },
+        steady: if seen.minor == t.last_minor { t.steady + 1 } else { 0 },
     };
     (finding, Some(next))
 }
@@ -237,8 +241,11 @@ mod tests {
         let f = run(&[(0, -1549), (30, -1549), (60, -1799), (90, -1799)]);
         assert_eq!(f[2], Some(Finding::PriceUp { before: -1549, prev_txn: 1 }));
         assert_eq!(f[3], None);
-        // Weekly groceries of changing amounts are not recurring charges.
+        // Weekly groceries of changing amounts are not recurring charges,
+        // nor is a shop that happens to be visited monthly.
         assert!(run(&[(0, -5000), (7, -6200), (14, -7000), (21, -8000)]).iter().all(Option::is_none));
+        let f = run(&[(0, -1746), (30, -1833), (60, -3011)]);
+        assert!(!f.iter().any(|f| matches!(f, Some(Finding::PriceUp { .. }))), "{f:?}");
     }
 
     #[test]

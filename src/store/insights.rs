@@ -211,28 +211,41 @@ fn track_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Track> {
         charges: r.get(4)?,
         streak: r.get(5)?,
         period: r.get(6)?,
+        steady: r.get(7)?,
     })
 }
 
 /// What is remembered of the merchant on each of the user's accounts.
 fn tracks(tx: &SqlTx<'_>, key: &str) -> Result<Vec<(i64, Track)>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT last_txn, last_at, last_minor, first_at, charges, streak, period, account_id FROM merchant_track
+        "SELECT last_txn, last_at, last_minor, first_at, charges, streak, period, steady, account_id FROM merchant_track
          WHERE merchant_key = ?1",
     )?;
-    let rows = stmt.query_map([key], |r| Ok((r.get(7)?, track_row(r)?)))?;
+    let rows = stmt.query_map([key], |r| Ok((r.get(8)?, track_row(r)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 fn save_track(tx: &SqlTx<'_>, key: &str, account: i64, t: Track) -> Result<()> {
     tx.prepare_cached(
-        "INSERT INTO merchant_track (merchant_key, account_id, last_txn, last_at, last_minor, first_at, charges, streak, period)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO merchant_track
+            (merchant_key, account_id, last_txn, last_at, last_minor, first_at, charges, streak, period, steady)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT(merchant_key, account_id) DO UPDATE SET last_txn = excluded.last_txn, last_at = excluded.last_at,
             last_minor = excluded.last_minor, charges = excluded.charges, streak = excluded.streak,
-            period = excluded.period",
+            period = excluded.period, steady = excluded.steady",
     )?
-    .execute(params![key, account, t.last_txn, t.last_at, t.last_minor, t.first_at, t.charges, t.streak, t.period])?;
+    .execute(params![
+        key,
+        account,
+        t.last_txn,
+        t.last_at,
+        t.last_minor,
+        t.first_at,
+        t.charges,
+        t.streak,
+        t.period,
+        t.steady
+    ])?;
     Ok(())
 }
 

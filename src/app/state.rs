@@ -207,6 +207,9 @@ pub struct SidebarView {
     /// "Checking •4821" (with the bank's name for another bank's account)
     /// for each account a listed transaction is on.
     pub labels: BTreeMap<AccountId, String>,
+    /// In finbox's thread: the insight whose transactions are listed, and
+    /// its first line.
+    pub insight: Option<(i64, String)>,
 }
 
 /// A search counts its matches up to this many ("10,000+ matches").
@@ -347,6 +350,8 @@ pub struct View {
     /// Load the conversation far enough back to hold the message about
     /// this alert (jumping from the alert to the thread).
     pub thread_at: Option<AlertId>,
+    /// In finbox's thread: the insight whose transactions to list.
+    pub insight: Option<i64>,
 }
 
 impl Default for View {
@@ -362,6 +367,7 @@ impl Default for View {
             search_all: false,
             answered: false,
             thread_at: None,
+            insight: None,
         }
     }
 }
@@ -508,6 +514,7 @@ impl AppState {
             search_all: self.sidebar.search_all,
             answered: self.alerts.show_answered,
             thread_at: None,
+            insight: self.sidebar.insight.as_ref().map(|(id, _)| *id),
         }
     }
 

@@ -265,6 +265,10 @@ fn next_account(s: &mut AppState, forward: bool) -> Vec<Effect> {
 /// not (or no longer), a question first: no single key changes sharing.
 fn consent(s: &mut AppState) -> Vec<Effect> {
     let Some(b) = s.bank() else { return vec![] };
+    if b.bank.is_finbox() {
+        flash(s, "finbox's own thread shares nothing: it reads what you share with each bank.".into(), false);
+        return vec![];
+    }
     let bank = b.bank.id.clone();
     let overlay = match b.bank.sharing(s.now) {
         Sharing::Shared { .. } => Overlay::Consent { bank, cursor: 0, scopes: b.bank.scopes },
@@ -477,6 +481,9 @@ fn submit(s: &mut AppState) -> Vec<Effect> {
         Input::Search(text) => typing::search_done(s, text.value()),
         Input::Jump(text) => typing::jump_to(s, text.value()),
         Input::Normal => match s.focus {
+            Pane::Conversation if s.conversation.selected_message().is_some_and(|m| m.kind == MessageKind::Insight) => {
+                register::open_insight(s)
+            }
             Pane::Conversation => match s.conversation.selected_message().and_then(|m| m.txn.map(|t| (t, m.alert))) {
                 Some((txn, alert)) => register::open_txn(s, txn, alert),
                 None => update(s, Action::Compose),
@@ -504,6 +511,10 @@ fn apply_snapshot(s: &mut AppState, snap: Snapshot) -> Vec<Effect> {
         if let Some(i) = s.banks.iter().position(|b| b.bank.id == id) {
             s.selected_bank = i;
         }
+    }
+    // At first, the first bank rather than finbox's own thread.
+    if first && s.banks.first().is_some_and(|b| b.bank.is_finbox()) && s.banks.len() > 1 && s.selected_bank == 0 {
+        s.selected_bank = 1;
     }
     s.selected_bank = s.selected_bank.min(s.banks.len().saturating_sub(1));
     s.totals = snap.totals;

@@ -310,7 +310,32 @@ pub enum Sharing {
     NotShared,
 }
 
+/// finbox's own thread, first in the bank list: the insights it finds
+/// across every shared bank. Not a bank: it shares nothing and no bank may
+/// take its id.
+pub const FINBOX_THREAD: &str = "finbox";
+
 impl Bank {
+    /// finbox's own thread, as the bank list shows it.
+    pub fn finbox_thread() -> Bank {
+        Bank {
+            id: BankId::new(FINBOX_THREAD).expect("a well-formed id"),
+            name: "finbox".into(),
+            color: "white".into(),
+            feed_kind: FINBOX_THREAD.into(),
+            consent: ConsentState::Revoked,
+            consent_changed_at: None,
+            consent_expires_at: None,
+            epoch: 0,
+            scopes: super::Scopes::default(),
+        }
+    }
+
+    /// Whether this is finbox's own thread rather than a bank.
+    pub fn is_finbox(&self) -> bool {
+        self.feed_kind == FINBOX_THREAD
+    }
+
     /// Whether finbox plays this bank (see [`SIMULATED_FEED`]).
     pub fn is_simulated(&self) -> bool {
         self.feed_kind == SIMULATED_FEED

@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use crate::app::{Action, Anchor, ConversationView, Effect, SidebarView, SimplefinStatus, Snapshot, View};
 use crate::app::{CONVERSATION_WINDOW, HISTORY_DAYS, MATCH_COUNT_MAX, MAX_WINDOW, REFUSED_WINDOW};
 use crate::domain::money::group_thousands;
-use crate::domain::{AccountId, BankId, when};
+use crate::domain::{
+    AccountId, Bank, BankId, BankSummary, FINBOX_THREAD, Message, MessageId, MessageKind, Sender, when,
+};
 use crate::store::{ConsentChange, RegisterAt, Result, Store, TxnFilter};
 
 /// How often the worker checks whether the store changed.
@@ -179,7 +181,11 @@ fn apply(
             })
         }
         Effect::MarkRead(bank) => {
-            store.mark_read(&bank)?;
+            if bank.as_str() == FINBOX_THREAD {
+                store.mark_insights_read()?;
+            } else {
+                store.mark_read(&bank)?;
+            }
             match load_action(store, Some(&View { bank: Some(bank), ..View::default() }), now) {
                 // Only the counts changed; the screen's own view reloads on its next load.
                 Some(Action::Loaded(snap)) => Action::Loaded(Box::new(Snapshot {
@@ -286,7 +292,9 @@ fn bank_name(store: &Store, bank: &BankId) -> String {
 
 /// Loads everything the screen shows for `view`: small windows only.
 pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> {
-    let banks = store.banks()?;
+    let mut banks = store.banks()?;
+    let finbox = BankSummary { bank: Bank::finbox_thread(), accounts: 0, unread: store.insights_unread()?, open_alerts: 0 };
+    banks.insert(0, finbox);
     let totals = store.totals()?;
     let newest = store.newest_time()?;
     let quarantined = store.quarantine_count()?;
@@ -294,7 +302,8 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
     let refused = if view.refused && quarantined > 0 { store.quarantine(REFUSED_WINDOW)? } else { Vec::new() };
     let alerts = store.alerts(false, 200)?;
     let answered = if view.answered { store.answered_alerts(200)? } else { Vec::new() };
-    let bank = view.bank.clone().or_else(|| banks.first().map(|b| b.bank.id.clone()));
+    // The first bank, not finbox's thread, until the user chooses.
+    let bank = view.bank.clone().or_else(|| banks.get(1).or(banks.first()).map(|b| b.bank.id.clone()));
     let Some(bank) = bank else {
         let snap = Snapshot {
             banks,
@@ -309,8 +318,11 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
         };
         return Ok(snap);
     };
-    let conversation = load_conversation(store, view, &bank)?;
-    let sidebar = load_sidebar(store, view, (&bank, &banks), now)?;
+    let (conversation, sidebar) = if bank.as_str() == FINBOX_THREAD {
+        finbox_thread(store, view, &banks)?
+    } else {
+        (load_conversation(store, view, &bank)?, load_sidebar(store, view, (&bank, &banks), now)?)
+    };
     let links = store.simplefin_links()?;
     let simplefin = if links.is_empty() {
         None
@@ -331,6 +343,39 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
         simplefin,
         chain_broken,
     })
+}
+
+/// finbox's own thread: its insights as messages (oldest first), and in
+/// the sidebar the transactions of the one opened (else of the newest).
+fn finbox_thread(store: &Store, view: &View, banks: &[BankSummary]) -> Result<(ConversationView, SidebarView)> {
+    let limit = view.messages.clamp(1, MAX_WINDOW);
+    let id = Bank::finbox_thread().id;
+    let insights = store.insights(limit)?;
+    let messages = insights
+        .iter()
+        .rev()
+        .map(|i| Message {
+            id: MessageId(i.id),
+            bank: id.clone(),
+            at: i.at,
+            from: Sender::System,
+            kind: MessageKind::Insight,
+            text: i.text.clone(),
+            txn: i.transactions.last().copied(),
+            alert: None,
+        })
+        .collect();
+    let conversation = ConversationView { bank: Some(id.clone()), messages, limit, ..Default::default() };
+    let opened = view.insight.and_then(|o| insights.iter().find(|i| i.id == o)).or(insights.first());
+    let mut sidebar = SidebarView { limit, anchor: view.anchor, search_all: true, ..Default::default() };
+    if let Some(i) = opened {
+        sidebar.transactions = store.insight_transactions(i.id)?;
+        sidebar.running = vec![None; sidebar.transactions.len()];
+        sidebar.total = sidebar.transactions.len();
+        sidebar.labels = account_labels(store, banks, &id, true)?;
+        sidebar.insight = Some((i.id, i.text.lines().next().unwrap_or_default().to_string()));
+    }
+    Ok((conversation, sidebar))
 }
 
 /// The thread's latest messages; far enough back to hold the message about

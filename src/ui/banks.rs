@@ -70,7 +70,12 @@ fn badges(
     let sharing = b.bank.sharing(state.now);
     let shared = matches!(sharing, Sharing::Shared { .. });
     let mut right: Vec<Span> = Vec::new();
-    if let Sharing::Expired { .. } = sharing {
+    if b.bank.is_finbox() {
+        // finbox's own thread: its unread insights only.
+        if b.unread > 0 {
+            right.push(Span::raw(b.unread.min(999).to_string()));
+        }
+    } else if let Sharing::Expired { .. } = sharing {
         right.push(Span::styled(if compact { "!" } else { "expired" }, theme.warning));
     } else if !shared {
         if !compact {

@@ -21,6 +21,7 @@ const TIME_COLS: usize = 6;
 pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, opts: &RenderOpts) {
     let focused = state.focus == Pane::Conversation;
     let title = match state.bank() {
+        Some(b) if b.bank.is_finbox() => " finbox — across your banks ".to_string(),
         Some(b) => {
             let sharing = match b.bank.sharing(state.now) {
                 Sharing::Shared { .. } => "shared",
@@ -62,7 +63,11 @@ pub(crate) fn render_conversation(frame: &mut Frame, area: Rect, state: &AppStat
 
     if view.messages.is_empty() && view.pending.is_none() {
         let key = state.keymap.label(crate::app::keymap::Context::Global, "consent");
-        let note = if shared {
+        let note = if bank.bank.is_finbox() {
+            "Nothing noticed yet. finbox posts here when a recurring charge goes up, a new subscription starts, \
+             the same charge lands on two cards, a refund arrives, checking looks low ahead, or a month ends."
+                .to_string()
+        } else if shared {
             "No messages yet: the first sync is on its way.".to_string()
         } else if expired {
             format!("Sharing with {name} expired: it delivers nothing more. Press {key} to renew.")
@@ -185,7 +190,9 @@ fn compose_line(
         return input_line(Span::styled("> ", theme.key), e, theme.user_message, cols.saturating_sub(2)).0;
     }
     let key = |a: &str| state.keymap.label(crate::app::keymap::Context::Global, a);
-    let hint = if shared {
+    let hint = if state.bank().is_some_and(|b| b.bank.is_finbox()) {
+        "k to pick an insight, Enter to list its transactions".to_string()
+    } else if shared {
         format!("{} to write to {name}", key("compose"))
     } else if expired {
         format!("{} to renew {name}", key("consent"))

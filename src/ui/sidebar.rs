@@ -77,7 +77,13 @@ pub(crate) fn render_sidebar(frame: &mut Frame, area: Rect, state: &AppState, th
 fn render_accounts(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let s = &state.sidebar;
     if s.accounts.is_empty() {
-        let note = if state.is_shared() { "No accounts yet" } else { "Nothing shared" };
+        let note = if state.bank().is_some_and(|b| b.bank.is_finbox()) {
+            "Insights across every shared bank"
+        } else if state.is_shared() {
+            "No accounts yet"
+        } else {
+            "Nothing shared"
+        };
         frame.render_widget(Line::styled(note, theme.muted), area);
         return;
     }
@@ -192,6 +198,7 @@ fn render_heading(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme
     // What sits at the right: a search's count, the register's position;
     // in the longest form that leaves the left part 8 columns.
     let forms: Vec<String> = match (&state.input, &s.search) {
+        (Input::Normal, None) if s.insight.is_some() => vec![],
         (Input::Search(_), _) | (_, Some(_)) => {
             let more = if s.total > MATCH_COUNT_MAX { "+" } else { "" };
             let n = s.total.min(MATCH_COUNT_MAX);
@@ -213,10 +220,11 @@ fn render_heading(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme
         }
         _ => {}
     }
-    let left = match &s.search {
-        Some(search) => Line::styled(fit(&format!("Search: {}", clean(search)), room), bold),
-        None if s.accounts.is_empty() => return,
-        None => {
+    let left = match (&s.search, &s.insight) {
+        (Some(search), _) => Line::styled(fit(&format!("Search: {}", clean(search)), room), bold),
+        (None, Some((_, title))) => Line::styled(fit(&clean(title), cols), bold),
+        (None, None) if s.accounts.is_empty() => return,
+        (None, None) => {
             // With authorisations pending, what is available beside it.
             let available =
                 s.account().filter(|a| a.pending.minor != 0).map(|a| format!(" · available {}", a.available()));
@@ -256,6 +264,10 @@ fn render_transactions(
     if s.transactions.is_empty() {
         let note = match &s.search {
             Some(q) => format!("No matches for “{}”", clean(q)),
+            None if s.insight.is_some() => "Its transactions are no longer stored".to_string(),
+            None if s.accounts.is_empty() && state.bank().is_some_and(|b| b.bank.is_finbox()) => {
+                "No insights yet: they come as the banks you share deliver".to_string()
+            }
             None if s.accounts.is_empty() => String::new(),
             None => "No transactions yet".to_string(),
         };
@@ -274,7 +286,7 @@ fn render_transactions(
     let show_running =
         running_w > 0 && cols >= RUNNING_FROM && cols.saturating_sub(date_w + 1 + amount_w + 1 + running_w + 2) >= 14;
     // A search says which account each match is on.
-    let accounts: Vec<String> = if s.search.is_some() {
+    let accounts: Vec<String> = if s.search.is_some() || s.insight.is_some() {
         s.transactions.iter().map(|t| s.labels.get(&t.account).map(|l| clean(l)).unwrap_or_default()).collect()
     } else {
         Vec::new()

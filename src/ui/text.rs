@@ -103,7 +103,12 @@ pub fn wrap_text(text: &str, first: usize, rest: usize) -> Vec<String> {
     for para in text.split('\n') {
         let para = clean(para);
         let w = if out.is_empty() { first } else { rest };
-        out.extend(wrap(&para, w, rest));
+        // A line that fits keeps its spacing (a chart's columns).
+        if width(&para) <= w && para.contains("  ") {
+            out.push(para.trim_end().to_string());
+        } else {
+            out.extend(wrap(&para, w, rest));
+        }
     }
     out
 }

@@ -72,6 +72,17 @@ pub(super) fn open_txn(s: &mut AppState, txn: TxnId, alert: Option<AlertId>) -> 
     jump(s, Anchor::Txn(txn))
 }
 
+/// Enter on an insight in finbox's thread: its transactions in the
+/// sidebar, across every bank.
+pub(super) fn open_insight(s: &mut AppState) -> Vec<Effect> {
+    let Some(m) = s.conversation.selected_message() else { return vec![] };
+    let title = m.text.lines().next().unwrap_or_default().to_string();
+    s.sidebar.insight = Some((m.id.0, title));
+    s.sidebar.selected_txn = 0;
+    s.focus = Pane::Sidebar;
+    vec![Effect::Load(s.view())]
+}
+
 /// A new window of the register: the selection stays on the transaction it
 /// was on, or goes where a jump asked.
 pub(super) fn apply_register(s: &mut AppState, new: SidebarView) {

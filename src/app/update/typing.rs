@@ -10,6 +10,10 @@ pub(super) fn compose(s: &mut AppState) -> Vec<Effect> {
     let Some(b) = s.bank() else { return vec![] };
     let key = s.keymap.label(crate::app::keymap::Context::Global, "consent");
     let name = b.bank.name.clone();
+    if b.bank.is_finbox() {
+        flash(s, "finbox posts its insights here; to ask a bank, open its thread.".into(), false);
+        return vec![];
+    }
     match b.bank.sharing(s.now) {
         Sharing::Shared { .. } => {}
         Sharing::Expired { .. } => {

@@ -110,7 +110,7 @@ pub(super) fn month_summary(pass: &mut Pass, fresh: &[Fresh]) -> Result<()> {
         "{}: you spent {total} across every bank (transfers between your accounts not counted).",
         last_month.format("%B %Y")
     );
-    for line in insight::bars(&spend[..spend.len().min(8)], 12) {
+    for line in insight::bars(&spend[..spend.len().min(8)], 8) {
         text.push('\n');
         text.push_str(&line);
     }

@@ -40,6 +40,50 @@ struct FileSettings {
     notify: Option<NotifyFile>,
     simplefin: Option<SimplefinFile>,
     location: Option<LocationFile>,
+    rules: Option<Vec<toml::Spanned<RuleFile>>>,
+}
+
+/// `[[rules]]`: a merchant recognised by some words or a pattern gets a
+/// category, a new name, or is left out of insights.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    name: Option<String>,
+    merchant_contains: Option<String>,
+    merchant_regex: Option<String>,
+    category: Option<String>,
+    rename: Option<String>,
+    #[serde(default)]
+    hide: bool,
+}
+
+impl FileSettings {
+    /// The rules, checked; the first that cannot work is named with its
+    /// place in `text`.
+    fn rules(&self, path: &str, text: &str) -> Result<crate::domain::rules::Rules, ConfigError> {
+        let mut out = Vec::new();
+        for (i, spanned) in self.rules.iter().flatten().enumerate() {
+            let r = spanned.get_ref();
+            let name = r.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| format!("rule {}", i + 1));
+            let rule = crate::domain::rules::Rule::new(
+                name.clone(),
+                r.merchant_contains.as_deref(),
+                r.merchant_regex.as_deref(),
+                r.category.clone(),
+                r.rename.clone(),
+                r.hide,
+            )
+            .map_err(|why| {
+                let (line, column) = line_column(text, spanned.span().start);
+                ConfigError::Parse {
+                    path: path.to_string(),
+                    message: format!("line {line}, column {column}: [[rules]] {name:?}: {why}"),
+                }
+            })?;
+            out.push(rule);
+        }
+        Ok(crate::domain::rules::Rules(out))
+    }
 }
 
 /// `[location]`: where the user is, for "nearest atm".
@@ -103,6 +147,7 @@ impl FileSettings {
                 Some(NotifyFile { bell: top.bell.or(base.bell), command: top.command.or(base.command) })
             },
             location: over.location.or(self.location),
+            rules: over.rules.or(self.rules),
             simplefin: {
                 let (base, top) = (self.simplefin.unwrap_or_default(), over.simplefin.unwrap_or_default());
                 Some(SimplefinFile {
@@ -115,6 +160,7 @@ impl FileSettings {
 
     /// Values out of range, named by key and place in `text` (the file's).
     fn check(&self, path: &str, text: &str) -> Result<(), ConfigError> {
+        self.rules(path, text)?;
         if let Some(near) = self.location.as_ref().and_then(|l| l.near.as_ref())
             && let Err(why) = crate::domain::atm::Place::parse(near.get_ref())
         {
@@ -226,6 +272,8 @@ pub struct Settings {
     pub simplefin_interval_hours: u32,
     /// `[location] near`: where the user is (checked), for "nearest atm".
     pub near: Option<crate::domain::atm::Place>,
+    /// `[[rules]]`, checked, in order.
+    pub rules: crate::domain::rules::Rules,
 }
 
 /// What a new HIGH alert does besides showing in the header.
@@ -252,14 +300,17 @@ impl Settings {
             None => (dirs.config.join("config.toml"), false),
         };
         let shown = config_file.display().to_string();
-        let (user, exists) = match std::fs::read_to_string(&config_file) {
+        let (user, exists, rules) = match std::fs::read_to_string(&config_file) {
             Ok(text) => {
                 let parsed: FileSettings = toml::from_str(&text)
                     .map_err(|e| ConfigError::Parse { path: shown.clone(), message: describe_toml_error(&e, &text) })?;
                 parsed.check(&shown, &text)?;
-                (parsed, true)
+                let rules = parsed.rules(&shown, &text)?;
+                (parsed, true, rules)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => (FileSettings::default(), false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                (FileSettings::default(), false, Default::default())
+            }
             Err(source) => return Err(ConfigError::Read { path: shown, source }),
         };
         let merged = defaults.overlay(user);
@@ -314,6 +365,7 @@ impl Settings {
             simplefin_budget,
             simplefin_interval_hours,
             near,
+            rules,
         })
     }
 

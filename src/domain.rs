@@ -12,6 +12,7 @@ pub mod insight;
 pub mod intent;
 pub mod model;
 pub mod money;
+pub mod rules;
 pub mod scope;
 pub mod text;
 pub mod when;

@@ -32,6 +32,7 @@ mod query;
 mod receipt;
 mod register;
 mod reply;
+mod rules;
 mod scopes;
 mod simplefin;
 mod transfers;
@@ -199,6 +200,8 @@ pub struct Store {
     chain_checked: chain::Checked,
     /// The bank bot's ATMs and the user's place.
     bot: reply::Bot,
+    /// The user's rules, applied to what arrives.
+    rules: std::sync::Arc<crate::domain::rules::Rules>,
 }
 
 impl Store {
@@ -282,6 +285,7 @@ impl Store {
             zone: when::zone(0),
             chain_checked: Default::default(),
             bot: Default::default(),
+            rules: Default::default(),
         };
         store.prepare(&shown)?;
         // Only now that the file is known to be ours: make it and its
@@ -295,9 +299,12 @@ impl Store {
         match &self.path {
             // Not through `open_keyed`: this process holds the store open,
             // and its kind is known.
-            Some(path) => {
-                Ok(Store { zone: self.zone, bot: self.bot.clone(), ..Store::connect(path, self.key.as_ref())? })
-            }
+            Some(path) => Ok(Store {
+                zone: self.zone,
+                bot: self.bot.clone(),
+                rules: self.rules.clone(),
+                ..Store::connect(path, self.key.as_ref())?
+            }),
             None => Err(StoreError::Convert("an in-memory store cannot be reopened".into())),
         }
     }
@@ -340,6 +347,7 @@ impl Store {
             zone: when::zone(0),
             chain_checked: Default::default(),
             bot: Default::default(),
+            rules: Default::default(),
         };
         store.prepare(":memory:")?;
         Ok(store)

@@ -533,6 +533,8 @@ fn txn(n: i64) -> Transaction {
         transfer: None,
         reversed_by: None,
         reverses: None,
+        rule: None,
+        original_merchant: None,
     }
 }
 

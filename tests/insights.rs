@@ -118,7 +118,12 @@ fn a_new_subscription_is_its_second_monthly_charge_and_only_once() {
     assert_eq!(new[0].text, "New subscription: Spotify USA, $10.99 a month on Chase •7742 (first charged Oct 16).");
     assert_eq!(new[0].transactions.len(), 2);
     // A third charge is no news.
-    apply_at(&mut s, "chase", vec![txn("cc", "s3", -26, -1099, "Spotify USA", "Subscriptions")], now() + Duration::days(30));
+    apply_at(
+        &mut s,
+        "chase",
+        vec![txn("cc", "s3", -26, -1099, "Spotify USA", "Subscriptions")],
+        now() + Duration::days(30),
+    );
     assert_eq!(of(&s, InsightKind::NewSubscription).len(), 1);
 }
 
@@ -157,7 +162,10 @@ fn transfers_and_card_payments_are_never_insights() {
     let mut legs = Vec::new();
     // A growing monthly move to savings, and the same card payment twice.
     for (i, (ago, minor)) in [(70, -50_000), (40, -50_000), (10, -60_000)].into_iter().enumerate() {
-        legs.push(TxnInfo { transfer: true, ..txn("chk", &format!("sav{i}"), ago, minor, "Transfer to Savings", "Transfer") });
+        legs.push(TxnInfo {
+            transfer: true,
+            ..txn("chk", &format!("sav{i}"), ago, minor, "Transfer to Savings", "Transfer")
+        });
     }
     legs.push(txn("chk", "pay1", 3, -12_000, "Chase Card Payment", "Credit Card Payment"));
     apply(&mut s, "chase", legs);
@@ -246,7 +254,11 @@ fn a_purge_takes_the_bank_s_insights_along() {
     let mut s = linked();
     apply(&mut s, "chase", vec![txn("cc", "a1", 3, -4210, "Amazon", "Shopping")]);
     apply(&mut s, "citi", vec![txn("cc", "a2", 2, -4210, "Amazon", "Shopping")]);
-    apply(&mut s, "chase", vec![txn("cc", "t1", 9, -2350, "Target", "Shopping"), txn("cc", "t2", 2, 2350, "Target", "Shopping")]);
+    apply(
+        &mut s,
+        "chase",
+        vec![txn("cc", "t1", 9, -2350, "Target", "Shopping"), txn("cc", "t2", 2, 2350, "Target", "Shopping")],
+    );
     assert_eq!(insights(&s).len(), 2);
     s.revoke(&bank("citi"), true, now()).unwrap();
     let left = insights(&s);

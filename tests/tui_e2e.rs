@@ -151,7 +151,8 @@ fn a_person_acks_an_alert_revokes_a_bank_and_chats() {
     let decided = s.json(&["alerts", "--all", "--json"]);
     let fraud = decided.iter().find(|a| a["status"] == "fraud").unwrap();
     let position = ["chase", "wellsfargo", "citi", "usbank"].iter().position(|b| fraud["bank"] == *b).unwrap();
-    s.keys(&["Escape", &(position + 1).to_string()]);
+    // finbox's own thread is 1; the banks follow.
+    s.keys(&["Escape", &(position + 2).to_string()]);
     let screen = s.wait_for("🔒");
     // (The thread wraps its lines: single words are looked for.)
     for word in ["locked", "dispute", "credited", "again."] {
@@ -159,13 +160,13 @@ fn a_person_acks_an_alert_revokes_a_bank_and_chats() {
     }
 
     // Revoke Citi (bank 3): c opens the dialog, r revokes.
-    s.keys(&["3", "c"]);
+    s.keys(&["4", "c"]);
     s.wait_for("Sharing Citi: what");
     s.keys(&["r"]);
     s.wait_for("no longer shared");
 
     // Ask Chase (bank 1) for the balance; the reply appears in the thread.
-    s.keys(&["1", "i"]);
+    s.keys(&["2", "i"]);
     s.type_text("balance");
     s.keys(&["Enter"]);
     s.wait_for("Here are your balances");
@@ -247,7 +248,7 @@ fn a_paste_is_text_and_shares_nothing_and_a_huge_one_leaves_the_screen_responsiv
     assert_eq!(s.json(&["consent", "log", "--json"]).len(), 1);
 
     // Typing to a bank that is not shared never shares it.
-    s.keys(&["2", "i"]);
+    s.keys(&["3", "i"]);
     s.type_text("balance");
     s.keys(&["Enter"]);
     s.wait_for("Share Wells Fargo with finbox?");
@@ -256,7 +257,7 @@ fn a_paste_is_text_and_shares_nothing_and_a_huge_one_leaves_the_screen_responsiv
 
     // 100 KB pasted into the message box: taken (cut to a message) and the
     // screen still answers.
-    s.keys(&["1", "i"]);
+    s.keys(&["2", "i"]);
     s.paste(&"0123456789abcdef\n".repeat(6_000));
     s.wait_for("characters: a message holds 500");
     s.keys(&["Escape", "q"]);
@@ -431,7 +432,7 @@ fn a_long_purge_on_the_screen_shows_its_progress_and_the_feeds_go_on() {
     s.start(120, 36, &[]);
     s.wait_for("feeds: 4 live");
     let before = others(&s);
-    s.keys(&["1", "c"]);
+    s.keys(&["2", "c"]);
     s.wait_for("Sharing Chase: what");
     s.keys(&["p"]);
     s.wait_for("Delete everything Chase shared?");
@@ -505,7 +506,7 @@ fn a_pending_charge_appears_then_posts_with_a_tip_in_one_row() {
     s.cli(&["consent", "grant", "citi"]);
     s.start(120, 36, &["--no-feeds"]);
     s.wait_for("Fraud alerts");
-    s.keys(&["3"]);
+    s.keys(&["4"]);
     s.wait_for("Citi — shared");
     s.cli(&["--now", "2026-11-28T12:00:00Z", "import", &first, "--bank", "citi", "--account", "4242"]);
     let screen = s.wait_for("⧗ Shake Shack");
@@ -580,7 +581,7 @@ fn g_reaches_the_oldest_row_of_a_hundred_thousand() {
     s.cli(&["import", &file.display().to_string(), "--bank", "citi", "--account", "5555"]);
     s.start(120, 36, &["--no-feeds"]);
     s.wait_for("Fraud alerts");
-    s.keys(&["3"]);
+    s.keys(&["4"]);
     s.wait_for("1 of 100,000");
     s.keys(&["Tab", "G", "z"]);
     let screen = s.wait_for("100,000 of 100,000");
@@ -688,6 +689,55 @@ fn scopes_are_toggled_in_the_sharing_dialog() {
     assert!(out.contains("Not shared: messages"), "{out}");
     let msgs = s.json(&["messages", "chase", "--limit", "100000", "--json"]);
     assert!(!msgs.iter().any(|m| m["from"] == "bank" && (m["kind"] == "service" || m["kind"] == "text")), "{msgs:?}");
+    s.keys(&["q"]);
+    s.wait_for("[exit 0]");
+}
+
+/// finbox's own thread, first in the bank list, posts what it noticed
+/// across banks; Enter on an insight lists its transactions, from both
+/// banks, in the sidebar.
+#[test]
+fn the_finbox_thread_shows_an_insight_and_enter_opens_its_transactions() {
+    let s = session("insights");
+    s.cli(&["consent", "grant", "chase"]);
+    s.cli(&["consent", "grant", "citi"]);
+    let write = |name: &str, text: &str| {
+        let path = s.home.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let chase = write(
+        "chase.csv",
+        "Details,Posting Date,Description,Amount,Type,Balance,Check or Slip #\n\
+         CREDIT,11/29/2026,\"TARGET 00042\",23.50,MISC_CREDIT,,,\n\
+         DEBIT,11/27/2026,\"NETFLIX.COM\",-15.49,DEBIT_CARD,,,\n\
+         DEBIT,11/20/2026,\"TARGET 00042\",-23.50,DEBIT_CARD,,,\n",
+    );
+    let citi = write(
+        "citi.csv",
+        "\"Status\",\"Date\",\"Description\",\"Debit\",\"Credit\"\n\"Cleared\",\"11/28/2026\",\"NETFLIX.COM\",\"15.49\",\"\"\n",
+    );
+    s.cli(&["--now", "2026-11-29T20:00:00Z", "import", &chase, "--bank", "chase", "--account", "1111"]);
+    s.cli(&["--now", "2026-11-29T20:00:00Z", "import", &citi, "--bank", "citi", "--account", "2222"]);
+    let listed = s.json(&["insights", "--json"]);
+    let kinds: Vec<&str> = listed.iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["refund", "duplicate"], "{listed:?}");
+
+    s.start(120, 36, &["--no-feeds"]);
+    // At start the first bank is selected; finbox's thread waits with 2 unread.
+    let screen = s.wait_for("Chase — shared");
+    let row = screen.lines().find(|l| l.contains("1 ● finbox")).and_then(|l| l.split('│').nth(1)).unwrap_or_default();
+    assert!(row.trim_end().ends_with(" 2"), "{row:?} in {screen}");
+    s.keys(&["1"]);
+    s.wait_for("finbox — across your banks");
+    let screen = s.wait_for("Possible duplicate");
+    assert!(screen.contains("Refund arrived"), "{screen}");
+    // The newest insight's rows at first; Enter on the older one lists its own.
+    s.keys(&["k", "k", "Enter"]);
+    let screen = s.wait_for("Possible duplicate: NETFLIX.COM $15.49 on");
+    let rows: Vec<&str> = screen.lines().filter(|l| l.contains("-$15.49")).collect();
+    assert_eq!(rows.len(), 2, "{screen}");
+    assert!(rows.iter().any(|l| l.contains("Chase")) && rows.iter().any(|l| l.contains("Citi")), "{screen}");
     s.keys(&["q"]);
     s.wait_for("[exit 0]");
 }

@@ -91,6 +91,8 @@ fn txn(n: i64, posted_at: DateTime<Utc>, merchant: &str, amount: i64) -> Transac
         transfer: None,
         reversed_by: None,
         reverses: None,
+        rule: None,
+        original_merchant: None,
     }
 }
 

@@ -466,6 +466,14 @@ impl AppState {
         }
     }
 
+    /// The banks, without finbox's own thread (first in the list).
+    pub fn real_banks(&self) -> &[BankSummary] {
+        match self.banks.first() {
+            Some(b) if b.bank.is_finbox() => &self.banks[1..],
+            _ => &self.banks,
+        }
+    }
+
     pub fn bank(&self) -> Option<&BankSummary> {
         self.banks.get(self.selected_bank)
     }

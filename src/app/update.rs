@@ -536,11 +536,11 @@ fn apply_snapshot(s: &mut AppState, snap: Snapshot) -> Vec<Effect> {
     // grants are renewed, not onboarded.
     if first
         && s.overlay.is_none()
-        && !s.banks.is_empty()
-        && s.banks.iter().all(|b| b.bank.sharing(s.now) == Sharing::NotShared)
+        && !s.real_banks().is_empty()
+        && s.real_banks().iter().all(|b| b.bank.sharing(s.now) == Sharing::NotShared)
     {
         // Nothing ticked: nothing is shared until the user says so.
-        s.overlay = Some(Overlay::Onboarding { cursor: 0, picked: vec![false; s.banks.len()] });
+        s.overlay = Some(Overlay::Onboarding { cursor: 0, picked: vec![false; s.real_banks().len()] });
     }
     if let Some(b) = s.bank() {
         if b.unread > 0 && s.conversation.bank.as_ref() == Some(&b.bank.id) {

@@ -34,7 +34,8 @@ pub(super) fn insights(env: &Env, json: bool, limit: usize) -> Result<()> {
         );
         return Ok(());
     }
-    let mut t = Table::new(&[("WHEN", Align::Left), ("KIND", Align::Left), ("INSIGHT", Align::Left), ("ROWS", Align::Right)]);
+    let mut t =
+        Table::new(&[("WHEN", Align::Left), ("KIND", Align::Left), ("INSIGHT", Align::Left), ("ROWS", Align::Right)]);
     for i in &list {
         let mut lines = i.text.lines();
         t.row(vec![

@@ -213,6 +213,7 @@ pub(super) fn txn_json(t: &Transaction) -> serde_json::Value {
         "transfer_id": t.transfer.as_ref().and_then(|l| l.id),
         "transfer_to": t.transfer.as_ref().and_then(|l| l.other.clone()),
         "reverses": t.reverses, "reversed_by": t.reversed_by,
+        "rule": t.rule, "original_merchant": t.original_merchant,
     })
 }
 

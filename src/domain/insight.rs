@@ -31,8 +31,9 @@ pub const DUPLICATE_DAYS: i64 = 2;
 pub const NEWS_DAYS: i64 = 45;
 /// How far ahead the low-balance outlook looks.
 pub const OUTLOOK_DAYS: i64 = 14;
-/// The outlook warns when checking would fall under this (in minor units).
-pub const LOW_BALANCE_MINOR: i64 = 100_00;
+/// The outlook warns when checking would fall under this (in minor units:
+/// $100.00).
+pub const LOW_BALANCE_MINOR: i64 = 10_000;
 
 /// What the pass remembers of a merchant on an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +154,9 @@ pub fn merchant_key(merchant: &str) -> String {
     if words.is_empty() { merchant.trim().to_lowercase() } else { words.join(" ") }
 }
 
+/// A recurring item as remembered: what, last date, amount, period.
+pub type Recurring = (String, i64, i64, i64);
+
 /// A bill or a paycheck expected ahead, for the outlook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expected {
@@ -164,7 +168,7 @@ pub struct Expected {
 /// The recurring items of an account projected over the next
 /// [`OUTLOOK_DAYS`]: each from its last date by its period, as often as it
 /// falls in the window. Oldest first.
-pub fn project(items: &[(String, i64, i64, i64)], now: i64) -> Vec<Expected> {
+pub fn project(items: &[Recurring], now: i64) -> Vec<Expected> {
     let end = now + OUTLOOK_DAYS * DAY;
     let mut out = Vec::new();
     for (what, last_at, minor, period) in items {
@@ -280,13 +284,15 @@ mod tests {
 
     #[test]
     fn the_outlook_projects_each_item_by_its_period() {
-        let items = vec![("Rent".to_string(), -20 * DAY, -185_000, 30 * DAY), ("Pay".into(), -10 * DAY, 240_000, 14 * DAY)];
+        let items =
+            vec![("Rent".to_string(), -20 * DAY, -185_000, 30 * DAY), ("Pay".into(), -10 * DAY, 240_000, 14 * DAY)];
         let e = project(&items, 0);
         let at: Vec<i64> = e.iter().map(|e| e.at / DAY).collect();
         assert_eq!(at, vec![4, 10]);
         assert_eq!(lowest(100_000, &e).map(|(l, e)| (l, e.what.as_str())), Some((155_000, "Rent")));
         // Rent before the paycheck: the low comes at the rent.
-        let items = vec![("Rent".to_string(), -25 * DAY, -185_000, 30 * DAY), ("Pay".into(), -3 * DAY, 240_000, 14 * DAY)];
+        let items =
+            vec![("Rent".to_string(), -25 * DAY, -185_000, 30 * DAY), ("Pay".into(), -3 * DAY, 240_000, 14 * DAY)];
         let e = project(&items, 0);
         assert_eq!(lowest(100_000, &e).map(|(l, e)| (l, e.what.as_str())), Some((-85_000, "Rent")));
     }

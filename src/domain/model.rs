@@ -456,6 +456,10 @@ pub struct Transaction {
     pub reversed_by: Option<TxnId>,
     /// The charge this credit reverses.
     pub reverses: Option<TxnId>,
+    /// The user's rule that renamed or categorised it (`[[rules]]`).
+    pub rule: Option<String>,
+    /// What the bank called the merchant, when a rule renamed it.
+    pub original_merchant: Option<String>,
 }
 
 impl Transaction {

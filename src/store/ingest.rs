@@ -11,6 +11,7 @@ mod account;
 mod alert;
 mod history;
 mod pending;
+mod rules;
 mod transfer;
 mod txn;
 
@@ -130,6 +131,10 @@ struct Batch<'t> {
     tolerance: HashMap<BankId, i64>,
     /// Transactions posted in this batch, for the insight pass.
     fresh: Vec<super::insights::Fresh>,
+    /// The user's rules (`[[rules]]`).
+    rules: std::sync::Arc<crate::domain::rules::Rules>,
+    /// The transaction being applied is one a rule hides from insights.
+    hidden: bool,
 }
 
 const INSERT_TXN: &str = "INSERT OR IGNORE INTO transactions
@@ -152,9 +157,16 @@ impl<'t> Batch<'t> {
 
     /// A transaction posted (not a transfer): weighed by the insight pass
     /// at the batch's end.
-    fn observe(&mut self, bank: &BankId, acct: AccountRef, txn: i64, t: &crate::domain::event::TxnInfo, merchant: &str) {
+    fn observe(
+        &mut self,
+        bank: &BankId,
+        acct: AccountRef,
+        txn: i64,
+        t: &crate::domain::event::TxnInfo,
+        merchant: &str,
+    ) {
         let category = clean_line(&t.category, 40);
-        if super::insights::Fresh::counts(&category, false) {
+        if !self.hidden && super::insights::Fresh::counts(&category, false) {
             self.fresh.push(super::insights::Fresh {
                 txn,
                 bank: bank.clone(),
@@ -167,7 +179,11 @@ impl<'t> Batch<'t> {
         }
     }
 
-    fn new(tx: &'t SqlTx<'_>, zone: FixedOffset) -> Result<Batch<'t>> {
+    fn new(
+        tx: &'t SqlTx<'_>,
+        zone: FixedOffset,
+        rules: std::sync::Arc<crate::domain::rules::Rules>,
+    ) -> Result<Batch<'t>> {
         Ok(Batch {
             zone,
             consent: HashMap::new(),
@@ -180,6 +196,8 @@ impl<'t> Batch<'t> {
             replayed: HashSet::new(),
             tolerance: HashMap::new(),
             fresh: Vec::new(),
+            rules,
+            hidden: false,
         })
     }
 
@@ -212,7 +230,7 @@ impl Store {
     /// that an import of any size is applied whole or not at all.
     pub fn bulk_write(&mut self) -> Result<BulkWrite<'_>> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        Ok(BulkWrite { tx, report: BatchReport::default(), zone: self.zone })
+        Ok(BulkWrite { tx, report: BatchReport::default(), zone: self.zone, rules: self.rules.clone() })
     }
 }
 
@@ -224,6 +242,7 @@ pub struct BulkWrite<'s> {
     report: BatchReport,
     /// The user's time zone, for dates in notices.
     zone: FixedOffset,
+    rules: std::sync::Arc<crate::domain::rules::Rules>,
 }
 
 impl BulkWrite<'_> {
@@ -233,7 +252,7 @@ impl BulkWrite<'_> {
     pub fn apply(&mut self, batch: &[Envelope], now: DateTime<Utc>) -> Result<()> {
         let tx = &self.tx;
         let report = &mut self.report;
-        let mut b = Batch::new(tx, self.zone)?;
+        let mut b = Batch::new(tx, self.zone, self.rules.clone())?;
         for env in batch {
             let Some(shared) = shared(tx, &mut b, env, now)? else {
                 report.dropped_no_consent += 1;

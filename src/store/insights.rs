@@ -19,6 +19,9 @@ use crate::domain::{BankId, InsightKind, Money, Transaction, TxnId, when};
 
 const DAY: i64 = 86_400;
 
+/// What is remembered of a merchant, per account id.
+type Tracks = Vec<(i64, Track)>;
+
 /// A transaction a batch posted, as the pass needs it.
 #[derive(Debug, Clone)]
 pub(super) struct Fresh {
@@ -58,10 +61,12 @@ impl Pass<'_, '_> {
         if let Some(l) = self.labels.get(&account) {
             return Ok(l.clone());
         }
-        let l: String = self.tx.prepare_cached(
-            "SELECT b.name || ' •' || a.mask FROM accounts a JOIN banks b ON b.id = a.bank_id WHERE a.id = ?1",
-        )?
-        .query_row([account], |r| r.get(0))?;
+        let l: String = self
+            .tx
+            .prepare_cached(
+                "SELECT b.name || ' •' || a.mask FROM accounts a JOIN banks b ON b.id = a.bank_id WHERE a.id = ?1",
+            )?
+            .query_row([account], |r| r.get(0))?;
         self.labels.insert(account, l.clone());
         Ok(l)
     }
@@ -115,8 +120,7 @@ pub(super) fn observe(tx: &SqlTx<'_>, fresh: &mut [Fresh], now: DateTime<Utc>, z
 /// and what it leaves remembered.
 fn weigh_group(pass: &mut Pass, key: &str, group: &[(String, &Fresh)]) -> Result<()> {
     let account = group[0].1.account;
-    let (mine, others): (Vec<(i64, Track)>, Vec<(i64, Track)>) =
-        tracks(pass.tx, key)?.into_iter().partition(|(a, _)| *a == account);
+    let (mine, others): (Tracks, Tracks) = tracks(pass.tx, key)?.into_iter().partition(|(a, _)| *a == account);
     let mut track = mine.first().map(|(_, t)| *t);
     for (_, f) in group {
         let seen = Seen { txn: f.txn, at: f.at, minor: f.amount.minor, income: f.income() };
@@ -216,7 +220,7 @@ fn track_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Track> {
 }
 
 /// What is remembered of the merchant on each of the user's accounts.
-fn tracks(tx: &SqlTx<'_>, key: &str) -> Result<Vec<(i64, Track)>> {
+fn tracks(tx: &SqlTx<'_>, key: &str) -> Result<Tracks> {
     let mut stmt = tx.prepare_cached(
         "SELECT last_txn, last_at, last_minor, first_at, charges, streak, period, steady, account_id FROM merchant_track
          WHERE merchant_key = ?1",
@@ -252,9 +256,9 @@ fn save_track(tx: &SqlTx<'_>, key: &str, account: i64, t: Track) -> Result<()> {
 impl Store {
     /// The latest insights, newest first, each with its transactions.
     pub fn insights(&self, limit: usize) -> Result<Vec<Insight>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, kind, at, text, read FROM insights ORDER BY at DESC, id DESC LIMIT ?1",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, kind, at, text, read FROM insights ORDER BY at DESC, id DESC LIMIT ?1")?;
         let rows = stmt.query_map([limit as i64], |r| {
             Ok(Insight {
                 id: r.get(0)?,

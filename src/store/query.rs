@@ -103,7 +103,8 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
 pub(super) const TXN_COLS: &str =
     "t.id, t.bank_id, t.account_id, a.external_id, t.external_id, t.posted_at, t.amount_minor,
      t.currency, t.merchant, t.category, t.channel, t.country, t.status, t.authorized_at, t.authorized_minor,
-     t.transfer_kind, t.transfer_id, o.id, oa.name, oa.mask, t.reversed_by, t.reverses, o.account_id";
+     t.transfer_kind, t.transfer_id, o.id, oa.name, oa.mask, t.reversed_by, t.reverses, o.account_id,
+     t.rule, t.original_merchant";
 /// The other leg of a transfer (`o`, its account `oa`), after the joins
 /// that choose the rows (SQLite keeps the order of LEFT JOINs).
 pub(super) const TXN_OTHER_LEG: &str = " LEFT JOIN transactions o ON o.transfer_id = t.transfer_id AND o.id <> t.id
@@ -140,6 +141,8 @@ pub(super) fn txn_row(r: &Row<'_>) -> rusqlite::Result<Transaction> {
         },
         reversed_by: r.get::<_, Option<i64>>(20)?.map(TxnId),
         reverses: r.get::<_, Option<i64>>(21)?.map(TxnId),
+        rule: r.get(23)?,
+        original_merchant: r.get(24)?,
     })
 }
 

@@ -43,12 +43,10 @@ fn deletions(scope: Scope) -> &'static [&'static str] {
             "UPDATE balances SET reported_minor = NULL
              WHERE account_id IN (SELECT id FROM accounts WHERE bank_id = ?1)",
         ],
-        Scope::Messages => {
-            &[
-                "DELETE FROM messages WHERE bank_id = ?1 AND sender = 'bank' AND kind IN ('text', 'service', 'purchase')",
-                "DELETE FROM receipt_items WHERE bank_id = ?1",
-            ]
-        }
+        Scope::Messages => &[
+            "DELETE FROM messages WHERE bank_id = ?1 AND sender = 'bank' AND kind IN ('text', 'service', 'purchase')",
+            "DELETE FROM receipt_items WHERE bank_id = ?1",
+        ],
         Scope::Alerts => &[
             "DELETE FROM disputes WHERE bank_id = ?1",
             "DELETE FROM messages WHERE bank_id = ?1 AND kind = 'fraud'",

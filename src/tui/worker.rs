@@ -293,7 +293,8 @@ fn bank_name(store: &Store, bank: &BankId) -> String {
 /// Loads everything the screen shows for `view`: small windows only.
 pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> {
     let mut banks = store.banks()?;
-    let finbox = BankSummary { bank: Bank::finbox_thread(), accounts: 0, unread: store.insights_unread()?, open_alerts: 0 };
+    let finbox =
+        BankSummary { bank: Bank::finbox_thread(), accounts: 0, unread: store.insights_unread()?, open_alerts: 0 };
     banks.insert(0, finbox);
     let totals = store.totals()?;
     let newest = store.newest_time()?;

@@ -119,8 +119,8 @@ fn badges(
 pub(crate) fn render_feeds(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     // All banks or none: a partial list would read as "the others are off".
     let budget_line = usize::from(state.simplefin.is_some());
-    let rows = if state.feeds_enabled { state.banks.len() + budget_line } else { 1 };
-    if usize::from(area.height) < rows + 2 || state.banks.is_empty() {
+    let rows = if state.feeds_enabled { state.real_banks().len() + budget_line } else { 1 };
+    if usize::from(area.height) < rows + 2 || state.real_banks().is_empty() {
         return;
     }
     let inner = area.inner(Margin::new(1, 1));
@@ -133,7 +133,7 @@ pub(crate) fn render_feeds(frame: &mut Frame, area: Rect, state: &AppState, them
     }
     let cols = usize::from(inner.width);
     let mut lines: Vec<Line> = state
-        .banks
+        .real_banks()
         .iter()
         .map(|b| {
             let (status, style) = feed_status(state, &b.bank.id, theme);

@@ -380,9 +380,9 @@ fn onboarding_lines(
     // Rows start with the cursor column (2) and the checkbox (4).
     const LEAD: usize = 6;
     let shares = wrap_text(SHARES, cols.saturating_sub(LEAD), cols.saturating_sub(LEAD));
-    let roomy = intro.len() + (1 + shares.len()) * state.banks.len() + footer.len() <= rows;
+    let roomy = intro.len() + (1 + shares.len()) * state.real_banks().len() + footer.len() <= rows;
     let mut lines = intro;
-    for (i, b) in state.banks.iter().enumerate() {
+    for (i, b) in state.real_banks().iter().enumerate() {
         let here = i == cursor;
         let mark = if picked.get(i).copied().unwrap_or(false) { "[x] " } else { "[ ] " };
         let name = fit(&clean(&b.bank.name), cols.saturating_sub(LEAD));

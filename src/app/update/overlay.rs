@@ -182,12 +182,12 @@ fn onboarding(s: &mut AppState, cursor: usize, mut picked: Vec<bool>, action: &A
         }
         Action::GrantAll | Action::FocusAlerts => {
             s.overlay = None;
-            return Some(vec![Effect::Grant(s.banks.iter().map(|b| b.bank.id.clone()).collect())]);
+            return Some(vec![Effect::Grant(s.real_banks().iter().map(|b| b.bank.id.clone()).collect())]);
         }
         Action::Submit => {
             s.overlay = None;
             let chosen: Vec<BankId> =
-                s.banks.iter().zip(&picked).filter(|(_, p)| **p).map(|(b, _)| b.bank.id.clone()).collect();
+                s.real_banks().iter().zip(&picked).filter(|(_, p)| **p).map(|(b, _)| b.bank.id.clone()).collect();
             if chosen.is_empty() {
                 nothing_shared(s);
                 return Some(vec![]);

@@ -6,8 +6,8 @@ use rusqlite::{Transaction as SqlTx, params};
 
 use super::history::Tally;
 use super::pending::{self, Stored};
-use super::transfer;
 use super::{AccountRef, Batch, BatchReport, Outcome, account::account, refuse};
+use super::{rules, transfer};
 use crate::domain::event::{Envelope, TxnInfo};
 use crate::domain::text::{MAX_NAME_CHARS, clean_line};
 use crate::domain::{BankId, Currency, MessageKind, Money, Sender, when};
@@ -50,6 +50,31 @@ pub(super) fn apply_txn(
     now: DateTime<Utc>,
     report: &mut BatchReport,
 ) -> Result<Outcome> {
+    let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
+    // The user's rules first: the transaction is stored as they make it.
+    let ruled = if b.rules.is_empty() { None } else { rules::ruled(&b.rules, &merchant, t) };
+    let (t, merchant) = match &ruled {
+        Some(r) => (&r.txn, r.merchant.clone()),
+        None => (t, merchant),
+    };
+    b.hidden = ruled.as_ref().is_some_and(|r| r.hide);
+    let outcome = apply_as(tx, b, env, t, merchant, (shared, now), report)?;
+    b.hidden = false;
+    if let (Some(r), Outcome::Applied) = (&ruled, &outcome) {
+        rules::mark(tx, &env.bank, r)?;
+    }
+    Ok(outcome)
+}
+
+fn apply_as(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    env: &Envelope,
+    t: &TxnInfo,
+    merchant: String,
+    (shared, now): (Grant, DateTime<Utc>),
+    report: &mut BatchReport,
+) -> Result<Outcome> {
     let bank = &env.bank;
     let Some(acct) = account(tx, b, bank, &t.account)? else {
         return Ok(Outcome::Refused(format!("unknown account {:?}", clean_line(&t.account, 40))));
@@ -57,7 +82,6 @@ pub(super) fn apply_txn(
     if let Err(reason) = validate_txn(t, acct, now) {
         return Ok(Outcome::Refused(reason));
     }
-    let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
     // A posting for an authorisation stored under another id. Only a card
     // charge on an account with pending rows looks, and only for an id not
     // yet stored (a replayed posting must not take another authorisation).

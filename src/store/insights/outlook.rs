@@ -44,7 +44,7 @@ fn outlook(pass: &mut Pass, account: i64) -> Result<()> {
     let rows = stmt.query_map(params![account, pass.now - 45 * DAY], |r| {
         Ok(((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?), (r.get::<_, i64>(4)?, r.get::<_, String>(5)?)))
     })?;
-    let (items, links): (Vec<(String, i64, i64, i64)>, Vec<(i64, String)>) = rows
+    let (items, links): (Vec<insight::Recurring>, Vec<(i64, String)>) = rows
         .collect::<rusqlite::Result<Vec<_>>>()?
         .into_iter()
         .filter(|((_, _, minor, period), _)| insight::projected(1, *period, *minor))
@@ -72,10 +72,8 @@ fn outlook(pass: &mut Pass, account: i64) -> Result<()> {
         sum(&paid),
     );
     let key = format!("low_balance:{account}:{}:{}", insight::merchant_key(&due.what), insight::day(due.at));
-    let banks: Vec<(i64, BankId)> = links
-        .into_iter()
-        .filter_map(|(txn, bank)| BankId::new(&bank).ok().map(|b| (txn, b)))
-        .collect();
+    let banks: Vec<(i64, BankId)> =
+        links.into_iter().filter_map(|(txn, bank)| BankId::new(&bank).ok().map(|b| (txn, b))).collect();
     let rows: Vec<(i64, &BankId)> = banks.iter().map(|(t, b)| (*t, b)).collect();
     pass.post(InsightKind::LowBalance, &key, pass.now, &text, &rows)?;
     Ok(())
@@ -96,8 +94,10 @@ pub(super) fn month_summary(pass: &mut Pass, fresh: &[Fresh]) -> Result<()> {
         return Ok(());
     }
     let key = format!("monthly:{}", last_month.format("%Y-%m"));
-    let posted: bool =
-        pass.tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM insights WHERE key = ?1)")?.query_row([&key], |r| r.get(0))?;
+    let posted: bool = pass
+        .tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM insights WHERE key = ?1)")?
+        .query_row([&key], |r| r.get(0))?;
     if posted {
         return Ok(());
     }

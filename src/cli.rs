@@ -81,6 +81,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Messages { bank, limit, json } => messages(&env, bank, *limit, *json),
         Command::Quarantine(f) => quarantine(&env, f.json),
         Command::Insights { json, limit } => insights::insights(&env, *json, *limit),
+        Command::Rules { action, json } => insights::rules(&env, action.is_some(), *json),
         Command::Import(a) => import::run(&env, a),
         Command::Link(a) => link::link(&env, a),
         Command::Unlink { .. } => link::unlink(&env),

@@ -135,6 +135,7 @@ impl Env {
         store.set_utc_offset(self.utc_offset_secs);
         let atms = self.settings.profiles.iter().map(|p| (p.id.clone(), p.atms.clone())).collect();
         store.set_bot(crate::store::BankBot { atms, near: self.settings.near });
+        store.set_rules(self.settings.rules.clone());
         for file in store.made_private() {
             eprintln!("finbox: note: {} was readable by other users; it is now private (0600).", file.display());
         }

@@ -978,3 +978,31 @@ fn the_nearest_atm_comes_from_the_profile_and_the_location_setting() {
     let err = h.fail(&["say", "wellsfargo", "nearest atm"]);
     assert!(err.contains("[location] near") && err.contains("line 2"), "{err}");
 }
+
+#[test]
+fn rules_from_the_settings_shape_what_arrives_and_say_what_matched() {
+    let h = Home::new();
+    let config = h.dir.path().join("config/finbox/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "[[rules]]\nname = \"coffee\"\nmerchant_regex = \"starbucks\"\ncategory = \"Caffeine\"\n")
+        .unwrap();
+    h.ok(&["consent", "grant", "chase"]);
+    h.ok(&["--now", "2026-11-20T15:00:00Z", "feed", "--seed", "3", "--events", "3000"]);
+    let rows = h.json(&["transactions", "--bank", "chase", "--limit", "3000", "--json"]);
+    let ruled: Vec<&serde_json::Value> = rows.iter().filter(|t| t["rule"] == "coffee").collect();
+    assert!(!ruled.is_empty(), "the simulated Chase buys coffee at Starbucks");
+    assert!(ruled.iter().all(|t| t["category"] == "Caffeine" && t["merchant"] == "Starbucks"));
+    assert!(rows.iter().all(|t| t["rule"].is_null() || t["rule"] == "coffee"));
+    let listed = h.ok(&["rules"]);
+    assert!(listed.contains("coffee") && listed.contains(&ruled.len().to_string()), "{listed}");
+    // A rule changed, applied again: the bank's category comes back.
+    std::fs::write(&config, "[[rules]]\nname = \"coffee\"\nmerchant_contains = \"starbucks\"\nhide = true\n").unwrap();
+    let out = h.ok(&["rules", "apply"]);
+    assert!(out.contains(&format!("{} changed", ruled.len())), "{out}");
+    let rows = h.json(&["transactions", "--bank", "chase", "--limit", "3000", "--json"]);
+    assert!(rows.iter().filter(|t| t["rule"] == "coffee").all(|t| t["category"] != "Caffeine"));
+    // A rule that cannot work is refused with its place.
+    std::fs::write(&config, "seed = 1\n[[rules]]\nmerchant_regex = \"(\"\ncategory = \"X\"\n").unwrap();
+    let err = h.fail(&["rules"]);
+    assert!(err.contains("line 2") && err.contains("not a pattern"), "{err}");
+}

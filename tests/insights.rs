@@ -265,3 +265,44 @@ fn a_purge_takes_the_bank_s_insights_along() {
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0].kind, InsightKind::Refund);
 }
+
+fn rules(rules: Vec<finbox::domain::rules::Rule>) -> finbox::domain::rules::Rules {
+    finbox::domain::rules::Rules(rules)
+}
+
+#[test]
+fn rules_rename_categorise_and_hide_at_ingest_and_again_on_demand() {
+    use finbox::domain::rules::Rule;
+    let mut s = linked();
+    let hide = Rule::new("amazon".into(), Some("amazon"), None, None, None, true).unwrap();
+    let coffee = Rule::new(
+        "coffee".into(),
+        None,
+        Some("^(sbux|starbucks)"),
+        Some("Caffeine".into()),
+        Some("Starbucks".into()),
+        false,
+    )
+    .unwrap();
+    s.set_rules(rules(vec![hide, coffee.clone()]));
+    apply(&mut s, "chase", vec![txn("cc", "c1", 3, -450, "SBUX 0042 SEATTLE", "Coffee")]);
+    // The same charge on two cards, hidden from insights by a rule.
+    apply(&mut s, "chase", vec![txn("cc", "a1", 3, -4210, "Amazon", "Shopping")]);
+    apply(&mut s, "citi", vec![txn("cc", "a2", 2, -4210, "Amazon", "Shopping")]);
+    assert!(of(&s, InsightKind::Duplicate).is_empty(), "hidden from insights");
+    let filter = finbox::store::TxnFilter { limit: 10, ..Default::default() };
+    let rows = s.transactions(&filter).unwrap();
+    let c1 = rows.iter().find(|t| t.external_id == "c1").unwrap();
+    assert_eq!((c1.merchant.as_str(), c1.category.as_str()), ("Starbucks", "Caffeine"));
+    assert_eq!((c1.rule.as_deref(), c1.original_merchant.as_deref()), (Some("coffee"), Some("SBUX 0042 SEATTLE")));
+    assert_eq!(s.apply_rules().unwrap().changed, 0, "ingest applied them already");
+    // The rules change: applied again, from what the bank said.
+    s.set_rules(rules(vec![coffee]));
+    let r = s.apply_rules().unwrap();
+    assert_eq!((r.checked, r.matched, r.changed), (3, 1, 2));
+    s.set_rules(rules(vec![]));
+    assert_eq!(s.apply_rules().unwrap().changed, 1);
+    let rows = s.transactions(&filter).unwrap();
+    let c1 = rows.iter().find(|t| t.external_id == "c1").unwrap();
+    assert_eq!((c1.merchant.as_str(), c1.category.as_str(), c1.rule.as_deref()), ("SBUX 0042 SEATTLE", "Coffee", None));
+}

@@ -92,6 +92,15 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Records a feed delivered that finbox refused, with the reasons.
     Quarantine(JsonFlag),
+    /// The rules of the settings file (`[[rules]]`): list them with what
+    /// they matched, or apply them again to every stored transaction.
+    Rules {
+        #[command(subcommand)]
+        action: Option<RulesCmd>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// What finbox noticed across every bank: recurring charges that went
     /// up, new subscriptions, likely duplicates, refunds, a low balance
     /// ahead, monthly summaries.
@@ -172,6 +181,14 @@ impl Command {
             _ => false,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCmd {
+    /// Apply the rules again to every stored transaction (after changing
+    /// them): renames, categories and what insights skip follow; rows no
+    /// rule matches any more get the bank's words back.
+    Apply,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! `finbox insights`: what finbox noticed across the banks (the finbox
-//! thread's posts), newest first, with the transactions each is about.
+//! thread's posts), newest first, with the transactions each is about; and
+//! `finbox rules`, the user's rules that shape what insights see.
 
 use anyhow::Result;
 use serde_json::json;
@@ -48,6 +49,68 @@ pub(super) fn insights(env: &Env, json: bool, limit: usize) -> Result<()> {
         for line in lines {
             t.row(vec![String::new(), String::new(), format!("  {line}"), String::new()]);
         }
+    }
+    print!("{}", t.render());
+    Ok(())
+}
+
+/// `finbox rules [apply]`: the settings' rules with how many stored
+/// transactions each matched; `apply` runs them again over every one.
+pub(super) fn rules(env: &Env, apply: bool, json: bool) -> Result<()> {
+    let mut store = env.open_store()?;
+    if apply {
+        let r = store.apply_rules()?;
+        if json {
+            return print_json(vec![json!({"checked": r.checked, "matched": r.matched, "changed": r.changed})]);
+        }
+        let g = |n: u64| crate::domain::money::group_thousands(u128::from(n));
+        println!(
+            "Rules applied to {} transactions: {} match a rule, {} changed.",
+            g(r.checked),
+            g(r.matched),
+            g(r.changed)
+        );
+        return Ok(());
+    }
+    let counts: std::collections::HashMap<String, i64> = store.rule_counts()?.into_iter().collect();
+    let rules = &store.rules().0;
+    if json {
+        return print_json(
+            rules
+                .iter()
+                .map(|r| {
+                    json!({
+                        "name": r.name,
+                        "category": r.category,
+                        "rename": r.rename,
+                        "hide": r.hide,
+                        "matched": counts.get(&r.name).copied().unwrap_or(0),
+                    })
+                })
+                .collect(),
+        );
+    }
+    if rules.is_empty() {
+        println!(
+            "No rules. Add [[rules]] to {} (merchant_contains or merchant_regex, then category, rename or \
+             hide = true), then run `finbox rules apply`.",
+            env.settings.config_file.display()
+        );
+        return Ok(());
+    }
+    let mut t = Table::new(&[("RULE", Align::Left), ("DOES", Align::Left), ("MATCHED", Align::Right)]);
+    for r in rules {
+        let mut does = Vec::new();
+        if let Some(c) = &r.category {
+            does.push(format!("category {c}"));
+        }
+        if let Some(n) = &r.rename {
+            does.push(format!("rename to {n}"));
+        }
+        if r.hide {
+            does.push("hidden from insights".to_string());
+        }
+        t.row(vec![r.name.clone(), does.join(", "), counts.get(&r.name).copied().unwrap_or(0).to_string()]);
     }
     print!("{}", t.render());
     Ok(())

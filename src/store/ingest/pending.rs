@@ -157,7 +157,7 @@ pub(super) fn post(
     tx.prepare_cached(
         "UPDATE transactions SET external_id = ?2, posted_at = ?3, amount_minor = ?4, channel = ?5, country = ?6,
                 status = 'posted', authorized_at = ?7, authorized_minor = CASE WHEN ?8 <> ?4 THEN ?8 END,
-                transfer_kind = ?9
+                transfer_kind = ?9, rule = NULL, hidden = 0, original_merchant = NULL, original_category = NULL
          WHERE id = ?1",
     )?
     .execute(params![

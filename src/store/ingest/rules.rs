@@ -36,14 +36,16 @@ pub(super) fn ruled(rules: &Rules, merchant: &str, t: &TxnInfo) -> Option<Ruled>
     })
 }
 
-/// Records on the stored row which rule made it and what the bank said.
+/// Records on the stored row which rule made it and what the bank said
+/// (only on a row stored as the rule made it: a later version of a stored
+/// transaction, refused, leaves the first as it was).
 pub(super) fn mark(tx: &SqlTx<'_>, bank: &BankId, r: &Ruled) -> Result<()> {
     let category = clean_line(&r.txn.category, 40);
     tx.prepare_cached(
         "UPDATE transactions SET rule = ?3, hidden = ?4,
                 original_merchant = CASE WHEN merchant <> ?5 THEN ?5 END,
                 original_category = CASE WHEN ?6 <> ?7 THEN ?6 END
-         WHERE bank_id = ?1 AND external_id = ?2",
+         WHERE bank_id = ?1 AND external_id = ?2 AND merchant = ?8",
     )?
     .execute(params![
         bank.as_str(),
@@ -52,7 +54,8 @@ pub(super) fn mark(tx: &SqlTx<'_>, bank: &BankId, r: &Ruled) -> Result<()> {
         r.hide,
         r.bank_merchant,
         r.bank_category,
-        category
+        category,
+        r.merchant
     ])?;
     Ok(())
 }

@@ -314,6 +314,7 @@ impl Statement {
             charset,
             account,
             version: pass.version,
+            notes: pass.notes,
             encoding: pass.encoding,
             accounts: accounts.map_err(|p| self.error(p))?,
             transactions: totals.transactions,
@@ -362,10 +363,10 @@ impl Statement {
         let file = File::open(&self.path).map_err(Problem::Io)?;
         let mut decoded = DecodeReader::new(Hashing::new(file), charset);
         let mut guarded = |record: Record| if stop() { Err(Problem::Stopped) } else { on(record) };
-        let version = match (self.format, &self.layout, account) {
+        let (version, notes) = match (self.format, &self.layout, account) {
             (Format::Csv, Some(layout), Some(account)) => {
                 let mut lines = LineLimit::new(&mut decoded, MAX_CSV_LINE);
-                csv::read(&mut lines, layout, account, opts, &mut guarded)?
+                (csv::read(&mut lines, layout, account, opts, &mut guarded)?, Vec::new())
             }
             (Format::Csv, _, _) => return Err(Problem::Whole("a CSV file needs a layout and an account".into())),
             (Format::Ofx, _, _) => {
@@ -377,7 +378,7 @@ impl Statement {
         io::copy(&mut decoded, &mut io::sink()).map_err(Problem::from_io)?;
         let encoding = decoded.encoding().name();
         let (sha256, size) = decoded.into_inner().finish();
-        Ok(Pass { version, encoding, sha256, size })
+        Ok(Pass { version, notes, encoding, sha256, size })
     }
 
     fn error(&self, p: Problem) -> ImportError {
@@ -427,6 +428,8 @@ fn pick_layout<'a>(layouts: &'a Layouts, head: &str) -> Result<&'a CsvLayout, St
 
 struct Pass {
     version: String,
+    /// What the file left out and what was taken instead.
+    notes: Vec<String>,
     encoding: &'static str,
     sha256: [u8; 32],
     size: u64,

@@ -169,6 +169,51 @@ fn an_ofx_1x_statement_brings_accounts_transactions_and_balances() {
     }
 }
 
+/// A UK bank's OFX 1.02 file with empty elements (`<CURDEF></CURDEF>`, empty
+/// `<FITID>`, `<NAME>`, `<ACCTTYPE>` and ledger balance), the currency given
+/// per transaction and descriptions only in `<MEMO>`: imported, each
+/// fallback said.
+#[test]
+fn an_ofx_file_with_empty_elements_imports_and_names_each_fallback() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "citi"]);
+    let out = h.import("uk-empty-tags.ofx", &["--bank", "citi"]);
+    assert!(out.contains("OFX 1.02 (SGML)") && out.contains("Added 4 transactions."), "{out}");
+    for note in [
+        "note: Checking •5678: <ACCTTYPE> is empty or missing: checking assumed",
+        "note: Checking •5678: <CURDEF> is empty: currency AUD taken from the transactions' <CURRENCY><CURSYM>",
+        "note: Checking •5678: <LEDGERBAL> has no amount: no balance in the file, a new account opens at A$0.00",
+        "note: 3 transactions had no <FITID>: ids derived from date, amount and description",
+        "note: 2 transactions had no <NAME>: description taken from <MEMO>",
+        "note: 1 transaction had no <NAME>, <PAYEE> or <MEMO>: described as \"(no description)\"",
+    ] {
+        assert!(out.contains(note), "expected {note:?} in {out}");
+    }
+    assert!(out.contains("(new account, opened at A$0.00)"), "{out}");
+    assert_eq!(h.balances()["checking-5678"], 250_000 - 4_520 - 1_000 - 380);
+    let txns = h.transactions("citi");
+    assert!(txns.iter().all(|t| t["currency"] == "AUD"), "{txns:?}");
+    let by_merchant = amounts(&txns);
+    assert_eq!(by_merchant["TESCO STORES 3297"], -4_520, "the description from <MEMO>");
+    assert_eq!(by_merchant["SALARY ACME LTD"], 250_000);
+    assert_eq!(by_merchant["(no description)"], -1_000);
+    assert_eq!(by_merchant["COSTA COFFEE"], -380);
+    let ids: Vec<&str> = txns.iter().map(|t| t["external_id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"checking-5678:UK0003"), "{ids:?}");
+    assert_eq!(ids.iter().filter(|id| id.contains(":~")).count(), 3, "derived ids, as CSV rows get: {ids:?}");
+    let messages = h.messages("citi");
+    assert!(
+        messages.iter().any(|m| m.contains("Read with fallbacks") && m.contains("<CURDEF> is empty")),
+        "{messages:?}"
+    );
+
+    // The derived ids are stable: a second import adds nothing.
+    let before = h.snapshot();
+    let out = h.import("uk-empty-tags.ofx", &["--bank", "citi"]);
+    assert!(out.contains("Added 0 transactions; skipped 4 already present"), "{out}");
+    assert_eq!(h.snapshot(), before);
+}
+
 #[test]
 fn importing_again_adds_nothing_and_an_overlapping_statement_adds_only_the_new() {
     let h = Home::new();

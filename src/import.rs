@@ -254,7 +254,16 @@ impl Statement {
         let format = format.or_else(|| Format::from_extension(path)).unwrap_or_else(|| Format::sniff(&head));
         let fallback = decode::declared(&head).unwrap_or(WINDOWS_1252);
         let (layout, org) = match format {
-            Format::Ofx => (None, ofx::org(&head)),
+            Format::Ofx => {
+                // A small file is all in its head: an investment statement
+                // is told as one before the bank is asked for.
+                if head.len() < HEAD
+                    && let Some(why) = ofx::investments_only(&head)
+                {
+                    return Err(whole(why));
+                }
+                (None, ofx::org(&head))
+            }
             Format::Csv => {
                 let text = head_text(&head, fallback);
                 let chosen = match layout {

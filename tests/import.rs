@@ -214,6 +214,49 @@ fn an_ofx_file_with_empty_elements_imports_and_names_each_fallback() {
     assert_eq!(h.snapshot(), before);
 }
 
+/// Brokerage statements (`<INVSTMTRS>`): their cash sub-account
+/// (`<INVBANKTRAN>`) imports as a Brokerage Cash account; one without cash
+/// is refused with a message that says what it is.
+#[test]
+fn an_investment_statement_brings_its_cash_or_says_what_it_is() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "usbank"]);
+    let out = h.import("brokerage-cash.ofx", &["--bank", "usbank"]);
+    assert!(out.contains("OFX 2.20 (XML)") && out.contains("Brokerage Cash •5678: 3 transactions"), "{out}");
+    assert!(out.contains("Added 3 transactions."), "{out}");
+    assert!(
+        out.contains(
+            "note: this is an investment statement (<INVSTMTRS>) with 3 positions: finbox imports bank and card \
+             statements, so only its cash movements (<INVBANKTRAN>) were read, as a Brokerage Cash account"
+        ),
+        "{out}"
+    );
+    // Its balance is the statement's available cash, struck on its date.
+    assert!(out.contains("ledger balance $1,303.21 on Nov 14, 2026"), "{out}");
+    assert_eq!(h.balances()["brokerage-5678"], 130_321);
+    let txns = h.transactions("usbank");
+    assert_eq!(txns.len(), 3, "the trade is not a cash movement: {txns:?}");
+    let by_merchant = amounts(&txns);
+    assert_eq!(by_merchant["ELECTRONIC FUNDS TRANSFER RCVD"], 500_000);
+    assert_eq!(by_merchant["BILL PAYMENT CITY WATER"], -120_000);
+    assert_eq!(by_merchant["INTEREST EARNED"], 321);
+    assert!(txns.iter().any(|t| t["external_id"] == "brokerage-5678:CASH-20261114-1"), "{txns:?}");
+
+    // A 401(k) statement has positions and trades but no cash: refused,
+    // before the bank is even asked for, saying what the file is.
+    let before = h.snapshot();
+    let err = h.import_fails("vanguard-401k.ofx", &[]);
+    assert!(
+        err.contains(
+            "vanguard-401k.ofx: this is an investment statement (<INVSTMTRS>) with 2 positions: finbox imports \
+             bank and credit-card statements, not investments, and the file has no cash movements (<INVBANKTRAN>)"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("no bank or credit-card statement (<STMTRS>"), "{err}");
+    assert_eq!(h.snapshot(), before);
+}
+
 #[test]
 fn importing_again_adds_nothing_and_an_overlapping_statement_adds_only_the_new() {
     let h = Home::new();

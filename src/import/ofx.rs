@@ -636,11 +636,7 @@ impl<'a> Builder<'a> {
         if self.statements == 0 {
             return Err(Problem::Whole(match refused {
                 0 => "there is no bank or credit-card statement (<STMTRS> or <CCSTMTRS>) in the file".into(),
-                n => format!(
-                    "{}: finbox imports bank and credit-card statements, not investments, and the file has no \
-                     cash movements (<INVBANKTRAN>) to import as a brokerage cash account; nothing was imported",
-                    investment(n, positions)
-                ),
+                n => investment_refusal(n, positions),
             }));
         }
         if !self.investments.is_empty() {
@@ -655,6 +651,37 @@ impl<'a> Builder<'a> {
         let version = if self.version.is_empty() { "OFX" } else { &self.version };
         Ok((format!("{version} ({})", self.syntax), self.notes.into_lines()))
     }
+}
+
+/// Why a file of investment statements without cash movements is refused.
+fn investment_refusal(n: usize, positions: u64) -> String {
+    format!(
+        "{}: finbox imports bank and credit-card statements, not investments, and the file has no cash \
+         movements (<INVBANKTRAN>) to import as a brokerage cash account; nothing was imported",
+        investment(n, positions)
+    )
+}
+
+/// A whole file's refusal when it holds only investment statements without
+/// cash movements: said before the bank is asked for. `None` when it holds
+/// something finbox imports, or does not read as OFX (the scan says why).
+pub fn investments_only(whole: &[u8]) -> Option<String> {
+    let mut tree = Tree::new(whole);
+    let (mut investments, mut positions) = (0, 0);
+    loop {
+        let node = match tree.next() {
+            Ok(Some((node, _))) => node,
+            Ok(None) => break,
+            Err(_) => return None,
+        };
+        match node {
+            Node::Open(name) if matches!(name.as_str(), "STMTRS" | "CCSTMTRS" | "INVBANKTRAN") => return None,
+            Node::Open(name) if name == "INVSTMTRS" => investments += 1,
+            Node::Open(name) if POSITIONS.contains(&name.as_str()) => positions += 1,
+            _ => {}
+        }
+    }
+    (investments > 0).then(|| investment_refusal(investments, positions))
 }
 
 /// "an investment statement (<INVSTMTRS>) with 12 positions".
@@ -831,6 +858,60 @@ mod tests {
         assert_eq!(org(head).as_deref(), Some("Wells Fargo"));
         assert_eq!(org(b"<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><FI><ORG>x"), None);
         assert_eq!(org(b"\xff\xfe garbage"), None);
+    }
+
+    fn read_all(text: &str) -> Result<(Vec<Record>, String, Vec<String>), Problem> {
+        let opts = Options {
+            currency: Currency::USD,
+            home_country: "US".into(),
+            utc_offset_secs: 0,
+            now: chrono::Utc::now(),
+            account: None,
+        };
+        let mut records = Vec::new();
+        let (version, notes) = read(text.as_bytes(), &opts, &mut |r| {
+            records.push(r);
+            Ok(())
+        })?;
+        Ok((records, version, notes))
+    }
+
+    #[test]
+    fn an_investment_statement_without_cash_is_refused_as_such_and_one_with_cash_gives_it() {
+        let positions = "<INVPOSLIST><POSSTOCK><INVPOS><UNITS>1</INVPOS></POSSTOCK><POSOPT><INVPOS><UNITS>2</INVPOS>\
+                         </POSOPT></INVPOSLIST>";
+        let acct = "<CURDEF>EUR<INVACCTFROM><BROKERID>b<ACCTID>99887766</INVACCTFROM>";
+        let none = format!("<OFX><INVSTMTRS>{acct}<INVTRANLIST></INVTRANLIST>{positions}</INVSTMTRS></OFX>");
+        let err = read_all(&none).unwrap_err();
+        assert!(
+            matches!(&err, Problem::Whole(w) if w.contains("(<INVSTMTRS>) with 2 positions: finbox imports bank")),
+            "{err:?}"
+        );
+        assert_eq!(
+            investments_only(none.as_bytes()).as_deref(),
+            match err {
+                Problem::Whole(w) => Some(w),
+                _ => None,
+            }
+            .as_deref()
+        );
+        let cash = "<INVBANKTRAN><STMTTRN><TRNTYPE>INT<DTPOSTED>20260101<TRNAMT>1.50<FITID>9</STMTTRN>\
+                    <SUBACCTFUND>CASH</INVBANKTRAN>";
+        let with = format!(
+            "<OFX><INVSTMTRS><DTASOF>20260102{acct}<INVTRANLIST>{cash}</INVTRANLIST>{positions}\
+             <INVBAL><AVAILCASH>10.00</INVBAL></INVSTMTRS></OFX>"
+        );
+        assert_eq!(investments_only(with.as_bytes()), None);
+        let (records, _, notes) = read_all(&with).unwrap();
+        assert!(
+            matches!(&records[0], Record::Account(a) if a.external_id == "brokerage-7766"
+            && a.currency.code() == "EUR" && a.name == "Brokerage Cash"),
+            "{records:?}"
+        );
+        assert!(matches!(&records[1], Record::Txn(t) if t.info.amount.minor == 150), "{records:?}");
+        assert!(matches!(&records[2], Record::Balance(b) if b.amount.minor == 1000 && !b.available), "{records:?}");
+        assert_eq!(records.len(), 3);
+        assert!(notes.iter().any(|n| n.contains("only its cash movements")), "{notes:?}");
     }
 
     #[test]

@@ -421,16 +421,19 @@ fn pick_layout<'a>(layouts: &'a Layouts, head: &str) -> Result<&'a CsvLayout, St
         [] => {
             let first = head.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
             let dir = layouts.user_dir().map(|d| format!(" in {}", d.display())).unwrap_or_default();
+            let wanted: String = layouts.iter().map(|l| format!("\n- {}: {}", l.name, l.looks_for())).collect();
             Err(format!(
-                "no CSV layout fits its header {:?}: choose one with --profile (known: {}), or describe this \
-                 export in a layout of your own{dir} (see the README)",
-                clean_line(first, 40),
-                layouts.names()
+                "no CSV layout fits its first line {:?}. The layouts look for these columns:{wanted}\n\
+                 Choose one with --profile, or describe this export in a layout of your own{dir} (see the README)",
+                clean_line(first, 80),
             ))
         }
         many => {
-            let names: Vec<&str> = many.iter().map(|l| l.name.as_str()).collect();
-            Err(format!("several CSV layouts fit its header ({}): choose one with --profile", names.join(", ")))
+            let names: String = many.iter().map(|l| format!("\n- {}: {}", l.name, l.about)).collect();
+            Err(format!(
+                "several CSV layouts fit its header, and the file cannot tell which it is:{names}\n\
+                 Choose one with --profile (or profile = in the bank's [import] table)"
+            ))
         }
     }
 }

@@ -327,8 +327,9 @@ fn each_shipped_csv_layout_imports() {
     let alerts = h.json(&["alerts", "--json"]);
     assert!(alerts.iter().any(|a| a["reason"].as_str().unwrap().contains("duplicate")), "{alerts:?}");
 
-    // Citi: debit and credit columns.
-    let out = h.import("citi-card.csv", &["--account", "4242"]);
+    // Citi: debit and credit columns. Citi's bank export has the same
+    // header, so the layout is named.
+    let out = h.import("citi-card.csv", &["--account", "4242", "--profile", "citi-card"]);
     assert!(out.contains("Citi (citi)") && out.contains("Added 4 transactions"), "{out}");
     let citi = amounts(&h.transactions("citi"));
     assert_eq!(citi["AMAZON.COM*2K4LM1 AMZN.COM/BILL WA"], -3_499);
@@ -359,12 +360,68 @@ fn each_shipped_csv_layout_imports() {
     let before = h.snapshot();
     for (file, extra) in [
         ("chase-checking.csv", vec!["--account", "1234"]),
-        ("citi-card.csv", vec!["--account", "4242"]),
+        ("citi-card.csv", vec!["--account", "4242", "--profile", "citi-card"]),
         ("discover-card.csv", vec!["--bank", "usbank", "--account", "9876"]),
         ("generic.csv", vec!["--bank", "chase", "--account", "5555"]),
     ] {
         let out = h.import(file, &extra);
         assert!(out.contains("Added 0 transactions; skipped"), "{file}: {out}");
+    }
+    assert_eq!(h.snapshot(), before);
+}
+
+/// The exports of Wells Fargo (no header), U.S. Bank and Citi's bank
+/// accounts; a header no layout fits is answered with what each looks for.
+#[test]
+fn the_big_banks_csv_exports_import_and_an_unknown_one_is_told_what_fits() {
+    let h = Home::new();
+    h.ok(&["consent", "grant", "--all"]);
+    let out = h.import("wellsfargo-checking.csv", &["--account", "6789"]);
+    assert!(out.contains("wellsfargo-checking layout") && out.contains("Wells Fargo (wellsfargo)"), "{out}");
+    assert!(out.contains("(bank from the wellsfargo-checking layout") && out.contains("Added 4 transactions"), "{out}");
+    assert_eq!(h.balances()["checking-6789"], 245_000 - 120_000 - 6_000 - 8_217);
+    assert_eq!(amounts(&h.transactions("wellsfargo"))["CHECK # 1044"], -120_000);
+
+    let out = h.import("usbank-checking.csv", &["--account", "1111"]);
+    assert!(out.contains("usbank-checking layout") && out.contains("U.S. Bank (usbank)"), "{out}");
+    assert!(out.contains("Added 3 transactions"), "{out}");
+    let usbank = amounts(&h.transactions("usbank"));
+    assert_eq!(usbank["ELECTRONIC DEPOSIT ACME CORP"], 210_000, "the Name column");
+    assert_eq!(usbank["WEB AUTHORIZED PMT XCEL ENERGY"], -8_840, "11/3/2026 reads");
+    assert_eq!(h.balances()["checking-1111"], 210_000 - 5_421 - 8_840);
+
+    // Citi's bank and card exports share a header: the file cannot say
+    // which it is, so the layout is asked for.
+    let err = h.import_fails("citi-checking.csv", &["--account", "2222"]);
+    assert!(
+        err.contains("several CSV layouts fit") && err.contains("- citi-card: ") && err.contains("- citi-checking: "),
+        "{err}"
+    );
+    assert!(err.contains("--profile"), "{err}");
+    let out = h.import("citi-checking.csv", &["--account", "2222", "--profile", "citi-checking"]);
+    assert!(out.contains("Checking •2222") && out.contains("Added 4 transactions (1 pending)"), "{out}");
+    let citi = h.transactions("citi");
+    let shell = citi.iter().find(|t| t["merchant"] == "SHELL OIL 57442 HOUSTON TX").unwrap();
+    assert_eq!((shell["amount_minor"].as_i64(), shell["status"].as_str()), (Some(-4_500), Some("pending")), "{shell}");
+    // A pending authorisation does not move the balance yet.
+    assert_eq!(h.balances()["checking-2222"], 300_000 + 37 - 180_000);
+    assert_eq!(amounts(&citi)["DIRECT DEP ACME CORP PAYROLL"], 300_000, "Credit is money in");
+    assert_eq!(amounts(&citi)["RENT PAYMENT ONLINE"], -180_000, "Debit is money out");
+
+    // No layout fits: the message lists what each looks for, and the line found.
+    let before = h.snapshot();
+    let odd = h.dir.path().join("odd.csv");
+    std::fs::write(&odd, "Booked,Payee,Value\n2026-11-01,SHOP,-1.00\n").unwrap();
+    let err = h.fail(&["import", odd.to_str().unwrap(), "--bank", "chase", "--account", "5555"]);
+    for expected in [
+        "no CSV layout fits its first line \"Booked,Payee,Value\"",
+        "- chase-checking: \"Posting Date\", \"Description\", \"Balance\", \"Amount\"",
+        "- citi-checking: \"Date\", \"Description\", \"Status\", \"Debit\", \"Credit\"",
+        "- usbank-checking: \"Date\", \"Name\", \"Amount\"",
+        "- wellsfargo-checking: no header row; date (%m/%d/%Y) in column 1, amount in column 2, description in column 5",
+        "Choose one with --profile",
+    ] {
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
     }
     assert_eq!(h.snapshot(), before);
 }
@@ -437,7 +494,7 @@ fn the_bank_is_asked_for_when_the_file_does_not_name_one() {
     // Chase's only checking account is the default for a checking CSV.
     let out = h.import("generic.csv", &["--bank", "chase"]);
     assert!(out.contains("(account •0005: chase's only checking account; --account chooses another)"), "{out}");
-    let err = h.import_fails("citi-card.csv", &["--bank", "chase"]);
+    let err = h.import_fails("citi-card.csv", &["--bank", "chase", "--profile", "citi-card"]);
     assert!(err.contains("which credit account is citi-card.csv of") && err.contains("--account"), "{err}");
     let err = h.import_fails("generic.csv", &["--bank", "chase", "--account", "abc"]);
     assert!(err.contains("last 4 digits"), "{err}");

@@ -421,18 +421,22 @@ fn pick_layout<'a>(layouts: &'a Layouts, head: &str) -> Result<&'a CsvLayout, St
         [] => {
             let first = head.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
             let dir = layouts.user_dir().map(|d| format!(" in {}", d.display())).unwrap_or_default();
-            let wanted: String = layouts.iter().map(|l| format!("\n- {}: {}", l.name, l.looks_for())).collect();
+            // One line (an import error holds no control characters), one
+            // entry per layout.
+            let wanted: Vec<String> = layouts.iter().map(|l| format!("{}: {}", l.name, l.looks_for())).collect();
             Err(format!(
-                "no CSV layout fits its first line {:?}. The layouts look for these columns:{wanted}\n\
-                 Choose one with --profile, or describe this export in a layout of your own{dir} (see the README)",
+                "no CSV layout fits its first line {:?}; the layouts look for these columns: {}. Choose one with \
+                 --profile, or describe this export in a layout of your own{dir} (see the README)",
                 clean_line(first, 80),
+                wanted.join(" | ")
             ))
         }
         many => {
-            let names: String = many.iter().map(|l| format!("\n- {}: {}", l.name, l.about)).collect();
+            let names: Vec<String> = many.iter().map(|l| format!("{} ({})", l.name, l.about)).collect();
             Err(format!(
-                "several CSV layouts fit its header, and the file cannot tell which it is:{names}\n\
-                 Choose one with --profile (or profile = in the bank's [import] table)"
+                "several CSV layouts fit its header, and the file cannot tell which it is: {}. Choose one with \
+                 --profile (or profile = in the bank's [import] table)",
+                names.join(" | ")
             ))
         }
     }

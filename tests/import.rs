@@ -394,7 +394,9 @@ fn the_big_banks_csv_exports_import_and_an_unknown_one_is_told_what_fits() {
     // which it is, so the layout is asked for.
     let err = h.import_fails("citi-checking.csv", &["--account", "2222"]);
     assert!(
-        err.contains("several CSV layouts fit") && err.contains("- citi-card: ") && err.contains("- citi-checking: "),
+        err.contains(
+            "several CSV layouts fit its header, and the file cannot tell which it is: citi-card (Citi credit"
+        ) && err.contains(" | citi-checking (Citi bank account"),
         "{err}"
     );
     assert!(err.contains("--profile"), "{err}");
@@ -414,11 +416,11 @@ fn the_big_banks_csv_exports_import_and_an_unknown_one_is_told_what_fits() {
     std::fs::write(&odd, "Booked,Payee,Value\n2026-11-01,SHOP,-1.00\n").unwrap();
     let err = h.fail(&["import", odd.to_str().unwrap(), "--bank", "chase", "--account", "5555"]);
     for expected in [
-        "no CSV layout fits its first line \"Booked,Payee,Value\"",
-        "- chase-checking: \"Posting Date\", \"Description\", \"Balance\", \"Amount\"",
-        "- citi-checking: \"Date\", \"Description\", \"Status\", \"Debit\", \"Credit\"",
-        "- usbank-checking: \"Date\", \"Name\", \"Amount\"",
-        "- wellsfargo-checking: no header row; date (%m/%d/%Y) in column 1, amount in column 2, description in column 5",
+        "no CSV layout fits its first line \"Booked,Payee,Value\"; the layouts look for these columns: \
+         chase-checking: \"Posting Date\", \"Description\", \"Balance\", \"Amount\" | ",
+        " | citi-checking: \"Date\", \"Description\", \"Status\", \"Debit\", \"Credit\" | ",
+        " | usbank-checking: \"Date\", \"Name\", \"Amount\" | ",
+        " | wellsfargo-checking: no header row, date (%m/%d/%Y) in column 1, amount in column 2, description in column 5.",
         "Choose one with --profile",
     ] {
         assert!(err.contains(expected), "expected {expected:?} in {err}");

@@ -459,7 +459,7 @@ impl CsvLayout {
             Amounts::Split { debit, credit } => parts.extend([at("debit", debit), at("credit", credit)]),
         }
         parts.push(at("description", &c.description));
-        format!("no header row; {}", parts.into_iter().flatten().collect::<Vec<_>>().join(", "))
+        format!("no header row, {}", parts.into_iter().flatten().collect::<Vec<_>>().join(", "))
     }
 }
 
@@ -503,7 +503,7 @@ mod tests {
         let wf = layouts.get("wellsfargo-checking").unwrap();
         assert_eq!(
             wf.looks_for(),
-            "no header row; date (%m/%d/%Y) in column 1, amount in column 2, description in column 5"
+            "no header row, date (%m/%d/%Y) in column 1, amount in column 2, description in column 5"
         );
         assert_eq!(layouts.get("generic").unwrap().looks_for(), "\"Date\", \"Description\", \"Amount\"");
     }

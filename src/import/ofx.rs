@@ -641,9 +641,15 @@ impl<'a> Builder<'a> {
         }
         if !self.investments.is_empty() {
             let read = match (with_cash, refused) {
-                (_, 0) => "only its cash movements (<INVBANKTRAN>) were read, as a Brokerage Cash account",
+                (_, 0) => {
+                    "only its cash movements (<INVBANKTRAN>) were read, as a Brokerage Cash account whose balance is \
+                     the available cash (<INVBAL><AVAILCASH>), which trades move too"
+                }
                 (0, _) => "it was not imported",
-                _ => "only the cash movements (<INVBANKTRAN>) were read, as Brokerage Cash accounts",
+                _ => {
+                    "only the cash movements (<INVBANKTRAN>) of those with any were read, as Brokerage Cash \
+                     accounts; the others were not imported"
+                }
             };
             let what = investment(self.investments.len(), positions);
             self.notes.push("", format!("{what}: finbox imports bank and card statements, so {read}"));

@@ -326,7 +326,7 @@ fn the_corpus_imports_with_its_expected_accounts_and_balances() {
                 "note: Credit Card •9911: <CURDEF> is empty: currency GBP taken from the transactions' \
                  <ORIGCURRENCY><CURSYM>",
                 "note: Credit Card •9911: there is no <LEDGERBAL>: no balance in the file, a new account opens at £0.00",
-                "note: Credit Card •9911: no available balance shown",
+                "note: Credit Card •9911: <AVAILBAL> has no amount: no available balance shown",
                 "note: 1 transaction had no <NAME>: description taken from <PAYEE>",
             ],
         },

@@ -221,7 +221,8 @@ struct Builder<'a> {
     version: String,
     syntax: &'static str,
     seen_ofx: bool,
-    /// Statements read: bank, card, and investment statements with cash.
+    /// Statements read: bank and card statements, and investment
+    /// statements with cash.
     statements: u32,
     /// Investment statements: (positions, cash movements) of each.
     investments: Vec<(u64, u64)>,
@@ -293,6 +294,10 @@ impl<'a> Builder<'a> {
         if name == "OFX" {
             self.seen_ofx = true;
         } else if let Some(kind) = Kind::of_statement(name) {
+            // An investment statement counts once it has cash to import.
+            if kind != Kind::Invest {
+                self.statements += 1;
+            }
             self.stmt = Some(Stmt::new(kind));
         }
         let Some(stmt) = self.stmt.as_mut() else { return };
@@ -360,11 +365,8 @@ impl<'a> Builder<'a> {
         let ledger = fields.element != "<AVAILBAL>";
         let Some(stmt) = self.stmt.as_mut() else { return Ok(()) };
         if fields.amount.is_none() {
-            let what = match fields.element {
-                "<AVAILBAL>" => "no available balance shown".to_string(),
-                e => format!("{e} has no amount: {}", no_balance(stmt)),
-            };
-            self.notes.push(&stmt.label, what);
+            let means = if ledger { no_balance(stmt) } else { "no available balance shown".into() };
+            self.notes.push(&stmt.label, format!("{} has no amount: {means}", fields.element));
             stmt.ledger |= ledger;
             return Ok(());
         }
@@ -385,7 +387,9 @@ impl<'a> Builder<'a> {
             self.investments.push((stmt.positions, stmt.cash));
         }
         if stmt.account.is_some() {
-            self.statements += 1;
+            if kind == Kind::Invest {
+                self.statements += 1;
+            }
             if !stmt.ledger {
                 let element = if kind == Kind::Invest { "<INVBAL><AVAILCASH>" } else { "<LEDGERBAL>" };
                 self.notes.push(&stmt.label, format!("there is no {element}: {}", no_balance(&stmt)));

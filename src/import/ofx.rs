@@ -925,6 +925,51 @@ mod tests {
     }
 
     #[test]
+    fn each_fallback_is_noted() {
+        let txn =
+            |cur: &str| format!("<STMTTRN><TRNTYPE>POS<DTPOSTED>20260101<TRNAMT>-1.00<FITID>1<NAME>A{cur}</STMTTRN>");
+        // No CURDEF and no currency in the transactions: the bank's.
+        let file = format!(
+            "<OFX><STMTRS><BANKACCTFROM><ACCTID>1234<ACCTTYPE>BROKERAGE</BANKACCTFROM>{}\
+             <LEDGERBAL><BALAMT>5.00<DTASOF></DTASOF></LEDGERBAL></STMTRS></OFX>",
+            txn("")
+        );
+        let (records, _, notes) = read_all(&file).unwrap();
+        assert!(matches!(&records[0], Record::Account(a) if a.currency == Currency::USD && a.name == "Checking"));
+        assert_eq!(
+            notes,
+            [
+                "Checking •1234: <ACCTTYPE> \"BROKERAGE\" is not one finbox knows: checking assumed",
+                "Checking •1234: there is no <CURDEF>: the bank's currency, USD, assumed",
+                "Checking •1234: <LEDGERBAL> has no date (<DTASOF>): taken as of now",
+            ]
+        );
+        // <CURRENCY> wins over <ORIGCURRENCY>, whichever comes first.
+        let both = "<ORIGCURRENCY><CURRATE>1.2<CURSYM>GBP</ORIGCURRENCY><CURRENCY><CURRATE>1<CURSYM>EUR</CURRENCY>";
+        let file = format!(
+            "<OFX><STMTRS><CURDEF></CURDEF><BANKACCTFROM><ACCTID>1234<ACCTTYPE>SAVINGS</BANKACCTFROM>{}\
+             </STMTRS></OFX>",
+            txn(both)
+        );
+        let (records, _, notes) = read_all(&file).unwrap();
+        assert!(matches!(&records[0], Record::Account(a) if a.currency.code() == "EUR" && a.name == "Savings"));
+        assert_eq!(
+            notes,
+            [
+                "Savings •1234: <CURDEF> is empty: currency EUR taken from the transactions' <CURRENCY><CURSYM>",
+                "Savings •1234: there is no <LEDGERBAL>: no balance in the file, a new account opens at €0.00",
+            ]
+        );
+        // A statement that says everything takes no fallback.
+        let file = format!(
+            "<OFX><STMTRS><CURDEF>USD<BANKACCTFROM><ACCTID>1234<ACCTTYPE>CHECKING</BANKACCTFROM>{}\
+             <LEDGERBAL><BALAMT>5.00<DTASOF>20260102</LEDGERBAL></STMTRS></OFX>",
+            txn("")
+        );
+        assert_eq!(read_all(&file).unwrap().2, Vec::<String>::new());
+    }
+
+    #[test]
     fn versions_read_well() {
         assert_eq!(dotted("102"), "OFX 1.02");
         assert_eq!(dotted("220"), "OFX 2.20");

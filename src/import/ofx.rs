@@ -12,8 +12,16 @@
 //! value follows) or an aggregate (another tag follows) and closes unclosed
 //! leaves and aggregates when an enclosing end tag arrives, and a statement
 //! builder that picks out the bank (`<STMTRS>`) and credit-card
-//! (`<CCSTMTRS>`) statements: their account, transactions and balances.
-//! A file that ends inside an element is truncated, and says so.
+//! (`<CCSTMTRS>`) statements: their account, transactions and balances; of
+//! an investment statement (`<INVSTMTRS>`), only the cash movements
+//! (`<INVBANKTRAN>`), as a Brokerage Cash account. A file that ends inside
+//! an element is truncated, and says so.
+//!
+//! An empty element (`<FITID></FITID>`, `<CURDEF/>`) is read as a missing
+//! one. Where a missing element has a fallback (the transactions' currency
+//! for `<CURDEF>`, a derived id for `<FITID>`, `<MEMO>` for `<NAME>`,
+//! checking for `<ACCTTYPE>`, no balance for an empty `<LEDGERBAL>`), the
+//! fallback is taken and said in the notes [`read`] returns.
 //!
 //! The tokenizer is in [`lexer`], the element reader in [`tree`], the
 //! statement builder here.
@@ -694,7 +702,7 @@ pub fn investments_only(whole: &[u8]) -> Option<String> {
     (investments > 0).then(|| investment_refusal(investments, positions))
 }
 
-/// "an investment statement (<INVSTMTRS>) with 12 positions".
+/// "an investment statement (`<INVSTMTRS>`) with 12 positions".
 fn investment(n: usize, positions: u64) -> String {
     let statements = if n == 1 { "an investment statement".to_string() } else { format!("{n} investment statements") };
     format!("this is {statements} (<INVSTMTRS>) with {}", super::count(positions, "position", "positions"))

@@ -440,7 +440,11 @@ fn the_corpus_files_finbox_does_not_import_say_why() {
         (
             "mixed-currencies.ofx",
             &["--bank", "citi"],
-            &["mixed-currencies.ofx, line 64", "first transaction is in AUD and this one in GBP", "one currency"],
+            &[
+                "mixed-currencies.ofx, line 64",
+                "no currency (<CURDEF>) and is read in AUD, but this transaction is in GBP",
+                "one currency",
+            ],
         ),
     ];
     for (file, extra, expected) in cases {

@@ -534,17 +534,22 @@ impl<'a> Builder<'a> {
                  or <INVACCTFROM>)",
             ));
         };
-        if let (false, Some((code, line, element))) = (matches!(stmt.curdef, CurDef::Given(_)), &f.cursym)
+        if let Some((code, line, element)) = &f.cursym
             && !code.eq_ignore_ascii_case(currency.code())
         {
-            return Err(Problem::at(
-                *line,
-                format!(
-                    "the statement names no currency (<CURDEF>), its first transaction is in {currency} and this \
-                     one in {} ({element}): finbox keeps an account in one currency",
-                    crate::domain::text::clean_line(code, 8)
-                ),
-            ));
+            if !matches!(stmt.curdef, CurDef::Given(_)) {
+                return Err(Problem::at(
+                    *line,
+                    format!(
+                        "the statement names no currency (<CURDEF>) and is read in {currency}, but this transaction \
+                         is in {} ({element}): finbox keeps an account in one currency",
+                        crate::domain::text::clean_line(code, 8)
+                    ),
+                ));
+            }
+            if *element == "<CURRENCY><CURSYM>" {
+                self.notes.unconverted += 1;
+            }
         }
         let Some((amount_text, amount_line)) = f.trnamt.clone() else {
             return Err(Problem::at(f.line, "a transaction (<STMTTRN>) has no amount (<TRNAMT>)"));
@@ -750,6 +755,9 @@ struct Notes {
     lines: Vec<String>,
     /// Transactions without a `<FITID>`.
     no_fitid: u64,
+    /// Transactions whose `<CURRENCY>` differs from the statement's
+    /// `<CURDEF>`: read as they are (finbox does not convert).
+    unconverted: u64,
     /// Transactions without a `<NAME>`, described from the payee, the memo,
     /// the check number, or not at all.
     no_name: [u64; 4],
@@ -770,6 +778,13 @@ impl Notes {
         if self.no_fitid > 0 {
             let n = txns(self.no_fitid);
             self.lines.push(format!("{n} had no <FITID>: ids derived from date, amount and description"));
+        }
+        if self.unconverted > 0 {
+            let n = txns(self.unconverted);
+            self.lines.push(format!(
+                "{n} named a <CURRENCY> other than the statement's <CURDEF>: amounts read in the statement's \
+                 currency, not converted"
+            ));
         }
         let from = ["<PAYEE>", "<MEMO>", "<CHECKNUM> (\"Check N\")"];
         for (i, source) in from.iter().enumerate() {
@@ -967,6 +982,17 @@ mod tests {
                 "Savings •1234: <CURDEF> is empty: currency EUR taken from the transactions' <CURRENCY><CURSYM>",
                 "Savings •1234: there is no <LEDGERBAL>: no balance in the file, a new account opens at €0.00",
             ]
+        );
+        // A <CURRENCY> other than a given <CURDEF> is said, not converted.
+        let file = format!(
+            "<OFX><STMTRS><CURDEF>USD<BANKACCTFROM><ACCTID>1234<ACCTTYPE>CHECKING</BANKACCTFROM>{}\
+             <LEDGERBAL><BALAMT>5.00<DTASOF>20260102</LEDGERBAL></STMTRS></OFX>",
+            txn(both)
+        );
+        assert_eq!(
+            read_all(&file).unwrap().2,
+            ["1 transaction named a <CURRENCY> other than the statement's <CURDEF>: amounts read in the \
+                 statement's currency, not converted"]
         );
         // A statement that says everything takes no fallback.
         let file = format!(

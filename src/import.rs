@@ -254,7 +254,16 @@ impl Statement {
         let format = format.or_else(|| Format::from_extension(path)).unwrap_or_else(|| Format::sniff(&head));
         let fallback = decode::declared(&head).unwrap_or(WINDOWS_1252);
         let (layout, org) = match format {
-            Format::Ofx => (None, ofx::org(&head)),
+            Format::Ofx => {
+                // A small file is all in its head: an investment statement
+                // is told as one before the bank is asked for.
+                if head.len() < HEAD
+                    && let Some(why) = ofx::investments_only(&head)
+                {
+                    return Err(whole(why));
+                }
+                (None, ofx::org(&head))
+            }
             Format::Csv => {
                 let text = head_text(&head, fallback);
                 let chosen = match layout {
@@ -314,6 +323,7 @@ impl Statement {
             charset,
             account,
             version: pass.version,
+            notes: pass.notes,
             encoding: pass.encoding,
             accounts: accounts.map_err(|p| self.error(p))?,
             transactions: totals.transactions,
@@ -362,10 +372,10 @@ impl Statement {
         let file = File::open(&self.path).map_err(Problem::Io)?;
         let mut decoded = DecodeReader::new(Hashing::new(file), charset);
         let mut guarded = |record: Record| if stop() { Err(Problem::Stopped) } else { on(record) };
-        let version = match (self.format, &self.layout, account) {
+        let (version, notes) = match (self.format, &self.layout, account) {
             (Format::Csv, Some(layout), Some(account)) => {
                 let mut lines = LineLimit::new(&mut decoded, MAX_CSV_LINE);
-                csv::read(&mut lines, layout, account, opts, &mut guarded)?
+                (csv::read(&mut lines, layout, account, opts, &mut guarded)?, Vec::new())
             }
             (Format::Csv, _, _) => return Err(Problem::Whole("a CSV file needs a layout and an account".into())),
             (Format::Ofx, _, _) => {
@@ -377,7 +387,7 @@ impl Statement {
         io::copy(&mut decoded, &mut io::sink()).map_err(Problem::from_io)?;
         let encoding = decoded.encoding().name();
         let (sha256, size) = decoded.into_inner().finish();
-        Ok(Pass { version, encoding, sha256, size })
+        Ok(Pass { version, notes, encoding, sha256, size })
     }
 
     fn error(&self, p: Problem) -> ImportError {
@@ -411,22 +421,31 @@ fn pick_layout<'a>(layouts: &'a Layouts, head: &str) -> Result<&'a CsvLayout, St
         [] => {
             let first = head.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
             let dir = layouts.user_dir().map(|d| format!(" in {}", d.display())).unwrap_or_default();
+            // One line (an import error holds no control characters), one
+            // entry per layout.
+            let wanted: Vec<String> = layouts.iter().map(|l| format!("{}: {}", l.name, l.looks_for())).collect();
             Err(format!(
-                "no CSV layout fits its header {:?}: choose one with --profile (known: {}), or describe this \
-                 export in a layout of your own{dir} (see the README)",
-                clean_line(first, 40),
-                layouts.names()
+                "no CSV layout fits its first line {:?}; the layouts look for these columns: {}. Choose one with \
+                 --profile, or describe this export in a layout of your own{dir} (see the README)",
+                clean_line(first, 80),
+                wanted.join(" | ")
             ))
         }
         many => {
-            let names: Vec<&str> = many.iter().map(|l| l.name.as_str()).collect();
-            Err(format!("several CSV layouts fit its header ({}): choose one with --profile", names.join(", ")))
+            let names: Vec<String> = many.iter().map(|l| format!("{} ({})", l.name, l.about)).collect();
+            Err(format!(
+                "several CSV layouts fit its header, and the file cannot tell which it is: {}. Choose one with \
+                 --profile (or profile = in the bank's [import] table)",
+                names.join(" | ")
+            ))
         }
     }
 }
 
 struct Pass {
     version: String,
+    /// What the file left out and what was taken instead.
+    notes: Vec<String>,
     encoding: &'static str,
     sha256: [u8; 32],
     size: u64,

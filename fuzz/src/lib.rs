@@ -254,7 +254,10 @@ fn check_statement(imp: &Imported, opts: &Options) {
             "mask {:?}",
             acct.mask
         );
-        let base = format!("{}-{}", acct.kind, acct.mask);
+        // An investment statement's cash is `brokerage-1234`, apart from a
+        // bank's `checking-1234`.
+        let kind = if acct.name == "Brokerage Cash" { "brokerage".to_string() } else { acct.kind.to_string() };
+        let base = format!("{kind}-{}", acct.mask);
         assert!(
             acct.external_id == base
                 || acct.external_id.strip_prefix(&format!("{base}-")).is_some_and(|h| h.len() == 4),
@@ -396,7 +399,9 @@ pub fn ofx(data: &[u8]) {
         let path = s.write("in.ofx", data);
         // Without NULs, so that UTF-16 files are searched too.
         let bytes: Vec<u8> = data.iter().copied().filter(|&b| b != 0).collect();
-        let declares_currency = bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"CURDEF"));
+        // Without <CURDEF>, a transaction's <CURSYM> gives the currency.
+        let declares_currency =
+            bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"CURDEF") || w.eq_ignore_ascii_case(b"CURSYM"));
         let mut results = Vec::new();
         for opts in [options(Currency::USD, 0), options(currency("JPY"), 14 * 3600)] {
             let result = import(&path, &s.layouts, None, &opts);

@@ -407,6 +407,9 @@ fn print_summary(
         }
         println!("{line}");
     }
+    for note in &scan.notes {
+        println!("  note: {note}");
+    }
     let (added, skipped) = added_and_skipped(scan, tally);
     if dry_run {
         println!("Dry run: would add {added}{skipped}. Nothing was written.");

@@ -16,8 +16,11 @@ use crate::domain::{AccountKind, Currency};
 pub const EMBEDDED: &[(&str, &str)] = &[
     ("chase-checking", include_str!("../../assets/import/chase-checking.toml")),
     ("citi-card", include_str!("../../assets/import/citi-card.toml")),
+    ("citi-checking", include_str!("../../assets/import/citi-checking.toml")),
     ("discover-card", include_str!("../../assets/import/discover-card.toml")),
     ("generic", include_str!("../../assets/import/generic.toml")),
+    ("usbank-checking", include_str!("../../assets/import/usbank-checking.toml")),
+    ("wellsfargo-checking", include_str!("../../assets/import/wellsfargo-checking.toml")),
 ];
 
 /// A column, by its header name or its position (1 is the first).
@@ -59,6 +62,13 @@ pub struct Columns {
 }
 
 impl Columns {
+    /// How many columns the layout reads.
+    pub fn count(&self) -> usize {
+        let amount = if matches!(self.amount, Amounts::Split { .. }) { 2 } else { 1 };
+        let optional = [&self.id, &self.category, &self.balance, &self.status].iter().filter(|c| c.is_some()).count();
+        2 + amount + optional
+    }
+
     /// The header names this layout needs, for matching a file's header.
     pub fn names(&self) -> Vec<&str> {
         let amount = match &self.amount {
@@ -373,19 +383,27 @@ impl Layouts {
         self.user_dir.as_deref()
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &CsvLayout> {
+        self.list.iter()
+    }
+
     pub fn get(&self, name: &str) -> Option<&CsvLayout> {
         self.list.iter().find(|l| l.name == name)
     }
 
-    /// The layouts whose named columns all appear in `head`'s header row,
-    /// the most specific (most columns) first.
+    /// The layouts that fit `head`: those whose named columns all appear in
+    /// its header row, and those without a header whose first row reads (a
+    /// date and an amount where the layout has them); the most specific
+    /// (most columns) first.
     pub fn matching(&self, head: &str) -> Vec<&CsvLayout> {
         let mut fits: Vec<(usize, &CsvLayout)> = self
             .list
             .iter()
-            .filter(|l| l.header)
             .filter_map(|l| {
                 let header = header_row(head, l)?;
+                if !l.header {
+                    return l.reads_as_row(&header).then_some((l.columns.count(), l));
+                }
                 let names = l.columns.names();
                 let all = names.iter().all(|n| header.iter().any(|h| h.eq_ignore_ascii_case(n)));
                 all.then_some((names.len(), l))
@@ -399,6 +417,49 @@ impl Layouts {
             }
             None => Vec::new(),
         }
+    }
+}
+
+impl CsvLayout {
+    /// Whether `row` reads as one of this (headerless) layout's rows: a
+    /// date in its date column and amounts in its amount columns.
+    fn reads_as_row(&self, row: &[String]) -> bool {
+        let field = |c: &Column| match c {
+            Column::Index(i) => row.get(*i).map(|f| f.trim()),
+            Column::Name(_) => None,
+        };
+        let currency = self.currency.unwrap_or(Currency::USD);
+        let amount = |c: &Column| {
+            field(c).is_some_and(|f| f.is_empty() || super::amount::parse(f, self.number, currency).is_ok())
+        };
+        let amounts = match &self.columns.amount {
+            Amounts::Signed(c) => field(c).is_some_and(|f| !f.is_empty()) && amount(c),
+            Amounts::Split { debit, credit } => amount(debit) && amount(credit),
+        };
+        let date = field(&self.columns.date).is_some_and(|f| self.date_format.parse(f, 0).is_ok());
+        let description = field(&self.columns.description).is_some();
+        date && amounts && description
+    }
+
+    /// What the layout looks for, for the message when no layout fits:
+    /// `"Posting Date", "Description", "Amount"`, or for a layout without a
+    /// header the columns by number.
+    pub fn looks_for(&self) -> String {
+        if self.header {
+            return self.columns.names().iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ");
+        }
+        let c = &self.columns;
+        let at = |what: &str, col: &Column| match col {
+            Column::Index(i) => Some(format!("{what} in column {}", i + 1)),
+            Column::Name(_) => None,
+        };
+        let mut parts = vec![at(&format!("date ({})", self.date_format.as_str()), &c.date)];
+        match &c.amount {
+            Amounts::Signed(a) => parts.push(at("amount", a)),
+            Amounts::Split { debit, credit } => parts.extend([at("debit", debit), at("credit", credit)]),
+        }
+        parts.push(at("description", &c.description));
+        format!("no header row, {}", parts.into_iter().flatten().collect::<Vec<_>>().join(", "))
     }
 }
 
@@ -423,13 +484,28 @@ mod tests {
             CsvLayout::parse(name, text, name).unwrap_or_else(|e| panic!("{e}"));
         }
         let layouts = Layouts::embedded();
-        assert_eq!(layouts.names(), "chase-checking, citi-card, discover-card, generic");
+        assert_eq!(
+            layouts.names(),
+            "chase-checking, citi-card, citi-checking, discover-card, generic, usbank-checking, wellsfargo-checking"
+        );
         let fits = |head: &str| layouts.matching(head).iter().map(|l| l.name.clone()).collect::<Vec<_>>();
         assert_eq!(fits("Details,Posting Date,Description,Amount,Type,Balance,Check or Slip #\n"), ["chase-checking"]);
-        assert_eq!(fits("\"Status\",\"Date\",\"Description\",\"Debit\",\"Credit\"\n"), ["citi-card"]);
+        // Citi writes its card and bank exports alike: both fit, --profile chooses.
+        assert_eq!(fits("\"Status\",\"Date\",\"Description\",\"Debit\",\"Credit\"\n"), ["citi-card", "citi-checking"]);
         assert_eq!(fits("Trans. Date,Post Date,Description,Amount,Category\n"), ["discover-card"]);
         assert_eq!(fits("date,description,amount\n"), ["generic"]);
+        assert_eq!(fits("\"Date\",\"Transaction\",\"Name\",\"Memo\",\"Amount\"\n"), ["usbank-checking"]);
+        // Without a header, the first row tells: a date, then an amount.
+        assert_eq!(fits("\"11/10/2026\",\"-60.00\",\"*\",\"\",\"ATM WITHDRAWAL\"\n"), ["wellsfargo-checking"]);
+        assert!(fits("\"2026-11-10\",\"-60.00\",\"*\",\"\",\"ATM\"\n").is_empty());
+        assert!(fits("\"11/10/2026\",\"ATM\",\"-60.00\"\n").is_empty());
         assert!(fits("Foo,Bar\n").is_empty());
+        let wf = layouts.get("wellsfargo-checking").unwrap();
+        assert_eq!(
+            wf.looks_for(),
+            "no header row, date (%m/%d/%Y) in column 1, amount in column 2, description in column 5"
+        );
+        assert_eq!(layouts.get("generic").unwrap().looks_for(), "\"Date\", \"Description\", \"Amount\"");
     }
 
     fn layout(body: &str) -> Result<CsvLayout, LayoutError> {

@@ -74,6 +74,10 @@ pub struct Scan {
     pub(super) account: Option<StatementAccount>,
     /// "OFX 1.02 (SGML)", "CSV, chase-checking layout".
     pub version: String,
+    /// What the file left out (an empty `<FITID>`, no ledger balance…) and
+    /// what finbox took instead, one line each: said with the import, never
+    /// silent.
+    pub notes: Vec<String>,
     /// The encoding the file was read in ("UTF-8", "windows-1252").
     pub encoding: &'static str,
     pub accounts: Vec<AccountSummary>,
@@ -131,7 +135,11 @@ impl Scan {
             0 => String::new(),
             n => format!("; {} already stored", count(n, "was", "were")),
         };
-        let text = format!("Imported {} from {file}{details}{present}.", count(added, "transaction", "transactions"));
+        let mut text =
+            format!("Imported {} from {file}{details}{present}.", count(added, "transaction", "transactions"));
+        if !self.notes.is_empty() {
+            text.push_str(&format!(" Read with fallbacks: {}.", self.notes.join("; ")));
+        }
         FeedEvent::Message {
             external_id: format!("import:{}", &self.sha256()[..16]),
             at,

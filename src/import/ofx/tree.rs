@@ -45,6 +45,16 @@ const KNOWN_AGGREGATES: &[&str] = &[
     "INVSTMTMSGSRSV1",
     "INVSTMTTRNRS",
     "INVSTMTRS",
+    "INVACCTFROM",
+    "INVTRANLIST",
+    "INVBANKTRAN",
+    "INVPOSLIST",
+    "POSSTOCK",
+    "POSMF",
+    "POSDEBT",
+    "POSOPT",
+    "POSOTHER",
+    "INVBAL",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +150,12 @@ impl<R: BufRead> Tree<R> {
                                 }
                                 let context = self.context();
                                 return Ok(Some((Node::Leaf { name, value, context }, line)));
+                            }
+                            // `<NAME></NAME>`: an empty leaf, the same as
+                            // one left out.
+                            Some((Tok::Close(end), _)) if end == name => {
+                                let context = self.context();
+                                return Ok(Some((Node::Leaf { name, value: String::new(), context }, line)));
                             }
                             other => self.back = other,
                         }

@@ -214,6 +214,8 @@ pub struct Statement {
     /// The charset the file declares, for when it is not UTF-8.
     fallback: &'static Encoding,
     org: Option<String>,
+    /// How the layout was chosen, when the header fits several.
+    layout_note: Option<String>,
 }
 
 impl Statement {
@@ -253,6 +255,7 @@ impl Statement {
         }
         let format = format.or_else(|| Format::from_extension(path)).unwrap_or_else(|| Format::sniff(&head));
         let fallback = decode::declared(&head).unwrap_or(WINDOWS_1252);
+        let mut layout_note = None;
         let (layout, org) = match format {
             Format::Ofx => {
                 // A small file is all in its head: an investment statement
@@ -267,15 +270,19 @@ impl Statement {
             Format::Csv => {
                 let text = head_text(&head, fallback);
                 let chosen = match layout {
-                    Some(name) => layouts.get(name).ok_or_else(|| {
-                        whole(format!("there is no CSV layout {name:?} (known: {})", layouts.names()))
-                    })?,
+                    Some(name) => (
+                        layouts.get(name).ok_or_else(|| {
+                            whole(format!("there is no CSV layout {name:?} (known: {})", layouts.names()))
+                        })?,
+                        None,
+                    ),
                     None => pick_layout(layouts, &text).map_err(whole)?,
                 };
-                (Some(chosen.clone()), None)
+                layout_note = chosen.1;
+                (Some(chosen.0.clone()), None)
             }
         };
-        Ok(Statement { path: path.to_path_buf(), shown, format, layout, fallback, org })
+        Ok(Statement { path: path.to_path_buf(), shown, format, layout, fallback, org, layout_note })
     }
 
     /// The file's name without its folder, cleaned for display.
@@ -375,7 +382,10 @@ impl Statement {
         let (version, notes) = match (self.format, &self.layout, account) {
             (Format::Csv, Some(layout), Some(account)) => {
                 let mut lines = LineLimit::new(&mut decoded, MAX_CSV_LINE);
-                (csv::read(&mut lines, layout, account, opts, &mut guarded)?, Vec::new())
+                (
+                    csv::read(&mut lines, layout, account, opts, &mut guarded)?,
+                    self.layout_note.iter().cloned().collect(),
+                )
             }
             (Format::Csv, _, _) => return Err(Problem::Whole("a CSV file needs a layout and an account".into())),
             (Format::Ofx, _, _) => {
@@ -414,10 +424,11 @@ fn head_text(head: &[u8], fallback: &'static Encoding) -> String {
     text.into_owned()
 }
 
-fn pick_layout<'a>(layouts: &'a Layouts, head: &str) -> Result<&'a CsvLayout, String> {
+/// The layout whose columns the header has, and a note when several do.
+fn pick_layout<'a>(layouts: &'a Layouts, head: &str) -> Result<(&'a CsvLayout, Option<String>), String> {
     let fits = layouts.matching(head);
     match fits.as_slice() {
-        [one] => Ok(one),
+        [one] => Ok((one, None)),
         [] => {
             let first = head.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
             let dir = layouts.user_dir().map(|d| format!(" in {}", d.display())).unwrap_or_default();
@@ -431,12 +442,19 @@ fn pick_layout<'a>(layouts: &'a Layouts, head: &str) -> Result<&'a CsvLayout, St
                 wanted.join(" | ")
             ))
         }
-        many => {
-            let names: Vec<String> = many.iter().map(|l| format!("{} ({})", l.name, l.about)).collect();
-            Err(format!(
-                "several CSV layouts fit its header, and the file cannot tell which it is: {}. Choose one with \
-                 --profile (or profile = in the bank's [import] table)",
-                names.join(" | ")
+        // Several fit (Citi writes its card and bank exports alike; both
+        // read debits as money out): the first is taken, and the import
+        // says which and how to choose another.
+        [first, rest @ ..] => {
+            let others: Vec<String> = rest.iter().map(|l| format!("--profile {} ({})", l.name, l.about)).collect();
+            Ok((
+                first,
+                Some(format!(
+                    "the header fits several layouts: read as {} ({}); if it is another, import again with {}",
+                    first.name,
+                    first.about,
+                    others.join(" or ")
+                )),
             ))
         }
     }

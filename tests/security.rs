@@ -188,7 +188,10 @@ fn wind_back_to_v3(db: &std::path::Path, pass: Option<&str>) {
         c.pragma_update(None, "key", p).unwrap();
     }
     c.execute_batch(
-        "ALTER TABLE banks DROP COLUMN scopes;
+        "DROP TABLE insights; DROP TABLE insight_rows; DROP TABLE merchant_track; DROP TABLE receipt_items;
+         ALTER TABLE transactions DROP COLUMN rule; ALTER TABLE transactions DROP COLUMN original_merchant;
+         ALTER TABLE transactions DROP COLUMN original_category; ALTER TABLE transactions DROP COLUMN hidden;
+         ALTER TABLE banks DROP COLUMN scopes;
          CREATE TABLE consent_log_v3 (id INTEGER PRIMARY KEY, bank_id TEXT NOT NULL REFERENCES banks(id),
              action TEXT NOT NULL CHECK (action IN ('grant', 'renew', 'revoke', 'purge', 'expire')), at INTEGER NOT NULL,
              detail TEXT NOT NULL DEFAULT '') STRICT;

@@ -26,6 +26,7 @@ pub enum Context {
     Onboarding,
     AlertDetail,
     Narrow,
+    Transaction,
 }
 
 const CONTEXTS: &[(Context, &str)] = &[
@@ -41,6 +42,7 @@ const CONTEXTS: &[(Context, &str)] = &[
     (Context::Onboarding, "onboarding"),
     (Context::AlertDetail, "alert"),
     (Context::Narrow, "narrow"),
+    (Context::Transaction, "transaction"),
 ];
 
 impl Context {
@@ -76,6 +78,7 @@ impl Context {
             Overlay::Onboarding { .. } => Context::Onboarding,
             Overlay::AlertDetail { .. } => Context::AlertDetail,
             Overlay::ConfirmNarrow { .. } => Context::Narrow,
+            Overlay::TxnDetail { .. } => Context::Transaction,
         }
     }
 }
@@ -122,6 +125,8 @@ const DEFAULT_KEYS: &[(Context, &str, &str)] = &[
     (Context::AlertDetail, "t", "thread"),
     (Context::AlertDetail, "Enter", "submit"),
     (Context::AlertDetail, "q", "quit"),
+    (Context::Transaction, "Enter", "submit"),
+    (Context::Transaction, "q", "quit"),
     (Context::Help, "?", "help"),
     (Context::Help, "q", "quit"),
     (Context::Refused, "R", "refused"),

@@ -91,6 +91,11 @@ pub enum Overlay {
     AlertDetail {
         alert: AlertId,
     },
+    /// One transaction in full, with its receipt's lines and its order's
+    /// deliveries (Enter in the register).
+    TxnDetail {
+        txn: TxnId,
+    },
 }
 
 /// What typing does right now.
@@ -317,6 +322,8 @@ pub struct Snapshot {
     pub simplefin: Option<SimplefinStatus>,
     /// Where the tamper-evident log breaks ("entry 17"), if it does.
     pub chain_broken: Option<String>,
+    /// The receipt of the transaction whose detail is open.
+    pub receipt: Option<crate::domain::event::TxnReceipt>,
 }
 
 /// How the banks linked through SimpleFIN sync.
@@ -352,6 +359,8 @@ pub struct View {
     pub thread_at: Option<AlertId>,
     /// In finbox's thread: the insight whose transactions to list.
     pub insight: Option<i64>,
+    /// A transaction's detail is open: load its receipt.
+    pub detail: Option<TxnId>,
 }
 
 impl Default for View {
@@ -368,6 +377,7 @@ impl Default for View {
             answered: false,
             thread_at: None,
             insight: None,
+            detail: None,
         }
     }
 }
@@ -416,6 +426,8 @@ pub struct AppState {
     pub pages: Pages,
     /// Bell and command settings, and the new-HIGH-alert notice.
     pub notify: crate::app::notify::Notify,
+    /// The receipt of the transaction whose detail is open.
+    pub receipt: Option<crate::domain::event::TxnReceipt>,
     /// True until the first snapshot arrived.
     pub loading: bool,
     pub quit: bool,
@@ -461,6 +473,7 @@ impl AppState {
             jump: None,
             pages: Pages::default(),
             notify: Default::default(),
+            receipt: None,
             loading: true,
             quit: false,
         }
@@ -523,6 +536,10 @@ impl AppState {
             answered: self.alerts.show_answered,
             thread_at: None,
             insight: self.sidebar.insight.as_ref().map(|(id, _)| *id),
+            detail: match self.overlay {
+                Some(Overlay::TxnDetail { txn }) => Some(txn),
+                _ => None,
+            },
         }
     }
 

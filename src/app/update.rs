@@ -496,7 +496,15 @@ fn submit(s: &mut AppState) -> Vec<Effect> {
                 Some(a) => open(s, Overlay::AlertDetail { alert: a.id }),
                 None => vec![],
             },
-            Pane::Sidebar => vec![],
+            Pane::Sidebar => match s.sidebar.selected() {
+                Some(t) => {
+                    let txn = t.id;
+                    s.receipt = None;
+                    s.overlay = Some(Overlay::TxnDetail { txn });
+                    vec![Effect::Load(s.view())]
+                }
+                None => vec![],
+            },
         },
     }
 }
@@ -523,6 +531,9 @@ fn apply_snapshot(s: &mut AppState, snap: Snapshot) -> Vec<Effect> {
     s.chain_broken = snap.chain_broken;
     s.refused = snap.refused;
     s.simplefin = snap.simplefin;
+    if snap.receipt.is_some() {
+        s.receipt = snap.receipt;
+    }
     alerts::apply(s, snap.alerts, snap.answered);
 
     // A snapshot for another bank than the one now selected is stale.

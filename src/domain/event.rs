@@ -65,6 +65,39 @@ impl TxnInfo {
     }
 }
 
+/// A line of a merchant's itemised receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptItem {
+    pub name: String,
+    pub quantity: u32,
+    /// What the line costs in all (quantity × price), positive.
+    pub amount: Money,
+}
+
+/// What a merchant says about a purchase the bank's card paid: the
+/// itemised receipt, then for an order sent by post where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PurchaseUpdate {
+    /// The lines add up to the charge.
+    Receipt {
+        items: Vec<ReceiptItem>,
+    },
+    Shipped {
+        carrier: String,
+    },
+    OutForDelivery,
+    Delivered,
+}
+
+/// A transaction's receipt lines and the merchant's updates on its order,
+/// oldest first, for its detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnReceipt {
+    pub txn: super::TxnId,
+    pub items: Vec<ReceiptItem>,
+    pub updates: Vec<(DateTime<Utc>, String)>,
+}
+
 /// Something a bank feed delivers. The store applies each kind idempotently.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FeedEvent {
@@ -98,6 +131,14 @@ pub enum FeedEvent {
         period_start: DateTime<Utc>,
         period_end: DateTime<Utc>,
         closing: Money,
+    },
+    /// A merchant's receipt or delivery update for a transaction, in the
+    /// thread of the bank whose card paid (the `messages` scope).
+    Purchase {
+        txn_external_id: String,
+        at: DateTime<Utc>,
+        merchant: String,
+        update: PurchaseUpdate,
     },
     /// A notice from finbox itself about this bank's feed (e.g. a feed error).
     SystemNotice {

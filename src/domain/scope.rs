@@ -52,7 +52,7 @@ impl Scope {
             FeedEvent::Transaction(_) => Some(Scope::Transactions),
             FeedEvent::Balance { .. } | FeedEvent::Statement { .. } => Some(Scope::Balances),
             FeedEvent::Message { kind: MessageKind::Offer, .. } => Some(Scope::Offers),
-            FeedEvent::Message { .. } => Some(Scope::Messages),
+            FeedEvent::Message { .. } | FeedEvent::Purchase { .. } => Some(Scope::Messages),
             FeedEvent::FraudSignal { .. } => Some(Scope::Alerts),
             FeedEvent::Account(_) | FeedEvent::SystemNotice { .. } | FeedEvent::Cursor(_) | FeedEvent::Whole(_) => None,
         }

@@ -116,6 +116,7 @@ const DUPLICATE_GAP: (i64, i64) = (MINUTE, 5 * MINUTE);
 mod calendar;
 mod engine;
 mod money;
+mod orders;
 mod patterns;
 mod profile;
 mod runner;

@@ -11,6 +11,7 @@ mod account;
 mod alert;
 mod history;
 mod pending;
+mod purchase;
 mod rules;
 mod transfer;
 mod txn;
@@ -341,6 +342,9 @@ fn describe(event: &FeedEvent) -> String {
             format!("fraud signal for {}", clean_line(txn_external_id, 40))
         }
         FeedEvent::Statement { external_id, .. } => format!("statement {}", clean_line(external_id, 40)),
+        FeedEvent::Purchase { txn_external_id, .. } => {
+            format!("receipt or delivery for {}", clean_line(txn_external_id, 40))
+        }
         FeedEvent::SystemNotice { .. } => "system notice".into(),
         FeedEvent::Cursor(_) => "cursor".into(),
         FeedEvent::Whole(events) => format!("a group of {} events", events.len()),
@@ -400,6 +404,10 @@ fn apply_one(
             } else {
                 report.duplicates += 1;
             }
+        }
+        FeedEvent::Purchase { txn_external_id, at, merchant, update } => {
+            let purchase = purchase::Purchase { txn: txn_external_id, at: *at, merchant, update };
+            return purchase::apply(tx, b, bank, &purchase, shared, report);
         }
         FeedEvent::SystemNotice { at, text } => {
             let text = clean_text(text, MAX_MESSAGE_CHARS);

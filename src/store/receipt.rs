@@ -3,6 +3,7 @@
 //! just before the deletion — kept in the consent log (and so in the
 //! tamper-evident chain) and posted in the bank's thread.
 
+use rusqlite::OptionalExtension;
 use rusqlite::types::ValueRef;
 use sha2::{Digest, Sha256};
 
@@ -47,4 +48,37 @@ fn field(h: &mut Sha256, tag: u8, bytes: &[u8]) {
     h.update([tag]);
     h.update((bytes.len() as u64).to_be_bytes());
     h.update(bytes);
+}
+
+impl Store {
+    /// A transaction's receipt lines and the merchant's updates on it.
+    pub fn txn_receipt(&self, txn: crate::domain::TxnId) -> Result<crate::domain::event::TxnReceipt> {
+        let currency: Option<String> = self
+            .conn
+            .prepare_cached("SELECT currency FROM transactions WHERE id = ?1")?
+            .query_row([txn.0], |r| r.get(0))
+            .optional()?;
+        let Some(currency) = currency.and_then(|c: String| crate::domain::Currency::new(&c).ok()) else {
+            return Ok(crate::domain::event::TxnReceipt { txn, items: Vec::new(), updates: Vec::new() });
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name, quantity, amount_minor FROM receipt_items WHERE txn_id = ?1 ORDER BY line")?;
+        let items = stmt
+            .query_map([txn.0], |r| {
+                Ok(crate::domain::event::ReceiptItem {
+                    name: r.get(0)?,
+                    quantity: r.get(1)?,
+                    amount: crate::domain::Money::new(r.get(2)?, currency),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT at, text FROM messages WHERE txn_id = ?1 AND kind = 'purchase' ORDER BY at, id")?;
+        let updates = stmt
+            .query_map([txn.0], |r| Ok((super::from_unix(r.get(0)?), r.get::<_, String>(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(crate::domain::event::TxnReceipt { txn, items, updates })
+    }
 }

@@ -343,6 +343,7 @@ pub fn load(store: &Store, view: &View, now: DateTime<Utc>) -> Result<Snapshot> 
         sidebar,
         simplefin,
         chain_broken,
+        receipt: view.detail.map(|t| store.txn_receipt(t)).transpose()?,
     })
 }
 

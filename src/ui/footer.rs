@@ -31,7 +31,7 @@ fn footer_keys(state: &AppState) -> Vec<(String, &'static str)> {
     if let Some(overlay) = &state.overlay {
         let cancel = |what: &'static str| (format!("{}/Esc", key(Context::Confirm, "cancel")), what);
         return match overlay {
-            Overlay::Help => vec![esc("close")],
+            Overlay::Help | Overlay::TxnDetail { .. } => vec![esc("close")],
             Overlay::Refused { .. } => {
                 vec![
                     (format!("{}/{}", key(Context::Refused, "down"), key(Context::Refused, "up")), "scroll"),

@@ -16,6 +16,7 @@ use crate::domain::{AlertId, BankId, FraudAlert, Scope, Scopes};
 
 mod alert;
 mod help;
+mod txn;
 
 /// Largest dialog, in columns and rows.
 const MAX_WIDTH: u16 = 72;
@@ -44,6 +45,7 @@ pub(crate) fn render_overlay(
             ("Keys — Esc or ? closes".to_string(), help::help_lines(state, theme, cols, rows), theme.border_focused)
         }
         Overlay::AlertDetail { alert } => alert::detail(state, theme, opts, *alert, cols),
+        Overlay::TxnDetail { txn } => txn::detail(state, theme, opts, *txn, cols),
         Overlay::Consent { bank, cursor, scopes } => sharing_lines(state, theme, opts, (bank, *cursor, *scopes), cols),
         Overlay::ConfirmNarrow { bank, scopes } => narrow_lines(state, theme, bank, *scopes, cols),
         Overlay::ConfirmPurge { bank } => purge_lines(state, theme, bank, cols),

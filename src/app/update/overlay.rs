@@ -29,6 +29,15 @@ pub(super) fn update_overlay(s: &mut AppState, action: &Action) -> Option<Vec<Ef
         }
         Overlay::Onboarding { cursor, picked } => onboarding(s, cursor, picked, action),
         Overlay::AlertDetail { alert } => alert_detail(s, alert, action),
+        Overlay::TxnDetail { .. } => match action {
+            Action::Quit => None,
+            Action::Cancel | Action::Submit => {
+                s.overlay = None;
+                s.receipt = None;
+                Some(vec![])
+            }
+            _ => Some(vec![]),
+        },
     }
 }
 

@@ -73,6 +73,12 @@ pub(super) enum Item {
     },
     /// A payment of a card's whole balance, decided when it is delivered:
     /// a transaction leaving `from`, then the same amount arriving on `card`.
+    /// A merchant's receipt or delivery update for an online order.
+    Purchase {
+        txn: String,
+        merchant: String,
+        update: crate::domain::event::PurchaseUpdate,
+    },
     Payment {
         from: String,
         card: String,
@@ -120,6 +126,10 @@ pub(super) struct State {
     /// Authorisations made (their ids count up).
     #[serde(default)]
     pub(super) auth_seq: u64,
+    /// Receipts and delivery updates of online orders, queued when their
+    /// time comes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) orders: Vec<Pending>,
 }
 
 pub(super) mod u128_string {
@@ -228,6 +238,7 @@ impl Sim {
                     queue: VecDeque::new(),
                     later: Vec::new(),
                     auth_seq: 0,
+                    orders: Vec::new(),
                 }
             }
         };
@@ -304,6 +315,10 @@ impl Sim {
         let (due, later): (Vec<Pending>, Vec<Pending>) =
             std::mem::take(&mut self.st.later).into_iter().partition(|p| p.at <= end);
         self.st.later = later;
+        queued.extend(due);
+        let (due, orders): (Vec<Pending>, Vec<Pending>) =
+            std::mem::take(&mut self.st.orders).into_iter().partition(|p| p.at <= end);
+        self.st.orders = orders;
         queued.extend(due);
         queued.extend(batch);
         // Stable: scheduled items come first at equal times.
@@ -412,6 +427,9 @@ impl Sim {
                             pending: false,
                             transfer,
                         };
+                        if fraud.is_none() {
+                            self.order(&txn);
+                        }
                         (FeedEvent::Transaction(txn), fraud)
                     }
                 }
@@ -432,6 +450,9 @@ impl Sim {
                 Some(offer) => (self.message(when, MessageKind::Offer, offer.trim_start().to_string()), None),
                 None => (self.message(when, MessageKind::Service, text), None),
             },
+            Item::Purchase { txn, merchant, update } => {
+                (FeedEvent::Purchase { txn_external_id: txn, at: when, merchant, update }, None)
+            }
             // Decided above.
             Item::Payment { .. } | Item::Budget { .. } => return None,
         };

@@ -306,3 +306,79 @@ fn rules_rename_categorise_and_hide_at_ingest_and_again_on_demand() {
     let c1 = rows.iter().find(|t| t.external_id == "c1").unwrap();
     assert_eq!((c1.merchant.as_str(), c1.category.as_str(), c1.rule.as_deref()), ("SBUX 0042 SEATTLE", "Coffee", None));
 }
+
+fn purchase(txn: &str, update: finbox::domain::event::PurchaseUpdate) -> FeedEvent {
+    FeedEvent::Purchase { txn_external_id: txn.into(), at: now(), merchant: "Amazon.com".into(), update }
+}
+
+fn item(name: &str, quantity: u32, minor: i64) -> finbox::domain::event::ReceiptItem {
+    finbox::domain::event::ReceiptItem { name: name.into(), quantity, amount: usd(minor) }
+}
+
+#[test]
+fn a_receipt_and_its_deliveries_arrive_in_the_paying_bank_s_thread_linked_to_the_charge() {
+    use finbox::domain::event::PurchaseUpdate;
+    let mut s = linked();
+    apply(&mut s, "chase", vec![txn("cc", "o1", 1, -5352, "Amazon.com", "Shopping")]);
+    let receipt = PurchaseUpdate::Receipt {
+        items: vec![item("Wireless mouse", 2, 3390), item("Book", 1, 1566), item("Sales tax", 1, 396)],
+    };
+    let events = vec![
+        purchase("o1", receipt.clone()),
+        // The escape sequence never reaches the store (nor the terminal).
+        purchase("o1", PurchaseUpdate::Shipped { carrier: "UPS\u{1b}[2J".into() }),
+        purchase("o1", PurchaseUpdate::Delivered),
+        // Delivered again: stored once.
+        purchase("o1", PurchaseUpdate::Delivered),
+        // Lines that do not add up to the charge, and a charge never seen.
+        purchase("o1", PurchaseUpdate::Receipt { items: vec![item("Book", 1, 100)] }),
+        purchase("nope", receipt.clone()),
+    ];
+    let batch: Vec<Envelope> = events.into_iter().map(|e| env(&s, "chase", e)).collect();
+    let report = s.apply_batch(&batch, now()).unwrap();
+    assert_eq!((report.messages, report.duplicates), (3, 1), "{report:?}");
+    let reasons: Vec<&str> = report.rejected.iter().map(|r| r.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        ["receipt lines add up to $1.00, the charge is $53.52", "no transaction \"nope\" to go with"],
+        "{reasons:?}"
+    );
+    let id = s.transactions(&finbox::store::TxnFilter { limit: 5, ..Default::default() }).unwrap()[0].id;
+    let r = s.txn_receipt(id).unwrap();
+    assert_eq!(r.items.iter().map(|i| i.amount.minor).sum::<i64>(), 5352);
+    assert_eq!(r.items[0].quantity, 2);
+    let texts: Vec<&str> = r.updates.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "Receipt from Amazon.com for $53.52 (Account cc •7742): 2 × Wireless mouse $33.90 · Book $15.66 · Sales tax $3.96.",
+            "Amazon.com: your order ($53.52) has shipped with UPS.",
+            "Amazon.com: your order ($53.52) was delivered.",
+        ]
+    );
+}
+
+#[test]
+fn a_receipt_that_does_not_add_up_is_refused_and_one_outside_the_messages_scope_is_not_stored() {
+    use finbox::domain::event::PurchaseUpdate;
+    use finbox::domain::{Scope, Scopes};
+    let mut s = linked();
+    apply(&mut s, "chase", vec![txn("cc", "o1", 1, -5352, "Amazon.com", "Shopping")]);
+    let wrong = vec![env(&s, "chase", purchase("o1", PurchaseUpdate::Receipt { items: vec![item("Book", 1, 100)] }))];
+    let report = s.apply_batch(&wrong, now()).unwrap();
+    assert_eq!(report.rejected[0].reason, "receipt lines add up to $1.00, the charge is $53.52");
+    s.set_scopes(&bank("chase"), Scopes::all().with(Scope::Messages, false), false, now()).unwrap();
+    let right = vec![env(&s, "chase", purchase("o1", PurchaseUpdate::Receipt { items: vec![item("Book", 1, 5352)] }))];
+    let report = s.apply_batch(&right, now()).unwrap();
+    assert_eq!((report.out_of_scope, report.messages), (1, 0));
+    let id = s.transactions(&finbox::store::TxnFilter { limit: 5, ..Default::default() }).unwrap()[0].id;
+    assert!(s.txn_receipt(id).unwrap().items.is_empty());
+    // Shared again, then narrowed with deletion: its lines go too.
+    s.set_scopes(&bank("chase"), Scopes::all(), false, now()).unwrap();
+    let right = vec![env(&s, "chase", purchase("o1", PurchaseUpdate::Receipt { items: vec![item("Book", 1, 5352)] }))];
+    s.apply_batch(&right, now()).unwrap();
+    assert_eq!(s.txn_receipt(id).unwrap().items.len(), 1);
+    s.set_scopes(&bank("chase"), Scopes::all().with(Scope::Messages, false), true, now()).unwrap();
+    let r = s.txn_receipt(id).unwrap();
+    assert!(r.items.is_empty() && r.updates.is_empty(), "{r:?}");
+}

@@ -1006,25 +1006,3 @@ fn rules_from_the_settings_shape_what_arrives_and_say_what_matched() {
     let err = h.fail(&["rules"]);
     assert!(err.contains("line 2") && err.contains("not a pattern"), "{err}");
 }
-
-#[test]
-fn simulated_online_shops_send_receipts_and_deliveries_to_the_paying_bank() {
-    let h = Home::new();
-    h.ok(&["consent", "grant", "chase"]);
-    h.ok(&["--now", "2026-11-20T15:00:00Z", "feed", "--seed", "3", "--events", "3000"]);
-    let msgs = h.json(&["messages", "chase", "--limit", "5000", "--json"]);
-    let purchases: Vec<&str> =
-        msgs.iter().filter(|m| m["kind"] == "purchase").filter_map(|m| m["text"].as_str()).collect();
-    let receipts = purchases.iter().filter(|t| t.starts_with("Receipt from ")).count();
-    assert!(receipts > 0, "{purchases:?}");
-    assert!(purchases.iter().any(|t| t.ends_with("was delivered.")), "{purchases:?}");
-    // Nothing refused: every receipt added up to its charge.
-    assert!(h.json(&["quarantine", "--json"]).iter().all(|q| !q["record"].as_str().unwrap().starts_with("receipt")));
-    // Without the messages scope, none arrive.
-    let h = Home::new();
-    h.ok(&["consent", "grant", "chase"]);
-    h.ok(&["consent", "scopes", "chase", "balances,transactions,alerts"]);
-    h.ok(&["--now", "2026-11-20T15:00:00Z", "feed", "--seed", "3", "--events", "3000"]);
-    let msgs = h.json(&["messages", "chase", "--limit", "5000", "--json"]);
-    assert!(msgs.iter().all(|m| m["kind"] != "purchase"));
-}

@@ -182,6 +182,9 @@ pub(super) struct Sim {
     pub(super) offset: i64,
     pub(super) rng: ChaCha8Rng,
     pub(super) st: State,
+    /// Running live (not a backfill or a count of events): online shops
+    /// send receipts and deliveries.
+    pub(super) live: bool,
 }
 
 impl Sim {
@@ -242,7 +245,7 @@ impl Sim {
                 }
             }
         };
-        (Sim { p, bank: bank.clone(), offset, rng, st }, linked)
+        (Sim { p, bank: bank.clone(), offset, rng, st, live: false }, linked)
     }
 
     pub(super) fn saved(&self) -> SavedState {
@@ -291,6 +294,7 @@ impl Sim {
     pub(super) fn plan(&mut self, now: i64, pace: Pace) -> bool {
         let base = self.st.t;
         let now = now.max(base);
+        self.live = matches!(pace, Pace::Live);
         let (target, limit) = match pace {
             Pace::Events { remaining } => {
                 // At most a few fair shares of the time left: never past now,

@@ -1,6 +1,7 @@
 //! Online orders: a merchant sends an itemised receipt into the thread of
 //! the bank whose card paid, then, for what is sent by post, shipped, out
-//! for delivery and delivered. Decided by a generator of their own (seeded
+//! for delivery and delivered, while the feed runs live (a backfill or a
+//! count of events sends none). Decided by a generator of their own (seeded
 //! by the transaction), so the rest of the simulation is what it was.
 
 use rand::SeedableRng;
@@ -39,7 +40,7 @@ impl Sim {
     /// for their times (some shops send none).
     pub(super) fn order(&mut self, txn: &TxnInfo) {
         let shopping = txn.category.eq_ignore_ascii_case("shopping") && txn.channel == Channel::Online;
-        if !shopping || txn.amount.minor >= 0 || self.st.orders.len() + 4 > ORDERS_MAX {
+        if !self.live || !shopping || txn.amount.minor >= 0 || self.st.orders.len() + 4 > ORDERS_MAX {
             return;
         }
         let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(self.st.seq ^ 0x0d3e_5eed, &self.bank));

@@ -304,7 +304,7 @@ fn on_the_screen_a_linked_bank_is_shared_synced_and_revoked() {
     };
     // First run: nothing shared; not now.
     wait_for("Welcome to finbox");
-    keys(&["Escape", "5"]);
+    keys(&["Escape", "6"]); // finbox's own thread is 1, the four simulated banks follow
     wait_for("My Bank - Jill — not shared");
     keys(&["c"]);
     wait_for("Share My Bank - Jill");

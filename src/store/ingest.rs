@@ -167,7 +167,7 @@ impl<'t> Batch<'t> {
         merchant: &str,
     ) {
         let category = clean_line(&t.category, 40);
-        if !self.hidden && super::insights::Fresh::counts(&category, false) {
+        if !self.hidden && super::insights::Fresh::counts(&category) {
             self.fresh.push(super::insights::Fresh {
                 txn,
                 bank: bank.clone(),

@@ -35,11 +35,12 @@ pub(super) struct Fresh {
 }
 
 impl Fresh {
-    /// Whether a posted transaction is one insights weigh: not a transfer
-    /// (by the bank's word, its text or its category).
-    pub(super) fn counts(category: &str, transfer: bool) -> bool {
+    /// Whether a posted transaction (already known not to be a transfer by
+    /// the bank's word or its text) is one insights weigh: not a transfer
+    /// by its category either.
+    pub(super) fn counts(category: &str) -> bool {
         let c = category.to_ascii_lowercase();
-        !transfer && c != "transfer" && c != "credit card payment"
+        c != "transfer" && c != "credit card payment"
     }
 
     fn income(&self) -> bool {
@@ -270,12 +271,20 @@ impl Store {
             })
         })?;
         let mut out: Vec<Insight> = rows.collect::<rusqlite::Result<_>>()?;
+        // Their rows in one query, not one per insight (the thread reloads
+        // up to hundreds at every store change).
         let mut txns = self.conn.prepare_cached(
-            "SELECT r.txn_id FROM insight_rows r JOIN transactions t ON t.id = r.txn_id
-             WHERE r.insight_id = ?1 ORDER BY t.posted_at, t.id",
+            "SELECT r.insight_id, r.txn_id FROM insight_rows r JOIN transactions t ON t.id = r.txn_id
+             WHERE r.insight_id IN (SELECT id FROM insights ORDER BY at DESC, id DESC LIMIT ?1)
+             ORDER BY t.posted_at, t.id",
         )?;
+        let mut of: HashMap<i64, Vec<TxnId>> = HashMap::new();
+        for row in txns.query_map([limit as i64], |r| Ok((r.get::<_, i64>(0)?, TxnId(r.get(1)?))))? {
+            let (insight, txn) = row?;
+            of.entry(insight).or_default().push(txn);
+        }
         for i in &mut out {
-            i.transactions = txns.query_map([i.id], |r| Ok(TxnId(r.get(0)?)))?.collect::<rusqlite::Result<_>>()?;
+            i.transactions = of.remove(&i.id).unwrap_or_default();
         }
         Ok(out)
     }

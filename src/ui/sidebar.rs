@@ -78,7 +78,7 @@ fn render_accounts(frame: &mut Frame, area: Rect, state: &AppState, theme: &Them
     let s = &state.sidebar;
     if s.accounts.is_empty() {
         let note = if state.bank().is_some_and(|b| b.bank.is_finbox()) {
-            "Insights across every shared bank"
+            "Across every shared bank"
         } else if state.is_shared() {
             "No accounts yet"
         } else {
@@ -265,9 +265,6 @@ fn render_transactions(
         let note = match &s.search {
             Some(q) => format!("No matches for “{}”", clean(q)),
             None if s.insight.is_some() => "Its transactions are no longer stored".to_string(),
-            None if s.accounts.is_empty() && state.bank().is_some_and(|b| b.bank.is_finbox()) => {
-                "No insights yet: they come as the banks you share deliver".to_string()
-            }
             None if s.accounts.is_empty() => String::new(),
             None => "No transactions yet".to_string(),
         };

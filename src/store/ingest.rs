@@ -130,6 +130,10 @@ struct Batch<'t> {
     zone: FixedOffset,
     /// Each bank's tolerance for a posting over its authorisation, percent.
     tolerance: HashMap<BankId, i64>,
+    /// Each account's pending authorisations, read once per account and
+    /// batch and kept as the batch stores, posts and adjusts them: every
+    /// card charge on an account with pending rows looks for one it settles.
+    pending: HashMap<i64, Vec<pending::Stored>>,
     /// Transactions posted in this batch, for the insight pass.
     fresh: Vec<super::insights::Fresh>,
     /// The user's rules (`[[rules]]`).
@@ -196,6 +200,7 @@ impl<'t> Batch<'t> {
             history: HashMap::new(),
             replayed: HashSet::new(),
             tolerance: HashMap::new(),
+            pending: HashMap::new(),
             fresh: Vec::new(),
             rules,
             hidden: false,

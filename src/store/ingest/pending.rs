@@ -61,7 +61,7 @@ pub(super) fn stored(tx: &SqlTx<'_>, bank: &BankId, external_id: &str) -> Result
 }
 
 /// The pending authorisation a posting with a new id settles, if one fits:
-/// the closest in amount, then the oldest.
+/// the same name first, then the closest amount, then the oldest.
 pub(super) fn matching(
     tx: &SqlTx<'_>,
     b: &mut Batch,
@@ -72,34 +72,52 @@ pub(super) fn matching(
 ) -> Result<Option<Stored>> {
     let tolerance = b.tolerance(tx, bank)?;
     let at = t.posted_at.timestamp();
-    // Only the account: a range on `posted_at` with bound values makes
-    // SQLite plan the statement again at every run (its statistics weigh
-    // the values); an account's pending rows are few, the dates are
-    // checked here.
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {STORED_COLS} FROM transactions INDEXED BY transactions_pending
-         WHERE account_id = ?1 AND status = 'pending' LIMIT 500"
-    ))?;
-    let rows = stmt.query_map(params![acct.id], stored_row)?;
-    let mut best: Option<Stored> = None;
-    for row in rows {
-        let auth = row?;
-        let in_window = auth.posted_at <= at && auth.posted_at >= at - MATCH_WINDOW_DAYS * 86_400;
-        if !in_window
-            || !amount_fits(auth.amount, t.amount.minor, tolerance)
-            || !same_merchant(&auth.merchant, merchant)
-        {
-            continue;
-        }
-        // The same name first (an authorisation usually carries it), then
-        // the closest amount, then the oldest.
-        let closer =
-            |s: &Stored| (s.merchant != merchant, (s.amount - t.amount.minor).unsigned_abs(), s.posted_at, s.id);
-        if best.as_ref().is_none_or(|b| closer(&auth) < closer(b)) {
-            best = Some(auth);
+    let words = Words::of(merchant);
+    let closer = |s: &Stored| (s.merchant != merchant, (s.amount - t.amount.minor).unsigned_abs(), s.posted_at, s.id);
+    let best = rows(tx, b, acct.id)?
+        .iter()
+        .filter(|auth| {
+            auth.posted_at <= at
+                && auth.posted_at >= at - MATCH_WINDOW_DAYS * 86_400
+                && amount_fits(auth.amount, t.amount.minor, tolerance)
+                && words.same_as(&Words::of(&auth.merchant))
+        })
+        .min_by_key(|auth| closer(auth));
+    Ok(best.cloned())
+}
+
+/// The account's pending rows as this batch knows them: read once (the
+/// batch keeps them current, see `remember`, `forget`).
+fn rows<'b>(tx: &SqlTx<'_>, b: &'b mut Batch, account: i64) -> Result<&'b mut Vec<Stored>> {
+    use std::collections::hash_map::Entry;
+    match b.pending.entry(account) {
+        Entry::Occupied(e) => Ok(e.into_mut()),
+        Entry::Vacant(e) => {
+            let rows = tx
+                .prepare_cached(&format!(
+                    "SELECT {STORED_COLS} FROM transactions INDEXED BY transactions_pending
+                     WHERE account_id = ?1 AND status = 'pending'"
+                ))?
+                .query_map([account], stored_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(e.insert(rows))
         }
     }
-    Ok(best)
+}
+
+/// A pending row this batch stored: known to the batch's look-ups (when it
+/// has read the account's rows already; otherwise the read finds it).
+pub(super) fn remember(b: &mut Batch, auth: Stored) {
+    if let Some(rows) = b.pending.get_mut(&auth.account) {
+        rows.push(auth);
+    }
+}
+
+/// A pending row that posted: no longer one to settle.
+fn forget(b: &mut Batch, auth: &Stored) {
+    if let Some(rows) = b.pending.get_mut(&auth.account) {
+        rows.retain(|r| r.id != auth.id);
+    }
 }
 
 /// Whether `posted` may settle an authorisation of `auth` (minor units): the
@@ -118,23 +136,35 @@ pub(crate) fn amount_fits(auth: i64, posted: i64, tolerance_pct: i64) -> bool {
 /// one (three or more letters, not a card processor's prefix or a filler
 /// word) is a word of the other. "Blue Bottle Coffee" and "Joe Coffee
 /// Company" share a word, but not their first: they are not the same.
-pub(crate) fn same_merchant(a: &str, b: &str) -> bool {
-    const FILLER: &[&str] = &[
-        "the", "inc", "llc", "ltd", "com", "www", "pos", "debit", "purchase", "card", "pending", "sq", "tst", "paypal",
-        "sp", "pp", "ach",
-    ];
-    let words = |s: &str| -> Vec<String> {
-        s.split(|c: char| !c.is_alphanumeric())
-            .map(str::to_lowercase)
-            .filter(|w| {
-                w.chars().count() >= 3 && !FILLER.contains(&w.as_str()) && !w.chars().all(|c| c.is_ascii_digit())
-            })
-            .collect()
-    };
-    let (wa, wb) = (words(a), words(b));
-    match (wa.first(), wb.first()) {
-        (Some(fa), Some(fb)) => wb.contains(fa) || wa.contains(fb),
-        _ => false,
+#[cfg(test)]
+fn same_merchant(a: &str, b: &str) -> bool {
+    Words::of(a).same_as(&Words::of(b))
+}
+
+/// A merchant name's significant words, lower case.
+struct Words(Vec<String>);
+
+impl Words {
+    fn of(s: &str) -> Words {
+        const FILLER: &[&str] = &[
+            "the", "inc", "llc", "ltd", "com", "www", "pos", "debit", "purchase", "card", "pending", "sq", "tst",
+            "paypal", "sp", "pp", "ach",
+        ];
+        Words(
+            s.split(|c: char| !c.is_alphanumeric())
+                .map(str::to_lowercase)
+                .filter(|w| {
+                    w.chars().count() >= 3 && !FILLER.contains(&w.as_str()) && !w.chars().all(|c| c.is_ascii_digit())
+                })
+                .collect(),
+        )
+    }
+
+    fn same_as(&self, other: &Words) -> bool {
+        match (self.0.first(), other.0.first()) {
+            (Some(fa), Some(fb)) => other.0.contains(fa) || self.0.contains(fb),
+            _ => false,
+        }
     }
 }
 
@@ -154,6 +184,7 @@ pub(super) fn post(
     report: &mut BatchReport,
 ) -> Result<()> {
     let posted_at = t.posted_at.timestamp();
+    forget(b, auth);
     tx.prepare_cached(
         "UPDATE transactions SET external_id = ?2, posted_at = ?3, amount_minor = ?4, channel = ?5, country = ?6,
                 status = 'posted', authorized_at = ?7, authorized_minor = CASE WHEN ?8 <> ?4 THEN ?8 END,
@@ -217,6 +248,9 @@ pub(super) fn post(
 pub(super) fn adjust(tx: &SqlTx<'_>, b: &mut Batch, acct: AccountRef, auth: &Stored, t: &TxnInfo) -> Result<()> {
     tx.prepare_cached("UPDATE transactions SET amount_minor = ?2 WHERE id = ?1")?
         .execute(params![auth.id, t.amount.minor])?;
+    if let Some(row) = b.pending.get_mut(&acct.id).and_then(|rows| rows.iter_mut().find(|r| r.id == auth.id)) {
+        row.amount = t.amount.minor;
+    }
     let r = running_for(tx, b, acct)?;
     r.pending += t.amount.minor - auth.amount;
     r.changed = true;

@@ -255,6 +255,16 @@ pub(super) fn insert_txn(
     if t.pending {
         running.pending = running.pending.checked_add(t.amount.minor).ok_or_else(overflow)?;
         running.has_pending = true;
+        let auth = Stored {
+            id,
+            account: acct.id,
+            pending: true,
+            posted_at: t.posted_at.timestamp(),
+            amount: t.amount.minor,
+            merchant: merchant.to_string(),
+            category,
+        };
+        pending::remember(b, auth);
         return Ok(Some(id));
     }
     if history {

@@ -202,6 +202,9 @@ pub struct Store {
     bot: reply::Bot,
     /// The user's rules, applied to what arrives.
     rules: std::sync::Arc<crate::domain::rules::Rules>,
+    /// Whether a batch holds an authorisation back until its posting (see
+    /// `ingest::held`); off only to compare, in tests and the benchmark.
+    hold_authorisations: bool,
 }
 
 impl Store {
@@ -286,6 +289,7 @@ impl Store {
             chain_checked: Default::default(),
             bot: Default::default(),
             rules: Default::default(),
+            hold_authorisations: true,
         };
         store.prepare(&shown)?;
         // Only now that the file is known to be ours: make it and its
@@ -303,6 +307,7 @@ impl Store {
                 zone: self.zone,
                 bot: self.bot.clone(),
                 rules: self.rules.clone(),
+                hold_authorisations: self.hold_authorisations,
                 ..Store::connect(path, self.key.as_ref())?
             }),
             None => Err(StoreError::Convert("an in-memory store cannot be reopened".into())),
@@ -348,6 +353,7 @@ impl Store {
             chain_checked: Default::default(),
             bot: Default::default(),
             rules: Default::default(),
+            hold_authorisations: true,
         };
         store.prepare(":memory:")?;
         Ok(store)
@@ -559,6 +565,14 @@ impl Store {
             }
         }
         found
+    }
+
+    /// Whether batches hold an authorisation back until its posting in the
+    /// same batch (on: the default). Off, each is written as it comes: the
+    /// same store, more writes. For tests and the benchmark to compare.
+    #[doc(hidden)]
+    pub fn hold_authorisations(&mut self, on: bool) {
+        self.hold_authorisations = on;
     }
 
     /// Checkpoints the WAL into the store after this many pages instead of

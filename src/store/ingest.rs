@@ -9,6 +9,7 @@ use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
 mod account;
 mod alert;
+mod held;
 mod history;
 mod pending;
 mod purchase;
@@ -140,12 +141,18 @@ struct Batch<'t> {
     rules: std::sync::Arc<crate::domain::rules::Rules>,
     /// The transaction being applied is one a rule hides from insights.
     hidden: bool,
+    /// The transaction being applied is one a rule changed.
+    ruled: bool,
+    /// Authorisations held back until their posting or the batch's end
+    /// (see `held`), and whether to hold them.
+    held: held::HeldBack,
+    hold: bool,
 }
 
 const INSERT_TXN: &str = "INSERT OR IGNORE INTO transactions
        (bank_id, account_id, external_id, posted_at, amount_minor, currency, merchant, category, channel, country,
-        status, transfer_kind)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+        status, transfer_kind, authorized_at, authorized_minor)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 const INSERT_FTS: &str = "INSERT INTO transactions_fts (rowid, merchant, category) VALUES (?1, ?2, ?3)";
 
@@ -188,6 +195,7 @@ impl<'t> Batch<'t> {
         tx: &'t SqlTx<'_>,
         zone: FixedOffset,
         rules: std::sync::Arc<crate::domain::rules::Rules>,
+        hold: bool,
     ) -> Result<Batch<'t>> {
         Ok(Batch {
             zone,
@@ -204,6 +212,9 @@ impl<'t> Batch<'t> {
             fresh: Vec::new(),
             rules,
             hidden: false,
+            ruled: false,
+            held: held::HeldBack::default(),
+            hold,
         })
     }
 
@@ -236,7 +247,13 @@ impl Store {
     /// that an import of any size is applied whole or not at all.
     pub fn bulk_write(&mut self) -> Result<BulkWrite<'_>> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        Ok(BulkWrite { tx, report: BatchReport::default(), zone: self.zone, rules: self.rules.clone() })
+        Ok(BulkWrite {
+            tx,
+            report: BatchReport::default(),
+            zone: self.zone,
+            rules: self.rules.clone(),
+            hold: self.hold_authorisations,
+        })
     }
 }
 
@@ -249,6 +266,7 @@ pub struct BulkWrite<'s> {
     /// The user's time zone, for dates in notices.
     zone: FixedOffset,
     rules: std::sync::Arc<crate::domain::rules::Rules>,
+    hold: bool,
 }
 
 impl BulkWrite<'_> {
@@ -258,7 +276,7 @@ impl BulkWrite<'_> {
     pub fn apply(&mut self, batch: &[Envelope], now: DateTime<Utc>) -> Result<()> {
         let tx = &self.tx;
         let report = &mut self.report;
-        let mut b = Batch::new(tx, self.zone, self.rules.clone())?;
+        let mut b = Batch::new(tx, self.zone, self.rules.clone(), self.hold)?;
         for env in batch {
             let Some(shared) = shared(tx, &mut b, env, now)? else {
                 report.dropped_no_consent += 1;
@@ -272,6 +290,7 @@ impl BulkWrite<'_> {
                 refuse(tx, report, env, now, reason, false)?;
             }
         }
+        held::write_all(tx, &mut b)?;
         pending::release_stale(tx, &mut b, now, report)?;
         let shared: Vec<BankId> = b.consent.iter().filter(|(_, g)| g.is_some()).map(|(id, _)| id.clone()).collect();
         report.messages += super::dispute::deliver_due(tx, &shared, now)?;
@@ -392,6 +411,7 @@ fn apply_one(
             }
         }
         FeedEvent::FraudSignal { txn_external_id, at, reason, severity } => {
+            held::write_touched(tx, b, bank, txn_external_id)?;
             return apply_signal(tx, b, bank, txn_external_id, *at, reason, *severity, shared, report);
         }
         FeedEvent::Statement { account: ext, external_id, period_start, period_end, closing } => {
@@ -411,6 +431,7 @@ fn apply_one(
             }
         }
         FeedEvent::Purchase { txn_external_id, at, merchant, update } => {
+            held::write_touched(tx, b, bank, txn_external_id)?;
             let purchase = purchase::Purchase { txn: txn_external_id, at: *at, merchant, update };
             return purchase::apply(tx, b, bank, &purchase, shared, report);
         }

@@ -88,7 +88,7 @@ pub(super) fn matching(
 
 /// The account's pending rows as this batch knows them: read once (the
 /// batch keeps them current, see `remember`, `forget`).
-fn rows<'b>(tx: &SqlTx<'_>, b: &'b mut Batch, account: i64) -> Result<&'b mut Vec<Stored>> {
+pub(super) fn rows<'b>(tx: &SqlTx<'_>, b: &'b mut Batch, account: i64) -> Result<&'b mut Vec<Stored>> {
     use std::collections::hash_map::Entry;
     match b.pending.entry(account) {
         Entry::Occupied(e) => Ok(e.into_mut()),
@@ -114,7 +114,7 @@ pub(super) fn remember(b: &mut Batch, auth: Stored) {
 }
 
 /// A pending row that posted: no longer one to settle.
-fn forget(b: &mut Batch, auth: &Stored) {
+pub(super) fn forget(b: &mut Batch, auth: &Stored) {
     if let Some(rows) = b.pending.get_mut(&auth.account) {
         rows.retain(|r| r.id != auth.id);
     }
@@ -210,23 +210,7 @@ pub(super) fn post(
         tx.prepare_cached("UPDATE transactions SET merchant = ?2, category = ?3 WHERE id = ?1")?
             .execute(params![auth.id, merchant, category])?;
     }
-    let r = running_for(tx, b, acct)?;
-    r.pending -= auth.amount;
-    r.balance = r.balance.checked_add(t.amount.minor).ok_or_else(|| overflow(acct, t.amount))?;
-    r.changed = true;
-    let (day, balance) = (day_of(posted_at), r.balance);
-    match r.days.last_mut() {
-        Some((d, bal)) if *d == day => *bal = balance,
-        _ => r.days.push((day, balance)),
-    }
-    report.posted += 1;
-    if transfer::kind(t, merchant).is_some() {
-        transfer::pair(tx, auth.id, acct, t)?;
-    } else {
-        b.observe(bank, acct, auth.id, t, merchant);
-    }
-    let note = posting_note(Money::new(auth.amount, acct.currency), t.amount, &t.category);
-    let text = format!("{} {note}", transaction_notice(tx, b, acct.id, t, merchant)?.trim_end_matches('.'));
+    let text = settled(tx, b, bank, acct, auth, auth.id, t, merchant, report)?;
     // Found first, then changed by its row id: an UPDATE that may touch
     // several rows opens a statement journal, and with it the search index
     // flushes what it holds to disk (a third of ingest, measured).
@@ -241,6 +225,43 @@ pub(super) fn post(
         report.messages += 1;
     }
     Ok(())
+}
+
+/// What settling the authorisation `auth` by the posting `t` (stored as row
+/// `row`) does beyond the row: the balances move (available back by the
+/// hold, ledger by the posting), the posting counts (a transfer leg looks
+/// for its other side; anything else is weighed by the insight pass).
+/// Returns the notice's text.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn settled(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    bank: &BankId,
+    acct: AccountRef,
+    auth: &Stored,
+    row: i64,
+    t: &TxnInfo,
+    merchant: &str,
+    report: &mut BatchReport,
+) -> Result<String> {
+    let posted_at = t.posted_at.timestamp();
+    let r = running_for(tx, b, acct)?;
+    r.pending -= auth.amount;
+    r.balance = r.balance.checked_add(t.amount.minor).ok_or_else(|| overflow(acct, t.amount))?;
+    r.changed = true;
+    let (day, balance) = (day_of(posted_at), r.balance);
+    match r.days.last_mut() {
+        Some((d, bal)) if *d == day => *bal = balance,
+        _ => r.days.push((day, balance)),
+    }
+    report.posted += 1;
+    if transfer::kind(t, merchant).is_some() {
+        transfer::pair(tx, row, acct, t)?;
+    } else {
+        b.observe(bank, acct, row, t, merchant);
+    }
+    let note = posting_note(Money::new(auth.amount, acct.currency), t.amount, &t.category);
+    Ok(format!("{} {note}", transaction_notice(tx, b, acct.id, t, merchant)?.trim_end_matches('.')))
 }
 
 /// The bank changed an authorisation's amount before posting it (a hold

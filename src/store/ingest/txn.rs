@@ -7,7 +7,7 @@ use rusqlite::{Transaction as SqlTx, params};
 use super::history::Tally;
 use super::pending::{self, Stored};
 use super::{AccountRef, Batch, BatchReport, Outcome, account::account, refuse};
-use super::{rules, transfer};
+use super::{held, rules, transfer};
 use crate::domain::event::{Envelope, TxnInfo};
 use crate::domain::text::{MAX_NAME_CHARS, clean_line};
 use crate::domain::{BankId, Currency, MessageKind, Money, Sender, when};
@@ -58,8 +58,10 @@ pub(super) fn apply_txn(
         None => (t, merchant),
     };
     b.hidden = ruled.as_ref().is_some_and(|r| r.hide);
+    b.ruled = ruled.is_some();
     let outcome = apply_as(tx, b, env, t, merchant, (shared, now), report)?;
     b.hidden = false;
+    b.ruled = false;
     if let (Some(r), Outcome::Applied) = (&ruled, &outcome) {
         rules::mark(tx, &env.bank, r)?;
     }
@@ -85,6 +87,19 @@ fn apply_as(
     // A posting for an authorisation stored under another id. Only a card
     // charge on an account with pending rows looks, and only for an id not
     // yet stored (a replayed posting must not take another authorisation).
+    // An authorisation held back in this batch: its posting (the same id,
+    // the same account) settles it; anything else under its id finds it
+    // stored, as it came.
+    if b.held.holds(bank, &t.external_id) {
+        match b.held.take(bank, &t.external_id) {
+            Some(h) if !t.pending && h.acct().id == acct.id => {
+                held::settle(tx, b, bank, acct, h, t, &merchant, shared, report)?;
+                return Ok(Outcome::Applied);
+            }
+            Some(h) => held::write(tx, b, h)?,
+            None => {}
+        }
+    }
     let card = matches!(t.channel, crate::domain::Channel::CardPresent | crate::domain::Channel::Online);
     if !t.pending
         && card
@@ -92,7 +107,13 @@ fn apply_as(
         && let Some(auth) = pending::matching(tx, b, bank, acct, t, &merchant)?
         && pending::stored(tx, bank, &t.external_id)?.is_none()
     {
-        pending::post(tx, b, bank, acct, &auth, t, &merchant, shared, report)?;
+        match b.held.take_id(auth.id) {
+            Some(h) => held::settle(tx, b, bank, acct, h, t, &merchant, shared, report)?,
+            None => pending::post(tx, b, bank, acct, &auth, t, &merchant, shared, report)?,
+        }
+        return Ok(Outcome::Applied);
+    }
+    if t.pending && held::hold(tx, b, bank, acct, t, &merchant, shared, report)? {
         return Ok(Outcome::Applied);
     }
     match insert_txn(tx, b, bank, acct, t, &merchant)? {
@@ -208,8 +229,6 @@ pub(super) fn insert_txn(
     t: &TxnInfo,
     merchant: &str,
 ) -> Result<Option<i64>> {
-    let category = clean_line(&t.category, 40);
-    let country = clean_line(&t.country, 2).to_ascii_uppercase();
     let running = running_for(tx, b, acct)?;
     // History before the opening balance's time moves the opening balance;
     // an authorisation moves neither, only what is available.
@@ -229,25 +248,9 @@ pub(super) fn insert_txn(
     } else {
         (running.balance.checked_add(t.amount.minor).ok_or_else(overflow)?, running.opening_delta)
     };
-    let n = b.insert_txn.execute(params![
-        bank.as_str(),
-        acct.id,
-        t.external_id,
-        t.posted_at.timestamp(),
-        t.amount.minor,
-        t.amount.currency.code(),
-        merchant,
-        category,
-        t.channel.as_str(),
-        country,
-        if t.pending { "pending" } else { "posted" },
-        transfer::kind(t, merchant),
-    ])?;
-    if n == 0 {
+    let Some(id) = insert_row(tx, b, bank, acct, t, merchant, None)? else {
         return Ok(None);
-    }
-    let id = tx.last_insert_rowid();
-    b.insert_fts.execute(params![id, merchant, category])?;
+    };
     let running = b.running.get_mut(&acct.id).expect("loaded above");
     running.balance = new_balance;
     running.opening_delta = opening_delta;
@@ -262,7 +265,7 @@ pub(super) fn insert_txn(
             posted_at: t.posted_at.timestamp(),
             amount: t.amount.minor,
             merchant: merchant.to_string(),
-            category,
+            category: clean_line(&t.category, 40),
         };
         pending::remember(b, auth);
         return Ok(Some(id));
@@ -276,6 +279,45 @@ pub(super) fn insert_txn(
         Some((d, bal)) if *d == day => *bal = new_balance,
         _ => running.days.push((day, new_balance)),
     }
+    Ok(Some(id))
+}
+
+/// Writes a transaction's row and its search entry, unless its id is
+/// stored already; `authorized` is when and how much was authorised, for a
+/// posting that settles an authorisation held back in this batch. Returns
+/// the new row id. Balances are the caller's.
+pub(super) fn insert_row(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    bank: &BankId,
+    acct: AccountRef,
+    t: &TxnInfo,
+    merchant: &str,
+    authorized: Option<(i64, Option<i64>)>,
+) -> Result<Option<i64>> {
+    let category = clean_line(&t.category, 40);
+    let country = clean_line(&t.country, 2).to_ascii_uppercase();
+    let n = b.insert_txn.execute(params![
+        bank.as_str(),
+        acct.id,
+        t.external_id,
+        t.posted_at.timestamp(),
+        t.amount.minor,
+        t.amount.currency.code(),
+        merchant,
+        category,
+        t.channel.as_str(),
+        country,
+        if t.pending { "pending" } else { "posted" },
+        transfer::kind(t, merchant),
+        authorized.map(|a| a.0),
+        authorized.and_then(|a| a.1),
+    ])?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let id = tx.last_insert_rowid();
+    b.insert_fts.execute(params![id, merchant, category])?;
     Ok(Some(id))
 }
 

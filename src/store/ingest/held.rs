@@ -1,0 +1,222 @@
+//! Authorisations held back within a batch. A feed catching up delivers an
+//! authorisation and, a day to three later in its time, the posting that
+//! settles it, often in the same batch. Written as they come, the
+//! authorisation is stored pending (its row, search entry and notice) and
+//! then turned into the posting (the row and its indexes again, the notice
+//! again): a third of the charges written twice. Held back, it is written
+//! once, as the posted row that keeps what was authorised; a batch is one
+//! transaction, so nothing outside it sees the state between its events.
+//!
+//! Its effects on the batch are those of a stored authorisation from the
+//! moment it comes (the available balance, the counts, the account's
+//! pending look-ups); only its writes wait. One that anything else in the
+//! batch touches (a replay, an adjustment, a fraud signal, a receipt) is
+//! written as it came just before, and those left at the batch's end are
+//! written then, in the order they came, before stale ones are released.
+
+use std::collections::HashMap;
+
+use rusqlite::Transaction as SqlTx;
+
+use super::pending::{self, Stored};
+use super::txn::{insert_row, running_for, transaction_notice};
+use super::{AccountRef, Batch, BatchReport};
+use crate::domain::event::TxnInfo;
+use crate::domain::text::clean_line;
+use crate::domain::{BankId, MessageKind, Money, Sender};
+use crate::store::message::NewMessage;
+use crate::store::{Grant, Result, StoreError};
+
+/// Where held authorisations' places in the pending look-ups start: above
+/// any row id, so a row stored earlier comes first among equals.
+const HELD_IDS: i64 = 1 << 62;
+
+/// An authorisation not yet written.
+pub(super) struct Held {
+    bank: BankId,
+    acct: AccountRef,
+    txn: TxnInfo,
+    merchant: String,
+    /// Its place in the account's pending look-ups until written.
+    id: i64,
+    /// Its notice is in the thread (counted when it came).
+    notice: bool,
+}
+
+impl Held {
+    pub(super) fn acct(&self) -> AccountRef {
+        self.acct
+    }
+}
+
+/// The batch's held authorisations, in the order they came.
+#[derive(Default)]
+pub(super) struct HeldBack {
+    order: Vec<Option<Held>>,
+    by_key: HashMap<(BankId, String), usize>,
+    by_id: HashMap<i64, usize>,
+}
+
+impl HeldBack {
+    fn take_at(&mut self, i: usize) -> Option<Held> {
+        let h = self.order.get_mut(i)?.take()?;
+        self.by_key.remove(&(h.bank.clone(), h.txn.external_id.clone()));
+        self.by_id.remove(&h.id);
+        Some(h)
+    }
+
+    pub(super) fn take(&mut self, bank: &BankId, external_id: &str) -> Option<Held> {
+        let i = *self.by_key.get(&(bank.clone(), external_id.to_string()))?;
+        self.take_at(i)
+    }
+
+    /// The held authorisation with this place in the pending look-ups.
+    pub(super) fn take_id(&mut self, id: i64) -> Option<Held> {
+        let i = *self.by_id.get(&id)?;
+        self.take_at(i)
+    }
+
+    /// Whether an authorisation with this id is held.
+    pub(super) fn holds(&self, bank: &BankId, external_id: &str) -> bool {
+        !self.order.is_empty() && self.by_key.contains_key(&(bank.clone(), external_id.to_string()))
+    }
+}
+
+/// Holds back the authorisation `t` (new to the store: the caller checked)
+/// with the effects of storing it. False when it is to be written now: a
+/// rule made it (the rule's mark goes on the stored row), or its id is
+/// stored already.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn hold(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    bank: &BankId,
+    acct: AccountRef,
+    t: &TxnInfo,
+    merchant: &str,
+    shared: Grant,
+    report: &mut BatchReport,
+) -> Result<bool> {
+    if !b.hold || b.ruled || pending::stored(tx, bank, &t.external_id)?.is_some() {
+        return Ok(false);
+    }
+    // The account's pending look-ups must know it: read them first.
+    pending::rows(tx, b, acct.id)?;
+    let running = running_for(tx, b, acct)?;
+    running.pending = running.pending.checked_add(t.amount.minor).ok_or_else(|| overflow(acct, t.amount))?;
+    running.has_pending = true;
+    running.added += 1;
+    report.transactions += 1;
+    report.pending += 1;
+    let at = t.posted_at.timestamp();
+    let notice = t.notify && at >= shared.since;
+    if t.notify && !notice {
+        b.history.entry(bank.clone()).or_insert_with(|| super::history::Tally::new(shared)).add(at);
+    } else if notice {
+        report.messages += 1;
+    }
+    let held = &mut b.held;
+    let id = HELD_IDS + held.order.len() as i64;
+    let auth = Stored {
+        id,
+        account: acct.id,
+        pending: true,
+        posted_at: at,
+        amount: t.amount.minor,
+        merchant: merchant.to_string(),
+        category: clean_line(&t.category, 40),
+    };
+    held.by_key.insert((bank.clone(), t.external_id.clone()), held.order.len());
+    held.by_id.insert(id, held.order.len());
+    held.order.push(Some(Held {
+        bank: bank.clone(),
+        acct,
+        txn: t.clone(),
+        merchant: merchant.to_string(),
+        id,
+        notice,
+    }));
+    pending::remember(b, auth);
+    Ok(true)
+}
+
+/// Writes the held authorisation with this id, if any, as it came: before
+/// anything else looks for it in the store.
+pub(super) fn write_touched(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, external_id: &str) -> Result<()> {
+    if b.held.holds(bank, external_id)
+        && let Some(h) = b.held.take(bank, external_id)
+    {
+        write(tx, b, h)?;
+    }
+    Ok(())
+}
+
+/// Writes every authorisation still held, in the order they came.
+pub(super) fn write_all(tx: &SqlTx<'_>, b: &mut Batch) -> Result<()> {
+    for i in 0..b.held.order.len() {
+        if let Some(h) = b.held.take_at(i) {
+            write(tx, b, h)?;
+        }
+    }
+    Ok(())
+}
+
+/// Stores a held authorisation as pending, with its notice; its effects on
+/// balances and counts were had when it came.
+pub(super) fn write(tx: &SqlTx<'_>, b: &mut Batch, h: Held) -> Result<()> {
+    let Some(id) = insert_row(tx, b, &h.bank, h.acct, &h.txn, &h.merchant, None)? else {
+        return Err(StoreError::Corrupt(format!("held authorisation {} was stored meanwhile", h.txn.external_id)));
+    };
+    if let Some(row) = b.pending.get_mut(&h.acct.id).and_then(|rows| rows.iter_mut().find(|r| r.id == h.id)) {
+        row.id = id;
+    }
+    if h.notice {
+        let text = transaction_notice(tx, b, h.acct.id, &h.txn, &h.merchant)?;
+        NewMessage::new(&h.bank, Sender::Bank, MessageKind::Transaction, h.txn.posted_at, &text).txn(id).insert(tx)?;
+    }
+    Ok(())
+}
+
+/// The posting `t` settles the held authorisation `h`: one row, written
+/// posted, keeping when and how much was authorised, with the notice the
+/// authorisation's would have become (or the posting's own, as
+/// [`pending::post`] writes it).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn settle(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    bank: &BankId,
+    acct: AccountRef,
+    h: Held,
+    t: &TxnInfo,
+    merchant: &str,
+    shared: Grant,
+    report: &mut BatchReport,
+) -> Result<()> {
+    let auth = Stored {
+        id: h.id,
+        account: acct.id,
+        pending: true,
+        posted_at: h.txn.posted_at.timestamp(),
+        amount: h.txn.amount.minor,
+        merchant: h.merchant.clone(),
+        category: clean_line(&h.txn.category, 40),
+    };
+    pending::forget(b, &auth);
+    let authorized = (auth.posted_at, (auth.amount != t.amount.minor).then_some(auth.amount));
+    let Some(id) = insert_row(tx, b, bank, acct, t, merchant, Some(authorized))? else {
+        return Err(StoreError::Corrupt(format!("posting {} was stored meanwhile", t.external_id)));
+    };
+    let text = pending::settled(tx, b, bank, acct, &auth, id, t, merchant, report)?;
+    if h.notice {
+        NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, h.txn.posted_at, &text).txn(id).insert(tx)?;
+    } else if t.notify && t.posted_at.timestamp() >= shared.since {
+        NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, t.posted_at, &text).txn(id).insert(tx)?;
+        report.messages += 1;
+    }
+    Ok(())
+}
+
+fn overflow(acct: AccountRef, amount: Money) -> StoreError {
+    StoreError::Money(crate::domain::MoneyError::Overflow(format!("balance of account {} + {amount}", acct.id)))
+}

@@ -249,6 +249,37 @@ fn a_month_is_summed_up_by_category_once_the_data_moves_past_it() {
     assert_eq!(of(&s, InsightKind::Monthly).len(), 1);
 }
 
+/// Feeds catching up reach a month's end at their own pace: the summary
+/// waits for every bank whose feed runs (and that had rows that month),
+/// so that it counts what they deliver.
+#[test]
+fn a_month_is_summed_up_once_every_running_feed_has_moved_past_it() {
+    let mut s = linked();
+    let me = finbox::feed::lease::this_process();
+    s.claim_feeds(&me, &[bank("chase"), bank("citi")], 1_000, &|_| true).unwrap();
+    let dec2 = Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).unwrap();
+    let day = |d: u32, m: u32| Utc.with_ymd_and_hms(2026, m, d, 12, 0, 0).unwrap();
+    let at = |ext: &str, acct: &str, when, minor: i64, m: &str, c: &str| TxnInfo {
+        posted_at: when,
+        ..txn(acct, ext, 0, minor, m, c)
+    };
+    apply_at(&mut s, "citi", vec![at("r1", "cc", day(20, 11), -6_500, "Olive Garden", "Restaurants")], dec2);
+    let chase = vec![
+        at("g1", "chk", day(3, 11), -8_000, "Whole Foods", "Groceries"),
+        at("d1", "chk", day(1, 12), -300, "Blue Bottle", "Coffee"),
+    ];
+    apply_at(&mut s, "chase", chase, dec2);
+    assert!(of(&s, InsightKind::Monthly).is_empty(), "Citi's feed has not reached December yet");
+    let citi = vec![
+        at("r2", "cc", day(29, 11), -2_000, "Olive Garden", "Restaurants"),
+        at("r3", "cc", day(1, 12), -1_000, "Olive Garden", "Restaurants"),
+    ];
+    apply_at(&mut s, "citi", citi, dec2);
+    let m = of(&s, InsightKind::Monthly);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].text.starts_with("November 2026: you spent $165.00 across every bank"), "{}", m[0].text);
+}
+
 #[test]
 fn a_purge_takes_the_bank_s_insights_along() {
     let mut s = linked();

@@ -106,10 +106,15 @@ pub(super) fn observe(tx: &SqlTx<'_>, fresh: &mut [Fresh], now: DateTime<Utc>, z
         return Ok(0);
     }
     let mut pass = Pass { tx, now: now.timestamp(), zone, labels: HashMap::new(), posted: 0 };
-    let mut keyed: Vec<(String, &Fresh)> = fresh.iter().map(|f| (insight::merchant_key(&f.merchant), f)).collect();
-    keyed.sort_by(|a, b| (&a.0, a.1.account, a.1.at, a.1.txn).cmp(&(&b.0, b.1.account, b.1.at, b.1.txn)));
+    // A batch names the same few merchants over and over: each key is made once.
+    let mut keys: HashMap<&str, String> = HashMap::new();
+    for f in fresh.iter() {
+        keys.entry(f.merchant.as_str()).or_insert_with(|| insight::merchant_key(&f.merchant));
+    }
+    let mut keyed: Vec<(&str, &Fresh)> = fresh.iter().map(|f| (keys[f.merchant.as_str()].as_str(), f)).collect();
+    keyed.sort_by(|a, b| (a.0, a.1.account, a.1.at, a.1.txn).cmp(&(b.0, b.1.account, b.1.at, b.1.txn)));
     for group in keyed.chunk_by(|a, b| a.0 == b.0 && a.1.account == b.1.account) {
-        weigh_group(&mut pass, &group[0].0, group)?;
+        weigh_group(&mut pass, group[0].0, group)?;
     }
     outlook::outlooks(&mut pass, fresh)?;
     outlook::month_summary(&mut pass, fresh)?;
@@ -119,7 +124,7 @@ pub(super) fn observe(tx: &SqlTx<'_>, fresh: &mut [Fresh], now: DateTime<Utc>, z
 /// One merchant on one account: each transaction weighed in date order,
 /// checked against the merchant's last charge on the user's other accounts,
 /// and what it leaves remembered.
-fn weigh_group(pass: &mut Pass, key: &str, group: &[(String, &Fresh)]) -> Result<()> {
+fn weigh_group(pass: &mut Pass, key: &str, group: &[(&str, &Fresh)]) -> Result<()> {
     let account = group[0].1.account;
     let (mine, others): (Tracks, Tracks) = tracks(pass.tx, key)?.into_iter().partition(|(a, _)| *a == account);
     let mut track = mine.first().map(|(_, t)| *t);

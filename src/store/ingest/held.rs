@@ -53,20 +53,31 @@ impl Held {
 #[derive(Default)]
 pub(super) struct HeldBack {
     order: Vec<Option<Held>>,
-    by_key: HashMap<(BankId, String), usize>,
+    /// By the bank's id for it (looked up for every transaction, without
+    /// building a key), then the bank.
+    by_key: HashMap<String, Vec<(BankId, usize)>>,
     by_id: HashMap<i64, usize>,
 }
 
 impl HeldBack {
     fn take_at(&mut self, i: usize) -> Option<Held> {
         let h = self.order.get_mut(i)?.take()?;
-        self.by_key.remove(&(h.bank.clone(), h.txn.external_id.clone()));
+        if let Some(banks) = self.by_key.get_mut(h.txn.external_id.as_str()) {
+            banks.retain(|(b, _)| *b != h.bank);
+            if banks.is_empty() {
+                self.by_key.remove(h.txn.external_id.as_str());
+            }
+        }
         self.by_id.remove(&h.id);
         Some(h)
     }
 
+    fn index(&self, bank: &BankId, external_id: &str) -> Option<usize> {
+        self.by_key.get(external_id)?.iter().find(|(b, _)| b == bank).map(|(_, i)| *i)
+    }
+
     pub(super) fn take(&mut self, bank: &BankId, external_id: &str) -> Option<Held> {
-        let i = *self.by_key.get(&(bank.clone(), external_id.to_string()))?;
+        let i = self.index(bank, external_id)?;
         self.take_at(i)
     }
 
@@ -78,7 +89,7 @@ impl HeldBack {
 
     /// Whether an authorisation with this id is held.
     pub(super) fn holds(&self, bank: &BankId, external_id: &str) -> bool {
-        !self.order.is_empty() && self.by_key.contains_key(&(bank.clone(), external_id.to_string()))
+        !self.by_key.is_empty() && self.index(bank, external_id).is_some()
     }
 }
 
@@ -126,7 +137,7 @@ pub(super) fn hold(
         merchant: merchant.to_string(),
         category: clean_line(&t.category, 40),
     };
-    held.by_key.insert((bank.clone(), t.external_id.clone()), held.order.len());
+    held.by_key.entry(t.external_id.clone()).or_default().push((bank.clone(), held.order.len()));
     held.by_id.insert(id, held.order.len());
     held.order.push(Some(Held {
         bank: bank.clone(),

@@ -101,6 +101,22 @@ pub(super) fn month_summary(pass: &mut Pass, fresh: &[Fresh]) -> Result<()> {
     if posted {
         return Ok(());
     }
+    // The month is whole once every bank whose feed runs and that shared
+    // rows of it has moved past it: feeds catching up reach the month's
+    // end at their own pace, and a summary made at the first would leave
+    // out what the others have still to deliver. (A bank nobody feeds, an
+    // import, is not waited for.)
+    let waiting: bool = pass
+        .tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM feed_leases l
+                WHERE EXISTS (SELECT 1 FROM transactions WHERE bank_id = l.bank_id AND posted_at >= ?1 AND posted_at < ?2)
+                  AND NOT EXISTS (SELECT 1 FROM transactions WHERE bank_id = l.bank_id AND posted_at >= ?2))",
+        )?
+        .query_row([from, to], |r| r.get(0))?;
+    if waiting {
+        return Ok(());
+    }
     let spend = spending(pass, from, to)?;
     let Some(currency) = spend.first().map(|(_, m, _)| m.currency) else { return Ok(()) };
     let spend: Vec<(String, Money)> =

@@ -48,7 +48,7 @@ fn main() {
             let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
         }
         eprintln!("building the {label} store (once; --rebuild to redo)…");
-        let (txns, took, insight) = ingest(&path, events);
+        let (txns, took, insight) = ingest(&path, events, true);
         let rate = txns as f64 / took.as_secs_f64();
         let share = insight.as_secs_f64() / took.as_secs_f64();
         rows.push(Row {
@@ -63,14 +63,34 @@ fn main() {
             target: "≥ 100,000 txns/s".into(),
             ok: Some(rate >= 100_000.0),
         });
+        // The same feed with each authorisation written as it comes (the
+        // pending row, then its posting turned into it): what holding them
+        // back within a batch saves.
+        let unheld = dir.join(format!("store-{label}-unheld.db"));
+        let (unheld_txns, unheld_took, _) = ingest(&unheld, events, false);
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", unheld.display()));
+        }
+        let unheld_rate = unheld_txns as f64 / unheld_took.as_secs_f64();
+        rows.push(Row {
+            what: "(for comparison) the same ingest, each authorisation written as it comes, not held for its posting"
+                .into(),
+            figure: format!(
+                "{unheld_txns} txns in {:.1} s = {unheld_rate:.0} txns/s; held / this = {:.2}",
+                unheld_took.as_secs_f64(),
+                rate / unheld_rate
+            ),
+            target: "".into(),
+            ok: None,
+        });
         let n = txns.min(1_000_000);
         let (bare_n, bare_took) = bare_same_rows(&dir, &path, n);
         let bare = bare_n as f64 / bare_took.as_secs_f64();
         rows.push(Row {
             what: "ingest baseline: bare rusqlite loop, same schema, the same rows, 1,000-row txns".into(),
             figure: format!("{bare:.0} rows/s; finbox / bare = {:.2}", rate / bare),
-            target: "ratio ≥ 0.5".into(),
-            ok: Some(rate / bare >= 0.5),
+            target: "ratio ≥ 0.8".into(),
+            ok: Some(rate / bare >= 0.8),
         });
         let (bare_n, bare_took) = bare_insert_loop(&dir, n);
         let synthetic = bare_n as f64 / bare_took.as_secs_f64();
@@ -229,10 +249,13 @@ fn timed(n: usize, f: &mut dyn FnMut()) -> (Duration, Duration) {
     (times[n / 2], times[(n * 95 / 100).min(n - 1)])
 }
 
-/// The whole ingest pipeline, as `finbox feed --events N` runs it.
-fn ingest(path: &Path, events: u64) -> (u64, Duration, Duration) {
+/// The whole ingest pipeline, as `finbox feed --events N` runs it;
+/// `hold`: authorisations held back for their posting within a batch (as
+/// finbox does).
+fn ingest(path: &Path, events: u64, hold: bool) -> (u64, Duration, Duration) {
     let profiles = profile::load_all(None).unwrap();
     let mut store = Store::open(path).unwrap();
+    store.hold_authorisations(hold);
     store.sync_banks(&profiles).unwrap();
     for p in &profiles {
         // Shared now: the backfilled history arrives read, as for a new user.

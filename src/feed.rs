@@ -50,9 +50,32 @@ impl FeedSink {
         Ok(())
     }
 
+    /// Waits for room for one event (cancellable, like `send`): a feed that
+    /// must not lose what it produced takes its place first, then produces
+    /// the event and hands it over without waiting.
+    pub async fn reserve(&self) -> Result<SinkPermit<'_>, FeedError> {
+        let permit = self.tx.reserve().await.map_err(|_| FeedError::Closed)?;
+        Ok(SinkPermit { sink: self, permit })
+    }
+
     /// Bank events sent through this sink (and its clones) so far.
     pub fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
+    }
+}
+
+/// Room for one event in the store writer's queue (see [`FeedSink::reserve`]).
+pub struct SinkPermit<'a> {
+    sink: &'a FeedSink,
+    permit: mpsc::Permit<'a, Envelope>,
+}
+
+impl SinkPermit<'_> {
+    /// Hands the event over; never waits.
+    pub fn send(self, event: FeedEvent) {
+        let counts = event.bank_events();
+        self.permit.send(Envelope { bank: self.sink.bank.clone(), epoch: self.sink.epoch, event });
+        self.sink.sent.fetch_add(counts, Ordering::Relaxed);
     }
 }
 

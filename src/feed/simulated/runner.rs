@@ -58,7 +58,18 @@ pub(super) enum StepOutcome {
 
 impl Runner<'_> {
     pub(super) async fn step(&mut self, pace: Pace) -> Result<StepOutcome, FeedError> {
-        let before = self.sim.saved();
+        // Room in the writer's queue first, then the event: a feed cancelled
+        // while it waits has produced nothing, and its cursor is its state
+        // as it is (no copy of the state before each event).
+        let permit = tokio::select! {
+            biased;
+            _ = self.ctx.cancel.cancelled() => None,
+            permit = self.ctx.sink.reserve() => Some(permit?),
+        };
+        let Some(permit) = permit else {
+            send_final_cursor(self.ctx, self.sim.cursor()).await;
+            return Ok(StepOutcome::Cancelled);
+        };
         let step = {
             let control = self.ctx.control.borrow();
             self.sim.step(now_secs(self.ctx), pace, &control.frozen_accounts)
@@ -69,10 +80,7 @@ impl Runner<'_> {
                 _ => Err(FeedError::Other("simulated feed stalled".into())),
             };
         };
-        if send(self.ctx, step.event).await? == Sent::Cancelled {
-            send_final_cursor(self.ctx, before.to_json()).await;
-            return Ok(StepOutcome::Cancelled);
-        }
+        permit.send(step.event);
         self.events += 1;
         if self.events % CURSOR_EVERY == 0 && self.send_cursor().await? == Sent::Cancelled {
             return Ok(StepOutcome::Cancelled);

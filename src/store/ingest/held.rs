@@ -108,7 +108,7 @@ pub(super) fn hold(
     shared: Grant,
     report: &mut BatchReport,
 ) -> Result<bool> {
-    if !b.hold || b.ruled || pending::stored(tx, bank, &t.external_id)?.is_some() {
+    if !b.hold || b.ruled || pending::is_stored(tx, bank, &t.external_id)? {
         return Ok(false);
     }
     // The account's pending look-ups must know it: read them first.

@@ -60,6 +60,14 @@ pub(super) fn stored(tx: &SqlTx<'_>, bank: &BankId, external_id: &str) -> Result
         .optional()?)
 }
 
+/// Whether a transaction is stored under the bank's id (read from the
+/// unique index alone, without the row).
+pub(super) fn is_stored(tx: &SqlTx<'_>, bank: &BankId, external_id: &str) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM transactions WHERE bank_id = ?1 AND external_id = ?2")?
+        .exists(params![bank.as_str(), external_id])?)
+}
+
 /// The pending authorisation a posting with a new id settles, if one fits:
 /// the same name first, then the closest amount, then the oldest.
 pub(super) fn matching(
@@ -70,18 +78,19 @@ pub(super) fn matching(
     t: &TxnInfo,
     merchant: &str,
 ) -> Result<Option<Stored>> {
-    let tolerance = b.tolerance(tx, bank)?;
     let at = t.posted_at.timestamp();
+    let in_window = |auth: &&Stored| auth.posted_at <= at && auth.posted_at >= at - MATCH_WINDOW_DAYS * 86_400;
+    // Most card charges settle nothing: dates first, without allocating.
+    if !rows(tx, b, acct.id)?.iter().any(|auth| in_window(&auth)) {
+        return Ok(None);
+    }
+    let tolerance = b.tolerance(tx, bank)?;
     let words = Words::of(merchant);
     let closer = |s: &Stored| (s.merchant != merchant, (s.amount - t.amount.minor).unsigned_abs(), s.posted_at, s.id);
     let best = rows(tx, b, acct.id)?
         .iter()
-        .filter(|auth| {
-            auth.posted_at <= at
-                && auth.posted_at >= at - MATCH_WINDOW_DAYS * 86_400
-                && amount_fits(auth.amount, t.amount.minor, tolerance)
-                && words.same_as(&Words::of(&auth.merchant))
-        })
+        .filter(in_window)
+        .filter(|auth| amount_fits(auth.amount, t.amount.minor, tolerance) && words.same_as(&Words::of(&auth.merchant)))
         .min_by_key(|auth| closer(auth));
     Ok(best.cloned())
 }

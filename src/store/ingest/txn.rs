@@ -105,7 +105,7 @@ fn apply_as(
         && card
         && running_for(tx, b, acct)?.has_pending
         && let Some(auth) = pending::matching(tx, b, bank, acct, t, &merchant)?
-        && pending::stored(tx, bank, &t.external_id)?.is_none()
+        && !pending::is_stored(tx, bank, &t.external_id)?
     {
         match b.held.take_id(auth.id) {
             Some(h) => held::settle(tx, b, bank, acct, h, t, &merchant, shared, report)?,

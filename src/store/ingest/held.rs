@@ -218,10 +218,12 @@ pub(super) fn settle(
     let Some(id) = insert_row(tx, b, bank, acct, t, merchant, Some(authorized))? else {
         return Err(StoreError::Corrupt(format!("posting {} was stored meanwhile", t.external_id)));
     };
-    let text = pending::settled(tx, b, bank, acct, &auth, id, t, merchant, report)?;
+    pending::settled(tx, b, bank, acct, &auth, id, t, merchant, report)?;
     if h.notice {
+        let text = pending::posting_notice(tx, b, acct, &auth, t, merchant)?;
         NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, h.txn.posted_at, &text).txn(id).insert(tx)?;
     } else if t.notify && t.posted_at.timestamp() >= shared.since {
+        let text = pending::posting_notice(tx, b, acct, &auth, t, merchant)?;
         NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, t.posted_at, &text).txn(id).insert(tx)?;
         report.messages += 1;
     }

@@ -219,7 +219,7 @@ pub(super) fn post(
         tx.prepare_cached("UPDATE transactions SET merchant = ?2, category = ?3 WHERE id = ?1")?
             .execute(params![auth.id, merchant, category])?;
     }
-    let text = settled(tx, b, bank, acct, auth, auth.id, t, merchant, report)?;
+    settled(tx, b, bank, acct, auth, auth.id, t, merchant, report)?;
     // Found first, then changed by its row id: an UPDATE that may touch
     // several rows opens a statement journal, and with it the search index
     // flushes what it holds to disk (a third of ingest, measured).
@@ -228,8 +228,10 @@ pub(super) fn post(
         .query_row([auth.id], |r| r.get(0))
         .optional()?;
     if let Some(id) = notice {
+        let text = posting_notice(tx, b, acct, auth, t, merchant)?;
         tx.prepare_cached("UPDATE messages SET text = ?2 WHERE id = ?1")?.execute(params![id, text])?;
     } else if t.notify && posted_at >= shared.since {
+        let text = posting_notice(tx, b, acct, auth, t, merchant)?;
         NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, t.posted_at, &text).txn(auth.id).insert(tx)?;
         report.messages += 1;
     }
@@ -240,7 +242,6 @@ pub(super) fn post(
 /// `row`) does beyond the row: the balances move (available back by the
 /// hold, ledger by the posting), the posting counts (a transfer leg looks
 /// for its other side; anything else is weighed by the insight pass).
-/// Returns the notice's text.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn settled(
     tx: &SqlTx<'_>,
@@ -252,7 +253,7 @@ pub(super) fn settled(
     t: &TxnInfo,
     merchant: &str,
     report: &mut BatchReport,
-) -> Result<String> {
+) -> Result<()> {
     let posted_at = t.posted_at.timestamp();
     let r = running_for(tx, b, acct)?;
     r.pending -= auth.amount;
@@ -269,6 +270,19 @@ pub(super) fn settled(
     } else {
         b.observe(bank, acct, row, t, merchant);
     }
+    Ok(())
+}
+
+/// The notice of a posting that settled `auth`: "Card purchase: $50.40 at
+/// Joe's Pizza (…) — posted: $42.00 → $50.40 with tip."
+pub(super) fn posting_notice(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    acct: AccountRef,
+    auth: &Stored,
+    t: &TxnInfo,
+    merchant: &str,
+) -> Result<String> {
     let note = posting_note(Money::new(auth.amount, acct.currency), t.amount, &t.category);
     Ok(format!("{} {note}", transaction_notice(tx, b, acct.id, t, merchant)?.trim_end_matches('.')))
 }

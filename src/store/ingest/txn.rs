@@ -84,9 +84,6 @@ fn apply_as(
     if let Err(reason) = validate_txn(t, acct, now) {
         return Ok(Outcome::Refused(reason));
     }
-    // A posting for an authorisation stored under another id. Only a card
-    // charge on an account with pending rows looks, and only for an id not
-    // yet stored (a replayed posting must not take another authorisation).
     // An authorisation held back in this batch: its posting (the same id,
     // the same account) settles it; anything else under its id finds it
     // stored, as it came.
@@ -100,6 +97,10 @@ fn apply_as(
             None => {}
         }
     }
+    // A posting for an authorisation stored (or held) under another id.
+    // Only a card charge on an account with pending rows looks, and only for
+    // an id not yet stored (a replayed posting must not take another
+    // authorisation).
     let card = matches!(t.channel, crate::domain::Channel::CardPresent | crate::domain::Channel::Online);
     if !t.pending
         && card
@@ -113,6 +114,7 @@ fn apply_as(
         }
         return Ok(Outcome::Applied);
     }
+    // A new authorisation waits for its posting (see `held`).
     if t.pending && held::hold(tx, b, bank, acct, t, &merchant, shared, report)? {
         return Ok(Outcome::Applied);
     }

@@ -63,6 +63,13 @@ fn main() {
             target: "≥ 100,000 txns/s".into(),
             ok: Some(rate >= 100_000.0),
         });
+        // The bare loop runs twice, before and after the comparison ingest
+        // below, and the ratio takes their mean: this shared machine drifts
+        // by 10-20% within minutes, and one loop measured at another moment
+        // than finbox's ingest moved the ratio with it.
+        let n = txns.min(1_000_000);
+        let (bare_n, bare_took) = bare_same_rows(&dir, &path, n);
+        let bare_first = bare_n as f64 / bare_took.as_secs_f64();
         // The same feed with each authorisation written as it comes (the
         // pending row, then its posting turned into it): what holding them
         // back within a batch saves.
@@ -83,12 +90,16 @@ fn main() {
             target: "".into(),
             ok: None,
         });
-        let n = txns.min(1_000_000);
         let (bare_n, bare_took) = bare_same_rows(&dir, &path, n);
-        let bare = bare_n as f64 / bare_took.as_secs_f64();
+        let bare_second = bare_n as f64 / bare_took.as_secs_f64();
+        let bare = (bare_first + bare_second) / 2.0;
         rows.push(Row {
-            what: "ingest baseline: bare rusqlite loop, same schema, the same rows, 1,000-row txns".into(),
-            figure: format!("{bare:.0} rows/s; finbox / bare = {:.2}", rate / bare),
+            what: "ingest baseline: bare rusqlite loop, same schema, the same rows, 1,000-row txns (mean of two runs)"
+                .into(),
+            figure: format!(
+                "{bare:.0} rows/s ({bare_first:.0} and {bare_second:.0}); finbox / bare = {:.2}",
+                rate / bare
+            ),
             target: "ratio ≥ 0.8".into(),
             ok: Some(rate / bare >= 0.8),
         });

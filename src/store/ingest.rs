@@ -134,7 +134,7 @@ struct Batch<'t> {
     /// Each account's pending authorisations, read once per account and
     /// batch and kept as the batch stores, posts and adjusts them: every
     /// card charge on an account with pending rows looks for one it settles.
-    pending: HashMap<i64, Vec<pending::Stored>>,
+    pending: HashMap<i64, Vec<pending::Cached>>,
     /// Transactions posted in this batch, for the insight pass.
     fresh: Vec<super::insights::Fresh>,
     /// The user's rules (`[[rules]]`).

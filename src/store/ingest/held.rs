@@ -178,8 +178,8 @@ pub(super) fn write(tx: &SqlTx<'_>, b: &mut Batch, h: Held) -> Result<()> {
     let Some(id) = insert_row(tx, b, &h.bank, h.acct, &h.txn, &h.merchant, None)? else {
         return Err(StoreError::Corrupt(format!("held authorisation {} was stored meanwhile", h.txn.external_id)));
     };
-    if let Some(row) = b.pending.get_mut(&h.acct.id).and_then(|rows| rows.iter_mut().find(|r| r.id == h.id)) {
-        row.id = id;
+    if let Some(c) = b.pending.get_mut(&h.acct.id).and_then(|rows| rows.iter_mut().find(|r| r.row.id == h.id)) {
+        c.row.id = id;
     }
     if h.notice {
         let text = transaction_notice(tx, b, h.acct.id, &h.txn, &h.merchant)?;

@@ -79,25 +79,44 @@ pub(super) fn matching(
     merchant: &str,
 ) -> Result<Option<Stored>> {
     let at = t.posted_at.timestamp();
-    let in_window = |auth: &&Stored| auth.posted_at <= at && auth.posted_at >= at - MATCH_WINDOW_DAYS * 86_400;
-    // Most card charges settle nothing: dates first, without allocating.
-    if !rows(tx, b, acct.id)?.iter().any(|auth| in_window(&auth)) {
+    let tolerance = b.tolerance(tx, bank)?;
+    // Dates and amounts first, without allocating: most card charges
+    // settle nothing.
+    let fits = |c: &&Cached| {
+        let auth = &c.row;
+        auth.posted_at <= at
+            && auth.posted_at >= at - MATCH_WINDOW_DAYS * 86_400
+            && amount_fits(auth.amount, t.amount.minor, tolerance)
+    };
+    if !rows(tx, b, acct.id)?.iter().any(|c| fits(&c)) {
         return Ok(None);
     }
-    let tolerance = b.tolerance(tx, bank)?;
     let words = Words::of(merchant);
     let closer = |s: &Stored| (s.merchant != merchant, (s.amount - t.amount.minor).unsigned_abs(), s.posted_at, s.id);
     let best = rows(tx, b, acct.id)?
         .iter()
-        .filter(in_window)
-        .filter(|auth| amount_fits(auth.amount, t.amount.minor, tolerance) && words.same_as(&Words::of(&auth.merchant)))
+        .filter(fits)
+        .filter(|c| words.same_as(&c.words))
+        .map(|c| &c.row)
         .min_by_key(|auth| closer(auth));
     Ok(best.cloned())
 }
 
+/// A pending row as the batch keeps it, with its merchant's words.
+pub(super) struct Cached {
+    pub(super) row: Stored,
+    words: Words,
+}
+
+impl Cached {
+    fn new(row: Stored) -> Cached {
+        Cached { words: Words::of(&row.merchant), row }
+    }
+}
+
 /// The account's pending rows as this batch knows them: read once (the
 /// batch keeps them current, see `remember`, `forget`).
-pub(super) fn rows<'b>(tx: &SqlTx<'_>, b: &'b mut Batch, account: i64) -> Result<&'b mut Vec<Stored>> {
+pub(super) fn rows<'b>(tx: &SqlTx<'_>, b: &'b mut Batch, account: i64) -> Result<&'b mut Vec<Cached>> {
     use std::collections::hash_map::Entry;
     match b.pending.entry(account) {
         Entry::Occupied(e) => Ok(e.into_mut()),
@@ -108,6 +127,7 @@ pub(super) fn rows<'b>(tx: &SqlTx<'_>, b: &'b mut Batch, account: i64) -> Result
                      WHERE account_id = ?1 AND status = 'pending'"
                 ))?
                 .query_map([account], stored_row)?
+                .map(|r| r.map(Cached::new))
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(e.insert(rows))
         }
@@ -118,14 +138,14 @@ pub(super) fn rows<'b>(tx: &SqlTx<'_>, b: &'b mut Batch, account: i64) -> Result
 /// has read the account's rows already; otherwise the read finds it).
 pub(super) fn remember(b: &mut Batch, auth: Stored) {
     if let Some(rows) = b.pending.get_mut(&auth.account) {
-        rows.push(auth);
+        rows.push(Cached::new(auth));
     }
 }
 
 /// A pending row that posted: no longer one to settle.
 pub(super) fn forget(b: &mut Batch, auth: &Stored) {
     if let Some(rows) = b.pending.get_mut(&auth.account) {
-        rows.retain(|r| r.id != auth.id);
+        rows.retain(|r| r.row.id != auth.id);
     }
 }
 
@@ -292,8 +312,8 @@ pub(super) fn posting_notice(
 pub(super) fn adjust(tx: &SqlTx<'_>, b: &mut Batch, acct: AccountRef, auth: &Stored, t: &TxnInfo) -> Result<()> {
     tx.prepare_cached("UPDATE transactions SET amount_minor = ?2 WHERE id = ?1")?
         .execute(params![auth.id, t.amount.minor])?;
-    if let Some(row) = b.pending.get_mut(&acct.id).and_then(|rows| rows.iter_mut().find(|r| r.id == auth.id)) {
-        row.amount = t.amount.minor;
+    if let Some(c) = b.pending.get_mut(&acct.id).and_then(|rows| rows.iter_mut().find(|r| r.row.id == auth.id)) {
+        c.row.amount = t.amount.minor;
     }
     let r = running_for(tx, b, acct)?;
     r.pending += t.amount.minor - auth.amount;

@@ -290,7 +290,7 @@ impl BulkWrite<'_> {
                 refuse(tx, report, env, now, reason, false)?;
             }
         }
-        held::write_all(tx, &mut b)?;
+        // Held authorisations are written (or released) here too.
         pending::release_stale(tx, &mut b, now, report)?;
         let shared: Vec<BankId> = b.consent.iter().filter(|(_, g)| g.is_some()).map(|(id, _)| id.clone()).collect();
         report.messages += super::dispute::deliver_due(tx, &shared, now)?;

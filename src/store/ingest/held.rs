@@ -11,8 +11,9 @@
 //! moment it comes (the available balance, the counts, the account's
 //! pending look-ups); only its writes wait. One that anything else in the
 //! batch touches (a replay, an adjustment, a fraud signal, a receipt) is
-//! written as it came just before, and those left at the batch's end are
-//! written then, in the order they came, before stale ones are released.
+//! written as it came just before. At the batch's end, one already stale
+//! (it would be released at once) is released without being written, and
+//! the others are written in the order they came.
 
 use std::collections::HashMap;
 
@@ -85,6 +86,22 @@ impl HeldBack {
     pub(super) fn take_id(&mut self, id: i64) -> Option<Held> {
         let i = *self.by_id.get(&id)?;
         self.take_at(i)
+    }
+
+    /// The newest time among the bank's held authorisations.
+    pub(super) fn newest(&self, bank: &BankId) -> Option<i64> {
+        self.order.iter().flatten().filter(|h| h.bank == *bank).map(|h| h.txn.posted_at.timestamp()).max()
+    }
+
+    /// Takes the bank's held authorisations from before `cutoff`, in the
+    /// order they came.
+    pub(super) fn take_older(&mut self, bank: &BankId, cutoff: i64) -> Vec<Held> {
+        let old: Vec<usize> = (0..self.order.len())
+            .filter(|&i| {
+                self.order[i].as_ref().is_some_and(|h| h.bank == *bank && h.txn.posted_at.timestamp() < cutoff)
+            })
+            .collect();
+        old.into_iter().filter_map(|i| self.take_at(i)).collect()
     }
 
     /// Whether an authorisation with this id is held.
@@ -186,6 +203,34 @@ pub(super) fn write(tx: &SqlTx<'_>, b: &mut Batch, h: Held) -> Result<()> {
         NewMessage::new(&h.bank, Sender::Bank, MessageKind::Transaction, h.txn.posted_at, &text).txn(id).insert(tx)?;
     }
     Ok(())
+}
+
+/// A held authorisation that is stale at its batch's end (it never
+/// posted within [`pending::RELEASE_AFTER_DAYS`] of the bank's newest
+/// time) is released without being written: its notice stays in the
+/// thread, as a released one's does, and the release is said.
+pub(super) fn release(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    h: Held,
+    grant: Grant,
+    newest: i64,
+    report: &mut BatchReport,
+) -> Result<()> {
+    if h.notice {
+        let text = transaction_notice(tx, b, h.acct.id, &h.txn, &h.merchant)?;
+        NewMessage::new(&h.bank, Sender::Bank, MessageKind::Transaction, h.txn.posted_at, &text).insert(tx)?;
+    }
+    let auth = Stored {
+        id: h.id,
+        account: h.acct.id,
+        pending: true,
+        posted_at: h.txn.posted_at.timestamp(),
+        amount: h.txn.amount.minor,
+        merchant: h.merchant.clone(),
+        category: clean_line(&h.txn.category, 40),
+    };
+    pending::released(tx, b, &h.bank, grant, h.acct, &auth, newest, report)
 }
 
 /// The posting `t` settles the held authorisation `h`: one row, written

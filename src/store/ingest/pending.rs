@@ -347,11 +347,23 @@ pub(super) fn release_stale(tx: &SqlTx<'_>, b: &mut Batch, now: DateTime<Utc>, r
     let mut banks: Vec<(BankId, Grant)> =
         b.consent.iter().filter_map(|(bank, g)| g.map(|g| (bank.clone(), g))).collect();
     banks.sort_by(|x, y| x.0.cmp(&y.0));
+    // Each bank's newest time, its held authorisations counted; those held
+    // ones already stale are released without being written (a row
+    // written and deleted in one batch), the others written as they came.
+    let mut newest_of = Vec::with_capacity(banks.len());
     for (bank, grant) in banks {
-        let newest: Option<i64> = tx
+        let stored: Option<i64> = tx
             .prepare_cached("SELECT max(posted_at) FROM transactions WHERE bank_id = ?1")?
             .query_row([bank.as_str()], |r| r.get(0))?;
-        let Some(newest) = newest.map(|t| t.min(now.timestamp())) else { continue };
+        let Some(newest) = stored.max(b.held.newest(&bank)).map(|t| t.min(now.timestamp())) else { continue };
+        let cutoff = newest - RELEASE_AFTER_DAYS * 86_400;
+        for h in b.held.take_older(&bank, cutoff) {
+            super::held::release(tx, b, h, grant, newest, report)?;
+        }
+        newest_of.push((bank, grant, newest));
+    }
+    super::held::write_all(tx, b)?;
+    for (bank, grant, newest) in newest_of {
         let cutoff = newest - RELEASE_AFTER_DAYS * 86_400;
         let stale: Vec<(Stored, String)> = tx
             .prepare_cached(&format!(
@@ -378,24 +390,42 @@ pub(super) fn release_stale(tx: &SqlTx<'_>, b: &mut Batch, now: DateTime<Utc>, r
             for id in notices {
                 tx.prepare_cached("UPDATE messages SET txn_id = NULL WHERE id = ?1")?.execute([id])?;
             }
-            let r = running_for(tx, b, acct)?;
-            r.pending -= s.amount;
-            r.added -= 1;
-            r.changed = true;
-            report.released += 1;
-            if s.posted_at >= grant.since {
-                let amount = Money::new(s.amount, acct.currency).abs();
-                let label = account_label(tx, s.account)?;
-                let day = when::long_date(from_unix(s.posted_at), b.zone);
-                let text = format!(
-                    "Released: the {amount} authorisation at {} ({label}) from {day} never posted; \
-                     it no longer holds your available balance.",
-                    s.merchant
-                );
-                NewMessage::new(&bank, Sender::Bank, MessageKind::Transaction, from_unix(newest), &text).insert(tx)?;
-                report.messages += 1;
-            }
+            released(tx, b, &bank, grant, acct, &s, newest, report)?;
         }
+    }
+    Ok(())
+}
+
+/// What releasing the pending row `s` does beyond deleting it: the
+/// available balance comes back, and the bank says so unless the
+/// authorisation is history.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn released(
+    tx: &SqlTx<'_>,
+    b: &mut Batch,
+    bank: &BankId,
+    grant: Grant,
+    acct: AccountRef,
+    s: &Stored,
+    newest: i64,
+    report: &mut BatchReport,
+) -> Result<()> {
+    let r = running_for(tx, b, acct)?;
+    r.pending -= s.amount;
+    r.added -= 1;
+    r.changed = true;
+    report.released += 1;
+    if s.posted_at >= grant.since {
+        let amount = Money::new(s.amount, acct.currency).abs();
+        let label = account_label(tx, s.account)?;
+        let day = when::long_date(from_unix(s.posted_at), b.zone);
+        let text = format!(
+            "Released: the {amount} authorisation at {} ({label}) from {day} never posted; \
+             it no longer holds your available balance.",
+            s.merchant
+        );
+        NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, from_unix(newest), &text).insert(tx)?;
+        report.messages += 1;
     }
     Ok(())
 }

@@ -113,8 +113,9 @@ pub(super) fn observe(tx: &SqlTx<'_>, fresh: &mut [Fresh], now: DateTime<Utc>, z
     }
     let mut keyed: Vec<(&str, &Fresh)> = fresh.iter().map(|f| (keys[f.merchant.as_str()].as_str(), f)).collect();
     keyed.sort_by(|a, b| (a.0, a.1.account, a.1.at, a.1.txn).cmp(&(b.0, b.1.account, b.1.at, b.1.txn)));
+    let mut known = known_tracks(tx, keys.values())?;
     for group in keyed.chunk_by(|a, b| a.0 == b.0 && a.1.account == b.1.account) {
-        weigh_group(&mut pass, group[0].0, group)?;
+        weigh_group(&mut pass, &mut known, group[0].0, group)?;
     }
     outlook::outlooks(&mut pass, fresh)?;
     outlook::month_summary(&mut pass, fresh)?;
@@ -124,9 +125,15 @@ pub(super) fn observe(tx: &SqlTx<'_>, fresh: &mut [Fresh], now: DateTime<Utc>, z
 /// One merchant on one account: each transaction weighed in date order,
 /// checked against the merchant's last charge on the user's other accounts,
 /// and what it leaves remembered.
-fn weigh_group(pass: &mut Pass, key: &str, group: &[(&str, &Fresh)]) -> Result<()> {
+fn weigh_group(
+    pass: &mut Pass,
+    known: &mut HashMap<String, Tracks>,
+    key: &str,
+    group: &[(&str, &Fresh)],
+) -> Result<()> {
     let account = group[0].1.account;
-    let (mine, others): (Tracks, Tracks) = tracks(pass.tx, key)?.into_iter().partition(|(a, _)| *a == account);
+    let (mine, others): (Tracks, Tracks) =
+        known.get(key).cloned().unwrap_or_default().into_iter().partition(|(a, _)| *a == account);
     let mut track = mine.first().map(|(_, t)| *t);
     for (_, f) in group {
         let seen = Seen { txn: f.txn, at: f.at, minor: f.amount.minor, income: f.income() };
@@ -148,6 +155,11 @@ fn weigh_group(pass: &mut Pass, key: &str, group: &[(&str, &Fresh)]) -> Result<(
     }
     if let Some(t) = track {
         save_track(pass.tx, key, account, t)?;
+        let tracks = known.entry(key.to_string()).or_default();
+        match tracks.binary_search_by_key(&account, |(a, _)| *a) {
+            Ok(i) => tracks[i].1 = t,
+            Err(i) => tracks.insert(i, (account, t)),
+        }
     }
     Ok(())
 }
@@ -225,14 +237,25 @@ fn track_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Track> {
     })
 }
 
-/// What is remembered of the merchant on each of the user's accounts.
-fn tracks(tx: &SqlTx<'_>, key: &str) -> Result<Tracks> {
+/// What is remembered of each of the batch's merchants on each of the
+/// user's accounts (by account id), read in one statement; the pass keeps
+/// it current as it saves.
+fn known_tracks<'k>(tx: &SqlTx<'_>, keys: impl Iterator<Item = &'k String>) -> Result<HashMap<String, Tracks>> {
+    let keys: Vec<&String> = keys.collect();
+    let json = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into());
     let mut stmt = tx.prepare_cached(
-        "SELECT last_txn, last_at, last_minor, first_at, charges, streak, period, steady, account_id FROM merchant_track
-         WHERE merchant_key = ?1",
+        "SELECT last_txn, last_at, last_minor, first_at, charges, streak, period, steady, account_id, merchant_key
+         FROM merchant_track WHERE merchant_key IN (SELECT value FROM json_each(?1))",
     )?;
-    let rows = stmt.query_map([key], |r| Ok((r.get(8)?, track_row(r)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut known: HashMap<String, Tracks> = HashMap::new();
+    for row in stmt.query_map([json], |r| Ok((r.get::<_, String>(9)?, r.get(8)?, track_row(r)?)))? {
+        let (key, account, track) = row?;
+        known.entry(key).or_default().push((account, track));
+    }
+    for tracks in known.values_mut() {
+        tracks.sort_by_key(|(a, _)| *a);
+    }
+    Ok(known)
 }
 
 fn save_track(tx: &SqlTx<'_>, key: &str, account: i64, t: Track) -> Result<()> {

@@ -41,12 +41,7 @@ impl FeedSink {
 
     /// Sends one event; fails only when the store writer has shut down.
     pub async fn send(&self, event: FeedEvent) -> Result<(), FeedError> {
-        let counts = event.bank_events();
-        self.tx
-            .send(Envelope { bank: self.bank.clone(), epoch: self.epoch, event })
-            .await
-            .map_err(|_| FeedError::Closed)?;
-        self.sent.fetch_add(counts, Ordering::Relaxed);
+        self.reserve().await?.send(event);
         Ok(())
     }
 

@@ -24,7 +24,7 @@ use super::txn::{insert_row, running_for, transaction_notice};
 use super::{AccountRef, Batch, BatchReport};
 use crate::domain::event::TxnInfo;
 use crate::domain::text::clean_line;
-use crate::domain::{BankId, MessageKind, Money, Sender};
+use crate::domain::{BankId, MessageKind, Sender};
 use crate::store::message::NewMessage;
 use crate::store::{Grant, Result, StoreError};
 
@@ -48,16 +48,29 @@ impl Held {
     pub(super) fn acct(&self) -> AccountRef {
         self.acct
     }
+
+    /// It as the pending rules look at a stored authorisation.
+    fn stored(&self) -> Stored {
+        Stored {
+            id: self.id,
+            account: self.acct.id,
+            pending: true,
+            posted_at: self.txn.posted_at.timestamp(),
+            amount: self.txn.amount.minor,
+            merchant: self.merchant.clone(),
+            category: clean_line(&self.txn.category, 40),
+        }
+    }
 }
 
-/// The batch's held authorisations, in the order they came.
+/// The batch's held authorisations, in the order they came (a held one's
+/// place in the pending look-ups is [`HELD_IDS`] + its index here).
 #[derive(Default)]
 pub(super) struct HeldBack {
     order: Vec<Option<Held>>,
     /// By the bank's id for it (looked up for every transaction, without
     /// building a key), then the bank.
     by_key: HashMap<String, Vec<(BankId, usize)>>,
-    by_id: HashMap<i64, usize>,
 }
 
 impl HeldBack {
@@ -69,7 +82,6 @@ impl HeldBack {
                 self.by_key.remove(h.txn.external_id.as_str());
             }
         }
-        self.by_id.remove(&h.id);
         Some(h)
     }
 
@@ -84,7 +96,7 @@ impl HeldBack {
 
     /// The held authorisation with this place in the pending look-ups.
     pub(super) fn take_id(&mut self, id: i64) -> Option<Held> {
-        let i = *self.by_id.get(&id)?;
+        let i = usize::try_from(id.checked_sub(HELD_IDS)?).ok()?;
         self.take_at(i)
     }
 
@@ -102,11 +114,6 @@ impl HeldBack {
             })
             .collect();
         old.into_iter().filter_map(|i| self.take_at(i)).collect()
-    }
-
-    /// Whether an authorisation with this id is held.
-    pub(super) fn holds(&self, bank: &BankId, external_id: &str) -> bool {
-        !self.by_key.is_empty() && self.index(bank, external_id).is_some()
     }
 }
 
@@ -131,8 +138,7 @@ pub(super) fn hold(
     // The account's pending look-ups must know it: read them first.
     pending::rows(tx, b, acct.id)?;
     let running = running_for(tx, b, acct)?;
-    running.pending = running.pending.checked_add(t.amount.minor).ok_or_else(|| overflow(acct, t.amount))?;
-    running.has_pending = true;
+    running.authorised(acct, t.amount)?;
     running.added += 1;
     report.transactions += 1;
     report.pending += 1;
@@ -144,26 +150,18 @@ pub(super) fn hold(
         report.messages += 1;
     }
     let held = &mut b.held;
-    let id = HELD_IDS + held.order.len() as i64;
-    let auth = Stored {
-        id,
-        account: acct.id,
-        pending: true,
-        posted_at: at,
-        amount: t.amount.minor,
-        merchant: merchant.to_string(),
-        category: clean_line(&t.category, 40),
-    };
-    held.by_key.entry(t.external_id.clone()).or_default().push((bank.clone(), held.order.len()));
-    held.by_id.insert(id, held.order.len());
-    held.order.push(Some(Held {
+    let i = held.order.len();
+    let h = Held {
         bank: bank.clone(),
         acct,
         txn: t.clone(),
         merchant: merchant.to_string(),
-        id,
+        id: HELD_IDS + i as i64,
         notice,
-    }));
+    };
+    let auth = h.stored();
+    held.by_key.entry(t.external_id.clone()).or_default().push((bank.clone(), i));
+    held.order.push(Some(h));
     pending::remember(b, auth);
     Ok(true)
 }
@@ -171,12 +169,10 @@ pub(super) fn hold(
 /// Writes the held authorisation with this id, if any, as it came: before
 /// anything else looks for it in the store.
 pub(super) fn write_touched(tx: &SqlTx<'_>, b: &mut Batch, bank: &BankId, external_id: &str) -> Result<()> {
-    if b.held.holds(bank, external_id)
-        && let Some(h) = b.held.take(bank, external_id)
-    {
-        write(tx, b, h)?;
+    match b.held.take(bank, external_id) {
+        Some(h) => write(tx, b, h),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Writes every authorisation still held, in the order they came.
@@ -195,7 +191,7 @@ pub(super) fn write(tx: &SqlTx<'_>, b: &mut Batch, h: Held) -> Result<()> {
     let Some(id) = insert_row(tx, b, &h.bank, h.acct, &h.txn, &h.merchant, None)? else {
         return Err(StoreError::Corrupt(format!("held authorisation {} was stored meanwhile", h.txn.external_id)));
     };
-    if let Some(c) = b.pending.get_mut(&h.acct.id).and_then(|rows| rows.iter_mut().find(|r| r.row.id == h.id)) {
+    if let Some(c) = pending::cached(b, h.acct.id, h.id) {
         c.row.id = id;
     }
     if h.notice {
@@ -221,16 +217,7 @@ pub(super) fn release(
         let text = transaction_notice(tx, b, h.acct.id, &h.txn, &h.merchant)?;
         NewMessage::new(&h.bank, Sender::Bank, MessageKind::Transaction, h.txn.posted_at, &text).insert(tx)?;
     }
-    let auth = Stored {
-        id: h.id,
-        account: h.acct.id,
-        pending: true,
-        posted_at: h.txn.posted_at.timestamp(),
-        amount: h.txn.amount.minor,
-        merchant: h.merchant.clone(),
-        category: clean_line(&h.txn.category, 40),
-    };
-    pending::released(tx, b, &h.bank, grant, h.acct, &auth, newest, report)
+    pending::released(tx, b, &h.bank, grant, h.acct, &h.stored(), newest, report)
 }
 
 /// The posting `t` settles the held authorisation `h`: one row, written
@@ -249,15 +236,7 @@ pub(super) fn settle(
     shared: Grant,
     report: &mut BatchReport,
 ) -> Result<()> {
-    let auth = Stored {
-        id: h.id,
-        account: acct.id,
-        pending: true,
-        posted_at: h.txn.posted_at.timestamp(),
-        amount: h.txn.amount.minor,
-        merchant: h.merchant.clone(),
-        category: clean_line(&h.txn.category, 40),
-    };
+    let auth = h.stored();
     pending::forget(b, &auth);
     let authorized = (auth.posted_at, (auth.amount != t.amount.minor).then_some(auth.amount));
     let Some(id) = insert_row(tx, b, bank, acct, t, merchant, Some(authorized))? else {
@@ -273,8 +252,4 @@ pub(super) fn settle(
         report.messages += 1;
     }
     Ok(())
-}
-
-fn overflow(acct: AccountRef, amount: Money) -> StoreError {
-    StoreError::Money(crate::domain::MoneyError::Overflow(format!("balance of account {} + {amount}", acct.id)))
 }

@@ -80,23 +80,19 @@ pub(super) fn matching(
 ) -> Result<Option<Stored>> {
     let at = t.posted_at.timestamp();
     let tolerance = b.tolerance(tx, bank)?;
-    // Dates and amounts first, without allocating: most card charges
-    // settle nothing.
-    let fits = |c: &&Cached| {
-        let auth = &c.row;
-        auth.posted_at <= at
-            && auth.posted_at >= at - MATCH_WINDOW_DAYS * 86_400
-            && amount_fits(auth.amount, t.amount.minor, tolerance)
-    };
-    if !rows(tx, b, acct.id)?.iter().any(|c| fits(&c)) {
-        return Ok(None);
-    }
-    let words = Words::of(merchant);
+    // Dates and amounts first; the posting's merchant is split only when
+    // some authorisation fits them (most card charges settle nothing).
+    let mut words = None;
     let closer = |s: &Stored| (s.merchant != merchant, (s.amount - t.amount.minor).unsigned_abs(), s.posted_at, s.id);
     let best = rows(tx, b, acct.id)?
         .iter()
-        .filter(fits)
-        .filter(|c| words.same_as(&c.words))
+        .filter(|c| {
+            let auth = &c.row;
+            auth.posted_at <= at
+                && auth.posted_at >= at - MATCH_WINDOW_DAYS * 86_400
+                && amount_fits(auth.amount, t.amount.minor, tolerance)
+                && words.get_or_insert_with(|| Words::of(merchant)).same_as(&c.words)
+        })
         .map(|c| &c.row)
         .min_by_key(|auth| closer(auth));
     Ok(best.cloned())
@@ -140,6 +136,11 @@ pub(super) fn remember(b: &mut Batch, auth: Stored) {
     if let Some(rows) = b.pending.get_mut(&auth.account) {
         rows.push(Cached::new(auth));
     }
+}
+
+/// The batch's copy of the account's pending row `id`, if it has read them.
+pub(super) fn cached<'b>(b: &'b mut Batch, account: i64, id: i64) -> Option<&'b mut Cached> {
+    b.pending.get_mut(&account)?.iter_mut().find(|c| c.row.id == id)
 }
 
 /// A pending row that posted: no longer one to settle.
@@ -312,7 +313,7 @@ pub(super) fn posting_notice(
 pub(super) fn adjust(tx: &SqlTx<'_>, b: &mut Batch, acct: AccountRef, auth: &Stored, t: &TxnInfo) -> Result<()> {
     tx.prepare_cached("UPDATE transactions SET amount_minor = ?2 WHERE id = ?1")?
         .execute(params![auth.id, t.amount.minor])?;
-    if let Some(c) = b.pending.get_mut(&acct.id).and_then(|rows| rows.iter_mut().find(|r| r.row.id == auth.id)) {
+    if let Some(c) = cached(b, acct.id, auth.id) {
         c.row.amount = t.amount.minor;
     }
     let r = running_for(tx, b, acct)?;
@@ -430,7 +431,7 @@ pub(super) fn released(
     Ok(())
 }
 
-fn overflow(acct: AccountRef, amount: Money) -> crate::store::StoreError {
+pub(super) fn overflow(acct: AccountRef, amount: Money) -> crate::store::StoreError {
     crate::store::StoreError::Money(crate::domain::MoneyError::Overflow(format!(
         "balance of account {} + {amount}",
         acct.id

@@ -87,15 +87,13 @@ fn apply_as(
     // An authorisation held back in this batch: its posting (the same id,
     // the same account) settles it; anything else under its id finds it
     // stored, as it came.
-    if b.held.holds(bank, &t.external_id) {
-        match b.held.take(bank, &t.external_id) {
-            Some(h) if !t.pending && h.acct().id == acct.id => {
-                held::settle(tx, b, bank, acct, h, t, &merchant, shared, report)?;
-                return Ok(Outcome::Applied);
-            }
-            Some(h) => held::write(tx, b, h)?,
-            None => {}
+    match b.held.take(bank, &t.external_id) {
+        Some(h) if !t.pending && h.acct().id == acct.id => {
+            held::settle(tx, b, bank, acct, h, t, &merchant, shared, report)?;
+            return Ok(Outcome::Applied);
         }
+        Some(h) => held::write(tx, b, h)?,
+        None => {}
     }
     // A posting for an authorisation stored (or held) under another id.
     // Only a card charge on an account with pending rows looks, and only for
@@ -258,8 +256,7 @@ pub(super) fn insert_txn(
     running.opening_delta = opening_delta;
     running.added += 1;
     if t.pending {
-        running.pending = running.pending.checked_add(t.amount.minor).ok_or_else(overflow)?;
-        running.has_pending = true;
+        running.authorised(acct, t.amount)?;
         let auth = Stored {
             id,
             account: acct.id,
@@ -321,6 +318,16 @@ pub(super) fn insert_row(
     let id = tx.last_insert_rowid();
     b.insert_fts.execute(params![id, merchant, category])?;
     Ok(Some(id))
+}
+
+impl RunningBalance {
+    /// An authorisation stored (or held): it moves what is available, not
+    /// the ledger balance.
+    pub(super) fn authorised(&mut self, acct: AccountRef, amount: Money) -> Result<()> {
+        self.pending = self.pending.checked_add(amount.minor).ok_or_else(|| pending::overflow(acct, amount))?;
+        self.has_pending = true;
+        Ok(())
+    }
 }
 
 pub(super) fn running_for<'a>(tx: &SqlTx<'_>, b: &'a mut Batch, acct: AccountRef) -> Result<&'a mut RunningBalance> {

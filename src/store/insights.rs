@@ -5,7 +5,7 @@
 //! transactions; transfers, reversals, pending rows and what a rule hides
 //! never count.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use rusqlite::{Transaction as SqlTx, params};
@@ -105,9 +105,9 @@ pub(super) fn observe(tx: &SqlTx<'_>, fresh: &mut [Fresh], now: DateTime<Utc>, z
     if fresh.is_empty() {
         return Ok(0);
     }
-    let mut pass = Pass { tx, now: now.timestamp(), zone, labels: HashMap::new(), posted: 0 };
+    let mut pass = Pass { tx, now: now.timestamp(), zone, labels: HashMap::default(), posted: 0 };
     // A batch names the same few merchants over and over: each key is made once.
-    let mut keys: HashMap<&str, String> = HashMap::new();
+    let mut keys: HashMap<&str, String> = HashMap::default();
     for f in fresh.iter() {
         keys.entry(f.merchant.as_str()).or_insert_with(|| insight::merchant_key(&f.merchant));
     }
@@ -247,7 +247,7 @@ fn known_tracks<'k>(tx: &SqlTx<'_>, keys: impl Iterator<Item = &'k String>) -> R
         "SELECT last_txn, last_at, last_minor, first_at, charges, streak, period, steady, account_id, merchant_key
          FROM merchant_track WHERE merchant_key IN (SELECT value FROM json_each(?1))",
     )?;
-    let mut known: HashMap<String, Tracks> = HashMap::new();
+    let mut known: HashMap<String, Tracks> = HashMap::default();
     for row in stmt.query_map([json], |r| Ok((r.get::<_, String>(9)?, r.get(8)?, track_row(r)?)))? {
         let (key, account, track) = row?;
         known.entry(key).or_default().push((account, track));
@@ -306,7 +306,7 @@ impl Store {
              WHERE r.insight_id IN (SELECT id FROM insights ORDER BY at DESC, id DESC LIMIT ?1)
              ORDER BY t.posted_at, t.id",
         )?;
-        let mut of: HashMap<i64, Vec<TxnId>> = HashMap::new();
+        let mut of: HashMap<i64, Vec<TxnId>> = HashMap::default();
         for row in txns.query_map([limit as i64], |r| Ok((r.get::<_, i64>(0)?, TxnId(r.get(1)?))))? {
             let (insight, txn) = row?;
             of.entry(insight).or_default().push(txn);

@@ -15,7 +15,7 @@
 //! (it would be released at once) is released without being written, and
 //! the others are written in the order they came.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use rusqlite::Transaction as SqlTx;
 

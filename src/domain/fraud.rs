@@ -158,7 +158,12 @@ impl Recent {
 #[derive(Debug)]
 pub struct FraudRules {
     utc_offset: TimeDelta,
-    accounts: HashMap<(BankId, String), Window>,
+    /// By bank and account: "bank\naccount" (a bank id is a slug, so the
+    /// first line break ends it).
+    accounts: HashMap<String, Window>,
+    /// That key for the transaction at hand, built here without allocating
+    /// (rules look at every transaction).
+    key: String,
 }
 
 impl FraudRules {
@@ -166,7 +171,7 @@ impl FraudRules {
     /// (an offset of a day or more is treated as UTC).
     pub fn new(utc_offset_secs: i32) -> Self {
         let secs = if utc_offset_secs.unsigned_abs() < 86_400 { utc_offset_secs } else { 0 };
-        FraudRules { utc_offset: TimeDelta::seconds(i64::from(secs)), accounts: HashMap::new() }
+        FraudRules { utc_offset: TimeDelta::seconds(i64::from(secs)), accounts: HashMap::new(), key: String::new() }
     }
 
     /// Looks at one new transaction of `bank` (whose customer lives in
@@ -182,7 +187,14 @@ impl FraudRules {
         found.extend(self.large_at_odd_hour(t));
 
         self.forget_idle(t.posted_at);
-        let window = self.accounts.entry((bank.clone(), t.account.to_string())).or_default();
+        self.key.clear();
+        self.key.push_str(bank.as_str());
+        self.key.push('\n');
+        self.key.push_str(t.account);
+        if !self.accounts.contains_key(&self.key) {
+            self.accounts.insert(self.key.clone(), Window::default());
+        }
+        let window = self.accounts.get_mut(&self.key).expect("inserted above");
         window.latest = Some(window.latest.map_or(t.posted_at, |l| l.max(t.posted_at)));
         window.prune();
 

@@ -57,14 +57,19 @@ pub fn mask_name(text: &str) -> String {
 }
 
 pub fn clean_line(raw: &str, max_chars: usize) -> String {
-    // Most text is already clean: printable ASCII, single spaces, within the
-    // cap. It is copied as it is (the same result the long way gives).
+    cleaned_line(raw, max_chars).into_owned()
+}
+
+/// [`clean_line`], borrowing `raw` when it is clean already (most text:
+/// printable ASCII, single spaces, within the cap; the long way gives the
+/// same result), for text that is only read, as a bound SQL value.
+pub fn cleaned_line(raw: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
     if is_clean_line(raw, max_chars) {
-        return raw.to_string();
+        return std::borrow::Cow::Borrowed(raw);
     }
     let cleaned = strip(raw, false);
     let collapsed = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
-    cap(collapsed, max_chars)
+    std::borrow::Cow::Owned(cap(collapsed, max_chars))
 }
 
 fn is_clean_line(raw: &str, max_chars: usize) -> bool {

@@ -180,7 +180,7 @@ impl<'t> Batch<'t> {
         t: &crate::domain::event::TxnInfo,
         merchant: &str,
     ) {
-        let category = clean_line(&t.category, 40);
+        let category = crate::domain::text::cleaned_line(&t.category, 40);
         if !self.hidden && super::insights::Fresh::counts(&category) {
             self.fresh.push(super::insights::Fresh {
                 txn,
@@ -189,7 +189,7 @@ impl<'t> Batch<'t> {
                 at: t.posted_at.timestamp(),
                 amount: t.amount,
                 merchant: merchant.to_string(),
-                category,
+                category: category.into_owned(),
             });
         }
     }

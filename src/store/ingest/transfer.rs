@@ -30,23 +30,33 @@ pub(super) fn kind(t: &TxnInfo, merchant: &str) -> Option<&'static str> {
 /// Deliberately narrow: "Transfer to J SMITH" (a person) pairs only if an
 /// opposite leg exists in another of the user's accounts.
 pub fn looks_like_transfer(merchant: &str) -> bool {
+    // Asked of every transaction: ASCII names (nearly all) are compared
+    // without lowercasing a copy; others are lowercased as Unicode says.
+    if merchant.is_ascii() {
+        let m = merchant.as_bytes();
+        let starts = |s: &str| m.len() >= s.len() && m[..s.len()].eq_ignore_ascii_case(s.as_bytes());
+        const THANKS: &[u8] = b"payment thank you";
+        return TRANSFER_STARTS.iter().any(|s| starts(s))
+            || m.windows(THANKS.len()).any(|w| w.eq_ignore_ascii_case(THANKS));
+    }
     let m = merchant.to_lowercase();
-    const STARTS: &[&str] = &[
-        "transfer to ",
-        "transfer from ",
-        "online transfer",
-        "payment thank you",
-        "payment - thank you",
-        "online payment thank you",
-        "autopay payment",
-        "automatic payment",
-        "credit card payment",
-        "card payment",
-        "internet payment",
-        "mobile payment",
-    ];
-    STARTS.iter().any(|s| m.starts_with(s)) || m.contains("payment thank you")
+    TRANSFER_STARTS.iter().any(|s| m.starts_with(s)) || m.contains("payment thank you")
 }
+
+const TRANSFER_STARTS: &[&str] = &[
+    "transfer to ",
+    "transfer from ",
+    "online transfer",
+    "payment thank you",
+    "payment - thank you",
+    "online payment thank you",
+    "autopay payment",
+    "automatic payment",
+    "credit card payment",
+    "card payment",
+    "internet payment",
+    "mobile payment",
+];
 
 /// Pairs the new posted leg `txn_id` with an open candidate of the opposite
 /// amount in another account, the closest in time. Returns the pair's id.
@@ -89,6 +99,33 @@ mod tests {
         }
         for no in ["Rent: Stuy Town Property Services", "Con Edison", "Payroll", "Venmo"] {
             assert!(!looks_like_transfer(no), "{no}");
+        }
+        // Inside a longer name, in any case; and a non-ASCII name takes the
+        // Unicode path to the same answer.
+        assert!(looks_like_transfer("AMEX EPAYMENT PAYMENT THANK YOU 0412"));
+        assert!(looks_like_transfer("Transfer to Épargne"));
+        assert!(!looks_like_transfer("Café Transfer"));
+        assert!(!looks_like_transfer("Payment"));
+    }
+
+    proptest::proptest! {
+        /// The ASCII shortcut answers as lowercasing a copy does.
+        #[test]
+        fn the_ascii_shortcut_agrees_with_lowercasing(
+            pre in "[ a-zA-Z-]{0,6}",
+            pick in 0usize..TRANSFER_STARTS.len(),
+            flips in proptest::collection::vec(proptest::bool::ANY, 30),
+            post in "[ a-zA-Z0-9]{0,8}",
+        ) {
+            let flipped: String = TRANSFER_STARTS[pick]
+                .chars()
+                .zip(flips.iter().cycle())
+                .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let name = format!("{pre}{flipped}{post}");
+            let m = name.to_lowercase();
+            let slow = TRANSFER_STARTS.iter().any(|s| m.starts_with(s)) || m.contains("payment thank you");
+            proptest::prop_assert_eq!(looks_like_transfer(&name), slow, "{}", name);
         }
     }
 }

@@ -9,7 +9,7 @@ use super::pending::{self, Stored};
 use super::{AccountRef, Batch, BatchReport, Outcome, account::account, refuse};
 use super::{held, rules, transfer};
 use crate::domain::event::{Envelope, TxnInfo};
-use crate::domain::text::{MAX_NAME_CHARS, clean_line};
+use crate::domain::text::{MAX_NAME_CHARS, clean_line, cleaned_line};
 use crate::domain::{BankId, Currency, MessageKind, Money, Sender, when};
 use crate::store::message::NewMessage;
 use crate::store::{Grant, Result, day_of};
@@ -294,8 +294,11 @@ pub(super) fn insert_row(
     merchant: &str,
     authorized: Option<(i64, Option<i64>)>,
 ) -> Result<Option<i64>> {
-    let category = clean_line(&t.category, 40);
-    let country = clean_line(&t.country, 2).to_ascii_uppercase();
+    let category = cleaned_line(&t.category, 40);
+    let mut country = cleaned_line(&t.country, 2);
+    if country.bytes().any(|c| c.is_ascii_lowercase()) {
+        country = country.to_ascii_uppercase().into();
+    }
     let n = b.insert_txn.execute(params![
         bank.as_str(),
         acct.id,
@@ -304,9 +307,9 @@ pub(super) fn insert_row(
         t.amount.minor,
         t.amount.currency.code(),
         merchant,
-        category,
+        category.as_ref(),
         t.channel.as_str(),
-        country,
+        country.as_ref(),
         if t.pending { "pending" } else { "posted" },
         transfer::kind(t, merchant),
         authorized.map(|a| a.0),
@@ -316,7 +319,7 @@ pub(super) fn insert_row(
         return Ok(None);
     }
     let id = tx.last_insert_rowid();
-    b.insert_fts.execute(params![id, merchant, category])?;
+    b.insert_fts.execute(params![id, merchant, category.as_ref()])?;
     Ok(Some(id))
 }
 

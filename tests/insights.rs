@@ -240,8 +240,8 @@ fn a_month_is_summed_up_by_category_once_the_data_moves_past_it() {
         m[0].text,
         "November 2026: you spent $189.60 across every bank (transfers between your accounts not counted).\n\
          Groceries   ████████ $120.10\n\
-         Restaurants ████▎    $65.00\n\
-         Coffee      ▎        $4.50"
+         Restaurants ████▎     $65.00\n\
+         Coffee      ▎          $4.50"
     );
     assert_eq!(m[0].transactions.len(), 4);
     let more = TxnInfo { external_id: "d2".into(), ..dec };

@@ -661,6 +661,31 @@ fn scrolled_up_conversation() {
     assert!(text.contains("Thu, Nov 19"), "{text}");
 }
 
+/// A monthly summary's chart in a conversation too narrow for its lines:
+/// each is cut before its amount, which goes under it against the right
+/// edge, so bars start in one column and amounts end in one (at 80×24);
+/// at 120×36 the lines fit and keep their spacing.
+#[test]
+fn a_chart_keeps_its_columns_in_a_narrow_conversation() {
+    let mut s = main_state();
+    let chart = "November 2026: you spent $19,661.30 across every bank.\n\
+                 Housing     ████████ $10,072.37\n\
+                 Restaurants ████▍     $5,598.24\n\
+                 Coffee      ▌           $934.54";
+    s.conversation.messages.push(message(9, at(20, 9, 0), Sender::Bank, MessageKind::Text, chart));
+    snap("monthly_chart", &s);
+    let buf = draw(&s, 80, 24).backend().buffer().clone();
+    let bars: Vec<u16> = ["Housing", "Restaurants", "Coffee"].iter().map(|n| find(&buf, n).unwrap().0).collect();
+    assert!(bars.iter().all(|x| *x == bars[0]), "{bars:?}");
+    let ends: Vec<u16> = ["$10,072.37", "$5,598.24", "$934.54"]
+        .iter()
+        .map(|a| find(&buf, a).unwrap().0 + a.chars().count() as u16)
+        .collect();
+    assert!(ends.iter().all(|x| *x == ends[0]), "{ends:?}\n{}", screen_text(&buf));
+    let wide = screen_text(draw(&s, 120, 36).backend().buffer());
+    assert!(wide.contains("Restaurants ████▍     $5,598.24"), "{wide}");
+}
+
 #[test]
 fn too_small() {
     let t = draw(&main_state(), 40, 10);

@@ -199,10 +199,12 @@ pub fn lowest(balance: i64, expected: &[Expected]) -> Option<(i64, &Expected)> {
 }
 
 /// A bar chart by category, one line each, largest first:
-/// `Groceries     ████████▌  $812.40`.
+/// `Groceries     ████████▌  $812.40`, amounts right-aligned.
 pub fn bars(rows: &[(String, Money)], width: usize) -> Vec<String> {
     let max = rows.iter().map(|(_, m)| m.minor.unsigned_abs()).max().unwrap_or(0).max(1);
     let name_w = rows.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(0).min(16);
+    // Amounts right-aligned: their cents line up.
+    let amount_w = rows.iter().map(|(_, m)| m.to_string().chars().count()).max().unwrap_or(0);
     rows.iter()
         .map(|(name, m)| {
             let eighths = (u128::from(m.minor.unsigned_abs()) * (width as u128) * 8 / u128::from(max)) as usize;
@@ -211,7 +213,8 @@ pub fn bars(rows: &[(String, Money)], width: usize) -> Vec<String> {
                 bar.push(['▏', '▎', '▍', '▌', '▋', '▊', '▉'][eighths % 8 - 1]);
             }
             let name: String = name.chars().take(name_w).collect();
-            format!("{name:<name_w$} {bar:<width$} {m}")
+            let amount = m.to_string();
+            format!("{name:<name_w$} {bar:<width$} {amount:>amount_w$}")
         })
         .collect()
 }
@@ -300,9 +303,14 @@ mod tests {
     #[test]
     fn bars_scale_to_the_largest() {
         let usd = crate::domain::Currency::new("USD").unwrap();
-        let rows = vec![("Groceries".to_string(), Money::new(80_000, usd)), ("Coffee".into(), Money::new(10_000, usd))];
+        let rows = vec![
+            ("Groceries".to_string(), Money::new(180_000, usd)),
+            ("Coffee".into(), Money::new(22_500, usd)),
+            ("Tea".into(), Money::new(900, usd)),
+        ];
         let b = bars(&rows, 8);
-        assert_eq!(b[0], "Groceries ████████ $800.00");
-        assert_eq!(b[1], "Coffee    █        $100.00");
+        assert_eq!(b[0], "Groceries ████████ $1,800.00");
+        assert_eq!(b[1], "Coffee    █          $225.00");
+        assert_eq!(b[2], "Tea                    $9.00");
     }
 }

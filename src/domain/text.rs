@@ -8,8 +8,6 @@ pub const MAX_NAME_CHARS: usize = 80;
 /// Longest message kept, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 
-/// Cleans a single-line field (merchant, account name): line breaks and tabs
-/// become spaces, runs of spaces collapse, and the result is capped.
 /// The privacy mask's rule, one character at a time: the digits of every
 /// figure after a currency sign or a `•` (amounts, balances, `•4821`) are
 /// hidden; separators inside a figure keep it going. The screen applies it
@@ -56,6 +54,8 @@ pub fn mask_name(text: &str) -> String {
     text.chars().map(|c| if c.is_whitespace() { c } else { '░' }).collect()
 }
 
+/// Cleans a single-line field (merchant, account name): line breaks and tabs
+/// become spaces, runs of spaces collapse, and the result is capped.
 pub fn clean_line(raw: &str, max_chars: usize) -> String {
     cleaned_line(raw, max_chars).into_owned()
 }

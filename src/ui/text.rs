@@ -98,19 +98,53 @@ pub fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
 }
 
 /// Wraps multi-line text paragraph by paragraph, cleaning each one.
+///
+/// Lines in columns (a chart's: name, bar, amount) keep their spacing
+/// (cleaned as a message is, not collapsed as a name is). When one of them
+/// is too wide, each is cut at its last column, the rest on the next line
+/// against the right edge, so that bars and amounts still line up.
 pub fn wrap_text(text: &str, first: usize, rest: usize) -> Vec<String> {
+    let columns = |raw: &str| {
+        raw.contains("  ")
+            .then(|| crate::domain::text::clean_text(raw, crate::domain::text::MAX_MESSAGE_CHARS))
+            .filter(|line| !line.contains('\n') && line.contains("  "))
+    };
+    let paras: Vec<(&str, Option<String>)> = text.split('\n').map(|raw| (raw, columns(raw))).collect();
+    let split = paras.iter().enumerate().any(|(i, (_, c))| {
+        let w = if i == 0 { first } else { rest };
+        c.as_ref().is_some_and(|line| width(line) > w)
+    });
     let mut out: Vec<String> = Vec::new();
-    for para in text.split('\n') {
-        let para = clean(para);
+    for (raw, cols) in paras {
         let w = if out.is_empty() { first } else { rest };
-        // A line that fits keeps its spacing (a chart's columns).
-        if width(&para) <= w && para.contains("  ") {
-            out.push(para.trim_end().to_string());
-        } else {
-            out.extend(wrap(&para, w, rest));
+        if let Some(line) = cols {
+            match split.then(|| split_columns(&line, w, rest)).flatten() {
+                Some((head, tail)) => {
+                    out.push(head.to_string());
+                    out.push(pad_left(tail, rest));
+                    continue;
+                }
+                None if width(&line) <= w => {
+                    out.push(line);
+                    continue;
+                }
+                None => {}
+            }
         }
+        out.extend(wrap(&clean(raw), w, rest));
     }
     out
+}
+
+/// `line` cut at its last space that leaves a head of at most `first`
+/// columns and a tail of at most `rest` (both trimmed); None when no space
+/// does.
+fn split_columns(line: &str, first: usize, rest: usize) -> Option<(&str, &str)> {
+    line.char_indices()
+        .filter(|(_, c)| *c == ' ')
+        .map(|(i, _)| (line[..i].trim_end(), line[i..].trim()))
+        .filter(|(head, tail)| !head.is_empty() && !tail.is_empty() && width(head) <= first && width(tail) <= rest)
+        .last()
 }
 
 /// A UTC time as the user's wall clock shows it.
@@ -145,5 +179,36 @@ mod tests {
         assert_eq!(wrap("", 5, 5), vec![""]);
         assert_eq!(wrap_text("one\n\ntwo", 10, 10), vec!["one", "", "two"]);
         assert_eq!(wrap("x", 0, 0), vec!["x"]);
+    }
+
+    #[test]
+    fn a_chart_too_wide_keeps_its_columns() {
+        let chart =
+            "Total\nHousing     ████████ $10,072.37\nRestaurants ████▍    $5,598.24\nCoffee      ▏        $12.00";
+        // Wide enough: as it is.
+        assert_eq!(wrap_text(chart, 40, 40)[1], "Housing     ████████ $10,072.37");
+        // Narrower: name and bar on one line, the amount under it at the
+        // right edge; the bars start in the same column, the amounts end in
+        // one, for every line of the chart (one that would fit is cut as
+        // the others are).
+        assert_eq!(
+            wrap_text(chart, 24, 24),
+            vec![
+                "Total",
+                "Housing     ████████",
+                "              $10,072.37",
+                "Restaurants ████▍",
+                "               $5,598.24",
+                "Coffee      ▏",
+                "                  $12.00",
+            ]
+        );
+        let fits = "Housing     ████████ $10,072.37\nTea         ▏        $1.00";
+        assert_eq!(wrap_text(fits, 26, 26)[2..], ["Tea         ▏", "                     $1.00"]);
+        assert_eq!(wrap_text("Tea         ▏        $1.00", 26, 26), vec!["Tea         ▏        $1.00"]);
+        // Too narrow for the name and bar: words wrap as any text does.
+        assert_eq!(wrap_text("Housing     ████████ $10", 6, 6), vec!["Housin", "g", "██████", "██ $10"]);
+        // Text without columns wraps as before.
+        assert_eq!(wrap_text("one two three", 7, 7), vec!["one two", "three"]);
     }
 }

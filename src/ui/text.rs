@@ -141,10 +141,10 @@ pub fn wrap_text(text: &str, first: usize, rest: usize) -> Vec<String> {
 /// does.
 fn split_columns(line: &str, first: usize, rest: usize) -> Option<(&str, &str)> {
     line.char_indices()
+        .rev()
         .filter(|(_, c)| *c == ' ')
         .map(|(i, _)| (line[..i].trim_end(), line[i..].trim()))
-        .filter(|(head, tail)| !head.is_empty() && !tail.is_empty() && width(head) <= first && width(tail) <= rest)
-        .last()
+        .find(|(head, tail)| !head.is_empty() && !tail.is_empty() && width(head) <= first && width(tail) <= rest)
 }
 
 /// A UTC time as the user's wall clock shows it.

@@ -81,7 +81,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0010_chain.sql"),
     include_str!("../assets/migrations/0011_scopes.sql"),
     include_str!("../assets/migrations/0012_insights.sql"),
+    include_str!("../assets/migrations/0013_checks_as_comparisons.sql"),
 ];
+
+/// The migration that edits table definitions in place (`writable_schema`):
+/// the schema version goes up after it, as SQLite's procedure asks, so that
+/// every connection reads the new text.
+const EDITS_SCHEMA_TEXT: usize = 13;
 
 /// A bank's grant while it is shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -472,6 +478,10 @@ impl Store {
             tx.execute_batch(sql)?;
             if i + 1 == chain::SCHEMA {
                 chain::start(&tx)?;
+            }
+            if i + 1 == EDITS_SCHEMA_TEXT {
+                let cookie: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+                tx.pragma_update(None, "schema_version", cookie + 1)?;
             }
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tracing::info!(version = i + 1, "migrated store schema");

@@ -528,6 +528,87 @@ fn files_that_are_not_finbox_stores_are_left_untouched() {
     assert!(!dir.path().join("other.db-wal").exists());
 }
 
+/// What SQLite plans for one row written to `table` (the feed's insert):
+/// whether it builds an ephemeral table for it.
+fn builds_a_table_per_row(c: &rusqlite::Connection, insert: &str) -> bool {
+    let mut q = c.prepare(&format!("EXPLAIN {insert}")).unwrap();
+    let ops: Vec<String> = q.query_map([], |r| r.get::<_, String>(1)).unwrap().map(Result::unwrap).collect();
+    ops.iter().any(|op| op == "OpenEphemeral")
+}
+
+const ROW_INSERT: &str =
+    "INSERT OR IGNORE INTO transactions (bank_id, account_id, external_id, posted_at, amount_minor,
+     currency, merchant, category, channel, country, status, transfer_kind, authorized_at, authorized_minor)
+     VALUES ('chase', 1, 'x', 1, -1, 'USD', 'm', 'c', 'online', 'US', 'posted', NULL, NULL, NULL)";
+const MESSAGE_INSERT: &str =
+    "INSERT OR IGNORE INTO messages (bank_id, external_id, at, sender, kind, text, txn_id, alert_id, read)
+     VALUES ('chase', NULL, 1, 'bank', 'text', 't', NULL, NULL, 0)";
+
+/// Migration 13: the CHECKs on the rows every feed writes are comparisons,
+/// not `IN` lists, which SQLite evaluates by building a table of the
+/// values at every row (a fifth of a feed's time). A store made at version
+/// 12, with rows in it, comes out whole, and the rules are the same: NULL
+/// and the listed values pass, anything else is refused.
+#[test]
+fn the_checks_on_every_row_written_build_no_table_and_keep_their_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.db");
+    {
+        let mut s = Store::open(&path).unwrap();
+        s.sync_banks(&profile::load_all(None).unwrap()).unwrap();
+        s.grant_for(&bank("chase"), t0() - Duration::days(100), Duration::days(3650)).unwrap();
+        let batch = vec![
+            env(&s, "chase", account("chk", 100_000, Some("9913"))),
+            env(&s, "chase", txn("chk", "t1", 0, -500, "Shop")),
+        ];
+        s.apply_batch(&batch, t0()).unwrap();
+    }
+    // Back to version 12's text, as a store made then has it.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        assert!(!builds_a_table_per_row(&c, ROW_INSERT) && !builds_a_table_per_row(&c, MESSAGE_INSERT));
+        let cookie: i64 = c.query_row("PRAGMA schema_version", [], |r| r.get(0)).unwrap();
+        c.execute_batch(&format!(
+            "BEGIN; PRAGMA writable_schema = ON;
+             UPDATE sqlite_schema SET sql = replace(sql,
+               'CHECK (transfer_by = ''feed'' OR transfer_by = ''auto'' OR transfer_by = ''user'' OR transfer_by = ''unpaired'')',
+               'CHECK (transfer_by IN (''feed'', ''auto'', ''user'', ''unpaired''))') WHERE name = 'transactions';
+             UPDATE sqlite_schema SET sql = replace(sql,
+               'CHECK (sender = ''bank'' OR sender = ''user'' OR sender = ''system'')',
+               'CHECK (sender IN (''bank'', ''user'', ''system''))') WHERE name = 'messages';
+             PRAGMA schema_version = {}; PRAGMA writable_schema = OFF; PRAGMA user_version = 12; COMMIT;",
+            cookie + 1
+        ))
+        .unwrap();
+    }
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        assert!(builds_a_table_per_row(&c, ROW_INSERT) && builds_a_table_per_row(&c, MESSAGE_INSERT));
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), finbox::store::SCHEMA_VERSION);
+    let txns = s.transactions(&TxnFilter { limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(txns.len(), 1);
+    drop(s);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    assert!(!builds_a_table_per_row(&c, ROW_INSERT), "transactions");
+    assert!(!builds_a_table_per_row(&c, MESSAGE_INSERT), "messages");
+    let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let set = |v: &str| c.execute(&format!("UPDATE transactions SET transfer_by = {v}"), []);
+    for ok in ["NULL", "'feed'", "'auto'", "'user'", "'unpaired'"] {
+        set(ok).unwrap();
+    }
+    assert!(set("'bogus'").unwrap_err().to_string().contains("CHECK"));
+    let say = |who: &str| {
+        c.execute("INSERT INTO messages (bank_id, at, sender, kind, text) VALUES ('chase', 1, ?1, 'text', 't')", [who])
+    };
+    for ok in ["bank", "user", "system"] {
+        say(ok).unwrap();
+    }
+    assert!(say("robot").unwrap_err().to_string().contains("CHECK"));
+}
+
 #[test]
 fn a_store_from_a_newer_finbox_is_refused() {
     let dir = tempfile::tempdir().unwrap();

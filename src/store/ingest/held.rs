@@ -20,7 +20,7 @@ use foldhash::HashMap;
 use rusqlite::Transaction as SqlTx;
 
 use super::pending::{self, Stored};
-use super::txn::{insert_row, running_for, transaction_notice};
+use super::txn::{Incoming, insert_row, running_for, transaction_notice};
 use super::{AccountRef, Batch, BatchReport};
 use crate::domain::event::TxnInfo;
 use crate::domain::text::clean_line;
@@ -47,6 +47,11 @@ pub(super) struct Held {
 impl Held {
     pub(super) fn acct(&self) -> AccountRef {
         self.acct
+    }
+
+    /// It as it came, to be written.
+    fn incoming(&self) -> Incoming<'_> {
+        Incoming { bank: &self.bank, acct: self.acct, t: &self.txn, merchant: &self.merchant }
     }
 
     /// It as the pending rules look at a stored authorisation.
@@ -121,17 +126,14 @@ impl HeldBack {
 /// with the effects of storing it. False when it is to be written now: a
 /// rule made it (the rule's mark goes on the stored row), or its id is
 /// stored already.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn hold(
     tx: &SqlTx<'_>,
     b: &mut Batch,
-    bank: &BankId,
-    acct: AccountRef,
-    t: &TxnInfo,
-    merchant: &str,
+    x: Incoming,
     shared: Grant,
     report: &mut BatchReport,
 ) -> Result<bool> {
+    let Incoming { bank, acct, t, merchant } = x;
     if !b.hold || b.ruled || pending::is_stored(tx, bank, &t.external_id)? {
         return Ok(false);
     }
@@ -188,7 +190,7 @@ pub(super) fn write_all(tx: &SqlTx<'_>, b: &mut Batch) -> Result<()> {
 /// Stores a held authorisation as pending, with its notice; its effects on
 /// balances and counts were had when it came.
 pub(super) fn write(tx: &SqlTx<'_>, b: &mut Batch, h: Held) -> Result<()> {
-    let Some(id) = insert_row(tx, b, &h.bank, h.acct, &h.txn, &h.merchant, None)? else {
+    let Some(id) = insert_row(tx, b, h.incoming(), None)? else {
         return Err(StoreError::Corrupt(format!("held authorisation {} was stored meanwhile", h.txn.external_id)));
     };
     if let Some(c) = pending::cached(b, h.acct.id, h.id) {
@@ -224,30 +226,27 @@ pub(super) fn release(
 /// posted, keeping when and how much was authorised, with the notice the
 /// authorisation's would have become (or the posting's own, as
 /// [`pending::post`] writes it).
-#[allow(clippy::too_many_arguments)]
 pub(super) fn settle(
     tx: &SqlTx<'_>,
     b: &mut Batch,
-    bank: &BankId,
-    acct: AccountRef,
+    x: Incoming,
     h: Held,
-    t: &TxnInfo,
-    merchant: &str,
     shared: Grant,
     report: &mut BatchReport,
 ) -> Result<()> {
+    let Incoming { bank, t, .. } = x;
     let auth = h.stored();
     pending::forget(b, &auth);
     let authorized = (auth.posted_at, (auth.amount != t.amount.minor).then_some(auth.amount));
-    let Some(id) = insert_row(tx, b, bank, acct, t, merchant, Some(authorized))? else {
+    let Some(id) = insert_row(tx, b, x, Some(authorized))? else {
         return Err(StoreError::Corrupt(format!("posting {} was stored meanwhile", t.external_id)));
     };
-    pending::settled(tx, b, bank, acct, &auth, id, t, merchant, report)?;
+    pending::settled(tx, b, x, &auth, id, report)?;
     if h.notice {
-        let text = pending::posting_notice(tx, b, acct, &auth, t, merchant)?;
+        let text = pending::posting_notice(tx, b, x, &auth)?;
         NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, h.txn.posted_at, &text).txn(id).insert(tx)?;
     } else if t.notify && t.posted_at.timestamp() >= shared.since {
-        let text = pending::posting_notice(tx, b, acct, &auth, t, merchant)?;
+        let text = pending::posting_notice(tx, b, x, &auth)?;
         NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, t.posted_at, &text).txn(id).insert(tx)?;
         report.messages += 1;
     }

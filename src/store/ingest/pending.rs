@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
-use super::txn::{running_for, transaction_notice};
+use super::txn::{Incoming, running_for, transaction_notice};
 use super::{AccountRef, Batch, BatchReport, transfer};
 use crate::domain::event::TxnInfo;
 use crate::domain::text::clean_line;
@@ -70,14 +70,8 @@ pub(super) fn is_stored(tx: &SqlTx<'_>, bank: &BankId, external_id: &str) -> Res
 
 /// The pending authorisation a posting with a new id settles, if one fits:
 /// the same name first, then the closest amount, then the oldest.
-pub(super) fn matching(
-    tx: &SqlTx<'_>,
-    b: &mut Batch,
-    bank: &BankId,
-    acct: AccountRef,
-    t: &TxnInfo,
-    merchant: &str,
-) -> Result<Option<Stored>> {
+pub(super) fn matching(tx: &SqlTx<'_>, b: &mut Batch, x: Incoming) -> Result<Option<Stored>> {
+    let Incoming { bank, acct, t, merchant } = x;
     let at = t.posted_at.timestamp();
     let tolerance = b.tolerance(tx, bank)?;
     // Dates and amounts first; the posting's merchant is split only when
@@ -201,18 +195,15 @@ impl Words {
 /// The authorisation `auth` posts as `t`: one row, now posted, keeping when
 /// and how much was authorised; the balances move (available back by the
 /// hold, ledger by the posting) and the notice says what posted.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn post(
     tx: &SqlTx<'_>,
     b: &mut Batch,
-    bank: &BankId,
-    acct: AccountRef,
+    x: Incoming,
     auth: &Stored,
-    t: &TxnInfo,
-    merchant: &str,
     shared: Grant,
     report: &mut BatchReport,
 ) -> Result<()> {
+    let Incoming { bank, t, merchant, .. } = x;
     let posted_at = t.posted_at.timestamp();
     forget(b, auth);
     tx.prepare_cached(
@@ -240,7 +231,7 @@ pub(super) fn post(
         tx.prepare_cached("UPDATE transactions SET merchant = ?2, category = ?3 WHERE id = ?1")?
             .execute(params![auth.id, merchant, category])?;
     }
-    settled(tx, b, bank, acct, auth, auth.id, t, merchant, report)?;
+    settled(tx, b, x, auth, auth.id, report)?;
     // Found first, then changed by its row id: an UPDATE that may touch
     // several rows opens a statement journal, and with it the search index
     // flushes what it holds to disk (a third of ingest, measured).
@@ -249,10 +240,10 @@ pub(super) fn post(
         .query_row([auth.id], |r| r.get(0))
         .optional()?;
     if let Some(id) = notice {
-        let text = posting_notice(tx, b, acct, auth, t, merchant)?;
+        let text = posting_notice(tx, b, x, auth)?;
         tx.prepare_cached("UPDATE messages SET text = ?2 WHERE id = ?1")?.execute(params![id, text])?;
     } else if t.notify && posted_at >= shared.since {
-        let text = posting_notice(tx, b, acct, auth, t, merchant)?;
+        let text = posting_notice(tx, b, x, auth)?;
         NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, t.posted_at, &text).txn(auth.id).insert(tx)?;
         report.messages += 1;
     }
@@ -263,18 +254,15 @@ pub(super) fn post(
 /// `row`) does beyond the row: the balances move (available back by the
 /// hold, ledger by the posting), the posting counts (a transfer leg looks
 /// for its other side; anything else is weighed by the insight pass).
-#[allow(clippy::too_many_arguments)]
 pub(super) fn settled(
     tx: &SqlTx<'_>,
     b: &mut Batch,
-    bank: &BankId,
-    acct: AccountRef,
+    x: Incoming,
     auth: &Stored,
     row: i64,
-    t: &TxnInfo,
-    merchant: &str,
     report: &mut BatchReport,
 ) -> Result<()> {
+    let Incoming { bank, acct, t, merchant } = x;
     let posted_at = t.posted_at.timestamp();
     let r = running_for(tx, b, acct)?;
     r.pending -= auth.amount;
@@ -296,14 +284,8 @@ pub(super) fn settled(
 
 /// The notice of a posting that settled `auth`: "Card purchase: $50.40 at
 /// Joe's Pizza (…) — posted: $42.00 → $50.40 with tip."
-pub(super) fn posting_notice(
-    tx: &SqlTx<'_>,
-    b: &mut Batch,
-    acct: AccountRef,
-    auth: &Stored,
-    t: &TxnInfo,
-    merchant: &str,
-) -> Result<String> {
+pub(super) fn posting_notice(tx: &SqlTx<'_>, b: &mut Batch, x: Incoming, auth: &Stored) -> Result<String> {
+    let Incoming { acct, t, merchant, .. } = x;
     let note = posting_note(Money::new(auth.amount, acct.currency), t.amount, &t.category);
     Ok(format!("{} {note}", transaction_notice(tx, b, acct.id, t, merchant)?.trim_end_matches('.')))
 }

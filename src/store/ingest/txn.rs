@@ -14,6 +14,17 @@ use crate::domain::{BankId, Currency, MessageKind, Money, Sender, when};
 use crate::store::message::NewMessage;
 use crate::store::{Grant, Result, day_of};
 
+/// A bank's transaction on one of its accounts, with its merchant cleaned
+/// (and as the user's rules made it): what the ingest functions that store,
+/// hold, match and settle it pass along.
+#[derive(Clone, Copy)]
+pub(super) struct Incoming<'a> {
+    pub(super) bank: &'a BankId,
+    pub(super) acct: AccountRef,
+    pub(super) t: &'a TxnInfo,
+    pub(super) merchant: &'a str,
+}
+
 pub(super) struct RunningBalance {
     pub(super) currency: Currency,
     pub(super) balance: i64,
@@ -84,12 +95,13 @@ fn apply_as(
     if let Err(reason) = validate_txn(t, acct, now) {
         return Ok(Outcome::Refused(reason));
     }
+    let x = Incoming { bank, acct, t, merchant: &merchant };
     // An authorisation held back in this batch: its posting (the same id,
     // the same account) settles it; anything else under its id finds it
     // stored, as it came.
     match b.held.take(bank, &t.external_id) {
         Some(h) if !t.pending && h.acct().id == acct.id => {
-            held::settle(tx, b, bank, acct, h, t, &merchant, shared, report)?;
+            held::settle(tx, b, x, h, shared, report)?;
             return Ok(Outcome::Applied);
         }
         Some(h) => held::write(tx, b, h)?,
@@ -103,21 +115,21 @@ fn apply_as(
     if !t.pending
         && card
         && running_for(tx, b, acct)?.has_pending
-        && let Some(auth) = pending::matching(tx, b, bank, acct, t, &merchant)?
+        && let Some(auth) = pending::matching(tx, b, x)?
         && !pending::is_stored(tx, bank, &t.external_id)?
     {
         match b.held.take_id(auth.id) {
-            Some(h) => held::settle(tx, b, bank, acct, h, t, &merchant, shared, report)?,
-            None => pending::post(tx, b, bank, acct, &auth, t, &merchant, shared, report)?,
+            Some(h) => held::settle(tx, b, x, h, shared, report)?,
+            None => pending::post(tx, b, x, &auth, shared, report)?,
         }
         return Ok(Outcome::Applied);
     }
     // A new authorisation waits for its posting (see `held`).
-    if t.pending && held::hold(tx, b, bank, acct, t, &merchant, shared, report)? {
+    if t.pending && held::hold(tx, b, x, shared, report)? {
         return Ok(Outcome::Applied);
     }
-    match insert_txn(tx, b, bank, acct, t, &merchant)? {
-        None => return stored_again(tx, b, env, acct, t, &merchant, shared, now, report),
+    match insert_txn(tx, b, x)? {
+        None => return stored_again(tx, b, env, x, (shared, now), report),
         Some(txn_id) => {
             report.transactions += 1;
             if t.pending {
@@ -146,23 +158,19 @@ fn apply_as(
 /// A transaction id stored already: the posting of a stored authorisation,
 /// an authorisation adjusted, a late replay of an authorisation that has
 /// posted, or (posted again) the first version stands.
-#[allow(clippy::too_many_arguments)]
 fn stored_again(
     tx: &SqlTx<'_>,
     b: &mut Batch,
     env: &Envelope,
-    acct: AccountRef,
-    t: &TxnInfo,
-    merchant: &str,
-    shared: Grant,
-    now: DateTime<Utc>,
+    x: Incoming,
+    (shared, now): (Grant, DateTime<Utc>),
     report: &mut BatchReport,
 ) -> Result<Outcome> {
-    let bank = &env.bank;
+    let Incoming { bank, acct, t, .. } = x;
     let stored: Option<Stored> = pending::stored(tx, bank, &t.external_id)?;
     match stored {
         Some(auth) if auth.pending && auth.account == acct.id && !t.pending => {
-            pending::post(tx, b, bank, acct, &auth, t, merchant, shared, report)?;
+            pending::post(tx, b, x, &auth, shared, report)?;
         }
         Some(auth) if auth.pending && auth.account == acct.id && auth.amount != t.amount.minor => {
             pending::adjust(tx, b, acct, &auth, t)?;
@@ -172,7 +180,7 @@ fn stored_again(
         stored => {
             report.replayed_transactions += 1;
             b.replayed.insert((bank.clone(), t.external_id.clone()));
-            match stored.and_then(|s| differs_from_stored(&s, acct, t, merchant)) {
+            match stored.and_then(|s| differs_from_stored(&s, x)) {
                 Some(reason) => refuse(tx, report, env, now, reason, true)?,
                 None => report.duplicates += 1,
             }
@@ -200,7 +208,8 @@ pub(super) fn validate_txn(t: &TxnInfo, acct: AccountRef, now: DateTime<Utc>) ->
 /// conversation were built on it; the later version is refused into the
 /// quarantine with what differs, so the user sees it, and a replay of it is
 /// listed once. Never two rows.
-pub(super) fn differs_from_stored(stored: &Stored, acct: AccountRef, t: &TxnInfo, merchant: &str) -> Option<String> {
+pub(super) fn differs_from_stored(stored: &Stored, x: Incoming) -> Option<String> {
+    let Incoming { acct, t, merchant, .. } = x;
     let mut diffs = Vec::new();
     if stored.amount != t.amount.minor {
         diffs.push(format!("amount {} → {}", Money::new(stored.amount, acct.currency), t.amount));
@@ -221,14 +230,8 @@ pub(super) fn differs_from_stored(stored: &Stored, acct: AccountRef, t: &TxnInfo
 
 /// Inserts a transaction unless its external id is already stored; moves the
 /// running balance. Returns the new row id.
-pub(super) fn insert_txn(
-    tx: &SqlTx<'_>,
-    b: &mut Batch,
-    bank: &BankId,
-    acct: AccountRef,
-    t: &TxnInfo,
-    merchant: &str,
-) -> Result<Option<i64>> {
+pub(super) fn insert_txn(tx: &SqlTx<'_>, b: &mut Batch, x: Incoming) -> Result<Option<i64>> {
+    let Incoming { acct, t, merchant, .. } = x;
     let running = running_for(tx, b, acct)?;
     // History before the opening balance's time moves the opening balance;
     // an authorisation moves neither, only what is available.
@@ -248,7 +251,7 @@ pub(super) fn insert_txn(
     } else {
         (running.balance.checked_add(t.amount.minor).ok_or_else(overflow)?, running.opening_delta)
     };
-    let Some(id) = insert_row(tx, b, bank, acct, t, merchant, None)? else {
+    let Some(id) = insert_row(tx, b, x, None)? else {
         return Ok(None);
     };
     let running = b.running.get_mut(&acct.id).expect("loaded above");
@@ -288,12 +291,10 @@ pub(super) fn insert_txn(
 pub(super) fn insert_row(
     tx: &SqlTx<'_>,
     b: &mut Batch,
-    bank: &BankId,
-    acct: AccountRef,
-    t: &TxnInfo,
-    merchant: &str,
+    x: Incoming,
     authorized: Option<(i64, Option<i64>)>,
 ) -> Result<Option<i64>> {
+    let Incoming { bank, acct, t, merchant } = x;
     let category = cleaned_line(&t.category, 40);
     let mut country = cleaned_line(&t.country, 2);
     if country.bytes().any(|c| c.is_ascii_lowercase()) {

@@ -686,6 +686,26 @@ fn a_chart_keeps_its_columns_in_a_narrow_conversation() {
     assert!(wide.contains("Restaurants ████▍     $5,598.24"), "{wide}");
 }
 
+/// finbox's own thread is no bank: its footer does not offer writing to
+/// it or changing what it is shared (a bank's does).
+#[test]
+fn the_footer_of_finbox_s_thread_offers_no_bank_keys() {
+    let mut s = main_state();
+    let last = |s: &AppState| {
+        let text = screen_text(draw(s, 120, 36).backend().buffer());
+        text.lines().last().unwrap().to_string()
+    };
+    let chase = last(&s);
+    assert!(chase.contains("write to the bank") && chase.contains("sharing"), "{chase}");
+    let mut own = bank("finbox", "finbox", "#888888", true, 0, 0);
+    own.bank.feed_kind = FINBOX_THREAD.to_string();
+    s.banks.insert(0, own);
+    s.selected_bank = 0;
+    let footer = last(&s);
+    assert!(!footer.contains("write to the bank") && !footer.contains("sharing"), "{footer}");
+    assert!(footer.contains("help") && footer.contains("quit"), "{footer}");
+}
+
 #[test]
 fn too_small() {
     let t = draw(&main_state(), 40, 10);

@@ -81,8 +81,14 @@ fn footer_keys(state: &AppState) -> Vec<(String, &'static str)> {
         // the keys that work everywhere: a narrow footer still shows what is
         // special about this pane.
         Input::Normal => {
+            // finbox's own thread is not a bank's: nothing to write to it,
+            // nothing to share (the keys say so if pressed; the footer
+            // does not offer them).
+            let own_thread = state.bank().is_some_and(|b| b.bank.is_finbox());
+            let offered =
+                |k: &&KeyBinding| k.footer && !(own_thread && (k.actions == ["compose"] || k.actions == ["consent"]));
             let (own, global): (Vec<&KeyBinding>, Vec<&KeyBinding>) =
-                bindings_for(state.focus).filter(|k| k.footer).partition(|k| !k.panes.is_empty());
+                bindings_for(state.focus).filter(offered).partition(|k| !k.panes.is_empty());
             let (help, global): (Vec<&KeyBinding>, Vec<&KeyBinding>) =
                 global.into_iter().partition(|k| k.actions == ["help"]);
             // The sharing key asks to renew when the selected bank's consent

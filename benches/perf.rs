@@ -122,6 +122,15 @@ fn main() {
             target: "".into(),
             ok: None,
         });
+        let (multi_n, multi_took) = bare_multi_row(&dir, &path, txns.min(1_000_000), 50);
+        let multi = multi_n as f64 / multi_took.as_secs_f64();
+        rows.push(Row {
+            what: "(for reference) the same rows, 50 to an INSERT (row and search entry), ids given, 1,000-row txns"
+                .into(),
+            figure: format!("{multi:.0} rows/s; finbox / this = {:.2}", rate / multi),
+            target: "(what fewer statements per row would leave)".into(),
+            ok: None,
+        });
         let (bare_n, bare_took) = bare_insert_loop(&dir, txns.min(1_000_000));
         let synthetic = bare_n as f64 / bare_took.as_secs_f64();
         rows.push(Row {
@@ -405,6 +414,81 @@ fn bare_same_rows(dir: &Path, source: &Path, n: u64) -> (u64, Duration) {
                 ins.execute(rusqlite::params![r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9]).unwrap();
                 fts.execute(rusqlite::params![tx.last_insert_rowid(), r.6, r.7]).unwrap();
             }
+        }
+        tx.commit().unwrap();
+    }
+    (rows.len() as u64, start.elapsed())
+}
+
+/// The same rows as [`bare_same_rows`], `per` to a statement: a multi-row
+/// `INSERT` for the rows (their ids given, as a writer that numbers its own
+/// rows would) and one for their search entries.
+fn bare_multi_row(dir: &Path, source: &Path, n: u64, per: usize) -> (u64, Duration) {
+    let rows: Vec<BareRow> = {
+        let src = rusqlite::Connection::open(source).unwrap();
+        let mut q = src
+            .prepare(
+                "SELECT bank_id, account_id, external_id, posted_at, amount_minor, currency, merchant, category, channel,
+                        country FROM transactions ORDER BY id LIMIT ?1",
+            )
+            .unwrap();
+        q.query_map([n as i64], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    let mut c = bare_store(dir);
+    c.execute("ATTACH ?1 AS src", [source.to_str().unwrap()]).unwrap();
+    c.execute_batch("INSERT INTO accounts SELECT * FROM src.accounts; DETACH src;").unwrap();
+    let values = |k: usize, cols: usize| {
+        (0..k)
+            .map(|r| format!("({})", (1..=cols).map(|i| format!("?{}", r * cols + i)).collect::<Vec<_>>().join(", ")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let start = Instant::now();
+    let mut next_id = 1i64;
+    for chunk in rows.chunks(1000) {
+        let tx = c.transaction().unwrap();
+        for group in chunk.chunks(per) {
+            let mut ins = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO transactions (id, bank_id, account_id, external_id, posted_at, amount_minor, currency,
+                       merchant, category, channel, country) VALUES {}",
+                    values(group.len(), 11)
+                ))
+                .unwrap();
+            let mut fts = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO transactions_fts (rowid, merchant, category) VALUES {}",
+                    values(group.len(), 3)
+                ))
+                .unwrap();
+            let mut p: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(group.len() * 11);
+            let ids: Vec<i64> = (0..group.len() as i64).map(|i| next_id + i).collect();
+            for (r, id) in group.iter().zip(&ids) {
+                p.extend([id as &dyn rusqlite::ToSql, &r.0, &r.1, &r.2, &r.3, &r.4, &r.5, &r.6, &r.7, &r.8, &r.9]);
+            }
+            ins.execute(p.as_slice()).unwrap();
+            let mut f: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(group.len() * 3);
+            for (r, id) in group.iter().zip(&ids) {
+                f.extend([id as &dyn rusqlite::ToSql, &r.6, &r.7]);
+            }
+            fts.execute(f.as_slice()).unwrap();
+            next_id += group.len() as i64;
         }
         tx.commit().unwrap();
     }

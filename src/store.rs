@@ -577,6 +577,16 @@ impl Store {
         found
     }
 
+    /// What SQLite plans for `sql` on this connection: its opcodes, in
+    /// order (`EXPLAIN`), for tests to check a plan.
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
+    pub fn opcodes(&self, sql: &str) -> Result<Vec<String>> {
+        let mut q = self.conn.prepare(&format!("EXPLAIN {sql}"))?;
+        let ops = q.query_map([], |r| r.get::<_, String>(1))?.collect::<rusqlite::Result<_>>()?;
+        Ok(ops)
+    }
+
     /// Whether batches hold an authorisation back until its posting in the
     /// same batch (on: the default). Off, each is written as it comes: the
     /// same store, more writes. For tests and the benchmark to compare.

@@ -528,8 +528,8 @@ fn files_that_are_not_finbox_stores_are_left_untouched() {
     assert!(!dir.path().join("other.db-wal").exists());
 }
 
-/// What SQLite plans for one row written to `table` (the feed's insert):
-/// whether it builds an ephemeral table for it.
+/// Whether SQLite, on connection `c`, builds an ephemeral table to write
+/// the row `insert` writes.
 fn builds_a_table_per_row(c: &rusqlite::Connection, insert: &str) -> bool {
     let mut q = c.prepare(&format!("EXPLAIN {insert}")).unwrap();
     let ops: Vec<String> = q.query_map([], |r| r.get::<_, String>(1)).unwrap().map(Result::unwrap).collect();
@@ -587,6 +587,11 @@ fn the_checks_on_every_row_written_build_no_table_and_keep_their_rule() {
     }
     let s = Store::open(&path).unwrap();
     assert_eq!(s.schema_version().unwrap(), finbox::store::SCHEMA_VERSION);
+    // The connection that migrated (the one a writer then ingests on)
+    // plans with the new text at once, not only connections opened later.
+    for insert in [ROW_INSERT, MESSAGE_INSERT] {
+        assert!(!s.opcodes(insert).unwrap().iter().any(|op| op == "OpenEphemeral"), "{insert}");
+    }
     let txns = s.transactions(&TxnFilter { limit: 10, ..Default::default() }).unwrap();
     assert_eq!(txns.len(), 1);
     drop(s);

@@ -11,9 +11,12 @@
 --
 -- The table definitions are edited in place, as SQLite documents for
 -- changing a constraint that the rows already meet ("Making Other Kinds
--- Of Table Schema Changes"): nothing on disk changes but the text. The
--- migration runner raises the schema version afterwards, so that every
--- connection reads the new text.
+-- Of Table Schema Changes"): nothing on disk changes but the text.
+-- `writable_schema = RESET` (not OFF) makes this connection read the new
+-- text at once (with OFF it kept the old CHECKs until reopened: the
+-- process that upgraded the store ingested the slow way); the migration
+-- runner raises the schema version afterwards, so that other connections
+-- read it too.
 PRAGMA writable_schema = ON;
 UPDATE sqlite_schema
    SET sql = replace(sql,
@@ -25,4 +28,4 @@ UPDATE sqlite_schema
        'CHECK (sender IN (''bank'', ''user'', ''system''))',
        'CHECK (sender = ''bank'' OR sender = ''user'' OR sender = ''system'')')
  WHERE type = 'table' AND name = 'messages';
-PRAGMA writable_schema = OFF;
+PRAGMA writable_schema = RESET;

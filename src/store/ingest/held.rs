@@ -51,7 +51,7 @@ impl Held {
 
     /// It as it came, to be written.
     fn incoming(&self) -> Incoming<'_> {
-        Incoming { bank: &self.bank, acct: self.acct, t: &self.txn, merchant: &self.merchant }
+        Incoming::new(&self.bank, self.acct, &self.txn, &self.merchant)
     }
 
     /// It as the pending rules look at a stored authorisation.
@@ -133,7 +133,7 @@ pub(super) fn hold(
     shared: Grant,
     report: &mut BatchReport,
 ) -> Result<bool> {
-    let Incoming { bank, acct, t, merchant } = x;
+    let Incoming { bank, acct, t, merchant, .. } = x;
     if !b.hold || b.ruled || pending::is_stored(tx, bank, &t.external_id)? {
         return Ok(false);
     }

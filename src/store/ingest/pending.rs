@@ -71,7 +71,7 @@ pub(super) fn is_stored(tx: &SqlTx<'_>, bank: &BankId, external_id: &str) -> Res
 /// The pending authorisation a posting with a new id settles, if one fits:
 /// the same name first, then the closest amount, then the oldest.
 pub(super) fn matching(tx: &SqlTx<'_>, b: &mut Batch, x: Incoming) -> Result<Option<Stored>> {
-    let Incoming { bank, acct, t, merchant } = x;
+    let Incoming { bank, acct, t, merchant, .. } = x;
     let at = t.posted_at.timestamp();
     let tolerance = b.tolerance(tx, bank)?;
     // Dates and amounts first; the posting's merchant is split only when
@@ -221,7 +221,7 @@ pub(super) fn post(
         clean_line(&t.country, 2).to_ascii_uppercase(),
         auth.posted_at,
         auth.amount,
-        transfer::kind(t, merchant),
+        x.transfer,
     ])?;
     // The search index follows a changed merchant or category (its trigger
     // fires on any update that names them, and a search-index delete is
@@ -262,7 +262,7 @@ pub(super) fn settled(
     row: i64,
     report: &mut BatchReport,
 ) -> Result<()> {
-    let Incoming { bank, acct, t, merchant } = x;
+    let Incoming { bank, acct, t, merchant, .. } = x;
     let posted_at = t.posted_at.timestamp();
     let r = running_for(tx, b, acct)?;
     r.pending -= auth.amount;
@@ -274,7 +274,7 @@ pub(super) fn settled(
         _ => r.days.push((day, balance)),
     }
     report.posted += 1;
-    if transfer::kind(t, merchant).is_some() {
+    if x.transfer.is_some() {
         transfer::pair(tx, row, acct, t)?;
     } else {
         b.observe(bank, acct, row, t, merchant);

@@ -23,6 +23,16 @@ pub(super) struct Incoming<'a> {
     pub(super) acct: AccountRef,
     pub(super) t: &'a TxnInfo,
     pub(super) merchant: &'a str,
+    /// Whether it is a leg of a transfer, and how it is known (see
+    /// [`transfer::kind`]): asked once, where it is stored and where it
+    /// counts.
+    pub(super) transfer: Option<&'static str>,
+}
+
+impl<'a> Incoming<'a> {
+    pub(super) fn new(bank: &'a BankId, acct: AccountRef, t: &'a TxnInfo, merchant: &'a str) -> Incoming<'a> {
+        Incoming { bank, acct, t, merchant, transfer: transfer::kind(t, merchant) }
+    }
 }
 
 pub(super) struct RunningBalance {
@@ -95,7 +105,7 @@ fn apply_as(
     if let Err(reason) = validate_txn(t, acct, now) {
         return Ok(Outcome::Refused(reason));
     }
-    let x = Incoming { bank, acct, t, merchant: &merchant };
+    let x = Incoming::new(bank, acct, t, &merchant);
     // An authorisation held back in this batch: its posting (the same id,
     // the same account) settles it; anything else under its id finds it
     // stored, as it came.
@@ -134,7 +144,7 @@ fn apply_as(
             report.transactions += 1;
             if t.pending {
                 report.pending += 1;
-            } else if transfer::kind(t, &merchant).is_some() {
+            } else if x.transfer.is_some() {
                 transfer::pair(tx, txn_id, acct, t)?;
             } else {
                 b.observe(bank, acct, txn_id, t, &merchant);
@@ -294,7 +304,7 @@ pub(super) fn insert_row(
     x: Incoming,
     authorized: Option<(i64, Option<i64>)>,
 ) -> Result<Option<i64>> {
-    let Incoming { bank, acct, t, merchant } = x;
+    let Incoming { bank, acct, t, merchant, .. } = x;
     let category = cleaned_line(&t.category, 40);
     let mut country = cleaned_line(&t.country, 2);
     if country.bytes().any(|c| c.is_ascii_lowercase()) {
@@ -312,7 +322,7 @@ pub(super) fn insert_row(
         t.channel.as_str(),
         country.as_ref(),
         if t.pending { "pending" } else { "posted" },
-        transfer::kind(t, merchant),
+        x.transfer,
         authorized.map(|a| a.0),
         authorized.and_then(|a| a.1),
     ])?;

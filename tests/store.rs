@@ -22,7 +22,15 @@ fn usd(minor: i64) -> Money {
 /// A store with the four embedded banks; `granted` ones shared (100 days
 /// ago, for ten years: expiry has tests of its own).
 fn store_with(granted: &[&str]) -> Store {
-    let mut s = Store::open_in_memory().unwrap();
+    with_banks(Store::open_in_memory().unwrap(), granted)
+}
+
+/// [`store_with`], in a file at `path`.
+fn file_store_with(path: &std::path::Path, granted: &[&str]) -> Store {
+    with_banks(Store::open(path).unwrap(), granted)
+}
+
+fn with_banks(mut s: Store, granted: &[&str]) -> Store {
     s.sync_banks(&profile::load_all(None).unwrap()).unwrap();
     for b in granted {
         s.grant_for(&bank(b), t0() - Duration::days(100), Duration::days(3650)).unwrap();
@@ -554,9 +562,7 @@ fn the_checks_on_every_row_written_build_no_table_and_keep_their_rule() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.db");
     {
-        let mut s = Store::open(&path).unwrap();
-        s.sync_banks(&profile::load_all(None).unwrap()).unwrap();
-        s.grant_for(&bank("chase"), t0() - Duration::days(100), Duration::days(3650)).unwrap();
+        let mut s = file_store_with(&path, &["chase"]);
         let batch = vec![
             env(&s, "chase", account("chk", 100_000, Some("9913"))),
             env(&s, "chase", txn("chk", "t1", 0, -500, "Shop")),
@@ -1341,9 +1347,7 @@ fn narrowing_with_delete_leaves_no_row_of_that_kind() {
     use finbox::domain::{Scope, Scopes};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.db");
-    let mut s = Store::open(&path).unwrap();
-    s.sync_banks(&profile::load_all(None).unwrap()).unwrap();
-    s.grant_for(&bank("chase"), t0() - Duration::days(100), Duration::days(3650)).unwrap();
+    let mut s = file_store_with(&path, &["chase"]);
     s.apply_batch(&[env(&s, "chase", account("chk", 100_000, Some("9913")))], t0()).unwrap();
     let batch: Vec<Envelope> =
         (0..50).map(|i| env(&s, "chase", txn("chk", &format!("t{i}"), i, -100 - i, "Zanzibarquux Bistro"))).collect();

@@ -13,10 +13,9 @@
 -- changing a constraint that the rows already meet ("Making Other Kinds
 -- Of Table Schema Changes"): nothing on disk changes but the text.
 -- `writable_schema = RESET` (not OFF) makes this connection read the new
--- text at once (with OFF it kept the old CHECKs until reopened: the
--- process that upgraded the store ingested the slow way); the migration
--- runner raises the schema version afterwards, so that other connections
--- read it too.
+-- text at once (with OFF it kept planning the old CHECKs until reopened);
+-- the migration runner raises the schema version afterwards, so that other
+-- connections read it too.
 PRAGMA writable_schema = ON;
 UPDATE sqlite_schema
    SET sql = replace(sql,

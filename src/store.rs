@@ -211,6 +211,9 @@ pub struct Store {
     /// Whether a batch holds an authorisation back until its posting (see
     /// `ingest::held`); off only to compare, in tests and the benchmark.
     hold_authorisations: bool,
+    /// The ingest's per-batch buffers, kept with their room between
+    /// batches (see `ingest::Buffers`).
+    buffers: ingest::Buffers,
 }
 
 impl Store {
@@ -296,6 +299,7 @@ impl Store {
             bot: Default::default(),
             rules: Default::default(),
             hold_authorisations: true,
+            buffers: Default::default(),
         };
         store.prepare(&shown)?;
         // Only now that the file is known to be ours: make it and its
@@ -360,6 +364,7 @@ impl Store {
             bot: Default::default(),
             rules: Default::default(),
             hold_authorisations: true,
+            buffers: Default::default(),
         };
         store.prepare(":memory:")?;
         Ok(store)

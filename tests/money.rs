@@ -160,6 +160,38 @@ fn a_posting_with_another_id_and_a_tip_settles_the_authorisation() {
     assert_balances_add_up(&s);
 }
 
+/// A posting delivered again (its id stored) while another authorisation
+/// it would match is pending settles nothing: neither one stored in an
+/// earlier batch nor one held back in the replay's own batch.
+#[test]
+fn a_replayed_posting_takes_no_other_authorisation() {
+    let mut s = linked();
+    apply(&mut s, "chase", vec![pending(charge("cc", "auth-1", 0.0, -4200, "Joe's Pizza", "Restaurants"))]);
+    apply(&mut s, "chase", vec![charge("cc", "p-1", 1.0, -5040, "Joe's Pizza", "Restaurants")]);
+    // Another meal there, authorised (stored), then the first posting again.
+    apply(&mut s, "chase", vec![pending(charge("cc", "auth-2", 0.5, -4300, "Joe's Pizza", "Restaurants"))]);
+    let r = apply(&mut s, "chase", vec![charge("cc", "p-1", 1.0, -5040, "Joe's Pizza", "Restaurants")]);
+    assert_eq!((r.duplicates, r.posted, r.transactions), (1, 0, 0));
+    // A third, held back in the batch that replays the posting.
+    let r = apply(
+        &mut s,
+        "chase",
+        vec![
+            pending(charge("cc", "auth-3", 0.6, -4400, "Joe's Pizza", "Restaurants")),
+            charge("cc", "p-1", 1.0, -5040, "Joe's Pizza", "Restaurants"),
+        ],
+    );
+    assert_eq!((r.duplicates, r.posted, r.pending, r.transactions), (1, 0, 1, 1));
+    let rows = rows(&s, "chase", "cc");
+    let status = |id: &str| rows.iter().find(|t| t.external_id == id).map(|t| t.status);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(status("p-1"), Some(TxnStatus::Posted));
+    assert_eq!((status("auth-2"), status("auth-3")), (Some(TxnStatus::Pending), Some(TxnStatus::Pending)));
+    assert_eq!(acct(&s, "chase", "cc").pending.minor, -8700);
+    assert!(s.quarantine(100).unwrap().is_empty());
+    assert_balances_add_up(&s);
+}
+
 #[test]
 fn a_fuel_hold_posts_at_any_amount_and_too_big_a_tip_does_not_match() {
     let mut s = linked();

@@ -79,6 +79,12 @@ pub(super) struct HeldBack {
 }
 
 impl HeldBack {
+    /// Empty, its room kept (see `ingest::Buffers`).
+    pub(super) fn clear(&mut self) {
+        self.order.clear();
+        self.by_key.clear();
+    }
+
     fn take_at(&mut self, i: usize) -> Option<Held> {
         let h = self.order.get_mut(i)?.take()?;
         if let Some(banks) = self.by_key.get_mut(h.txn.external_id.as_str()) {
@@ -97,6 +103,13 @@ impl HeldBack {
     pub(super) fn take(&mut self, bank: &BankId, external_id: &str) -> Option<Held> {
         let i = self.index(bank, external_id)?;
         self.take_at(i)
+    }
+
+    /// Holds `h` again, in the place it had (taken, then not settled).
+    fn put_back(&mut self, h: Held) {
+        let i = usize::try_from(h.id - HELD_IDS).expect("a held place");
+        self.by_key.entry(h.txn.external_id.clone()).or_default().push((h.bank.clone(), i));
+        self.order[i] = Some(h);
     }
 
     /// The held authorisation with this place in the pending look-ups.
@@ -134,7 +147,7 @@ pub(super) fn hold(
     report: &mut BatchReport,
 ) -> Result<bool> {
     let Incoming { bank, acct, t, merchant, .. } = x;
-    if !b.hold || b.ruled || pending::is_stored(tx, bank, &t.external_id)? {
+    if !b.hold || b.ruled || pending::is_stored(b, bank, &t.external_id)? {
         return Ok(false);
     }
     // The account's pending look-ups must know it: read them first.
@@ -225,7 +238,9 @@ pub(super) fn release(
 /// The posting `t` settles the held authorisation `h`: one row, written
 /// posted, keeping when and how much was authorised, with the notice the
 /// authorisation's would have become (or the posting's own, as
-/// [`pending::post`] writes it).
+/// [`pending::post`] writes it). False when the posting's id is stored
+/// already (a replayed posting settles nothing): `h` is held again, as it
+/// was, and nothing is written.
 pub(super) fn settle(
     tx: &SqlTx<'_>,
     b: &mut Batch,
@@ -233,14 +248,17 @@ pub(super) fn settle(
     h: Held,
     shared: Grant,
     report: &mut BatchReport,
-) -> Result<()> {
+) -> Result<bool> {
     let Incoming { bank, t, .. } = x;
     let auth = h.stored();
-    pending::forget(b, &auth);
     let authorized = (auth.posted_at, (auth.amount != t.amount.minor).then_some(auth.amount));
+    // Written first: the row's unique id is the check that the posting is
+    // new (one look-up, not two).
     let Some(id) = insert_row(tx, b, x, Some(authorized))? else {
-        return Err(StoreError::Corrupt(format!("posting {} was stored meanwhile", t.external_id)));
+        b.held.put_back(h);
+        return Ok(false);
     };
+    pending::forget(b, &auth);
     pending::settled(tx, b, x, &auth, id, report)?;
     if h.notice {
         let text = pending::posting_notice(tx, b, x, &auth)?;
@@ -250,5 +268,5 @@ pub(super) fn settle(
         NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, t.posted_at, &text).txn(id).insert(tx)?;
         report.messages += 1;
     }
-    Ok(())
+    Ok(true)
 }

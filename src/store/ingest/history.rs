@@ -35,16 +35,18 @@ impl Tally {
 /// starts a new one.
 pub(super) fn flush_history(tx: &SqlTx<'_>, b: &Batch, report: &mut BatchReport) -> Result<()> {
     for (bank, tally) in &b.history {
+        // Not `RETURNING`: SQLite runs it as a trigger, so the statement
+        // opens a statement journal, and the search index then flushes
+        // what the batch gave it (2% of ingest in `perf`).
+        tx.prepare_cached(
+            "INSERT INTO history_notices (bank_id, epoch, count, first_at, last_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(bank_id, epoch) DO UPDATE SET count = count + excluded.count,
+               first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)",
+        )?
+        .execute(params![bank.as_str(), tally.shared.epoch, tally.count, tally.first, tally.last])?;
         let (count, first, last): (i64, i64, i64) = tx
-            .prepare_cached(
-                "INSERT INTO history_notices (bank_id, epoch, count, first_at, last_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(bank_id, epoch) DO UPDATE SET count = count + excluded.count,
-                   first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)
-                 RETURNING count, first_at, last_at",
-            )?
-            .query_row(params![bank.as_str(), tally.shared.epoch, tally.count, tally.first, tally.last], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
+            .prepare_cached("SELECT count, first_at, last_at FROM history_notices WHERE bank_id = ?1 AND epoch = ?2")?
+            .query_row(params![bank.as_str(), tally.shared.epoch], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         let name = crate::store::action::bank_name(tx, bank)?;
         let span = when::span(crate::store::from_unix(first), crate::store::from_unix(last), b.zone);
         let what = match count {

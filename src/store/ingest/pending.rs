@@ -16,7 +16,7 @@ use crate::domain::event::TxnInfo;
 use crate::domain::text::clean_line;
 use crate::domain::{BankId, Currency, MessageKind, Money, Sender, when};
 use crate::store::message::{NewMessage, account_label};
-use crate::store::{Grant, Result, day_of, from_unix};
+use crate::store::{Grant, Result, StoreError, day_of, from_unix};
 
 /// How long after its authorisation a posting with another id may come.
 pub const MATCH_WINDOW_DAYS: i64 = 10;
@@ -61,11 +61,10 @@ pub(super) fn stored(tx: &SqlTx<'_>, bank: &BankId, external_id: &str) -> Result
 }
 
 /// Whether a transaction is stored under the bank's id (read from the
-/// unique index alone, without the row).
-pub(super) fn is_stored(tx: &SqlTx<'_>, bank: &BankId, external_id: &str) -> Result<bool> {
-    Ok(tx
-        .prepare_cached("SELECT 1 FROM transactions WHERE bank_id = ?1 AND external_id = ?2")?
-        .exists(params![bank.as_str(), external_id])?)
+/// unique index alone, without the row): asked of every new authorisation,
+/// with the batch's statement.
+pub(super) fn is_stored(b: &mut Batch, bank: &BankId, external_id: &str) -> Result<bool> {
+    Ok(b.is_stored.exists(params![bank.as_str(), external_id])?)
 }
 
 /// The pending authorisation a posting with a new id settles, if one fits:
@@ -194,7 +193,9 @@ impl Words {
 
 /// The authorisation `auth` posts as `t`: one row, now posted, keeping when
 /// and how much was authorised; the balances move (available back by the
-/// hold, ledger by the posting) and the notice says what posted.
+/// hold, ledger by the posting) and the notice says what posted. False when
+/// the posting's id is stored already on another row (a replayed posting
+/// settles nothing): nothing is written.
 pub(super) fn post(
     tx: &SqlTx<'_>,
     b: &mut Batch,
@@ -202,27 +203,38 @@ pub(super) fn post(
     auth: &Stored,
     shared: Grant,
     report: &mut BatchReport,
-) -> Result<()> {
+) -> Result<bool> {
     let Incoming { bank, t, merchant, .. } = x;
     let posted_at = t.posted_at.timestamp();
+    // The row takes the posting's id: when that id is stored already (a
+    // replayed posting), the update is skipped, and that is the check (one
+    // look-up, not two).
+    let changed = tx
+        .prepare_cached(
+            "UPDATE OR IGNORE transactions
+                SET external_id = ?2, posted_at = ?3, amount_minor = ?4, channel = ?5, country = ?6,
+                    status = 'posted', authorized_at = ?7, authorized_minor = CASE WHEN ?8 <> ?4 THEN ?8 END,
+                    transfer_kind = ?9, rule = NULL, hidden = 0, original_merchant = NULL, original_category = NULL
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            auth.id,
+            t.external_id,
+            posted_at,
+            t.amount.minor,
+            t.channel.as_str(),
+            clean_line(&t.country, 2).to_ascii_uppercase(),
+            auth.posted_at,
+            auth.amount,
+            x.transfer,
+        ])?;
+    if changed == 0 {
+        return match is_stored(b, bank, &t.external_id)? {
+            true => Ok(false),
+            false => Err(StoreError::Corrupt(format!("pending transaction {} could not post", auth.id))),
+        };
+    }
     forget(b, auth);
-    tx.prepare_cached(
-        "UPDATE transactions SET external_id = ?2, posted_at = ?3, amount_minor = ?4, channel = ?5, country = ?6,
-                status = 'posted', authorized_at = ?7, authorized_minor = CASE WHEN ?8 <> ?4 THEN ?8 END,
-                transfer_kind = ?9, rule = NULL, hidden = 0, original_merchant = NULL, original_category = NULL
-         WHERE id = ?1",
-    )?
-    .execute(params![
-        auth.id,
-        t.external_id,
-        posted_at,
-        t.amount.minor,
-        t.channel.as_str(),
-        clean_line(&t.country, 2).to_ascii_uppercase(),
-        auth.posted_at,
-        auth.amount,
-        x.transfer,
-    ])?;
     // The search index follows a changed merchant or category (its trigger
     // fires on any update that names them, and a search-index delete is
     // not cheap: only when they changed).
@@ -247,7 +259,7 @@ pub(super) fn post(
         NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, t.posted_at, &text).txn(auth.id).insert(tx)?;
         report.messages += 1;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// What settling the authorisation `auth` by the posting `t` (stored as row

@@ -12,7 +12,7 @@ use crate::domain::event::{Envelope, TxnInfo};
 use crate::domain::text::{MAX_NAME_CHARS, clean_line, cleaned_line};
 use crate::domain::{BankId, Currency, MessageKind, Money, Sender, when};
 use crate::store::message::NewMessage;
-use crate::store::{Grant, Result, day_of};
+use crate::store::{Grant, Result, StoreError, day_of};
 
 /// A bank's transaction on one of its accounts, with its merchant cleaned
 /// (and as the user's rules made it): what the ingest functions that store,
@@ -111,7 +111,10 @@ fn apply_as(
     // stored, as it came.
     match b.held.take(bank, &t.external_id) {
         Some(h) if !t.pending && h.acct().id == acct.id => {
-            held::settle(tx, b, x, h, shared, report)?;
+            // Held, so its id is not stored.
+            if !held::settle(tx, b, x, h, shared, report)? {
+                return Err(StoreError::Corrupt(format!("held authorisation {} was stored meanwhile", t.external_id)));
+            }
             return Ok(Outcome::Applied);
         }
         Some(h) => held::write(tx, b, h)?,
@@ -120,19 +123,20 @@ fn apply_as(
     // A posting for an authorisation stored (or held) under another id.
     // Only a card charge on an account with pending rows looks, and only for
     // an id not yet stored (a replayed posting must not take another
-    // authorisation).
+    // authorisation: settling finds its id stored and leaves it).
     let card = matches!(t.channel, crate::domain::Channel::CardPresent | crate::domain::Channel::Online);
     if !t.pending
         && card
         && running_for(tx, b, acct)?.has_pending
         && let Some(auth) = pending::matching(tx, b, x)?
-        && !pending::is_stored(tx, bank, &t.external_id)?
     {
-        match b.held.take_id(auth.id) {
+        let settled = match b.held.take_id(auth.id) {
             Some(h) => held::settle(tx, b, x, h, shared, report)?,
             None => pending::post(tx, b, x, &auth, shared, report)?,
+        };
+        if settled {
+            return Ok(Outcome::Applied);
         }
-        return Ok(Outcome::Applied);
     }
     // A new authorisation waits for its posting (see `held`).
     if t.pending && held::hold(tx, b, x, shared, report)? {
@@ -180,7 +184,10 @@ fn stored_again(
     let stored: Option<Stored> = pending::stored(tx, bank, &t.external_id)?;
     match stored {
         Some(auth) if auth.pending && auth.account == acct.id && !t.pending => {
-            pending::post(tx, b, x, &auth, shared, report)?;
+            // The row has the posting's id: it is the one stored.
+            if !pending::post(tx, b, x, &auth, shared, report)? {
+                return Err(StoreError::Corrupt(format!("pending transaction {} could not post", auth.id)));
+            }
         }
         Some(auth) if auth.pending && auth.account == acct.id && auth.amount != t.amount.minor => {
             pending::adjust(tx, b, acct, &auth, t)?;

@@ -111,8 +111,21 @@ pub(super) fn observe(tx: &SqlTx<'_>, fresh: &mut [Fresh], now: DateTime<Utc>, z
     for f in fresh.iter() {
         keys.entry(f.merchant.as_str()).or_insert_with(|| insight::merchant_key(&f.merchant));
     }
-    let mut keyed: Vec<(&str, &Fresh)> = fresh.iter().map(|f| (keys[f.merchant.as_str()].as_str(), f)).collect();
-    keyed.sort_by(|a, b| (a.0, a.1.account, a.1.at, a.1.txn).cmp(&(b.0, b.1.account, b.1.at, b.1.txn)));
+    // Sorted by key, account, time: the keys ranked once, so that the sort
+    // compares numbers, not strings (a quarter of the pass in `perf`).
+    let mut ranked: Vec<&str> = keys.values().map(String::as_str).collect();
+    ranked.sort_unstable();
+    ranked.dedup();
+    let rank: HashMap<&str, usize> = ranked.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+    let mut keyed: Vec<(usize, &str, &Fresh)> = fresh
+        .iter()
+        .map(|f| {
+            let key = keys[f.merchant.as_str()].as_str();
+            (rank[key], key, f)
+        })
+        .collect();
+    keyed.sort_unstable_by_key(|(r, _, f)| (*r, f.account, f.at, f.txn));
+    let keyed: Vec<(&str, &Fresh)> = keyed.into_iter().map(|(_, key, f)| (key, f)).collect();
     let mut known = known_tracks(tx, keys.values())?;
     for group in keyed.chunk_by(|a, b| a.0 == b.0 && a.1.account == b.1.account) {
         weigh_group(&mut pass, &mut known, group[0].0, group)?;

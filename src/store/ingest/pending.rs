@@ -225,14 +225,23 @@ impl Words {
             if words.len == MAX_WORDS {
                 break;
             }
-            // The word lower-cased, hashed as its UTF-8 bytes.
+            // The word lower-cased, hashed as its UTF-8 bytes (an ASCII
+            // word, nearly every one, a byte at a time).
             let (mut h, mut chars, mut digits) = (0xcbf2_9ce4_8422_2325u64, 0usize, true);
-            let mut buf = [0u8; 4];
-            for c in w.chars().flat_map(char::to_lowercase) {
-                chars += 1;
-                digits &= c.is_ascii_digit();
-                for byte in c.encode_utf8(&mut buf).bytes() {
-                    h = (h ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
+            if w.is_ascii() {
+                for byte in w.bytes() {
+                    h = (h ^ byte.to_ascii_lowercase() as u64).wrapping_mul(0x0100_0000_01b3);
+                }
+                chars = w.len();
+                digits = w.bytes().all(|c| c.is_ascii_digit());
+            } else {
+                let mut buf = [0u8; 4];
+                for c in w.chars().flat_map(char::to_lowercase) {
+                    chars += 1;
+                    digits &= c.is_ascii_digit();
+                    for byte in c.encode_utf8(&mut buf).bytes() {
+                        h = (h ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
+                    }
                 }
             }
             if chars >= 3 && !digits && !FILLER.contains(&h) {

@@ -102,21 +102,19 @@ fn run(
     let mut total = BatchReport::default();
     let recycler = Recycler::spawn();
     let mut batch: Vec<Envelope> = Vec::with_capacity(BATCH_MAX * 2);
+    // What the feeds queued, taken at once (one release of the queue's
+    // places, not one per event: 1% of the writer in `perf`).
+    let mut queued: Vec<Envelope> = Vec::with_capacity(BATCH_MAX);
     let mut limit = BATCH_MAX;
-    while let Some(first) = rx.blocking_recv() {
+    // Waits for an event, then takes every one queued, up to the limit.
+    while rx.blocking_recv_many(&mut queued, limit) > 0 {
         recycler.swap(&mut batch);
         let since = (cfg.clock)() - chrono::Duration::days(ALERT_WINDOW_DAYS);
         // Counted as the feeds count them (`FeedSink::sent`).
-        let mut received = first.event.bank_events();
-        push_with_rules(&mut batch, first, &mut rules, &cfg, since);
-        while batch.len() < limit {
-            match rx.try_recv() {
-                Ok(env) => {
-                    received += env.event.bank_events();
-                    push_with_rules(&mut batch, env, &mut rules, &cfg, since)
-                }
-                Err(_) => break,
-            }
+        let mut received = 0;
+        for env in queued.drain(..) {
+            received += env.event.bank_events();
+            push_with_rules(&mut batch, env, &mut rules, &cfg, since);
         }
         let started = std::time::Instant::now();
         let report = apply_with_retry(&mut store, &batch, &cfg.clock, &|| rx.is_closed())?;
@@ -325,9 +323,12 @@ pub(crate) fn push_with_rules(
         }
         _ => None,
     };
-    let (bank, epoch) = (env.bank.clone(), env.epoch);
-    batch.push(env);
-    if let Some(event) = signal {
-        batch.push(Envelope { bank, epoch, event });
+    match signal {
+        Some(event) => {
+            let (bank, epoch) = (env.bank.clone(), env.epoch);
+            batch.push(env);
+            batch.push(Envelope { bank, epoch, event });
+        }
+        None => batch.push(env),
     }
 }

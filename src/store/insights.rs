@@ -20,7 +20,8 @@ use crate::domain::{BankId, InsightKind, Money, Transaction, TxnId, when};
 const DAY: i64 = 86_400;
 
 /// What is remembered of a merchant, per account id.
-type Tracks = Vec<(i64, Track)>;
+/// A merchant's tracks: (account id, track, its row in `merchant_track`).
+type Tracks = Vec<(i64, Track, i64)>;
 
 /// A transaction a batch posted, as the pass needs it.
 #[derive(Debug, Clone)]
@@ -146,8 +147,8 @@ fn weigh_group(
 ) -> Result<()> {
     let account = group[0].1.account;
     let (mine, others): (Tracks, Tracks) =
-        known.get(key).cloned().unwrap_or_default().into_iter().partition(|(a, _)| *a == account);
-    let mut track = mine.first().map(|(_, t)| *t);
+        known.get(key).cloned().unwrap_or_default().into_iter().partition(|(a, _, _)| *a == account);
+    let mut track = mine.first().map(|(_, t, _)| *t);
     for (_, f) in group {
         let seen = Seen { txn: f.txn, at: f.at, minor: f.amount.minor, income: f.income() };
         let (finding, next) = insight::weigh(track, seen);
@@ -157,7 +158,7 @@ fn weigh_group(
                 announce(pass, key, f, finding)?;
             }
             if f.amount.minor < 0 {
-                for (other, t) in &others {
+                for (other, t, _) in &others {
                     if t.last_minor == f.amount.minor && (t.last_at - f.at).abs() <= DUPLICATE_DAYS * DAY {
                         duplicate(pass, f, *other, t)?;
                     }
@@ -167,11 +168,11 @@ fn weigh_group(
         track = next.or(track);
     }
     if let Some(t) = track {
-        save_track(pass.tx, key, account, t)?;
+        let row = save_track(pass.tx, key, account, t, mine.first().map(|(_, _, row)| *row))?;
         let tracks = known.entry(key.to_string()).or_default();
-        match tracks.binary_search_by_key(&account, |(a, _)| *a) {
-            Ok(i) => tracks[i].1 = t,
-            Err(i) => tracks.insert(i, (account, t)),
+        match tracks.binary_search_by_key(&account, |(a, _, _)| *a) {
+            Ok(i) => tracks[i] = (account, t, row),
+            Err(i) => tracks.insert(i, (account, t, row)),
         }
     }
     Ok(())
@@ -257,28 +258,40 @@ fn known_tracks<'k>(tx: &SqlTx<'_>, keys: impl Iterator<Item = &'k String>) -> R
     let keys: Vec<&String> = keys.collect();
     let json = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into());
     let mut stmt = tx.prepare_cached(
-        "SELECT last_txn, last_at, last_minor, first_at, charges, streak, period, steady, account_id, merchant_key
+        "SELECT last_txn, last_at, last_minor, first_at, charges, streak, period, steady, account_id, merchant_key, id
          FROM merchant_track WHERE merchant_key IN (SELECT value FROM json_each(?1))",
     )?;
     let mut known: HashMap<String, Tracks> = HashMap::default();
-    for row in stmt.query_map([json], |r| Ok((r.get::<_, String>(9)?, r.get(8)?, track_row(r)?)))? {
-        let (key, account, track) = row?;
-        known.entry(key).or_default().push((account, track));
+    for row in stmt.query_map([json], |r| Ok((r.get::<_, String>(9)?, r.get(8)?, track_row(r)?, r.get(10)?)))? {
+        let (key, account, track, id) = row?;
+        known.entry(key).or_default().push((account, track, id));
     }
     for tracks in known.values_mut() {
-        tracks.sort_by_key(|(a, _)| *a);
+        tracks.sort_by_key(|(a, _, _)| *a);
     }
     Ok(known)
 }
 
-fn save_track(tx: &SqlTx<'_>, key: &str, account: i64, t: Track) -> Result<()> {
+/// Saves a merchant's track on an account; `row`: its row, when it has
+/// one (updated by its id: no look-up of the merchant's key). Returns the
+/// row.
+fn save_track(tx: &SqlTx<'_>, key: &str, account: i64, t: Track, row: Option<i64>) -> Result<i64> {
+    if let Some(id) = row {
+        tx.prepare_cached(
+            "UPDATE merchant_track SET last_txn = ?2, last_at = ?3, last_minor = ?4, charges = ?5, streak = ?6,
+                    period = ?7, steady = ?8
+             WHERE id = ?1",
+        )?
+        .execute(params![id, t.last_txn, t.last_at, t.last_minor, t.charges, t.streak, t.period, t.steady])?;
+        return Ok(id);
+    }
+    // A plain INSERT: the pass knows every track of the batch's merchants,
+    // so none is there (and not `RETURNING`, which SQLite runs as a trigger:
+    // the statement journal it opens makes the search index flush).
     tx.prepare_cached(
         "INSERT INTO merchant_track
             (merchant_key, account_id, last_txn, last_at, last_minor, first_at, charges, streak, period, steady)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-         ON CONFLICT(merchant_key, account_id) DO UPDATE SET last_txn = excluded.last_txn, last_at = excluded.last_at,
-            last_minor = excluded.last_minor, charges = excluded.charges, streak = excluded.streak,
-            period = excluded.period, steady = excluded.steady",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         key,
@@ -292,7 +305,7 @@ fn save_track(tx: &SqlTx<'_>, key: &str, account: i64, t: Track) -> Result<()> {
         t.period,
         t.steady
     ])?;
-    Ok(())
+    Ok(tx.last_insert_rowid())
 }
 
 impl Store {

@@ -195,7 +195,7 @@ impl<'t> Batch<'t> {
                 at: t.posted_at.timestamp(),
                 amount: t.amount,
                 merchant: merchant.to_string(),
-                category: category.into_owned(),
+                income: super::insights::Fresh::is_income(&category),
             });
         }
     }
@@ -379,15 +379,19 @@ fn refuse(
 /// grant not yet ended: an expired grant counts as revoked even before it is
 /// recorded as expired) under the epoch the event was stamped with.
 fn shared(tx: &SqlTx<'_>, b: &mut Batch, env: &Envelope, now: DateTime<Utc>) -> Result<Option<Grant>> {
-    if !b.consent.contains_key(&env.bank) {
-        // A bank this store does not know is not shared either.
-        let grant = match Store::grant_of(tx, &env.bank, now) {
-            Err(super::StoreError::UnknownBank(_)) => None,
-            other => other?,
-        };
-        b.consent.insert(env.bank.clone(), grant);
-    }
-    Ok(b.consent[&env.bank].filter(|s| s.epoch == env.epoch))
+    let grant = match b.consent.get(&env.bank) {
+        Some(grant) => *grant,
+        None => {
+            // A bank this store does not know is not shared either.
+            let grant = match Store::grant_of(tx, &env.bank, now) {
+                Err(super::StoreError::UnknownBank(_)) => None,
+                other => other?,
+            };
+            b.consent.insert(env.bank.clone(), grant);
+            grant
+        }
+    };
+    Ok(grant.filter(|s| s.epoch == env.epoch))
 }
 
 fn describe(event: &FeedEvent) -> String {

@@ -32,7 +32,8 @@ pub(super) struct Fresh {
     pub at: i64,
     pub amount: Money,
     pub merchant: String,
-    pub category: String,
+    /// Income by its category (see [`Fresh::is_income`]).
+    pub income: bool,
 }
 
 impl Fresh {
@@ -40,12 +41,12 @@ impl Fresh {
     /// the bank's word or its text) is one insights weigh: not a transfer
     /// by its category either.
     pub(super) fn counts(category: &str) -> bool {
-        let c = category.to_ascii_lowercase();
-        c != "transfer" && c != "credit card payment"
+        !category.eq_ignore_ascii_case("transfer") && !category.eq_ignore_ascii_case("credit card payment")
     }
 
-    fn income(&self) -> bool {
-        matches!(self.category.to_ascii_lowercase().as_str(), "income" | "interest" | "salary" | "payroll")
+    /// Whether a transaction of this category is income.
+    pub(super) fn is_income(category: &str) -> bool {
+        ["income", "interest", "salary", "payroll"].iter().any(|c| category.eq_ignore_ascii_case(c))
     }
 }
 
@@ -150,7 +151,7 @@ fn weigh_group(
         known.get(key).cloned().unwrap_or_default().into_iter().partition(|(a, _, _)| *a == account);
     let mut track = mine.first().map(|(_, t, _)| *t);
     for (_, f) in group {
-        let seen = Seen { txn: f.txn, at: f.at, minor: f.amount.minor, income: f.income() };
+        let seen = Seen { txn: f.txn, at: f.at, minor: f.amount.minor, income: f.income };
         let (finding, next) = insight::weigh(track, seen);
         let news = f.at >= pass.now - NEWS_DAYS * DAY;
         if news {

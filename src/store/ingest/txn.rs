@@ -71,11 +71,12 @@ pub(super) fn apply_txn(
     now: DateTime<Utc>,
     report: &mut BatchReport,
 ) -> Result<Outcome> {
-    let merchant = clean_line(&t.merchant, MAX_NAME_CHARS);
+    // Borrowed when the bank's text is clean already, as nearly all is.
+    let merchant = cleaned_line(&t.merchant, MAX_NAME_CHARS);
     // The user's rules first: the transaction is stored as they make it.
     let ruled = if b.rules.is_empty() { None } else { rules::ruled(&b.rules, &merchant, t) };
     let (t, merchant) = match &ruled {
-        Some(r) => (&r.txn, r.merchant.clone()),
+        Some(r) => (&r.txn, std::borrow::Cow::Borrowed(r.merchant.as_str())),
         None => (t, merchant),
     };
     b.hidden = ruled.as_ref().is_some_and(|r| r.hide);
@@ -94,7 +95,7 @@ fn apply_as(
     b: &mut Batch,
     env: &Envelope,
     t: &TxnInfo,
-    merchant: String,
+    merchant: std::borrow::Cow<'_, str>,
     (shared, now): (Grant, DateTime<Utc>),
     report: &mut BatchReport,
 ) -> Result<Outcome> {

@@ -119,14 +119,14 @@ pub(super) fn observe(tx: &SqlTx<'_>, fresh: &mut [Fresh], now: DateTime<Utc>, z
     ranked.sort_unstable();
     ranked.dedup();
     let rank: HashMap<&str, usize> = ranked.iter().enumerate().map(|(i, k)| (*k, i)).collect();
-    let mut keyed: Vec<(usize, &str, &Fresh)> = fresh
+    let mut keyed: Vec<((usize, i64, i64, i64), &str, &Fresh)> = fresh
         .iter()
         .map(|f| {
             let key = keys[f.merchant.as_str()].as_str();
-            (rank[key], key, f)
+            ((rank[key], f.account, f.at, f.txn), key, f)
         })
         .collect();
-    keyed.sort_unstable_by_key(|(r, _, f)| (*r, f.account, f.at, f.txn));
+    keyed.sort_unstable_by_key(|(order, _, _)| *order);
     let keyed: Vec<(&str, &Fresh)> = keyed.into_iter().map(|(_, key, f)| (key, f)).collect();
     let mut known = known_tracks(tx, keys.values())?;
     for group in keyed.chunk_by(|a, b| a.0 == b.0 && a.1.account == b.1.account) {

@@ -20,6 +20,10 @@ use crate::domain::{BankId, InsightKind, Money, Transaction, TxnId, when};
 const DAY: i64 = 86_400;
 
 /// What is remembered of a merchant, per account id.
+/// Where a transaction goes in the pass: its merchant key's rank, account,
+/// time, id.
+type Order = (usize, i64, i64, i64);
+
 /// A merchant's tracks: (account id, track, its row in `merchant_track`).
 type Tracks = Vec<(i64, Track, i64)>;
 
@@ -119,7 +123,7 @@ pub(super) fn observe(tx: &SqlTx<'_>, fresh: &mut [Fresh], now: DateTime<Utc>, z
     ranked.sort_unstable();
     ranked.dedup();
     let rank: HashMap<&str, usize> = ranked.iter().enumerate().map(|(i, k)| (*k, i)).collect();
-    let mut keyed: Vec<((usize, i64, i64, i64), &str, &Fresh)> = fresh
+    let mut keyed: Vec<(Order, &str, &Fresh)> = fresh
         .iter()
         .map(|f| {
             let key = keys[f.merchant.as_str()].as_str();

@@ -32,6 +32,10 @@ struct Row {
     ok: Option<bool>,
 }
 
+/// finbox's ingest runs (each followed by the bare loop) whose median is
+/// the ingest figure.
+const RUNS: usize = 5;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -48,16 +52,17 @@ fn main() {
         eprintln!("building the {label} store (once; --rebuild to redo)…");
         // This shared machine drifts by 10-30% within minutes, so one
         // finbox run and one bare loop measured a minute apart gave ratios
-        // from 0.59 to 0.77 for the same build. finbox's ingest runs three
-        // times, each followed by the bare loop (F B F B F B); each run's
-        // ratio is taken against the bare loops around it (the first: the
-        // one after it, which needs the rows it stored), and the figure is
-        // the median of the three.
+        // from 0.59 to 0.77 for the same build, and three runs' ratios
+        // spread from 0.68 to 0.89 on one afternoon. finbox's ingest runs
+        // five times, each followed by the bare loop (F B F B …); each
+        // run's ratio is taken against the bare loops around it (the first:
+        // the one after it, which needs the rows it stored), and the figure
+        // is the median of the five.
         let again = dir.join(format!("store-{label}-again.db"));
         let mut runs: Vec<(u64, Duration, Duration)> = Vec::new();
         let mut bares: Vec<f64> = Vec::new();
         let mut stored: Vec<BareRow> = Vec::new();
-        for i in 0..3 {
+        for i in 0..RUNS {
             let run = if i == 0 {
                 ingest(&path, events, true)
             } else {
@@ -76,7 +81,7 @@ fn main() {
         let txns = runs[0].0;
         let rates: Vec<f64> = runs.iter().map(|r| r.0 as f64 / r.1.as_secs_f64()).collect();
         let around = |i: usize| if i == 0 { bares[0] } else { (bares[i - 1] + bares[i]) / 2.0 };
-        let ratios: Vec<f64> = (0..3).map(|i| rates[i] / around(i)).collect();
+        let ratios: Vec<f64> = (0..RUNS).map(|i| rates[i] / around(i)).collect();
         let mid = median_index(&ratios);
         let (rate, took, insight) = (rates[mid], runs[mid].1, runs[mid].2);
         let share = insight.as_secs_f64() / took.as_secs_f64();
@@ -88,7 +93,7 @@ fn main() {
         });
         let list = |v: &[f64], f: &dyn Fn(f64) -> String| v.iter().map(|x| f(*x)).collect::<Vec<_>>().join(", ");
         rows.push(Row {
-            what: format!("ingest: finbox feed --events {events} (sim + rules + store), median of 3 runs"),
+            what: format!("ingest: finbox feed --events {events} (sim + rules + store), median of {RUNS} runs"),
             figure: format!(
                 "{txns} txns in {:.1} s = {rate:.0} txns/s (runs: {} txns/s)",
                 took.as_secs_f64(),

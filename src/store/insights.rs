@@ -19,12 +19,12 @@ use crate::domain::{BankId, InsightKind, Money, Transaction, TxnId, when};
 
 const DAY: i64 = 86_400;
 
-/// What is remembered of a merchant, per account id.
 /// Where a transaction goes in the pass: its merchant key's rank, account,
 /// time, id.
 type Order = (usize, i64, i64, i64);
 
-/// A merchant's tracks: (account id, track, its row in `merchant_track`).
+/// What is remembered of a merchant, per account: (account id, track, its
+/// row in `merchant_track`).
 type Tracks = Vec<(i64, Track, i64)>;
 
 /// A transaction a batch posted, as the pass needs it.

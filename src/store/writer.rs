@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -144,57 +145,75 @@ fn run(
     Ok(total)
 }
 
+/// A thread of the writer's that takes work from a bounded queue and
+/// stops, joined, when dropped (its queue closes). The recycler and the
+/// checkpointer are two.
+struct Worker<T> {
+    queue: Option<SyncSender<T>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl<T: Send + 'static> Worker<T> {
+    /// None when the thread cannot be started.
+    fn spawn(name: &str, capacity: usize, work: impl FnOnce(Receiver<T>) + Send + 'static) -> Option<Worker<T>> {
+        let (queue, items) = sync_channel::<T>(capacity);
+        match std::thread::Builder::new().name(name.into()).spawn(move || work(items)) {
+            Ok(handle) => Some(Worker { queue: Some(queue), handle: Some(handle) }),
+            Err(e) => {
+                tracing::warn!(error = %e, thread = name, "cannot start a writer's thread; the writer does its work");
+                None
+            }
+        }
+    }
+
+    /// Queues `item` unless the queue is full; gives it back if not queued.
+    fn offer(&self, item: T) -> Result<(), T> {
+        let Some(queue) = &self.queue else { return Err(item) };
+        queue.try_send(item).map_err(|(TrySendError::Full(item) | TrySendError::Disconnected(item))| item)
+    }
+}
+
+impl<T> Drop for Worker<T> {
+    fn drop(&mut self) {
+        self.queue.take();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
 /// Empties applied batches on a thread of its own: dropping their events
 /// (a transaction's five strings each, allocated by the feeds) was 2% of
 /// the writer's time in `perf`, on the one thread ingest waits for. The
 /// emptied vectors come back with their room.
 struct Recycler {
-    full: Option<std::sync::mpsc::SyncSender<Vec<Envelope>>>,
-    empty: std::sync::mpsc::Receiver<Vec<Envelope>>,
-    handle: Option<JoinHandle<()>>,
+    worker: Option<Worker<Vec<Envelope>>>,
+    empty: Receiver<Vec<Envelope>>,
 }
 
 impl Recycler {
     fn spawn() -> Recycler {
-        let (full, fulls) = std::sync::mpsc::sync_channel::<Vec<Envelope>>(2);
-        let (empties, empty) = std::sync::mpsc::sync_channel::<Vec<Envelope>>(2);
-        let handle = std::thread::Builder::new()
-            .name("finbox-recycle".into())
-            .spawn(move || {
-                while let Ok(mut v) = fulls.recv() {
-                    v.clear();
-                    let _ = empties.try_send(v);
-                }
-            })
-            .map_err(|e| tracing::warn!(error = %e, "no recycling thread; the writer empties its batches"))
-            .ok();
-        Recycler { full: handle.as_ref().map(|_| full), empty, handle }
+        let (empties, empty) = sync_channel::<Vec<Envelope>>(2);
+        let worker = Worker::spawn("finbox-recycle", 2, move |fulls: Receiver<Vec<Envelope>>| {
+            while let Ok(mut v) = fulls.recv() {
+                v.clear();
+                let _ = empties.try_send(v);
+            }
+        });
+        Recycler { worker, empty }
     }
 
-    /// Hands `batch` over to be emptied and puts an empty one in its place.
+    /// Hands `batch` over to be emptied and puts an empty one in its place
+    /// (the writer empties it itself without the thread, or when the
+    /// thread is behind).
     fn swap(&self, batch: &mut Vec<Envelope>) {
-        if batch.is_empty() {
-            return;
-        }
-        let Some(full) = &self.full else {
+        let Some(worker) = self.worker.as_ref().filter(|_| !batch.is_empty()) else {
             batch.clear();
             return;
         };
         let next = self.empty.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch.capacity()));
-        let applied = std::mem::replace(batch, next);
-        if let Err(std::sync::mpsc::TrySendError::Full(mut v) | std::sync::mpsc::TrySendError::Disconnected(mut v)) =
-            full.try_send(applied)
-        {
-            v.clear();
-        }
-    }
-}
-
-impl Drop for Recycler {
-    fn drop(&mut self) {
-        self.full.take();
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
+        if let Err(mut applied) = worker.offer(std::mem::replace(batch, next)) {
+            applied.clear();
         }
     }
 }
@@ -203,10 +222,7 @@ impl Drop for Recycler {
 /// its own, after each batch, while the writer goes on with the next: the
 /// writer's own automatic checkpoint then finds (almost) nothing left to
 /// copy, and the WAL still starts over once it is all in the file.
-struct Checkpointer {
-    poke: Option<std::sync::mpsc::SyncSender<()>>,
-    handle: Option<JoinHandle<()>>,
-}
+struct Checkpointer(Worker<()>);
 
 impl Checkpointer {
     /// None for an in-memory store, or when a second connection cannot be
@@ -221,33 +237,18 @@ impl Checkpointer {
             }
         };
         // One poke waiting is enough: a checkpoint copies everything committed.
-        let (poke, pokes) = std::sync::mpsc::sync_channel::<()>(1);
-        let handle = std::thread::Builder::new()
-            .name("finbox-checkpoint".into())
-            .spawn(move || {
-                while pokes.recv().is_ok() {
-                    if let Err(e) = own.checkpoint_passive() {
-                        tracing::debug!(error = %e, "background checkpoint skipped");
-                    }
+        Worker::spawn("finbox-checkpoint", 1, move |pokes: Receiver<()>| {
+            while pokes.recv().is_ok() {
+                if let Err(e) = own.checkpoint_passive() {
+                    tracing::debug!(error = %e, "background checkpoint skipped");
                 }
-            })
-            .ok()?;
-        Some(Checkpointer { poke: Some(poke), handle: Some(handle) })
+            }
+        })
+        .map(Checkpointer)
     }
 
     fn poke(&self) {
-        if let Some(p) = &self.poke {
-            let _ = p.try_send(());
-        }
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        self.poke.take();
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
+        let _ = self.0.offer(());
     }
 }
 

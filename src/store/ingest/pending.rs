@@ -177,42 +177,31 @@ struct Words {
 
 const MAX_WORDS: usize = MAX_NAME_CHARS / 4;
 
-const fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    let mut i = 0;
-    while i < bytes.len() {
-        h = (h ^ bytes[i] as u64).wrapping_mul(0x0100_0000_01b3);
-        i += 1;
-    }
-    h
+/// One byte into a 64-bit FNV-1a hash.
+const fn fnv1a_step(h: u64, byte: u8) -> u64 {
+    (h ^ byte as u64).wrapping_mul(0x0100_0000_01b3)
 }
+
+const FNV1A_START: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// Words that say nothing of the merchant: articles, company forms, card
 /// processors' prefixes.
-const FILLER: [u64; 17] = {
-    const WORDS: [&[u8]; 17] = [
-        b"the",
-        b"inc",
-        b"llc",
-        b"ltd",
-        b"com",
-        b"www",
-        b"pos",
-        b"debit",
-        b"purchase",
-        b"card",
-        b"pending",
-        b"sq",
-        b"tst",
-        b"paypal",
-        b"sp",
-        b"pp",
-        b"ach",
-    ];
-    let mut out = [0u64; 17];
+const FILLER_WORDS: [&str; 17] = [
+    "the", "inc", "llc", "ltd", "com", "www", "pos", "debit", "purchase", "card", "pending", "sq", "tst", "paypal",
+    "sp", "pp", "ach",
+];
+
+/// [`FILLER_WORDS`], hashed as [`Words`] keeps words.
+const FILLER: [u64; FILLER_WORDS.len()] = {
+    let mut out = [0u64; FILLER_WORDS.len()];
     let mut i = 0;
-    while i < WORDS.len() {
-        out[i] = fnv1a(WORDS[i]);
+    while i < FILLER_WORDS.len() {
+        let (word, mut h, mut k) = (FILLER_WORDS[i].as_bytes(), FNV1A_START, 0);
+        while k < word.len() {
+            h = fnv1a_step(h, word[k]);
+            k += 1;
+        }
+        out[i] = h;
         i += 1;
     }
     out
@@ -227,10 +216,10 @@ impl Words {
             }
             // The word lower-cased, hashed as its UTF-8 bytes (an ASCII
             // word, nearly every one, a byte at a time).
-            let (mut h, mut chars, mut digits) = (0xcbf2_9ce4_8422_2325u64, 0usize, true);
+            let (mut h, mut chars, mut digits) = (FNV1A_START, 0usize, true);
             if w.is_ascii() {
                 for byte in w.bytes() {
-                    h = (h ^ byte.to_ascii_lowercase() as u64).wrapping_mul(0x0100_0000_01b3);
+                    h = fnv1a_step(h, byte.to_ascii_lowercase());
                 }
                 chars = w.len();
                 digits = w.bytes().all(|c| c.is_ascii_digit());
@@ -240,7 +229,7 @@ impl Words {
                     chars += 1;
                     digits &= c.is_ascii_digit();
                     for byte in c.encode_utf8(&mut buf).bytes() {
-                        h = (h ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
+                        h = fnv1a_step(h, byte);
                     }
                 }
             }
@@ -534,14 +523,10 @@ mod tests {
 
     /// The words as strings, as they were kept before they were hashed.
     fn words_as_strings(s: &str) -> Vec<String> {
-        const FILLER: &[&str] = &[
-            "the", "inc", "llc", "ltd", "com", "www", "pos", "debit", "purchase", "card", "pending", "sq", "tst",
-            "paypal", "sp", "pp", "ach",
-        ];
         s.split(|c: char| !c.is_alphanumeric())
             .map(str::to_lowercase)
             .filter(|w| {
-                w.chars().count() >= 3 && !FILLER.contains(&w.as_str()) && !w.chars().all(|c| c.is_ascii_digit())
+                w.chars().count() >= 3 && !FILLER_WORDS.contains(&w.as_str()) && !w.chars().all(|c| c.is_ascii_digit())
             })
             .collect()
     }

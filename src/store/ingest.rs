@@ -143,7 +143,7 @@ struct Batch<'t> {
     /// card charge on an account with pending rows looks for one it settles.
     pending: HashMap<i64, Vec<pending::Cached>>,
     /// Transactions posted in this batch, for the insight pass.
-    fresh: Vec<super::insights::Fresh>,
+    fresh: super::insights::FreshList,
     /// The user's rules (`[[rules]]`).
     rules: std::sync::Arc<crate::domain::rules::Rules>,
     /// The transaction being applied is one a rule hides from insights.
@@ -178,25 +178,11 @@ impl<'t> Batch<'t> {
 
     /// A transaction posted (not a transfer): weighed by the insight pass
     /// at the batch's end.
-    fn observe(
-        &mut self,
-        bank: &BankId,
-        acct: AccountRef,
-        txn: i64,
-        t: &crate::domain::event::TxnInfo,
-        merchant: &str,
-    ) {
+    fn observe(&mut self, acct: AccountRef, txn: i64, t: &crate::domain::event::TxnInfo, merchant: &str) {
         let category = crate::domain::text::cleaned_line(&t.category, 40);
         if !self.hidden && super::insights::Fresh::counts(&category) {
-            self.fresh.push(super::insights::Fresh {
-                txn,
-                bank: bank.clone(),
-                account: acct.id,
-                at: t.posted_at.timestamp(),
-                amount: t.amount,
-                merchant: merchant.to_string(),
-                income: super::insights::Fresh::is_income(&category),
-            });
+            let income = super::insights::Fresh::is_income(&category);
+            self.fresh.push(txn, acct.id, t.posted_at.timestamp(), t.amount, income, merchant);
         }
     }
 
@@ -297,7 +283,7 @@ pub struct BulkWrite<'s> {
 /// `perf`, most of it page faults on memory given back and taken again.
 #[derive(Default)]
 pub(crate) struct Buffers {
-    fresh: Vec<super::insights::Fresh>,
+    fresh: super::insights::FreshList,
     held: held::HeldBack,
 }
 
@@ -328,7 +314,7 @@ impl BulkWrite<'_> {
         report.messages += super::dispute::deliver_due(tx, &shared, now)?;
         flush_balances(tx, &b, now)?;
         let started = std::time::Instant::now();
-        report.insights += super::insights::observe(tx, &mut b.fresh, now, self.zone)?;
+        report.insights += super::insights::observe(tx, &b.fresh, now, self.zone)?;
         report.insight_time += started.elapsed();
         flush_history(tx, &b, report)?;
         *self.buffers = b.buffers();

@@ -336,7 +336,7 @@ pub(super) fn settled(
     row: i64,
     report: &mut BatchReport,
 ) -> Result<()> {
-    let Incoming { bank, acct, t, merchant, .. } = x;
+    let Incoming { acct, t, merchant, .. } = x;
     let posted_at = t.posted_at.timestamp();
     let r = running_for(tx, b, acct)?;
     r.pending -= auth.amount;
@@ -351,7 +351,7 @@ pub(super) fn settled(
     if x.transfer.is_some() {
         transfer::pair(tx, row, acct, t)?;
     } else {
-        b.observe(bank, acct, row, t, merchant);
+        b.observe(acct, row, t, merchant);
     }
     Ok(())
 }

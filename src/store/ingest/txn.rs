@@ -152,7 +152,7 @@ fn apply_as(
             } else if x.transfer.is_some() {
                 transfer::pair(tx, txn_id, acct, t)?;
             } else {
-                b.observe(bank, acct, txn_id, t, &merchant);
+                b.observe(acct, txn_id, t, &merchant);
             }
             let at = t.posted_at.timestamp();
             if t.notify && at < shared.since {

@@ -53,7 +53,7 @@ pub use chain::{Breach, ChainEntry, ChainKind, ChainReport};
 pub use cipher::{Direction, FileKind, PASSPHRASE_ENV, Passphrase, check_convertible, convert, file_kind};
 pub use files::{check_owner, create_private_dir, foreign_owner, is_store_file, remove_backups};
 use files::{create_private_file, make_private};
-pub use ingest::{BatchReport, BulkWrite, Rejection};
+pub use ingest::{BatchReport, BulkWrite, Facts, Rejection};
 pub use lease::{FeedHolder, LEASE_RENEW, LEASE_STALE, Lease};
 pub use query::{CategorySpend, TxnCursor, TxnFilter};
 pub use register::{CONTEXT, RegisterAt, RegisterWindow};

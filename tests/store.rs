@@ -1390,3 +1390,118 @@ fn a_purge_leaves_a_receipt_whose_digest_is_of_what_was_deleted() {
     assert_eq!(a, b, "the same records, the same digest");
     assert_ne!(a, c, "one record more, another digest");
 }
+
+/// What a store holds, as text to compare: every transaction's columns (by
+/// the bank's ids), each account's balances, every message.
+fn contents(path: &std::path::Path) -> Vec<String> {
+    let c = rusqlite::Connection::open(path).unwrap();
+    let rows = |sql: &str| -> Vec<String> {
+        let mut q = c.prepare(sql).unwrap();
+        let n = q.column_count();
+        q.query_map([], |r| {
+            Ok((0..n)
+                .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                .collect::<Vec<_>>()
+                .join("|"))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    let mut all = rows(
+        "SELECT t.bank_id, a.external_id, t.external_id, t.posted_at, t.amount_minor, t.merchant, t.category,
+                t.channel, t.country, t.status, t.transfer_kind, t.transfer_id IS NULL, t.authorized_at,
+                t.authorized_minor
+         FROM transactions t JOIN accounts a ON a.id = t.account_id ORDER BY t.bank_id, t.external_id",
+    );
+    all.extend(rows(
+        "SELECT a.external_id, b.balance_minor, b.pending_minor, b.txn_count FROM balances b
+         JOIN accounts a ON a.id = b.account_id ORDER BY a.external_id",
+    ));
+    all.extend(rows("SELECT bank_id, at, kind, text FROM messages ORDER BY bank_id, at, text"));
+    all.extend(rows("SELECT bank_id, at, record, reason FROM quarantine ORDER BY at, record"));
+    all
+}
+
+/// The writer works out each transaction's facts (its text cleaned, its
+/// transfer kind, its merchant's words) on a thread of its own, batch by
+/// batch, beside the events; a batch applied directly works them out as it
+/// goes. Both store the same: messy text, an authorisation settled under
+/// another id with a tip, a transfer's two legs, a refused record.
+#[test]
+fn the_writers_prepared_batches_store_what_a_batch_applied_directly_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = "chase";
+    // After the grant (so each has its notice), before the fraud rules'
+    // window at `now` (so the direct batch, which runs no rules, is the
+    // same batch).
+    let at = |h: i64| t0() - Duration::days(50) + Duration::hours(h);
+    let now = t0() + Duration::days(60);
+    let t = |acct: &str, ext: &str, h: i64, minor: i64, merchant: &str, channel: Channel| TxnInfo {
+        account: acct.into(),
+        external_id: ext.into(),
+        posted_at: at(h),
+        amount: usd(minor),
+        merchant: merchant.into(),
+        category: "Food  &\tDrink ".into(),
+        channel,
+        country: "us".into(),
+        notify: true,
+        pending: false,
+        transfer: false,
+    };
+    let events = |s: &Store| {
+        let tx = |i: TxnInfo| env(s, b, FeedEvent::Transaction(i));
+        vec![
+            env(s, b, account("chk", 100_000, Some("9913"))),
+            env(s, b, account("sav", 0, None)),
+            tx(t("chk", "a1", 1, -4_200, "  SQ *JOE'S \u{1b}[31mPIZZA  ", Channel::CardPresent)),
+            tx(TxnInfo { pending: true, ..t("chk", "p1", 2, -4_200, "Joe's Pizza", Channel::CardPresent) }),
+            tx(t("chk", "p1-posted", 30, -5_040, "JOE'S PIZZA #12", Channel::CardPresent)),
+            tx(TxnInfo { pending: true, ..t("chk", "p2", 31, -1_999, "Café Zoé", Channel::Online) }),
+            tx(TxnInfo { transfer: true, ..t("chk", "x1", 40, -50_000, "Transfer to Savings", Channel::Transfer) }),
+            tx(TxnInfo { transfer: true, ..t("sav", "x2", 41, 50_000, "Transfer from Checking", Channel::Transfer) }),
+            tx(t("chk", "pay", 42, -36_175, "Payment Thank You", Channel::Transfer)),
+            tx(t("chk", "r1", 43, 1_250, "Zoé Café refund", Channel::Online)),
+            tx(t("nowhere", "bad", 44, -100, "Unknown account", Channel::CardPresent)),
+        ]
+    };
+    let clock: finbox::feed::Clock = std::sync::Arc::new(move || now);
+
+    let written = dir.path().join("written.db");
+    let s = file_store_with(&written, &[b]);
+    let batch = events(&s);
+    let writer = finbox::feed::writer::Writer::spawn(
+        s,
+        finbox::feed::writer::WriterConfig {
+            home_countries: std::collections::HashMap::new(),
+            utc_offset_secs: 0,
+            clock,
+            holder: None,
+        },
+    );
+    for e in batch {
+        writer.tx.blocking_send(e).unwrap();
+    }
+    let report = writer.join().unwrap();
+    assert_eq!(report.rejected.len(), 1, "{:?}", report.rejected);
+
+    let direct = dir.path().join("direct.db");
+    let mut s = file_store_with(&direct, &[b]);
+    let batch = events(&s);
+    s.apply_batch(&batch, now).unwrap();
+    drop(s);
+
+    let (w, d) = (contents(&written), contents(&direct));
+    assert_eq!(w, d);
+    // And what they hold is what the facts say: cleaned text, the tip's
+    // posting on the authorisation's row, the transfer paired.
+    let joined = w.join("\n");
+    assert!(
+        joined.contains(r#"Text("SQ *JOE'S PIZZA")|Text("Food & Drink")|Text("card-present")|Text("US")"#),
+        "{joined}"
+    );
+    assert!(joined.contains("Card purchase: $50.40 at JOE'S PIZZA #12"), "{joined}");
+    assert!(joined.contains(r#"Text("p1-posted")"#) && !joined.contains(r#"Text("p1")|"#), "{joined}");
+    assert_eq!(joined.matches(r#"Text("marked")|Integer(0)"#).count(), 2, "{joined}");
+}

@@ -241,7 +241,7 @@ impl Importer<'_, '_> {
     fn flush(&mut self) -> Result<()> {
         for event in std::mem::take(&mut self.pending) {
             let envelope = Envelope { bank: self.bank.clone(), epoch: self.epoch, event };
-            push_with_rules(&mut self.batch, envelope, &mut self.rules, &self.cfg, self.since);
+            push_with_rules(&mut self.batch, envelope, &mut self.rules, &self.cfg.home_countries, self.since);
         }
         self.apply()
     }

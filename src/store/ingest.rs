@@ -12,6 +12,7 @@ use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 
 mod account;
 mod alert;
+mod facts;
 mod held;
 mod history;
 mod pending;
@@ -27,6 +28,7 @@ use crate::domain::text::{MAX_MESSAGE_CHARS, clean_line, clean_text};
 use crate::domain::{AlertId, BankId, Currency, MessageKind, Money, Sender, when};
 use account::{account, upsert_account, validate_account};
 use alert::apply_signal;
+pub use facts::Facts;
 use history::{Tally, flush_history};
 use txn::{RunningBalance, apply_txn, flush_balances};
 
@@ -178,11 +180,11 @@ impl<'t> Batch<'t> {
 
     /// A transaction posted (not a transfer): weighed by the insight pass
     /// at the batch's end.
-    fn observe(&mut self, acct: AccountRef, txn: i64, t: &crate::domain::event::TxnInfo, merchant: &str) {
-        let category = crate::domain::text::cleaned_line(&t.category, 40);
-        if !self.hidden && super::insights::Fresh::counts(&category) {
-            let income = super::insights::Fresh::is_income(&category);
-            self.fresh.push(txn, acct.id, t.posted_at.timestamp(), t.amount, income, merchant);
+    fn observe(&mut self, x: txn::Incoming, txn: i64) {
+        let category = x.facts.category(x.t);
+        if !self.hidden && super::insights::Fresh::counts(category) {
+            let income = super::insights::Fresh::is_income(category);
+            self.fresh.push(txn, x.acct.id, x.t.posted_at.timestamp(), x.t.amount, income, x.merchant);
         }
     }
 
@@ -248,6 +250,15 @@ impl Store {
         bulk.commit()
     }
 
+    /// [`Store::apply_batch`] with each event's [`Facts`] worked out
+    /// already (`facts[i]` is `Facts::of` the event `batch[i]`), as the
+    /// writer's preparing thread does.
+    pub fn apply_prepared(&mut self, batch: &[Envelope], facts: &[Facts], now: DateTime<Utc>) -> Result<BatchReport> {
+        let mut bulk = self.bulk_write()?;
+        bulk.apply_with(batch, Some(facts), now)?;
+        bulk.commit()
+    }
+
     /// Opens one write transaction (`BEGIN IMMEDIATE`) for many batches, so
     /// that an import of any size is applied whole or not at all.
     pub fn bulk_write(&mut self) -> Result<BulkWrite<'_>> {
@@ -292,10 +303,19 @@ impl BulkWrite<'_> {
     /// quarantined with a reason and the rest proceed, as in
     /// [`Store::apply_batch`].
     pub fn apply(&mut self, batch: &[Envelope], now: DateTime<Utc>) -> Result<()> {
+        self.apply_with(batch, None, now)
+    }
+
+    /// Applies a batch whose events' facts may be worked out already (see
+    /// [`Store::apply_prepared`]); those not are worked out here.
+    fn apply_with(&mut self, batch: &[Envelope], facts: Option<&[Facts]>, now: DateTime<Utc>) -> Result<()> {
+        if facts.is_some_and(|f| f.len() != batch.len()) {
+            return Err(super::StoreError::Corrupt("a batch's facts do not match its events".into()));
+        }
         let tx = &self.tx;
         let report = &mut self.report;
         let mut b = Batch::new(tx, self.zone, self.rules.clone(), self.hold, std::mem::take(self.buffers))?;
-        for env in batch {
+        for (i, env) in batch.iter().enumerate() {
             let Some(shared) = shared(tx, &mut b, env, now)? else {
                 report.dropped_no_consent += 1;
                 continue;
@@ -304,7 +324,11 @@ impl BulkWrite<'_> {
                 report.out_of_scope += 1;
                 continue;
             }
-            if let Outcome::Refused(reason) = apply_one(tx, &mut b, env, shared, now, report)? {
+            let facts = match facts {
+                Some(f) => std::borrow::Cow::Borrowed(&f[i]),
+                None => std::borrow::Cow::Owned(Facts::of(&env.event)),
+            };
+            if let Outcome::Refused(reason) = apply_one(tx, &mut b, (env, &facts), shared, now, report)? {
                 refuse(tx, report, env, now, reason, false)?;
             }
         }
@@ -403,7 +427,7 @@ fn describe(event: &FeedEvent) -> String {
 fn apply_one(
     tx: &SqlTx<'_>,
     b: &mut Batch,
-    env: &Envelope,
+    (env, facts): (&Envelope, &Facts),
     shared: Grant,
     now: DateTime<Utc>,
     report: &mut BatchReport,
@@ -418,7 +442,7 @@ fn apply_one(
                 report.accounts += 1;
             }
         }
-        FeedEvent::Transaction(t) => return apply_txn(tx, b, env, t, shared, now, report),
+        FeedEvent::Transaction(t) => return apply_txn(tx, b, env, t, facts, shared, now, report),
         FeedEvent::Balance { account: ext, at, balance } => {
             return apply_balance(tx, b, bank, ext, *at, *balance, shared, report);
         }

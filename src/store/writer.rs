@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::{BatchReport, FeedHolder, Store, StoreError};
+use super::{BatchReport, Facts, FeedHolder, Store, StoreError};
 use crate::domain::BankId;
 use crate::domain::event::{Clock, Envelope, FeedEvent};
 use crate::domain::fraud::FraudRules;
@@ -99,29 +99,38 @@ fn run(
     }
     store.set_utc_offset(cfg.utc_offset_secs);
     let checkpointer = Checkpointer::spawn(&store);
-    let mut rules = FraudRules::new(cfg.utc_offset_secs);
+    let mut stage = Stage::spawn(|| Preparer {
+        rules: FraudRules::new(cfg.utc_offset_secs),
+        homes: cfg.home_countries.clone(),
+        clock: cfg.clock.clone(),
+    });
     let mut total = BatchReport::default();
-    let recycler = Recycler::spawn();
-    let mut batch: Vec<Envelope> = Vec::with_capacity(BATCH_MAX * 2);
-    // What the feeds queued, taken at once (one release of the queue's
-    // places, not one per event: 1% of the writer in `perf`).
-    let mut queued: Vec<Envelope> = Vec::with_capacity(BATCH_MAX);
+    // Two batches go round: one written while the other is prepared.
+    let mut spares = vec![Prepared::default(), Prepared::default()];
     let mut limit = BATCH_MAX;
-    // Waits for an event, then takes every one queued, up to the limit.
-    while rx.blocking_recv_many(&mut queued, limit) > 0 {
-        recycler.swap(&mut batch);
-        let since = (cfg.clock)() - chrono::Duration::days(ALERT_WINDOW_DAYS);
-        // Counted as the feeds count them (`FeedSink::sent`).
-        let mut received = 0;
-        for env in queued.drain(..) {
-            received += env.event.bank_events();
-            push_with_rules(&mut batch, env, &mut rules, &cfg, since);
+    let mut preparing = false;
+    loop {
+        if !preparing {
+            // Waits for an event, then takes every one queued, up to the limit.
+            let mut next = spares.pop().unwrap_or_default();
+            if rx.blocking_recv_many(&mut next.queued, limit) == 0 {
+                break;
+            }
+            stage.hand(next);
+        }
+        let batch = stage.take()?;
+        // What came meanwhile is prepared while this batch is written.
+        preparing = !rx.is_empty();
+        if preparing {
+            let mut next = spares.pop().unwrap_or_default();
+            rx.blocking_recv_many(&mut next.queued, limit);
+            stage.hand(next);
         }
         let started = std::time::Instant::now();
         let report = apply_with_retry(&mut store, &batch, &cfg.clock, &|| rx.is_closed())?;
         // Batches bounded by time as well as by count.
         let took = started.elapsed();
-        if took > BATCH_TIME && batch.len() >= limit {
+        if took > BATCH_TIME && batch.events.len() >= limit {
             limit = (limit / 2).max(100);
         } else if took < BATCH_TIME / 2 {
             limit = (limit * 2).min(BATCH_MAX);
@@ -132,10 +141,14 @@ fn run(
         if !report.rejected.is_empty() {
             tracing::warn!(count = report.rejected.len(), "feed records rejected");
         }
-        progress.events.fetch_add(received, Ordering::Relaxed);
+        progress.events.fetch_add(batch.received, Ordering::Relaxed);
         progress.transactions.fetch_add(report.transactions, Ordering::Relaxed);
         total.merge(report);
+        // Its events are dropped by the preparing thread when it is
+        // filled again (2% of the writer's time, on this thread).
+        spares.push(batch);
     }
+    drop(stage);
     drop(checkpointer);
     if let Some(holder) = &cfg.holder
         && let Err(e) = store.release_feeds(holder, None)
@@ -145,9 +158,130 @@ fn run(
     Ok(total)
 }
 
+/// A batch on its way through the writer: the events taken from the queue
+/// (`queued`), then as they are written (`events`: a group opened, the
+/// fraud signals the local rules raise put after their charges) with each
+/// one's facts, and how many events the feeds counted in it.
+struct Prepared {
+    queued: Vec<Envelope>,
+    events: Vec<Envelope>,
+    facts: Vec<Facts>,
+    received: u64,
+}
+
+impl Default for Prepared {
+    /// Empty, with room for a whole batch (grown one event at a time, the
+    /// queue's read was 0.7% of the writer in `perf`).
+    fn default() -> Prepared {
+        let room = BATCH_MAX + BATCH_MAX / 4;
+        Prepared {
+            queued: Vec::with_capacity(BATCH_MAX),
+            events: Vec::with_capacity(room),
+            facts: Vec::with_capacity(room),
+            received: 0,
+        }
+    }
+}
+
+/// What prepares a batch: the local fraud rules (they remember what they
+/// saw) and what they need.
+struct Preparer {
+    rules: FraudRules,
+    homes: HashMap<BankId, String>,
+    clock: Clock,
+}
+
+impl Preparer {
+    /// Empties the batch's last events (written already) and prepares the
+    /// ones queued in their place.
+    fn prepare(&mut self, p: &mut Prepared) {
+        p.events.clear();
+        p.facts.clear();
+        let since = (self.clock)() - chrono::Duration::days(ALERT_WINDOW_DAYS);
+        // Counted as the feeds count them (`FeedSink::sent`).
+        p.received = p.queued.iter().map(|env| env.event.bank_events()).sum();
+        for env in p.queued.drain(..) {
+            push_with_rules(&mut p.events, env, &mut self.rules, &self.homes, since);
+        }
+        p.facts.extend(p.events.iter().map(|env| Facts::of(&env.event)));
+    }
+}
+
+/// The writer's preparing thread: it runs the fraud rules and works out
+/// each transaction's [`Facts`] (cleaned text, transfer kind, merchant
+/// words) for the next batch while the writer writes this one, and drops
+/// the events of the one written before. Ingest waits on the writer's
+/// thread alone, and the second core was ~60% idle. Without the thread (it
+/// could not be started), the writer prepares its batches itself.
+enum Stage {
+    Thread { hand: Option<SyncSender<Prepared>>, take: Receiver<Prepared>, handle: Option<JoinHandle<()>> },
+    Inline { preparer: Preparer, ready: Option<Prepared> },
+}
+
+impl Stage {
+    fn spawn(preparer: impl Fn() -> Preparer) -> Stage {
+        // One batch in each direction: the one being prepared, and the one
+        // prepared that waits for the writer.
+        let (hand, todo) = sync_channel::<Prepared>(1);
+        let (done, take) = sync_channel::<Prepared>(1);
+        let mut own = preparer();
+        let work = move || {
+            while let Ok(mut p) = todo.recv() {
+                own.prepare(&mut p);
+                if done.send(p).is_err() {
+                    return;
+                }
+            }
+        };
+        match std::thread::Builder::new().name("finbox-prepare".into()).spawn(work) {
+            Ok(handle) => Stage::Thread { hand: Some(hand), take, handle: Some(handle) },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the writer's preparing thread; the writer prepares its batches");
+                Stage::Inline { preparer: preparer(), ready: None }
+            }
+        }
+    }
+
+    /// Gives the stage a batch to prepare (one at a time: [`Stage::take`]
+    /// it before handing the next but one).
+    fn hand(&mut self, mut p: Prepared) {
+        match self {
+            Stage::Thread { hand, .. } => {
+                // A stage that stopped shows at `take`.
+                if let Some(hand) = hand {
+                    let _ = hand.send(p);
+                }
+            }
+            Stage::Inline { preparer, ready } => {
+                preparer.prepare(&mut p);
+                *ready = Some(p);
+            }
+        }
+    }
+
+    /// The batch handed first of those not taken, prepared.
+    fn take(&mut self) -> Result<Prepared, StoreError> {
+        let stopped = || StoreError::Corrupt("the writer's preparing thread stopped".into());
+        match self {
+            Stage::Thread { take, .. } => take.recv().map_err(|_| stopped()),
+            Stage::Inline { ready, .. } => ready.take().ok_or_else(stopped),
+        }
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        if let Stage::Thread { hand, handle, .. } = self {
+            hand.take();
+            if let Some(h) = handle.take() {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
 /// A thread of the writer's that takes work from a bounded queue and
-/// stops, joined, when dropped (its queue closes). The recycler and the
-/// checkpointer are two.
+/// stops, joined, when dropped (its queue closes): the checkpointer.
 struct Worker<T> {
     queue: Option<SyncSender<T>>,
     handle: Option<JoinHandle<()>>,
@@ -178,42 +312,6 @@ impl<T> Drop for Worker<T> {
         self.queue.take();
         if let Some(h) = self.handle.take() {
             let _ = h.join();
-        }
-    }
-}
-
-/// Empties applied batches on a thread of its own: dropping their events
-/// (a transaction's five strings each, allocated by the feeds) was 2% of
-/// the writer's time in `perf`, on the one thread ingest waits for. The
-/// emptied vectors come back with their room.
-struct Recycler {
-    worker: Option<Worker<Vec<Envelope>>>,
-    empty: Receiver<Vec<Envelope>>,
-}
-
-impl Recycler {
-    fn spawn() -> Recycler {
-        let (empties, empty) = sync_channel::<Vec<Envelope>>(2);
-        let worker = Worker::spawn("finbox-recycle", 2, move |fulls: Receiver<Vec<Envelope>>| {
-            while let Ok(mut v) = fulls.recv() {
-                v.clear();
-                let _ = empties.try_send(v);
-            }
-        });
-        Recycler { worker, empty }
-    }
-
-    /// Hands `batch` over to be emptied and puts an empty one in its place
-    /// (the writer empties it itself without the thread, or when the
-    /// thread is behind).
-    fn swap(&self, batch: &mut Vec<Envelope>) {
-        let Some(worker) = self.worker.as_ref().filter(|_| !batch.is_empty()) else {
-            batch.clear();
-            return;
-        };
-        let next = self.empty.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch.capacity()));
-        if let Err(mut applied) = worker.offer(std::mem::replace(batch, next)) {
-            applied.clear();
         }
     }
 }
@@ -264,7 +362,7 @@ const RETRY_WHILE_QUITTING: Duration = Duration::from_secs(10);
 /// Any other error stops the writer with that error.
 fn apply_with_retry(
     store: &mut Store,
-    batch: &[Envelope],
+    batch: &Prepared,
     clock: &Clock,
     quitting: &dyn Fn() -> bool,
 ) -> Result<BatchReport, StoreError> {
@@ -274,7 +372,7 @@ fn apply_with_retry(
     loop {
         // A person's decision waiting for the write lock goes first.
         store.let_decisions_pass();
-        match store.apply_batch(batch, clock()) {
+        match store.apply_prepared(&batch.events, &batch.facts, clock()) {
             Err(StoreError::Busy(d)) => {
                 if quitting() {
                     let since = *quit_since.get_or_insert_with(std::time::Instant::now);
@@ -301,12 +399,12 @@ pub(crate) fn push_with_rules(
     batch: &mut Vec<Envelope>,
     env: Envelope,
     rules: &mut FraudRules,
-    cfg: &WriterConfig,
+    homes: &HashMap<BankId, String>,
     since: chrono::DateTime<chrono::Utc>,
 ) {
     if let FeedEvent::Whole(events) = env.event {
         for event in events {
-            push_with_rules(batch, Envelope { bank: env.bank.clone(), epoch: env.epoch, event }, rules, cfg, since);
+            push_with_rules(batch, Envelope { bank: env.bank.clone(), epoch: env.epoch, event }, rules, homes, since);
         }
         return;
     }
@@ -314,7 +412,7 @@ pub(crate) fn push_with_rules(
         // Authorisations are judged when they post (the alert, and a
         // dispute's credit, need the posted charge).
         FeedEvent::Transaction(t) if t.posted_at >= since && !t.pending => {
-            let home = cfg.home_countries.get(&env.bank).map(String::as_str).unwrap_or("US");
+            let home = homes.get(&env.bank).map(String::as_str).unwrap_or("US");
             rules.observe(&env.bank, home, &t.facts()).map(|s| FeedEvent::FraudSignal {
                 txn_external_id: t.external_id.clone(),
                 at: t.posted_at,

@@ -19,11 +19,11 @@ use foldhash::HashMap;
 
 use rusqlite::Transaction as SqlTx;
 
+use super::facts::Facts;
 use super::pending::{self, Stored};
 use super::txn::{Incoming, insert_row, running_for, transaction_notice};
 use super::{AccountRef, Batch, BatchReport};
 use crate::domain::event::TxnInfo;
-use crate::domain::text::clean_line;
 use crate::domain::{BankId, MessageKind, Sender};
 use crate::store::message::NewMessage;
 use crate::store::{Grant, Result, StoreError};
@@ -37,7 +37,7 @@ pub(super) struct Held {
     bank: BankId,
     acct: AccountRef,
     txn: TxnInfo,
-    merchant: String,
+    facts: Facts,
     /// Its place in the account's pending look-ups until written.
     id: i64,
     /// Its notice is in the thread (counted when it came).
@@ -49,9 +49,13 @@ impl Held {
         self.acct
     }
 
+    fn merchant(&self) -> &str {
+        self.facts.merchant(&self.txn)
+    }
+
     /// It as it came, to be written.
     fn incoming(&self) -> Incoming<'_> {
-        Incoming::new(&self.bank, self.acct, &self.txn, &self.merchant)
+        Incoming::new(&self.bank, self.acct, &self.txn, &self.facts)
     }
 
     /// It as the pending rules look at a stored authorisation.
@@ -62,8 +66,8 @@ impl Held {
             pending: true,
             posted_at: self.txn.posted_at.timestamp(),
             amount: self.txn.amount.minor,
-            merchant: self.merchant.clone(),
-            category: clean_line(&self.txn.category, 40),
+            merchant: self.merchant().to_string(),
+            category: self.facts.category(&self.txn).to_string(),
         }
     }
 }
@@ -146,7 +150,7 @@ pub(super) fn hold(
     shared: Grant,
     report: &mut BatchReport,
 ) -> Result<bool> {
-    let Incoming { bank, acct, t, merchant, .. } = x;
+    let Incoming { bank, acct, t, facts, .. } = x;
     if !b.hold || b.ruled || pending::is_stored(b, bank, &t.external_id)? {
         return Ok(false);
     }
@@ -166,18 +170,11 @@ pub(super) fn hold(
     }
     let held = &mut b.held;
     let i = held.order.len();
-    let h = Held {
-        bank: bank.clone(),
-        acct,
-        txn: t.clone(),
-        merchant: merchant.to_string(),
-        id: HELD_IDS + i as i64,
-        notice,
-    };
+    let h = Held { bank: bank.clone(), acct, txn: t.clone(), facts: facts.clone(), id: HELD_IDS + i as i64, notice };
     let auth = h.stored();
     held.by_key.entry(t.external_id.clone()).or_default().push((bank.clone(), i));
     held.order.push(Some(h));
-    pending::remember(b, auth);
+    pending::remember(b, auth, &facts.words);
     Ok(true)
 }
 
@@ -210,7 +207,7 @@ pub(super) fn write(tx: &SqlTx<'_>, b: &mut Batch, h: Held) -> Result<()> {
         c.row.id = id;
     }
     if h.notice {
-        let text = transaction_notice(tx, b, h.acct.id, &h.txn, &h.merchant)?;
+        let text = transaction_notice(tx, b, h.acct.id, &h.txn, h.merchant())?;
         NewMessage::new(&h.bank, Sender::Bank, MessageKind::Transaction, h.txn.posted_at, &text).txn(id).insert(tx)?;
     }
     Ok(())
@@ -229,7 +226,7 @@ pub(super) fn release(
     report: &mut BatchReport,
 ) -> Result<()> {
     if h.notice {
-        let text = transaction_notice(tx, b, h.acct.id, &h.txn, &h.merchant)?;
+        let text = transaction_notice(tx, b, h.acct.id, &h.txn, h.merchant())?;
         NewMessage::new(&h.bank, Sender::Bank, MessageKind::Transaction, h.txn.posted_at, &text).insert(tx)?;
     }
     pending::released(tx, b, &h.bank, grant, h.acct, &h.stored(), newest, report)

@@ -13,7 +13,7 @@ use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
 use super::txn::{Incoming, running_for, transaction_notice};
 use super::{AccountRef, Batch, BatchReport, transfer};
 use crate::domain::event::TxnInfo;
-use crate::domain::text::{MAX_NAME_CHARS, clean_line};
+use crate::domain::text::MAX_NAME_CHARS;
 use crate::domain::{BankId, Currency, MessageKind, Money, Sender, when};
 use crate::store::message::{NewMessage, account_label};
 use crate::store::{Grant, Result, StoreError, day_of, from_unix};
@@ -70,12 +70,9 @@ pub(super) fn is_stored(b: &mut Batch, bank: &BankId, external_id: &str) -> Resu
 /// The pending authorisation a posting with a new id settles, if one fits:
 /// the same name first, then the closest amount, then the oldest.
 pub(super) fn matching(tx: &SqlTx<'_>, b: &mut Batch, x: Incoming) -> Result<Option<Stored>> {
-    let Incoming { bank, acct, t, merchant, .. } = x;
+    let Incoming { bank, acct, t, merchant, facts } = x;
     let at = t.posted_at.timestamp();
     let tolerance = b.tolerance(tx, bank)?;
-    // Dates and amounts first; the posting's merchant is split only when
-    // some authorisation fits them (most card charges settle nothing).
-    let mut words = None;
     let closer = |s: &Stored| (s.merchant != merchant, (s.amount - t.amount.minor).unsigned_abs(), s.posted_at, s.id);
     let best = rows(tx, b, acct.id)?
         .iter()
@@ -84,7 +81,7 @@ pub(super) fn matching(tx: &SqlTx<'_>, b: &mut Batch, x: Incoming) -> Result<Opt
             auth.posted_at <= at
                 && auth.posted_at >= at - MATCH_WINDOW_DAYS * 86_400
                 && amount_fits(auth.amount, t.amount.minor, tolerance)
-                && words.get_or_insert_with(|| Words::of(merchant)).same_as(&c.words)
+                && facts.words.same_as(&c.words)
         })
         .map(|c| &c.row)
         .min_by_key(|auth| closer(auth));
@@ -125,9 +122,10 @@ pub(super) fn rows<'b>(tx: &SqlTx<'_>, b: &'b mut Batch, account: i64) -> Result
 
 /// A pending row this batch stored: known to the batch's look-ups (when it
 /// has read the account's rows already; otherwise the read finds it).
-pub(super) fn remember(b: &mut Batch, auth: Stored) {
+/// `words` are its merchant's.
+pub(super) fn remember(b: &mut Batch, auth: Stored, words: &Words) {
     if let Some(rows) = b.pending.get_mut(&auth.account) {
-        rows.push(Cached::new(auth));
+        rows.push(Cached { row: auth, words: *words });
     }
 }
 
@@ -170,7 +168,8 @@ fn same_merchant(a: &str, b: &str) -> bool {
 /// the look-up for a posting's authorisation in `perf`). Names are cleaned
 /// to [`MAX_NAME_CHARS`] characters, so they have at most 20 words of three
 /// letters or more; any beyond are not kept.
-struct Words {
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Words {
     hashes: [u64; MAX_WORDS],
     len: usize,
 }
@@ -208,7 +207,10 @@ const FILLER: [u64; FILLER_WORDS.len()] = {
 };
 
 impl Words {
-    fn of(s: &str) -> Words {
+    /// No words: the same merchant as nothing.
+    pub(super) const NONE: Words = Words { hashes: [0; MAX_WORDS], len: 0 };
+
+    pub(super) fn of(s: &str) -> Words {
         let mut words = Words { hashes: [0; MAX_WORDS], len: 0 };
         for w in s.split(|c: char| !c.is_alphanumeric()) {
             if words.len == MAX_WORDS {
@@ -285,10 +287,10 @@ pub(super) fn post(
             posted_at,
             t.amount.minor,
             t.channel.as_str(),
-            clean_line(&t.country, 2).to_ascii_uppercase(),
+            x.facts.country(t),
             auth.posted_at,
             auth.amount,
-            x.transfer,
+            x.transfer(),
         ])?;
     if changed == 0 {
         return match is_stored(b, bank, &t.external_id)? {
@@ -300,7 +302,7 @@ pub(super) fn post(
     // The search index follows a changed merchant or category (its trigger
     // fires on any update that names them, and a search-index delete is
     // not cheap: only when they changed).
-    let category = clean_line(&t.category, 40);
+    let category = x.facts.category(t);
     if auth.merchant != merchant || auth.category != category {
         tx.prepare_cached("UPDATE transactions SET merchant = ?2, category = ?3 WHERE id = ?1")?
             .execute(params![auth.id, merchant, category])?;
@@ -336,7 +338,7 @@ pub(super) fn settled(
     row: i64,
     report: &mut BatchReport,
 ) -> Result<()> {
-    let Incoming { acct, t, merchant, .. } = x;
+    let Incoming { acct, t, .. } = x;
     let posted_at = t.posted_at.timestamp();
     let r = running_for(tx, b, acct)?;
     r.pending -= auth.amount;
@@ -348,10 +350,10 @@ pub(super) fn settled(
         _ => r.days.push((day, balance)),
     }
     report.posted += 1;
-    if x.transfer.is_some() {
+    if x.transfer().is_some() {
         transfer::pair(tx, row, acct, t)?;
     } else {
-        b.observe(acct, row, t, merchant);
+        b.observe(x, row);
     }
     Ok(())
 }

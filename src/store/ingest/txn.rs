@@ -4,34 +4,39 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Transaction as SqlTx, params};
 
+use super::facts::Facts;
 use super::history::Tally;
 use super::pending::{self, Stored};
 use super::{AccountRef, Batch, BatchReport, Outcome, account::account, refuse};
 use super::{held, rules, transfer};
 use crate::domain::event::{Envelope, TxnInfo};
-use crate::domain::text::{MAX_NAME_CHARS, clean_line, cleaned_line};
+use crate::domain::text::clean_line;
 use crate::domain::{BankId, Currency, MessageKind, Money, Sender, when};
 use crate::store::message::NewMessage;
 use crate::store::{Grant, Result, StoreError, day_of};
 
-/// A bank's transaction on one of its accounts, with its merchant cleaned
-/// (and as the user's rules made it): what the ingest functions that store,
-/// hold, match and settle it pass along.
+/// A bank's transaction on one of its accounts (as the user's rules made
+/// it), with its [`Facts`] and its merchant as stored: what the ingest
+/// functions that store, hold, match and settle it pass along.
 #[derive(Clone, Copy)]
 pub(super) struct Incoming<'a> {
     pub(super) bank: &'a BankId,
     pub(super) acct: AccountRef,
     pub(super) t: &'a TxnInfo,
     pub(super) merchant: &'a str,
-    /// Whether it is a leg of a transfer, and how it is known (see
-    /// [`transfer::kind`]): asked once, where it is stored and where it
-    /// counts.
-    pub(super) transfer: Option<&'static str>,
+    pub(super) facts: &'a Facts,
 }
 
 impl<'a> Incoming<'a> {
-    pub(super) fn new(bank: &'a BankId, acct: AccountRef, t: &'a TxnInfo, merchant: &'a str) -> Incoming<'a> {
-        Incoming { bank, acct, t, merchant, transfer: transfer::kind(t, merchant) }
+    /// `facts` are `t`'s.
+    pub(super) fn new(bank: &'a BankId, acct: AccountRef, t: &'a TxnInfo, facts: &'a Facts) -> Incoming<'a> {
+        Incoming { bank, acct, t, merchant: facts.merchant(t), facts }
+    }
+
+    /// Whether it is a leg of a transfer, and how it is known (see
+    /// [`transfer::kind`]).
+    pub(super) fn transfer(&self) -> Option<&'static str> {
+        self.facts.transfer
     }
 }
 
@@ -62,29 +67,34 @@ pub(super) struct RunningBalance {
 /// quarantine), announced in the thread unless it is history. A pending
 /// authorisation is stored as pending; its posting, under the same id or
 /// another that matches, turns that row into the posted one.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn apply_txn(
     tx: &SqlTx<'_>,
     b: &mut Batch,
     env: &Envelope,
     t: &TxnInfo,
+    facts: &Facts,
     shared: Grant,
     now: DateTime<Utc>,
     report: &mut BatchReport,
 ) -> Result<Outcome> {
-    // Borrowed when the bank's text is clean already, as nearly all is.
-    let merchant = cleaned_line(&t.merchant, MAX_NAME_CHARS);
-    // The user's rules first: the transaction is stored as they make it.
-    let ruled = if b.rules.is_empty() { None } else { rules::ruled(&b.rules, &merchant, t) };
-    let (t, merchant) = match &ruled {
-        Some(r) => (&r.txn, std::borrow::Cow::Borrowed(r.merchant.as_str())),
-        None => (t, merchant),
+    // The user's rules first: the transaction is stored as they make it
+    // (and its facts are the made one's).
+    let ruled = if b.rules.is_empty() { None } else { rules::ruled(&b.rules, facts.merchant(t), t) };
+    let ruled = ruled.map(|r| {
+        let facts = Facts::of_txn(&r.txn);
+        (r, facts)
+    });
+    let (t, facts) = match &ruled {
+        Some((r, facts)) => (&r.txn, facts),
+        None => (t, facts),
     };
-    b.hidden = ruled.as_ref().is_some_and(|r| r.hide);
+    b.hidden = ruled.as_ref().is_some_and(|(r, _)| r.hide);
     b.ruled = ruled.is_some();
-    let outcome = apply_as(tx, b, env, t, merchant, (shared, now), report)?;
+    let outcome = apply_as(tx, b, env, t, facts, (shared, now), report)?;
     b.hidden = false;
     b.ruled = false;
-    if let (Some(r), Outcome::Applied) = (&ruled, &outcome) {
+    if let (Some((r, _)), Outcome::Applied) = (&ruled, &outcome) {
         rules::mark(tx, &env.bank, r)?;
     }
     Ok(outcome)
@@ -95,7 +105,7 @@ fn apply_as(
     b: &mut Batch,
     env: &Envelope,
     t: &TxnInfo,
-    merchant: std::borrow::Cow<'_, str>,
+    facts: &Facts,
     (shared, now): (Grant, DateTime<Utc>),
     report: &mut BatchReport,
 ) -> Result<Outcome> {
@@ -106,7 +116,7 @@ fn apply_as(
     if let Err(reason) = validate_txn(t, acct, now) {
         return Ok(Outcome::Refused(reason));
     }
-    let x = Incoming::new(bank, acct, t, &merchant);
+    let x = Incoming::new(bank, acct, t, facts);
     // An authorisation held back in this batch: its posting (the same id,
     // the same account) settles it; anything else under its id finds it
     // stored, as it came.
@@ -149,17 +159,17 @@ fn apply_as(
             report.transactions += 1;
             if t.pending {
                 report.pending += 1;
-            } else if x.transfer.is_some() {
+            } else if x.transfer().is_some() {
                 transfer::pair(tx, txn_id, acct, t)?;
             } else {
-                b.observe(acct, txn_id, t, &merchant);
+                b.observe(x, txn_id);
             }
             let at = t.posted_at.timestamp();
             if t.notify && at < shared.since {
                 // History: summed up in one note, not replayed.
                 b.history.entry(bank.clone()).or_insert_with(|| Tally::new(shared)).add(at);
             } else if t.notify {
-                let text = transaction_notice(tx, b, acct.id, t, &merchant)?;
+                let text = transaction_notice(tx, b, acct.id, t, x.merchant)?;
                 NewMessage::new(bank, Sender::Bank, MessageKind::Transaction, t.posted_at, &text)
                     .txn(txn_id)
                     .insert(tx)?;
@@ -249,7 +259,7 @@ pub(super) fn differs_from_stored(stored: &Stored, x: Incoming) -> Option<String
 /// Inserts a transaction unless its external id is already stored; moves the
 /// running balance. Returns the new row id.
 pub(super) fn insert_txn(tx: &SqlTx<'_>, b: &mut Batch, x: Incoming) -> Result<Option<i64>> {
-    let Incoming { acct, t, merchant, .. } = x;
+    let Incoming { acct, t, merchant, facts, .. } = x;
     let running = running_for(tx, b, acct)?;
     // History before the opening balance's time moves the opening balance;
     // an authorisation moves neither, only what is available.
@@ -285,9 +295,9 @@ pub(super) fn insert_txn(tx: &SqlTx<'_>, b: &mut Batch, x: Incoming) -> Result<O
             posted_at: t.posted_at.timestamp(),
             amount: t.amount.minor,
             merchant: merchant.to_string(),
-            category: clean_line(&t.category, 40),
+            category: facts.category(t).to_string(),
         };
-        pending::remember(b, auth);
+        pending::remember(b, auth, &facts.words);
         return Ok(Some(id));
     }
     if history {
@@ -312,12 +322,8 @@ pub(super) fn insert_row(
     x: Incoming,
     authorized: Option<(i64, Option<i64>)>,
 ) -> Result<Option<i64>> {
-    let Incoming { bank, acct, t, merchant, .. } = x;
-    let category = cleaned_line(&t.category, 40);
-    let mut country = cleaned_line(&t.country, 2);
-    if country.bytes().any(|c| c.is_ascii_lowercase()) {
-        country = country.to_ascii_uppercase().into();
-    }
+    let Incoming { bank, acct, t, merchant, facts } = x;
+    let (category, country) = (facts.category(t), facts.country(t));
     let n = b.insert_txn.execute(params![
         bank.as_str(),
         acct.id,
@@ -326,11 +332,11 @@ pub(super) fn insert_row(
         t.amount.minor,
         t.amount.currency.code(),
         merchant,
-        category.as_ref(),
+        category,
         t.channel.as_str(),
-        country.as_ref(),
+        country,
         if t.pending { "pending" } else { "posted" },
-        x.transfer,
+        x.transfer(),
         authorized.map(|a| a.0),
         authorized.and_then(|a| a.1),
     ])?;
@@ -338,7 +344,7 @@ pub(super) fn insert_row(
         return Ok(None);
     }
     let id = tx.last_insert_rowid();
-    b.insert_fts.execute(params![id, merchant, category.as_ref()])?;
+    b.insert_fts.execute(params![id, merchant, category])?;
     Ok(Some(id))
 }
 

@@ -82,6 +82,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../assets/migrations/0011_scopes.sql"),
     include_str!("../assets/migrations/0012_insights.sql"),
     include_str!("../assets/migrations/0013_checks_as_comparisons.sql"),
+    include_str!("../assets/migrations/0014_messages_txn_partial.sql"),
 ];
 
 /// The migration that edits table definitions in place (`writable_schema`):

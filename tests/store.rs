@@ -1505,3 +1505,31 @@ fn the_writers_prepared_batches_store_what_a_batch_applied_directly_stores() {
     assert!(joined.contains(r#"Text("p1-posted")"#) && !joined.contains(r#"Text("p1")|"#), "{joined}");
     assert_eq!(joined.matches(r#"Text("marked")|Integer(0)"#).count(), 2, "{joined}");
 }
+
+/// Messages without a transaction (most: balances, statements, the bank's
+/// own) take no entry in the index by transaction, and every look-up by
+/// transaction still goes through it.
+#[test]
+fn messages_are_found_by_their_transaction_through_a_partial_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    drop(file_store_with(&path, &["chase"]));
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let sql: String =
+        c.query_row("SELECT sql FROM sqlite_schema WHERE name = 'messages_txn'", [], |r| r.get(0)).unwrap();
+    assert!(sql.ends_with("WHERE txn_id IS NOT NULL"), "{sql}");
+    for q in [
+        "SELECT id FROM messages WHERE txn_id = ?1 AND kind = 'transaction' LIMIT 1",
+        "SELECT at, text FROM messages WHERE txn_id = ?1 AND kind = 'purchase' ORDER BY at, id",
+        "SELECT id FROM messages WHERE txn_id = ?1",
+    ] {
+        let plan: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {q}"))
+            .unwrap()
+            .query_map([1], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(plan.iter().any(|p| p.contains("INDEX messages_txn")), "{q}: {plan:?}");
+    }
+}

@@ -65,11 +65,14 @@ impl Writer {
     /// from `PRAGMA data_version`, which also sees other processes'.)
     pub fn spawn(store: Store, cfg: WriterConfig) -> Writer {
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        // The writer's own hold on the queue does not keep it open: it
+        // only asks whether any feed still has one.
+        let feeds = tx.downgrade();
         let progress = std::sync::Arc::new(WriterProgress::default());
         let counts = progress.clone();
         let handle = std::thread::Builder::new()
             .name("finbox-writer".into())
-            .spawn(move || run(store, cfg, rx, &counts))
+            .spawn(move || run(store, cfg, (rx, feeds), &counts))
             .expect("spawning the writer thread");
         Writer { tx, handle, progress }
     }
@@ -89,7 +92,7 @@ impl Writer {
 fn run(
     mut store: Store,
     cfg: WriterConfig,
-    mut rx: mpsc::Receiver<Envelope>,
+    (rx, feeds): (mpsc::Receiver<Envelope>, mpsc::WeakSender<Envelope>),
     progress: &WriterProgress,
 ) -> Result<BatchReport, StoreError> {
     if let Err(e) =
@@ -99,35 +102,25 @@ fn run(
     }
     store.set_utc_offset(cfg.utc_offset_secs);
     let checkpointer = Checkpointer::spawn(&store);
-    let mut stage = Stage::spawn(|| Preparer {
+    let preparer = || Preparer {
         rules: FraudRules::new(cfg.utc_offset_secs),
         homes: cfg.home_countries.clone(),
         clock: cfg.clock.clone(),
-    });
+    };
+    let mut stage = Stage::spawn(rx, preparer);
     let mut total = BatchReport::default();
     // Two batches go round: one written while the other is prepared.
-    let mut spares = vec![Prepared::default(), Prepared::default()];
+    let mut spare = Some(Prepared::default());
     let mut limit = BATCH_MAX;
-    let mut preparing = false;
-    loop {
-        if !preparing {
-            // Waits for an event, then takes every one queued, up to the limit.
-            let mut next = spares.pop().unwrap_or_default();
-            if rx.blocking_recv_many(&mut next.queued, limit) == 0 {
-                break;
-            }
-            stage.hand(next);
-        }
-        let batch = stage.take()?;
-        // What came meanwhile is prepared while this batch is written.
-        preparing = !rx.is_empty();
-        if preparing {
-            let mut next = spares.pop().unwrap_or_default();
-            rx.blocking_recv_many(&mut next.queued, limit);
-            stage.hand(next);
-        }
+    stage.hand(Prepared::default(), limit);
+    // The batch prepared meanwhile; none once the feeds are gone and
+    // everything they queued is taken.
+    while let Some(batch) = stage.take()? {
+        // The next is taken from the queue and prepared while this one is
+        // written.
+        stage.hand(spare.take().unwrap_or_default(), limit);
         let started = std::time::Instant::now();
-        let report = apply_with_retry(&mut store, &batch, &cfg.clock, &|| rx.is_closed())?;
+        let report = apply_with_retry(&mut store, &batch, &cfg.clock, &|| feeds.strong_count() == 0)?;
         // Batches bounded by time as well as by count.
         let took = started.elapsed();
         if took > BATCH_TIME && batch.events.len() >= limit {
@@ -146,7 +139,7 @@ fn run(
         total.merge(report);
         // Its events are dropped by the preparing thread when it is
         // filled again (2% of the writer's time, on this thread).
-        spares.push(batch);
+        spare = Some(batch);
     }
     drop(stage);
     drop(checkpointer);
@@ -167,6 +160,8 @@ struct Prepared {
     events: Vec<Envelope>,
     facts: Vec<Facts>,
     received: u64,
+    /// Most events to take from the queue.
+    limit: usize,
 }
 
 impl Default for Prepared {
@@ -179,12 +174,13 @@ impl Default for Prepared {
             events: Vec::with_capacity(room),
             facts: Vec::with_capacity(room),
             received: 0,
+            limit: BATCH_MAX,
         }
     }
 }
 
-/// What prepares a batch: the local fraud rules (they remember what they
-/// saw) and what they need.
+/// What prepares a batch: the feeds' queue, the local fraud rules (they
+/// remember what they saw) and what they need.
 struct Preparer {
     rules: FraudRules,
     homes: HashMap<BankId, String>,
@@ -207,44 +203,84 @@ impl Preparer {
     }
 }
 
-/// The writer's preparing thread: it runs the fraud rules and works out
-/// each transaction's [`Facts`] (cleaned text, transfer kind, merchant
-/// words) for the next batch while the writer writes this one, and drops
-/// the events of the one written before. Ingest waits on the writer's
-/// thread alone, and the second core was ~60% idle. Without the thread (it
-/// could not be started), the writer prepares its batches itself.
+/// The writer's preparing thread. Handed an empty batch when the writer
+/// starts writing one, it takes what the feeds queued meanwhile (waiting
+/// for the first event), runs the fraud rules, works out each
+/// transaction's [`Facts`] (cleaned text, transfer kind, merchant words)
+/// and drops the events the batch held before, so that the writer finds
+/// the next batch ready. Ingest waits on the writer's thread alone, and the
+/// second core was ~60% idle. Without the thread (it could not be started),
+/// the writer does all this itself.
 enum Stage {
-    Thread { hand: Option<SyncSender<Prepared>>, take: Receiver<Prepared>, handle: Option<JoinHandle<()>> },
-    Inline { preparer: Preparer, ready: Option<Prepared> },
+    Thread {
+        hand: Option<SyncSender<Prepared>>,
+        take: Receiver<Option<Prepared>>,
+        /// Wakes the thread from its wait for events when the writer
+        /// stops: the queue then closes, and the feeds learn it.
+        stop: std::sync::Arc<tokio::sync::Notify>,
+        handle: Option<JoinHandle<()>>,
+    },
+    Inline {
+        rx: mpsc::Receiver<Envelope>,
+        preparer: Preparer,
+        ready: Option<Option<Prepared>>,
+    },
 }
 
 impl Stage {
-    fn spawn(preparer: impl Fn() -> Preparer) -> Stage {
-        // One batch in each direction: the one being prepared, and the one
-        // prepared that waits for the writer.
+    fn spawn(rx: mpsc::Receiver<Envelope>, preparer: impl Fn() -> Preparer) -> Stage {
+        let inline = |rx, why: String| {
+            tracing::warn!(error = %why, "cannot start the writer's preparing thread; the writer prepares its batches");
+            Stage::Inline { rx, preparer: preparer(), ready: None }
+        };
+        let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+            Ok(r) => r,
+            Err(e) => return inline(rx, e.to_string()),
+        };
+        // One batch each way: the one the thread fills, the one that waits
+        // for the writer. What the thread works with goes to it once it
+        // runs (kept here if it cannot be started).
         let (hand, todo) = sync_channel::<Prepared>(1);
-        let (done, take) = sync_channel::<Prepared>(1);
-        let mut own = preparer();
+        let (done, take) = sync_channel::<Option<Prepared>>(1);
+        let (start, started) = sync_channel::<(mpsc::Receiver<Envelope>, Preparer)>(1);
+        let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+        let stopped = stop.clone();
         let work = move || {
+            let Ok((mut rx, mut own)) = started.recv() else { return };
             while let Ok(mut p) = todo.recv() {
-                own.prepare(&mut p);
-                if done.send(p).is_err() {
+                let limit = p.limit;
+                let n = runtime.block_on(async {
+                    tokio::select! {
+                        n = rx.recv_many(&mut p.queued, limit) => n,
+                        () = stopped.notified() => 0,
+                    }
+                });
+                // None: the feeds are gone and all they queued was taken
+                // (or the writer stopped).
+                let ready = (n > 0).then(|| {
+                    own.prepare(&mut p);
+                    p
+                });
+                let last = ready.is_none();
+                if done.send(ready).is_err() || last {
                     return;
                 }
             }
         };
         match std::thread::Builder::new().name("finbox-prepare".into()).spawn(work) {
-            Ok(handle) => Stage::Thread { hand: Some(hand), take, handle: Some(handle) },
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot start the writer's preparing thread; the writer prepares its batches");
-                Stage::Inline { preparer: preparer(), ready: None }
+            Ok(handle) => {
+                let _ = start.send((rx, preparer()));
+                Stage::Thread { hand: Some(hand), take, stop, handle: Some(handle) }
             }
+            Err(e) => inline(rx, e.to_string()),
         }
     }
 
-    /// Gives the stage a batch to prepare (one at a time: [`Stage::take`]
-    /// it before handing the next but one).
-    fn hand(&mut self, mut p: Prepared) {
+    /// Gives the stage an empty batch to fill with at most `limit` events
+    /// and prepare (one at a time: [`Stage::take`] it before handing the
+    /// next).
+    fn hand(&mut self, mut p: Prepared, limit: usize) {
+        p.limit = limit;
         match self {
             Stage::Thread { hand, .. } => {
                 // A stage that stopped shows at `take`.
@@ -252,15 +288,19 @@ impl Stage {
                     let _ = hand.send(p);
                 }
             }
-            Stage::Inline { preparer, ready } => {
-                preparer.prepare(&mut p);
-                *ready = Some(p);
+            Stage::Inline { rx, preparer, ready } => {
+                let n = rx.blocking_recv_many(&mut p.queued, limit);
+                *ready = Some((n > 0).then(|| {
+                    preparer.prepare(&mut p);
+                    p
+                }));
             }
         }
     }
 
-    /// The batch handed first of those not taken, prepared.
-    fn take(&mut self) -> Result<Prepared, StoreError> {
+    /// The batch handed, prepared; None once the feeds are gone and all
+    /// they queued was taken.
+    fn take(&mut self) -> Result<Option<Prepared>, StoreError> {
         let stopped = || StoreError::Corrupt("the writer's preparing thread stopped".into());
         match self {
             Stage::Thread { take, .. } => take.recv().map_err(|_| stopped()),
@@ -271,8 +311,11 @@ impl Stage {
 
 impl Drop for Stage {
     fn drop(&mut self) {
-        if let Stage::Thread { hand, handle, .. } = self {
+        if let Stage::Thread { hand, stop, handle, .. } = self {
             hand.take();
+            // Out of its wait for events, if in it (or at once if it comes
+            // to it): the queue closes with the thread.
+            stop.notify_one();
             if let Some(h) = handle.take() {
                 let _ = h.join();
             }
@@ -429,5 +472,68 @@ pub(crate) fn push_with_rules(
             batch.push(Envelope { bank, epoch, event });
         }
         None => batch.push(env),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn preparer() -> Preparer {
+        Preparer { rules: FraudRules::new(0), homes: HashMap::new(), clock: std::sync::Arc::new(chrono::Utc::now) }
+    }
+
+    fn message(n: u32) -> Envelope {
+        Envelope {
+            bank: BankId::new("chase").unwrap(),
+            epoch: 1,
+            event: FeedEvent::Message {
+                external_id: format!("m{n}"),
+                at: chrono::Utc::now(),
+                kind: crate::domain::MessageKind::Service,
+                text: format!("hello {n}"),
+            },
+        }
+    }
+
+    /// The preparing thread takes what is queued, up to the limit, and
+    /// ends the input once the feeds are gone and all they queued is taken.
+    #[test]
+    fn the_stage_takes_what_is_queued_and_ends_with_the_feeds() {
+        let (tx, rx) = mpsc::channel(16);
+        let mut stage = Stage::spawn(rx, preparer);
+        assert!(matches!(stage, Stage::Thread { .. }));
+        for n in 0..5 {
+            tx.blocking_send(message(n)).unwrap();
+        }
+        stage.hand(Prepared::default(), 3);
+        let first = stage.take().unwrap().expect("a batch");
+        assert_eq!((first.events.len(), first.facts.len(), first.received), (3, 3, 3));
+        drop(tx);
+        stage.hand(first, 10);
+        let rest = stage.take().unwrap().expect("the rest");
+        assert_eq!(rest.events.len(), 2);
+        stage.hand(rest, 10);
+        assert!(stage.take().unwrap().is_none(), "the feeds are gone");
+    }
+
+    /// A writer that stops (an error) while the preparing thread waits for
+    /// events closes the feeds' queue: they learn it at once, rather than
+    /// queueing for a writer that is gone.
+    #[test]
+    fn a_stopped_writer_closes_the_queue_while_its_stage_waits() {
+        let (tx, rx) = mpsc::channel(16);
+        let mut stage = Stage::spawn(rx, preparer);
+        stage.hand(Prepared::default(), 10);
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!tx.is_closed());
+        // Dropped on a thread of its own: a stage that did not wake would
+        // hang the drop, and this test is to fail, not hang.
+        std::thread::spawn(move || drop(stage));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !tx.is_closed() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(tx.is_closed(), "the queue outlived the writer");
     }
 }

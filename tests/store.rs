@@ -1533,3 +1533,23 @@ fn messages_are_found_by_their_transaction_through_a_partial_index() {
         assert!(plan.iter().any(|p| p.contains("INDEX messages_txn")), "{q}: {plan:?}");
     }
 }
+
+/// A feed's cursor is where it resumes: of the cursors a batch carries for
+/// a bank, the last is stored; a bank not shared stores none.
+#[test]
+fn the_last_cursor_of_a_batch_is_the_one_stored() {
+    let mut s = store_with(&["chase", "citi"]);
+    let mut batch = Vec::new();
+    for (b, c) in [("chase", "c1"), ("citi", "x1"), ("chase", "c2"), ("wellsfargo", "w1"), ("chase", "c3")] {
+        let epoch = s.bank(&bank(b)).unwrap().epoch;
+        batch.push(Envelope { bank: bank(b), epoch, event: FeedEvent::Cursor(c.into()) });
+    }
+    s.apply_batch(&batch, t0()).unwrap();
+    assert_eq!(s.feed_cursor(&bank("chase")).unwrap().as_deref(), Some("c3"));
+    assert_eq!(s.feed_cursor(&bank("citi")).unwrap().as_deref(), Some("x1"));
+    assert_eq!(s.feed_cursor(&bank("wellsfargo")).unwrap(), None);
+    // The next batch moves it on.
+    let epoch = epoch(&s, "chase");
+    s.apply_batch(&[Envelope { bank: bank("chase"), epoch, event: FeedEvent::Cursor("c4".into()) }], t0()).unwrap();
+    assert_eq!(s.feed_cursor(&bank("chase")).unwrap().as_deref(), Some("c4"));
+}

@@ -152,6 +152,10 @@ struct Batch<'t> {
     hidden: bool,
     /// The transaction being applied is one a rule changed.
     ruled: bool,
+    /// Each bank's last cursor in the batch: only the last is kept, and a
+    /// batch is one transaction, so it is written once, at the end (a feed
+    /// sends one every 64 events: an upsert each was 0.7% of ingest).
+    cursors: Vec<(BankId, String)>,
     /// Authorisations held back until their posting or the batch's end
     /// (see `held`), and whether to hold them.
     held: held::HeldBack,
@@ -209,6 +213,7 @@ impl<'t> Batch<'t> {
             tolerance: HashMap::default(),
             pending: HashMap::default(),
             fresh: buffers.fresh,
+            cursors: Vec::new(),
             rules,
             hidden: false,
             ruled: false,
@@ -334,6 +339,7 @@ impl BulkWrite<'_> {
         }
         // Held authorisations are written (or released) here too.
         pending::release_stale(tx, &mut b, now, report)?;
+        write_cursors(tx, &b, now)?;
         let shared: Vec<BankId> = b.consent.iter().filter(|(_, g)| g.is_some()).map(|(id, _)| id.clone()).collect();
         report.messages += super::dispute::deliver_due(tx, &shared, now)?;
         flush_balances(tx, &b, now)?;
@@ -402,6 +408,18 @@ fn shared(tx: &SqlTx<'_>, b: &mut Batch, env: &Envelope, now: DateTime<Utc>) -> 
         }
     };
     Ok(grant.filter(|s| s.epoch == env.epoch))
+}
+
+/// Stores each bank's last cursor of the batch.
+fn write_cursors(tx: &SqlTx<'_>, b: &Batch, now: DateTime<Utc>) -> Result<()> {
+    for (bank, cursor) in &b.cursors {
+        tx.prepare_cached(
+            "INSERT INTO feed_cursors (bank_id, cursor, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(bank_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+        )?
+        .execute(params![bank.as_str(), cursor, now.timestamp()])?;
+    }
+    Ok(())
 }
 
 fn describe(event: &FeedEvent) -> String {
@@ -488,13 +506,11 @@ fn apply_one(
             NewMessage::new(bank, Sender::System, MessageKind::Notice, *at, &text).insert(tx)?;
             report.messages += 1;
         }
-        FeedEvent::Cursor(cursor) => {
-            tx.prepare_cached(
-                "INSERT INTO feed_cursors (bank_id, cursor, updated_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(bank_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-            )?
-            .execute(params![bank.as_str(), cursor, now.timestamp()])?;
-        }
+        // Written once per bank at the batch's end (see `Batch::cursors`).
+        FeedEvent::Cursor(cursor) => match b.cursors.iter_mut().find(|(bk, _)| bk == bank) {
+            Some((_, last)) => last.clone_from(cursor),
+            None => b.cursors.push((bank.clone(), cursor.clone())),
+        },
         // The writer opens a group into its batch; one that reaches the
         // store unopened is refused rather than half applied.
         FeedEvent::Whole(_) => return Ok(Outcome::Refused("a group of events reached the store unopened".into())),

@@ -218,7 +218,9 @@ fn stored_again(
 }
 
 pub(super) fn validate_txn(t: &TxnInfo, acct: AccountRef, now: DateTime<Utc>) -> Result<(), String> {
-    if t.external_id.trim().is_empty() || t.external_id.len() > 128 {
+    // Blank: all whitespace (asked a character at a time: an id's first
+    // ends it, where `trim` looked at both ends of every id).
+    if t.external_id.chars().all(char::is_whitespace) || t.external_id.len() > 128 {
         return Err("transaction id must be 1-128 characters".into());
     }
     if t.amount.currency != acct.currency {

@@ -2,9 +2,9 @@
 -- the messages that have one.
 --
 -- Most messages have none (balances, statements, the bank's own messages,
--- history notes), and each of them still took an entry (a NULL key) in
--- `messages_txn` when written: one index insert in four for every message
--- a feed stores, for nothing any query looks up. Every look-up by
+-- history notes), and each of them still took an entry (under NULL) in
+-- `messages_txn` when written: an index insert for every such message a
+-- feed stores, for nothing any query looks up. Every look-up by
 -- transaction names one (`txn_id = ?`), which SQLite knows implies
 -- `txn_id IS NOT NULL`, so the partial index serves them all.
 DROP INDEX messages_txn;

@@ -1,6 +1,7 @@
-//! The one store writer: a thread that takes feed events off a bounded
-//! channel, runs the local fraud rules on every transaction, and applies the
-//! events to the store in batches (one `BEGIN IMMEDIATE` transaction each).
+//! The one store writer: a thread that applies feed events to the store in
+//! batches (one `BEGIN IMMEDIATE` transaction each), fed by a preparing
+//! thread that takes them off a bounded channel and runs the local fraud
+//! rules on every transaction (see `Stage`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -21,7 +21,7 @@ pub(super) const MAX_CATEGORY_CHARS: usize = 40;
 
 /// A transaction's facts (see the module); for other events, none.
 #[derive(Debug, Clone)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// The merchant, category and country as stored, when cleaning changed
     /// any of what the bank wrote (rarely); `None`: stored as written.
     cleaned: Option<Box<Cleaned>>,
@@ -44,7 +44,7 @@ struct Cleaned {
 
 impl Facts {
     /// An event's facts: a transaction's, or none for any other event.
-    pub fn of(event: &FeedEvent) -> Facts {
+    pub(crate) fn of(event: &FeedEvent) -> Facts {
         match event {
             FeedEvent::Transaction(t) => Facts::of_txn(t),
             _ => Facts { cleaned: None, transfer: None, words: Words::NONE },

@@ -67,13 +67,11 @@ pub(super) struct RunningBalance {
 /// quarantine), announced in the thread unless it is history. A pending
 /// authorisation is stored as pending; its posting, under the same id or
 /// another that matches, turns that row into the posted one.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn apply_txn(
     tx: &SqlTx<'_>,
     b: &mut Batch,
     env: &Envelope,
-    t: &TxnInfo,
-    facts: &Facts,
+    (t, facts): (&TxnInfo, &Facts),
     shared: Grant,
     now: DateTime<Utc>,
     report: &mut BatchReport,

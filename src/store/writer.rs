@@ -518,6 +518,26 @@ mod tests {
         assert!(stage.take().unwrap().is_none(), "the feeds are gone");
     }
 
+    /// Without the thread (it could not be started), the writer prepares
+    /// its batches itself, the same way.
+    #[test]
+    fn the_writer_prepares_its_batches_itself_without_the_thread() {
+        let (tx, rx) = mpsc::channel(16);
+        let mut stage = Stage::Inline { rx, preparer: preparer(), ready: None };
+        for n in 0..4 {
+            tx.blocking_send(message(n)).unwrap();
+        }
+        stage.hand(Prepared::default(), 3);
+        let first = stage.take().unwrap().expect("a batch");
+        assert_eq!((first.events.len(), first.facts.len(), first.received), (3, 3, 3));
+        drop(tx);
+        stage.hand(first, 10);
+        assert_eq!(stage.take().unwrap().expect("the rest").events.len(), 1);
+        stage.hand(Prepared::default(), 10);
+        assert!(stage.take().unwrap().is_none(), "the feeds are gone");
+        assert!(stage.take().is_err(), "nothing was handed");
+    }
+
     /// A writer that stops (an error) while the preparing thread waits for
     /// events closes the feeds' queue: they learn it at once, rather than
     /// queueing for a writer that is gone.

@@ -497,13 +497,11 @@ mod tests {
         }
     }
 
-    /// The preparing thread takes what is queued, up to the limit, and
-    /// ends the input once the feeds are gone and all they queued is taken.
-    #[test]
-    fn the_stage_takes_what_is_queued_and_ends_with_the_feeds() {
+    /// Five events queued: a batch of the three the limit allows, then the
+    /// other two; then, the feeds gone, the end of the input.
+    fn takes_what_is_queued_and_ends_with_the_feeds(make: fn(mpsc::Receiver<Envelope>) -> Stage) {
         let (tx, rx) = mpsc::channel(16);
-        let mut stage = Stage::spawn(rx, preparer);
-        assert!(matches!(stage, Stage::Thread { .. }));
+        let mut stage = make(rx);
         for n in 0..5 {
             tx.blocking_send(message(n)).unwrap();
         }
@@ -518,24 +516,20 @@ mod tests {
         assert!(stage.take().unwrap().is_none(), "the feeds are gone");
     }
 
+    #[test]
+    fn the_preparing_thread_takes_what_is_queued_and_ends_with_the_feeds() {
+        takes_what_is_queued_and_ends_with_the_feeds(|rx| {
+            let stage = Stage::spawn(rx, preparer);
+            assert!(matches!(stage, Stage::Thread { .. }));
+            stage
+        });
+    }
+
     /// Without the thread (it could not be started), the writer prepares
     /// its batches itself, the same way.
     #[test]
     fn the_writer_prepares_its_batches_itself_without_the_thread() {
-        let (tx, rx) = mpsc::channel(16);
-        let mut stage = Stage::Inline { rx, preparer: preparer(), ready: None };
-        for n in 0..4 {
-            tx.blocking_send(message(n)).unwrap();
-        }
-        stage.hand(Prepared::default(), 3);
-        let first = stage.take().unwrap().expect("a batch");
-        assert_eq!((first.events.len(), first.facts.len(), first.received), (3, 3, 3));
-        drop(tx);
-        stage.hand(first, 10);
-        assert_eq!(stage.take().unwrap().expect("the rest").events.len(), 1);
-        stage.hand(Prepared::default(), 10);
-        assert!(stage.take().unwrap().is_none(), "the feeds are gone");
-        assert!(stage.take().is_err(), "nothing was handed");
+        takes_what_is_queued_and_ends_with_the_feeds(|rx| Stage::Inline { rx, preparer: preparer(), ready: None });
     }
 
     /// A writer that stops (an error) while the preparing thread waits for

@@ -2,8 +2,8 @@
 //! event alone: its merchant, category and country as they are stored
 //! (cleaned), whether it is a leg of a transfer, and its merchant's words
 //! for matching an authorisation. The writer works them out on a thread of
-//! their own while the batch before is written (the second core was idle
-//! during ingest; these were ~3.5% of the writer's time in `perf`), and
+//! their own while the batch before is written (the second core was mostly idle
+//! during ingest; these were ~3% of the writer's time in `perf`), and
 //! [`BulkWrite::apply`](super::BulkWrite::apply) works them out on the spot
 //! for a batch that comes without (imports, SimpleFIN's syncs): one
 //! function either way, [`Facts::of`].

@@ -214,12 +214,14 @@ impl Preparer {
 /// the writer does all this itself.
 enum Stage {
     Thread {
-        hand: Option<SyncSender<Prepared>>,
-        take: Receiver<Option<Prepared>>,
-        /// Wakes the thread from its wait for events when the writer
-        /// stops: the queue then closes, and the feeds learn it.
+        /// Wakes the thread from its wait for events when the writer stops
+        /// (dropped, this stage wakes it before its worker joins it): the
+        /// queue then closes, and the feeds learn it.
         stop: std::sync::Arc<tokio::sync::Notify>,
-        handle: Option<JoinHandle<()>>,
+        /// Dropped before the worker, so that its thread never waits to
+        /// hand a batch to a writer that is gone.
+        take: Receiver<Option<Prepared>>,
+        worker: Worker<Prepared>,
     },
     Inline {
         rx: mpsc::Receiver<Envelope>,
@@ -230,23 +232,22 @@ enum Stage {
 
 impl Stage {
     fn spawn(rx: mpsc::Receiver<Envelope>, preparer: impl Fn() -> Preparer) -> Stage {
-        let inline = |rx, why: String| {
-            tracing::warn!(error = %why, "cannot start the writer's preparing thread; the writer prepares its batches");
-            Stage::Inline { rx, preparer: preparer(), ready: None }
-        };
+        let inline = |rx| Stage::Inline { rx, preparer: preparer(), ready: None };
         let runtime = match tokio::runtime::Builder::new_current_thread().build() {
             Ok(r) => r,
-            Err(e) => return inline(rx, e.to_string()),
+            Err(e) => {
+                tracing::warn!(error = %e, "no preparing thread; the writer prepares its batches");
+                return inline(rx);
+            }
         };
-        // One batch each way: the one the thread fills, the one that waits
-        // for the writer. What the thread works with goes to it once it
-        // runs (kept here if it cannot be started).
-        let (hand, todo) = sync_channel::<Prepared>(1);
+        // The batch prepared waits for the writer (one at a time). What the
+        // thread works with goes to it once it runs (kept here if it
+        // cannot be started).
         let (done, take) = sync_channel::<Option<Prepared>>(1);
         let (start, started) = sync_channel::<(mpsc::Receiver<Envelope>, Preparer)>(1);
         let stop = std::sync::Arc::new(tokio::sync::Notify::new());
         let stopped = stop.clone();
-        let work = move || {
+        let work = move |todo: Receiver<Prepared>| {
             let Ok((mut rx, mut own)) = started.recv() else { return };
             while let Ok(mut p) = todo.recv() {
                 let limit = p.limit;
@@ -268,27 +269,23 @@ impl Stage {
                 }
             }
         };
-        match std::thread::Builder::new().name("finbox-prepare".into()).spawn(work) {
-            Ok(handle) => {
+        match Worker::spawn("finbox-prepare", 1, work) {
+            Some(worker) => {
                 let _ = start.send((rx, preparer()));
-                Stage::Thread { hand: Some(hand), take, stop, handle: Some(handle) }
+                Stage::Thread { stop, take, worker }
             }
-            Err(e) => inline(rx, e.to_string()),
+            None => inline(rx),
         }
     }
 
     /// Gives the stage an empty batch to fill with at most `limit` events
     /// and prepare (one at a time: [`Stage::take`] it before handing the
-    /// next).
+    /// next, so the thread's queue has room).
     fn hand(&mut self, mut p: Prepared, limit: usize) {
         p.limit = limit;
         match self {
-            Stage::Thread { hand, .. } => {
-                // A stage that stopped shows at `take`.
-                if let Some(hand) = hand {
-                    let _ = hand.send(p);
-                }
-            }
+            // A stage that stopped shows at `take`.
+            Stage::Thread { worker, .. } => drop(worker.send(p)),
             Stage::Inline { rx, preparer, ready } => {
                 let n = rx.blocking_recv_many(&mut p.queued, limit);
                 *ready = Some((n > 0).then(|| {
@@ -312,20 +309,17 @@ impl Stage {
 
 impl Drop for Stage {
     fn drop(&mut self) {
-        if let Stage::Thread { hand, stop, handle, .. } = self {
-            hand.take();
-            // Out of its wait for events, if in it (or at once if it comes
-            // to it): the queue closes with the thread.
+        // Out of its wait for events, if in it (or at once if it comes to
+        // it); the worker then closes its queue and joins it.
+        if let Stage::Thread { stop, .. } = self {
             stop.notify_one();
-            if let Some(h) = handle.take() {
-                let _ = h.join();
-            }
         }
     }
 }
 
 /// A thread of the writer's that takes work from a bounded queue and
-/// stops, joined, when dropped (its queue closes): the checkpointer.
+/// stops, joined, when dropped (its queue closes): the preparing thread and
+/// the checkpointer.
 struct Worker<T> {
     queue: Option<SyncSender<T>>,
     handle: Option<JoinHandle<()>>,
@@ -342,6 +336,12 @@ impl<T: Send + 'static> Worker<T> {
                 None
             }
         }
+    }
+
+    /// Queues `item`, waiting for room; gives it back if the thread is gone.
+    fn send(&self, item: T) -> Result<(), T> {
+        let Some(queue) = &self.queue else { return Err(item) };
+        queue.send(item).map_err(|e| e.0)
     }
 
     /// Queues `item` unless the queue is full; gives it back if not queued.

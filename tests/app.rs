@@ -588,6 +588,26 @@ fn g_reaches_the_oldest_row_however_far_back() {
     assert!(matches!(&effects[..], [Effect::Load(v)] if v.anchor == Anchor::Newest));
 }
 
+/// On the newest row, the register follows what arrives (history catching
+/// up, a new charge); anywhere else the selection stays on its transaction.
+#[test]
+fn the_newest_row_follows_new_transactions_and_any_other_stays_put() {
+    let mut s = loaded();
+    with_register(&mut s, register(Anchor::Newest, 0, 10..210, 200));
+    assert_eq!(s.sidebar.selected_txn, 0);
+    // Two newer transactions arrive: the newest is selected, at the top.
+    with_register(&mut s, register(Anchor::Newest, 0, 8..210, 202));
+    assert_eq!(s.sidebar.selected().map(|t| t.id), Some(TxnId(8)));
+    assert_eq!(s.sidebar.position(), Some((1, 202)));
+    // Moved down to a row, the selection stays on it as more arrive.
+    s.focus = Pane::Sidebar;
+    press(&mut s, &[KeyCode::Char('j'), KeyCode::Char('j')]);
+    let chosen = s.sidebar.selected().map(|t| t.id);
+    with_register(&mut s, register(Anchor::Newest, 0, 5..210, 205));
+    assert_eq!(s.sidebar.selected().map(|t| t.id), chosen);
+    assert_eq!(s.sidebar.position(), Some((6, 205)));
+}
+
 #[test]
 fn pages_move_by_the_panes_height_and_the_window_follows_the_cursor() {
     let mut s = loaded();

@@ -195,9 +195,10 @@ impl Preparer {
         p.events.clear();
         p.facts.clear();
         let since = (self.clock)() - chrono::Duration::days(ALERT_WINDOW_DAYS);
-        // Counted as the feeds count them (`FeedSink::sent`).
-        p.received = p.queued.iter().map(|env| env.event.bank_events()).sum();
+        p.received = 0;
         for env in p.queued.drain(..) {
+            // Counted as the feeds count them (`FeedSink::sent`).
+            p.received += env.event.bank_events();
             push_with_rules(&mut p.events, env, &mut self.rules, &self.homes, since);
         }
         p.facts.extend(p.events.iter().map(|env| Facts::of(&env.event)));

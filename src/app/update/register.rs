@@ -84,16 +84,26 @@ pub(super) fn open_insight(s: &mut AppState) -> Vec<Effect> {
 }
 
 /// A new window of the register: the selection stays on the transaction it
-/// was on, or goes where a jump asked.
+/// was on, or goes where a jump asked. On the newest row of an account's
+/// newest window it stays on the newest row instead, as a chat follows its
+/// newest line: what a feed delivers (history catching up, a new charge)
+/// shows at the top, rather than pushing the selection, and the rows
+/// around it, down the list.
 pub(super) fn apply_register(s: &mut AppState, new: SidebarView) {
-    let old_id = s.sidebar.selected().map(|t| t.id);
-    let old_index = s.sidebar.selected_txn;
+    let old = &s.sidebar;
+    let old_id = old.selected().map(|t| t.id);
+    let old_index = old.selected_txn;
+    let newest = |v: &SidebarView| v.anchor == Anchor::Newest && v.offset == 0 && v.search.is_none();
+    let following =
+        old_index == 0 && newest(old) && newest(&new) && old.account().map(|a| &a.id) == new.account().map(|a| &a.id);
     s.sidebar = new;
     let sb = &mut s.sidebar;
     let jumped = s.jump.is_some_and(|a| a == sb.anchor);
     sb.selected_txn = if jumped {
         s.jump = None;
         sb.anchor_row.unwrap_or(0)
+    } else if following {
+        0
     } else {
         old_id.and_then(|id| sb.transactions.iter().position(|t| t.id == id)).unwrap_or(old_index)
     };
